@@ -1,0 +1,10 @@
+//! Shared by every Kubently binary: NATS names, typed configuration loading, tracing setup.
+//!
+//! The wire protocol and the read-only command policy join this crate with the command path.
+
+pub mod config;
+pub mod error;
+pub mod names;
+pub mod telemetry;
+
+pub use error::{Error, Result};

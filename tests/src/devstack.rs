@@ -1,0 +1,289 @@
+//! `./dev up|down|status|seed|env`: the local stack as detached processes, tracked by pid in
+//! `.dev/state.json`. `down` stops exactly those processes (pid + kernel start time).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::kube_cluster::{client_from, ClusterOptions, KubeCluster, NODE_NAME};
+use crate::nats_server::NatsServer;
+use crate::paths;
+use crate::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+use crate::scenario;
+
+/// Cluster id the local executor serves.
+pub const LOCAL_CLUSTER_ID: &str = "local";
+const PREFERRED_GATEWAY_PORT: u16 = 8080;
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StackState {
+    pub started_at: String,
+    pub nats_url: String,
+    pub nats_monitor_url: String,
+    pub nats: Daemon,
+    /// The bundled cluster; `None` when the stack runs against the user's cluster.
+    pub kube: Option<KubeCluster>,
+    /// The kubeconfig the executor uses (the bundled cluster's, or the user's).
+    pub kubeconfig: PathBuf,
+    pub gateway_url: String,
+    pub gateway: Daemon,
+    pub executor: Daemon,
+}
+
+impl StackState {
+    fn path() -> PathBuf {
+        paths::devstack_dir().join("state.json")
+    }
+
+    pub fn load() -> anyhow::Result<Option<Self>> {
+        match std::fs::read_to_string(Self::path()) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).context("parsing .dev/state.json")?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn save(&self) -> anyhow::Result<()> {
+        std::fs::write(Self::path(), serde_json::to_string_pretty(self)?)?;
+        Ok(())
+    }
+
+    /// Every process, in start order.
+    pub fn daemons(&self) -> Vec<&Daemon> {
+        let mut all = vec![&self.nats];
+        if let Some(k) = &self.kube {
+            all.extend(k.processes.iter());
+        }
+        all.extend([&self.gateway, &self.executor]);
+        all
+    }
+
+    pub fn all_alive(&self) -> bool {
+        self.daemons().iter().all(|d| d.is_alive())
+    }
+
+    fn stop(&self) {
+        for d in self.daemons().iter().rev() {
+            d.stop(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The dev stack's bundled cluster, if one is running (tests reuse it instead of starting their own).
+pub fn running_cluster() -> Option<KubeCluster> {
+    let state = StackState::load().ok()??;
+    let kube = state.kube?;
+    kube.is_running().then_some(kube)
+}
+
+pub struct UpOptions {
+    pub seed: bool,
+    /// Run against this cluster instead of the bundled one.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+fn progress(start: Instant) -> impl Fn(&str) + Sync {
+    move |msg: &str| println!("[{:>5.1}s] {msg}", start.elapsed().as_secs_f64())
+}
+
+pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let say = progress(start);
+    if let Some(state) = StackState::load()? {
+        if state.all_alive() {
+            say("stack already running");
+            if opts.seed && state.kube.is_some() {
+                seed_and_wait(&state.kubeconfig, &say).await?;
+            }
+            print_info(&state);
+            return Ok(());
+        }
+        say("previous stack is partly down: stopping what is left of it");
+        state.stop();
+    }
+    let dir = paths::devstack_dir();
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let logs = dir.join("logs");
+
+    say("starting nats-server (JetStream)");
+    let nats = NatsServer::start(&dir.join("nats"), &logs.join("nats-server.log"), Lifetime::Detached).await?.keep_running();
+    say(&format!("nats-server ready at {}", nats.url));
+
+    let (kube, kubeconfig) = match &opts.kubeconfig {
+        Some(path) => {
+            let path = std::fs::canonicalize(path).with_context(|| format!("kubeconfig {}", path.display()))?;
+            let version = client_from(&path).await?.apiserver_version().await.with_context(|| format!("reaching the cluster of {}", path.display()))?;
+            say(&format!("using your cluster from {} (Kubernetes {})", path.display(), version.git_version));
+            (None, path)
+        }
+        None => {
+            say("starting etcd, kube-apiserver, controller-manager, scheduler, fake kubelet");
+            let cluster = KubeCluster::start(ClusterOptions {
+                dir: &dir.join("kube"),
+                lifetime: Lifetime::Detached,
+                fake_kubelet: paths::sibling_bin("fake-kubelet"),
+                progress: &say,
+            })
+            .await
+            .inspect_err(|_| nats.daemon.stop(Duration::from_secs(2)))?;
+            let kubeconfig = cluster.kubeconfig.clone();
+            (Some(cluster), kubeconfig)
+        }
+    };
+
+    let (gateway_url, gateway, executor) = match start_kubently(&nats.url, &kubeconfig, &logs, &say).await {
+        Ok(v) => v,
+        Err(e) => {
+            kube.iter().for_each(KubeCluster::stop);
+            nats.daemon.stop(Duration::from_secs(2));
+            return Err(e);
+        }
+    };
+    let state = StackState {
+        started_at: time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,
+        nats_url: nats.url.clone(),
+        nats_monitor_url: format!("http://127.0.0.1:{}", nats.monitor_port),
+        nats: nats.daemon.clone(),
+        kube,
+        kubeconfig,
+        gateway_url,
+        gateway,
+        executor,
+    };
+    state.save()?;
+    say("stack is up");
+    if opts.seed && state.kube.is_some() {
+        seed_and_wait(&state.kubeconfig, &say).await?;
+    }
+    print_info(&state);
+    Ok(())
+}
+
+async fn start_kubently(nats_url: &str, kubeconfig: &Path, logs: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<(String, Daemon, Daemon)> {
+    let port = if std::net::TcpListener::bind(("127.0.0.1", PREFERRED_GATEWAY_PORT)).is_ok() { PREFERRED_GATEWAY_PORT } else { free_port() };
+    let mut cmd = Command::new(paths::sibling_bin("kubently-gateway"));
+    cmd.env("KUBENTLY__SERVER__HOST", "127.0.0.1")
+        .env("KUBENTLY__SERVER__PORT", port.to_string())
+        .env("KUBENTLY__NATS__URL", nats_url);
+    let gateway = Daemon::spawn("kubently-gateway", cmd, &logs.join("kubently-gateway.log"), Lifetime::Detached)?;
+    wait_until("kubently-gateway", Duration::from_secs(20), Some(&gateway), || async move {
+        Ok(http_get(port, "/readyz").await?.0 == 200)
+    })
+    .await?;
+    let gateway_url = format!("http://127.0.0.1:{port}");
+    say(&format!("gateway ready at {gateway_url}"));
+
+    let mut cmd = Command::new(paths::sibling_bin("kubently-executor"));
+    cmd.env("KUBENTLY__NATS__URL", nats_url)
+        .env("KUBENTLY__EXECUTOR__CLUSTER_ID", LOCAL_CLUSTER_ID)
+        .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
+    let executor = Daemon::spawn("kubently-executor", cmd, &logs.join("kubently-executor.log"), Lifetime::Detached)?;
+    let log = executor.log.clone();
+    wait_until("kubently-executor", Duration::from_secs(30), Some(&executor), || {
+        let log = log.clone();
+        async move { Ok(std::fs::read_to_string(&log)?.contains("executor started")) }
+    })
+    .await
+    .inspect_err(|_| gateway.stop(Duration::from_secs(2)))?;
+    say(&format!("executor connected (cluster id \"{LOCAL_CLUSTER_ID}\")"));
+    Ok((gateway_url, gateway, executor))
+}
+
+async fn seed_and_wait(kubeconfig: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<()> {
+    let client = client_from(kubeconfig).await?;
+    say("seeding the demo scenario (namespaces demo-shop, demo-batch)");
+    scenario::seed(&client).await?;
+    scenario::wait_converged(&client, SCENARIO_TIMEOUT, say).await?;
+    say("demo scenario ready: every broken state is visible");
+    Ok(())
+}
+
+pub async fn seed() -> anyhow::Result<()> {
+    let state = require_running()?;
+    if state.kube.is_none() {
+        bail!("the stack runs against your own cluster ({}); the demo scenario is only seeded into the bundled one", state.kubeconfig.display());
+    }
+    seed_and_wait(&state.kubeconfig, &progress(Instant::now())).await
+}
+
+pub fn down(purge: bool) -> anyhow::Result<()> {
+    match StackState::load()? {
+        Some(state) => {
+            for d in state.daemons().iter().rev() {
+                let alive = d.is_alive();
+                d.stop(Duration::from_secs(5));
+                println!("{:<24} pid {:<8} {}", d.name, d.pid, if alive { "stopped" } else { "was not running" });
+            }
+            std::fs::remove_file(StackState::path())?;
+        }
+        None => println!("no stack is running (no .dev/state.json)"),
+    }
+    if purge {
+        let dir = paths::devstack_dir();
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+            println!("removed {} (cluster data, certificates, logs)", dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// Prints each process's state; fails if the stack is not fully up.
+pub fn status() -> anyhow::Result<()> {
+    let state = StackState::load()?.context("no stack is running — start it with `./dev up`")?;
+    for d in state.daemons() {
+        println!("{:<24} pid {:<8} {}", d.name, d.pid, if d.is_alive() { "running" } else { "NOT RUNNING" });
+    }
+    if !state.all_alive() {
+        bail!("some processes are down — `./dev up` restarts the stack (logs in .dev/logs and .dev/kube/logs)");
+    }
+    print_info(&state);
+    Ok(())
+}
+
+/// `eval "$(./dev env)"`
+pub fn env() -> anyhow::Result<()> {
+    let state = require_running()?;
+    println!("export KUBECONFIG={}", state.kubeconfig.display());
+    println!("export NATS_URL={}", state.nats_url);
+    println!("export KUBENTLY_URL={}", state.gateway_url);
+    Ok(())
+}
+
+fn require_running() -> anyhow::Result<StackState> {
+    let state = StackState::load()?.context("no stack is running — start it with `./dev up`")?;
+    if !state.all_alive() {
+        bail!("the stack is partly down — see `./dev status`");
+    }
+    Ok(state)
+}
+
+fn print_info(s: &StackState) {
+    let rel = |p: &Path| p.strip_prefix(paths::repo_root()).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string());
+    println!();
+    println!("Kubently local stack (state in .dev/state.json, logs in .dev/logs/ and .dev/kube/logs/)");
+    println!("  NATS (JetStream)   {}   monitoring {}", s.nats_url, s.nats_monitor_url);
+    match &s.kube {
+        Some(k) => {
+            println!("  Kubernetes API     {}   (kube-apiserver v1.20.2, node {NODE_NAME})", k.server);
+            println!("  fake kubelet       https://127.0.0.1:{}", k.kubelet_port);
+        }
+        None => println!("  Kubernetes         your cluster"),
+    }
+    println!("  kubeconfig         {}", rel(&s.kubeconfig));
+    println!("  gateway            {}", s.gateway_url);
+    println!("  executor           cluster id \"{LOCAL_CLUSTER_ID}\"");
+    println!();
+    println!("Try it:");
+    println!("  curl -s {}/healthz", s.gateway_url);
+    println!("  export KUBECONFIG={}", s.kubeconfig.display());
+    if s.kube.is_some() {
+        println!("  kubectl get pods -A");
+        println!("  kubectl -n {} logs deploy/{} --previous", scenario::SHOP_NS, scenario::ORDERS_API);
+        println!("  kubectl get events -A --field-selector type=Warning");
+    }
+    println!("Stop it: ./dev down   (./dev down --purge also deletes the cluster's data)");
+}

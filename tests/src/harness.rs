@@ -1,0 +1,159 @@
+//! What integration tests use.
+//!
+//! [`TestContext::new`] hands each test typed handles onto one stack per test run: a nats-server
+//! on a free port with a temporary store, and the kube test cluster (the dev stack's if `./dev up`
+//! is running, else a private one started in a temporary directory and seeded with the demo
+//! scenario). Everything it starts is tied to the test process (see [`crate::process`]): stopped
+//! at exit, also after panics, and killed by the kernel if the test process dies.
+//!
+//! Tests isolate themselves with [`TestContext::unique`] names (streams, buckets, cluster ids)
+//! and [`TestContext::namespace`], so they run in parallel.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, PostParams};
+
+use crate::kube_cluster::{client_from, ClusterOptions, KubeCluster};
+use crate::nats_server::NatsServer;
+use crate::process::{remove_at_exit, Lifetime};
+use crate::{devstack, paths, scenario};
+
+/// The shared, per-run stack.
+#[derive(Debug)]
+pub struct TestStack {
+    pub nats_url: String,
+    pub nats_monitor_port: u16,
+    pub kubeconfig: PathBuf,
+    pub kube_server: String,
+    /// True when the tests run against `./dev up`'s cluster.
+    pub reused_dev_cluster: bool,
+}
+
+/// Starts the stack on first use; later calls return the same one. Panics (failing the test)
+/// with the reason if it cannot start.
+pub fn stack() -> &'static TestStack {
+    static STACK: OnceLock<Result<TestStack, String>> = OnceLock::new();
+    let result = STACK.get_or_init(|| {
+        // Own thread and runtime: callers are inside a test's runtime, where blocking on another
+        // runtime is not allowed, and nothing started here may depend on a test's runtime.
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            rt.block_on(start()).map_err(|e| format!("{e:#}"))
+        })
+        .join()
+        .unwrap_or_else(|_| Err("test stack startup panicked".into()))
+    });
+    match result {
+        Ok(stack) => stack,
+        Err(e) => panic!("the test stack could not start: {e}"),
+    }
+}
+
+/// Progress on the real stderr (libtest captures `eprintln!`, not direct writes).
+fn progress(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "[kubently-tests] {msg}");
+}
+
+async fn start() -> anyhow::Result<TestStack> {
+    let t0 = Instant::now();
+    let dir = tempfile::Builder::new().prefix("kubently-tests-").tempdir()?.keep();
+    remove_at_exit(&dir);
+    let nats = NatsServer::start(&dir.join("nats"), &dir.join("nats-server.log"), Lifetime::TiedToTestProcess)
+        .await
+        .context("starting nats-server")?
+        .keep_running();
+    progress(&format!("nats-server {} ready ({:.1}s)", nats.url, t0.elapsed().as_secs_f64()));
+
+    let (cluster, reused) = match devstack::running_cluster() {
+        Some(cluster) => {
+            progress(&format!("reusing the running dev cluster at {}", cluster.server));
+            (cluster, true)
+        }
+        None => {
+            progress("starting a private kube cluster (etcd, kube-apiserver, controller-manager, scheduler, fake kubelet)");
+            let cluster = KubeCluster::start(ClusterOptions {
+                dir: &dir.join("kube"),
+                lifetime: Lifetime::TiedToTestProcess,
+                fake_kubelet: paths::sibling_bin("fake-kubelet"),
+                progress: &progress,
+            })
+            .await
+            .context("starting the kube test cluster")?;
+            (cluster, false)
+        }
+    };
+    let client = client_from(&cluster.kubeconfig).await?;
+    scenario::seed(&client).await.context("seeding the demo scenario")?;
+    scenario::wait_converged(&client, Duration::from_secs(180), &progress).await?;
+    progress(&format!("stack ready ({:.1}s)", t0.elapsed().as_secs_f64()));
+    Ok(TestStack {
+        nats_url: nats.url.clone(),
+        nats_monitor_port: nats.monitor_port,
+        kubeconfig: cluster.kubeconfig.clone(),
+        kube_server: cluster.server.clone(),
+        reused_dev_cluster: reused,
+    })
+}
+
+/// One test's view of the stack.
+pub struct TestContext {
+    pub stack: &'static TestStack,
+    /// Unique per test: use it in every name the test creates.
+    pub id: String,
+    /// A client bound to this test's runtime.
+    pub kube: kube::Client,
+    pub nats: async_nats::Client,
+}
+
+impl TestContext {
+    pub async fn new() -> Self {
+        let stack = stack();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+        let kube = client_from(&stack.kubeconfig).await.expect("kube client for the test cluster");
+        let nats = async_nats::connect(&stack.nats_url).await.expect("connect to the test nats-server");
+        Self { stack, id, kube, nats }
+    }
+
+    /// `<prefix>-<test id>`: valid as a NATS stream/bucket name, cluster id and namespace.
+    pub fn unique(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.id)
+    }
+
+    pub fn jetstream(&self) -> async_nats::jetstream::Context {
+        async_nats::jetstream::new(self.nats.clone())
+    }
+
+    /// A fresh namespace `t-<id>-<suffix>`, deleted when the guard drops.
+    pub async fn namespace(&self, suffix: &str) -> TestNamespace {
+        let name = format!("t-{}-{suffix}", self.id);
+        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace body");
+        Api::<Namespace>::all(self.kube.clone()).create(&PostParams::default(), &ns).await.expect("create test namespace");
+        TestNamespace { name, kubeconfig: self.stack.kubeconfig.clone() }
+    }
+}
+
+/// A namespace owned by one test.
+pub struct TestNamespace {
+    pub name: String,
+    kubeconfig: PathBuf,
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        // A test's runtime (and clients bound to it) may be shutting down: delete from a fresh one.
+        let (name, kubeconfig) = (self.name.clone(), self.kubeconfig.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let client = client_from(&kubeconfig).await.ok()?;
+                Api::<Namespace>::all(client).delete(&name, &DeleteParams::background()).await.ok()
+            })
+        })
+        .join();
+    }
+}

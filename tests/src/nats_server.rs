@@ -1,0 +1,133 @@
+//! A real nats-server with JetStream on free loopback ports: one node, or the 3-node cluster of
+//! `nats/cluster/`. Started from the configs in `nats/`, with ports, names and store overridden
+//! on the command line so parallel runs never collide. Stopped on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::paths;
+use crate::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+
+pub struct NatsServer {
+    /// `nats://127.0.0.1:<port>`
+    pub url: String,
+    pub client_port: u16,
+    /// HTTP monitoring (`/varz`, `/jsz`, `/healthz`).
+    pub monitor_port: u16,
+    pub daemon: Daemon,
+    pub store_dir: PathBuf,
+    stop_on_drop: bool,
+}
+
+struct NodeOptions<'a> {
+    name: &'a str,
+    config: PathBuf,
+    store_dir: &'a Path,
+    log: &'a Path,
+    lifetime: Lifetime,
+    /// (this node's cluster port, every node's cluster port)
+    cluster: Option<(u16, &'a [u16])>,
+}
+
+impl NatsServer {
+    /// One node from `nats/dev.conf`, store in `store_dir`.
+    pub async fn start(store_dir: &Path, log: &Path, lifetime: Lifetime) -> anyhow::Result<Self> {
+        let opts = NodeOptions {
+            name: "kubently-dev",
+            config: paths::nats_config_dir().join("dev.conf"),
+            store_dir,
+            log,
+            lifetime,
+            cluster: None,
+        };
+        let server = Self::spawn(opts)?;
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    fn spawn(opts: NodeOptions<'_>) -> anyhow::Result<Self> {
+        let bin = paths::nats_server_bin();
+        paths::require(&bin, "nats-server")?;
+        let (client_port, monitor_port) = (free_port(), free_port());
+        let mut cmd = Command::new(&bin);
+        cmd.arg("-c").arg(&opts.config)
+            .args(["-a", "127.0.0.1", "-n", opts.name])
+            .args(["-p", &client_port.to_string(), "-m", &monitor_port.to_string()])
+            .arg("-sd").arg(opts.store_dir);
+        if let Some((own, all)) = opts.cluster {
+            let routes: Vec<String> = all.iter().filter(|p| **p != own).map(|p| format!("nats://127.0.0.1:{p}")).collect();
+            cmd.args(["--cluster_name", "kubently", "--cluster", &format!("nats://127.0.0.1:{own}")])
+                .args(["--routes", &routes.join(",")]);
+        }
+        let daemon = Daemon::spawn(opts.name, cmd, opts.log, opts.lifetime)?;
+        Ok(Self {
+            url: format!("nats://127.0.0.1:{client_port}"),
+            client_port,
+            monitor_port,
+            daemon,
+            store_dir: opts.store_dir.to_path_buf(),
+            stop_on_drop: opts.lifetime == Lifetime::TiedToTestProcess,
+        })
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let port = self.monitor_port;
+        wait_until(&self.daemon.name, Duration::from_secs(20), Some(&self.daemon), || async move {
+            Ok(http_get(port, "/healthz?js-enabled-only=true").await?.0 == 200)
+        })
+        .await
+    }
+
+    /// Leaves the process running when this handle drops (the shared per-run server, `./dev up`).
+    pub fn keep_running(mut self) -> Self {
+        self.stop_on_drop = false;
+        self
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        if self.stop_on_drop {
+            self.daemon.stop(Duration::from_secs(2));
+        }
+    }
+}
+
+/// The 3-node JetStream cluster of `nats/cluster/node-{1,2,3}.conf`, in a temporary directory.
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsCluster {
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("kubently-nats-cluster-").tempdir()?;
+        let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let mut nodes = Vec::new();
+        for (i, port) in cluster_ports.iter().enumerate() {
+            let name = format!("kubently-{}", i + 1);
+            let store = dir.path().join(&name);
+            let log = dir.path().join(format!("{name}.log"));
+            nodes.push(NatsServer::spawn(NodeOptions {
+                name: &name,
+                config: paths::nats_config_dir().join(format!("cluster/node-{}.conf", i + 1)),
+                store_dir: &store,
+                log: &log,
+                lifetime: Lifetime::TiedToTestProcess,
+                cluster: Some((*port, &cluster_ports)),
+            })?);
+        }
+        for node in &nodes {
+            node.wait_ready().await.context("cluster node")?;
+        }
+        Ok(Self { nodes, _dir: dir })
+    }
+
+    /// Comma-separated client URLs of every node.
+    pub fn urls(&self) -> String {
+        self.nodes.iter().map(|n| n.url.as_str()).collect::<Vec<_>>().join(",")
+    }
+}

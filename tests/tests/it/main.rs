@@ -1,0 +1,6 @@
+//! The one integration-test binary. Every test talks to real servers: nats-server 2.15 and a
+//! kube-apiserver 1.20 with controller-manager, scheduler and the fake kubelet (see
+//! `kubently_tests::harness`).
+
+mod compose;
+mod stack;
