@@ -84,7 +84,7 @@ impl KubeCluster {
             .arg(format!("--client-ca-file={}", p(&pki.ca_cert)))
             .arg(format!("--token-auth-file={}", p(&pki.token_file)))
             .arg("--authorization-mode=RBAC")
-            .arg(format!("--service-account-key-file={}", p(&pki.service_account_key)))
+            .arg(format!("--service-account-key-file={}", p(&pki.service_account_pub)))
             .arg(format!("--service-account-signing-key-file={}", p(&pki.service_account_key)))
             .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
             .arg("--api-audiences=https://kubernetes.default.svc.cluster.local")

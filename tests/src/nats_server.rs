@@ -62,7 +62,7 @@ impl NatsServer {
             cmd.args(["--cluster_name", "kubently", "--cluster", &format!("nats://127.0.0.1:{own}")])
                 .args(["--routes", &routes.join(",")]);
         }
-        let daemon = Daemon::spawn(opts.name, cmd, opts.log, opts.lifetime)?;
+        let daemon = Daemon::spawn(&format!("nats-server {}", opts.name), cmd, opts.log, opts.lifetime)?;
         Ok(Self {
             url: format!("nats://127.0.0.1:{client_port}"),
             client_port,
@@ -126,8 +126,8 @@ impl NatsCluster {
         Ok(Self { nodes, _dir: dir })
     }
 
-    /// Comma-separated client URLs of every node.
-    pub fn urls(&self) -> String {
-        self.nodes.iter().map(|n| n.url.as_str()).collect::<Vec<_>>().join(",")
+    /// Client URLs of every node.
+    pub fn urls(&self) -> Vec<async_nats::ServerAddr> {
+        self.nodes.iter().map(|n| n.url.parse().expect("nats-server URL we built is valid")).collect()
     }
 }

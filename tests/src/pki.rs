@@ -11,6 +11,7 @@ pub struct ClusterPki {
     pub serving_cert: PathBuf,
     pub serving_key: PathBuf,
     pub service_account_key: PathBuf,
+    pub service_account_pub: PathBuf,
     pub token_file: PathBuf,
     pub admin_token: String,
 }
@@ -25,10 +26,11 @@ impl ClusterPki {
             serving_cert: dir.join("apiserver.crt"),
             serving_key: dir.join("apiserver.key"),
             service_account_key: dir.join("sa.key"),
+            service_account_pub: dir.join("sa.pub"),
             token_file: dir.join("tokens.csv"),
             admin_token: String::new(),
         };
-        let complete = [&pki.ca_cert, &pki.serving_cert, &pki.serving_key, &pki.service_account_key, &pki.token_file]
+        let complete = [&pki.ca_cert, &pki.serving_cert, &pki.serving_key, &pki.service_account_key, &pki.service_account_pub, &pki.token_file]
             .iter()
             .all(|p| p.exists());
         if !complete {
@@ -55,7 +57,9 @@ impl ClusterPki {
         write_private(&self.ca_cert, &ca.pem())?;
         write_private(&self.serving_cert, &cert.pem())?;
         write_private(&self.serving_key, &key.serialize_pem())?;
-        write_private(&self.service_account_key, &KeyPair::generate()?.serialize_pem())?;
+        let sa = KeyPair::generate()?;
+        write_private(&self.service_account_key, &sa.serialize_pem())?;
+        write_private(&self.service_account_pub, &sa.public_key_pem())?;
         let token = uuid::Uuid::new_v4().simple().to_string();
         write_private(&self.token_file, &format!("{token},kubently-admin,kubently-admin,\"system:masters\"\n"))?;
         Ok(())

@@ -272,3 +272,10 @@ mod tests {
         assert!(!imposter.is_alive(), "a different start time means the pid was recycled");
     }
 }
+
+/// CLI tools die quietly when their output pipe closes (`./dev status | head`) instead of
+/// panicking in `println!`.
+pub fn restore_default_sigpipe() {
+    // SAFETY: resetting a signal disposition to its default at program start.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}

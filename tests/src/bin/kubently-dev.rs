@@ -9,6 +9,7 @@ const USAGE: &str = "usage: kubently-dev up [--seed] [--kubeconfig PATH] | down 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    kubently_tests::process::restore_default_sigpipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else { bail!(USAGE) };
     match cmd.as_str() {

@@ -371,7 +371,7 @@ const PAGES: &[(&str, u32)] = &[
 pub(crate) fn access_line(seed: &str, k: i64, at: OffsetDateTime) -> String {
     let h = hash64(&[seed, "access", &k.to_string()]);
     let when = nginx_access_time(at);
-    if h % 4 != 0 {
+    if !h.is_multiple_of(4) {
         return format!("10.244.0.1 - - [{when}] \"GET /healthz HTTP/1.1\" 200 2 \"-\" \"kube-probe/1.20\"");
     }
     let idx = usize::try_from((h >> 8) % PAGES.len() as u64).unwrap_or(0);

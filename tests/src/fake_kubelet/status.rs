@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::util::{elapsed, from_k8s_time, hex_digest, k8s_time, parse_quantity, truncate_to_second};
+use super::util::{from_k8s_time, hex_digest, k8s_time, parse_quantity, truncate_to_second};
 use super::{HOST_IP, NODE_POD_NET};
 use crate::scenario::Behaviour;
 
@@ -293,9 +294,18 @@ pub(crate) fn qos_class_of(pod: &Pod) -> String {
         .unwrap_or_else(|| compute_qos_class(pod).to_owned())
 }
 
+const QOS_RESOURCES: [&str; 2] = ["cpu", "memory"];
+
+/// The positive cpu/memory amounts in a requests or limits map.
+fn qos_amounts(list: Option<&BTreeMap<String, Quantity>>) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+    list.into_iter().flatten().filter_map(|(name, quantity)| {
+        let key = QOS_RESOURCES.iter().find(|k| **k == name)?;
+        parse_quantity(&quantity.0).filter(|v| *v > 0.0).map(|v| (*key, v))
+    })
+}
+
 /// Kubernetes' `GetPodQOS`: BestEffort, Guaranteed or Burstable from cpu/memory requests and limits.
 pub(crate) fn compute_qos_class(pod: &Pod) -> &'static str {
-    const SUPPORTED: [&str; 2] = ["cpu", "memory"];
     let Some(spec) = pod.spec.as_ref() else { return "BestEffort" };
     let all = spec.containers.iter().chain(spec.init_containers.iter().flatten());
     let mut requests: BTreeMap<&str, f64> = BTreeMap::new();
@@ -303,23 +313,15 @@ pub(crate) fn compute_qos_class(pod: &Pod) -> &'static str {
     let mut guaranteed = true;
     for container in all {
         let resources = container.resources.as_ref();
-        for (name, quantity) in resources.and_then(|r| r.requests.as_ref()).into_iter().flatten() {
-            if let (Some(&key), Some(v)) = (SUPPORTED.iter().find(|k| **k == name), parse_quantity(&quantity.0)) {
-                if v > 0.0 {
-                    *requests.entry(key).or_default() += v;
-                }
-            }
+        for (key, v) in qos_amounts(resources.and_then(|r| r.requests.as_ref())) {
+            *requests.entry(key).or_default() += v;
         }
         let mut found = HashSet::new();
-        for (name, quantity) in resources.and_then(|r| r.limits.as_ref()).into_iter().flatten() {
-            if let (Some(&key), Some(v)) = (SUPPORTED.iter().find(|k| **k == name), parse_quantity(&quantity.0)) {
-                if v > 0.0 {
-                    found.insert(key);
-                    *limits.entry(key).or_default() += v;
-                }
-            }
+        for (key, v) in qos_amounts(resources.and_then(|r| r.limits.as_ref())) {
+            found.insert(key);
+            *limits.entry(key).or_default() += v;
         }
-        if found.len() != SUPPORTED.len() {
+        if found.len() != QOS_RESOURCES.len() {
             guaranteed = false;
         }
     }

@@ -31,9 +31,12 @@ fn services(compose: &Value) -> &serde_json::Map<String, Value> {
 }
 
 fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {
-    services(compose)
-        .get(name)
-        .unwrap_or_else(|| panic!("expected a service `{name}`, compose.yaml has {:?}", services(compose).keys().collect::<Vec<_>>()))
+    services(compose).get(name).unwrap_or_else(|| {
+        panic!(
+            "expected a service `{name}`, compose.yaml has {:?}",
+            services(compose).keys().collect::<Vec<_>>()
+        )
+    })
 }
 
 /// A scalar YAML value as the string a container would see.
@@ -52,7 +55,10 @@ fn scalar(value: &Value, what: &str) -> String {
 fn environment(compose: &Value, name: &str) -> BTreeMap<String, String> {
     match &service(compose, name)["environment"] {
         Value::Null => BTreeMap::new(),
-        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), scalar(v, &format!("{name}.environment.{k}")))).collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), scalar(v, &format!("{name}.environment.{k}"))))
+            .collect(),
         Value::Array(items) => items
             .iter()
             .map(|item| {
@@ -70,8 +76,14 @@ fn environment(compose: &Value, name: &str) -> BTreeMap<String, String> {
 /// The service's `KUBENTLY__*` variables, as the settings loader would see them.
 fn kubently_env(compose: &Value, name: &str) -> HashMap<String, String> {
     let prefix = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
-    let env: HashMap<_, _> = environment(compose, name).into_iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
-    assert!(!env.is_empty(), "expected {prefix}* variables on service `{name}`, compose.yaml sets none");
+    let env: HashMap<_, _> = environment(compose, name)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .collect();
+    assert!(
+        !env.is_empty(),
+        "expected {prefix}* variables on service `{name}`, compose.yaml sets none"
+    );
     env
 }
 
@@ -154,8 +166,16 @@ fn mounts(compose: &Value, name: &str) -> Vec<Mount> {
                 let short = scalar(short, &what);
                 let parts: Vec<&str> = short.split(':').collect();
                 match parts.as_slice() {
-                    [target] => Mount { source: None, target: target.to_string(), read_only: false },
-                    [source, target] => Mount { source: Some(source.to_string()), target: target.to_string(), read_only: false },
+                    [target] => Mount {
+                        source: None,
+                        target: target.to_string(),
+                        read_only: false,
+                    },
+                    [source, target] => Mount {
+                        source: Some(source.to_string()),
+                        target: target.to_string(),
+                        read_only: false,
+                    },
                     [source, target, mode] => Mount {
                         source: Some(source.to_string()),
                         target: target.to_string(),
@@ -175,7 +195,12 @@ fn depends_on(compose: &Value, name: &str) -> Vec<(String, Option<String>)> {
         Value::Array(items) => items.iter().map(|v| (scalar(v, &format!("{name}.depends_on[]")), None)).collect(),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| (k.clone(), v.get("condition").map(|c| scalar(c, &format!("{name}.depends_on.{k}.condition")))))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.get("condition").map(|c| scalar(c, &format!("{name}.depends_on.{k}.condition"))),
+                )
+            })
             .collect(),
         other => panic!("expected a list or map for {name}.depends_on, compose.yaml has {other}"),
     }
@@ -186,7 +211,12 @@ fn nats_client_port(compose: &Value) -> u16 {
     let args = command(compose, "nats");
     args.iter()
         .position(|a| a == "-p" || a == "--port")
-        .map(|i| parse_port(args.get(i + 1).map(String::as_str).unwrap_or_default(), "compose.yaml nats.command --port"))
+        .map(|i| {
+            parse_port(
+                args.get(i + 1).map(String::as_str).unwrap_or_default(),
+                "compose.yaml nats.command --port",
+            )
+        })
         .unwrap_or(NATS_DEFAULT_CLIENT_PORT)
 }
 
@@ -200,10 +230,19 @@ fn assert_points_at_nats_service(compose: &Value, service_name: &str, url: &str)
         Some((host, port)) => (host, parse_port(port, &format!("compose.yaml {service_name}'s nats.url"))),
         None => (authority, NATS_DEFAULT_CLIENT_PORT),
     };
-    assert_eq!(host, "nats", "expected {service_name}'s nats.url to name the `nats` service, compose.yaml has `{url}`");
-    assert!(services(compose).contains_key(host), "{service_name}'s nats.url names `{host}`, which is not a service");
+    assert_eq!(
+        host, "nats",
+        "expected {service_name}'s nats.url to name the `nats` service, compose.yaml has `{url}`"
+    );
+    assert!(
+        services(compose).contains_key(host),
+        "{service_name}'s nats.url names `{host}`, which is not a service"
+    );
     let listening = nats_client_port(compose);
-    assert_eq!(port, listening, "expected {service_name}'s nats.url port to be nats's client port {listening}, compose.yaml has `{url}`");
+    assert_eq!(
+        port, listening,
+        "expected {service_name}'s nats.url port to be nats's client port {listening}, compose.yaml has `{url}`"
+    );
 }
 
 fn load_gateway_settings(env: HashMap<String, String>) -> kubently_gateway::Settings {
@@ -238,7 +277,11 @@ fn dockerfile_stages() -> Vec<Stage> {
             }
             Some("EXPOSE") => {
                 let stage = stages.last_mut().expect("EXPOSE comes after a FROM in the Dockerfile");
-                stage.exposed.extend(words[1..].iter().map(|p| parse_port(p.split('/').next().unwrap_or_default(), "Dockerfile EXPOSE")));
+                stage.exposed.extend(
+                    words[1..]
+                        .iter()
+                        .map(|p| parse_port(p.split('/').next().unwrap_or_default(), "Dockerfile EXPOSE")),
+                );
             }
             _ => {}
         }
@@ -248,7 +291,9 @@ fn dockerfile_stages() -> Vec<Stage> {
 
 /// Lines of a nats-server config with comments removed.
 fn config_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().map(|l| l.split('#').next().unwrap_or_default().trim()).filter(|l| !l.is_empty())
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
 }
 
 fn nats_server_binary() -> PathBuf {
@@ -286,7 +331,12 @@ fn compose_runs_the_pinned_nats_version_with_jetstream() {
         "expected nats >= {:?}, compose.yaml has `{image}`",
         names::NATS_SERVER_MIN_VERSION
     );
-    assert_eq!(version, pinned, "expected nats {} (names::NATS_SERVER_VERSION), compose.yaml has `{image}`", names::NATS_SERVER_VERSION);
+    assert_eq!(
+        version,
+        pinned,
+        "expected nats {} (names::NATS_SERVER_VERSION), compose.yaml has `{image}`",
+        names::NATS_SERVER_VERSION
+    );
 
     let args = command(&compose, "nats");
     assert!(
@@ -312,7 +362,11 @@ fn gateway_environment_loads_into_the_gateway_settings() {
         settings.server.host
     );
     assert_points_at_nats_service(&compose, "gateway", &settings.nats.url);
-    assert_eq!(settings.log.format, LogFormat::Json, "expected JSON logs from the gateway, compose.yaml sets another log.format");
+    assert_eq!(
+        settings.log.format,
+        LogFormat::Json,
+        "expected JSON logs from the gateway, compose.yaml sets another log.format"
+    );
 }
 
 #[test]
@@ -320,11 +374,17 @@ fn gateway_publishes_the_port_its_settings_listen_on() {
     let compose = compose();
     let settings = load_gateway_settings(kubently_env(&compose, "gateway"));
     let mappings = ports(&compose, "gateway");
-    let mapping = mappings
-        .iter()
-        .find(|p| p.target == settings.server.port)
-        .unwrap_or_else(|| panic!("expected gateway.ports to publish server.port {}, compose.yaml has {mappings:?}", settings.server.port));
-    assert!(mapping.published.is_some(), "expected gateway port {} published on the host, compose.yaml has {mapping:?}", mapping.target);
+    let mapping = mappings.iter().find(|p| p.target == settings.server.port).unwrap_or_else(|| {
+        panic!(
+            "expected gateway.ports to publish server.port {}, compose.yaml has {mappings:?}",
+            settings.server.port
+        )
+    });
+    assert!(
+        mapping.published.is_some(),
+        "expected gateway port {} published on the host, compose.yaml has {mapping:?}",
+        mapping.target
+    );
 }
 
 #[test]
@@ -338,7 +398,11 @@ fn executor_environment_loads_into_the_executor_settings() {
         "expected a cluster id of lowercase letters, digits and `-`, compose.yaml has `{cluster_id}`"
     );
     assert_points_at_nats_service(&compose, "executor", &settings.nats.url);
-    assert_eq!(settings.log.format, LogFormat::Json, "expected JSON logs from the executor, compose.yaml sets another log.format");
+    assert_eq!(
+        settings.log.format,
+        LogFormat::Json,
+        "expected JSON logs from the executor, compose.yaml sets another log.format"
+    );
 }
 
 #[test]
@@ -352,7 +416,11 @@ fn executor_kubeconfig_comes_from_a_volume_another_service_writes() {
         .expect("expected KUBENTLY__KUBE__KUBECONFIG on the executor, compose.yaml leaves kube.kubeconfig unset");
     let env = environment(&compose, "executor");
     if let Some(plain) = env.get("KUBECONFIG") {
-        assert_eq!(Path::new(plain), kubeconfig.as_path(), "expected KUBECONFIG to equal kube.kubeconfig on the executor, compose.yaml has `{plain}`");
+        assert_eq!(
+            Path::new(plain),
+            kubeconfig.as_path(),
+            "expected KUBECONFIG to equal kube.kubeconfig on the executor, compose.yaml has `{plain}`"
+        );
     }
 
     let executor_mounts = mounts(&compose, "executor");
@@ -360,18 +428,31 @@ fn executor_kubeconfig_comes_from_a_volume_another_service_writes() {
         .iter()
         .find(|m| kubeconfig.starts_with(&m.target))
         .unwrap_or_else(|| {
-            panic!("expected kube.kubeconfig {} under a mounted volume, compose.yaml mounts {executor_mounts:?}", kubeconfig.display())
+            panic!(
+                "expected kube.kubeconfig {} under a mounted volume, compose.yaml mounts {executor_mounts:?}",
+                kubeconfig.display()
+            )
         });
-    assert!(mount.read_only, "expected the executor's kubeconfig mount read-only, compose.yaml has {mount:?}");
+    assert!(
+        mount.read_only,
+        "expected the executor's kubeconfig mount read-only, compose.yaml has {mount:?}"
+    );
     let volume = mount
         .named_volume()
         .unwrap_or_else(|| panic!("expected the kubeconfig to come from a named volume, compose.yaml has {mount:?}"));
 
     let writers: Vec<&String> = services(&compose)
         .keys()
-        .filter(|name| mounts(&compose, name).iter().any(|m| m.named_volume() == Some(volume) && !m.read_only))
+        .filter(|name| {
+            mounts(&compose, name)
+                .iter()
+                .any(|m| m.named_volume() == Some(volume) && !m.read_only)
+        })
         .collect();
-    assert!(!writers.is_empty(), "expected some service to write volume `{volume}` (the executor's kubeconfig), none mounts it writable");
+    assert!(
+        !writers.is_empty(),
+        "expected some service to write volume `{volume}` (the executor's kubeconfig), none mounts it writable"
+    );
     let deps: Vec<String> = depends_on(&compose, "executor").into_iter().map(|(name, _)| name).collect();
     assert!(
         writers.iter().any(|w| deps.contains(w)),
@@ -402,7 +483,10 @@ fn build_targets_are_dockerfile_stages() {
     for name in ["gateway", "executor"] {
         let build = &service(&compose, name)["build"];
         let context = scalar(&build["context"], &format!("{name}.build.context"));
-        assert_eq!(context, ".", "expected {name} to build from the repository root, compose.yaml has context `{context}`");
+        assert_eq!(
+            context, ".",
+            "expected {name} to build from the repository root, compose.yaml has context `{context}`"
+        );
         let target = scalar(&build["target"], &format!("{name}.build.target"));
         assert!(
             stage_names.contains(&target.as_str()),
@@ -411,7 +495,10 @@ fn build_targets_are_dockerfile_stages() {
     }
 
     let port = load_gateway_settings(kubently_env(&compose, "gateway")).server.port;
-    let gateway_stage = stages.iter().find(|s| s.name.as_deref() == Some("gateway")).expect("gateway stage exists (checked above)");
+    let gateway_stage = stages
+        .iter()
+        .find(|s| s.name.as_deref() == Some("gateway"))
+        .expect("gateway stage exists (checked above)");
     assert!(
         gateway_stage.exposed.contains(&port),
         "expected the Dockerfile's gateway stage to EXPOSE server.port {port}, it exposes {:?}",
@@ -422,8 +509,10 @@ fn build_targets_are_dockerfile_stages() {
 #[test]
 fn depends_on_and_named_volumes_reference_defined_things() {
     let compose = compose();
-    let defined_volumes: BTreeSet<&str> =
-        compose["volumes"].as_object().map(|v| v.keys().map(String::as_str).collect()).unwrap_or_default();
+    let defined_volumes: BTreeSet<&str> = compose["volumes"]
+        .as_object()
+        .map(|v| v.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     for (name, _) in services(&compose) {
         for (dependency, condition) in depends_on(&compose, name) {
             assert!(
@@ -470,11 +559,18 @@ fn nats_configs_exist_and_enable_jetstream() {
         .map(|relative| {
             let text = read_repo_file(relative);
             config_lines(&text)
-                .find_map(|l| l.strip_prefix("server_name").map(|v| v.trim_start_matches([':', '=', ' ']).trim().to_string()))
+                .find_map(|l| {
+                    l.strip_prefix("server_name")
+                        .map(|v| v.trim_start_matches([':', '=', ' ']).trim().to_string())
+                })
                 .unwrap_or_else(|| panic!("expected a server_name in {relative}"))
         })
         .collect();
-    assert_eq!(server_names.len(), CLUSTER_CONFS.len(), "expected a distinct server_name per cluster node, found {server_names:?}");
+    assert_eq!(
+        server_names.len(),
+        CLUSTER_CONFS.len(),
+        "expected a distinct server_name per cluster node, found {server_names:?}"
+    );
 }
 
 #[test]
