@@ -44,8 +44,7 @@ impl Application {
             nats_state = %self.nats.connection_state(),
             "executor started"
         );
-        tokio::signal::ctrl_c().await.ok();
-        tracing::info!("shutdown signal received");
+        kubently_shared::shutdown::signal().await;
         Ok(())
     }
 }

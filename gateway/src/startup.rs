@@ -43,7 +43,7 @@ impl Application {
     pub async fn run(self) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(kubently_shared::shutdown::signal())
             .await
             .map_err(Error::Serve)
     }
@@ -71,17 +71,4 @@ async fn connect_nats(settings: &kubently_shared::config::NatsSettings) -> Resul
         .connect(&settings.url)
         .await
         .map_err(|source| Error::Nats { url: settings.url.clone(), source })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutdown signal received");
 }

@@ -251,6 +251,13 @@ pub async fn http_get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
     Ok((status, body))
 }
 
+/// CLI tools die quietly when their output pipe closes (`./dev status | head`) instead of
+/// panicking in `println!`.
+pub fn restore_default_sigpipe() {
+    // SAFETY: resetting a signal disposition to its default at program start.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,11 +278,4 @@ mod tests {
         let imposter = Daemon { start_ticks: ticks + 1, ..daemon };
         assert!(!imposter.is_alive(), "a different start time means the pid was recycled");
     }
-}
-
-/// CLI tools die quietly when their output pipe closes (`./dev status | head`) instead of
-/// panicking in `println!`.
-pub fn restore_default_sigpipe() {
-    // SAFETY: resetting a signal disposition to its default at program start.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }

@@ -157,7 +157,7 @@ pub async fn converged(client: &kube::Client) -> anyhow::Result<Readiness> {
         }
     };
     let sf = app_pods(&shop, STOREFRONT);
-    expect(sf.len() == 3 && sf.iter().all(|p| pod_ready(p)), "storefront: 3 pods Running and Ready");
+    expect(sf.len() == 3 && sf.iter().all(pod_ready), "storefront: 3 pods Running and Ready");
     expect(app_pods(&shop, ORDERS_API).iter().any(|p| waiting_reason(p) == Some("CrashLoopBackOff")), "orders-api: CrashLoopBackOff");
     expect(app_pods(&shop, CHECKOUT).iter().any(|p| phase(p) == "Running" && !pod_ready(p)), "checkout: Running, not Ready");
     expect(app_pods(&batch, THUMBNAILER).iter().any(|p| waiting_reason(p) == Some("ImagePullBackOff")), "thumbnailer: ImagePullBackOff");
