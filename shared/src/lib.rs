@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod names;
+pub mod policy;
 pub mod shutdown;
 pub mod telemetry;
 
