@@ -3,7 +3,9 @@
 //! Registers a fake Node with the apiserver and serves container logs over HTTPS on 127.0.0.1.
 //! Prints `fake-kubelet listening on 127.0.0.1:<port>` on stdout once the listener is bound.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -25,8 +27,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
             None => (arg, None),
         };
-        if flag == "--help" || flag == "-h" {
-            bail!(USAGE);
+        if !matches!(flag.as_str(), "--kubeconfig" | "--node-name" | "--port") {
+            bail!("unknown argument {flag:?}\n{USAGE}");
         }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
@@ -35,8 +37,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
         match flag.as_str() {
             "--kubeconfig" => kubeconfig = Some(PathBuf::from(value)),
             "--node-name" => node_name = Some(value),
-            "--port" => port = value.parse().with_context(|| format!("invalid --port {value:?}"))?,
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+            _ => port = value.parse().with_context(|| format!("invalid --port {value:?}"))?,
         }
     }
     Ok(Args {
@@ -53,10 +54,21 @@ async fn client_from(path: &PathBuf) -> anyhow::Result<kube::Client> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("fake-kubelet: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     // kube's TLS client uses the process-default provider; only *ring* is compiled in.
     let _ = rustls::crypto::ring::default_provider().install_default();
