@@ -8,9 +8,11 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tracing::debug;
 
-use super::status::{CRASH_FINISHED_AGO, CRASH_RUN, OOM_STARTED_AGO, container_start_time, pod_start_time};
-use super::util::{elapsed, k8s_time, truncate_to_second};
 use super::KUBELET_COMPONENT;
+use super::status::{
+    CRASH_FINISHED_AGO, CRASH_RUN, OOM_STARTED_AGO, container_start_time, pod_start_time,
+};
+use super::util::{elapsed, k8s_time, truncate_to_second};
 use crate::scenario::Behaviour;
 
 const NORMAL: &str = "Normal";
@@ -41,8 +43,21 @@ struct Events<'a> {
 
 impl<'a> Events<'a> {
     fn new(pod: &'a Pod) -> Self {
-        let uid: String = pod.metadata.uid.as_deref().unwrap_or_default().chars().filter(char::is_ascii_hexdigit).take(8).collect();
-        Self { pod_name: pod.metadata.name.as_deref().unwrap_or_default(), uid8: uid.to_lowercase(), seen: HashMap::new(), out: Vec::new() }
+        let uid: String = pod
+            .metadata
+            .uid
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(8)
+            .collect();
+        Self {
+            pod_name: pod.metadata.name.as_deref().unwrap_or_default(),
+            uid8: uid.to_lowercase(),
+            seen: HashMap::new(),
+            out: Vec::new(),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -79,7 +94,11 @@ pub(crate) fn pod_events(pod: &Pod, behaviour: Behaviour, now: OffsetDateTime) -
     let start = pod_start_time(pod, now);
     let started = container_start_time(pod, now);
     let mut events = Events::new(pod);
-    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
     for c in containers {
         let name = c.name.as_str();
         let image = c.image.as_deref().unwrap_or_default();
@@ -88,25 +107,71 @@ pub(crate) fn pod_events(pod: &Pod, behaviour: Behaviour, now: OffsetDateTime) -
             continue;
         }
         let (runs, last_run) = match behaviour {
-            Behaviour::CrashLoop { restarts } => (restarts + 1, (now - CRASH_FINISHED_AGO - CRASH_RUN).max(started)),
-            Behaviour::OomKilled { restarts } => (restarts + 1, (now - OOM_STARTED_AGO).max(started)),
+            Behaviour::CrashLoop { restarts } => (
+                restarts + 1,
+                (now - CRASH_FINISHED_AGO - CRASH_RUN).max(started),
+            ),
+            Behaviour::OomKilled { restarts } => {
+                (restarts + 1, (now - OOM_STARTED_AGO).max(started))
+            }
             _ => (1, started),
         };
         let pulled = format!("Container image \"{image}\" already present on machine");
         events.push(name, NORMAL, "Pulled", pulled, runs, started, last_run);
-        events.push(name, NORMAL, "Created", "Created container ".to_owned() + name, runs, started, last_run);
-        events.push(name, NORMAL, "Started", "Started container ".to_owned() + name, runs, started, last_run);
+        events.push(
+            name,
+            NORMAL,
+            "Created",
+            "Created container ".to_owned() + name,
+            runs,
+            started,
+            last_run,
+        );
+        events.push(
+            name,
+            NORMAL,
+            "Started",
+            "Started container ".to_owned() + name,
+            runs,
+            started,
+            last_run,
+        );
         match behaviour {
             Behaviour::CrashLoop { restarts } => {
-                events.push(name, WARNING, "BackOff", BACK_OFF_RESTARTING.to_owned(), restarts * 4, started, now);
+                events.push(
+                    name,
+                    WARNING,
+                    "BackOff",
+                    BACK_OFF_RESTARTING.to_owned(),
+                    restarts * 4,
+                    started,
+                    now,
+                );
             }
             Behaviour::OomKilled { restarts } => {
-                events.push(name, WARNING, "BackOff", BACK_OFF_RESTARTING.to_owned(), restarts * 3, started, now);
+                events.push(
+                    name,
+                    WARNING,
+                    "BackOff",
+                    BACK_OFF_RESTARTING.to_owned(),
+                    restarts * 3,
+                    started,
+                    now,
+                );
             }
             Behaviour::ReadinessFailing => {
-                let probes = i32::try_from(elapsed(started, now).whole_seconds() / 10).unwrap_or(i32::MAX);
+                let probes =
+                    i32::try_from(elapsed(started, now).whole_seconds() / 10).unwrap_or(i32::MAX);
                 let first = (started + Duration::seconds(5)).min(now);
-                events.push(name, WARNING, "Unhealthy", READINESS_FAILED.to_owned(), probes.saturating_add(12), first, now);
+                events.push(
+                    name,
+                    WARNING,
+                    "Unhealthy",
+                    READINESS_FAILED.to_owned(),
+                    probes.saturating_add(12),
+                    first,
+                    now,
+                );
             }
             Behaviour::Healthy | Behaviour::Fail | Behaviour::ImagePullBackOff => {}
         }
@@ -114,17 +179,55 @@ pub(crate) fn pod_events(pod: &Pod, behaviour: Behaviour, now: OffsetDateTime) -
     events.out
 }
 
-fn image_pull_events(events: &mut Events<'_>, name: &str, image: &str, start: OffsetDateTime, now: OffsetDateTime) {
+fn image_pull_events(
+    events: &mut Events<'_>,
+    name: &str,
+    image: &str,
+    start: OffsetDateTime,
+    now: OffsetDateTime,
+) {
     let first = (start + Duration::seconds(1)).min(now);
     let not_found = format!(
         "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": \
          failed to resolve reference \"{image}\": {image}: not found"
     );
-    events.push(name, NORMAL, "Pulling", format!("Pulling image \"{image}\""), 4, first, now);
+    events.push(
+        name,
+        NORMAL,
+        "Pulling",
+        format!("Pulling image \"{image}\""),
+        4,
+        first,
+        now,
+    );
     events.push(name, WARNING, "Failed", not_found, 4, first, now);
-    events.push(name, WARNING, "Failed", "Error: ErrImagePull".to_owned(), 4, first, now);
-    events.push(name, NORMAL, "BackOff", format!("Back-off pulling image \"{image}\""), 6, first, now);
-    events.push(name, WARNING, "Failed", "Error: ImagePullBackOff".to_owned(), 6, first, now);
+    events.push(
+        name,
+        WARNING,
+        "Failed",
+        "Error: ErrImagePull".to_owned(),
+        4,
+        first,
+        now,
+    );
+    events.push(
+        name,
+        NORMAL,
+        "BackOff",
+        format!("Back-off pulling image \"{image}\""),
+        6,
+        first,
+        now,
+    );
+    events.push(
+        name,
+        WARNING,
+        "Failed",
+        "Error: ImagePullBackOff".to_owned(),
+        6,
+        first,
+        now,
+    );
 }
 
 /// The Event object for `spec` about `pod`, reported by the kubelet on `node`.
@@ -172,7 +275,9 @@ pub(crate) async fn create_pod_events(
             Ok(_) => debug!(event = %spec.name, "created event"),
             Err(kube::Error::Api(status)) if status.is_already_exists() => {}
             Err(err) => {
-                first_error.get_or_insert(anyhow::Error::new(err).context(format!("creating event {}", spec.name)));
+                first_error.get_or_insert(
+                    anyhow::Error::new(err).context(format!("creating event {}", spec.name)),
+                );
             }
         }
     }
@@ -211,7 +316,11 @@ mod tests {
                 "thumb-1.failed-3-0a1b2c3d"
             ]
         );
-        assert!(events[1].message.ends_with("acme/thumbnailer:9.9.9: not found"));
+        assert!(
+            events[1]
+                .message
+                .ends_with("acme/thumbnailer:9.9.9: not found")
+        );
         assert!(events.iter().all(|e| e.reason != "Pulled"));
     }
 
@@ -230,8 +339,14 @@ mod tests {
         let p = pod();
         let spec = &pod_events(&p, Behaviour::ReadinessFailing, NOW)[3];
         let value = event_object(&p, spec, "node-1");
-        assert_eq!(value["involvedObject"]["uid"], "0A1B2C3D-0000-0000-0000-000000000000");
-        assert_eq!(value["involvedObject"]["fieldPath"], "spec.containers{thumbnailer}");
+        assert_eq!(
+            value["involvedObject"]["uid"],
+            "0A1B2C3D-0000-0000-0000-000000000000"
+        );
+        assert_eq!(
+            value["involvedObject"]["fieldPath"],
+            "spec.containers{thumbnailer}"
+        );
         assert_eq!(value["source"]["component"], "kubelet");
         assert_eq!(value["reason"], "Unhealthy");
         let event: Event = serde_json::from_value(value).expect("valid Event");

@@ -41,7 +41,10 @@ pub struct Config {
 impl Config {
     /// A kubelet for `node_name` on a free port.
     pub fn new(node_name: impl Into<String>) -> Self {
-        Self { node_name: node_name.into(), port: 0 }
+        Self {
+            node_name: node_name.into(),
+            port: 0,
+        }
     }
 }
 
@@ -56,7 +59,10 @@ pub struct FakeKubelet {
 
 impl std::fmt::Debug for FakeKubelet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeKubelet").field("config", &self.config).field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("FakeKubelet")
+            .field("config", &self.config)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +72,13 @@ impl FakeKubelet {
         let acceptor = server::tls_acceptor(&config.node_name)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
-        Ok(Self { client, config, listener, acceptor, addr })
+        Ok(Self {
+            client,
+            config,
+            listener,
+            acceptor,
+            addr,
+        })
     }
 
     /// The bound HTTPS address (`127.0.0.1:<port>`).
@@ -82,7 +94,13 @@ impl FakeKubelet {
     /// Serve, register the node, heartbeat and drive pods, forever. API errors are logged and
     /// retried; this only returns if an internal task stops, which is a bug.
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self { client, config, listener, acceptor, addr } = self;
+        let Self {
+            client,
+            config,
+            listener,
+            acceptor,
+            addr,
+        } = self;
         let node = config.node_name;
         info!(node = %node, %addr, "fake kubelet running");
         let state = server::AppState::new(client.clone(), &node);

@@ -39,8 +39,16 @@ const CONTAINER_START_DELAY: Duration = Duration::seconds(1);
 
 /// The time the kubelet first saw the pod: existing `status.startTime`, else creation, else now.
 pub(crate) fn pod_start_time(pod: &Pod, now: OffsetDateTime) -> OffsetDateTime {
-    let existing = pod.status.as_ref().and_then(|s| s.start_time.as_ref()).and_then(from_k8s_time);
-    let created = pod.metadata.creation_timestamp.as_ref().and_then(from_k8s_time);
+    let existing = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .and_then(from_k8s_time);
+    let created = pod
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .and_then(from_k8s_time);
     existing.or(created).unwrap_or(now).min(now)
 }
 
@@ -51,7 +59,10 @@ pub(crate) fn container_start_time(pod: &Pod, now: OffsetDateTime) -> OffsetDate
 
 /// `containerd://<64 hex>`, deterministic per pod, container and run.
 pub(crate) fn container_id(uid: &str, container: &str, run: i32) -> String {
-    format!("containerd://{}", hex_digest(&[uid, container, &run.to_string()], 64))
+    format!(
+        "containerd://{}",
+        hex_digest(&[uid, container, &run.to_string()], 64)
+    )
 }
 
 /// The image reference without tag or digest, fully qualified like containerd reports it.
@@ -63,7 +74,8 @@ pub(crate) fn image_repository(image: &str) -> String {
         None => without_digest,
     };
     let first = repo.split('/').next().unwrap_or(repo);
-    let has_registry = repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_registry =
+        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if has_registry {
         repo.to_owned()
     } else if repo.contains('/') {
@@ -75,12 +87,18 @@ pub(crate) fn image_repository(image: &str) -> String {
 
 /// `docker.io/library/<repo>@sha256:<64 hex>`, deterministic per image.
 pub(crate) fn image_id(image: &str) -> String {
-    format!("{}@sha256:{}", image_repository(image), hex_digest(&["image", image], 64))
+    format!(
+        "{}@sha256:{}",
+        image_repository(image),
+        hex_digest(&["image", image], 64)
+    )
 }
 
 /// Whether the pod still lacks a kubelet-written status (new, or reset by someone).
 pub(crate) fn needs_status(pod: &Pod) -> bool {
-    let Some(status) = pod.status.as_ref() else { return true };
+    let Some(status) = pod.status.as_ref() else {
+        return true;
+    };
     let no_containers = status.container_statuses.as_ref().is_none_or(Vec::is_empty);
     let no_host = status.host_ip.as_deref().is_none_or(str::is_empty);
     no_containers || no_host
@@ -92,7 +110,12 @@ pub(crate) fn existing_pod_ip(pod: &Pod) -> Option<Ipv4Addr> {
 }
 
 /// The full `status` object the kubelet would write for `pod` behaving as `behaviour`.
-pub(crate) fn pod_status(pod: &Pod, behaviour: Behaviour, pod_ip: Option<Ipv4Addr>, now: OffsetDateTime) -> Value {
+pub(crate) fn pod_status(
+    pod: &Pod,
+    behaviour: Behaviour,
+    pod_ip: Option<Ipv4Addr>,
+    now: OffsetDateTime,
+) -> Value {
     let now = truncate_to_second(now);
     let start = pod_start_time(pod, now);
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
@@ -100,12 +123,28 @@ pub(crate) fn pod_status(pod: &Pod, behaviour: Behaviour, pod_ip: Option<Ipv4Add
     let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
     let spec = pod.spec.as_ref();
     let containers = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
-    let init_containers = spec.and_then(|s| s.init_containers.as_deref()).unwrap_or_default();
-    let ctx = ContainerContext { uid, pod_name, namespace, behaviour, start, now };
+    let init_containers = spec
+        .and_then(|s| s.init_containers.as_deref())
+        .unwrap_or_default();
+    let ctx = ContainerContext {
+        uid,
+        pod_name,
+        namespace,
+        behaviour,
+        start,
+        now,
+    };
 
     let statuses: Vec<Value> = containers.iter().map(|c| ctx.container_status(c)).collect();
-    let init_statuses: Vec<Value> = init_containers.iter().map(|c| ctx.init_container_status(c)).collect();
-    let unready: Vec<&str> = containers.iter().map(|c| c.name.as_str()).filter(|_| !is_ready(behaviour)).collect();
+    let init_statuses: Vec<Value> = init_containers
+        .iter()
+        .map(|c| ctx.init_container_status(c))
+        .collect();
+    let unready: Vec<&str> = containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|_| !is_ready(behaviour))
+        .collect();
 
     let mut status = json!({
         "phase": phase(behaviour),
@@ -159,7 +198,12 @@ fn conditions(behaviour: Behaviour, unready: &[&str], start: OffsetDateTime) -> 
             })
         }
     };
-    json!([plain("Initialized"), readiness("Ready"), readiness("ContainersReady"), plain("PodScheduled")])
+    json!([
+        plain("Initialized"),
+        readiness("Ready"),
+        readiness("ContainersReady"),
+        plain("PodScheduled")
+    ])
 }
 
 struct ContainerContext<'a> {
@@ -176,7 +220,15 @@ impl ContainerContext<'_> {
         (self.start + CONTAINER_START_DELAY).min(self.now)
     }
 
-    fn terminated(&self, name: &str, run: i32, exit_code: i32, reason: &str, started: OffsetDateTime, finished: OffsetDateTime) -> Value {
+    fn terminated(
+        &self,
+        name: &str,
+        run: i32,
+        exit_code: i32,
+        reason: &str,
+        started: OffsetDateTime,
+        finished: OffsetDateTime,
+    ) -> Value {
         json!({ "terminated": {
             "exitCode": exit_code,
             "reason": reason,
@@ -226,11 +278,25 @@ impl ContainerContext<'_> {
                         go_duration(MAX_BACK_OFF), self.pod_name, self.namespace, self.uid
                     ),
                 }});
-                let last = self.terminated(name, restarts, 1, REASON_ERROR, finished - CRASH_RUN, finished);
+                let last = self.terminated(
+                    name,
+                    restarts,
+                    1,
+                    REASON_ERROR,
+                    finished - CRASH_RUN,
+                    finished,
+                );
                 (waiting, last, restarts, false, false)
             }
             Behaviour::OomKilled { restarts } => {
-                let state = self.terminated(name, restarts, 137, REASON_OOM_KILLED, now - OOM_STARTED_AGO, now - OOM_FINISHED_AGO);
+                let state = self.terminated(
+                    name,
+                    restarts,
+                    137,
+                    REASON_OOM_KILLED,
+                    now - OOM_STARTED_AGO,
+                    now - OOM_FINISHED_AGO,
+                );
                 let last = self.terminated(
                     name,
                     restarts - 1,
@@ -282,7 +348,11 @@ impl ContainerContext<'_> {
 /// Go's `time.Duration` formatting for whole minutes/seconds (`5m0s`, `40s`).
 fn go_duration(d: Duration) -> String {
     let secs = d.whole_seconds();
-    if secs >= 60 { format!("{}m{}s", secs / 60, secs % 60) } else { format!("{secs}s") }
+    if secs >= 60 {
+        format!("{}m{}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
 }
 
 /// The pod's QoS class: the one the apiserver computed at creation, else computed here.
@@ -297,17 +367,26 @@ pub(crate) fn qos_class_of(pod: &Pod) -> String {
 const QOS_RESOURCES: [&str; 2] = ["cpu", "memory"];
 
 /// The positive cpu/memory amounts in a requests or limits map.
-fn qos_amounts(list: Option<&BTreeMap<String, Quantity>>) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+fn qos_amounts(
+    list: Option<&BTreeMap<String, Quantity>>,
+) -> impl Iterator<Item = (&'static str, f64)> + '_ {
     list.into_iter().flatten().filter_map(|(name, quantity)| {
         let key = QOS_RESOURCES.iter().find(|k| **k == name)?;
-        parse_quantity(&quantity.0).filter(|v| *v > 0.0).map(|v| (*key, v))
+        parse_quantity(&quantity.0)
+            .filter(|v| *v > 0.0)
+            .map(|v| (*key, v))
     })
 }
 
 /// Kubernetes' `GetPodQOS`: BestEffort, Guaranteed or Burstable from cpu/memory requests and limits.
 pub(crate) fn compute_qos_class(pod: &Pod) -> &'static str {
-    let Some(spec) = pod.spec.as_ref() else { return "BestEffort" };
-    let all = spec.containers.iter().chain(spec.init_containers.iter().flatten());
+    let Some(spec) = pod.spec.as_ref() else {
+        return "BestEffort";
+    };
+    let all = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten());
     let mut requests: BTreeMap<&str, f64> = BTreeMap::new();
     let mut limits: BTreeMap<&str, f64> = BTreeMap::new();
     let mut guaranteed = true;
@@ -329,8 +408,14 @@ pub(crate) fn compute_qos_class(pod: &Pod) -> &'static str {
         return "BestEffort";
     }
     let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
-    let requests_match = requests.iter().all(|(k, req)| limits.get(k).is_some_and(|lim| same(*lim, *req)));
-    if guaranteed && requests_match && requests.len() == limits.len() { "Guaranteed" } else { "Burstable" }
+    let requests_match = requests
+        .iter()
+        .all(|(k, req)| limits.get(k).is_some_and(|lim| same(*lim, *req)));
+    if guaranteed && requests_match && requests.len() == limits.len() {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 /// Sequential pod-IP allocation from the node's /24 (`.2` … `.254`), one address per pod uid.
@@ -369,7 +454,11 @@ impl IpPool {
             }
         }
         let host = chosen.octets()[3];
-        self.next = if host >= Self::LAST { Self::FIRST } else { host + 1 };
+        self.next = if host >= Self::LAST {
+            Self::FIRST
+        } else {
+            host + 1
+        };
         self.by_uid.insert(uid.to_owned(), chosen);
         chosen
     }
@@ -408,7 +497,12 @@ mod tests {
     #[test]
     fn healthy_pod_is_running_and_ready() {
         let p = pod("healthy", json!({}));
-        let s = pod_status(&p, Behaviour::Healthy, Some(Ipv4Addr::new(10, 244, 0, 2)), NOW);
+        let s = pod_status(
+            &p,
+            Behaviour::Healthy,
+            Some(Ipv4Addr::new(10, 244, 0, 2)),
+            NOW,
+        );
         assert_eq!(s["phase"], "Running");
         assert_eq!(s["podIP"], "10.244.0.2");
         assert_eq!(s["hostIP"], "127.0.0.1");
@@ -416,8 +510,15 @@ mod tests {
         let c = &s["containerStatuses"][0];
         assert_eq!(c["ready"], true);
         assert_eq!(c["state"]["running"]["startedAt"], "2026-11-21T17:00:01Z");
-        assert!(c["imageID"].as_str().is_some_and(|id| id.starts_with("docker.io/library/nginx@sha256:")));
-        assert_eq!(c["containerID"].as_str().map(str::len), Some("containerd://".len() + 64));
+        assert!(
+            c["imageID"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("docker.io/library/nginx@sha256:"))
+        );
+        assert_eq!(
+            c["containerID"].as_str().map(str::len),
+            Some("containerd://".len() + 64)
+        );
         assert_eq!(s["conditions"][1]["status"], "True");
         // The status deserializes as a PodStatus.
         serde_json::from_value::<PodStatus>(s).expect("valid PodStatus");
@@ -435,9 +536,18 @@ mod tests {
             "back-off 5m0s restarting failed container=app pod=web-1_default(0a1b2c3d-0000-0000-0000-000000000000)"
         );
         assert_eq!(c["lastState"]["terminated"]["exitCode"], 1);
-        assert_eq!(c["lastState"]["terminated"]["finishedAt"], "2026-11-21T17:08:00Z");
-        assert_eq!(c["lastState"]["terminated"]["startedAt"], "2026-11-21T17:07:20Z");
-        assert_eq!(s["conditions"][1]["message"], "containers with unready status: [app]");
+        assert_eq!(
+            c["lastState"]["terminated"]["finishedAt"],
+            "2026-11-21T17:08:00Z"
+        );
+        assert_eq!(
+            c["lastState"]["terminated"]["startedAt"],
+            "2026-11-21T17:07:20Z"
+        );
+        assert_eq!(
+            s["conditions"][1]["message"],
+            "containers with unready status: [app]"
+        );
     }
 
     #[test]
@@ -448,7 +558,10 @@ mod tests {
         let c = &s["containerStatuses"][0];
         assert_eq!(c["imageID"], "");
         assert!(c.get("containerID").is_none());
-        assert_eq!(c["state"]["waiting"]["message"], "Back-off pulling image \"nginx:1.25\"");
+        assert_eq!(
+            c["state"]["waiting"]["message"],
+            "Back-off pulling image \"nginx:1.25\""
+        );
     }
 
     #[test]
@@ -461,7 +574,10 @@ mod tests {
         let s = pod_status(&p, Behaviour::Fail, None, NOW);
         assert_eq!(s["phase"], "Failed");
         assert_eq!(s["conditions"][1]["reason"], "PodFailed");
-        assert_eq!(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 1);
+        assert_eq!(
+            s["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            1
+        );
     }
 
     #[test]
@@ -471,7 +587,8 @@ mod tests {
         assert_eq!(compute_qos_class(&pod("", guaranteed)), "Guaranteed");
         let burstable = json!({ "requests": { "cpu": "100m", "memory": "64Mi" }, "limits": { "cpu": "500m", "memory": "128Mi" } });
         assert_eq!(compute_qos_class(&pod("", burstable)), "Burstable");
-        let only_memory = json!({ "limits": { "memory": "128Mi" }, "requests": { "memory": "128Mi" } });
+        let only_memory =
+            json!({ "limits": { "memory": "128Mi" }, "requests": { "memory": "128Mi" } });
         assert_eq!(compute_qos_class(&pod("", only_memory)), "Burstable");
     }
 
@@ -479,10 +596,22 @@ mod tests {
     fn image_repositories() {
         assert_eq!(image_repository("nginx:1.25"), "docker.io/library/nginx");
         assert_eq!(image_repository("nginx"), "docker.io/library/nginx");
-        assert_eq!(image_repository("bitnami/redis:7"), "docker.io/bitnami/redis");
-        assert_eq!(image_repository("ghcr.io/acme/orders:2.4.1"), "ghcr.io/acme/orders");
-        assert_eq!(image_repository("localhost:5000/app:1"), "localhost:5000/app");
-        assert_eq!(image_repository("busybox@sha256:abc"), "docker.io/library/busybox");
+        assert_eq!(
+            image_repository("bitnami/redis:7"),
+            "docker.io/bitnami/redis"
+        );
+        assert_eq!(
+            image_repository("ghcr.io/acme/orders:2.4.1"),
+            "ghcr.io/acme/orders"
+        );
+        assert_eq!(
+            image_repository("localhost:5000/app:1"),
+            "localhost:5000/app"
+        );
+        assert_eq!(
+            image_repository("busybox@sha256:abc"),
+            "docker.io/library/busybox"
+        );
     }
 
     #[test]

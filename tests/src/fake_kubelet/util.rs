@@ -125,7 +125,14 @@ pub(crate) fn hex_digest(parts: &[&str], len: usize) -> String {
 /// A UUID-shaped deterministic id (`8-4-4-4-12` hex).
 pub(crate) fn uuid_like(parts: &[&str]) -> String {
     let h = hex_digest(parts, 32);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// A Kubernetes quantity (`500m`, `1.5Gi`, `2e3`, `128974848`) as a plain number.
@@ -171,7 +178,10 @@ mod tests {
         assert_eq!(k8s_time(t), "2026-11-21T17:00:00Z");
         assert_eq!(k8s_micro_time(t), "2026-11-21T17:00:00.123456Z");
         assert_eq!(rfc3339_nano_fixed(t), "2026-11-21T17:00:00.123456789Z");
-        assert_eq!(rfc3339_nano_fixed(datetime!(2026-11-21 17:00:00 UTC)), "2026-11-21T17:00:00.000000000Z");
+        assert_eq!(
+            rfc3339_nano_fixed(datetime!(2026-11-21 17:00:00 UTC)),
+            "2026-11-21T17:00:00.000000000Z"
+        );
         assert_eq!(nginx_access_time(t), "21/Nov/2026:17:00:00 +0000");
         assert_eq!(nginx_error_time(t), "2026/11/21 17:00:00");
     }
@@ -194,7 +204,10 @@ mod tests {
         assert_eq!(parse_quantity("128Mi"), Some(134_217_728.0));
         assert_eq!(parse_quantity("1G"), Some(1e9));
         assert_eq!(parse_quantity("1e3"), Some(1000.0));
-        assert_eq!(parse_quantity("1.5Gi"), Some(1.5 * 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(
+            parse_quantity("1.5Gi"),
+            Some(1.5 * 1024.0 * 1024.0 * 1024.0)
+        );
         assert_eq!(parse_quantity("x"), None);
         assert_eq!(parse_quantity("1Zi"), None);
     }
