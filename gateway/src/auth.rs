@@ -1,0 +1,155 @@
+//! API-key authentication. Keys are compared as SHA-256 digests in constant time, against every
+//! configured key (no early exit), so timing reveals neither a key nor which entry matched.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::settings::AuthSettings;
+use crate::AppState;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Identity: owner of sessions and results, recorded in audit.
+    pub service: String,
+    /// Empty = every cluster.
+    pub clusters: Vec<String>,
+    pub admin: bool,
+}
+
+impl Caller {
+    pub fn may_use_cluster(&self, cluster_id: &str) -> bool {
+        self.admin || self.clusters.is_empty() || self.clusters.iter().any(|c| c == cluster_id)
+    }
+
+    /// Sessions, results and audit entries belong to their creator; admins see all.
+    pub fn may_read_owned_by(&self, owner: &str) -> bool {
+        self.admin || self.service == owner
+    }
+}
+
+struct KeyEntry {
+    digest: [u8; 32],
+    caller: Caller,
+}
+
+/// The configured keys.
+pub struct KeyRing {
+    entries: Vec<KeyEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyConfigError {
+    #[error("API key entry #{0} is not `service:key` (a service name is required: it is the caller's identity)")]
+    Malformed(usize),
+    #[error("API key for service {0:?} is shorter than 16 characters")]
+    TooShort(String),
+    #[error("no API keys are configured: set KUBENTLY__AUTH__API_KEYS=service:key (every endpoint but health checks authenticates)")]
+    Empty,
+}
+
+fn digest(key: &[u8]) -> [u8; 32] {
+    Sha256::digest(key).into()
+}
+
+impl KeyRing {
+    pub fn from_settings(settings: &AuthSettings) -> Result<Self, KeyConfigError> {
+        let mut entries = Vec::new();
+        for (i, raw) in settings.api_keys.iter().enumerate() {
+            let (service, key) = raw.split_once(':').filter(|(s, k)| !s.is_empty() && !k.is_empty()).ok_or(KeyConfigError::Malformed(i + 1))?;
+            entries.push((service.to_string(), key.to_string(), Vec::new(), false));
+        }
+        for k in &settings.keys {
+            entries.push((k.service.clone(), k.key.clone(), k.clusters.clone(), k.admin));
+        }
+        if entries.is_empty() {
+            return Err(KeyConfigError::Empty);
+        }
+        let entries = entries
+            .into_iter()
+            .map(|(service, key, clusters, admin)| {
+                if key.len() < 16 {
+                    return Err(KeyConfigError::TooShort(service));
+                }
+                Ok(KeyEntry { digest: digest(key.as_bytes()), caller: Caller { service, clusters, admin } })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { entries })
+    }
+
+    /// The caller for `presented`, comparing against every entry in constant time.
+    pub fn verify(&self, presented: &str) -> Option<Caller> {
+        let d = digest(presented.as_bytes());
+        let mut found: Option<&Caller> = None;
+        for e in &self.entries {
+            if bool::from(e.digest.ct_eq(&d)) && found.is_none() {
+                found = Some(&e.caller);
+            }
+        }
+        found.cloned()
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let key = parts.headers.get(API_KEY_HEADER).ok_or(ApiError::MissingApiKey)?;
+        let key = key.to_str().map_err(|_| ApiError::InvalidApiKey)?;
+        state.keys.verify(key).ok_or(ApiError::InvalidApiKey)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::ApiKeySettings;
+
+    fn ring() -> KeyRing {
+        KeyRing::from_settings(&AuthSettings {
+            api_keys: vec!["ops-bot:ops-bot-key-0123456789".into()],
+            keys: vec![ApiKeySettings {
+                service: "ci".into(),
+                key: "ci-key-0123456789abcdef".into(),
+                clusters: vec!["staging".into()],
+                admin: false,
+            }],
+        })
+        .expect("valid key ring")
+    }
+
+    #[test]
+    fn keys_identify_their_service_and_scopes() {
+        let ring = ring();
+        let ops = ring.verify("ops-bot-key-0123456789").expect("ops key valid");
+        assert_eq!(ops.service, "ops-bot");
+        assert!(ops.may_use_cluster("prod"));
+        let ci = ring.verify("ci-key-0123456789abcdef").expect("ci key valid");
+        assert!(ci.may_use_cluster("staging") && !ci.may_use_cluster("prod"));
+        assert!(ring.verify("ci-key-0123456789abcdeX").is_none());
+        assert!(ring.verify("").is_none());
+    }
+
+    #[test]
+    fn bad_key_configuration_is_refused_with_the_reason() {
+        let bare = AuthSettings { api_keys: vec!["justakey-0123456789".into()], keys: vec![] };
+        assert!(matches!(KeyRing::from_settings(&bare), Err(KeyConfigError::Malformed(1))));
+        let short = AuthSettings { api_keys: vec!["svc:short".into()], keys: vec![] };
+        assert!(matches!(KeyRing::from_settings(&short), Err(KeyConfigError::TooShort(_))));
+        assert!(matches!(KeyRing::from_settings(&AuthSettings::default()), Err(KeyConfigError::Empty)));
+    }
+
+    #[test]
+    fn debug_output_never_contains_keys() {
+        let settings = AuthSettings { api_keys: vec!["ops-bot:ops-bot-key-0123456789".into()], keys: vec![] };
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("ops-bot") && !printed.contains("0123456789"), "{printed}");
+    }
+}

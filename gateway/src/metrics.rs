@@ -1,0 +1,61 @@
+//! Prometheus metrics, served at `GET /metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    pub cluster: String,
+    pub verb: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerbLabels {
+    pub verb: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub commands: Family<CommandLabels, Counter>,
+    pub latency: Family<VerbLabels, Histogram>,
+    pub in_flight: Gauge,
+    pub active_sessions: Gauge,
+    pub connected_executors: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("kubently");
+        let commands = Family::<CommandLabels, Counter>::default();
+        // 100 µs … ~100 s: our own overhead is sub-millisecond, commands may take seconds.
+        let latency = Family::<VerbLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.5, 16))
+        });
+        let (in_flight, active_sessions, connected_executors) = (Gauge::default(), Gauge::default(), Gauge::default());
+        registry.register("commands", "Commands by cluster, verb and final status", commands.clone());
+        registry.register("command_duration_seconds", "End-to-end command latency at the gateway", latency.clone());
+        registry.register("commands_in_flight", "Commands waiting for their result", in_flight.clone());
+        registry.register("active_sessions", "Debug sessions that have not expired or ended", active_sessions.clone());
+        registry.register("connected_executors", "Executors with a live heartbeat", connected_executors.clone());
+        Self { registry, commands, latency, in_flight, active_sessions, connected_executors }
+    }
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn record_command(&self, cluster: &str, verb: &str, status: &str, seconds: f64) {
+        self.commands.get_or_create(&CommandLabels { cluster: cluster.into(), verb: verb.into(), status: status.into() }).inc();
+        self.latency.get_or_create(&VerbLabels { verb: verb.into() }).observe(seconds);
+    }
+}
