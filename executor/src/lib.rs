@@ -1,20 +1,27 @@
 //! Kubently executor library. The binary is a thin wrapper around [`Application`].
 
+pub mod engine;
+pub mod mode;
+pub mod presence;
+pub mod revalidate;
 pub mod settings;
 pub mod startup;
+pub mod worker;
 
 pub use settings::Settings;
 pub use startup::Application;
 
-/// Errors of the executor library.
+/// Errors building or running the executor.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot connect to NATS at {url}: {source}")]
-    Nats { url: String, source: async_nats::ConnectError },
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("cannot load the Kubernetes client configuration: {0}")]
     KubeConfig(String),
     #[error("Kubernetes API call failed: {0}")]
     Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Shared(#[from] kubently_shared::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

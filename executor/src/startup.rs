@@ -1,52 +1,192 @@
-//! Building and running the executor.
+//! Building and running the executor: connect, provision, bind the cluster's durable consumer,
+//! then pull commands (fast or slow long-polls) and run up to `concurrency` at once.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use futures::StreamExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kubently_shared::events::EventPublisher;
+use kubently_shared::protocol::{ExecutorInfo, FetchMode, PROTOCOL_VERSION};
+use kubently_shared::provision;
+use time::OffsetDateTime;
+use tokio::sync::{watch, Semaphore};
 
-use crate::{Error, Result, Settings};
+use crate::engine::Engine;
+use crate::presence::Presence;
+use crate::worker::Worker;
+use crate::{mode, Error, Result, Settings};
 
 pub struct Application {
     settings: Settings,
-    nats: async_nats::Client,
-    kube: kube::Client,
+    worker: Arc<Worker>,
+    consumer: PullConsumer,
+    presence: Presence,
 }
 
 impl Application {
-    /// Connects to NATS (retrying in the background) and builds the Kubernetes client.
+    /// Connects to NATS and Kubernetes, provisions (idempotent, race-safe) and binds the
+    /// cluster's durable consumer, shared by every replica of this cluster.
     pub async fn build(settings: Settings) -> Result<Self> {
+        let cluster_id = settings.executor.cluster_id.clone();
+        kubently_shared::names::validate_cluster_id(&cluster_id).map_err(|e| Error::Config(format!("executor.cluster_id: {e}")))?;
         let kube = kube_client(&settings).await?;
-        let mut options = async_nats::ConnectOptions::new()
-            .name(format!("kubently-executor/{}", settings.executor.cluster_id))
-            .retry_on_initial_connect();
-        if let Some(path) = &settings.nats.credentials_file {
-            options = options
-                .credentials_file(path)
-                .await
-                .map_err(|e| Error::Nats { url: settings.nats.url.clone(), source: e.into() })?;
-        }
-        let nats = options
-            .connect(&settings.nats.url)
-            .await
-            .map_err(|source| Error::Nats { url: settings.nats.url.clone(), source })?;
-        Ok(Self { settings, nats, kube })
+        let executor_id = settings.executor.id.clone().unwrap_or_else(default_executor_id);
+        let nats = settings.nats.connect(format!("kubently-executor/{cluster_id}/{executor_id}")).await?;
+        let js = jetstream::new(nats.clone());
+        let opts = settings.nats.provision_options();
+        let names = opts.names()?;
+        let buckets = provision::ensure_command_path(&js, &opts).await?;
+        let consumer = provision::ensure_cluster_consumer(&js, &cluster_id, &opts).await?;
+
+        let engine = Engine::new(kube);
+        let kubernetes_version = match engine.client().apiserver_version().await {
+            Ok(v) => Some(v.git_version),
+            Err(e) => {
+                tracing::warn!(error = %e, "the Kubernetes API is not reachable yet; commands will fail until it is");
+                None
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        let info = ExecutorInfo {
+            v: PROTOCOL_VERSION,
+            cluster_id: cluster_id.clone(),
+            executor_id: executor_id.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            hostname: hostname(),
+            pod: std::env::var("POD_NAME").ok(),
+            kubernetes_version,
+            mode: FetchMode::Slow,
+            in_flight: 0,
+            started_at: now,
+            last_seen: now,
+            capabilities: ["get", "version", "api-resources"].map(String::from).to_vec(),
+        };
+        let presence = Presence {
+            js: js.clone(),
+            buckets: buckets.clone(),
+            key: names.executor_key(&cluster_id, &executor_id),
+            info,
+            interval: Duration::from_secs(settings.executor.heartbeat_seconds.max(1)),
+            concurrency: settings.executor.concurrency.max(1),
+        };
+        let worker = Arc::new(Worker {
+            engine,
+            nats,
+            events: EventPublisher::new(js.clone(), names.clone()),
+            js,
+            buckets,
+            names,
+            executor_id,
+            cluster_id,
+            policy: settings.policy.clone(),
+            default_namespace: settings.kube.default_namespace.clone(),
+            ack_wait: opts.ack_wait,
+        });
+        Ok(Self { settings, worker, consumer, presence })
     }
 
-    pub fn kube_client(&self) -> &kube::Client {
-        &self.kube
+    pub fn engine(&self) -> &Engine {
+        &self.worker.engine
     }
 
     /// Runs until SIGTERM or Ctrl-C.
     pub async fn run(self) -> Result<()> {
-        let version = self.kube.apiserver_version().await?;
-        tracing::info!(
-            cluster_id = %self.settings.executor.cluster_id,
-            kubernetes = %version.git_version,
-            nats = %self.settings.nats.url,
-            nats_state = %self.nats.connection_state(),
-            "executor started"
-        );
-        kubently_shared::shutdown::signal().await;
+        self.run_until(kubently_shared::shutdown::signal()).await
+    }
+
+    /// Runs until `shutdown` resolves: then stops fetching, finishes in-flight commands (up to the
+    /// grace period), leaves the registry and returns.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        let s = &self.settings.executor;
+        let concurrency = s.concurrency.max(1);
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let (mode_tx, mode_rx) = watch::channel(FetchMode::Slow);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(mode::follow(self.worker.buckets.cluster_active.clone(), self.worker.cluster_id.clone(), mode_tx));
+        self.presence.register_cluster().await;
+        let presence = tokio::spawn(self.presence.run(mode_rx.clone(), slots.clone(), stop_rx.clone()));
+        tracing::info!(cluster_id = %self.worker.cluster_id, executor_id = %self.worker.executor_id, concurrency, "executor started");
+
+        let fetching = fetch_loop(self.consumer, self.worker.clone(), slots.clone(), mode_rx, Duration::from_millis(s.fast_fetch_ms.max(10)), Duration::from_secs(s.slow_fetch_seconds.max(1)));
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down: no new commands; finishing in-flight ones"),
+            () = fetching => tracing::warn!("fetch loop ended"),
+        }
+        let grace = Duration::from_secs(s.shutdown_grace_seconds);
+        match tokio::time::timeout(grace, slots.acquire_many(concurrency as u32)).await {
+            Ok(_) => tracing::info!("in-flight commands finished"),
+            Err(_) => tracing::warn!(in_flight = concurrency - slots.available_permits(), "grace period over; unfinished commands will be redelivered"),
+        }
+        let _ = stop_tx.send(true);
+        let _ = presence.await;
         Ok(())
     }
+}
+
+async fn fetch_loop(consumer: PullConsumer, worker: Arc<Worker>, slots: Arc<Semaphore>, mut mode: watch::Receiver<FetchMode>, fast: Duration, slow: Duration) {
+    loop {
+        // Never take more commands than free slots: the rest stay available to other replicas.
+        let first = match slots.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        let want = slots.available_permits() + 1;
+        let expires = if *mode.borrow_and_update() == FetchMode::Fast { fast } else { slow };
+        let batch = consumer.fetch().max_messages(want).expires(expires).messages().await;
+        let mut batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "fetch failed; retrying");
+                drop(first);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let mut permit = Some(first);
+        loop {
+            let next = tokio::select! {
+                m = batch.next() => m,
+                // A mode change ends a long slow poll early so the new interval applies at once.
+                _ = mode.changed() => None,
+            };
+            let Some(msg) = next else { break };
+            let msg = match msg {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::debug!(error = %e, "fetch ended");
+                    break;
+                }
+            };
+            let slot = match permit.take() {
+                Some(p) => p,
+                None => match slots.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
+            let worker = worker.clone();
+            tokio::spawn(async move {
+                worker.handle(msg).await;
+                drop(slot);
+            });
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// `<hostname>-<8 hex>`, safe as a KV key token.
+fn default_executor_id() -> String {
+    let host: String = hostname().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).take(40).collect();
+    format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
 async fn kube_client(settings: &Settings) -> Result<kube::Client> {

@@ -1,18 +1,32 @@
 //! Kubently gateway library. The binary is a thin wrapper around [`Application`].
 
+pub mod activity;
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod commands;
+pub mod dispatch;
+pub mod error;
+pub mod metrics;
+pub mod registry;
+pub mod sessions;
 pub mod settings;
 pub mod startup;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::{AppState, Application};
 
-/// Errors of the gateway library.
+/// Errors building or running the gateway.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("cannot bind {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
-    #[error("cannot connect to NATS at {url}: {source}")]
-    Nats { url: String, source: async_nats::ConnectError },
+    #[error("NATS: {0}")]
+    Nats(String),
+    #[error(transparent)]
+    Shared(#[from] kubently_shared::Error),
     #[error("HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }

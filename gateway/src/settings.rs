@@ -12,6 +12,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub commands: CommandSettings,
     pub sessions: SessionSettings,
+    pub policy: kubently_shared::policy::PolicyConfig,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -77,8 +78,6 @@ pub struct CommandSettings {
     pub max_timeout_seconds: u64,
     /// How long a cluster stays "active" (executor in fast mode) after a sessionless execute.
     pub cluster_active_ttl_seconds: u64,
-    /// Resources no caller may read, e.g. `["secrets"]` (matched under every spelling).
-    pub restricted_resources: Vec<String>,
 }
 
 impl Default for CommandSettings {
@@ -87,7 +86,6 @@ impl Default for CommandSettings {
             default_timeout_seconds: 10,
             max_timeout_seconds: 30,
             cluster_active_ttl_seconds: 60,
-            restricted_resources: Vec::new(),
         }
     }
 }

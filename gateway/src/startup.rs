@@ -1,74 +1,135 @@
-//! Building and running the gateway.
+//! Building and running the gateway: connect, provision, start the background watchers, serve.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use async_nats::jetstream;
+use axum::Router;
+use kubently_shared::names::Names;
+use kubently_shared::policy::PolicyConfig;
+use kubently_shared::provision::{self, Buckets};
 
-use crate::{Error, Result, Settings};
+use crate::activity::ClusterActivity;
+use crate::audit::AuditLog;
+use crate::auth::KeyRing;
+use crate::dispatch::Dispatcher;
+use kubently_shared::events::EventPublisher;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::sessions::SessionStore;
+use crate::{api, Error, Result, Settings};
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub settings: Settings,
+    pub keys: KeyRing,
+    pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub names: Names,
+    pub buckets: Buckets,
+    /// Names this gateway's reply inbox.
+    pub instance_id: String,
+    pub dispatcher: Dispatcher,
+    pub registry: Registry,
+    pub sessions: SessionStore,
+    pub activity: ClusterActivity,
+    pub events: EventPublisher,
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    pub policy: PolicyConfig,
+}
 
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
-}
-
-#[derive(Clone)]
-struct AppState {
-    nats: async_nats::Client,
+    state: Arc<AppState>,
 }
 
 impl Application {
-    /// Connects to NATS and binds the HTTP listener.
+    /// Connects to NATS, provisions streams and buckets (idempotent), starts the reply
+    /// dispatcher and registry watchers, and binds the HTTP listener.
     pub async fn build(settings: Settings) -> Result<Self> {
-        let nats = connect_nats(&settings.nats).await?;
-        let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = tokio::net::TcpListener::bind(&addr)
+        let keys = KeyRing::from_settings(&settings.auth).map_err(|e| Error::Config(e.to_string()))?;
+        let instance_id = settings.server.instance_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+        let nats = settings.nats.connect(format!("kubently-gateway/{instance_id}")).await?;
+        let js = jetstream::new(nats.clone());
+        let opts = settings.nats.provision_options();
+        let names = opts.names()?;
+        let buckets = provision_with_retry(&js, &opts).await?;
+
+        let dispatcher = Dispatcher::default();
+        let replies = nats
+            .subscribe(names.reply_wildcard(&instance_id))
             .await
-            .map_err(|source| Error::Bind { addr, source })?;
-        let router = Router::new()
-            .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-            .route("/readyz", get(readyz))
-            .with_state(AppState { nats });
-        Ok(Self { listener, router })
+            .map_err(|e| Error::Nats(format!("subscribing to the reply inbox: {e}")))?;
+        tokio::spawn(dispatcher.clone().run(replies));
+
+        let metrics = Arc::new(Metrics::default());
+        let events = EventPublisher::new(js.clone(), names.clone());
+        let registry = Registry::default();
+        tokio::spawn(registry.clone().watch_clusters(buckets.clusters.clone()));
+        tokio::spawn(registry.clone().watch_executors(buckets.executors.clone(), events.clone(), metrics.clone()));
+        let sessions = SessionStore::new(js.clone(), buckets.sessions.clone(), Duration::from_secs(settings.sessions.retention_seconds));
+        tokio::spawn(sessions.clone().watch_active(metrics.clone()));
+
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| Error::Bind { addr, source })?;
+        let state = Arc::new(AppState {
+            keys,
+            activity: ClusterActivity::new(js.clone(), buckets.cluster_active.clone()),
+            audit: AuditLog::new(js.clone(), names.clone()),
+            policy: settings.policy.clone(),
+            settings,
+            nats,
+            js,
+            names,
+            buckets,
+            instance_id,
+            dispatcher,
+            registry,
+            sessions,
+            events,
+            metrics,
+        });
+        let router = api::router(state.clone());
+        Ok(Self { listener, router, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener has an address")
     }
 
-    /// Serves until SIGTERM or Ctrl-C.
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
     pub async fn run(self) -> Result<()> {
-        tracing::info!(addr = %self.local_addr(), "gateway listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(kubently_shared::shutdown::signal())
-            .await
-            .map_err(Error::Serve)
+        self.run_until(kubently_shared::shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+        tracing::info!(addr = %self.local_addr(), instance = %self.state.instance_id, "gateway listening");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)
     }
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.nats.connection_state() {
-        async_nats::connection::State::Connected => (StatusCode::OK, Json(json!({"status": "ready", "nats": "connected"}))),
-        other => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not ready", "nats": other.to_string()})),
-        ),
+/// NATS may still be starting (compose, `./dev up`): retry for a while before giving up.
+async fn provision_with_retry(js: &jetstream::Context, opts: &provision::ProvisionOptions) -> Result<Buckets> {
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match provision::ensure_command_path(js, opts).await {
+            Ok(buckets) => return Ok(buckets),
+            Err(e) if attempt < 8 => {
+                tracing::warn!(attempt, error = %e, "provisioning NATS streams and buckets failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-}
-
-async fn connect_nats(settings: &kubently_shared::config::NatsSettings) -> Result<async_nats::Client> {
-    let mut options = async_nats::ConnectOptions::new().name("kubently-gateway").retry_on_initial_connect();
-    if let Some(path) = &settings.credentials_file {
-        options = options
-            .credentials_file(path)
-            .await
-            .map_err(|e| Error::Nats { url: settings.url.clone(), source: e.into() })?;
-    }
-    options
-        .connect(&settings.url)
-        .await
-        .map_err(|source| Error::Nats { url: settings.url.clone(), source })
 }

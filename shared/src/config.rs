@@ -62,11 +62,43 @@ pub struct NatsSettings {
     pub url: String,
     /// Path to a `.creds` file (JWT + nkey seed); never logged.
     pub credentials_file: Option<std::path::PathBuf>,
+    /// Replicas of every stream and bucket: 1 on a single server, 3 on the 3-node cluster.
+    pub replicas: usize,
+    /// Isolates every stream, bucket and subject name (several deployments or tests on one NATS).
+    pub prefix: Option<String>,
+    /// A command taken by an executor that neither finishes nor reports progress for this long
+    /// is redelivered (the executor died). Executors report progress every third of it.
+    pub ack_wait_seconds: u64,
 }
 
 impl Default for NatsSettings {
     fn default() -> Self {
-        Self { url: "nats://127.0.0.1:4222".into(), credentials_file: None }
+        Self { url: "nats://127.0.0.1:4222".into(), credentials_file: None, replicas: 1, prefix: None, ack_wait_seconds: 30 }
+    }
+}
+
+impl NatsSettings {
+    /// Connects with a client name, reconnecting forever in the background (with the client's
+    /// jittered backoff) if the server is or becomes unreachable.
+    pub async fn connect(&self, client_name: String) -> Result<async_nats::Client, crate::Error> {
+        let mut options = async_nats::ConnectOptions::new().name(client_name).retry_on_initial_connect();
+        if let Some(path) = &self.credentials_file {
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|e| crate::Error::NatsConnect { url: self.url.clone(), reason: format!("credentials file {}: {e}", path.display()) })?;
+        }
+        options.connect(&self.url).await.map_err(|e| crate::Error::NatsConnect { url: self.url.clone(), reason: e.to_string() })
+    }
+
+    /// Provisioning options for these settings.
+    pub fn provision_options(&self) -> crate::provision::ProvisionOptions {
+        crate::provision::ProvisionOptions {
+            replicas: self.replicas.max(1),
+            name_prefix: self.prefix.clone(),
+            ack_wait: std::time::Duration::from_secs(self.ack_wait_seconds.max(1)),
+            ..Default::default()
+        }
     }
 }
 
@@ -75,6 +107,8 @@ impl std::fmt::Debug for NatsSettings {
         f.debug_struct("NatsSettings")
             .field("url", &self.url)
             .field("credentials_file", &self.credentials_file.as_ref().map(|_| "<set>"))
+            .field("replicas", &self.replicas)
+            .field("prefix", &self.prefix)
             .finish()
     }
 }

@@ -6,8 +6,10 @@
 //! * [`scenario`]: the demo "broken cluster" an agent should diagnose.
 //! * [`devstack`]: `./dev up|down|status|seed` state, by pid.
 //! * [`harness`]: what integration tests use: one shared stack per test run, per-test isolation.
+//! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
 #![allow(unsafe_code)] // prctl/atexit/kill for child-process lifetime; see `process`.
 
+pub mod app;
 pub mod devstack;
 pub mod fake_kubelet;
 pub mod harness;

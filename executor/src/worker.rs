@@ -1,0 +1,141 @@
+//! One command, from message to ack: decode, refuse if expired (explicit expiry, not run),
+//! re-validate with the shared policy, run through the engine while telling JetStream the work is
+//! in progress (so it is not redelivered to another replica meanwhile), reply, store the result,
+//! emit the event, then ack. If this process dies before the ack, the command is redelivered.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, AckKind};
+use kubently_shared::events::EventPublisher;
+use kubently_shared::names::Names;
+use kubently_shared::policy::PolicyConfig;
+use kubently_shared::protocol::{self, Command, CommandResult, Event, EventType, OutputMeta, ResultStatus};
+use kubently_shared::provision::Buckets;
+use serde_json::json;
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use crate::engine::{Engine, ExecOptions};
+use crate::revalidate::revalidate;
+
+pub struct Worker {
+    pub engine: Engine,
+    pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub buckets: Buckets,
+    pub names: Names,
+    pub events: EventPublisher,
+    pub executor_id: String,
+    pub cluster_id: String,
+    pub policy: PolicyConfig,
+    pub default_namespace: String,
+    /// Progress is reported every third of the consumer's ack wait.
+    pub ack_wait: Duration,
+}
+
+impl Worker {
+    pub async fn handle(self: Arc<Self>, msg: jetstream::Message) {
+        let command: Command = match protocol::decode(&msg.payload) {
+            Ok(c) => c,
+            Err(e) => {
+                // Not a command we can answer (no reply subject): drop it for good, loudly.
+                tracing::error!(subject = %msg.subject, error = %e, "undecodable command; terminating it");
+                let _ = msg.ack_with(AckKind::Term).await;
+                return;
+            }
+        };
+        let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let span = tracing::info_span!("command", command_id = %command.id, correlation_id = command.correlation_id.as_deref().unwrap_or(""), verb = command.request.verb(), delivered);
+        async move {
+            if delivered > 1 {
+                tracing::warn!("redelivered: a previous executor took it and did not finish");
+            }
+            let result = self.run(&command, &msg).await;
+            self.deliver(&command, &result).await;
+            if let Err(e) = msg.double_ack().await {
+                tracing::warn!(error = %e, "ack failed; the command may be redelivered and answered again");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run(&self, command: &Command, msg: &jetstream::Message) -> CommandResult {
+        let now = OffsetDateTime::now_utc();
+        let Some(remaining) = command.remaining(now).filter(|_| !command.is_expired(now)) else {
+            tracing::info!("expired before it could run; answering with an explicit expiry");
+            return CommandResult::expired(command, &self.executor_id, now);
+        };
+        if command.cluster_id != self.cluster_id {
+            return self.failure(command, format!("command for cluster '{}' reached the executor of '{}'", command.cluster_id, self.cluster_id), 0);
+        }
+        if let Err(e) = revalidate(&command.request, &self.policy) {
+            return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
+        }
+        let started = Instant::now();
+        let opts = ExecOptions { default_namespace: self.default_namespace.clone(), deadline: Some(started + remaining) };
+        let progress = async {
+            let mut tick = tokio::time::interval(self.ack_wait / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = msg.ack_with(AckKind::Progress).await {
+                    tracing::warn!(error = %e, "could not report progress");
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            out = tokio::time::timeout(remaining, self.engine.execute(&command.request, &opts)) => out,
+            _ = progress => unreachable!("the progress loop never ends"),
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(Ok(output)) => {
+                let bytes = output.text.len() as u64;
+                CommandResult {
+                    output: output.text,
+                    execution_time_ms: ms,
+                    meta: Some(OutputMeta { kind: output.kind, rows: output.rows, bytes, truncated: false }),
+                    ..CommandResult::new(command, ResultStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
+                }
+            }
+            Ok(Err(e)) => self.failure(command, e.to_string(), ms),
+            Err(_) => CommandResult {
+                error: Some(format!("the command did not finish within its {} s deadline and was abandoned", remaining.as_secs().max(1))),
+                execution_time_ms: ms,
+                ..CommandResult::new(command, ResultStatus::Expired, &self.executor_id, OffsetDateTime::now_utc())
+            },
+        }
+    }
+
+    fn failure(&self, command: &Command, error: String, ms: u64) -> CommandResult {
+        CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, ResultStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
+    }
+
+    /// Reply first (the caller is waiting), then the durable copies.
+    async fn deliver(&self, command: &Command, result: &CommandResult) {
+        let payload = match protocol::encode(result) {
+            Ok(p) => p,
+            Err(e) => return tracing::error!(error = %e, "cannot encode the result"),
+        };
+        if let Err(e) = self.nats.publish(command.reply_to.clone(), payload.clone()).await {
+            tracing::warn!(error = %e, "reply not sent; the result is still stored");
+        }
+        if let Err(e) = self.buckets.results.put(command.id.to_string(), payload).await {
+            tracing::warn!(error = %e, "result not stored");
+        }
+        let event_type = match result.status {
+            ResultStatus::Success => EventType::CommandCompleted,
+            ResultStatus::Failure => EventType::CommandFailed,
+            ResultStatus::Expired => return, // the gateway reports the timeout
+        };
+        let data = json!({
+            "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),
+            "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service,
+            "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": self.executor_id,
+        });
+        self.events.publish_deduplicated(Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc()), format!("{}.{}", event_type.as_str(), command.id));
+        tracing::info!(status = result.status.as_str(), execution_time_ms = result.execution_time_ms, "command done");
+    }
+}

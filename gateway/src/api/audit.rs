@@ -1,0 +1,61 @@
+//! `GET /audit`: the caller's own commands (an admin key sees everyone's), newest first.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::audit::AuditQuery;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditParams {
+    /// `command_executed` or `command_rejected`.
+    pub event_type: Option<String>,
+    pub cluster_id: Option<String>,
+    pub session_id: Option<String>,
+    /// ISO 8601; without an offset it is UTC.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// 1–1000, default 100.
+    pub limit: Option<usize>,
+}
+
+fn parse_time(name: &str, value: &str) -> ApiResult<OffsetDateTime> {
+    use time::format_description::well_known::Iso8601;
+    OffsetDateTime::parse(value, &Iso8601::DEFAULT)
+        .or_else(|_| PrimitiveDateTime::parse(value, &Iso8601::DEFAULT).map(PrimitiveDateTime::assume_utc))
+        .map_err(|_| ApiError::BadRequest(format!("Invalid {name}: expected ISO 8601, got '{value}'")))
+}
+
+/// Audit records: who ran what on which cluster, the outcome and correlation id — never output.
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, description = "`{entries, count, service_identity}`"), (status = 400, description = "bad time"), (status = 422, description = "bad limit")),
+    security(("api_key" = [])))]
+pub async fn audit(State(state): State<Arc<AppState>>, caller: Caller, Query(p): Query<AuditParams>) -> ApiResult<Json<Value>> {
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field(&["query", "limit"], "range", "limit must be between 1 and 1000", json!(limit)));
+    }
+    let query = AuditQuery {
+        cluster_id: p.cluster_id,
+        session_id: p.session_id,
+        event_type: p.event_type,
+        since: p.since.as_deref().map(|v| parse_time("since", v)).transpose()?,
+        until: p.until.as_deref().map(|v| parse_time("until", v)).transpose()?,
+        service_identity: (!caller.admin).then(|| caller.service.clone()),
+        limit,
+    };
+    if let Some(c) = &query.cluster_id
+        && kubently_shared::names::validate_cluster_id(c).is_err()
+    {
+        return Ok(Json(json!({"entries": [], "count": 0, "service_identity": caller.service})));
+    }
+    let entries = state.audit.query(&query).await.map_err(|e| ApiError::internal("reading the audit log", e))?;
+    Ok(Json(json!({"count": entries.len(), "entries": entries, "service_identity": caller.service})))
+}

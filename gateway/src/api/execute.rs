@@ -1,0 +1,62 @@
+//! `POST /debug/execute`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use kubently_shared::policy::{self, CommandInput};
+
+use crate::api::headers::AgentHeaders;
+use crate::api::models::{CommandResponse, ExecuteRequest};
+use crate::auth::Caller;
+use crate::commands::{self, ExecuteInput};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::AppState;
+
+/// Runs one read-only command and waits for its result (`status` `success`, `failure` or
+/// `timeout`; a timeout says whether no executor was connected or the executor was too slow).
+#[utoipa::path(post, path = "/debug/execute", tag = "commands", request_body = ExecuteRequest,
+    responses((status = 200, body = CommandResponse), (status = 400, description = "session of another cluster"),
+        (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
+    security(("api_key" = [])))]
+pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<CommandResponse>> {
+    let Json(req) = body?;
+    let max = state.settings.commands.max_timeout_seconds;
+    req.validate(max)?;
+    let extra = req.extra_args.clone().unwrap_or_default();
+    let typed = typed_command(&req, &extra);
+    let correlation_id = headers.correlation_id.or(req.correlation_id.clone());
+    let input = CommandInput { command_type: &req.command_type, args: &req.args, extra_args: &extra, namespace: req.namespace.as_deref() };
+    let request = match policy::parse(&input, &state.policy) {
+        Ok(r) => r,
+        Err(e) => {
+            commands::audit_rejected(&state, &caller, &req.cluster_id, &typed, correlation_id, &e.to_string());
+            let loc = e.location();
+            let mut path = vec!["body".to_string(), loc.field.as_str().to_string()];
+            if let Some(i) = loc.index {
+                path.push(i.to_string());
+            }
+            return Err(ApiError::Validation(vec![FieldError { kind: "policy", loc: path, msg: e.to_string(), input: serde_json::Value::Null }]));
+        }
+    };
+    let timeout = headers.request_timeout.or(req.timeout_seconds).unwrap_or(state.settings.commands.default_timeout_seconds);
+    let response = commands::execute(
+        &state,
+        &caller,
+        ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout) },
+    )
+    .await?;
+    Ok(Json(response))
+}
+
+/// `get pods -n demo -o wide` as the caller typed it, for the audit log.
+fn typed_command(req: &ExecuteRequest, extra: &[String]) -> String {
+    let mut words = vec![req.command_type.clone()];
+    words.extend(req.args.iter().cloned());
+    words.extend(extra.iter().cloned());
+    if let Some(ns) = &req.namespace {
+        words.push(format!("(namespace {ns})"));
+    }
+    words.join(" ")
+}

@@ -1,0 +1,58 @@
+//! Liveness, readiness, metrics and the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::AppState;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn check(state: &AppState) -> (bool, Value) {
+    let nats = state.nats.connection_state();
+    let nats_ok = matches!(nats, async_nats::connection::State::Connected);
+    let buckets_ok = nats_ok && state.js.get_key_value(state.names.sessions_bucket()).await.is_ok();
+    let ok = nats_ok && buckets_ok;
+    (ok, json!({
+        "status": if ok { "healthy" } else { "unhealthy" },
+        "nats": nats.to_string(),
+        "buckets": if buckets_ok { "present" } else { "missing" },
+        "connected_executors": state.registry.connected_count(),
+        "version": VERSION,
+    }))
+}
+
+/// Upstream's health document: NATS connection and buckets.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "healthy"), (status = 503, description = "unhealthy")))]
+pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+    let (ok, body) = check(&state).await;
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+/// Ready to take commands: NATS reachable and the buckets present.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+    health(State(state)).await
+}
+
+/// Prometheus metrics (needs an API key: cluster names are not public).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")), security(("api_key" = [])))]
+pub async fn metrics(State(state): State<Arc<AppState>>, _caller: Caller) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+}
+
+/// The OpenAPI 3.1 document, generated from the code.
+pub async fn openapi() -> impl IntoResponse {
+    Json(crate::api::openapi_document())
+}

@@ -1,0 +1,67 @@
+//! The HTTP API: Kubently's REST shapes (see `../shared/reference/kubently-api.md`).
+
+pub mod audit;
+pub mod clusters;
+pub mod execute;
+pub mod headers;
+pub mod health;
+pub mod models;
+pub mod sessions;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kubently API", description = "Read-only Kubernetes debugging for AI agents: sessions, commands, clusters, audit."),
+    paths(
+        sessions::create, sessions::get, sessions::delete, execute::execute,
+        clusters::list, clusters::detail, clusters::status, clusters::agents, clusters::agent_status,
+        audit::audit, health::healthz, health::health, health::readyz, health::metrics,
+    ),
+    components(schemas(models::CreateSessionRequest, models::SessionResponse, models::ExecuteRequest, models::CommandResponse, crate::audit::AuditEntry)),
+    modifiers(&ApiKeyScheme),
+)]
+struct ApiDoc;
+
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = health::VERSION.to_string();
+    doc
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/debug/session", post(sessions::create))
+        .route("/debug/session/{session_id}", get(sessions::get).delete(sessions::delete))
+        .route("/debug/execute", post(execute::execute))
+        .route("/debug/clusters", get(clusters::list))
+        .route("/debug/clusters/{cluster_id}", get(clusters::detail))
+        .route("/cluster/{cluster_id}/status", get(clusters::status))
+        .route("/admin/agents", get(clusters::agents))
+        .route("/admin/agents/{cluster_id}/status", get(clusters::agent_status))
+        .route("/audit", get(audit::audit))
+        .route("/healthz", get(health::healthz))
+        .route("/health", get(health::health))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(health::openapi))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,212 @@
+//! Running one command: policy → session → publish to JetStream → wait for the executor's reply
+//! → audit, metrics, events. The REST handler (and later MCP and A2A) call [`execute`].
+
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use kubently_shared::names::{HEADER_COMMAND_ID, HEADER_CORRELATION_ID, HEADER_MSG_ID};
+use kubently_shared::policy::KubectlRequest;
+use kubently_shared::protocol::{self, Caller as WireCaller, Command, CommandResult, Event, EventType, ResultStatus};
+use serde_json::json;
+use time::OffsetDateTime;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::api::models::CommandResponse;
+use crate::audit::AuditEntry;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::sessions::SessionStatus;
+use crate::AppState;
+
+/// Time the gateway keeps waiting after the deadline for a result already on its way.
+const REPLY_GRACE: Duration = Duration::from_millis(500);
+
+pub struct ExecuteInput {
+    pub cluster_id: String,
+    pub session_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub request: KubectlRequest,
+    /// The command as the caller typed it (audit).
+    pub typed: String,
+    pub timeout: Duration,
+}
+
+/// Runs `input` for `caller`; timeouts are a normal response (`status: "timeout"`), not an error.
+pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> Result<CommandResponse, ApiError> {
+    let started = Instant::now();
+    ensure_cluster(state, caller, &input.cluster_id)?;
+    let session = match &input.session_id {
+        Some(id) => Some(load_session(state, caller, id, &input.cluster_id).await?),
+        None => None,
+    };
+    let active_for = session.as_ref().map_or(Duration::from_secs(state.settings.commands.cluster_active_ttl_seconds), |s| s.ttl());
+    state.activity.mark(&input.cluster_id, active_for);
+
+    let mut command = Command::new(
+        input.cluster_id.clone(),
+        input.request.clone(),
+        WireCaller { service: caller.service.clone() },
+        String::new(),
+        OffsetDateTime::now_utc(),
+        input.timeout,
+    );
+    command.reply_to = state.names.reply_subject(&state.instance_id, command.id);
+    command.correlation_id = input.correlation_id.clone();
+    command.session_id = input.session_id.clone();
+    let span = tracing::info_span!("command", command_id = %command.id, correlation_id = input.correlation_id.as_deref().unwrap_or(""), cluster_id = %command.cluster_id, verb = command.request.verb());
+    async move {
+        if let Some(record) = session {
+            let sessions = state.sessions.clone();
+            tokio::spawn(async move {
+                if let Err(e) = sessions.touch(record).await {
+                    tracing::warn!(error = %e, "session keep-alive failed");
+                }
+            });
+        }
+        state.metrics.in_flight.inc();
+        let outcome = publish_and_wait(state, &command).await;
+        state.metrics.in_flight.dec();
+        let response = respond(state, &command, outcome, started)?;
+        finish(state, caller, &command, &input, &response, started);
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+fn ensure_cluster(state: &AppState, caller: &Caller, cluster_id: &str) -> Result<(), ApiError> {
+    if !caller.may_use_cluster(cluster_id) {
+        return Err(ApiError::Forbidden(format!(
+            "API key of service '{}' may not use cluster '{cluster_id}'; it may use: {}",
+            caller.service,
+            caller.clusters.join(", ")
+        )));
+    }
+    if state.registry.is_known(cluster_id) {
+        return Ok(());
+    }
+    let known = state.registry.known_clusters();
+    Err(ApiError::NotFound(if known.is_empty() {
+        format!("Cluster '{cluster_id}' not found. No clusters are currently registered (no executor has connected yet).")
+    } else {
+        format!("Cluster '{cluster_id}' not found. Available clusters: {}", known.join(", "))
+    }))
+}
+
+/// The caller's own, active session for `cluster_id`.
+pub async fn load_session(state: &AppState, caller: &Caller, id: &str, cluster_id: &str) -> Result<kubently_shared::protocol::SessionRecord, ApiError> {
+    let record = state.sessions.get(id).await.map_err(|e| ApiError::internal("reading the session", e))?;
+    let record = record.filter(|r| caller.may_read_owned_by(&r.owner)).ok_or_else(|| ApiError::NotFound("Session not found".into()))?;
+    match SessionStatus::of(&record, OffsetDateTime::now_utc()) {
+        SessionStatus::Active => {}
+        status => return Err(ApiError::NotFound(format!("Session not found: session {id} has {}", status.as_str()))),
+    }
+    if record.cluster_id != cluster_id {
+        return Err(ApiError::BadRequest(format!("Session cluster mismatch: session {id} is for cluster '{}', not '{cluster_id}'", record.cluster_id)));
+    }
+    Ok(record)
+}
+
+enum Outcome {
+    Result(CommandResult),
+    /// No reply by the deadline.
+    TimedOut,
+}
+
+async fn publish_and_wait(state: &AppState, command: &Command) -> Result<Outcome, ApiError> {
+    let deadline = tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default() + REPLY_GRACE;
+    let waiter = state.dispatcher.register(command.id);
+    let payload = protocol::encode(command).map_err(|e| ApiError::internal("encoding the command", e))?;
+    let mut headers = HeaderMap::new();
+    let id = command.id.to_string();
+    headers.insert(HEADER_MSG_ID, id.as_str());
+    headers.insert(HEADER_COMMAND_ID, id.as_str());
+    if let Some(c) = &command.correlation_id {
+        headers.insert(HEADER_CORRELATION_ID, c.as_str());
+    }
+    let subject = state.names.command_subject(&command.cluster_id);
+    let ack = state
+        .js
+        .publish_with_headers(subject, headers, payload)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("cannot queue the command (NATS): {e}")))?;
+    ack.await.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
+    Ok(match waiter.wait(deadline).await {
+        Some(result) => Outcome::Result(result),
+        None => Outcome::TimedOut,
+    })
+}
+
+fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiError>, started: Instant) -> Result<CommandResponse, ApiError> {
+    let base = |status: &str, output: Option<String>, error: Option<String>, ms: u64, at: OffsetDateTime| CommandResponse {
+        command_id: command.id.to_string(),
+        session_id: command.session_id.clone(),
+        cluster_id: command.cluster_id.clone(),
+        status: status.into(),
+        correlation_id: command.correlation_id.clone(),
+        output,
+        error,
+        execution_time_ms: ms,
+        executed_at: at,
+    };
+    Ok(match outcome? {
+        Outcome::Result(r) => {
+            let status = match r.status {
+                ResultStatus::Success => "success",
+                ResultStatus::Failure => "failure",
+                ResultStatus::Expired => "timeout",
+            };
+            base(status, Some(r.output), r.error, r.execution_time_ms, r.executed_at)
+        }
+        Outcome::TimedOut => {
+            let waited = started.elapsed();
+            let secs = (command.deadline - command.issued_at).whole_seconds();
+            let error = if state.registry.is_connected(&command.cluster_id) {
+                format!("executor did not answer within {secs} s (cluster '{}' has a connected executor; the command may be slow — raise timeout_seconds or narrow the query)", command.cluster_id)
+            } else {
+                format!("no executor connected for cluster '{}': the command waited {secs} s in the queue and was not run (it expires there, it will not run later)", command.cluster_id)
+            };
+            base("timeout", None, Some(error), waited.as_millis() as u64, OffsetDateTime::now_utc())
+        }
+    })
+}
+
+/// Metrics, audit and the timeout event (the executor emits completed/failed).
+fn finish(state: &AppState, caller: &Caller, command: &Command, input: &ExecuteInput, response: &CommandResponse, started: Instant) {
+    let verb = command.request.verb();
+    state.metrics.record_command(&command.cluster_id, verb, &response.status, started.elapsed().as_secs_f64());
+    tracing::info!(status = %response.status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
+    if response.status == "timeout" {
+        let data = json!({"command_id": command.id, "verb": verb, "error": response.error, "correlation_id": command.correlation_id});
+        state.events.publish(Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc()));
+    }
+    state.audit.record(AuditEntry {
+        timestamp: OffsetDateTime::now_utc(),
+        entry_type: "command_executed".into(),
+        service_identity: caller.service.clone(),
+        cluster_id: command.cluster_id.clone(),
+        session_id: command.session_id.clone(),
+        command_id: command.id.to_string(),
+        command: input.typed.clone(),
+        outcome: response.status.clone(),
+        error: AuditEntry::truncate_error(response.error.as_deref()),
+        correlation_id: command.correlation_id.clone(),
+    });
+}
+
+/// Audit record for a command the policy refused (it never reaches NATS).
+pub fn audit_rejected(state: &AppState, caller: &Caller, cluster_id: &str, typed: &str, correlation_id: Option<String>, error: &str) {
+    state.audit.record(AuditEntry {
+        timestamp: OffsetDateTime::now_utc(),
+        entry_type: "command_rejected".into(),
+        service_identity: caller.service.clone(),
+        cluster_id: cluster_id.to_string(),
+        session_id: None,
+        command_id: Uuid::nil().to_string(),
+        command: typed.to_string(),
+        outcome: "rejected".into(),
+        error: AuditEntry::truncate_error(Some(error)),
+        correlation_id,
+    });
+}

@@ -1,0 +1,45 @@
+//! Publishing events (`KUBENTLY_EVENTS`) off the command path: the JetStream ack is awaited in a
+//! background task and failures are logged, so a slow stream never slows a command.
+
+use async_nats::jetstream;
+use async_nats::HeaderMap;
+use crate::names::{Names, HEADER_MSG_ID};
+use crate::protocol::{self, Event};
+
+#[derive(Clone)]
+pub struct EventPublisher {
+    js: jetstream::Context,
+    names: Names,
+}
+
+impl EventPublisher {
+    pub fn new(js: jetstream::Context, names: Names) -> Self {
+        Self { js, names }
+    }
+
+    pub fn publish(&self, event: Event) {
+        let id = event.id.to_string();
+        self.publish_deduplicated(event, id);
+    }
+
+    /// `msg_id` becomes `Nats-Msg-Id`: the stream stores one event per id within its window.
+    pub fn publish_deduplicated(&self, event: Event, msg_id: String) {
+        let subject = event.subject_in(&self.names);
+        let payload = match protocol::encode(&event) {
+            Ok(p) => p,
+            Err(e) => return tracing::error!(error = %e, "cannot encode event"),
+        };
+        let js = self.js.clone();
+        tokio::spawn(async move {
+            let mut headers = HeaderMap::new();
+            headers.insert(HEADER_MSG_ID, msg_id.as_str());
+            let ack = match js.publish_with_headers(subject.clone(), headers, payload).await {
+                Ok(ack) => ack.await.map(|_| ()),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = ack {
+                tracing::warn!(%subject, error = %e, "event not stored");
+            }
+        });
+    }
+}

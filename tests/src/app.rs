@@ -1,0 +1,250 @@
+//! `spawn_app` for the command path: a real gateway and real executors in-process, on the run's
+//! nats-server and kube cluster, isolated per test by a NATS name prefix and a unique cluster id.
+//! Each executor runs on its own runtime thread, so a test can stop it gracefully or kill it
+//! (everything it was doing stops at once, its NATS connection drops, nothing is acked).
+
+use std::time::Duration;
+
+use kubently_gateway::settings::ApiKeySettings;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::harness::TestContext;
+
+/// Keys every test app accepts (service names are the identities).
+pub const AGENT_KEY: &str = "agent-key-0123456789abcdef";
+pub const OTHER_KEY: &str = "other-key-0123456789abcdef";
+pub const ADMIN_KEY: &str = "admin-key-0123456789abcdef";
+/// May only use the cluster `elsewhere`.
+pub const SCOPED_KEY: &str = "scoped-key-0123456789abcdef";
+
+pub struct TestApp {
+    pub ctx: TestContext,
+    pub prefix: String,
+    pub cluster_id: String,
+    pub gateway: GatewayHandle,
+    pub http: reqwest::Client,
+}
+
+pub struct GatewayHandle {
+    pub url: String,
+    pub state: std::sync::Arc<kubently_gateway::AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl GatewayHandle {
+    /// Graceful stop (finishes in-flight requests).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for GatewayHandle {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// An executor on its own runtime thread.
+pub struct ExecutorHandle {
+    pub id: String,
+    stop: Option<oneshot::Sender<()>>,
+    kill: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ExecutorHandle {
+    /// SIGTERM-like: stop fetching, finish in-flight commands, leave the registry.
+    pub fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.join();
+    }
+
+    /// Crash-like: drop everything now (no ack, no goodbye).
+    pub fn kill(mut self) {
+        if let Some(tx) = self.kill.take() {
+            let _ = tx.send(());
+        }
+        self.join();
+    }
+
+    fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ExecutorHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.kill.take() {
+            let _ = tx.send(());
+        }
+        self.join();
+    }
+}
+
+/// Executor knobs tests change.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    pub ack_wait_seconds: u64,
+    pub concurrency: usize,
+    pub restricted_resources: Vec<String>,
+}
+
+impl Default for ExecutorOptions {
+    fn default() -> Self {
+        Self { ack_wait_seconds: 30, concurrency: 16, restricted_resources: Vec::new() }
+    }
+}
+
+impl TestApp {
+    /// A gateway for a fresh cluster id; no executor yet.
+    pub async fn spawn() -> Self {
+        let ctx = TestContext::new().await;
+        let prefix = format!("T{}", ctx.id);
+        let cluster_id = ctx.unique("c");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build().expect("http client");
+        let gateway = start_gateway(&ctx, &prefix).await;
+        Self { ctx, prefix, cluster_id, gateway, http }
+    }
+
+    /// A gateway plus one connected executor.
+    pub async fn spawn_with_executor() -> (Self, ExecutorHandle) {
+        let app = Self::spawn().await;
+        let executor = app.start_executor("e1", ExecutorOptions::default()).await;
+        (app, executor)
+    }
+
+    pub fn executor_settings(&self, id: &str, opts: &ExecutorOptions) -> kubently_executor::Settings {
+        let mut s = kubently_executor::Settings::default();
+        s.executor.cluster_id = self.cluster_id.clone();
+        s.executor.id = Some(id.to_string());
+        s.executor.concurrency = opts.concurrency;
+        s.executor.heartbeat_seconds = 1;
+        s.executor.fast_fetch_ms = 200;
+        s.executor.slow_fetch_seconds = 2;
+        s.executor.shutdown_grace_seconds = 20;
+        s.nats.url = self.ctx.stack.nats_url.clone();
+        s.nats.prefix = Some(self.prefix.clone());
+        s.nats.ack_wait_seconds = opts.ack_wait_seconds;
+        s.kube.kubeconfig = Some(self.ctx.stack.kubeconfig.clone());
+        s.policy.restricted_resources = opts.restricted_resources.clone();
+        s
+    }
+
+    /// Starts an executor and waits until the gateway sees it connected.
+    pub async fn start_executor(&self, id: &str, opts: ExecutorOptions) -> ExecutorHandle {
+        let settings = self.executor_settings(id, &opts);
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
+        let thread = std::thread::Builder::new()
+            .name(format!("executor-{id}"))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("executor runtime");
+                rt.block_on(async move {
+                    let app = match kubently_executor::Application::build(settings).await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    tokio::select! {
+                        r = app.run_until(async { let _ = stop_rx.await; }) => if let Err(e) = r { tracing::error!(error = %e, "executor failed") },
+                        _ = kill_rx => {}
+                    }
+                });
+                rt.shutdown_background();
+            })
+            .expect("executor thread");
+        ready_rx.await.expect("executor thread alive").expect("executor builds");
+        let handle = ExecutorHandle { id: id.to_string(), stop: Some(stop_tx), kill: Some(kill_tx), thread: Some(thread) };
+        self.wait_connected(true).await;
+        handle
+    }
+
+    /// Waits until the gateway's registry shows the cluster (dis)connected.
+    pub async fn wait_connected(&self, connected: bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.gateway.state.registry.is_connected(&self.cluster_id) != connected {
+            assert!(tokio::time::Instant::now() < deadline, "cluster {} never became connected={connected}", self.cluster_id);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops the gateway gracefully and starts a new one on the same NATS state.
+    pub async fn restart_gateway(&mut self) {
+        let old = std::mem::replace(&mut self.gateway, start_gateway(&self.ctx, &self.prefix).await);
+        old.stop().await;
+    }
+
+    pub async fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.gateway.url));
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("gateway reachable");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("response body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.request(reqwest::Method::POST, path, Some(AGENT_KEY), Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::GET, path, Some(AGENT_KEY), None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::DELETE, path, Some(AGENT_KEY), None).await
+    }
+
+    /// `POST /debug/execute` for this app's cluster.
+    pub async fn execute(&self, command_type: &str, args: &[&str], extra: Value) -> (u16, Value) {
+        let mut body = serde_json::json!({"cluster_id": self.cluster_id, "command_type": command_type, "args": args});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.post("/debug/execute", &body).await
+    }
+}
+
+async fn start_gateway(ctx: &TestContext, prefix: &str) -> GatewayHandle {
+    let mut s = kubently_gateway::Settings::default();
+    s.server.port = 0;
+    s.nats.url = ctx.stack.nats_url.clone();
+    s.nats.prefix = Some(prefix.to_string());
+    s.auth.api_keys = vec![format!("agent:{AGENT_KEY}"), format!("other:{OTHER_KEY}")];
+    s.auth.keys = vec![
+        ApiKeySettings { service: "admin".into(), key: ADMIN_KEY.into(), clusters: vec![], admin: true },
+        ApiKeySettings { service: "scoped".into(), key: SCOPED_KEY.into(), clusters: vec!["elsewhere".into()], admin: false },
+    ];
+    let app = kubently_gateway::Application::build(s).await.expect("gateway builds");
+    let url = format!("http://{}", app.local_addr());
+    let state = app.state();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = app.run_until(async { let _ = rx.await; }).await {
+            tracing::error!(error = %e, "gateway failed");
+        }
+    });
+    GatewayHandle { url, state, stop: Some(tx), task: Some(task) }
+}
