@@ -3,7 +3,6 @@
 pub mod engine;
 pub mod mode;
 pub mod presence;
-pub mod revalidate;
 pub mod settings;
 pub mod startup;
 pub mod worker;

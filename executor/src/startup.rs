@@ -109,11 +109,20 @@ impl Application {
         let presence = tokio::spawn(self.presence.run(mode_rx.clone(), slots.clone(), stop_rx.clone()));
         tracing::info!(cluster_id = %self.worker.cluster_id, executor_id = %self.worker.executor_id, concurrency, "executor started");
 
-        let fetching = fetch_loop(self.consumer, self.worker.clone(), slots.clone(), mode_rx, Duration::from_millis(s.fast_fetch_ms.max(10)), Duration::from_secs(s.slow_fetch_seconds.max(1)));
-        tokio::select! {
-            () = shutdown => tracing::info!("shutting down: no new commands; finishing in-flight ones"),
-            () = fetching => tracing::warn!("fetch loop ended"),
-        }
+        let (stop_fetch_tx, stop_fetch_rx) = watch::channel(false);
+        let fetching = tokio::spawn(fetch_loop(
+            self.consumer,
+            self.worker.clone(),
+            slots.clone(),
+            mode_rx,
+            stop_fetch_rx,
+            Duration::from_millis(s.fast_fetch_ms.max(10)),
+            Duration::from_secs(s.slow_fetch_seconds.max(1)),
+        ));
+        shutdown.await;
+        tracing::info!("shutting down: no new commands after the current poll; finishing in-flight ones");
+        let _ = stop_fetch_tx.send(true);
+        let _ = fetching.await;
         let grace = Duration::from_secs(s.shutdown_grace_seconds);
         match tokio::time::timeout(grace, slots.acquire_many(concurrency as u32)).await {
             Ok(_) => tracing::info!("in-flight commands finished"),
@@ -125,17 +134,25 @@ impl Application {
     }
 }
 
-async fn fetch_loop(consumer: PullConsumer, worker: Arc<Worker>, slots: Arc<Semaphore>, mut mode: watch::Receiver<FetchMode>, fast: Duration, slow: Duration) {
-    loop {
+/// Long-polls for up to as many commands as there are free slots. A poll is never abandoned
+/// (the server would still deliver to it, and those commands would wait for redelivery), so a mode
+/// change applies from the next poll and shutdown waits for the current one: that is what the
+/// fast/slow interval bounds. A command arriving during a poll is picked up at once either way.
+async fn fetch_loop(
+    consumer: PullConsumer,
+    worker: Arc<Worker>,
+    slots: Arc<Semaphore>,
+    mode: watch::Receiver<FetchMode>,
+    stop: watch::Receiver<bool>,
+    fast: Duration,
+    slow: Duration,
+) {
+    while !*stop.borrow() {
         // Never take more commands than free slots: the rest stay available to other replicas.
-        let first = match slots.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return,
-        };
+        let Ok(first) = slots.clone().acquire_owned().await else { return };
         let want = slots.available_permits() + 1;
-        let expires = if *mode.borrow_and_update() == FetchMode::Fast { fast } else { slow };
-        let batch = consumer.fetch().max_messages(want).expires(expires).messages().await;
-        let mut batch = match batch {
+        let expires = if *mode.borrow() == FetchMode::Fast { fast } else { slow };
+        let mut batch = match consumer.fetch().max_messages(want).expires(expires).messages().await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "fetch failed; retrying");
@@ -145,13 +162,7 @@ async fn fetch_loop(consumer: PullConsumer, worker: Arc<Worker>, slots: Arc<Sema
             }
         };
         let mut permit = Some(first);
-        loop {
-            let next = tokio::select! {
-                m = batch.next() => m,
-                // A mode change ends a long slow poll early so the new interval applies at once.
-                _ = mode.changed() => None,
-            };
-            let Some(msg) = next else { break };
+        while let Some(msg) = batch.next().await {
             let msg = match msg {
                 Ok(m) => m,
                 Err(e) => {

@@ -1,5 +1,5 @@
 //! One command, from message to ack: decode, refuse if expired (explicit expiry, not run),
-//! re-validate with the shared policy, run through the engine while telling JetStream the work is
+//! re-validate with the shared policy (a compromised gateway cannot widen what runs here), run through the engine while telling JetStream the work is
 //! in progress (so it is not redelivered to another replica meanwhile), reply, store the result,
 //! emit the event, then ack. If this process dies before the ack, the command is redelivered.
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, AckKind};
 use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
-use kubently_shared::policy::PolicyConfig;
+use kubently_shared::policy::{self, PolicyConfig};
 use kubently_shared::protocol::{self, Command, CommandResult, Event, EventType, OutputMeta, ResultStatus};
 use kubently_shared::provision::Buckets;
 use serde_json::json;
@@ -17,7 +17,6 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::engine::{Engine, ExecOptions};
-use crate::revalidate::revalidate;
 
 pub struct Worker {
     pub engine: Engine,
@@ -70,7 +69,7 @@ impl Worker {
         if command.cluster_id != self.cluster_id {
             return self.failure(command, format!("command for cluster '{}' reached the executor of '{}'", command.cluster_id, self.cluster_id), 0);
         }
-        if let Err(e) = revalidate(&command.request, &self.policy) {
+        if let Err(e) = policy::validate(&command.request, &self.policy) {
             return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
         }
         let started = Instant::now();

@@ -4,8 +4,12 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod kv_ttl;
 pub mod names;
 pub mod policy;
+pub mod protocol;
+pub mod provision;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -2,5 +2,8 @@
 //! kube-apiserver 1.20 with controller-manager, scheduler and the fake kubelet (see
 //! `kubently_tests::harness`).
 
+mod command_path;
 mod compose;
+mod engine;
+mod provision;
 mod stack;

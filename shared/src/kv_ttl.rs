@@ -1,0 +1,178 @@
+//! Per-key TTL writes to KV buckets, which async-nats 0.51 lacks or gets wrong.
+//!
+//! * There is no `put_with_ttl`: [`put_with_ttl`] publishes to `$KV.<bucket>.<key>` through
+//!   JetStream with a `Nats-TTL: <n>s` header and waits for the ack.
+//! * `Store::create_with_ttl` over a delete/purge/expiry marker falls back to a plain `update`
+//!   and silently drops the TTL: [`create_with_ttl`] is a compare-and-set publish
+//!   (`Nats-Expected-Last-Subject-Sequence` = 0 for a fresh key, or the marker's revision) that
+//!   always carries the TTL.
+//! * TTLs are whole seconds, at least 1 s: shorter or fractional TTLs are rounded *up*.
+//!
+//! The bucket must allow per-message TTLs (`allow_msg_ttl`, which [`crate::provision`] sets via
+//! the KV limit markers) and have history 1. When a key's TTL runs out the server removes it
+//! and writes a `Nats-Marker-Reason: MaxAge` marker that watchers see as
+//! [`kv::Operation::Purge`]; reads then return nothing.
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
+
+use crate::names::{HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, HEADER_TTL, validate_kv_key};
+use crate::{Error, Result};
+
+/// How often a compare-and-set loop re-reads the key after losing a race before giving up.
+const CAS_ATTEMPTS: u32 = 8;
+
+/// The `Nats-TTL` header value for `ttl`: whole seconds, rounded up, e.g. `"2s"` for 1.2 s.
+/// `None` for a zero TTL. (nats-server 2.15 refuses `0` and sub-second values such as `500ms`
+/// with "invalid per-message TTL", error 10165; it accepts `1`, `1s` and `never`.)
+pub fn ttl_header_value(ttl: Duration) -> Option<String> {
+    let secs = ttl.as_secs().checked_add(u64::from(ttl.subsec_nanos() > 0))?;
+    (secs > 0).then(|| format!("{secs}s"))
+}
+
+/// The TTL NATS will actually apply for `ttl` (rounded up to whole seconds).
+pub fn effective_ttl(ttl: Duration) -> Duration {
+    Duration::from_secs(ttl.as_secs().saturating_add(u64::from(ttl.subsec_nanos() > 0)))
+}
+
+/// Sets `key` to `value`, to expire `ttl` after this write (whatever it was before). Returns the
+/// new revision.
+pub async fn put_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, ttl: Duration) -> Result<u64> {
+    publish(js, store, key, value, ttl, None, "put with TTL").await.map_err(CasError::into_error)
+}
+
+/// Keeps `value` under `key` alive for another `ttl` (a put of the same value with a new TTL).
+pub async fn refresh_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, ttl: Duration) -> Result<u64> {
+    publish(js, store, key, value, ttl, None, "refresh TTL").await.map_err(CasError::into_error)
+}
+
+/// Re-writes the *current* value of `key` with a new `ttl`, unless it is absent or expired (then
+/// `None`: a refresh never resurrects a key). Compare-and-set, so a concurrent expiry or write
+/// is never overwritten with a stale value.
+pub async fn refresh_existing_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, ttl: Duration) -> Result<Option<u64>> {
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(entry) = live_entry(store, key).await? else { return Ok(None) };
+        match publish(js, store, key, entry.value, ttl, Some(entry.revision), "refresh TTL").await {
+            Ok(revision) => return Ok(Some(revision)),
+            Err(CasError::WrongRevision(_)) => continue,
+            Err(CasError::Other(e)) => return Err(e),
+        }
+    }
+    Err(not_converged(store, key, "refresh TTL"))
+}
+
+/// Creates `key` with `value` and a `ttl`, failing with [`Error::KeyExists`] if it holds a live
+/// value. A key whose last entry is a delete, purge or expiry marker counts as absent, and the
+/// new value keeps its TTL (unlike async-nats' `create_with_ttl`).
+pub async fn create_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, ttl: Duration) -> Result<u64> {
+    // Optimistic first try: a key that never existed (or whose marker has aged out).
+    let mut expected = 0;
+    for _ in 0..CAS_ATTEMPTS {
+        match publish(js, store, key, value.clone(), ttl, Some(expected), "create with TTL").await {
+            Ok(revision) => return Ok(revision),
+            Err(CasError::Other(e)) => return Err(e),
+            Err(CasError::WrongRevision(_)) => {}
+        }
+        let entry = store.entry(key).await.map_err(|e| kv_error(store, key, "read before create", e))?;
+        expected = match entry {
+            Some(entry) if entry.operation == kv::Operation::Put => {
+                return Err(Error::KeyExists { bucket: store.name.clone(), key: key.to_string(), revision: entry.revision });
+            }
+            // Delete/purge/expiry marker: create on top of it.
+            Some(marker) => marker.revision,
+            // The marker itself aged out between our publish and read.
+            None => 0,
+        };
+    }
+    Err(not_converged(store, key, "create with TTL"))
+}
+
+/// Writes `value` with a `ttl` only if the key's last revision is still `revision`, else
+/// [`Error::WrongRevision`] (someone else wrote, or it expired).
+pub async fn update_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, revision: u64, ttl: Duration) -> Result<u64> {
+    publish(js, store, key, value, ttl, Some(revision), "update with TTL").await.map_err(CasError::into_error)
+}
+
+/// The key's live entry: `None` when absent or when the last entry is a marker.
+async fn live_entry(store: &kv::Store, key: &str) -> Result<Option<kv::Entry>> {
+    let entry = store.entry(key).await.map_err(|e| kv_error(store, key, "read", e))?;
+    Ok(entry.filter(|e| e.operation == kv::Operation::Put))
+}
+
+enum CasError {
+    WrongRevision(Error),
+    Other(Error),
+}
+
+impl CasError {
+    fn into_error(self) -> Error {
+        match self {
+            Self::WrongRevision(e) | Self::Other(e) => e,
+        }
+    }
+}
+
+async fn publish(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    ttl: Duration,
+    expected_revision: Option<u64>,
+    action: &'static str,
+) -> Result<u64, CasError> {
+    let invalid_ttl = |reason| Error::InvalidTtl { bucket: store.name.clone(), key: key.to_string(), ttl, reason };
+    let ttl_value = ttl_header_value(ttl).ok_or_else(|| CasError::Other(invalid_ttl("a per-key TTL must be at least 1 s")))?;
+    validate_kv_key(key).map_err(|reason| CasError::Other(Error::InvalidName { what: "KV key", value: key.to_string(), reason }))?;
+    if store.use_jetstream_prefix {
+        // The subject would need the context's domain API prefix, which async-nats keeps private.
+        return Err(CasError::Other(kv_error(store, key, action, "KV buckets behind a JetStream domain prefix are not supported")));
+    }
+    let subject = format!("{}{key}", store.put_prefix.as_deref().unwrap_or(&store.prefix));
+
+    let mut message = PublishMessage::build().payload(value).header(HEADER_TTL, ttl_value);
+    if let Some(revision) = expected_revision {
+        message = message.header(HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, revision.to_string());
+    }
+    let ack = js.send_publish(subject, message).await.map_err(|e| CasError::Other(kv_error(store, key, action, e)))?;
+    match ack.await {
+        Ok(ack) => Ok(ack.sequence),
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Err(CasError::WrongRevision(Error::WrongRevision {
+            bucket: store.name.clone(),
+            key: key.to_string(),
+            expected: expected_revision.unwrap_or_default(),
+        })),
+        Err(e) => Err(CasError::Other(kv_error(store, key, action, e))),
+    }
+}
+
+fn kv_error(store: &kv::Store, key: &str, action: &'static str, source: impl Into<async_nats::Error>) -> Error {
+    Error::Kv { bucket: store.name.clone(), key: key.to_string(), action, source: source.into() }
+}
+
+fn not_converged(store: &kv::Store, key: &str, action: &str) -> Error {
+    Error::NotConverged {
+        what: format!("KV {}/{key}: {action}", store.name),
+        attempts: CAS_ATTEMPTS,
+        reason: "the key kept changing under concurrent writers".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_round_up_to_whole_seconds() {
+        assert_eq!(ttl_header_value(Duration::from_secs(1)).as_deref(), Some("1s"));
+        assert_eq!(ttl_header_value(Duration::from_millis(1200)).as_deref(), Some("2s"));
+        assert_eq!(ttl_header_value(Duration::from_millis(1)).as_deref(), Some("1s"));
+        assert_eq!(ttl_header_value(Duration::from_secs(3600)).as_deref(), Some("3600s"));
+        assert_eq!(ttl_header_value(Duration::ZERO), None);
+        assert_eq!(effective_ttl(Duration::from_millis(300)), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,386 @@
+//! Creates (or brings up to date) every stream, KV bucket and consumer of the command path.
+//!
+//! Both binaries call [`ensure_command_path`] at startup, and the executor also
+//! [`ensure_cluster_consumer`]. Both are idempotent and safe when replicas race: a create that
+//! loses to another replica re-reads what the winner made; an existing resource whose
+//! configuration differs in a field Kubently owns (subjects, retention, limits, replicas, TTL
+//! settings, ack settings) is updated in place; fields Kubently does not own are left as the
+//! operator set them. A difference the server cannot update in place (retention or storage
+//! type) is an error that names the stream and the field.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
+use async_nats::jetstream::stream::{self, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, ErrorCode, kv};
+use tracing::{debug, info};
+
+use crate::names::{Names, validate_cluster_id};
+use crate::{Error, Result};
+
+/// How often a create/update loop re-reads after losing a race before giving up.
+const ATTEMPTS: u32 = 5;
+/// JetStream's own default duplicate window.
+pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// What to provision, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionOptions {
+    /// Stream/bucket replicas: 1 for a single server, 3 for the 3-node cluster.
+    pub replicas: usize,
+    /// Isolation prefix for every stream, bucket and subject (tests); see [`Names`].
+    pub name_prefix: Option<String>,
+    /// Commands older than this are dropped from the work queue (default 10 min).
+    pub command_max_age: Duration,
+    /// Window in which a re-published command id is dropped as a duplicate (default 2 min,
+    /// never more than `command_max_age`).
+    pub duplicate_window: Duration,
+    /// Event retention (default 7 days).
+    pub events_max_age: Duration,
+    /// Audit retention (default 30 days).
+    pub audit_max_age: Duration,
+    /// Lifetime of stored results (default 1 h).
+    pub results_ttl: Duration,
+    /// How long a KV delete/expiry marker stays (so late watchers and `create` see it); ≥ 1 s
+    /// (default 60 s).
+    pub kv_marker_ttl: Duration,
+    /// Redelivery after an executor took a command and neither acked nor extended (default 30 s).
+    pub ack_wait: Duration,
+    /// Deliveries of one command before it is given up (default 5).
+    pub max_deliver: i64,
+    /// Unacked commands in flight per cluster across all replicas (default 1000).
+    pub max_ack_pending: i64,
+}
+
+impl Default for ProvisionOptions {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            name_prefix: None,
+            command_max_age: Duration::from_secs(10 * 60),
+            duplicate_window: DEFAULT_DUPLICATE_WINDOW,
+            events_max_age: Duration::from_secs(7 * 24 * 3600),
+            audit_max_age: Duration::from_secs(30 * 24 * 3600),
+            results_ttl: Duration::from_secs(3600),
+            kv_marker_ttl: Duration::from_secs(60),
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 5,
+            max_ack_pending: 1000,
+        }
+    }
+}
+
+impl ProvisionOptions {
+    /// Defaults, isolated by `prefix` (tests).
+    pub fn with_prefix(prefix: impl Into<String>) -> Self {
+        Self { name_prefix: Some(prefix.into()), ..Self::default() }
+    }
+
+    /// The names these options provision.
+    pub fn names(&self) -> Result<Names> {
+        Names::from_prefix(self.name_prefix.as_deref())
+    }
+
+    /// The commands stream's configuration.
+    pub fn commands_stream_config(&self, names: &Names) -> stream::Config {
+        stream::Config {
+            name: names.commands_stream(),
+            description: Some("Kubently: one message per command, taken by the cluster's executors".into()),
+            subjects: vec![names.command_subjects()],
+            retention: RetentionPolicy::WorkQueue,
+            storage: StorageType::File,
+            discard: DiscardPolicy::Old,
+            max_age: self.command_max_age,
+            duplicate_window: self.duplicate_window.min(self.command_max_age),
+            num_replicas: self.replicas,
+            ..Default::default()
+        }
+    }
+
+    /// The events stream's configuration.
+    pub fn events_stream_config(&self, names: &Names) -> stream::Config {
+        limits_stream(names.events_stream(), names.events_subjects(), self.events_max_age, self.replicas, "Kubently: state changes for webhooks")
+    }
+
+    /// The audit stream's configuration.
+    pub fn audit_stream_config(&self, names: &Names) -> stream::Config {
+        limits_stream(names.audit_stream(), names.audit_subjects(), self.audit_max_age, self.replicas, "Kubently: who ran what where (never outputs)")
+    }
+
+    /// Every stream [`ensure_command_path`] provisions: the commands, events and audit streams,
+    /// then the streams behind the cluster-active, sessions, executors, results and
+    /// known-clusters buckets.
+    pub fn stream_configs(&self, names: &Names) -> Vec<stream::Config> {
+        vec![
+            self.commands_stream_config(names),
+            self.events_stream_config(names),
+            self.audit_stream_config(names),
+            self.kv_stream_config(&names.cluster_active_bucket(), Duration::ZERO, true, "Kubently: clusters with recent activity (fast fetch)"),
+            self.kv_stream_config(&names.sessions_bucket(), Duration::ZERO, true, "Kubently: debug sessions"),
+            self.kv_stream_config(&names.executors_bucket(), Duration::ZERO, true, "Kubently: executor presence"),
+            self.kv_stream_config(&names.results_bucket(), self.results_ttl, true, "Kubently: command results"),
+            self.kv_stream_config(&names.clusters_bucket(), Duration::ZERO, false, "Kubently: every cluster ever seen"),
+        ]
+    }
+
+    /// The stream behind a KV bucket, exactly as async-nats 0.51 shapes one
+    /// (`kv_to_stream_config`), with per-key TTLs when `per_key_ttl`.
+    pub fn kv_stream_config(&self, bucket: &str, max_age: Duration, per_key_ttl: bool, description: &str) -> stream::Config {
+        stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some(description.to_string()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age,
+            storage: StorageType::File,
+            allow_rollup: true,
+            deny_delete: true,
+            deny_purge: false,
+            allow_direct: true,
+            discard: DiscardPolicy::New,
+            num_replicas: self.replicas,
+            allow_message_ttl: per_key_ttl,
+            subject_delete_marker_ttl: per_key_ttl.then_some(self.kv_marker_ttl),
+            ..Default::default()
+        }
+    }
+
+    /// The durable pull consumer shared by every executor replica of `cluster_id`.
+    pub fn cluster_consumer_config(&self, names: &Names, cluster_id: &str) -> pull::Config {
+        let durable = names.executor_consumer(cluster_id);
+        pull::Config {
+            durable_name: Some(durable.clone()),
+            name: Some(durable),
+            description: Some(format!("Kubently executors of cluster {cluster_id}")),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            max_deliver: self.max_deliver,
+            filter_subject: names.command_subject(cluster_id),
+            max_ack_pending: self.max_ack_pending,
+            ..Default::default()
+        }
+    }
+}
+
+fn limits_stream(name: String, subjects: String, max_age: Duration, replicas: usize, description: &str) -> stream::Config {
+    stream::Config {
+        name,
+        description: Some(description.into()),
+        subjects: vec![subjects],
+        retention: RetentionPolicy::Limits,
+        storage: StorageType::File,
+        discard: DiscardPolicy::Old,
+        max_age,
+        num_replicas: replicas,
+        ..Default::default()
+    }
+}
+
+/// Handles on every KV bucket of the command path.
+#[derive(Debug, Clone)]
+pub struct Buckets {
+    /// cluster id → active marker, per-key TTL.
+    pub cluster_active: kv::Store,
+    /// session id → [`crate::protocol::SessionRecord`], per-key TTL = the session's TTL.
+    pub sessions: kv::Store,
+    /// `<cluster>.<executor>` → [`crate::protocol::ExecutorInfo`], per-key TTL ≈ 3 × heartbeat.
+    pub executors: kv::Store,
+    /// command id → [`crate::protocol::CommandResult`], bucket max age = results TTL.
+    pub results: kv::Store,
+    /// cluster id → first seen; every cluster ever seen, no TTL.
+    pub clusters: kv::Store,
+}
+
+/// Creates or updates the commands, events and audit streams and every KV bucket.
+pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<Buckets> {
+    let names = opts.names()?;
+    if opts.kv_marker_ttl < Duration::from_secs(1) {
+        return Err(Error::InvalidOption { option: "kv_marker_ttl", reason: format!("must be at least 1 s, got {:?}", opts.kv_marker_ttl) });
+    }
+    futures::future::try_join_all(opts.stream_configs(&names).into_iter().map(|config| ensure_stream(js, config))).await?;
+    let open = |bucket: String| async move { js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket { bucket, action: "open", source: e.into() }) };
+    let (cluster_active, sessions, executors, results, clusters) = futures::try_join!(
+        open(names.cluster_active_bucket()),
+        open(names.sessions_bucket()),
+        open(names.executors_bucket()),
+        open(names.results_bucket()),
+        open(names.clusters_bucket()),
+    )?;
+    Ok(Buckets { cluster_active, sessions, executors, results, clusters })
+}
+
+/// Creates or updates the durable pull consumer `executor-<cluster>` on the commands stream
+/// (creating the stream too if it is missing) and returns it bound.
+///
+/// A work-queue stream refuses a second consumer whose filter overlaps an existing one, so
+/// every replica must bind this one durable; racing creates converge on it.
+pub async fn ensure_cluster_consumer(js: &jetstream::Context, cluster_id: &str, opts: &ProvisionOptions) -> Result<PullConsumer> {
+    validate_cluster_id(cluster_id).map_err(|reason| Error::InvalidName { what: "cluster id", value: cluster_id.to_string(), reason })?;
+    let names = opts.names()?;
+    let stream = names.commands_stream();
+    let desired = opts.cluster_consumer_config(&names, cluster_id);
+    let durable = names.executor_consumer(cluster_id);
+    let consumer_error =
+        |action: &'static str, source: async_nats::Error| Error::Consumer { stream: stream.clone(), consumer: durable.clone(), action, source };
+
+    let mut last_reason = String::new();
+    for _ in 0..ATTEMPTS {
+        match js.get_consumer_from_stream::<pull::Config, _, _>(&durable, &stream).await {
+            Ok(existing) => {
+                let diff = consumer_differences(&existing.cached_info().config, &desired);
+                if diff.is_empty() {
+                    return Ok(existing);
+                }
+                info!(stream, consumer = durable, ?diff, "updating the cluster's consumer");
+            }
+            Err(e) if jetstream_code(&e) == Some(ErrorCode::STREAM_NOT_FOUND) => {
+                ensure_stream(js, opts.commands_stream_config(&names)).await?;
+                last_reason = "the commands stream was missing".into();
+                continue;
+            }
+            Err(e) if jetstream_code(&e) == Some(ErrorCode::CONSUMER_NOT_FOUND) => {
+                debug!(stream, consumer = durable, "creating the cluster's consumer");
+            }
+            Err(e) => return Err(consumer_error("look up", e.into())),
+        }
+        // Create-or-update: identical racing creates all succeed and leave one consumer.
+        match js.create_consumer_on_stream(desired.clone(), &stream).await {
+            Ok(consumer) => return Ok(consumer),
+            Err(e) if jetstream_code(&e) == Some(ErrorCode::STREAM_NOT_FOUND) => {
+                ensure_stream(js, opts.commands_stream_config(&names)).await?;
+                last_reason = "the commands stream was missing".into();
+            }
+            Err(e) if matches!(jetstream_code(&e), Some(ErrorCode::CONSUMER_NAME_EXIST | ErrorCode::CONSUMER_ALREADY_EXISTS)) => {
+                last_reason = e.to_string();
+            }
+            Err(e) => return Err(consumer_error("create", e.into())),
+        }
+    }
+    Err(Error::NotConverged { what: format!("consumer {durable} on stream {stream}"), attempts: ATTEMPTS, reason: last_reason })
+}
+
+/// Creates `desired`, or updates the existing stream's Kubently-owned fields to match it.
+pub async fn ensure_stream(js: &jetstream::Context, desired: stream::Config) -> Result<stream::Info> {
+    let name = desired.name.clone();
+    let stream_error = |action: &'static str, source: async_nats::Error| Error::Stream { stream: name.clone(), action, source };
+    let mut last_reason = String::new();
+    for _ in 0..ATTEMPTS {
+        match js.get_stream(&name).await {
+            Ok(existing) => {
+                let current = &existing.cached_info().config;
+                let diff = stream_differences(current, &desired);
+                if diff.is_empty() {
+                    return Ok(existing.cached_info().clone());
+                }
+                info!(stream = name, ?diff, "updating stream to Kubently's configuration");
+                match js.update_stream(&apply_owned(current, &desired)).await {
+                    Ok(info) => return Ok(info),
+                    Err(e) if e.kind() == CreateStreamErrorKind::NotFound => last_reason = "deleted while updating".into(),
+                    Err(e) => {
+                        return Err(stream_error("update", format!("{e} (fields that differ: {})", diff.join(", ")).into()));
+                    }
+                }
+            }
+            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+                match js.create_stream(desired.clone()).await {
+                    Ok(stream) => {
+                        info!(stream = name, "created stream");
+                        return Ok(stream.cached_info().clone());
+                    }
+                    // Another replica created it first (with a config differing in some field):
+                    // re-read and reconcile.
+                    Err(e) if matches!(e.kind(), CreateStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NAME_EXIST) => {
+                        last_reason = e.to_string();
+                    }
+                    Err(e) => return Err(stream_error("create", e.into())),
+                }
+            }
+            Err(e) => return Err(stream_error("look up", e.into())),
+        }
+    }
+    Err(Error::NotConverged { what: format!("stream {name}"), attempts: ATTEMPTS, reason: last_reason })
+}
+
+/// The Kubently-owned fields in which `current` differs from `desired`.
+pub fn stream_differences(current: &stream::Config, desired: &stream::Config) -> Vec<&'static str> {
+    let mut diff = Vec::new();
+    let mut check = |field, differs: bool| {
+        if differs {
+            diff.push(field);
+        }
+    };
+    let sorted = |s: &[String]| {
+        let mut s = s.to_vec();
+        s.sort();
+        s
+    };
+    check("subjects", sorted(&current.subjects) != sorted(&desired.subjects));
+    check("retention", current.retention != desired.retention);
+    check("storage", current.storage != desired.storage);
+    check("discard", current.discard != desired.discard);
+    check("max_age", current.max_age != desired.max_age);
+    // The server fills in its default window (2 min, capped by max_age) when none is asked for.
+    check("duplicate_window", desired.duplicate_window != Duration::ZERO && current.duplicate_window != desired.duplicate_window);
+    check("num_replicas", current.num_replicas.max(1) != desired.num_replicas.max(1));
+    check("max_messages_per_subject", desired.max_messages_per_subject > 0 && current.max_messages_per_subject != desired.max_messages_per_subject);
+    check("allow_rollup", current.allow_rollup != desired.allow_rollup);
+    check("deny_delete", current.deny_delete != desired.deny_delete);
+    check("allow_direct", current.allow_direct != desired.allow_direct);
+    check("allow_msg_ttl", current.allow_message_ttl != desired.allow_message_ttl);
+    check("subject_delete_marker_ttl", current.subject_delete_marker_ttl != desired.subject_delete_marker_ttl);
+    diff
+}
+
+/// `current` with Kubently's fields taken from `desired` (everything else as the server has it).
+fn apply_owned(current: &stream::Config, desired: &stream::Config) -> stream::Config {
+    stream::Config {
+        subjects: desired.subjects.clone(),
+        retention: desired.retention,
+        storage: desired.storage,
+        discard: desired.discard,
+        max_age: desired.max_age,
+        // Not asked for: keep the server's window, but never longer than the new max age (the
+        // server refuses that).
+        duplicate_window: match (desired.duplicate_window, desired.max_age) {
+            (Duration::ZERO, Duration::ZERO) => current.duplicate_window,
+            (Duration::ZERO, max_age) => current.duplicate_window.min(max_age),
+            (window, _) => window,
+        },
+        num_replicas: desired.num_replicas,
+        max_messages_per_subject: if desired.max_messages_per_subject > 0 { desired.max_messages_per_subject } else { current.max_messages_per_subject },
+        allow_rollup: desired.allow_rollup,
+        deny_delete: desired.deny_delete,
+        allow_direct: desired.allow_direct,
+        allow_message_ttl: desired.allow_message_ttl,
+        subject_delete_marker_ttl: desired.subject_delete_marker_ttl,
+        ..current.clone()
+    }
+}
+
+/// The Kubently-owned consumer fields in which `current` differs from `desired`.
+pub fn consumer_differences(current: &consumer::Config, desired: &pull::Config) -> Vec<&'static str> {
+    let mut diff = Vec::new();
+    let mut check = |field, differs: bool| {
+        if differs {
+            diff.push(field);
+        }
+    };
+    check("filter_subject", current.filter_subject != desired.filter_subject || !current.filter_subjects.is_empty());
+    check("deliver_policy", current.deliver_policy != desired.deliver_policy);
+    check("ack_policy", current.ack_policy != desired.ack_policy);
+    check("ack_wait", current.ack_wait != desired.ack_wait);
+    check("max_deliver", current.max_deliver != desired.max_deliver);
+    check("max_ack_pending", current.max_ack_pending != desired.max_ack_pending);
+    check("deliver_subject (must be a pull consumer)", current.deliver_subject.is_some());
+    diff
+}
+
+/// The JetStream API error code behind a consumer lookup/create error, if the server answered.
+fn jetstream_code(e: &stream::ConsumerError) -> Option<ErrorCode> {
+    match e.kind() {
+        ConsumerErrorKind::JetStream(j) => Some(j.error_code()),
+        _ => None,
+    }
+}

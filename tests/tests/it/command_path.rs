@@ -1,0 +1,394 @@
+//! The command path end to end: REST gateway → JetStream → executor → kube-apiserver, with real
+//! servers. Each test has its own gateway, executors, cluster id and NATS name prefix.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer;
+use futures::StreamExt;
+use kubently_shared::protocol::{self, CommandResult, ResultStatus};
+use kubently_tests::app::{ExecutorOptions, TestApp, ADMIN_KEY, OTHER_KEY, SCOPED_KEY};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_string()
+}
+
+/// Every stored result of this app's commands.
+async fn stored_results(app: &TestApp) -> Vec<CommandResult> {
+    let results = &app.gateway.state.buckets.results;
+    let mut keys = results.keys().await.expect("result keys");
+    let mut out = Vec::new();
+    while let Some(k) = keys.next().await {
+        let k = k.expect("key");
+        if let Some(bytes) = results.get(&k).await.expect("get result") {
+            out.push(protocol::decode::<CommandResult>(&bytes).expect("decode result"));
+        }
+    }
+    out
+}
+
+/// Event types stored for this app's cluster, in order.
+async fn event_types(app: &TestApp) -> Vec<String> {
+    let names = &app.gateway.state.names;
+    let mut stream = app.ctx.jetstream().get_stream(names.events_stream()).await.expect("events stream");
+    let pending = stream.info().await.expect("info").state.messages;
+    if pending == 0 {
+        return Vec::new();
+    }
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig { filter_subject: names.events_subjects(), ..Default::default() })
+        .await
+        .expect("ordered consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut types = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+        let event: protocol::Event = protocol::decode(&msg.payload).expect("event");
+        if event.cluster_id == app.cluster_id {
+            types.push(event.event_type.as_str().to_string());
+        }
+    }
+    types
+}
+
+#[tokio::test]
+async fn execute_without_a_session_runs_get_version_and_api_resources() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, body) = app.execute("get", &["pods"], json!({"namespace": "demo-shop"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text(&body, "status"), "success", "{body}");
+    let output = text(&body, "output");
+    assert!(output.starts_with("NAME") && output.contains("orders-api-") && output.contains("CrashLoopBackOff"), "{output}");
+    assert!(body["session_id"].is_null());
+    assert!(uuid::Uuid::parse_str(&text(&body, "command_id")).is_ok());
+
+    let (_, body) = app.execute("version", &[], json!({})).await;
+    assert!(text(&body, "output").contains("v1.20.2"), "{body}");
+    let (_, body) = app.execute("api-resources", &[], json!({})).await;
+    assert!(text(&body, "output").contains("deployments"), "{body}");
+
+    // Shell metacharacters are data: a pod name that would be an injection elsewhere is just not found.
+    let (status, body) = app.execute("get", &["pods", "x;$(reboot)`id`", "-n", "demo-shop"], json!({})).await;
+    assert_eq!((status, text(&body, "status").as_str()), (200, "failure"), "{body}");
+    assert!(text(&body, "error").contains("not found"), "{body}");
+}
+
+#[tokio::test]
+async fn session_lifecycle_honours_ttl_keepalive_and_ownership() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, s) = app.post("/debug/session", &json!({"cluster_id": app.cluster_id, "ttl_seconds": 120, "user_id": "alice"})).await;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(text(&s, "status"), "active");
+    assert_eq!(s["ttl_seconds"], 120);
+    let parse = |v: &Value, k: &str| time::OffsetDateTime::parse(v[k].as_str().expect("time"), &time::format_description::well_known::Rfc3339).expect("rfc3339");
+    assert_eq!((parse(&s, "expires_at") - parse(&s, "created_at")).whole_seconds(), 120, "ttl_seconds is honoured");
+    let id = text(&s, "session_id");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = app.execute("get", &["pods"], json!({"namespace": "demo-shop", "session_id": id})).await;
+    assert_eq!((status, text(&body, "status").as_str()), (200, "success"), "{body}");
+    assert_eq!(text(&body, "session_id"), id);
+    tokio::time::sleep(Duration::from_millis(300)).await; // keep-alive is written in the background
+    let (_, after) = app.get(&format!("/debug/session/{id}")).await;
+    assert!(parse(&after, "expires_at") > parse(&s, "expires_at"), "keep-alive moves expires_at: {s} → {after}");
+    assert_eq!(after["command_count"], 1);
+
+    let (status, _) = app.request(Method::GET, &format!("/debug/session/{id}"), Some(OTHER_KEY), None).await;
+    assert_eq!(status, 404, "sessions belong to the key that made them");
+    let (status, _) = app.request(Method::GET, &format!("/debug/session/{id}"), Some(ADMIN_KEY), None).await;
+    assert_eq!(status, 200, "admins see every session");
+
+    let (status, _) = app.delete(&format!("/debug/session/{id}")).await;
+    assert_eq!(status, 204);
+    let (status, ended) = app.get(&format!("/debug/session/{id}")).await;
+    assert_eq!((status, text(&ended, "status").as_str()), (200, "ended"));
+    let (status, _) = app.delete(&format!("/debug/session/{id}")).await;
+    assert_eq!(status, 404);
+    let (status, body) = app.execute("version", &[], json!({"session_id": id})).await;
+    assert_eq!(status, 404, "an ended session cannot run commands: {body}");
+}
+
+#[tokio::test]
+async fn a_session_expires_after_its_ttl() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (_, s) = app.post("/debug/session", &json!({"cluster_id": app.cluster_id, "ttl_seconds": 60})).await;
+    let id = text(&s, "session_id");
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    let (status, body) = app.get(&format!("/debug/session/{id}")).await;
+    assert_eq!((status, text(&body, "status").as_str()), (200, "expired"), "{body}");
+    let (status, _) = app.execute("version", &[], json!({"session_id": id})).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn unknown_sessions_and_clusters_are_404s() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, body) = app.execute("version", &[], json!({"session_id": uuid::Uuid::new_v4().to_string()})).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("Session not found")));
+    let (status, body) = app.execute("version", &[], json!({"session_id": "not-a-uuid"})).await;
+    assert_eq!(status, 404, "{body}");
+    let body = json!({"cluster_id": "some-other-cluster", "command_type": "version"});
+    let (status, resp) = app.post("/debug/execute", &body).await;
+    assert_eq!(status, 404, "{resp}");
+    let detail = resp["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("Cluster 'some-other-cluster' not found") && detail.contains(&app.cluster_id), "lists the known clusters: {resp}");
+    let (status, _) = app.post("/debug/session", &json!({"cluster_id": "some-other-cluster"})).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn session_of_another_cluster_is_a_400() {
+    let app = TestApp::spawn().await;
+    let first = app.start_executor("a", ExecutorOptions::default()).await;
+    // A second cluster served by the same deployment.
+    let mut other_settings = app.executor_settings("b", &ExecutorOptions::default());
+    other_settings.executor.cluster_id = format!("{}-two", app.cluster_id);
+    let second_cluster = other_settings.executor.cluster_id.clone();
+    let other = tokio::spawn(async move {
+        let exec = kubently_executor::Application::build(other_settings).await.expect("second executor");
+        exec.run_until(tokio::time::sleep(Duration::from_secs(30))).await
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !app.gateway.state.registry.is_connected(&second_cluster) {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, s) = app.post("/debug/session", &json!({"cluster_id": second_cluster})).await;
+    let (status, body) = app.execute("version", &[], json!({"session_id": text(&s, "session_id")})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap_or_default().starts_with("Session cluster mismatch"), "{body}");
+    other.abort();
+    drop(first);
+}
+
+#[tokio::test]
+async fn validation_errors_are_422_with_useful_messages() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let cases = [
+        (json!({"cluster_id": "Bad_Cluster", "command_type": "version"}), "cluster_id"),
+        (json!({"cluster_id": app.cluster_id, "command_type": "delete", "args": ["pod", "x"]}), "command_type"),
+        (json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods", "--token=abc"]}), "args"),
+        (json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "extra_args": ["--kubeconfig=/etc/x"]}), "extra_args"),
+        (json!({"cluster_id": app.cluster_id, "command_type": "rollout", "args": ["restart", "deploy/x"]}), "args"),
+        (json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "timeout_seconds": 0}), "timeout_seconds"),
+    ];
+    for (body, field) in cases {
+        let (status, resp) = app.post("/debug/execute", &body).await;
+        assert_eq!(status, 422, "{body} → {resp}");
+        let detail = &resp["detail"][0];
+        let loc: Vec<String> = detail["loc"].as_array().expect("loc").iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string())).collect();
+        assert!(loc.contains(&field.to_string()), "{body}: loc {loc:?} should name {field}");
+        assert!(detail["msg"].as_str().is_some_and(|m| m.len() > 20), "a message that explains: {resp}");
+    }
+    let (status, resp) = app.post("/debug/execute", &json!({"cluster_id": app.cluster_id, "command_type": "exec", "args": ["x"]})).await;
+    assert_eq!(status, 422);
+    assert!(resp.to_string().contains("get") && resp.to_string().contains("describe"), "lists the allowed verbs: {resp}");
+    let (status, resp) = app.post("/debug/session", &json!({"cluster_id": app.cluster_id, "ttl_seconds": 30})).await;
+    assert_eq!(status, 422, "{resp}");
+    let (status, resp) = app.post("/debug/execute", &json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "bogus": 1})).await;
+    assert_eq!(status, 422, "unknown fields are refused: {resp}");
+    let resp = app
+        .http
+        .post(format!("{}/debug/execute", app.gateway.url))
+        .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+        .header("X-Request-Timeout", "61")
+        .json(&json!({"cluster_id": app.cluster_id, "command_type": "version"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 422);
+    // Upstream's false positives pass.
+    for args in [vec!["logs", "credit-api-123", "-n", "web-editor"], vec!["get", "pods", "-l", "app=scaler", "-n", "demo-shop"]] {
+        let (status, resp) = app.execute(args[0], &args[1..], json!({})).await;
+        assert_eq!(status, 200, "{args:?} must pass the policy: {resp}");
+    }
+}
+
+#[tokio::test]
+async fn api_keys_and_scopes_are_enforced() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, body) = app.request(Method::GET, "/debug/clusters", None, None).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Missing API key")));
+    let (status, body) = app.request(Method::GET, "/debug/clusters", Some("wrong-key-0123456789abc"), None).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid API key")));
+    let body = json!({"cluster_id": app.cluster_id, "command_type": "version"});
+    let (status, _) = app.request(Method::POST, "/debug/execute", Some(SCOPED_KEY), Some(&body)).await;
+    assert_eq!(status, 403, "a key scoped to another cluster");
+    let (_, clusters) = app.request(Method::GET, "/debug/clusters", Some(SCOPED_KEY), None).await;
+    assert_eq!(clusters["count"], 0, "scoped keys only see their clusters: {clusters}");
+    let (status, _) = app.get("/admin/agents").await;
+    assert_eq!(status, 403);
+    let (status, agents) = app.request(Method::GET, "/admin/agents", Some(ADMIN_KEY), None).await;
+    assert_eq!(status, 200);
+    assert!(agents["clusters"].as_array().expect("clusters").iter().any(|c| c["id"] == app.cluster_id.as_str() && c["connected"] == true), "{agents}");
+    let (status, _) = app.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, 200, "liveness needs no key");
+}
+
+#[tokio::test]
+async fn no_executor_means_an_explicit_timeout_and_the_command_never_runs_late() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.execute("version", &[], json!({"timeout_seconds": 1})).await;
+    assert_eq!(status, 404, "a never-seen cluster is unknown: {body}");
+    app.start_executor("e1", ExecutorOptions::default()).await.stop();
+    app.wait_connected(false).await;
+
+    let (status, body) = app.execute("get", &["pods"], json!({"namespace": "demo-shop", "timeout_seconds": 2})).await;
+    assert_eq!((status, text(&body, "status").as_str()), (200, "timeout"), "{body}");
+    let error = text(&body, "error");
+    assert!(error.contains(&format!("no executor connected for cluster '{}'", app.cluster_id)), "{error}");
+    let id = uuid::Uuid::parse_str(&text(&body, "command_id")).expect("command id");
+
+    // An executor that arrives later answers the queued command with an explicit expiry.
+    let _late = app.start_executor("e2", ExecutorOptions::default()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let result = loop {
+        if let Some(r) = stored_results(&app).await.into_iter().find(|r| r.command_id == id) {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the queued command was never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(result.status, ResultStatus::Expired, "{result:?}");
+    assert!(result.output.is_empty(), "an expired command is not run");
+}
+
+#[tokio::test]
+async fn a_crashed_executor_still_in_the_registry_gives_the_did_not_answer_timeout() {
+    let (app, executor) = TestApp::spawn_with_executor().await;
+    executor.kill(); // its heartbeat key lives on for up to 3 beats
+    let (_, body) = app.execute("version", &[], json!({"timeout_seconds": 1})).await;
+    assert_eq!(text(&body, "status"), "timeout", "{body}");
+    assert!(text(&body, "error").contains("executor did not answer within 1 s"), "{body}");
+}
+
+#[tokio::test]
+async fn the_registry_shows_connect_and_disconnect_and_emits_events() {
+    let (app, executor) = TestApp::spawn_with_executor().await;
+    let (status, detail) = app.get(&format!("/debug/clusters/{}", app.cluster_id)).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["connected"], true, "{detail}");
+    assert_eq!(detail["kubernetesVersion"], "v1.20.2", "{detail}");
+    assert_eq!(detail["executors"][0]["executorId"], "e1");
+    let (_, listed) = app.get("/debug/clusters").await;
+    assert!(listed["clusters"].as_array().expect("list").contains(&json!(app.cluster_id)));
+
+    executor.stop();
+    app.wait_connected(false).await;
+    let (_, status) = app.get(&format!("/cluster/{}/status", app.cluster_id)).await;
+    assert_eq!((status["connected"].clone(), status["status"].clone()), (json!(false), json!("disconnected")), "{status}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let types = event_types(&app).await;
+    assert!(types.contains(&"cluster.connected".to_string()) && types.contains(&"cluster.disconnected".to_string()), "{types:?}");
+}
+
+#[tokio::test]
+async fn audit_records_every_command_without_its_output() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let resp = app
+        .http
+        .post(format!("{}/debug/execute", app.gateway.url))
+        .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+        .header("X-Correlation-ID", "incident-4711")
+        .json(&json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "namespace": "demo-shop"}))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(text(&body, "correlation_id"), "incident-4711");
+    let _ = app.execute("delete", &["pod", "x"], json!({})).await; // rejected: audited too
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (status, audit) = app.get(&format!("/audit?cluster_id={}", app.cluster_id)).await;
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{audit}");
+    let run = entries.iter().find(|e| e["type"] == "command_executed").expect("executed entry");
+    assert_eq!(run["outcome"], "success");
+    assert_eq!(run["correlation_id"], "incident-4711");
+    assert_eq!(run["service_identity"], "agent");
+    assert!(run["command"].as_str().unwrap_or_default().contains("get pods"), "{run}");
+    assert!(!audit.to_string().contains("CrashLoopBackOff"), "the audit log never holds output");
+    assert!(entries.iter().any(|e| e["outcome"] == "rejected"), "{audit}");
+
+    let (_, theirs) = app.request(Method::GET, "/audit", Some(OTHER_KEY), None).await;
+    assert_eq!(theirs["count"], 0, "another caller sees none of it: {theirs}");
+    let (_, all) = app.request(Method::GET, &format!("/audit?cluster_id={}", app.cluster_id), Some(ADMIN_KEY), None).await;
+    assert_eq!(all["count"], 2);
+    let (status, _) = app.get("/audit?since=yesterday").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn two_executor_replicas_share_the_work() {
+    let app = TestApp::spawn().await;
+    let opts = ExecutorOptions { concurrency: 2, ..Default::default() };
+    let _a = app.start_executor("a", opts.clone()).await;
+    let _b = app.start_executor("b", opts).await;
+    let calls = (0..40).map(|_| app.execute("get", &["pods"], json!({"namespace": "demo-shop", "timeout_seconds": 20})));
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!((status, text(&body, "status").as_str()), (200, "success"), "{body}");
+    }
+    let results = stored_results(&app).await;
+    assert_eq!(results.len(), 40, "every command answered exactly once");
+    let by_a = results.iter().filter(|r| r.executor_id == "a").count();
+    assert!(by_a > 0 && by_a < 40, "both replicas took work: a ran {by_a} of 40");
+}
+
+#[tokio::test]
+async fn a_gateway_restart_loses_no_accepted_command() {
+    let mut app = TestApp::spawn().await;
+    app.start_executor("e1", ExecutorOptions::default()).await.stop();
+    app.wait_connected(false).await;
+    // Accepted while no executor is connected; then the gateway that accepted it goes away.
+    let url = format!("{}/debug/execute", app.gateway.url);
+    let request = app
+        .http
+        .post(url)
+        .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+        .json(&json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "namespace": "demo-shop", "timeout_seconds": 30}))
+        .send();
+    let pending = tokio::spawn(request);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pending.abort(); // the client gives up …
+    app.restart_gateway().await; // … and the gateway restarts
+    let _executor = app.start_executor("e2", ExecutorOptions::default()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let results = stored_results(&app).await;
+        if let Some(r) = results.first() {
+            assert_eq!(r.status, ResultStatus::Success, "the queued command ran once its executor came: {r:?}");
+            assert!(r.output.contains("orders-api-"));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the accepted command was lost");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_openapi_and_fast_mode() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (_, body) = app.execute("version", &[], json!({})).await;
+    assert_eq!(text(&body, "status"), "success");
+    let resp = app.http.get(format!("{}/metrics", app.gateway.url)).header("X-API-Key", kubently_tests::app::AGENT_KEY).send().await.expect("metrics");
+    let metrics = resp.text().await.expect("text");
+    assert!(metrics.contains(&format!("kubently_commands_total{{cluster=\"{}\",verb=\"version\",status=\"success\"}} 1", app.cluster_id)), "{metrics}");
+    assert!(metrics.contains("kubently_command_duration_seconds_bucket"), "{metrics}");
+    let (status, doc) = app.request(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap_or_default().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(doc["paths"]["/debug/execute"]["post"].is_object());
+    // The execute marked the cluster active: the executor switched to fast fetching.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, d) = app.get(&format!("/debug/clusters/{}", app.cluster_id)).await;
+        if d["mode"] == "fast" && d["status"]["hasActiveSession"] == true {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "executor never switched to fast mode: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
