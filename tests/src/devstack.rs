@@ -29,6 +29,9 @@ pub struct StackState {
     /// The kubeconfig the executor uses (the bundled cluster's, or the user's).
     pub kubeconfig: PathBuf,
     pub gateway_url: String,
+    /// The local API key (`dev:<key>`), also in `.dev/api-key`.
+    #[serde(default)]
+    pub api_key: String,
     pub gateway: Daemon,
     pub executor: Daemon,
 }
@@ -134,7 +137,8 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         }
     };
 
-    let (gateway_url, gateway, executor) = match start_kubently(&nats.url, &kubeconfig, &logs, &say).await {
+    let api_key = local_api_key(&dir)?;
+    let (gateway_url, gateway, executor) = match start_kubently(&nats.url, &kubeconfig, &api_key, &logs, &say).await {
         Ok(v) => v,
         Err(e) => {
             kube.iter().for_each(KubeCluster::stop);
@@ -150,6 +154,7 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         kube,
         kubeconfig,
         gateway_url,
+        api_key,
         gateway,
         executor,
     };
@@ -162,12 +167,28 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_kubently(nats_url: &str, kubeconfig: &Path, logs: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<(String, Daemon, Daemon)> {
+/// The dev stack's API key: generated once, kept in `.dev/api-key` (git-ignored, mode 600).
+fn local_api_key(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("api-key");
+    if let Ok(key) = std::fs::read_to_string(&path)
+        && !key.trim().is_empty()
+    {
+        return Ok(key.trim().to_string());
+    }
+    let key = format!("dev-{}", uuid::Uuid::new_v4().simple());
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&path)?.write_all(key.as_bytes())?;
+    Ok(key)
+}
+
+async fn start_kubently(nats_url: &str, kubeconfig: &Path, api_key: &str, logs: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<(String, Daemon, Daemon)> {
     let port = if std::net::TcpListener::bind(("127.0.0.1", PREFERRED_GATEWAY_PORT)).is_ok() { PREFERRED_GATEWAY_PORT } else { free_port() };
     let mut cmd = Command::new(paths::sibling_bin("kubently-gateway"));
     cmd.env("KUBENTLY__SERVER__HOST", "127.0.0.1")
         .env("KUBENTLY__SERVER__PORT", port.to_string())
-        .env("KUBENTLY__NATS__URL", nats_url);
+        .env("KUBENTLY__NATS__URL", nats_url)
+        .env("KUBENTLY__AUTH__API_KEYS", format!("dev:{api_key}"));
     let gateway = Daemon::spawn("kubently-gateway", cmd, &logs.join("kubently-gateway.log"), Lifetime::Detached)?;
     wait_until("kubently-gateway", Duration::from_secs(20), Some(&gateway), || async move {
         Ok(http_get(port, "/readyz").await?.0 == 200)
@@ -250,6 +271,7 @@ pub fn env() -> anyhow::Result<()> {
     println!("export KUBECONFIG={}", state.kubeconfig.display());
     println!("export NATS_URL={}", state.nats_url);
     println!("export KUBENTLY_URL={}", state.gateway_url);
+    println!("export KUBENTLY_API_KEY={}", state.api_key);
     Ok(())
 }
 
@@ -274,11 +296,12 @@ fn print_info(s: &StackState) {
         None => println!("  Kubernetes         your cluster"),
     }
     println!("  kubeconfig         {}", rel(&s.kubeconfig));
-    println!("  gateway            {}", s.gateway_url);
+    println!("  gateway            {}   (X-API-Key: {}, service \"dev\"; also in .dev/api-key)", s.gateway_url, s.api_key);
     println!("  executor           cluster id \"{LOCAL_CLUSTER_ID}\"");
     println!();
     println!("Try it:");
-    println!("  curl -s {}/healthz", s.gateway_url);
+    println!("  curl -s -H 'X-API-Key: {}' -H 'Content-Type: application/json' {}/debug/execute \\", s.api_key, s.gateway_url);
+    println!("       -d '{{\"cluster_id\":\"{LOCAL_CLUSTER_ID}\",\"command_type\":\"get\",\"args\":[\"pods\"],\"namespace\":\"{}\"}}'", scenario::SHOP_NS);
     println!("  export KUBECONFIG={}", s.kubeconfig.display());
     if s.kube.is_some() {
         println!("  kubectl get pods -A");

@@ -16,10 +16,19 @@ use super::age::human_duration;
 pub struct Table {
     #[serde(default)]
     pub metadata: TableMeta,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub column_definitions: Vec<ColumnDefinition>,
-    #[serde(default)]
+    /// Some API servers (apiextensions for CRs and CRDs) send `null` for no rows.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub rows: Vec<TableRow>,
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -44,7 +53,7 @@ pub struct ColumnDefinition {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableRow {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub cells: Vec<Value>,
     /// `PartialObjectMetadata` by default, the full object with `includeObject=Object`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -443,6 +443,18 @@ async fn temp_compare_dump() {
     cases.push(("svc-yaml", g(vec![target("svc", &[]), target("deploy", &[])], NamespaceScope::All, &|r| r.output = OutputFormat::Yaml)));
     cases.push(("nodes-yaml", g(vec![target("no", &[])], NamespaceScope::All, &|r| r.output = OutputFormat::Yaml)));
     cases.push(("ns-json", g(vec![target("ns", &[])], NamespaceScope::All, &|r| r.output = OutputFormat::Json)));
+    cases.push(("err-notfound", g(vec![target("pods", &["nope"])], in_ns(SHOP_NS), &|_| {})));
+    cases.push(("err-unknown", g(vec![target("nosuchthing", &[])], in_ns(SHOP_NS), &|_| {})));
+    cases.push(("err-unknown-group", g(vec![target("nosuch.apps", &[])], in_ns(SHOP_NS), &|_| {})));
+    cases.push(("partial", g(vec![target("deploy", &["storefront", "nope"])], in_ns(SHOP_NS), &|_| {})));
+    cases.push(("empty-A", g(vec![target("pods", &[])], all.clone(), &|r| r.label_selector = Some("app=none".into()))));
+    cases.push(("empty-default", g(vec![target("pods", &[])], NamespaceScope::Default, &|_| {})));
+    cases.push(("all-default", g(vec![target("all", &[])], NamespaceScope::Default, &|_| {})));
+    cases.push(("all-A-wide", g(vec![target("all", &[])], all.clone(), &|r| r.output = OutputFormat::Wide)));
+    cases.push(("show-kind", g(vec![target("deploy", &[])], in_ns(SHOP_NS), &|r| r.show_kind = true)));
+    cases.push(("pods-svc-name", g(vec![target("pods", &[]), target("svc", &[])], in_ns(SHOP_NS), &|r| r.output = OutputFormat::Name)));
+    cases.push(("field-selector", g(vec![target("pods", &[])], all.clone(), &|r| r.field_selector = Some("status.phase=Pending".into()))));
+    cases.push(("crd", g(vec![target("crd", &[])], all.clone(), &|_| {})));
     let mut nn = api_resources(ApiResourcesOutput::Name);
     nn.namespaced = Some(false);
     cases.push(("api-resources-cluster-name", KubectlRequest::ApiResources(nn)));

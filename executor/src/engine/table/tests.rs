@@ -102,3 +102,9 @@ fn chunks_concatenate() {
     assert_eq!(first.rows.len(), 4);
     assert_eq!(first.metadata.continue_token, None);
 }
+
+#[test]
+fn null_rows_mean_no_rows() {
+    let table: Table = serde_json::from_value(json!({"kind": "Table", "columnDefinitions": null, "rows": null})).expect("null rows parse");
+    assert!(table.rows.is_empty() && table.column_definitions.is_empty());
+}

@@ -1,0 +1,275 @@
+//! `./dev bench`: Kubently's command path against the local stack, side by side with the same
+//! call made directly with kube-rs. Starts its own (release) gateway and executor on the dev
+//! stack's NATS and cluster, isolated by a NATS name prefix, and measures:
+//!
+//! (a) the call made directly (the executor's engine in-process, i.e. kube-rs + rendering),
+//! (b) the same call through the gateway over HTTP, one client, warm,
+//! (c) the first command after the cluster went idle (executor in slow mode),
+//! (d) throughput at concurrency 1, 8 and 64 (zero errors required),
+//!
+//! and prints p50/p95/p99, commands/s and the gateway's and executor's RSS.
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use kubently_executor::engine::{Engine, ExecOptions};
+use kubently_shared::policy::{self, CommandInput, PolicyConfig};
+use kubently_tests::devstack::StackState;
+use kubently_tests::kube_cluster::client_from;
+use kubently_tests::paths;
+use kubently_tests::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+use serde_json::{json, Value};
+
+const CLUSTER: &str = "bench";
+const KEY: &str = "bench-key-0123456789abcdef";
+
+struct Case {
+    name: &'static str,
+    command_type: &'static str,
+    args: &'static [&'static str],
+    namespace: Option<&'static str>,
+}
+
+const CASES: [Case; 2] = [
+    Case { name: "get pods -n demo-shop", command_type: "get", args: &["pods"], namespace: Some("demo-shop") },
+    Case { name: "version", command_type: "version", args: &[], namespace: None },
+];
+
+struct Opts {
+    duration: Duration,
+    samples: usize,
+    idle_samples: usize,
+}
+
+fn parse_opts() -> anyhow::Result<Opts> {
+    let mut o = Opts { duration: Duration::from_secs(30), samples: 300, idle_samples: 8 };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().context("every option takes a value")?;
+        match a.as_str() {
+            "--duration-secs" => o.duration = Duration::from_secs(v.parse()?),
+            "--samples" => o.samples = v.parse()?,
+            "--idle-samples" => o.idle_samples = v.parse()?,
+            other => bail!("unknown option {other}; options: --duration-secs N --samples N --idle-samples N"),
+        }
+    }
+    Ok(o)
+}
+
+fn say(msg: &str) {
+    println!("[bench] {msg}");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    kubently_tests::process::restore_default_sigpipe();
+    let opts = parse_opts()?;
+    let state = StackState::load()?.context("no dev stack: run `./dev up --seed` first")?;
+    anyhow::ensure!(state.all_alive(), "the dev stack is partly down (`./dev status`)");
+    let dir = tempfile::Builder::new().prefix("kubently-bench-").tempdir()?;
+    let prefix = format!("B{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let (gateway, url) = start_gateway(&state, &prefix, dir.path()).await?;
+    let executor = start_executor(&state, &prefix, dir.path())?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(128).timeout(Duration::from_secs(30)).build()?;
+    wait_until("bench executor", Duration::from_secs(30), Some(&executor), || {
+        let (http, url) = (http.clone(), url.clone());
+        async move { Ok(cluster_detail(&http, &url).await?["connected"] == true) }
+    })
+    .await?;
+    say(&format!("release gateway pid {} at {url}, executor pid {}, NATS prefix {prefix}", gateway.pid, executor.pid));
+
+    let engine = Engine::new(client_from(&state.kubeconfig).await?);
+    let mut report = Vec::new();
+    for case in &CASES {
+        let request = policy::parse(
+            &CommandInput { command_type: case.command_type, args: &case.args.iter().map(|s| s.to_string()).collect::<Vec<_>>(), extra_args: &[], namespace: case.namespace },
+            &PolicyConfig::default(),
+        )?;
+        // (a) direct
+        let exec_opts = ExecOptions::default();
+        for _ in 0..20 {
+            engine.execute(&request, &exec_opts).await?;
+        }
+        let mut direct = Vec::with_capacity(opts.samples);
+        for _ in 0..opts.samples {
+            let t = Instant::now();
+            engine.execute(&request, &exec_opts).await?;
+            direct.push(t.elapsed());
+        }
+        // (b) through the gateway, one client, warm
+        let body = execute_body(case);
+        for _ in 0..20 {
+            call(&http, &url, &body).await?;
+        }
+        let mut via = Vec::with_capacity(opts.samples);
+        for _ in 0..opts.samples {
+            let t = Instant::now();
+            call(&http, &url, &body).await?;
+            via.push(t.elapsed());
+        }
+        // (c) first command after the cluster went idle
+        let mut idle = Vec::with_capacity(opts.idle_samples);
+        for _ in 0..opts.idle_samples {
+            wait_for_mode(&http, &url, "slow").await?;
+            let t = Instant::now();
+            call(&http, &url, &body).await?;
+            idle.push(t.elapsed());
+        }
+        let a = Stats::of(&mut direct);
+        let b = Stats::of(&mut via);
+        let c = Stats::of(&mut idle);
+        say(&format!("{}: direct {a}", case.name));
+        say(&format!("{}: gateway {b}  → overhead p50 {:.3} ms, p99 {:.3} ms", case.name, ms(b.p50) - ms(a.p50), ms(b.p99) - ms(a.p99)));
+        say(&format!("{}: first after idle {c}  → cold overhead p50 {:.3} ms", case.name, ms(c.p50) - ms(a.p50)));
+        report.push(json!({"command": case.name, "direct": a.json(), "gateway": b.json(), "idle": c.json(),
+            "overhead_p50_ms": ms(b.p50) - ms(a.p50), "overhead_p99_ms": ms(b.p99) - ms(a.p99), "cold_overhead_p50_ms": ms(c.p50) - ms(a.p50)}));
+        // (d) throughput
+        for concurrency in [1usize, 8, 64] {
+            let (mut lat, errors, rate) = throughput(&http, &url, &body, concurrency, opts.duration).await;
+            let s = Stats::of(&mut lat);
+            let (g, e) = (rss_kib(gateway.pid), rss_kib(executor.pid));
+            say(&format!("{}: concurrency {concurrency}: {rate:.0} commands/s, {errors} errors, {s}; RSS gateway {} MiB (peak {}), executor {} MiB (peak {})",
+                case.name, g.0 / 1024, g.1 / 1024, e.0 / 1024, e.1 / 1024));
+            report.push(json!({"command": case.name, "concurrency": concurrency, "commands_per_second": rate, "errors": errors, "latency": s.json(),
+                "gateway_rss_mib": g.0 / 1024, "gateway_peak_rss_mib": g.1 / 1024, "executor_rss_mib": e.0 / 1024, "executor_peak_rss_mib": e.1 / 1024}));
+            if errors > 0 {
+                say("ERRORS during the throughput run: the run does not count");
+            }
+        }
+    }
+    let out = paths::cache_dir().join("bench-report.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+    say(&format!("report written to {}", out.display()));
+    gateway.stop(Duration::from_secs(5));
+    executor.stop(Duration::from_secs(5));
+    Ok(())
+}
+
+fn execute_body(case: &Case) -> Value {
+    json!({"cluster_id": CLUSTER, "command_type": case.command_type, "args": case.args, "namespace": case.namespace})
+}
+
+/// One command through the gateway; anything but HTTP 200 + `success` is an error.
+async fn call(http: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<()> {
+    let resp = http.post(format!("{url}/debug/execute")).header("X-API-Key", KEY).json(body).send().await?;
+    let status = resp.status();
+    let v: Value = resp.json().await?;
+    if !status.is_success() || v["status"] != "success" {
+        bail!("HTTP {status}: {v}");
+    }
+    Ok(())
+}
+
+async fn cluster_detail(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    Ok(http.get(format!("{url}/debug/clusters/{CLUSTER}")).header("X-API-Key", KEY).send().await?.json().await?)
+}
+
+/// Waits until the executor reports `mode` (the bench gateway marks clusters active for 2 s).
+async fn wait_for_mode(http: &reqwest::Client, url: &str, mode: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster_detail(http, url).await?["mode"] != mode {
+        anyhow::ensure!(Instant::now() < deadline, "executor never reported {mode} mode");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Let the executor settle into its slow long-poll.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(())
+}
+
+async fn throughput(http: &reqwest::Client, url: &str, body: &Value, concurrency: usize, duration: Duration) -> (Vec<Duration>, usize, f64) {
+    let until = Instant::now() + duration;
+    let started = Instant::now();
+    let body = Arc::new(body.clone());
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, url, body) = (http.clone(), url.to_string(), body.clone());
+            tokio::spawn(async move {
+                let (mut lat, mut errors) = (Vec::new(), 0usize);
+                while Instant::now() < until {
+                    let t = Instant::now();
+                    match call(&http, &url, &body).await {
+                        Ok(()) => lat.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        if let Ok((lat, e)) = t.await {
+            all.extend(lat);
+            errors += e;
+        }
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    (all, errors, rate)
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    n: usize,
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+}
+
+impl Stats {
+    fn of(samples: &mut [Duration]) -> Self {
+        samples.sort();
+        let pick = |q: f64| samples.get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1))).copied().unwrap_or_default();
+        Self { n: samples.len(), p50: pick(0.50), p95: pick(0.95), p99: pick(0.99) }
+    }
+
+    fn json(&self) -> Value {
+        json!({"n": self.n, "p50_ms": ms(self.p50), "p95_ms": ms(self.p95), "p99_ms": ms(self.p99)})
+    }
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms (n={})", ms(self.p50), ms(self.p95), ms(self.p99), self.n)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// (current, peak) resident set size in KiB.
+fn rss_kib(pid: i32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::Result<(Daemon, String)> {
+    let port = free_port();
+    let mut cmd = Process::new(paths::sibling_bin("kubently-gateway"));
+    cmd.env("KUBENTLY__SERVER__PORT", port.to_string())
+        .env("KUBENTLY__NATS__URL", &state.nats_url)
+        .env("KUBENTLY__NATS__PREFIX", prefix)
+        .env("KUBENTLY__AUTH__API_KEYS", format!("bench:{KEY}"))
+        .env("KUBENTLY__COMMANDS__CLUSTER_ACTIVE_TTL_SECONDS", "2")
+        .env("RUST_LOG", "warn");
+    let gateway = Daemon::spawn("kubently-gateway (bench)", cmd, &dir.join("gateway.log"), Lifetime::TiedToTestProcess)?;
+    wait_until("bench gateway", Duration::from_secs(20), Some(&gateway), || async move { Ok(http_get(port, "/readyz").await?.0 == 200) }).await?;
+    Ok((gateway, format!("http://127.0.0.1:{port}")))
+}
+
+fn start_executor(state: &StackState, prefix: &str, dir: &Path) -> anyhow::Result<Daemon> {
+    let mut cmd = Process::new(paths::sibling_bin("kubently-executor"));
+    cmd.env("KUBENTLY__NATS__URL", &state.nats_url)
+        .env("KUBENTLY__NATS__PREFIX", prefix)
+        .env("KUBENTLY__EXECUTOR__CLUSTER_ID", CLUSTER)
+        .env("KUBENTLY__EXECUTOR__CONCURRENCY", "64")
+        .env("KUBENTLY__EXECUTOR__HEARTBEAT_SECONDS", "1")
+        .env("KUBENTLY__KUBE__KUBECONFIG", &state.kubeconfig)
+        .env("RUST_LOG", "warn");
+    Daemon::spawn("kubently-executor (bench)", cmd, &dir.join("executor.log"), Lifetime::TiedToTestProcess)
+}
