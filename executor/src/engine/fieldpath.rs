@@ -71,6 +71,14 @@ impl FieldPath {
         Ok(Self { steps })
     }
 
+    /// The first field name (`data` in `.data.password`).
+    pub fn first_field(&self) -> Option<&str> {
+        match self.steps.first() {
+            Some(Step::Field(f)) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The value at this path, if present.
     pub fn find<'a>(&self, value: &'a Value) -> Option<&'a Value> {
         self.steps.iter().try_fold(value, |v, step| match step {

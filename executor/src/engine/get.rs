@@ -59,6 +59,13 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: 
     }
     let sort_by = req.sort_by.as_deref().filter(|s| !s.trim().is_empty()).map(FieldPath::parse).transpose()?;
     let (targets, expanded) = resolve_targets(discovery, &req.targets).await?;
+    if let Some(path) = &sort_by
+        && matches!(path.first_field(), Some("data" | "stringData"))
+        && targets.iter().any(|t| is_secrets(&t.resource))
+    {
+        // The order of Secrets by a value would tell something about the values.
+        return Err(EngineError::Invalid("Secrets cannot be sorted by their values".into()));
+    }
     let scope = Scope {
         namespace: match &req.namespace {
             NamespaceScope::Default => Some(opts.default_namespace.clone()),
@@ -151,7 +158,7 @@ impl Lister<'_> {
     async fn objects(&self, target: &Target) -> Fetched<Value> {
         let pages = self.read(target, Query::default(), ACCEPT_JSON).await;
         let (api_version, kind) = (target.resource.api_version(), target.resource.kind.clone());
-        let is_secret = target.resource.group.is_empty() && target.resource.plural == "secrets";
+        let is_secret = is_secrets(&target.resource);
         let mut found = Vec::new();
         for page in pages.found {
             let items = match page {
@@ -208,6 +215,10 @@ impl Lister<'_> {
         }
         Fetched { resource: target.resource.clone(), found, errors }
     }
+}
+
+fn is_secrets(resource: &ApiResourceInfo) -> bool {
+    resource.group.is_empty() && resource.plural == "secrets"
 }
 
 /// Every page of a (chunked) list; `chunk` 0 = one unlimited call.

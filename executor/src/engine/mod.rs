@@ -8,7 +8,7 @@
 //! | `get` + `render` | `get`: chunked lists or named GETs, server-side tables, `-o json|yaml|name` |
 //! | [`table`] + `tabwriter` | the `meta.k8s.io` Table and kubectl's column layout |
 //! | `objects` + `yaml` | cleaning objects for printing (managedFields, last-applied, Secret values); kubectl's JSON and YAML |
-//! | `api_resources`, `version` | those verbs |
+//! | `api_resources`, `api_versions`, `version` | those verbs |
 //! | `fieldpath`, `age` | `--sort-by` paths and kubectl's human durations |
 //!
 //! Later verbs (describe, logs, events, top, explain, rollout, jsonpath, custom-columns) plug in
@@ -17,6 +17,7 @@
 
 mod age;
 pub mod api_resources;
+mod api_versions;
 pub mod discovery;
 mod error;
 mod fieldpath;
@@ -108,6 +109,7 @@ impl Engine {
             KubectlRequest::Get(get) => get::run(&self.client, &self.discovery, get, opts).await,
             KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
+            KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
             other => Err(EngineError::Unsupported { verb: other.verb().to_string() }),
         }
     }

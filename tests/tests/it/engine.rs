@@ -455,6 +455,7 @@ async fn temp_compare_dump() {
     cases.push(("pods-svc-name", g(vec![target("pods", &[]), target("svc", &[])], in_ns(SHOP_NS), &|r| r.output = OutputFormat::Name)));
     cases.push(("field-selector", g(vec![target("pods", &[])], all.clone(), &|r| r.field_selector = Some("status.phase=Pending".into()))));
     cases.push(("crd", g(vec![target("crd", &[])], all.clone(), &|_| {})));
+    cases.push(("api-versions", KubectlRequest::ApiVersions));
     let mut nn = api_resources(ApiResourcesOutput::Name);
     nn.namespaced = Some(false);
     cases.push(("api-resources-cluster-name", KubectlRequest::ApiResources(nn)));
