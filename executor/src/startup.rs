@@ -40,7 +40,7 @@ impl Application {
         let buckets = provision::ensure_command_path(&js, &opts).await?;
         let consumer = provision::ensure_cluster_consumer(&js, &cluster_id, &opts).await?;
 
-        let engine = Engine::new(kube);
+        let engine = Engine::new(kube).with_policy(settings.policy.clone());
         let kubernetes_version = match engine.client().apiserver_version().await {
             Ok(v) => Some(v.git_version),
             Err(e) => {
@@ -61,7 +61,7 @@ impl Application {
             in_flight: 0,
             started_at: now,
             last_seen: now,
-            capabilities: ["get", "version", "api-resources"].map(String::from).to_vec(),
+            capabilities: ["get", "version", "api-resources", "api-versions", "logs"].map(String::from).to_vec(),
         };
         let presence = Presence {
             js: js.clone(),

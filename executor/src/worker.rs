@@ -99,7 +99,8 @@ impl Worker {
                     ..CommandResult::new(command, ResultStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
                 }
             }
-            Ok(Err(e)) => self.failure(command, e.to_string(), ms),
+            // Like kubectl: what was read goes to the output, the errors to `error`.
+            Ok(Err(e)) => CommandResult { output: e.partial_output().map(|o| o.text.clone()).unwrap_or_default(), ..self.failure(command, e.to_string(), ms) },
             Err(_) => CommandResult {
                 error: Some(format!("the command did not finish within its {} s deadline and was abandoned", remaining.as_secs().max(1))),
                 execution_time_ms: ms,

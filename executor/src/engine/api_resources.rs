@@ -45,3 +45,64 @@ fn selected(r: &ApiResourceInfo, req: &ApiResourcesRequest) -> bool {
         && req.api_group.as_deref().is_none_or(|g| r.group == g)
         && req.verbs.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).all(|v| r.supports(v))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::discovery::ApiResourceInfo;
+
+    fn resource(group: &str, plural: &str, kind: &str, namespaced: bool, short: &[&str]) -> ApiResourceInfo {
+        ApiResourceInfo {
+            group: group.into(),
+            version: "v1".into(),
+            plural: plural.into(),
+            singular: kind.to_lowercase(),
+            kind: kind.into(),
+            namespaced,
+            verbs: vec!["list".into(), "get".into()],
+            short_names: short.iter().map(|s| s.to_string()).collect(),
+            categories: Vec::new(),
+            preferred: true,
+        }
+    }
+
+    fn request(output: ApiResourcesOutput) -> ApiResourcesRequest {
+        ApiResourcesRequest { namespaced: None, api_group: None, verbs: Vec::new(), output, no_headers: false }
+    }
+
+    fn index() -> ResourceIndex {
+        ResourceIndex::from_resources(vec![
+            resource("apps", "deployments", "Deployment", true, &["deploy"]),
+            resource("", "pods", "Pod", true, &["po"]),
+            resource("", "nodes", "Node", false, &["no"]),
+        ])
+    }
+
+    #[test]
+    fn table_sorted_core_first() {
+        let out = render(&index(), &request(ApiResourcesOutput::Table));
+        assert_eq!(
+            out.text,
+            "NAME          SHORTNAMES   APIVERSION   NAMESPACED   KIND\n\
+             nodes         no           v1           false        Node\n\
+             pods          po           v1           true         Pod\n\
+             deployments   deploy       apps/v1      true         Deployment\n"
+        );
+        assert_eq!(out.rows, Some(3));
+    }
+
+    #[test]
+    fn filters_and_names() {
+        let mut req = request(ApiResourcesOutput::Name);
+        req.namespaced = Some(true);
+        assert_eq!(render(&index(), &req).text, "pods\ndeployments.apps\n");
+        req.api_group = Some(String::new());
+        assert_eq!(render(&index(), &req).text, "pods\n");
+        req.verbs = vec!["watch".into()];
+        assert_eq!(render(&index(), &req).text, "");
+        let mut wide = request(ApiResourcesOutput::Wide);
+        wide.no_headers = true;
+        wide.api_group = Some("apps".into());
+        assert_eq!(render(&index(), &wide).text, "deployments   deploy   apps/v1   true   Deployment   get,list   \n");
+    }
+}

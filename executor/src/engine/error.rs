@@ -19,6 +19,10 @@ pub enum EngineError {
     /// The request cannot be carried out as given (kubectl's client-side validation errors).
     #[error("error: {0}")]
     Invalid(String),
+
+    /// The executor's read-only policy refuses the resolved resource.
+    #[error("error: {0}")]
+    Restricted(#[from] kubently_shared::policy::PolicyError),
     /// The API server could not be reached, or the transport failed.
     #[error("Unable to connect to the server: {0}")]
     Connection(String),

@@ -3,7 +3,7 @@
 //! one GET per named object.
 
 use futures::StreamExt;
-use kubently_shared::policy::{GetRequest, NamespaceScope, OutputFormat, ResourceRef};
+use kubently_shared::policy::{GetRequest, NamespaceScope, OutputFormat, PolicyConfig, ResourceRef};
 use serde_json::Value;
 
 use super::discovery::{ApiResourceInfo, DiscoveryCache, reported_name};
@@ -41,7 +41,7 @@ pub(super) struct Fetched<T> {
     pub errors: Vec<EngineError>,
 }
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &GetRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, policy: &PolicyConfig, req: &GetRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
     match &req.output {
         OutputFormat::JsonPath(_) => return Err(EngineError::Unsupported { verb: "get -o jsonpath".into() }),
         OutputFormat::CustomColumns(_) => return Err(EngineError::Unsupported { verb: "get -o custom-columns".into() }),
@@ -59,6 +59,10 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: 
     }
     let sort_by = req.sort_by.as_deref().filter(|s| !s.trim().is_empty()).map(FieldPath::parse).transpose()?;
     let (targets, expanded) = resolve_targets(discovery, &req.targets).await?;
+    // After discovery every spelling (kind, short name, CRD alias, `all` members) is one plural.
+    for t in &targets {
+        policy.check_resolved(&t.resource.plural, &t.resource.group)?;
+    }
     if let Some(path) = &sort_by
         && matches!(path.first_field(), Some("data" | "stringData"))
         && targets.iter().any(|t| is_secrets(&t.resource))

@@ -27,6 +27,7 @@ pub mod objects;
 mod render;
 pub mod table;
 mod tabwriter;
+mod logs;
 mod version;
 mod yaml;
 
@@ -70,6 +71,8 @@ impl Default for ExecOptions {
 pub struct Engine {
     client: kube::Client,
     discovery: Arc<DiscoveryCache>,
+    /// Checked again on every resolved resource (`restricted_resources`).
+    policy: Arc<kubently_shared::policy::PolicyConfig>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -81,7 +84,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     pub fn new(client: kube::Client) -> Self {
         let discovery = Arc::new(DiscoveryCache::new(client.clone()));
-        Self { client, discovery }
+        Self { client, discovery, policy: Arc::default() }
+    }
+
+    /// The executor's policy, enforced on resources after discovery resolved them.
+    pub fn with_policy(mut self, policy: kubently_shared::policy::PolicyConfig) -> Self {
+        self.policy = Arc::new(policy);
+        self
     }
 
     pub fn client(&self) -> &kube::Client {
@@ -106,10 +115,11 @@ impl Engine {
 
     async fn dispatch(&self, req: &KubectlRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
         match req {
-            KubectlRequest::Get(get) => get::run(&self.client, &self.discovery, get, opts).await,
+            KubectlRequest::Get(get) => get::run(&self.client, &self.discovery, &self.policy, get, opts).await,
             KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
             KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
+            KubectlRequest::Logs(l) => logs::run(&self.client, l, opts).await,
             other => Err(EngineError::Unsupported { verb: other.verb().to_string() }),
         }
     }

@@ -392,3 +392,40 @@ async fn metrics_openapi_and_fast_mode() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once() {
+    let app = TestApp::spawn().await;
+    let opts = ExecutorOptions { ack_wait_seconds: 3, ..Default::default() };
+    let first = app.start_executor("first", opts.clone()).await;
+    let pod = {
+        let (_, body) = app.execute("get", &["pods", "-l", "app=storefront", "-o", "name"], json!({"namespace": "demo-shop"})).await;
+        text(&body, "output").lines().next().expect("a storefront pod").trim_start_matches("pod/").to_string()
+    };
+    // A long-running command: follow a pod's logs until the deadline.
+    let call = {
+        let (http, url, cluster, pod) = (app.http.clone(), app.gateway.url.clone(), app.cluster_id.clone(), pod.clone());
+        tokio::spawn(async move {
+            let body = json!({"cluster_id": cluster, "command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 15});
+            let resp = http.post(format!("{url}/debug/execute")).header("X-API-Key", kubently_tests::app::AGENT_KEY).json(&body).send().await.expect("send");
+            resp.json::<Value>().await.expect("json")
+        })
+    };
+    // Wait until the first executor has it in flight, then crash it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.gateway.state.registry.executors(&app.cluster_id).iter().all(|e| e.in_flight == 0) {
+        assert!(tokio::time::Instant::now() < deadline, "the command never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let second = app.start_executor("second", opts).await;
+    first.kill();
+
+    let body = call.await.expect("call finished");
+    assert_eq!(text(&body, "status"), "success", "redelivered after ack_wait and run by the other replica: {body}");
+    assert!(!text(&body, "output").is_empty(), "{body}");
+    let results = stored_results(&app).await;
+    let ours: Vec<&CommandResult> = results.iter().filter(|r| r.command_id.to_string() == text(&body, "command_id")).collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].executor_id, "second", "the killed executor never answered it");
+    drop(second);
+}

@@ -158,6 +158,11 @@ impl ResourceIndex {
         Self { resources, failed: Vec::new() }
     }
 
+    /// An index over resources already in priority order (tests, mocks).
+    pub fn from_resources(resources: Vec<ApiResourceInfo>) -> Self {
+        Self { resources, failed: Vec::new() }
+    }
+
     /// Every resource of every group version, in priority order.
     pub fn all(&self) -> &[ApiResourceInfo] {
         &self.resources

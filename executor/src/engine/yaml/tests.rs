@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use super::scalar::number;
 
 fn yaml(v: serde_json::Value) -> String {
     to_string(&v)
