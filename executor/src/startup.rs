@@ -37,7 +37,7 @@ impl Application {
         let js = jetstream::new(nats.clone());
         let opts = settings.nats.provision_options();
         let names = opts.names()?;
-        let buckets = provision::ensure_command_path(&js, &opts).await?;
+        let buckets = provision::ensure_command_path_retrying(&js, &opts).await?;
         let consumer = provision::ensure_cluster_consumer(&js, &cluster_id, &opts).await?;
 
         let engine = Engine::new(kube).with_policy(settings.policy.clone());

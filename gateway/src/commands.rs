@@ -1,6 +1,7 @@
 //! Running one command: policy → session → publish to JetStream → wait for the executor's reply
 //! → audit, metrics, events. The REST handler (and later MCP and A2A) call [`execute`].
 
+use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
@@ -75,7 +76,9 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
     .await
 }
 
-fn ensure_cluster(state: &AppState, caller: &Caller, cluster_id: &str) -> Result<(), ApiError> {
+/// The caller may use the cluster and an executor has served it at some point (else 404 with the
+/// known clusters).
+pub fn ensure_cluster(state: &AppState, caller: &Caller, cluster_id: &str) -> Result<(), ApiError> {
     if !caller.may_use_cluster(cluster_id) {
         return Err(ApiError::Forbidden(format!(
             "API key of service '{}' may not use cluster '{cluster_id}'; it may use: {}",
@@ -131,11 +134,20 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> Result<Outcome
         .publish_with_headers(subject, headers, payload)
         .await
         .map_err(|e| ApiError::Unavailable(format!("cannot queue the command (NATS): {e}")))?;
-    ack.await.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
-    Ok(match waiter.wait(deadline).await {
-        Some(result) => Outcome::Result(result),
-        None => Outcome::TimedOut,
-    })
+    // The stream's ack and the executor's reply are awaited together (one round trip less): a
+    // refused publish still fails the request, and a reply can only follow a stored command.
+    let (ack, reply) = (ack.into_future(), waiter.wait(deadline));
+    tokio::pin!(ack, reply);
+    let mut acked = false;
+    loop {
+        tokio::select! {
+            stored = &mut ack, if !acked => {
+                stored.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
+                acked = true;
+            }
+            result = &mut reply => return Ok(result.map_or(Outcome::TimedOut, Outcome::Result)),
+        }
+    }
 }
 
 fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiError>, started: Instant) -> Result<CommandResponse, ApiError> {

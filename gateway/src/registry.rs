@@ -53,7 +53,7 @@ impl Registry {
     /// Live executors of a cluster, newest heartbeat first.
     pub fn executors(&self, cluster: &str) -> Vec<ExecutorInfo> {
         let mut list: Vec<ExecutorInfo> = self.read().live.get(cluster).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        list.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        list.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
         list
     }
 

@@ -56,7 +56,7 @@ impl Application {
         let js = jetstream::new(nats.clone());
         let opts = settings.nats.provision_options();
         let names = opts.names()?;
-        let buckets = provision_with_retry(&js, &opts).await?;
+        let buckets = provision::ensure_command_path_retrying(&js, &opts).await?;
 
         let dispatcher = Dispatcher::default();
         let replies = nats
@@ -113,23 +113,5 @@ impl Application {
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), instance = %self.state.instance_id, "gateway listening");
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)
-    }
-}
-
-/// NATS may still be starting (compose, `./dev up`): retry for a while before giving up.
-async fn provision_with_retry(js: &jetstream::Context, opts: &provision::ProvisionOptions) -> Result<Buckets> {
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 1;
-    loop {
-        match provision::ensure_command_path(js, opts).await {
-            Ok(buckets) => return Ok(buckets),
-            Err(e) if attempt < 8 => {
-                tracing::warn!(attempt, error = %e, "provisioning NATS streams and buckets failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
     }
 }

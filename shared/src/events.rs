@@ -35,7 +35,7 @@ impl EventPublisher {
             headers.insert(HEADER_MSG_ID, msg_id.as_str());
             let ack = match js.publish_with_headers(subject.clone(), headers, payload).await {
                 Ok(ack) => ack.await.map(|_| ()),
-                Err(e) => Err(e.into()),
+                Err(e) => Err(e),
             };
             if let Err(e) = ack {
                 tracing::warn!(%subject, error = %e, "event not stored");

@@ -193,6 +193,25 @@ pub struct Buckets {
     pub clusters: kv::Store,
 }
 
+/// [`ensure_command_path`], retried with backoff for about half a minute: NATS may still be
+/// starting (compose, `./dev up`, a rolling restart).
+pub async fn ensure_command_path_retrying(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<Buckets> {
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match ensure_command_path(js, opts).await {
+            Ok(buckets) => return Ok(buckets),
+            Err(e) if attempt < 8 => {
+                tracing::warn!(attempt, error = %e, "provisioning NATS streams and buckets failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Creates or updates the commands, events and audit streams and every KV bucket.
 pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<Buckets> {
     let names = opts.names()?;

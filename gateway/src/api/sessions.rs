@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::api::headers::AgentHeaders;
 use crate::api::models::{CreateSessionRequest, SessionResponse};
 use crate::auth::Caller;
+use crate::commands;
 use crate::error::{ApiError, ApiResult};
 use crate::sessions::{NewSession, SessionStatus};
 use crate::AppState;
@@ -38,17 +39,7 @@ fn response(r: &SessionRecord) -> SessionResponse {
 pub async fn create(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<CreateSessionRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
     let Json(req) = body?;
     req.validate()?;
-    if !caller.may_use_cluster(&req.cluster_id) {
-        return Err(ApiError::Forbidden(format!("API key of service '{}' may not use cluster '{}'", caller.service, req.cluster_id)));
-    }
-    if !state.registry.is_known(&req.cluster_id) {
-        let known = state.registry.known_clusters();
-        return Err(ApiError::NotFound(if known.is_empty() {
-            format!("Cluster '{}' not found. No clusters are currently registered.", req.cluster_id)
-        } else {
-            format!("Cluster '{}' not found. Available clusters: {}", req.cluster_id, known.join(", "))
-        }));
-    }
+    commands::ensure_cluster(&state, &caller, &req.cluster_id)?;
     let record = state
         .sessions
         .create(NewSession {

@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
     let opts = parse_opts()?;
     let state = StackState::load()?.context("no dev stack: run `./dev up --seed` first")?;
     anyhow::ensure!(state.all_alive(), "the dev stack is partly down (`./dev status`)");
+    remove_bench_streams(&state.nats_url).await?;
     let dir = tempfile::Builder::new().prefix("kubently-bench-").tempdir()?;
     let prefix = format!("B{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let (gateway, url) = start_gateway(&state, &prefix, dir.path()).await?;
@@ -146,6 +147,30 @@ async fn main() -> anyhow::Result<()> {
     say(&format!("report written to {}", out.display()));
     gateway.stop(Duration::from_secs(5));
     executor.stop(Duration::from_secs(5));
+    remove_bench_streams(&state.nats_url).await?;
+    Ok(())
+}
+
+/// Deletes every stream and bucket of bench runs (this one and any interrupted earlier one), so
+/// runs do not pile hundreds of thousands of audit records and results into the dev NATS store.
+async fn remove_bench_streams(nats_url: &str) -> anyhow::Result<()> {
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+    let is_bench = |name: &str| {
+        let name = name.strip_prefix("KV_").unwrap_or(name);
+        name.len() > 10 && name.starts_with('B') && name.as_bytes()[9] == b'_' && name[1..9].bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    let mut names = js.stream_names();
+    let mut doomed = Vec::new();
+    while let Some(name) = futures::StreamExt::next(&mut names).await {
+        let name = name?;
+        if is_bench(&name) {
+            doomed.push(name);
+        }
+    }
+    for name in &doomed {
+        js.delete_stream(name).await?;
+    }
+    say(&format!("removed {} bench streams and buckets from the dev NATS", doomed.len()));
     Ok(())
 }
 
