@@ -81,7 +81,10 @@ impl NatsSettings {
     /// Connects with a client name, reconnecting forever in the background (with the client's
     /// jittered backoff) if the server is or becomes unreachable.
     pub async fn connect(&self, client_name: String) -> Result<async_nats::Client, crate::Error> {
-        let mut options = async_nats::ConnectOptions::new().name(client_name).retry_on_initial_connect();
+        let mut options = async_nats::ConnectOptions::new()
+            .name(client_name)
+            .retry_on_initial_connect()
+            .reconnect_delay_callback(reconnect_delay);
         if let Some(path) = &self.credentials_file {
             options = options
                 .credentials_file(path)
@@ -102,6 +105,18 @@ impl NatsSettings {
     }
 }
 
+/// Exponential backoff from 200 ms up to 8 s with "equal jitter" (half fixed, half random), so a
+/// fleet of executors does not reconnect in lockstep after a NATS restart.
+pub fn reconnect_delay(attempts: usize) -> std::time::Duration {
+    if attempts <= 1 {
+        return std::time::Duration::ZERO;
+    }
+    let step = u32::try_from(attempts - 2).unwrap_or(u32::MAX).min(6);
+    let ceiling_ms = (200u64 << step).min(8_000);
+    let random = (uuid::Uuid::new_v4().as_u128() % u128::from(ceiling_ms / 2 + 1)) as u64;
+    std::time::Duration::from_millis(ceiling_ms / 2 + random)
+}
+
 impl std::fmt::Debug for NatsSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NatsSettings")
@@ -110,5 +125,23 @@ impl std::fmt::Debug for NatsSettings {
             .field("replicas", &self.replicas)
             .field("prefix", &self.prefix)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reconnect_delay;
+    use std::time::Duration;
+
+    #[test]
+    fn reconnect_backoff_grows_to_a_cap_with_jitter() {
+        assert_eq!(reconnect_delay(1), Duration::ZERO, "the first retry is immediate");
+        for attempt in 2..40 {
+            let ceiling = Duration::from_millis((200u64 << (attempt - 2).min(6)).min(8_000));
+            let d = reconnect_delay(attempt);
+            assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?} outside [{:?}, {ceiling:?}]", ceiling / 2);
+        }
+        let samples: std::collections::HashSet<Duration> = (0..20).map(|_| reconnect_delay(10)).collect();
+        assert!(samples.len() > 1, "delays are jittered");
     }
 }
