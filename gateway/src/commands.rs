@@ -57,16 +57,17 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
     command.session_id = input.session_id.clone();
     let span = tracing::info_span!("command", command_id = %command.id, correlation_id = input.correlation_id.as_deref().unwrap_or(""), cluster_id = %command.cluster_id, verb = command.request.verb());
     async move {
-        if let Some(record) = session {
-            let sessions = state.sessions.clone();
-            tokio::spawn(async move {
-                if let Err(e) = sessions.touch(record).await {
-                    tracing::warn!(error = %e, "session keep-alive failed");
-                }
-            });
-        }
+        // Keep-alive runs alongside the command and is done when the response leaves, so a
+        // follow-up GET of the session already shows the new `expires_at`.
+        let keep_alive = async {
+            if let Some(record) = session
+                && let Err(e) = state.sessions.touch(record).await
+            {
+                tracing::warn!(error = %e, "session keep-alive failed");
+            }
+        };
         state.metrics.in_flight.inc();
-        let outcome = publish_and_wait(state, &command).await;
+        let (outcome, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
         state.metrics.in_flight.dec();
         let response = respond(state, &command, outcome, started)?;
         finish(state, caller, &command, &input, &response, started);

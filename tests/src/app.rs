@@ -98,13 +98,15 @@ impl Drop for ExecutorHandle {
 #[derive(Debug, Clone)]
 pub struct ExecutorOptions {
     pub ack_wait_seconds: u64,
+    /// Presence heartbeat; the registry forgets the executor after 3 missed beats.
+    pub heartbeat_seconds: u64,
     pub concurrency: usize,
     pub restricted_resources: Vec<String>,
 }
 
 impl Default for ExecutorOptions {
     fn default() -> Self {
-        Self { ack_wait_seconds: 30, concurrency: 16, restricted_resources: Vec::new() }
+        Self { ack_wait_seconds: 30, heartbeat_seconds: 1, concurrency: 16, restricted_resources: Vec::new() }
     }
 }
 
@@ -131,7 +133,7 @@ impl TestApp {
         s.executor.cluster_id = self.cluster_id.clone();
         s.executor.id = Some(id.to_string());
         s.executor.concurrency = opts.concurrency;
-        s.executor.heartbeat_seconds = 1;
+        s.executor.heartbeat_seconds = opts.heartbeat_seconds;
         s.executor.fast_fetch_ms = 200;
         s.executor.slow_fetch_seconds = 2;
         s.executor.shutdown_grace_seconds = 20;

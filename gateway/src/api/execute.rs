@@ -25,13 +25,12 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     let max = state.settings.commands.max_timeout_seconds;
     req.validate(max)?;
     let extra = req.extra_args.clone().unwrap_or_default();
-    let typed = typed_command(&req, &extra);
     let correlation_id = headers.correlation_id.or(req.correlation_id.clone());
     let input = CommandInput { command_type: &req.command_type, args: &req.args, extra_args: &extra, namespace: req.namespace.as_deref() };
     let request = match policy::parse(&input, &state.policy) {
         Ok(r) => r,
         Err(e) => {
-            commands::audit_rejected(&state, &caller, &req.cluster_id, &typed, correlation_id, &e.to_string());
+            commands::audit_rejected(&state, &caller, &req.cluster_id, &typed_command(&req, &extra), correlation_id, &e.to_string());
             let loc = e.location();
             let mut path = vec!["body".to_string(), loc.field.as_str().to_string()];
             if let Some(i) = loc.index {
@@ -40,6 +39,8 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
             return Err(ApiError::Validation(vec![FieldError { kind: "policy", loc: path, msg: e.to_string(), input: serde_json::Value::Null }]));
         }
     };
+    // Audited as it runs: the canonical kubectl words of the typed request.
+    let typed = policy::to_argv(&request).join(" ");
     let timeout = headers.request_timeout.or(req.timeout_seconds).unwrap_or(state.settings.commands.default_timeout_seconds);
     let response = commands::execute(
         &state,
@@ -50,7 +51,7 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     Ok(Json(response))
 }
 
-/// `get pods -n demo -o wide` as the caller typed it, for the audit log.
+/// A refused command as the caller typed it, for the audit log.
 fn typed_command(req: &ExecuteRequest, extra: &[String]) -> String {
     let mut words = vec![req.command_type.clone()];
     words.extend(req.args.iter().cloned());
