@@ -15,7 +15,7 @@ use super::{EngineError, ExecOptions, Output};
 /// Stop following this long before the deadline, so the output makes it back in time.
 const FOLLOW_MARGIN: Duration = Duration::from_millis(300);
 
-pub(super) async fn run(client: &kube::Client, req: &LogsRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+pub(super) async fn run(client: &kube::Client, _discovery: &super::discovery::DiscoveryCache, req: &LogsRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
     let pod = match &req.target {
         LogTarget::Object(r) if matches!(r.resource.as_str(), "pods" | "pod" | "po") && r.names.len() == 1 => r.names[0].clone(),
         _ => return Err(EngineError::Unsupported { verb: "logs of workloads, selectors or several pods".into() }),

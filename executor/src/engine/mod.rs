@@ -18,6 +18,13 @@
 mod age;
 pub mod api_resources;
 mod api_versions;
+mod cluster_info;
+mod describe;
+mod events;
+mod explain;
+pub mod jsonpath;
+mod rollout;
+mod top;
 pub mod discovery;
 mod error;
 mod fieldpath;
@@ -119,8 +126,13 @@ impl Engine {
             KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
             KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
-            KubectlRequest::Logs(l) => logs::run(&self.client, l, opts).await,
-            other => Err(EngineError::Unsupported { verb: other.verb().to_string() }),
+            KubectlRequest::Logs(l) => logs::run(&self.client, &self.discovery, l, opts).await,
+            KubectlRequest::Describe(d) => describe::run(&self.client, &self.discovery, &self.policy, d, opts).await,
+            KubectlRequest::Events(e) => events::run(&self.client, &self.discovery, e, opts).await,
+            KubectlRequest::Top(t) => top::run(&self.client, &self.discovery, t, opts).await,
+            KubectlRequest::Explain(e) => explain::run(&self.client, &self.discovery, e).await,
+            KubectlRequest::Rollout(r) => rollout::run(&self.client, &self.discovery, r, opts).await,
+            KubectlRequest::ClusterInfo => cluster_info::run(&self.client).await,
         }
     }
 }

@@ -5,5 +5,8 @@
 mod command_path;
 mod compose;
 mod engine;
+mod engine_describe;
+mod engine_verbs;
+mod engine_output;
 mod provision;
 mod stack;

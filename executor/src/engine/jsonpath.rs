@@ -1,0 +1,1 @@
+//! kubectl's JSONPath templates (`-o jsonpath=…`) and `-o custom-columns=…` (being written).

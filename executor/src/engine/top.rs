@@ -1,0 +1,10 @@
+//! `top` (being written).
+
+use kubently_shared::policy::{TopRequest};
+
+use super::discovery::DiscoveryCache;
+use super::{EngineError, ExecOptions, Output};
+
+pub(super) async fn run(_client: &kube::Client, _discovery: &DiscoveryCache, _req: &TopRequest, _opts: &ExecOptions) -> Result<Output, EngineError> {
+    Err(EngineError::Unsupported { verb: "top".into() })
+}
