@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
+use kubently_shared::budget;
 use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
 use kubently_shared::policy::{self, PolicyConfig};
@@ -90,15 +91,12 @@ impl Worker {
         };
         let ms = started.elapsed().as_millis() as u64;
         match outcome {
-            Ok(Ok(output)) => {
-                let bytes = output.text.len() as u64;
-                CommandResult {
-                    output: output.text,
-                    execution_time_ms: ms,
-                    meta: Some(OutputMeta { kind: output.kind, rows: output.rows, bytes, truncated: false }),
-                    ..CommandResult::new(command, ResultStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
-                }
-            }
+            Ok(Ok(output)) => CommandResult {
+                output: output.text,
+                execution_time_ms: ms,
+                meta: Some(OutputMeta { kind: output.kind, rows: output.rows, ..OutputMeta::default() }),
+                ..CommandResult::new(command, ResultStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
+            },
             // Like kubectl: what was read goes to the output, the errors to `error`.
             Ok(Err(e)) => CommandResult { output: e.partial_output().map(|o| o.text.clone()).unwrap_or_default(), ..self.failure(command, e.to_string(), ms) },
             Err(_) => CommandResult {
@@ -113,17 +111,25 @@ impl Worker {
         CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, ResultStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
     }
 
-    /// Reply first (the caller is waiting), then the durable copies.
+    /// Reply first (the caller is waiting) with the output fitted to the command's budget, then
+    /// the durable copy with the full output (for paging), then the event.
     async fn deliver(&self, command: &Command, result: &CommandResult) {
-        let payload = match protocol::encode(result) {
-            Ok(p) => p,
-            Err(e) => return tracing::error!(error = %e, "cannot encode the result"),
-        };
-        if let Err(e) = self.nats.publish(command.reply_to.clone(), payload.clone()).await {
-            tracing::warn!(error = %e, "reply not sent; the result is still stored");
+        let (reply, stored) = fit_to_budget(command, result);
+        match protocol::encode(&reply) {
+            Ok(payload) => {
+                if let Err(e) = self.nats.publish(command.reply_to.clone(), payload).await {
+                    tracing::warn!(error = %e, "reply not sent; the result is still stored");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot encode the reply"),
         }
-        if let Err(e) = self.buckets.results.put(command.id.to_string(), payload).await {
-            tracing::warn!(error = %e, "result not stored");
+        match protocol::encode(&stored) {
+            Ok(payload) => {
+                if let Err(e) = self.buckets.results.put(command.id.to_string(), payload).await {
+                    tracing::warn!(error = %e, "result not stored");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot encode the stored result"),
         }
         let event_type = match result.status {
             ResultStatus::Success => EventType::CommandCompleted,
@@ -138,4 +144,28 @@ impl Worker {
         self.events.publish_deduplicated(Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc()), format!("{}.{}", event_type.as_str(), command.id));
         tracing::info!(status = result.status.as_str(), execution_time_ms = result.execution_time_ms, "command done");
     }
+}
+
+/// (reply, stored): the reply's output fits the command's budget (default 16 KiB) with a footer
+/// saying what was cut and how to narrow; the stored copy keeps the full output (up to 4 MiB).
+fn fit_to_budget(command: &Command, full: &CommandResult) -> (CommandResult, CommandResult) {
+    let budget = command.output_budget_bytes.map_or(budget::DEFAULT_BUDGET_BYTES, |b| b as usize).clamp(budget::MIN_BUDGET_BYTES, budget::MAX_BUDGET_BYTES);
+    let fitted = budget::fit(&full.output, budget, command.request.verb(), &command.id.to_string());
+    let base = full.meta.clone().unwrap_or_default();
+    let meta = |returned: usize, truncated: bool| OutputMeta {
+        bytes: fitted.total_bytes as u64,
+        lines: fitted.total_lines as u64,
+        returned_bytes: returned as u64,
+        tokens_estimate: budget::estimate_tokens(returned),
+        truncated,
+        ..base.clone()
+    };
+    let reply = CommandResult { output: fitted.text.clone(), meta: Some(meta(fitted.text.len(), fitted.truncated)), ..full.clone() };
+    let stored_len = (0..=full.output.len().min(budget::MAX_STORED_BYTES)).rev().find(|i| full.output.is_char_boundary(*i)).unwrap_or(0);
+    let stored = CommandResult {
+        output: full.output[..stored_len].to_string(),
+        meta: Some(meta(stored_len, stored_len < full.output.len())),
+        ..full.clone()
+    };
+    (reply, stored)
 }

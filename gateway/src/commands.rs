@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::api::models::CommandResponse;
+use crate::api::models::{CommandResponse, OutputInfo};
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -31,6 +31,8 @@ pub struct ExecuteInput {
     /// The command as the caller typed it (audit).
     pub typed: String,
     pub timeout: Duration,
+    /// Bytes; the deployment's default when `None`.
+    pub output_budget: Option<u64>,
 }
 
 /// Runs `input` for `caller`; timeouts are a normal response (`status: "timeout"`), not an error.
@@ -55,6 +57,7 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
     command.reply_to = state.names.reply_subject(&state.instance_id, command.id);
     command.correlation_id = input.correlation_id.clone();
     command.session_id = input.session_id.clone();
+    command.output_budget_bytes = Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
     let span = tracing::info_span!("command", command_id = %command.id, correlation_id = input.correlation_id.as_deref().unwrap_or(""), cluster_id = %command.cluster_id, verb = command.request.verb());
     async move {
         // Keep-alive runs alongside the command and is done when the response leaves, so a
@@ -162,15 +165,22 @@ fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiErro
         error,
         execution_time_ms: ms,
         executed_at: at,
+        meta: None,
     };
     Ok(match outcome? {
         Outcome::Result(r) => {
-            let status = match r.status {
-                ResultStatus::Success => "success",
-                ResultStatus::Failure => "failure",
-                ResultStatus::Expired => "timeout",
-            };
-            base(status, Some(r.output), r.error, r.execution_time_ms, r.executed_at)
+            let meta = r.meta.as_ref().map(|m| OutputInfo {
+                verb: command.request.verb().to_string(),
+                kind: m.kind.clone(),
+                rows: m.rows,
+                bytes: m.bytes,
+                lines: m.lines,
+                returned_bytes: m.returned_bytes,
+                tokens_estimate: m.tokens_estimate,
+                truncated: m.truncated,
+                result_url: format!("/debug/result/{}", command.id),
+            });
+            CommandResponse { meta, ..base(status_str(r.status), Some(r.output), r.error, r.execution_time_ms, r.executed_at) }
         }
         Outcome::TimedOut => {
             let waited = started.elapsed();
@@ -183,6 +193,15 @@ fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiErro
             base("timeout", None, Some(error), waited.as_millis() as u64, OffsetDateTime::now_utc())
         }
     })
+}
+
+/// The REST status word of a result.
+pub fn status_str(status: ResultStatus) -> &'static str {
+    match status {
+        ResultStatus::Success => "success",
+        ResultStatus::Failure => "failure",
+        ResultStatus::Expired => "timeout",
+    }
 }
 
 /// Metrics, audit and the timeout event (the executor emits completed/failed).

@@ -78,6 +78,9 @@ pub struct CommandSettings {
     pub max_timeout_seconds: u64,
     /// How long a cluster stays "active" (executor in fast mode) after a sessionless execute.
     pub cluster_active_ttl_seconds: u64,
+    /// Output budget per command in bytes (≈ 4 tokens each) when the request sets none; larger
+    /// outputs are cut with a note and kept in full for paging.
+    pub output_budget_bytes: u64,
 }
 
 impl Default for CommandSettings {
@@ -86,6 +89,7 @@ impl Default for CommandSettings {
             default_timeout_seconds: 10,
             max_timeout_seconds: 30,
             cluster_active_ttl_seconds: 60,
+            output_budget_bytes: kubently_shared::budget::DEFAULT_BUDGET_BYTES as u64,
         }
     }
 }

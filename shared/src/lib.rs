@@ -2,6 +2,7 @@
 //!
 //! The wire protocol and the read-only command policy join this crate with the command path.
 
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod events;

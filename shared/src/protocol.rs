@@ -182,6 +182,15 @@ pub struct OutputMeta {
     pub bytes: u64,
     /// True when `output` is shorter than the full output (kept in the results bucket).
     pub truncated: bool,
+    /// Lines of the full output.
+    #[serde(default)]
+    pub lines: u64,
+    /// Bytes of `output` as sent (≤ the budget plus the footer).
+    #[serde(default)]
+    pub returned_bytes: u64,
+    /// Rough token count of `output` as sent (bytes / 4): what it costs an agent's context.
+    #[serde(default)]
+    pub tokens_estimate: u64,
 }
 
 /// The executor's answer to a [`Command`].
@@ -201,6 +210,12 @@ pub struct CommandResult {
     pub executor_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<OutputMeta>,
+    /// The caller that issued the command: only it (or an admin) may read the stored result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    /// The kubectl verb (`get`, `rollout status`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
 }
 
 impl WireMessage for CommandResult {
@@ -224,6 +239,8 @@ impl CommandResult {
             executed_at,
             executor_id: executor_id.into(),
             meta: None,
+            caller: Some(command.caller.service.clone()),
+            verb: Some(command.request.verb().to_string()),
         }
     }
 
@@ -454,7 +471,7 @@ mod tests {
         CommandResult {
             output: "NAME READY".into(),
             execution_time_ms: 42,
-            meta: Some(OutputMeta { kind: Some("table".into()), rows: Some(3), bytes: 10, truncated: false }),
+            meta: Some(OutputMeta { kind: Some("table".into()), rows: Some(3), bytes: 10, lines: 1, returned_bytes: 10, tokens_estimate: 3, truncated: false }),
             ..CommandResult::new(&command(), ResultStatus::Success, "exec-1", datetime!(2025-01-02 03:04:06 UTC))
         }
     }

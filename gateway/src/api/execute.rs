@@ -45,7 +45,7 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     let response = commands::execute(
         &state,
         &caller,
-        ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout) },
+        ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout), output_budget: req.output_budget },
     )
     .await?;
     Ok(Json(response))

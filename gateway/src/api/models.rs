@@ -94,6 +94,10 @@ pub struct ExecuteRequest {
     pub timeout_seconds: Option<u64>,
     #[serde(default)]
     pub extra_args: Option<Vec<String>>,
+    /// Output budget in bytes (1 KiB–1 MiB; default 16 KiB ≈ 4 000 tokens). Longer outputs are
+    /// cut at a line with a note; the rest is at `GET /debug/result/{command_id}?offset=`.
+    #[serde(default)]
+    pub output_budget: Option<u64>,
 }
 
 fn default_command_type() -> String {
@@ -109,6 +113,12 @@ impl ExecuteRequest {
         }
         if self.extra_args.as_ref().is_some_and(|a| a.len() > MAX_ARGS) {
             errors.push(FieldError::new(&["body", "extra_args"], "too_long", format!("at most {MAX_ARGS} extra_args"), serde_json::Value::Null));
+        }
+        let (min, max) = (kubently_shared::budget::MIN_BUDGET_BYTES as u64, kubently_shared::budget::MAX_BUDGET_BYTES as u64);
+        if let Some(b) = self.output_budget
+            && !(min..=max).contains(&b)
+        {
+            errors.push(FieldError::new(&["body", "output_budget"], "range", format!("output_budget must be between {min} and {max} bytes"), json!(b)));
         }
         if let Some(t) = self.timeout_seconds
             && !(1..=max_timeout).contains(&t)
@@ -133,6 +143,50 @@ pub struct CommandResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub executed_at: OffsetDateTime,
+    /// What the output is and whether it was cut (absent on timeouts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<OutputInfo>,
+}
+
+/// Says what an output is, how big, and whether (and where) the rest is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OutputInfo {
+    pub verb: String,
+    /// `Pod`, `Pod,Service`, `Log`, `Version`, …
+    pub kind: Option<String>,
+    pub rows: Option<u64>,
+    /// Size and line count of the full output.
+    pub bytes: u64,
+    pub lines: u64,
+    /// Size of `output` as returned, and its rough token cost (bytes / 4).
+    pub returned_bytes: u64,
+    pub tokens_estimate: u64,
+    pub truncated: bool,
+    /// Where the full output can be paged (`?offset=&limit=`).
+    pub result_url: String,
+}
+
+/// `GET /debug/result/{command_id}`: a page of a stored result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResultPage {
+    pub command_id: String,
+    pub cluster_id: String,
+    /// `success`, `failure` or `timeout`.
+    pub status: String,
+    pub verb: Option<String>,
+    pub error: Option<String>,
+    pub execution_time_ms: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub executed_at: OffsetDateTime,
+    /// This page of the full output.
+    pub output: String,
+    pub offset: u64,
+    /// Where the next page starts; absent on the last page.
+    pub next_offset: Option<u64>,
+    pub total_bytes: u64,
+    /// True when even the stored copy was cut (outputs over 4 MiB).
+    pub stored_truncated: bool,
 }
 
 /// `X-Request-Timeout`: whole seconds, 1–60.

@@ -444,3 +444,45 @@ async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once
     assert_eq!(ours[0].executor_id, "second", "the killed executor never answered it");
     drop(second);
 }
+
+#[tokio::test]
+async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, full) = app.execute("get", &["pods", "-A", "-o", "yaml"], json!({"output_budget": 1_048_576})).await;
+    assert_eq!((status, text(&full, "status").as_str()), (200, "success"), "{full}");
+    let whole = text(&full, "output");
+    assert!(whole.len() > 8 * 1024, "a big output to cut: {} bytes", whole.len());
+    assert_eq!(full["meta"]["truncated"], false);
+
+    let (_, cut) = app.execute("get", &["pods", "-A", "-o", "yaml"], json!({"output_budget": 4096})).await;
+    let meta = &cut["meta"];
+    assert_eq!(meta["truncated"], true, "{cut}");
+    assert_eq!(meta["verb"], "get");
+    assert_eq!(meta["bytes"].as_u64(), Some(whole.len() as u64), "meta gives the full size");
+    assert!(meta["tokens_estimate"].as_u64().is_some_and(|t| t > 0 && t < 2000), "{meta}");
+    let output = text(&cut, "output");
+    assert!(output.contains("[kubently: output truncated") && output.contains("To narrow:"), "{output}");
+    let kept = output.split("[kubently:").next().unwrap_or_default();
+    assert!(kept.len() <= 4096 && whole.starts_with(kept), "cut at a line within the budget");
+
+    // Page through the stored full output; it reassembles exactly.
+    let id = text(&cut, "command_id");
+    let (mut offset, mut joined) = (0u64, String::new());
+    loop {
+        let (status, page) = app.get(&format!("/debug/result/{id}?offset={offset}&limit=8192")).await;
+        assert_eq!(status, 200, "{page}");
+        joined.push_str(page["output"].as_str().unwrap_or_default());
+        match page["next_offset"].as_u64() {
+            Some(n) => offset = n,
+            None => break,
+        }
+    }
+    assert_eq!(joined.len(), whole.len());
+    assert_eq!(joined.lines().filter(|l| !l.contains("creationTimestamp") && !l.contains("resourceVersion")).count(), whole.lines().filter(|l| !l.contains("creationTimestamp") && !l.contains("resourceVersion")).count());
+    let (status, _) = app.request(Method::GET, &format!("/debug/result/{id}"), Some(OTHER_KEY), None).await;
+    assert_eq!(status, 404, "results belong to the caller that ran the command");
+    let (status, _) = app.request(Method::GET, &format!("/debug/result/{id}"), Some(ADMIN_KEY), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.execute("version", &[], json!({"output_budget": 10})).await;
+    assert_eq!(status, 422, "a budget below 1 KiB is refused");
+}
