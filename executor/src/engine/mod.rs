@@ -23,6 +23,8 @@ mod describe;
 mod events;
 mod explain;
 pub mod jsonpath;
+#[cfg(test)]
+mod newer_servers;
 mod rollout;
 mod top;
 pub mod discovery;
