@@ -107,15 +107,8 @@ impl Worker {
         }
     }
 
-    fn failure(&self, command: &Command, error: String, ms: u64) -> CommandResult {
-        CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, ResultStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
-    }
-
-    /// Reply first (the caller is waiting) with the output fitted to the command's budget, then
-    /// the durable copy with the full output (for paging), then the event.
-    async fn deliver(&self, command: &Command, result: &CommandResult) {
-        let (reply, stored) = fit_to_budget(command, result);
-        match protocol::encode(&reply) {
+    async fn reply(&self, command: &Command, reply: &CommandResult) {
+        match protocol::encode(reply) {
             Ok(payload) => {
                 if let Err(e) = self.nats.publish(command.reply_to.clone(), payload).await {
                     tracing::warn!(error = %e, "reply not sent; the result is still stored");
@@ -123,13 +116,35 @@ impl Worker {
             }
             Err(e) => tracing::error!(error = %e, "cannot encode the reply"),
         }
-        match protocol::encode(&stored) {
+    }
+
+    async fn store(&self, command: &Command, stored: &CommandResult) {
+        match protocol::encode(stored) {
             Ok(payload) => {
                 if let Err(e) = self.buckets.results.put(command.id.to_string(), payload).await {
                     tracing::warn!(error = %e, "result not stored");
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot encode the stored result"),
+        }
+    }
+
+    fn failure(&self, command: &Command, error: String, ms: u64) -> CommandResult {
+        CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, ResultStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
+    }
+
+    /// Replies with the output fitted to the command's budget and stores the full output (for
+    /// paging), then emits the event. A cut reply tells the caller to page, so then the full copy
+    /// is stored first; otherwise the reply goes first (the caller is waiting).
+    async fn deliver(&self, command: &Command, result: &CommandResult) {
+        let (reply, stored) = fit_to_budget(command, result);
+        let truncated = reply.meta.as_ref().is_some_and(|m| m.truncated);
+        if truncated {
+            self.store(command, &stored).await;
+            self.reply(command, &reply).await;
+        } else {
+            self.reply(command, &reply).await;
+            self.store(command, &stored).await;
         }
         let event_type = match result.status {
             ResultStatus::Success => EventType::CommandCompleted,
