@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::discovery::{ApiResourceInfo, DiscoveryCache, reported_name};
 use super::fieldpath::{self, FieldPath};
 use super::http::{self, ACCEPT_JSON, ACCEPT_TABLE, Query};
+use super::jsonpath;
 use super::objects;
 use super::render;
 use super::table::Table;
@@ -42,11 +43,8 @@ pub(super) struct Fetched<T> {
 }
 
 pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, policy: &PolicyConfig, req: &GetRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
-    match &req.output {
-        OutputFormat::JsonPath(_) => return Err(EngineError::Unsupported { verb: "get -o jsonpath".into() }),
-        OutputFormat::CustomColumns(_) => return Err(EngineError::Unsupported { verb: "get -o custom-columns".into() }),
-        _ => {}
-    }
+    // `-o jsonpath` / `-o custom-columns`: the template is checked before anything is fetched.
+    let printer = jsonpath::Printer::for_request(req)?;
     if req.targets.is_empty() {
         return Err(EngineError::Invalid("you must specify the type of resource to get".into()));
     }
@@ -78,6 +76,12 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, polic
         },
     };
     let lister = Lister { client, req, scope: &scope, sort_by: sort_by.as_ref() };
+    if let Some(printer) = &printer {
+        // Templates see objects cleaned and redacted exactly as `-o json` prints them.
+        let fetched = fetch_all(targets.iter().map(|t| lister.objects(t)).collect()).await;
+        let single = !expanded && targets.len() == 1 && targets.iter().all(|t| t.names.len() == 1);
+        return jsonpath::render(printer, fetched, single, req.no_headers, sort_by.as_ref());
+    }
     match req.output {
         OutputFormat::Json | OutputFormat::Yaml => {
             let fetched = fetch_all(targets.iter().map(|t| lister.objects(t)).collect()).await;

@@ -1,1 +1,0 @@
-//! kubectl's JSONPath templates (`-o jsonpath=…`) and `-o custom-columns=…` (being written).
