@@ -7,6 +7,7 @@ mod compose;
 mod engine;
 mod engine_describe;
 mod engine_verbs;
+mod kubectl_parity;
 mod engine_output;
 mod provision;
 mod stack;
