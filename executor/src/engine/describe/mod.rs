@@ -1,10 +1,350 @@
-//! `describe` (being written).
+//! `kubectl describe`: targets resolved through discovery (and checked against the executor's
+//! policy), objects read by name (falling back to kubectl's name-prefix match), by `-l`, or all in
+//! the namespace, and rendered with kubectl's describers: dedicated ones for the common kinds and
+//! kubectl's generic describer for everything else. Objects are cleaned (managedFields,
+//! last-applied, Secret values) before any describer sees them.
 
-use kubently_shared::policy::{DescribeRequest};
+mod generic;
+mod kinds;
+mod network;
+mod pod;
+mod workloads;
+mod writer;
 
-use super::discovery::DiscoveryCache;
+use kubently_shared::policy::{DescribeRequest, NamespaceScope, PolicyConfig};
+use serde_json::Value;
+
+use super::discovery::{ApiResourceInfo, DiscoveryCache};
+use super::http::{self, ACCEPT_JSON, Query};
+use super::objects;
 use super::{EngineError, ExecOptions, Output};
+use writer::{Writer, s};
 
-pub(super) async fn run(_client: &kube::Client, _discovery: &DiscoveryCache, _policy: &kubently_shared::policy::PolicyConfig, _req: &DescribeRequest, _opts: &ExecOptions) -> Result<Output, EngineError> {
-    Err(EngineError::Unsupported { verb: "describe".into() })
+pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, policy: &PolicyConfig, req: &DescribeRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+    if req.targets.is_empty() {
+        return Err(EngineError::Invalid("You must specify the type of resource to describe. Use \"kubectl api-resources\" for a complete list of supported resources.".into()));
+    }
+    let has_names = req.targets.iter().any(|t| !t.names.is_empty());
+    if has_names && req.label_selector.is_some() {
+        return Err(EngineError::Invalid("name cannot be provided when a selector is specified".into()));
+    }
+    let mut targets = Vec::new();
+    for t in &req.targets {
+        // A category (`all`, a CRD's own) expands to its members, as in kubectl.
+        let members = discovery.lookup(|index| index.category(&t.resource).map(|m| m.into_iter().filter(|r| r.supports("list")).cloned().collect::<Vec<_>>())).await?;
+        let resources = match members {
+            Some(members) if !members.is_empty() && index_lacks(discovery, &t.resource).await? => members,
+            _ => vec![discovery.resolve(&t.resource).await?],
+        };
+        for resource in resources {
+            // After discovery every spelling (kind, short name, `Secret`) is one plural.
+            policy.check_resolved(&resource.plural, &resource.group)?;
+            targets.push((resource, t.names.clone()));
+        }
+    }
+    let namespace = match &req.namespace {
+        NamespaceScope::Default => Some(opts.default_namespace.clone()),
+        NamespaceScope::Namespace(ns) => Some(ns.clone()),
+        NamespaceScope::All => None,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let mut texts = Vec::new();
+    let mut kinds: Vec<String> = Vec::new();
+    let mut errors = Vec::new();
+    for (resource, names) in &targets {
+        let found = match fetch(client, resource, namespace.as_deref(), names, req.label_selector.as_deref()).await {
+            Ok((found, errs)) => {
+                errors.extend(errs);
+                found
+            }
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if found.is_empty() && names.is_empty() {
+            continue;
+        }
+        if !found.is_empty() && !kinds.contains(&resource.kind) {
+            kinds.push(resource.kind.clone());
+        }
+        for object in found {
+            let events = if req.show_events && has_events(resource) { Some(events_for(client, resource, &object).await.unwrap_or_default()) } else { None };
+            texts.push(describe(client, resource, &object, events.as_deref(), now).await?);
+        }
+    }
+    let rows = texts.len() as u64;
+    // kubectl separates objects with two blank lines.
+    let mut text = texts.join("\n\n\n");
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if texts.is_empty() && errors.is_empty() {
+        // kubectl's note when a list matched nothing.
+        text = match namespace.as_deref().filter(|_| targets.iter().all(|(r, _)| r.namespaced)) {
+            Some(ns) => format!("No resources found in {ns} namespace.\n"),
+            None => "No resources found\n".into(),
+        };
+    }
+    let output = Output { text, kind: (!kinds.is_empty()).then(|| kinds.join(",")), rows: Some(rows) };
+    match errors.len() {
+        0 => Ok(output),
+        1 if rows == 0 => Err(errors.remove(0)),
+        _ => Err(EngineError::Partial { output, errors }),
+    }
+}
+
+/// True when the name is no resource of its own (so a category of that name applies).
+async fn index_lacks(discovery: &DiscoveryCache, typed: &str) -> Result<bool, EngineError> {
+    Ok(discovery.index().await?.resolve(typed).is_none())
+}
+
+/// Kinds whose kubectl describer prints no Events section.
+fn has_events(resource: &ApiResourceInfo) -> bool {
+    !(resource.group.is_empty() && matches!(resource.kind.as_str(), "Secret" | "Event" | "Namespace"))
+}
+
+/// The objects to describe, cleaned; per-name errors beside them.
+async fn fetch(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, names: &[String], selector: Option<&str>) -> Result<(Vec<Value>, Vec<EngineError>), EngineError> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    if names.is_empty() {
+        found = list(client, resource, namespace, selector).await?;
+    } else {
+        for name in names {
+            match get(client, resource, namespace, name).await {
+                Ok(object) => found.push(object),
+                // kubectl describes every object whose name starts with the one given.
+                Err(e) if e.is_not_found() => {
+                    let matching: Vec<Value> = list(client, resource, namespace, None).await?.into_iter().filter(|o| s(o, "/metadata/name").starts_with(name.as_str())).collect();
+                    if matching.is_empty() {
+                        errors.push(e);
+                    }
+                    found.extend(matching);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    Ok((found, errors))
+}
+
+async fn get(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, name: &str) -> Result<Value, EngineError> {
+    if resource.namespaced && namespace.is_none() {
+        return Err(EngineError::Invalid("a resource cannot be retrieved by name across all namespaces".into()));
+    }
+    let object = http::get_json(client, &http::object_path(resource, namespace, name)?, ACCEPT_JSON).await?;
+    Ok(clean(resource, object))
+}
+
+async fn list(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, selector: Option<&str>) -> Result<Vec<Value>, EngineError> {
+    let mut query = Query::default();
+    query.push_opt("labelSelector", selector);
+    let mut page = http::get_json(client, &query.on(&http::collection_path(resource, namespace)?), ACCEPT_JSON).await?;
+    let items = match page.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    Ok(items.into_iter().map(|o| clean(resource, o)).collect())
+}
+
+/// apiVersion/kind filled in (list items lack them), then managedFields, last-applied and Secret
+/// values dropped.
+fn clean(resource: &ApiResourceInfo, mut object: Value) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        map.entry("apiVersion").or_insert_with(|| Value::String(resource.api_version()));
+        map.entry("kind").or_insert_with(|| Value::String(resource.kind.clone()));
+        if resource.group.is_empty() && resource.plural == "secrets" {
+            objects::redact_secret(map);
+        }
+    }
+    objects::sanitize(&mut object);
+    object
+}
+
+/// The object's events, as kubectl's `Events.Search` finds them: by involved object name,
+/// namespace and uid (a Node's kubelet events carry the node's name as uid).
+async fn events_for(client: &kube::Client, resource: &ApiResourceInfo, object: &Value) -> Result<Vec<Value>, EngineError> {
+    let name = s(object, "/metadata/name");
+    let mut events = search_events(client, object, s(object, "/metadata/uid")).await?;
+    if resource.group.is_empty() && resource.kind == "Node" {
+        // Controllers use the node's uid, kubelets its name.
+        for e in search_events(client, object, name).await? {
+            if !events.iter().any(|seen| s(seen, "/metadata/uid") == s(&e, "/metadata/uid")) {
+                events.push(e);
+            }
+        }
+    }
+    Ok(events)
+}
+
+async fn search_events(client: &kube::Client, object: &Value, uid: &str) -> Result<Vec<Value>, EngineError> {
+    let name = s(object, "/metadata/name");
+    let namespace = s(object, "/metadata/namespace");
+    let mut selector = format!("involvedObject.name={name},involvedObject.namespace={namespace}");
+    if !uid.is_empty() {
+        selector.push_str(&format!(",involvedObject.uid={uid}"));
+    }
+    let mut query = Query::default();
+    query.push("fieldSelector", selector);
+    let path = if namespace.is_empty() { "/api/v1/events".to_string() } else { format!("/api/v1/namespaces/{}/events", http::escape(namespace)) };
+    let mut page = http::get_json(client, &query.on(&path), ACCEPT_JSON).await?;
+    match page.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => Ok(items),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// kubectl's `DescribeEvents`.
+fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) {
+    if events.is_empty() {
+        w.line(0, "Events:\t<none>");
+        return;
+    }
+    let mut sorted: Vec<&Value> = events.iter().collect();
+    sorted.sort_by_key(|e| event_time(e));
+    w.line(0, "Events:");
+    w.line(1, "Type\tReason\tAge\tFrom\tMessage");
+    w.line(1, "----\t------\t----\t----\t-------");
+    for e in sorted {
+        let mut first = writer::since(s(e, "/eventTime"), now);
+        if s(e, "/eventTime").is_empty() {
+            first = writer::since(s(e, "/firstTimestamp"), now);
+        }
+        let count = writer::int(e, "/count");
+        let interval = if e.pointer("/series").is_some_and(|v| !v.is_null()) {
+            format!("{} (x{} over {first})", writer::since(s(e, "/series/lastObservedTime"), now), writer::int(e, "/series/count"))
+        } else if count > 1 {
+            format!("{} (x{count} over {first})", writer::since(s(e, "/lastTimestamp"), now))
+        } else {
+            first
+        };
+        let mut source = s(e, "/source/component");
+        if source.is_empty() {
+            source = s(e, "/reportingComponent");
+        }
+        let message = s(e, "/message").replace('\n', "\\n");
+        w.line(1, &format!("{}\t{}\t{interval}\t{source}\t{}", s(e, "/type"), s(e, "/reason"), message.trim()));
+    }
+}
+
+/// What kubectl sorts events by: the last time seen, else the event time.
+fn event_time(e: &Value) -> String {
+    let last = s(e, "/lastTimestamp");
+    if last.is_empty() { s(e, "/eventTime").to_string() } else { last.to_string() }
+}
+
+/// One object's text (no trailing newline).
+async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Value, events: Option<&[Value]>, now: time::OffsetDateTime) -> Result<String, EngineError> {
+    let mut w = Writer::default();
+    match (resource.group.as_str(), resource.kind.as_str()) {
+        ("", "Pod") => pod::describe(&mut w, object),
+        ("", "Secret") => kinds::secret(&mut w, object),
+        ("", "ConfigMap") => kinds::config_map(&mut w, object),
+        ("", "Service") => {
+            let endpoints = get_endpoints(client, object).await;
+            kinds::service(&mut w, object, endpoints.as_ref());
+        }
+        ("", "Namespace") => {
+            let name = s(object, "/metadata/name");
+            let quotas = list_core(client, "resourcequotas", name).await;
+            let limits = list_core(client, "limitranges", name).await;
+            kinds::namespace(&mut w, object, &quotas, &limits);
+        }
+        ("", "Node") => {
+            let name = s(object, "/metadata/name");
+            let lease_path = format!("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}", http::escape(name));
+            let lease = http::get_json(client, &lease_path, ACCEPT_JSON).await.ok();
+            let pods = node_pods(client, name).await;
+            kinds::node(&mut w, object, lease.as_ref(), &pods, now);
+        }
+        ("apps", "Deployment") => {
+            let replica_sets = owned_replica_sets(client, object).await;
+            kinds::deployment(&mut w, object, &replica_sets);
+        }
+        ("apps", "ReplicaSet") => workloads::replica_set(&mut w, object, controlled_pods(client, object).await),
+        ("apps", "StatefulSet") => workloads::stateful_set(&mut w, object, controlled_pods(client, object).await),
+        ("apps", "DaemonSet") => workloads::daemon_set(&mut w, object, controlled_pods(client, object).await),
+        ("batch", "Job") => workloads::job(&mut w, object),
+        ("batch", "CronJob") => workloads::cron_job(&mut w, object),
+        ("", "PersistentVolumeClaim") => {
+            let claim = s(object, "/metadata/name");
+            let used_by: Vec<String> = list_core(client, "pods", s(object, "/metadata/namespace"))
+                .await
+                .iter()
+                .filter(|p| writer::array(p, "/spec/volumes").iter().any(|v| s(v, "/persistentVolumeClaim/claimName") == claim))
+                .map(|p| s(p, "/metadata/name").to_string())
+                .collect();
+            workloads::pvc(&mut w, object, &used_by);
+        }
+        ("networking.k8s.io" | "extensions", "Ingress") => {
+            let namespace = s(object, "/metadata/namespace");
+            let mut backends = network::Backends::new();
+            for name in network::ingress_services(object) {
+                let svc = http::get_json(client, &format!("/api/v1/namespaces/{}/services/{}", http::escape(namespace), http::escape(&name)), ACCEPT_JSON).await.ok();
+                let ep = http::get_json(client, &format!("/api/v1/namespaces/{}/endpoints/{}", http::escape(namespace), http::escape(&name)), ACCEPT_JSON).await.ok();
+                backends.insert(name, (svc, ep));
+            }
+            network::ingress(&mut w, object, &backends);
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => network::hpa(&mut w, object),
+        ("", "ServiceAccount") => workloads::service_account(&mut w, object),
+        _ => generic::describe(&mut w, object),
+    }
+    if let Some(events) = events {
+        describe_events(&mut w, events, now);
+    }
+    let text = w.finish();
+    Ok(text.trim_end_matches('\n').to_string())
+}
+
+async fn get_endpoints(client: &kube::Client, service: &Value) -> Option<Value> {
+    let path = format!("/api/v1/namespaces/{}/endpoints/{}", http::escape(s(service, "/metadata/namespace")), http::escape(s(service, "/metadata/name")));
+    http::get_json(client, &path, ACCEPT_JSON).await.ok()
+}
+
+/// Core objects of a kind in a namespace (empty when they cannot be read).
+async fn list_core(client: &kube::Client, plural: &str, namespace: &str) -> Vec<Value> {
+    let path = format!("/api/v1/namespaces/{}/{plural}", http::escape(namespace));
+    items(http::get_json(client, &path, ACCEPT_JSON).await.ok())
+}
+
+fn items(page: Option<Value>) -> Vec<Value> {
+    match page.and_then(|mut p| p.get_mut("items").map(Value::take)) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// Non-terminated pods bound to a node (kubectl's field selector).
+async fn node_pods(client: &kube::Client, node: &str) -> Vec<Value> {
+    let mut query = Query::default();
+    query.push("fieldSelector", format!("spec.nodeName={node},status.phase!=Succeeded,status.phase!=Failed"));
+    items(http::get_json(client, &query.on("/api/v1/pods"), ACCEPT_JSON).await.ok())
+}
+
+/// Phase counts of the pods a controller owns (its selector, then the controller reference).
+async fn controlled_pods(client: &kube::Client, controller: &Value) -> workloads::PodCounts {
+    let uid = s(controller, "/metadata/uid");
+    let mut query = Query::default();
+    let selector = pod::selector_text(controller.pointer("/spec/selector"));
+    if selector != "<none>" {
+        query.push("labelSelector", selector);
+    }
+    let path = format!("/api/v1/namespaces/{}/pods", http::escape(s(controller, "/metadata/namespace")));
+    let pods: Vec<Value> = items(http::get_json(client, &query.on(&path), ACCEPT_JSON).await.ok())
+        .into_iter()
+        .filter(|p| writer::array(p, "/metadata/ownerReferences").iter().any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid))
+        .collect();
+    workloads::PodCounts::of(&pods)
+}
+
+/// The ReplicaSets a Deployment controls.
+async fn owned_replica_sets(client: &kube::Client, deployment: &Value) -> Vec<Value> {
+    let uid = s(deployment, "/metadata/uid");
+    let path = format!("/apis/apps/v1/namespaces/{}/replicasets", http::escape(s(deployment, "/metadata/namespace")));
+    items(http::get_json(client, &path, ACCEPT_JSON).await.ok())
+        .into_iter()
+        .filter(|rs| writer::array(rs, "/metadata/ownerReferences").iter().any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid))
+        .collect()
 }
