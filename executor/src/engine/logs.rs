@@ -1,35 +1,79 @@
-//! `logs` of one pod's container, through the API server's `pods/log` subresource. `-f` follows
-//! until shortly before the command's deadline and returns what arrived (as an interrupted
-//! `kubectl logs -f` would have shown). Workload targets (`deploy/x`), `-l` and
-//! `--all-containers` arrive with the full kubectl engine.
+//! `logs` through the API server's `pods/log` subresource: one pod (`x`, `pod/x`), a workload's
+//! first pod (`deploy/x`, `sts/x`, `ds/x`, `job/x`, `rs/x`, `rc/x`, `svc/x`, chosen as kubectl's
+//! `GetFirstPod` does), or every pod matching `-l`; one container, or `--all-containers`. Lines
+//! are prefixed `[pod/<pod>/<container>]` when several sources are read (or with `--prefix`).
+//! `-f` follows until shortly before the command's deadline and returns what arrived (as an
+//! interrupted `kubectl logs -f` would have shown).
 
+use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, LogParams};
-use kubently_shared::policy::{LogTarget, LogsRequest, NamespaceScope};
+use kube::api::{Api, ListParams, LogParams};
+use kubently_shared::policy::{LogTarget, LogsRequest, NamespaceScope, ResourceRef};
+use serde_json::Value;
 
+use super::discovery::DiscoveryCache;
+use super::http::{self, ACCEPT_JSON};
 use super::{EngineError, ExecOptions, Output};
 
 /// Stop following this long before the deadline, so the output makes it back in time.
 const FOLLOW_MARGIN: Duration = Duration::from_millis(300);
+/// kubectl's default `--max-log-requests` for `-l`.
+const MAX_LOG_REQUESTS: usize = 5;
+/// Log reads in flight at once without `-f`.
+const READ_CONCURRENCY: usize = 4;
 
-pub(super) async fn run(client: &kube::Client, _discovery: &super::discovery::DiscoveryCache, req: &LogsRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
-    let pod = match &req.target {
-        LogTarget::Object(r) if matches!(r.resource.as_str(), "pods" | "pod" | "po") && r.names.len() == 1 => r.names[0].clone(),
-        _ => return Err(EngineError::Unsupported { verb: "logs of workloads, selectors or several pods".into() }),
-    };
-    if req.all_containers {
-        return Err(EngineError::Unsupported { verb: "logs --all-containers".into() });
-    }
+/// One stream to read: a pod and (optionally) a container.
+#[derive(Debug, Clone)]
+struct Source {
+    pod: String,
+    container: Option<String>,
+}
+
+pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &LogsRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
     let namespace = match &req.namespace {
         NamespaceScope::Namespace(ns) => ns.clone(),
         _ => opts.default_namespace.clone(),
     };
     let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let mut notes = String::new();
+    let pods: Vec<Pod> = match &req.target {
+        LogTarget::Object(r) => vec![target_pod(client, discovery, &api, r, &namespace, &mut notes).await?],
+        LogTarget::Selector(selector) => {
+            let mut pods = api.list(&ListParams::default().labels(selector)).await?.items;
+            if pods.is_empty() {
+                return Ok(Output { text: format!("No resources found in {namespace} namespace.\n"), kind: Some("Log".into()), rows: Some(0) });
+            }
+            if pods.len() > MAX_LOG_REQUESTS && req.follow {
+                return Err(EngineError::Invalid(format!(
+                    "you are attempting to follow {} log streams, but maximum allowed concurrency is {MAX_LOG_REQUESTS}, use --max-log-requests to increase the limit",
+                    pods.len()
+                )));
+            }
+            pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            pods
+        }
+    };
+    let mut sources = Vec::new();
+    for pod in &pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        if req.all_containers {
+            let spec = pod.spec.as_ref();
+            let init = spec.and_then(|s| s.init_containers.as_ref()).into_iter().flatten().map(|c| c.name.clone());
+            let main = spec.map(|s| s.containers.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+            let eph = spec.and_then(|s| s.ephemeral_containers.as_ref()).into_iter().flatten().map(|c| c.name.clone());
+            for c in init.chain(main).chain(eph) {
+                sources.push(Source { pod: name.clone(), container: Some(c) });
+            }
+        } else {
+            sources.push(Source { pod: name, container: req.container.clone().or_else(|| default_container(pod)) });
+        }
+    }
+    let prefix = req.prefix || sources.len() > 1;
     let params = LogParams {
-        container: req.container.clone(),
+        container: None,
         follow: req.follow,
         limit_bytes: req.limit_bytes,
         previous: req.previous,
@@ -39,13 +83,139 @@ pub(super) async fn run(client: &kube::Client, _discovery: &super::discovery::Di
         timestamps: req.timestamps,
         ..LogParams::default()
     };
-    let text = if req.follow {
-        follow(&api, &pod, &params, opts.deadline).await?
-    } else {
-        api.logs(&pod, &params).await?
-    };
+    let mut reads = Vec::with_capacity(sources.len());
+    for source in &sources {
+        reads.push(read_source(&api, source, &params, opts.deadline, req.follow));
+    }
+    // Followed streams run side by side until the deadline; plain reads a few at a time, in order.
+    let results: Vec<Result<String, EngineError>> =
+        if req.follow { futures::future::join_all(reads).await } else { futures::stream::iter(reads).buffered(READ_CONCURRENCY).collect().await };
+    let mut text = notes;
+    let mut errors = Vec::new();
+    for (source, result) in sources.iter().zip(results) {
+        match result {
+            Ok(body) if prefix => {
+                let tag = format!("[pod/{}/{}] ", source.pod, source.container.as_deref().unwrap_or_default());
+                for line in body.lines() {
+                    text.push_str(&tag);
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+            Ok(body) => text.push_str(&body),
+            Err(e) if sources.len() == 1 => return Err(e),
+            Err(e) => errors.push(e),
+        }
+    }
     let rows = text.lines().count() as u64;
-    Ok(Output { text, kind: Some("Log".into()), rows: Some(rows) })
+    let output = Output { text, kind: Some("Log".into()), rows: Some(rows) };
+    if errors.is_empty() { Ok(output) } else { Err(EngineError::Partial { output, errors }) }
+}
+
+/// The container read when none is named: the `kubectl.kubernetes.io/default-container`
+/// annotation's, else the only one. With several and no annotation the API server's own error
+/// (`a container name must be specified for pod x, choose one of: [a b]`) comes back.
+fn default_container(pod: &Pod) -> Option<String> {
+    let containers = &pod.spec.as_ref()?.containers;
+    let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get("kubectl.kubernetes.io/default-container"));
+    if let Some(name) = annotated.filter(|n| containers.iter().any(|c| &c.name == *n)) {
+        return Some(name.clone());
+    }
+    match containers.as_slice() {
+        [only] => Some(only.name.clone()),
+        _ => None,
+    }
+}
+
+/// The pod a `NAME` or `TYPE/NAME` target reads from.
+async fn target_pod(client: &kube::Client, discovery: &DiscoveryCache, api: &Api<Pod>, target: &ResourceRef, namespace: &str, notes: &mut String) -> Result<Pod, EngineError> {
+    let [name] = target.names.as_slice() else {
+        return Err(EngineError::Invalid("logs takes exactly one pod (NAME or TYPE/NAME)".into()));
+    };
+    let resource = if matches!(target.resource.as_str(), "pods" | "pod" | "po") { None } else { Some(discovery.resolve(&target.resource).await?) };
+    let resource = match resource {
+        Some(r) if !(r.group.is_empty() && r.plural == "pods") => r,
+        _ => return Ok(api.get(name).await?),
+    };
+    let object = http::get_json(client, &http::object_path(&resource, Some(namespace), name)?, ACCEPT_JSON).await?;
+    let selector = workload_selector(&resource.kind, &object)?;
+    let mut pods = api.list(&ListParams::default().labels(&selector)).await?.items;
+    if pods.is_empty() {
+        return Err(EngineError::Invalid(format!("timed out waiting for the condition (no pods match the selector {selector} of {}/{name})", resource.kind_prefix())));
+    }
+    pods.sort_by(by_logging);
+    let count = pods.len();
+    let pod = pods.swap_remove(0);
+    if count > 1 {
+        notes.push_str(&format!("Found {count} pods, using pod/{}\n", pod.metadata.name.as_deref().unwrap_or_default()));
+    }
+    Ok(pod)
+}
+
+/// The label selector of a pod-owning object, as a selector string.
+fn workload_selector(kind: &str, object: &Value) -> Result<String, EngineError> {
+    let selector = object.pointer("/spec/selector");
+    let text = match (kind, selector) {
+        ("ReplicationController" | "Service", Some(Value::Object(map))) => map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","),
+        (_, Some(sel @ Value::Object(_))) => label_selector_string(sel),
+        _ => String::new(),
+    };
+    if text.is_empty() {
+        return Err(EngineError::Invalid(format!("cannot get the logs from {kind}: it has no pod selector")));
+    }
+    Ok(text)
+}
+
+/// A `metav1.LabelSelector` as the string form the API accepts.
+pub(super) fn label_selector_string(sel: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(labels) = sel.get("matchLabels").and_then(Value::as_object) {
+        parts.extend(labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())));
+    }
+    for expr in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+        let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
+        let values: Vec<&str> = expr.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        match expr.get("operator").and_then(Value::as_str).unwrap_or_default() {
+            "In" => parts.push(format!("{key} in ({})", values.join(","))),
+            "NotIn" => parts.push(format!("{key} notin ({})", values.join(","))),
+            "Exists" => parts.push(key.to_string()),
+            "DoesNotExist" => parts.push(format!("!{key}")),
+            _ => {}
+        }
+    }
+    parts.join(",")
+}
+
+/// kubectl's `podutils.ByLogging`: assigned, running, ready, more restarts, older first.
+fn by_logging(a: &Pod, b: &Pod) -> Ordering {
+    let assigned = |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty());
+    let phase = |p: &Pod| match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
+        Some("Running") => 0,
+        Some("Unknown") => 1,
+        Some("Pending") => 2,
+        _ => 3,
+    };
+    let ready = |p: &Pod| {
+        p.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
+    };
+    let restarts = |p: &Pod| p.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten().map(|c| c.restart_count).max().unwrap_or(0);
+    let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    assigned(b)
+        .cmp(&assigned(a))
+        .then_with(|| phase(a).cmp(&phase(b)))
+        .then_with(|| ready(b).cmp(&ready(a)))
+        .then_with(|| restarts(b).cmp(&restarts(a)))
+        .then_with(|| match (created(a), created(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
+}
+
+async fn read_source(api: &Api<Pod>, source: &Source, params: &LogParams, deadline: Option<Instant>, follow_stream: bool) -> Result<String, EngineError> {
+    let params = LogParams { container: source.container.clone(), ..params.clone() };
+    if follow_stream { follow(api, &source.pod, &params, deadline).await } else { Ok(api.logs(&source.pod, &params).await?) }
 }
 
 async fn follow(api: &Api<Pod>, pod: &str, params: &LogParams, deadline: Option<Instant>) -> Result<String, EngineError> {
@@ -74,4 +244,19 @@ async fn follow(api: &Api<Pod>, pod: &str, params: &LogParams, deadline: Option<
 
 fn parse_time(value: &str) -> Result<k8s_openapi::jiff::Timestamp, EngineError> {
     value.parse().map_err(|e| EngineError::Invalid(format!("invalid --since-time {value:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selectors_render_like_the_api_expects() {
+        let sel = json!({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}, {"key": "x", "operator": "DoesNotExist"}]});
+        assert_eq!(label_selector_string(&sel), "app=web,tier in (a,b),!x");
+        let svc = json!({"spec": {"selector": {"app": "web"}}});
+        assert_eq!(workload_selector("Service", &svc).ok().as_deref(), Some("app=web"));
+        assert!(workload_selector("Deployment", &json!({})).is_err());
+    }
 }
