@@ -115,13 +115,8 @@ pub async fn load_session(state: &AppState, caller: &Caller, id: &str, cluster_i
     Ok(record)
 }
 
-enum Outcome {
-    Result(CommandResult),
-    /// No reply by the deadline.
-    TimedOut,
-}
-
-async fn publish_and_wait(state: &AppState, command: &Command) -> Result<Outcome, ApiError> {
+/// The executor's result, or `None` if none arrived by the deadline.
+async fn publish_and_wait(state: &AppState, command: &Command) -> Result<Option<CommandResult>, ApiError> {
     let deadline = tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default() + REPLY_GRACE;
     let waiter = state.dispatcher.register(command.id);
     let payload = protocol::encode(command).map_err(|e| ApiError::internal("encoding the command", e))?;
@@ -149,12 +144,12 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> Result<Outcome
                 stored.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
                 acked = true;
             }
-            result = &mut reply => return Ok(result.map_or(Outcome::TimedOut, Outcome::Result)),
+            result = &mut reply => return Ok(result),
         }
     }
 }
 
-fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiError>, started: Instant) -> Result<CommandResponse, ApiError> {
+fn respond(state: &AppState, command: &Command, outcome: Result<Option<CommandResult>, ApiError>, started: Instant) -> Result<CommandResponse, ApiError> {
     let base = |status: &str, output: Option<String>, error: Option<String>, ms: u64, at: OffsetDateTime| CommandResponse {
         command_id: command.id.to_string(),
         session_id: command.session_id.clone(),
@@ -168,7 +163,7 @@ fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiErro
         meta: None,
     };
     Ok(match outcome? {
-        Outcome::Result(r) => {
+        Some(r) => {
             let meta = r.meta.as_ref().map(|m| OutputInfo {
                 verb: command.request.verb().to_string(),
                 kind: m.kind.clone(),
@@ -182,7 +177,7 @@ fn respond(state: &AppState, command: &Command, outcome: Result<Outcome, ApiErro
             });
             CommandResponse { meta, ..base(status_str(r.status), Some(r.output), r.error, r.execution_time_ms, r.executed_at) }
         }
-        Outcome::TimedOut => {
+        None => {
             let waited = started.elapsed();
             let secs = (command.deadline - command.issued_at).whole_seconds();
             let error = if state.registry.is_connected(&command.cluster_id) {
