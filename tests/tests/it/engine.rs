@@ -265,16 +265,6 @@ async fn errors_read_like_kubectl() {
     let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &["../../secrets"])], in_ns(SHOP_NS)))).await.expect_err("path segment");
     assert!(err.to_string().starts_with("error: invalid resource name"), "{err}");
 
-    let describe = KubectlRequest::Describe(kubently_shared::policy::DescribeRequest {
-        targets: vec![target("pods", &[])],
-        namespace: NamespaceScope::Default,
-        label_selector: None,
-        show_events: true,
-    });
-    let err = run(&engine, describe).await.expect_err("describe comes later");
-    assert!(matches!(&err, EngineError::Unsupported { verb } if verb == "describe"), "{err:?}");
-    assert!(err.to_string().contains("not supported"), "{err}");
-
     let mut sorted_secrets = get(vec![target("secrets", &[])], in_ns(SHOP_NS));
     sorted_secrets.sort_by = Some(".data.password".into());
     let err = run(&engine, KubectlRequest::Get(sorted_secrets)).await.expect_err("ordering by a secret value is refused");

@@ -22,7 +22,7 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("get_unknown_type", &["get", "nosuchthing"]),
     ("get_not_found", &["get", "pods", "nope", "-n", "demo-shop"]),
     ("logs_orders_previous", &["logs", "deploy/orders-api", "-n", "demo-shop", "--previous"]),
-    ("logs_storefront_tail", &["logs", "deploy/storefront", "-n", "demo-shop", "--tail", "3"]),
+    ("logs_orders_tail", &["logs", "deploy/orders-api", "-n", "demo-shop", "--tail", "3"]),
     ("describe_orders_pod", &["describe", "pods", "-n", "demo-shop", "-l", "app=orders-api"]),
     ("describe_ml_trainer_pod", &["describe", "pods", "-n", "demo-batch", "-l", "app=ml-trainer"]),
     ("describe_svc_payments", &["describe", "svc", "payments", "-n", "demo-shop"]),
@@ -67,6 +67,8 @@ fn mask(token: &str) -> String {
         "<cluster-ip>".to_string()
     } else if core.len() >= 20 && core.chars().nth(4) == Some('-') && core.chars().nth(10) == Some('T') {
         "<time>".to_string()
+    } else if core.starts_with(|c: char| c.is_ascii_digit()) && core.contains('/') && core.contains(':') {
+        "<time>".to_string() // access-log time: 21/Nov/2026:19:09:13
     } else if core.len() == 36 && core.matches('-').count() == 4 {
         "<uid>".to_string()
     } else {
@@ -127,6 +129,7 @@ fn masking_keeps_what_is_stable() {
     assert_eq!(mask("27m"), "<age>");
     assert_eq!(mask("10.244.0.12"), "<pod-ip>");
     assert_eq!(mask("\"2026-11-21T18:21:01Z\","), "\"<time>\",");
+    assert_eq!(mask("[21/Nov/2026:19:09:13"), "[<time>");
     assert_eq!(mask("demo-shop"), "demo-shop");
     assert_eq!(mask("CrashLoopBackOff"), "CrashLoopBackOff");
 }
