@@ -61,7 +61,7 @@ impl Application {
             in_flight: 0,
             started_at: now,
             last_seen: now,
-            capabilities: ["get", "version", "api-resources", "api-versions", "logs"].map(String::from).to_vec(),
+            capabilities: ["get", "describe", "logs", "events", "top", "explain", "version", "cluster-info", "api-resources", "api-versions", "rollout"].map(String::from).to_vec(),
         };
         let presence = Presence {
             js: js.clone(),
