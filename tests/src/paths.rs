@@ -2,9 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository root (this crate lives in `<root>/tests`).
+/// The repository root (this crate lives in `<root>/tests`): `$KUBENTLY_REPO_ROOT` (set by `./dev`),
+/// else the `CARGO_MANIFEST_DIR` cargo sets when it runs tests, else the one this binary was built
+/// in. Never only the last: checkouts sharing one `CARGO_TARGET_DIR` share binaries, so a binary
+/// built in another checkout would manage that checkout's stack.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests crate has a parent").to_path_buf()
+    if let Some(root) = std::env::var_os("KUBENTLY_REPO_ROOT") {
+        return root.into();
+    }
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// `$KUBENTLY_CACHE`, else `~/.cache/kubently`: built Kubernetes binaries live here, outside the repo.
