@@ -45,15 +45,20 @@ impl Presence {
         }
     }
 
-    /// Beats every interval (and at once on a mode change) until `stop` flips, then says goodbye.
+    /// Beats every interval (and at once on a mode change) until `stop` is set, then says
+    /// goodbye. If its owner vanishes instead (a crash), it just ends: the key expires by itself.
     pub async fn run(self, mut mode: watch::Receiver<FetchMode>, slots: Arc<Semaphore>, mut stop: watch::Receiver<bool>) {
         let mut info = self.info.clone();
         let mut tick = tokio::time::interval(self.interval);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                changed = mode.changed() => if changed.is_err() { break },
-                _ = stop.changed() => break,
+                changed = mode.changed() => if changed.is_err() { return },
+                changed = stop.changed() => match changed {
+                    Ok(()) if *stop.borrow() => break,
+                    Ok(()) => continue,
+                    Err(_) => return,
+                },
             }
             info.last_seen = OffsetDateTime::now_utc();
             info.mode = *mode.borrow();
