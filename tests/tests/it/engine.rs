@@ -409,3 +409,39 @@ fn base64(text: &str) -> String {
 fn base64_helper_matches_the_secret_encoding() {
     assert_eq!(base64("orders_app"), "b3JkZXJzX2FwcA==");
 }
+
+#[tokio::test]
+async fn an_rbac_refusal_reads_like_kubectl() {
+    use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    let ctx = TestContext::new().await;
+    let ns = ctx.namespace("rbac").await;
+    // A service account without any role: the executor's own identity could be this restricted.
+    let sa: ServiceAccount = serde_json::from_value(serde_json::json!({"metadata": {"name": "nobody"}})).expect("sa");
+    Api::<ServiceAccount>::namespaced(ctx.kube.clone(), &ns.name).create(&PostParams::default(), &sa).await.expect("create sa");
+    let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let token = loop {
+        let list = secrets.list(&ListParams::default().fields("type=kubernetes.io/service-account-token")).await.expect("list");
+        let ours = list.items.iter().filter(|s| s.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/service-account.name")).is_some_and(|n| n == "nobody"));
+        if let Some(t) = ours.filter_map(|s| s.data.as_ref()?.get("token").map(|b| String::from_utf8_lossy(&b.0).to_string())).next() {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "the token controller never issued a token");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let mut kubeconfig = Kubeconfig::read_from(&ctx.stack.kubeconfig).expect("kubeconfig");
+    for user in &mut kubeconfig.auth_infos {
+        if let Some(auth) = user.auth_info.as_mut() {
+            auth.token = Some(token.clone().into());
+        }
+    }
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("config");
+    let engine = Engine::new(kube::Client::try_from(config).expect("client"));
+    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &[])], in_ns(&ns.name)))).await.expect_err("forbidden");
+    assert_eq!(
+        err.to_string(),
+        format!("Error from server (Forbidden): pods is forbidden: User \"system:serviceaccount:{0}:nobody\" cannot list resource \"pods\" in API group \"\" in the namespace \"{0}\"", ns.name)
+    );
+}

@@ -66,10 +66,10 @@ fn mask(token: &str) -> String {
         "<pod-ip>".to_string()
     } else if core.starts_with("10.96.") {
         "<cluster-ip>".to_string()
-    } else if core.len() >= 20 && core.chars().nth(4) == Some('-') && core.chars().nth(10) == Some('T') {
-        "<time>".to_string()
-    } else if core.starts_with(|c: char| c.is_ascii_digit()) && core.contains('/') && core.contains(':') {
-        "<time>".to_string() // access-log time: 21/Nov/2026:19:09:13
+    } else if (core.len() >= 20 && core.chars().nth(4) == Some('-') && core.chars().nth(10) == Some('T'))
+        || (core.starts_with(|c: char| c.is_ascii_digit()) && core.contains('/') && core.contains(':'))
+    {
+        "<time>".to_string() // RFC 3339, or an access-log time like 21/Nov/2026:19:09:13
     } else if core.len() == 36 && core.matches('-').count() == 4 {
         "<uid>".to_string()
     } else {
