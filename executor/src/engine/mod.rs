@@ -33,6 +33,7 @@ mod fieldpath;
 mod get;
 mod http;
 pub mod objects;
+pub mod quantity;
 mod render;
 pub mod table;
 mod tabwriter;

@@ -5,6 +5,7 @@
 use kubently_shared::policy::{NamespaceScope, TopKind, TopRequest};
 use serde_json::Value;
 
+use super::quantity::parse as quantity;
 use super::discovery::{ApiResourceInfo, DiscoveryCache};
 use super::http::{self, ACCEPT_JSON, Query};
 use super::tabwriter;
@@ -168,46 +169,11 @@ fn text(v: &Value, pointer: &str) -> String {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-/// A Kubernetes quantity (`250m`, `12345n`, `64Mi`, `1G`, `1.5`, `1e3`) as a number.
-fn quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q.find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E').unwrap_or(q.len());
-    let (number, suffix) = q.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0f64.powi(4),
-        "Pi" => 1024.0f64.powi(5),
-        "Ei" => 1024.0f64.powi(6),
-        _ => return None,
-    };
-    Some(number * factor)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn quantities_parse() {
-        assert_eq!(quantity("250m"), Some(0.25));
-        assert_eq!(quantity("64Mi"), Some(67_108_864.0));
-        assert_eq!(quantity("2"), Some(2.0));
-        assert_eq!(quantity("1k"), Some(1000.0));
-        assert_eq!(quantity("x"), None);
-    }
 
     #[test]
     fn tables_match_kubectl() {

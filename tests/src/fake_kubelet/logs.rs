@@ -8,8 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::status::{CRASH_RUN, MAX_BACK_OFF, REASON_ERR_IMAGE_PULL, REASON_IMAGE_PULL_BACK_OFF};
+use kubently_executor::engine::quantity::parse as parse_quantity;
 use super::util::{
-    elapsed, from_k8s_time, hash64, nginx_access_time, nginx_error_time, parse_quantity,
+    elapsed, from_k8s_time, hash64, nginx_access_time, nginx_error_time,
     rfc3339_nano_fixed,
 };
 use crate::scenario::{Behaviour, behaviour_for};

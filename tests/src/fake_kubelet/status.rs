@@ -9,7 +9,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::util::{from_k8s_time, hex_digest, k8s_time, parse_quantity, truncate_to_second};
+use kubently_executor::engine::quantity::parse as parse_quantity;
+use super::util::{from_k8s_time, hex_digest, k8s_time, truncate_to_second};
 use super::{HOST_IP, NODE_POD_NET};
 use crate::scenario::Behaviour;
 

@@ -135,37 +135,6 @@ pub(crate) fn uuid_like(parts: &[&str]) -> String {
     )
 }
 
-/// A Kubernetes quantity (`500m`, `1.5Gi`, `2e3`, `128974848`) as a plain number.
-pub(crate) fn parse_quantity(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let split = text
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .map_or(text.len(), |(i, _)| i);
-    let (number, suffix) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0_f64.powi(2),
-        "Gi" => 1024.0_f64.powi(3),
-        "Ti" => 1024.0_f64.powi(4),
-        "Pi" => 1024.0_f64.powi(5),
-        "Ei" => 1024.0_f64.powi(6),
-        exp if exp.starts_with(['e', 'E']) => 10f64.powi(exp[1..].parse::<i32>().ok()?),
-        _ => return None,
-    };
-    Some(value * factor)
-}
 
 #[cfg(test)]
 mod tests {
@@ -197,18 +166,4 @@ mod tests {
         assert_eq!(uuid_like(&["n"]).len(), 36);
     }
 
-    #[test]
-    fn parses_quantities() {
-        assert_eq!(parse_quantity("500m"), Some(0.5));
-        assert_eq!(parse_quantity("2"), Some(2.0));
-        assert_eq!(parse_quantity("128Mi"), Some(134_217_728.0));
-        assert_eq!(parse_quantity("1G"), Some(1e9));
-        assert_eq!(parse_quantity("1e3"), Some(1000.0));
-        assert_eq!(
-            parse_quantity("1.5Gi"),
-            Some(1.5 * 1024.0 * 1024.0 * 1024.0)
-        );
-        assert_eq!(parse_quantity("x"), None);
-        assert_eq!(parse_quantity("1Zi"), None);
-    }
 }
