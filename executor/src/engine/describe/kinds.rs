@@ -214,15 +214,7 @@ pub fn deployment(w: &mut Writer, d: &Value, replica_sets: &[Value]) {
         w.line(0, &format!("RollingUpdateStrategy:\t{} max unavailable, {} max surge", scalar(ru, "/maxUnavailable"), scalar(ru, "/maxSurge")));
     }
     pod::template(w, d.pointer("/spec/template"));
-    let conditions = array(d, "/status/conditions");
-    if !conditions.is_empty() {
-        w.line(0, "Conditions:");
-        w.line(1, "Type\tStatus\tReason");
-        w.line(1, "----\t------\t------");
-        for c in conditions {
-            w.line(1, &format!("{} \t{}\t{}", s(c, "/type"), s(c, "/status"), s(c, "/reason")));
-        }
-    }
+    super::workloads::conditions(w, d);
     let revision = s(d, "/metadata/annotations/deployment.kubernetes.io~1revision");
     let (new, old): (Vec<&Value>, Vec<&Value>) = replica_sets.iter().partition(|rs| !revision.is_empty() && s(rs, "/metadata/annotations/deployment.kubernetes.io~1revision") == revision);
     let old: Vec<&Value> = old.into_iter().filter(|rs| int(rs, "/spec/replicas") != 0).collect();

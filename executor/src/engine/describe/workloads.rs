@@ -46,7 +46,8 @@ fn controlled_by(w: &mut Writer, o: &Value) {
     }
 }
 
-fn conditions(w: &mut Writer, o: &Value) {
+/// kubectl's `Conditions:` block (Type / Status / Reason) for workload kinds.
+pub(super) fn conditions(w: &mut Writer, o: &Value) {
     let conditions = array(o, "/status/conditions");
     if !conditions.is_empty() {
         w.line(0, "Conditions:");
