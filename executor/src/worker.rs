@@ -149,7 +149,7 @@ impl Worker {
         let event_type = match result.status {
             ResultStatus::Success => EventType::CommandCompleted,
             ResultStatus::Failure => EventType::CommandFailed,
-            ResultStatus::Expired => return, // the gateway reports the timeout
+            ResultStatus::Expired | ResultStatus::Pending => return, // the gateway reports timeouts
         };
         let data = json!({
             "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),

@@ -38,6 +38,61 @@ pub struct ExecuteInput {
 /// Runs `input` for `caller`; timeouts are a normal response (`status: "timeout"`), not an error.
 pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> Result<CommandResponse, ApiError> {
     let started = Instant::now();
+    let (command, session) = prepare(state, caller, &input).await?;
+    let span = command_span(&command);
+    async move {
+        // Keep-alive runs alongside the command and is done when the response leaves, so a
+        // follow-up GET of the session already shows the new `expires_at`.
+        let keep_alive = async {
+            if let Some(record) = session
+                && let Err(e) = state.sessions.touch(record).await
+            {
+                tracing::warn!(error = %e, "session keep-alive failed");
+            }
+        };
+        state.metrics.in_flight.inc();
+        let (outcome, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
+        state.metrics.in_flight.dec();
+        let response = respond(state, &command, outcome, started)?;
+        finish(state, caller, &command, &input, &response, started);
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// `POST /debug/execute/async`: the command is queued and a pending record stored under its id;
+/// the executor's result replaces the record, and `GET /debug/result/{id}` reads it.
+pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInput) -> Result<Uuid, ApiError> {
+    let (command, session) = prepare(state, caller, &input).await?;
+    let span = command_span(&command);
+    async move {
+        if let Some(record) = session
+            && let Err(e) = state.sessions.touch(record).await
+        {
+            tracing::warn!(error = %e, "session keep-alive failed");
+        }
+        // Created before the command is published, so the executor's result always comes after
+        // (and replaces) it.
+        let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc())).map_err(|e| ApiError::internal("encoding the pending result", e))?;
+        state.buckets.results.create(command.id.to_string(), pending).await.map_err(|e| ApiError::Unavailable(format!("cannot record the command (NATS): {e}")))?;
+        let ack = publish(state, &command).await?;
+        ack.await.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
+        state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);
+        state.audit.record(audit_entry(caller, &command, &input, "accepted", None));
+        tracing::info!("async command accepted");
+        Ok(command.id)
+    }
+    .instrument(span)
+    .await
+}
+
+fn command_span(command: &Command) -> tracing::Span {
+    tracing::info_span!("command", command_id = %command.id, correlation_id = command.correlation_id.as_deref().unwrap_or(""), cluster_id = %command.cluster_id, verb = command.request.verb())
+}
+
+/// Checks the cluster and session, marks the cluster active, and builds the command.
+async fn prepare(state: &AppState, caller: &Caller, input: &ExecuteInput) -> Result<(Command, Option<kubently_shared::protocol::SessionRecord>), ApiError> {
     ensure_cluster(state, caller, &input.cluster_id)?;
     let session = match &input.session_id {
         Some(id) => Some(load_session(state, caller, id, &input.cluster_id).await?),
@@ -58,26 +113,7 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
     command.correlation_id = input.correlation_id.clone();
     command.session_id = input.session_id.clone();
     command.output_budget_bytes = Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
-    let span = tracing::info_span!("command", command_id = %command.id, correlation_id = input.correlation_id.as_deref().unwrap_or(""), cluster_id = %command.cluster_id, verb = command.request.verb());
-    async move {
-        // Keep-alive runs alongside the command and is done when the response leaves, so a
-        // follow-up GET of the session already shows the new `expires_at`.
-        let keep_alive = async {
-            if let Some(record) = session
-                && let Err(e) = state.sessions.touch(record).await
-            {
-                tracing::warn!(error = %e, "session keep-alive failed");
-            }
-        };
-        state.metrics.in_flight.inc();
-        let (outcome, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
-        state.metrics.in_flight.dec();
-        let response = respond(state, &command, outcome, started)?;
-        finish(state, caller, &command, &input, &response, started);
-        Ok(response)
-    }
-    .instrument(span)
-    .await
+    Ok((command, session))
 }
 
 /// The caller may use the cluster and an executor has served it at some point (else 404 with the
@@ -119,20 +155,7 @@ pub async fn load_session(state: &AppState, caller: &Caller, id: &str, cluster_i
 async fn publish_and_wait(state: &AppState, command: &Command) -> Result<Option<CommandResult>, ApiError> {
     let deadline = tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default() + REPLY_GRACE;
     let waiter = state.dispatcher.register(command.id);
-    let payload = protocol::encode(command).map_err(|e| ApiError::internal("encoding the command", e))?;
-    let mut headers = HeaderMap::new();
-    let id = command.id.to_string();
-    headers.insert(HEADER_MSG_ID, id.as_str());
-    headers.insert(HEADER_COMMAND_ID, id.as_str());
-    if let Some(c) = &command.correlation_id {
-        headers.insert(HEADER_CORRELATION_ID, c.as_str());
-    }
-    let subject = state.names.command_subject(&command.cluster_id);
-    let ack = state
-        .js
-        .publish_with_headers(subject, headers, payload)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("cannot queue the command (NATS): {e}")))?;
+    let ack = publish(state, command).await?;
     // The stream's ack and the executor's reply are awaited together (one round trip less): a
     // refused publish still fails the request, and a reply can only follow a stored command.
     let (ack, reply) = (ack.into_future(), waiter.wait(deadline));
@@ -190,12 +213,31 @@ fn respond(state: &AppState, command: &Command, outcome: Result<Option<CommandRe
     })
 }
 
+/// Sends the command to its cluster's queue (deduplicated by id); the returned future is the
+/// stream's acknowledgement.
+async fn publish(state: &AppState, command: &Command) -> Result<async_nats::jetstream::context::PublishAckFuture, ApiError> {
+    let payload = protocol::encode(command).map_err(|e| ApiError::internal("encoding the command", e))?;
+    let mut headers = HeaderMap::new();
+    let id = command.id.to_string();
+    headers.insert(HEADER_MSG_ID, id.as_str());
+    headers.insert(HEADER_COMMAND_ID, id.as_str());
+    if let Some(c) = &command.correlation_id {
+        headers.insert(HEADER_CORRELATION_ID, c.as_str());
+    }
+    state
+        .js
+        .publish_with_headers(state.names.command_subject(&command.cluster_id), headers, payload)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("cannot queue the command (NATS): {e}")))
+}
+
 /// The REST status word of a result.
 pub fn status_str(status: ResultStatus) -> &'static str {
     match status {
         ResultStatus::Success => "success",
         ResultStatus::Failure => "failure",
         ResultStatus::Expired => "timeout",
+        ResultStatus::Pending => "pending",
     }
 }
 
@@ -208,7 +250,11 @@ fn finish(state: &AppState, caller: &Caller, command: &Command, input: &ExecuteI
         let data = json!({"command_id": command.id, "verb": verb, "error": response.error, "correlation_id": command.correlation_id});
         state.events.publish(Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc()));
     }
-    state.audit.record(AuditEntry {
+    state.audit.record(audit_entry(caller, command, input, &response.status, response.error.as_deref()));
+}
+
+fn audit_entry(caller: &Caller, command: &Command, input: &ExecuteInput, outcome: &str, error: Option<&str>) -> AuditEntry {
+    AuditEntry {
         timestamp: OffsetDateTime::now_utc(),
         entry_type: "command_executed".into(),
         service_identity: caller.service.clone(),
@@ -216,10 +262,10 @@ fn finish(state: &AppState, caller: &Caller, command: &Command, input: &ExecuteI
         session_id: command.session_id.clone(),
         command_id: command.id.to_string(),
         command: input.typed.clone(),
-        outcome: response.status.clone(),
-        error: AuditEntry::truncate_error(response.error.as_deref()),
+        outcome: outcome.to_string(),
+        error: AuditEntry::truncate_error(error),
         correlation_id: command.correlation_id.clone(),
-    });
+    }
 }
 
 /// Audit record for a command the policy refused (it never reaches NATS).

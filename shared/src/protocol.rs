@@ -152,6 +152,9 @@ pub enum ResultStatus {
     Failure,
     /// The deadline passed before the executor could run it; it was not run.
     Expired,
+    /// Accepted by the gateway (async execute); no executor has answered yet. Only ever stored
+    /// in the results bucket, never sent by an executor.
+    Pending,
 }
 
 impl ResultStatus {
@@ -160,6 +163,7 @@ impl ResultStatus {
             Self::Success => "success",
             Self::Failure => "failure",
             Self::Expired => "expired",
+            Self::Pending => "pending",
         }
     }
 }
@@ -216,6 +220,10 @@ pub struct CommandResult {
     /// The kubectl verb (`get`, `rollout status`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verb: Option<String>,
+    /// The command's deadline; set on pending records, so a reader can tell "still running" from
+    /// "nobody answered in time".
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub deadline: Option<OffsetDateTime>,
 }
 
 impl WireMessage for CommandResult {
@@ -241,7 +249,13 @@ impl CommandResult {
             meta: None,
             caller: Some(command.caller.service.clone()),
             verb: Some(command.request.verb().to_string()),
+            deadline: None,
         }
+    }
+
+    /// What the gateway stores when it accepts an async command.
+    pub fn pending(command: &Command, accepted_at: OffsetDateTime) -> Self {
+        Self { deadline: Some(command.deadline), executor_id: String::new(), ..Self::new(command, ResultStatus::Pending, "", accepted_at) }
     }
 
     /// The answer to a command whose deadline passed before it could run.

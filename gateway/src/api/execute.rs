@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use kubently_shared::policy::{self, CommandInput};
 
 use crate::api::headers::AgentHeaders;
-use crate::api::models::{CommandResponse, ExecuteRequest};
+use crate::api::models::{AsyncAccepted, CommandResponse, ExecuteRequest};
 use crate::auth::Caller;
 use crate::commands::{self, ExecuteInput};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -21,6 +22,24 @@ use crate::AppState;
         (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
     security(("api_key" = [])))]
 pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<CommandResponse>> {
+    let input = parse_input(&state, &caller, headers, body)?;
+    Ok(Json(commands::execute(&state, &caller, input).await?))
+}
+
+/// Queues one read-only command and returns at once (202); the result is read later from
+/// `result_url` (`pending` until the executor answers; `timeout` if nobody did by the deadline).
+#[utoipa::path(post, path = "/debug/execute/async", tag = "commands", request_body = ExecuteRequest,
+    responses((status = 202, body = AsyncAccepted), (status = 400, description = "session of another cluster"),
+        (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
+    security(("api_key" = [])))]
+pub async fn execute_async(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<(StatusCode, Json<AsyncAccepted>)> {
+    let input = parse_input(&state, &caller, headers, body)?;
+    let id = commands::execute_async(&state, &caller, input).await?;
+    Ok((StatusCode::ACCEPTED, Json(AsyncAccepted { command_id: id.to_string(), status: "pending".into(), result_url: format!("/debug/result/{id}") })))
+}
+
+/// Validation and the read-only policy, shared by both execute endpoints (422s name the field).
+fn parse_input(state: &AppState, caller: &Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<ExecuteInput> {
     let Json(req) = body?;
     let max = state.settings.commands.max_timeout_seconds;
     req.validate(max)?;
@@ -30,7 +49,7 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     let request = match policy::parse(&input, &state.policy) {
         Ok(r) => r,
         Err(e) => {
-            commands::audit_rejected(&state, &caller, &req.cluster_id, &typed_command(&req, &extra), correlation_id, &e.to_string());
+            commands::audit_rejected(state, caller, &req.cluster_id, &typed_command(&req, &extra), correlation_id, &e.to_string());
             let loc = e.location();
             let mut path = vec!["body".to_string(), loc.field.as_str().to_string()];
             if let Some(i) = loc.index {
@@ -42,13 +61,7 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     // Audited as it runs: the canonical kubectl words of the typed request.
     let typed = policy::to_argv(&request).join(" ");
     let timeout = headers.request_timeout.or(req.timeout_seconds).unwrap_or(state.settings.commands.default_timeout_seconds);
-    let response = commands::execute(
-        &state,
-        &caller,
-        ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout), output_budget: req.output_budget },
-    )
-    .await?;
-    Ok(Json(response))
+    Ok(ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout), output_budget: req.output_budget })
 }
 
 /// A refused command as the caller typed it, for the audit log.

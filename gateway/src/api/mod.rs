@@ -23,11 +23,11 @@ use crate::AppState;
 #[openapi(
     info(title = "Kubently API", description = "Read-only Kubernetes debugging for AI agents: sessions, commands, clusters, audit."),
     paths(
-        sessions::create, sessions::get, sessions::delete, execute::execute, results::get,
+        sessions::create, sessions::get, sessions::delete, execute::execute, execute::execute_async, results::get,
         clusters::list, clusters::detail, clusters::status, clusters::agents, clusters::agent_status,
         audit::audit, health::healthz, health::health, health::readyz, health::metrics,
     ),
-    components(schemas(models::CreateSessionRequest, models::SessionResponse, models::ExecuteRequest, models::CommandResponse, models::OutputInfo, models::ResultPage, crate::audit::AuditEntry)),
+    components(schemas(models::CreateSessionRequest, models::SessionResponse, models::ExecuteRequest, models::CommandResponse, models::OutputInfo, models::ResultPage, models::AsyncAccepted, crate::audit::AuditEntry)),
     modifiers(&ApiKeyScheme),
 )]
 struct ApiDoc;
@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/debug/session", post(sessions::create))
         .route("/debug/session/{session_id}", get(sessions::get).delete(sessions::delete))
         .route("/debug/execute", post(execute::execute))
+        .route("/debug/execute/async", post(execute::execute_async))
         .route("/debug/result/{command_id}", get(results::get))
         .route("/debug/clusters", get(clusters::list))
         .route("/debug/clusters/{cluster_id}", get(clusters::detail))

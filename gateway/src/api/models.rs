@@ -166,12 +166,22 @@ pub struct OutputInfo {
     pub result_url: String,
 }
 
+/// `POST /debug/execute/async` → 202.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AsyncAccepted {
+    pub command_id: String,
+    /// Always `pending`.
+    pub status: String,
+    /// `GET` it for the result (`pending` until the executor answers).
+    pub result_url: String,
+}
+
 /// `GET /debug/result/{command_id}`: a page of a stored result.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ResultPage {
     pub command_id: String,
     pub cluster_id: String,
-    /// `success`, `failure` or `timeout`.
+    /// `pending`, `success`, `failure` or `timeout`.
     pub status: String,
     pub verb: Option<String>,
     pub error: Option<String>,

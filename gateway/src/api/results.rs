@@ -1,12 +1,14 @@
 //! `GET /debug/result/{command_id}?offset=&limit=`: stored results (kept for an hour), paged, so
-//! an agent can read an output that was cut to its budget piece by piece.
+//! an agent can read an output that was cut to its budget piece by piece, and async commands'
+//! results (`pending` until the executor answers).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use kubently_shared::budget;
-use kubently_shared::protocol::{self, CommandResult};
+use kubently_shared::protocol::{self, CommandResult, ResultStatus};
+use time::OffsetDateTime;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -15,6 +17,10 @@ use crate::auth::Caller;
 use crate::commands::status_str;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
+
+/// How long after its deadline a pending command still counts as pending (the executor's answer
+/// may be on its way).
+const PENDING_GRACE: time::Duration = time::Duration::seconds(2);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
@@ -40,14 +46,27 @@ pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): P
     if !result.caller.as_deref().is_some_and(|owner| caller.may_read_owned_by(owner)) {
         return Err(not_found());
     }
+    // A pending record past its deadline: nobody answered in time (the executor answers a late
+    // command with an explicit expiry, which would have replaced the record).
+    let (status, error) = match result.status {
+        ResultStatus::Pending if result.deadline.is_some_and(|d| OffsetDateTime::now_utc() > d + PENDING_GRACE) => {
+            let why = if state.registry.is_connected(&result.cluster_id) {
+                format!("executor did not answer by the command's deadline (cluster '{}' has a connected executor)", result.cluster_id)
+            } else {
+                format!("no executor connected for cluster '{}': the command was not run", result.cluster_id)
+            };
+            ("timeout", Some(why))
+        }
+        s => (status_str(s), result.error.clone()),
+    };
     let offset = p.offset.unwrap_or(0);
     let (page, next) = budget::page(&result.output, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);
     Ok(Json(ResultPage {
         command_id: result.command_id.to_string(),
         cluster_id: result.cluster_id.clone(),
-        status: status_str(result.status).into(),
+        status: status.into(),
         verb: result.verb.clone(),
-        error: result.error.clone(),
+        error,
         execution_time_ms: result.execution_time_ms,
         executed_at: result.executed_at,
         output: page.to_string(),

@@ -486,3 +486,58 @@ async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() 
     let (status, _) = app.execute("version", &[], json!({"output_budget": 10})).await;
     assert_eq!(status, 422, "a budget below 1 KiB is refused");
 }
+
+/// Polls `GET /debug/result/{id}` until its status is not `pending` (or 20 s pass).
+async fn settled_result(app: &TestApp, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, page) = app.get(&format!("/debug/result/{id}")).await;
+        assert_eq!(status, 200, "{page}");
+        if page["status"] != "pending" || tokio::time::Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn async_execute_returns_at_once_and_the_result_is_fetched_later() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, accepted) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "namespace": "demo-shop"})).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["status"], "pending");
+    let id = text(&accepted, "command_id");
+    assert_eq!(text(&accepted, "result_url"), format!("/debug/result/{id}"));
+
+    let result = settled_result(&app, &id).await;
+    assert_eq!(result["status"], "success", "{result}");
+    assert!(text(&result, "output").contains("orders-api-"), "{result}");
+    assert_eq!(result["verb"], "get");
+    let (status, _) = app.request(Method::GET, &format!("/debug/result/{id}"), Some(OTHER_KEY), None).await;
+    assert_eq!(status, 404, "only the caller (or an admin) reads a result");
+
+    // The result is also an event.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !event_types(&app).await.contains(&"command.completed".to_string()) {
+        assert!(tokio::time::Instant::now() < deadline, "no command.completed event");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Refused commands are refused up front, like the sync door.
+    let (status, _) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "delete", "args": ["pod", "x"]})).await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn an_async_command_nobody_answers_turns_into_a_timeout() {
+    let app = TestApp::spawn().await;
+    app.start_executor("e1", ExecutorOptions::default()).await.stop();
+    app.wait_connected(false).await;
+    let (status, accepted) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "version", "timeout_seconds": 1})).await;
+    assert_eq!(status, 202, "{accepted}");
+    let id = text(&accepted, "command_id");
+    let (_, early) = app.get(&format!("/debug/result/{id}")).await;
+    assert_eq!(early["status"], "pending", "{early}");
+    let result = settled_result(&app, &id).await;
+    assert_eq!(result["status"], "timeout", "{result}");
+    assert!(text(&result, "error").contains("no executor connected"), "{result}");
+}
