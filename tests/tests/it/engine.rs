@@ -296,7 +296,7 @@ async fn secret_values_never_leave_the_executor() {
         req.output = output;
         let out = run_get(&engine, req.clone()).await;
         for (key, value) in scenario::SECRET_VALUES {
-            let b64 = base64(value);
+            let b64 = crate::support::base64(value.as_bytes());
             assert!(!out.text.contains(value) && !out.text.contains(&b64), "{req:?} leaks {key}:\n{}", out.text);
             if matches!(req.output, OutputFormat::Yaml | OutputFormat::Json) {
                 assert!(out.text.contains(key), "{req:?} keeps the key {key}:\n{}", out.text);
@@ -386,28 +386,6 @@ async fn api_versions_lists_group_versions() {
     let lines: Vec<&str> = out.text.lines().collect();
     assert!(lines.contains(&"apps/v1") && lines.contains(&"batch/v1beta1"), "{lines:?}");
     assert_eq!(lines.last(), Some(&"v1"), "sorted as strings: the core group's v1 comes last");
-}
-
-fn base64(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[test]
-fn base64_helper_matches_the_secret_encoding() {
-    assert_eq!(base64("orders_app"), "b3JkZXJzX2FwcA==");
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@ use kubently_shared::policy::{self, CommandInput, PolicyConfig};
 use kubently_tests::harness::TestContext;
 use kubently_tests::scenario::{self, BATCH_NS, SHOP_NS};
 
+use crate::support;
+
 async fn describe_with(engine: &Engine, args: &[&str], config: &PolicyConfig) -> Result<Output, EngineError> {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let req = policy::parse(&CommandInput { command_type: "describe", args: &args, extra_args: &[], namespace: None }, config).map_err(EngineError::Restricted)?;
@@ -25,29 +27,7 @@ fn field<'a>(text: &'a str, title: &str) -> Option<&'a str> {
 }
 
 fn assert_no_secret_values(text: &str) {
-    for (key, value) in scenario::SECRET_VALUES {
-        assert!(!text.contains(value), "the value of {key} leaked:\n{text}");
-        let encoded = base64(value.as_bytes());
-        assert!(!text.contains(&encoded), "the base64 value of {key} leaked:\n{text}");
-    }
-}
-
-/// Standard base64 with padding (the form Secret `data` holds).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    support::assert_no_secrets("describe", text);
 }
 
 #[tokio::test]

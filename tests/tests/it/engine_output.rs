@@ -4,60 +4,25 @@
 //! Secret values, plain or base64.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
-use kubently_executor::engine::{Engine, EngineError, ExecOptions, Output};
-use kubently_shared::policy::{CommandInput, PolicyConfig, parse};
+use kubently_executor::engine::{Engine, EngineError, Output};
 use kubently_tests::harness::TestContext;
 use kubently_tests::scenario::{ORDERS_API, ORDERS_DB_SECRET, SECRET_VALUES, SHOP_NS};
 
+use crate::support;
+
 const KUBECTL: &str = "/usr/bin/kubectl";
 
-fn options() -> ExecOptions {
-    ExecOptions { deadline: Some(Instant::now() + Duration::from_secs(20)), ..Default::default() }
-}
-
 async fn exec(engine: &Engine, args: &[&str]) -> Result<Output, EngineError> {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let req = parse(&CommandInput { command_type: "get", args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default())
-        .unwrap_or_else(|e| panic!("get {args:?} does not parse: {e}"));
-    engine.execute(&req, &options()).await
+    support::kubectl(engine, "get", args).await
 }
 
 async fn ok(engine: &Engine, args: &[&str]) -> Output {
     let out = exec(engine, args).await.unwrap_or_else(|e| panic!("get {args:?} failed: {e}"));
-    assert_no_secrets(args, &out.text);
+    support::assert_no_secrets(&format!("get {:?}", args), &out.text);
     out
-}
-
-/// Standard base64 (with padding), enough to recognise an encoded Secret value.
-fn base64(input: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn assert_no_secrets(args: &[&str], text: &str) {
-    for (key, value) in SECRET_VALUES {
-        let encoded = base64(value);
-        assert!(!text.contains(value), "get {args:?} leaks the value of {key}:\n{text}");
-        assert!(!text.contains(&encoded), "get {args:?} leaks the base64 value of {key}:\n{text}");
-        assert!(!text.contains(encoded.trim_end_matches('=')), "get {args:?} leaks the base64 value of {key}:\n{text}");
-    }
 }
 
 async fn setup() -> (TestContext, Engine) {
@@ -263,7 +228,7 @@ async fn no_output_form_leaks_secret_values() {
     let password = ok(&engine, &["secret", ORDERS_DB_SECRET, "-n", SHOP_NS, "-o", "jsonpath={.data.password}"]).await;
     assert_eq!(password.text, format!("<redacted: {} bytes>", SECRET_VALUES[1].1.len()));
     // Guessing a value through a filter finds nothing: the filter sees the placeholder.
-    let guess = format!("jsonpath={{.items[?(@.data.password==\"{}\")].metadata.name}}", base64(SECRET_VALUES[1].1));
+    let guess = format!("jsonpath={{.items[?(@.data.password==\"{}\")].metadata.name}}", support::base64(SECRET_VALUES[1].1.as_bytes()));
     assert_eq!(ok(&engine, &["secrets", "-n", SHOP_NS, "-o", &guess]).await.text, "");
 
     // Pods reference the Secret; their YAML shows the reference only.

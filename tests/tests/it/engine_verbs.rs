@@ -10,31 +10,20 @@ use kube::api::{Api, ListParams, PostParams};
 use kubently_executor::engine::{Engine, EngineError, ExecOptions, Output};
 use kubently_shared::policy::{CommandInput, PolicyConfig, parse};
 use kubently_tests::harness::TestContext;
-use kubently_tests::scenario::{BATCH_NS, SECRET_VALUES, SHOP_NS};
+use kubently_tests::scenario::{BATCH_NS, SHOP_NS};
 
-fn options() -> ExecOptions {
-    ExecOptions { deadline: Some(Instant::now() + Duration::from_secs(10)), ..Default::default() }
-}
+use crate::support;
 
 async fn exec(engine: &Engine, verb: &str, args: &[&str]) -> Result<Output, EngineError> {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let req = parse(&CommandInput { command_type: verb, args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default())
-        .unwrap_or_else(|e| panic!("{verb} {args:?} does not parse: {e}"));
-    let out = engine.execute(&req, &options()).await;
+    let out = support::kubectl_within(engine, verb, args, Duration::from_secs(10)).await;
     if let Ok(o) = &out {
-        assert_no_secrets(&o.text);
+        support::assert_no_secrets(&format!("{verb} {args:?}"), &o.text);
     }
     out
 }
 
 async fn ok(engine: &Engine, verb: &str, args: &[&str]) -> Output {
     exec(engine, verb, args).await.unwrap_or_else(|e| panic!("{verb} {args:?} failed: {e}"))
-}
-
-fn assert_no_secrets(text: &str) {
-    for (key, value) in SECRET_VALUES {
-        assert!(!text.contains(value), "secret value of {key} leaked");
-    }
 }
 
 async fn setup() -> (TestContext, Engine) {

@@ -3,11 +3,10 @@
 //! pod name suffixes, ages, pod IPs, timestamps, uids, resource versions — is masked first.
 //! Update after an intended change with `INSTA_UPDATE=always cargo test --test it golden`.
 
-use std::time::{Duration, Instant};
-
-use kubently_executor::engine::{Engine, ExecOptions};
-use kubently_shared::policy::{self, CommandInput, PolicyConfig};
+use kubently_executor::engine::Engine;
 use kubently_tests::harness::TestContext;
+
+use crate::support;
 
 /// (snapshot name, argv). Only demo namespaces (tests create and delete others concurrently), and
 /// only outputs that do not change with the cluster's age (the scheduler keeps adding
@@ -40,27 +39,12 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("api_resources_apps", &["api-resources", "--api-group=apps"]),
 ];
 
-fn is_age(token: &str) -> bool {
-    let (mut digit, mut units) = (false, 0);
-    for c in token.chars() {
-        match c {
-            '0'..='9' => digit = true,
-            's' | 'm' | 'h' | 'd' | 'y' if digit => {
-                units += 1;
-                digit = false;
-            }
-            _ => return false,
-        }
-    }
-    units > 0 && !digit
-}
-
 /// Masks one whitespace-free token.
 fn mask(token: &str) -> String {
     let (lead, rest) = token.split_at(token.find(|c: char| c.is_ascii_alphanumeric()).unwrap_or(token.len()));
     let end = rest.rfind(|c: char| c.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
     let (core, trail) = rest.split_at(end);
-    let masked = if is_age(core) {
+    let masked = if support::is_age(core) {
         "<age>".to_string()
     } else if core.starts_with("10.244.") {
         "<pod-ip>".to_string()
@@ -112,10 +96,7 @@ async fn golden_corpus_of_every_verb_on_the_demo_scenario() {
     let ctx = TestContext::new().await;
     let engine = Engine::new(ctx.kube.clone());
     for (name, argv) in CORPUS {
-        let args: Vec<String> = argv[1..].iter().map(|s| s.to_string()).collect();
-        let request = policy::parse(&CommandInput { command_type: argv[0], args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default()).expect("policy accepts the corpus");
-        let opts = ExecOptions { deadline: Some(Instant::now() + Duration::from_secs(20)), ..Default::default() };
-        let text = match engine.execute(&request, &opts).await {
+        let text = match support::kubectl(&engine, argv[0], &argv[1..]).await {
             Ok(o) => o.text,
             Err(e) => format!("{}{e}", e.partial_output().map(|o| o.text.clone()).unwrap_or_default()),
         };

@@ -4,11 +4,11 @@
 //! sides are compared token by token with ages masked. Without kubectl the test says so and passes.
 
 use std::process::Command;
-use std::time::Duration;
 
-use kubently_executor::engine::{Engine, ExecOptions};
-use kubently_shared::policy::{self, CommandInput, PolicyConfig};
+use kubently_executor::engine::Engine;
 use kubently_tests::harness::TestContext;
+
+use crate::support;
 
 /// Commands whose output depends only on cluster state (no per-run randomness beyond ages).
 const COMMANDS: &[&[&str]] = &[
@@ -37,27 +37,10 @@ fn kubectl() -> Option<String> {
     Command::new(&bin).args(["version", "--client"]).output().ok().filter(|o| o.status.success()).map(|_| bin)
 }
 
-/// `3m12s`, `47s`, `5d`, `2y31d`, `<invalid>`-free age cells become `<age>`.
-fn is_age(token: &str) -> bool {
-    let mut saw_digit = false;
-    let mut units = 0;
-    for c in token.chars() {
-        match c {
-            '0'..='9' => saw_digit = true,
-            's' | 'm' | 'h' | 'd' | 'y' if saw_digit => {
-                units += 1;
-                saw_digit = false;
-            }
-            _ => return false,
-        }
-    }
-    units > 0 && !saw_digit
-}
-
 fn normalise(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("Warning:"))
-        .map(|l| l.split_whitespace().map(|t| if is_age(t) { "<age>".to_string() } else { t.to_string() }).collect())
+        .map(|l| l.split_whitespace().map(|t| if support::is_age(t) { "<age>".to_string() } else { t.to_string() }).collect())
         .collect()
 }
 
@@ -73,10 +56,7 @@ async fn the_engine_prints_what_kubectl_prints() {
     for argv in COMMANDS {
         let out = Command::new(&kubectl).args(*argv).env("KUBECONFIG", &ctx.stack.kubeconfig).output().expect("run kubectl");
         let theirs = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        let args: Vec<String> = argv[1..].iter().map(|s| s.to_string()).collect();
-        let request = policy::parse(&CommandInput { command_type: argv[0], args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default()).expect("policy accepts it");
-        let opts = ExecOptions { deadline: Some(std::time::Instant::now() + Duration::from_secs(20)), ..Default::default() };
-        let ours = match engine.execute(&request, &opts).await {
+        let ours = match support::kubectl(&engine, argv[0], &argv[1..]).await {
             Ok(o) => o.text,
             Err(e) => format!("{}{e}", e.partial_output().map(|o| o.text.clone()).unwrap_or_default()),
         };
@@ -85,14 +65,4 @@ async fn the_engine_prints_what_kubectl_prints() {
         }
     }
     assert!(mismatches.is_empty(), "{} of {} commands differ from kubectl:\n{}", mismatches.len(), COMMANDS.len(), mismatches.join("\n"));
-}
-
-#[test]
-fn ages_are_recognised() {
-    for age in ["47s", "3m12s", "5d", "2y31d", "10h"] {
-        assert!(is_age(age), "{age}");
-    }
-    for not in ["s", "Running", "1/1", "10.244.0.1", "v1.20.2", "3"] {
-        assert!(!is_age(not), "{not}");
-    }
 }

@@ -13,3 +13,4 @@ mod engine_output;
 mod provision;
 mod secrets;
 mod stack;
+mod support;

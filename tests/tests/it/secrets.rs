@@ -3,8 +3,9 @@
 //! paging are searched for every seeded Secret value, plain and base64-encoded.
 
 use kubently_tests::app::TestApp;
-use kubently_tests::scenario::SECRET_VALUES;
 use serde_json::json;
+
+use crate::support::{base64, secret_leaks as leaks};
 
 const COMMANDS: &[&[&str]] = &[
     &["get", "secret", "orders-db-credentials", "-o", "yaml"],
@@ -24,33 +25,6 @@ const COMMANDS: &[&[&str]] = &[
     &["logs", "deploy/orders-api", "--previous"],
     &["events"],
 ];
-
-/// Standard base64 (the encoding Secret `data` uses).
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn leaks(text: &str) -> Vec<String> {
-    SECRET_VALUES
-        .iter()
-        .flat_map(|(key, value)| [(*key, value.to_string()), (*key, base64(value.as_bytes()))])
-        .filter(|(_, needle)| text.contains(needle.as_str()))
-        .map(|(key, needle)| format!("{key} ({needle})"))
-        .collect()
-}
 
 #[tokio::test]
 async fn no_seeded_secret_value_appears_in_any_output_or_stored_result() {
