@@ -18,6 +18,8 @@ use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::sessions::SessionStatus;
+use crate::webhooks::callbacks::CallbackJob;
+use crate::webhooks::signing::SigningSecret;
 use crate::AppState;
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
@@ -33,6 +35,16 @@ pub struct ExecuteInput {
     pub timeout: Duration,
     /// Bytes; the deployment's default when `None`.
     pub output_budget: Option<u64>,
+    /// Async only: post the final result here.
+    pub callback: Option<Callback>,
+}
+
+/// Where and how to post an async command's final result.
+pub struct Callback {
+    pub url: String,
+    pub secret: SigningSecret,
+    /// The gateway made the secret (the 202 shows it once).
+    pub generated: bool,
 }
 
 /// Runs `input` for `caller`; timeouts are a normal response (`status: "timeout"`), not an error.
@@ -76,6 +88,17 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
         // (and replaces) it.
         let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc())).map_err(|e| ApiError::internal("encoding the pending result", e))?;
         state.buckets.results.create(command.id.to_string(), pending).await.map_err(|e| ApiError::Unavailable(format!("cannot record the command (NATS): {e}")))?;
+        if let Some(cb) = &input.callback {
+            let job = CallbackJob {
+                command_id: command.id,
+                cluster_id: command.cluster_id.clone(),
+                url: cb.url.clone(),
+                secret: cb.secret.encoded(),
+                deadline: command.deadline,
+                page_bytes: command.output_budget_bytes.unwrap_or(state.settings.commands.output_budget_bytes),
+            };
+            state.webhooks.queue_callback(&job).await.map_err(|e| ApiError::Unavailable(format!("cannot queue the callback (NATS): {e}")))?;
+        }
         let ack = publish(state, &command).await?;
         ack.await.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
         state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod sessions;
 pub mod settings;
 pub mod startup;
+pub mod webhooks;
 
 pub use settings::Settings;
 pub use startup::{AppState, Application};

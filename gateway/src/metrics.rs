@@ -19,6 +19,14 @@ pub struct VerbLabels {
     pub verb: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `subscription` or `callback`.
+    pub kind: String,
+    /// `delivered`, `gone` or `failed`.
+    pub outcome: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub commands: Family<CommandLabels, Counter>,
@@ -26,6 +34,9 @@ pub struct Metrics {
     pub in_flight: Gauge,
     pub active_sessions: Gauge,
     pub connected_executors: Gauge,
+    pub webhook_attempts: Family<WebhookLabels, Counter>,
+    pub webhook_latency: Histogram,
+    pub webhook_dead_letters: Counter,
 }
 
 impl Default for Metrics {
@@ -42,7 +53,13 @@ impl Default for Metrics {
         registry.register("commands_in_flight", "Commands waiting for their result", in_flight.clone());
         registry.register("active_sessions", "Debug sessions that have not expired or ended", active_sessions.clone());
         registry.register("connected_executors", "Executors with a live heartbeat", connected_executors.clone());
-        Self { registry, commands, latency, in_flight, active_sessions, connected_executors }
+        let webhook_attempts = Family::<WebhookLabels, Counter>::default();
+        let webhook_latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.5, 14));
+        let webhook_dead_letters = Counter::default();
+        registry.register("webhook_attempts", "Webhook delivery attempts by kind and outcome", webhook_attempts.clone());
+        registry.register("webhook_attempt_duration_seconds", "Time one webhook attempt took", webhook_latency.clone());
+        registry.register("webhook_dead_letters", "Webhook messages given up after the last attempt", webhook_dead_letters.clone());
+        Self { registry, commands, latency, in_flight, active_sessions, connected_executors, webhook_attempts, webhook_latency, webhook_dead_letters }
     }
 }
 
@@ -57,5 +74,10 @@ impl Metrics {
     pub fn record_command(&self, cluster: &str, verb: &str, status: &str, seconds: f64) {
         self.commands.get_or_create(&CommandLabels { cluster: cluster.into(), verb: verb.into(), status: status.into() }).inc();
         self.latency.get_or_create(&VerbLabels { verb: verb.into() }).observe(seconds);
+    }
+
+    pub fn record_webhook(&self, kind: &str, outcome: &str, seconds: f64) {
+        self.webhook_attempts.get_or_create(&WebhookLabels { kind: kind.into(), outcome: outcome.into() }).inc();
+        self.webhook_latency.observe(seconds);
     }
 }

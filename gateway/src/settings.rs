@@ -13,6 +13,7 @@ pub struct Settings {
     pub commands: CommandSettings,
     pub sessions: SessionSettings,
     pub policy: kubently_shared::policy::PolicyConfig,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -104,6 +105,93 @@ pub struct SessionSettings {
 impl Default for SessionSettings {
     fn default() -> Self {
         Self { retention_seconds: 3600 }
+    }
+}
+
+/// Webhook subscriptions and async callbacks.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Deliver from this gateway (replicas share the work); off = store subscriptions only.
+    pub delivery_enabled: bool,
+    /// Waits between attempts in seconds (each ±20 % jitter); attempts = 1 + entries. Default:
+    /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 h in all).
+    #[serde(deserialize_with = "numbers_or_list")]
+    pub retry_schedule_seconds: Vec<u64>,
+    /// Per-attempt timeout (connect + response).
+    pub timeout_seconds: u64,
+    /// Concurrent posts per subscription per gateway.
+    pub max_in_flight: usize,
+    /// Unacknowledged events per subscription (in flight or waiting to retry); more wait in the stream.
+    pub max_pending: usize,
+    /// Allow 127.0.0.0/8 and ::1 targets (the dev stack does).
+    pub allow_loopback: bool,
+    /// Allow RFC 1918, CGNAT, link-local and IPv6 ULA targets.
+    pub allow_private: bool,
+    /// How long the delivery log keeps retrying/dead/delivered-after-failure records.
+    pub log_retention_seconds: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            delivery_enabled: true,
+            retry_schedule_seconds: vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+            timeout_seconds: 10,
+            max_in_flight: 8,
+            max_pending: 1000,
+            allow_loopback: false,
+            allow_private: false,
+            log_retention_seconds: 7 * 24 * 3600,
+        }
+    }
+}
+
+impl WebhookSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.retry_schedule_seconds.iter().any(|s| *s == 0) {
+            return Err("webhooks.retry_schedule_seconds: every wait must be at least 1 second".into());
+        }
+        if self.retry_schedule_seconds.len() > 50 {
+            return Err("webhooks.retry_schedule_seconds: at most 50 retries".into());
+        }
+        if !(1..=120).contains(&self.timeout_seconds) {
+            return Err(format!("webhooks.timeout_seconds must be 1–120, got {}", self.timeout_seconds));
+        }
+        if self.max_in_flight == 0 || self.max_pending < self.max_in_flight {
+            return Err("webhooks.max_in_flight must be at least 1 and webhooks.max_pending at least max_in_flight".into());
+        }
+        if self.log_retention_seconds == 0 {
+            return Err("webhooks.log_retention_seconds must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn target_policy(&self) -> crate::webhooks::target::TargetPolicy {
+        crate::webhooks::target::TargetPolicy { allow_loopback: self.allow_loopback, allow_private: self.allow_private }
+    }
+
+    pub fn log_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.log_retention_seconds)
+    }
+}
+
+/// Accepts `"5,300"` (environment variables) or `[5, 300]` (files).
+fn numbers_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<u64>),
+    }
+    match <OneOrMany as serde::Deserialize>::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|n| n.parse().map_err(|e| serde::de::Error::custom(format!("`{n}` is not a number of seconds: {e}"))))
+            .collect(),
+        OneOrMany::Many(v) => Ok(v),
     }
 }
 

@@ -18,6 +18,7 @@ use kubently_shared::events::EventPublisher;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::sessions::SessionStore;
+use crate::webhooks::{WebhookDeps, Webhooks};
 use crate::{api, Error, Result, Settings};
 
 /// Everything a request handler needs.
@@ -38,6 +39,7 @@ pub struct AppState {
     pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
     pub policy: PolicyConfig,
+    pub webhooks: Webhooks,
 }
 
 pub struct Application {
@@ -73,6 +75,16 @@ impl Application {
         let sessions = SessionStore::new(js.clone(), buckets.sessions.clone(), Duration::from_secs(settings.sessions.retention_seconds));
         tokio::spawn(sessions.clone().watch_active(metrics.clone()));
 
+        let webhook_buckets = provision::ensure_webhooks(&js, &opts).await?;
+        let webhooks = Webhooks::new(
+            WebhookDeps { js: js.clone(), provision: opts.clone(), buckets: webhook_buckets, results: buckets.results.clone(), registry: registry.clone(), metrics: metrics.clone() },
+            settings.webhooks.clone(),
+        )
+        .map_err(Error::Config)?;
+        if settings.webhooks.delivery_enabled {
+            webhooks.start();
+        }
+
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| Error::Bind { addr, source })?;
         let state = Arc::new(AppState {
@@ -91,6 +103,7 @@ impl Application {
             sessions,
             events,
             metrics,
+            webhooks,
         });
         let router = api::router(state.clone());
         Ok(Self { listener, router, state })

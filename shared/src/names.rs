@@ -51,6 +51,24 @@ pub const HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subj
 /// Why the server wrote a delete marker (`MaxAge`, `Purge`, `Remove`).
 pub const HEADER_MARKER_REASON: &str = "Nats-Marker-Reason";
 
+/// Webhook subscriptions: subscription id → record (no TTL).
+pub const WEBHOOKS_BUCKET: &str = "KUBENTLY_WEBHOOKS";
+/// Webhook delivery log: `<subscription>.<event_id>` → retrying/dead/delivered record (per-key TTL).
+pub const WEBHOOK_DELIVERIES_BUCKET: &str = "KUBENTLY_WEBHOOK_DELIVERIES";
+/// Each subscription has its own durable consumer on the events stream: `webhook-<subscription>`.
+pub const WEBHOOK_CONSUMER_PREFIX: &str = "webhook";
+/// Work-queue stream of async commands' callbacks, subjects `kubently.callbacks.<cluster>`.
+pub const CALLBACKS_STREAM: &str = "KUBENTLY_CALLBACKS";
+pub const CALLBACK_SUBJECT_PREFIX: &str = "kubently.callbacks";
+pub const CALLBACK_SUBJECTS: &str = "kubently.callbacks.>";
+/// The durable consumer every gateway replica pulls callbacks from.
+pub const CALLBACKS_CONSUMER: &str = "callbacks";
+
+/// Standard Webhooks HTTP headers on every delivery.
+pub const HEADER_WEBHOOK_ID: &str = "webhook-id";
+pub const HEADER_WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+pub const HEADER_WEBHOOK_SIGNATURE: &str = "webhook-signature";
+
 /// Longest cluster id (upstream Kubently's limit).
 pub const CLUSTER_ID_MAX_LEN: usize = 100;
 /// Longest isolation prefix accepted by [`Names::with_prefix`].
@@ -226,6 +244,36 @@ impl Names {
     /// KV bucket: cluster id → first seen (no TTL).
     pub fn clusters_bucket(&self) -> String {
         self.name(CLUSTERS_BUCKET)
+    }
+
+    /// KV bucket: subscription id → webhook subscription (no TTL).
+    pub fn webhooks_bucket(&self) -> String {
+        self.name(WEBHOOKS_BUCKET)
+    }
+    /// KV bucket: `<subscription>.<event_id>` → delivery record (per-key TTL).
+    pub fn webhook_deliveries_bucket(&self) -> String {
+        self.name(WEBHOOK_DELIVERIES_BUCKET)
+    }
+    /// Work-queue stream of async commands' callbacks.
+    pub fn callbacks_stream(&self) -> String {
+        self.name(CALLBACKS_STREAM)
+    }
+    /// `[P.]kubently.callbacks.<cluster>`
+    pub fn callback_subject(&self, cluster_id: &str) -> String {
+        self.subject(format!("{CALLBACK_SUBJECT_PREFIX}.{cluster_id}"))
+    }
+    /// `[P.]kubently.callbacks.>`
+    pub fn callback_subjects(&self) -> String {
+        self.subject(CALLBACK_SUBJECTS.to_string())
+    }
+    /// `webhook-<subscription>` on the events stream (never prefixed, like every consumer).
+    pub fn webhook_consumer(&self, subscription_id: &str) -> String {
+        format!("{WEBHOOK_CONSUMER_PREFIX}-{subscription_id}")
+    }
+    /// `[P.]kubently.events.<type-pattern>.<cluster-pattern>`: an event filter subject, where
+    /// either part may use `*` wildcards token by token (`command.*`, `*`).
+    pub fn event_filter(&self, type_pattern: &str, cluster_pattern: &str) -> String {
+        self.subject(event_subject(type_pattern, cluster_pattern))
     }
 
     /// `[P.]kubently.cmd.<cluster>`

@@ -193,6 +193,51 @@ pub struct Buckets {
     pub clusters: kv::Store,
 }
 
+/// Handles on the gateway-only webhook buckets.
+#[derive(Debug, Clone)]
+pub struct WebhookBuckets {
+    /// subscription id → subscription (no TTL).
+    pub subscriptions: kv::Store,
+    /// `<subscription>.<event_id>` → delivery record (per-key TTL = the delivery log's retention).
+    pub deliveries: kv::Store,
+}
+
+impl ProvisionOptions {
+    /// The callbacks work queue: one message per async command that has a `callback_url`.
+    pub fn callbacks_stream_config(&self, names: &Names) -> stream::Config {
+        stream::Config {
+            name: names.callbacks_stream(),
+            description: Some("Kubently: async commands' callbacks, taken by the gateways".into()),
+            subjects: vec![names.callback_subjects()],
+            retention: RetentionPolicy::WorkQueue,
+            storage: StorageType::File,
+            discard: DiscardPolicy::Old,
+            max_age: self.events_max_age,
+            duplicate_window: self.duplicate_window,
+            num_replicas: self.replicas,
+            ..Default::default()
+        }
+    }
+
+    /// The gateway-only streams [`ensure_webhooks`] provisions.
+    pub fn webhook_stream_configs(&self, names: &Names) -> Vec<stream::Config> {
+        vec![
+            self.callbacks_stream_config(names),
+            self.kv_stream_config(&names.webhooks_bucket(), Duration::ZERO, false, "Kubently: webhook subscriptions"),
+            self.kv_stream_config(&names.webhook_deliveries_bucket(), Duration::ZERO, true, "Kubently: webhook deliveries that failed at least once"),
+        ]
+    }
+}
+
+/// Creates or updates the webhook subscriptions and deliveries buckets and the callbacks stream.
+pub async fn ensure_webhooks(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<WebhookBuckets> {
+    let names = opts.names()?;
+    futures::future::try_join_all(opts.webhook_stream_configs(&names).into_iter().map(|config| ensure_stream(js, config))).await?;
+    let open = |bucket: String| async move { js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket { bucket, action: "open", source: e.into() }) };
+    let (subscriptions, deliveries) = futures::try_join!(open(names.webhooks_bucket()), open(names.webhook_deliveries_bucket()))?;
+    Ok(WebhookBuckets { subscriptions, deliveries })
+}
+
 /// [`ensure_command_path`], retried with backoff for about half a minute: NATS may still be
 /// starting (compose, `./dev up`, a rolling restart).
 pub async fn ensure_command_path_retrying(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<Buckets> {
@@ -238,9 +283,14 @@ pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOption
 pub async fn ensure_cluster_consumer(js: &jetstream::Context, cluster_id: &str, opts: &ProvisionOptions) -> Result<PullConsumer> {
     validate_cluster_id(cluster_id).map_err(|reason| Error::InvalidName { what: "cluster id", value: cluster_id.to_string(), reason })?;
     let names = opts.names()?;
-    let stream = names.commands_stream();
-    let desired = opts.cluster_consumer_config(&names, cluster_id);
-    let durable = names.executor_consumer(cluster_id);
+    ensure_consumer(js, opts.commands_stream_config(&names), opts.cluster_consumer_config(&names, cluster_id)).await
+}
+
+/// Creates or updates the durable pull consumer `desired` on the stream `stream_config` names
+/// (creating the stream too if it is missing) and returns it bound. Racing creates converge.
+pub async fn ensure_consumer(js: &jetstream::Context, stream_config: stream::Config, desired: pull::Config) -> Result<PullConsumer> {
+    let stream = stream_config.name.clone();
+    let durable = desired.durable_name.clone().unwrap_or_default();
     let consumer_error =
         |action: &'static str, source: async_nats::Error| Error::Consumer { stream: stream.clone(), consumer: durable.clone(), action, source };
 
@@ -252,15 +302,15 @@ pub async fn ensure_cluster_consumer(js: &jetstream::Context, cluster_id: &str, 
                 if diff.is_empty() {
                     return Ok(existing);
                 }
-                info!(stream, consumer = durable, ?diff, "updating the cluster's consumer");
+                info!(stream, consumer = durable, ?diff, "updating the consumer");
             }
             Err(e) if jetstream_code(&e) == Some(ErrorCode::STREAM_NOT_FOUND) => {
-                ensure_stream(js, opts.commands_stream_config(&names)).await?;
-                last_reason = "the commands stream was missing".into();
+                ensure_stream(js, stream_config.clone()).await?;
+                last_reason = format!("the stream {stream} was missing");
                 continue;
             }
             Err(e) if jetstream_code(&e) == Some(ErrorCode::CONSUMER_NOT_FOUND) => {
-                debug!(stream, consumer = durable, "creating the cluster's consumer");
+                debug!(stream, consumer = durable, "creating the consumer");
             }
             Err(e) => return Err(consumer_error("look up", e.into())),
         }
@@ -268,8 +318,8 @@ pub async fn ensure_cluster_consumer(js: &jetstream::Context, cluster_id: &str, 
         match js.create_consumer_on_stream(desired.clone(), &stream).await {
             Ok(consumer) => return Ok(consumer),
             Err(e) if jetstream_code(&e) == Some(ErrorCode::STREAM_NOT_FOUND) => {
-                ensure_stream(js, opts.commands_stream_config(&names)).await?;
-                last_reason = "the commands stream was missing".into();
+                ensure_stream(js, stream_config.clone()).await?;
+                last_reason = format!("the stream {stream} was missing");
             }
             Err(e) if matches!(jetstream_code(&e), Some(ErrorCode::CONSUMER_NAME_EXIST | ErrorCode::CONSUMER_ALREADY_EXISTS)) => {
                 last_reason = e.to_string();
@@ -386,7 +436,8 @@ pub fn consumer_differences(current: &consumer::Config, desired: &pull::Config) 
             diff.push(field);
         }
     };
-    check("filter_subject", current.filter_subject != desired.filter_subject || !current.filter_subjects.is_empty());
+    check("filter_subject", current.filter_subject != desired.filter_subject);
+    check("filter_subjects", current.filter_subjects != desired.filter_subjects);
     check("deliver_policy", current.deliver_policy != desired.deliver_policy);
     check("ack_policy", current.ack_policy != desired.ack_policy);
     check("ack_wait", current.ack_wait != desired.ack_wait);

@@ -26,29 +26,45 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
+/// A gateway on its own runtime thread, like an executor: [`GatewayHandle::stop`] is a graceful
+/// shutdown, [`GatewayHandle::kill`] a crash (every task it runs, webhook deliveries included,
+/// stops at once and nothing is acked).
 pub struct GatewayHandle {
     pub url: String,
     pub state: std::sync::Arc<kubently_gateway::AppState>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    kill: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl GatewayHandle {
     /// Graceful stop (finishes in-flight requests).
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
+        self.join().await;
+    }
+
+    /// Crash-like: drop everything now.
+    pub async fn kill(&mut self) {
+        if let Some(tx) = self.kill.take() {
+            let _ = tx.send(());
+        }
+        self.join().await;
+    }
+
+    async fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
 }
 
 impl Drop for GatewayHandle {
     fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
+        if let Some(tx) = self.kill.take() {
+            let _ = tx.send(());
         }
     }
 }
@@ -189,8 +205,13 @@ impl TestApp {
 
     /// Stops the gateway gracefully and starts a new one on the same NATS state.
     pub async fn restart_gateway(&mut self) {
-        let old = std::mem::replace(&mut self.gateway, start_gateway(&self.ctx, &self.prefix).await);
+        let mut old = std::mem::replace(&mut self.gateway, start_gateway(&self.ctx, &self.prefix).await);
         old.stop().await;
+    }
+
+    /// Another gateway replica on the same NATS state (same prefix).
+    pub async fn start_replica(&self) -> GatewayHandle {
+        start_gateway(&self.ctx, &self.prefix).await
     }
 
     pub async fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
@@ -229,7 +250,9 @@ impl TestApp {
     }
 }
 
-async fn start_gateway(ctx: &TestContext, prefix: &str) -> GatewayHandle {
+/// The settings of every test gateway: the run's NATS under the test's prefix, the test keys,
+/// loopback webhook targets allowed, and a short retry schedule (three attempts in about 2 s).
+pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Settings {
     let mut s = kubently_gateway::Settings::default();
     s.server.port = 0;
     s.nats.url = ctx.stack.nats_url.clone();
@@ -239,14 +262,42 @@ async fn start_gateway(ctx: &TestContext, prefix: &str) -> GatewayHandle {
         ApiKeySettings { service: "admin".into(), key: ADMIN_KEY.into(), clusters: vec![], admin: true },
         ApiKeySettings { service: "scoped".into(), key: SCOPED_KEY.into(), clusters: vec!["elsewhere".into()], admin: false },
     ];
-    let app = kubently_gateway::Application::build(s).await.expect("gateway builds");
-    let url = format!("http://{}", app.local_addr());
-    let state = app.state();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        if let Err(e) = app.run_until(async { let _ = rx.await; }).await {
-            tracing::error!(error = %e, "gateway failed");
-        }
-    });
-    GatewayHandle { url, state, stop: Some(tx), task: Some(task) }
+    s.webhooks.allow_loopback = true;
+    s.webhooks.retry_schedule_seconds = vec![1, 1];
+    s.webhooks.timeout_seconds = 2;
+    s
+}
+
+async fn start_gateway(ctx: &TestContext, prefix: &str) -> GatewayHandle {
+    spawn_gateway(gateway_settings(ctx, prefix)).await
+}
+
+/// Builds and runs a gateway with `settings` on its own runtime thread.
+pub async fn spawn_gateway(settings: kubently_gateway::Settings) -> GatewayHandle {
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (kill_tx, kill_rx) = oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = oneshot::channel::<Result<(String, std::sync::Arc<kubently_gateway::AppState>), String>>();
+    let thread = std::thread::Builder::new()
+        .name("gateway".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("gateway runtime");
+            rt.block_on(async move {
+                let app = match kubently_gateway::Application::build(settings).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok((format!("http://{}", app.local_addr()), app.state())));
+                tokio::select! {
+                    r = app.run_until(async { let _ = stop_rx.await; }) => if let Err(e) = r { tracing::error!(error = %e, "gateway failed") },
+                    _ = kill_rx => {}
+                }
+            });
+            rt.shutdown_background();
+        })
+        .expect("gateway thread");
+    let (url, state) = ready_rx.await.expect("gateway thread alive").expect("gateway builds");
+    GatewayHandle { url, state, stop: Some(stop_tx), kill: Some(kill_tx), thread: Some(thread) }
 }

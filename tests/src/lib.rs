@@ -7,6 +7,7 @@
 //! * [`devstack`]: `./dev up|down|status|seed` state, by pid.
 //! * [`harness`]: what integration tests use: one shared stack per test run, per-test isolation.
 //! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
+//! * [`webhook_receiver`]: a real HTTP webhook receiver and an independent signature check.
 #![allow(unsafe_code)] // prctl/atexit/kill for child-process lifetime; see `process`.
 
 pub mod app;
@@ -19,3 +20,4 @@ pub mod paths;
 pub mod pki;
 pub mod process;
 pub mod scenario;
+pub mod webhook_receiver;

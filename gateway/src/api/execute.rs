@@ -11,7 +11,8 @@ use kubently_shared::policy::{self, CommandInput};
 use crate::api::headers::AgentHeaders;
 use crate::api::models::{AsyncAccepted, CommandResponse, ExecuteRequest};
 use crate::auth::Caller;
-use crate::commands::{self, ExecuteInput};
+use crate::commands::{self, Callback, ExecuteInput};
+use crate::webhooks::signing::SigningSecret;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::AppState;
 
@@ -23,6 +24,9 @@ use crate::AppState;
     security(("api_key" = [])))]
 pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<CommandResponse>> {
     let input = parse_input(&state, &caller, headers, body)?;
+    if input.callback.is_some() {
+        return Err(ApiError::field(&["body", "callback_url"], "async_only", "callback_url is only for POST /debug/execute/async (this endpoint answers with the result)", serde_json::Value::Null));
+    }
     Ok(Json(commands::execute(&state, &caller, input).await?))
 }
 
@@ -34,8 +38,9 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     security(("api_key" = [])))]
 pub async fn execute_async(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<(StatusCode, Json<AsyncAccepted>)> {
     let input = parse_input(&state, &caller, headers, body)?;
+    let generated_secret = input.callback.as_ref().filter(|c| c.generated).map(|c| c.secret.encoded());
     let id = commands::execute_async(&state, &caller, input).await?;
-    Ok((StatusCode::ACCEPTED, Json(AsyncAccepted { command_id: id.to_string(), status: "pending".into(), result_url: format!("/debug/result/{id}") })))
+    Ok((StatusCode::ACCEPTED, Json(AsyncAccepted { command_id: id.to_string(), status: "pending".into(), result_url: format!("/debug/result/{id}"), callback_secret: generated_secret })))
 }
 
 /// Validation and the read-only policy, shared by both execute endpoints (422s name the field).
@@ -60,8 +65,25 @@ fn parse_input(state: &AppState, caller: &Caller, headers: AgentHeaders, body: R
     };
     // Audited as it runs: the canonical kubectl words of the typed request.
     let typed = policy::to_argv(&request).join(" ");
+    let callback = parse_callback(state, &req)?;
     let timeout = headers.request_timeout.or(req.timeout_seconds).unwrap_or(state.settings.commands.default_timeout_seconds);
-    Ok(ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout), output_budget: req.output_budget })
+    Ok(ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout), output_budget: req.output_budget, callback })
+}
+
+/// `callback_url` (checked like a subscription's URL) and its secret (given or generated).
+fn parse_callback(state: &AppState, req: &ExecuteRequest) -> ApiResult<Option<Callback>> {
+    let Some(raw) = &req.callback_url else {
+        if req.callback_secret.is_some() {
+            return Err(ApiError::field(&["body", "callback_secret"], "missing_url", "callback_secret needs a callback_url", serde_json::Value::Null));
+        }
+        return Ok(None);
+    };
+    let url = state.webhooks.sender().policy().check_url(raw).map_err(|e| ApiError::field(&["body", "callback_url"], "url", format!("callback_url {e}"), serde_json::json!(raw)))?;
+    let (secret, generated) = match &req.callback_secret {
+        Some(s) => (SigningSecret::parse(s).map_err(|e| ApiError::field(&["body", "callback_secret"], "secret", format!("callback_secret {e}"), serde_json::Value::Null))?, false),
+        None => (SigningSecret::generate(), true),
+    };
+    Ok(Some(Callback { url: url.to_string(), secret, generated }))
 }
 
 /// A refused command as the caller typed it, for the audit log.

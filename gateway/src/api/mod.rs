@@ -8,6 +8,7 @@ pub mod health;
 pub mod models;
 pub mod results;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -21,13 +22,15 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kubently API", description = "Read-only Kubernetes debugging for AI agents: sessions, commands, clusters, audit."),
+    info(title = "Kubently API", description = "Read-only Kubernetes debugging for AI agents: sessions, commands, clusters, webhooks, audit."),
     paths(
         sessions::create, sessions::get, sessions::delete, execute::execute, execute::execute_async, results::get,
         clusters::list, clusters::detail, clusters::status, clusters::agents, clusters::agent_status,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::redeliver,
         audit::audit, health::healthz, health::health, health::readyz, health::metrics,
     ),
-    components(schemas(models::CreateSessionRequest, models::SessionResponse, models::ExecuteRequest, models::CommandResponse, models::OutputInfo, models::ResultPage, models::AsyncAccepted, crate::audit::AuditEntry)),
+    components(schemas(models::CreateSessionRequest, models::SessionResponse, models::ExecuteRequest, models::CommandResponse, models::OutputInfo, models::ResultPage, models::AsyncAccepted, crate::audit::AuditEntry,
+        webhooks::CreateSubscription, webhooks::SubscriptionView, webhooks::SubscriptionList, webhooks::AttemptView, webhooks::DeliveryView, webhooks::DeliveryList, webhooks::RedeliverResponse)),
     modifiers(&ApiKeyScheme),
 )]
 struct ApiDoc;
@@ -59,6 +62,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/cluster/{cluster_id}/status", get(clusters::status))
         .route("/admin/agents", get(clusters::agents))
         .route("/admin/agents/{cluster_id}/status", get(clusters::agent_status))
+        .route("/webhooks/subscriptions", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/subscriptions/{id}", get(webhooks::get).delete(webhooks::delete))
+        .route("/webhooks/subscriptions/{id}/test", post(webhooks::test))
+        .route("/webhooks/subscriptions/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/subscriptions/{id}/deliveries/{event_id}/redeliver", post(webhooks::redeliver))
         .route("/audit", get(audit::audit))
         .route("/healthz", get(health::healthz))
         .route("/health", get(health::health))

@@ -98,6 +98,14 @@ pub struct ExecuteRequest {
     /// cut at a line with a note; the rest is at `GET /debug/result/{command_id}?offset=`.
     #[serde(default)]
     pub output_budget: Option<u64>,
+    /// Async only: where to post the result when it is final (Standard Webhooks signed, retried
+    /// like subscriptions). http(s); internal addresses only if the deployment allows them.
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// Async only: the `whsec_…` secret to sign the callback with; generated (and returned once)
+    /// when omitted.
+    #[serde(default)]
+    pub callback_secret: Option<String>,
 }
 
 fn default_command_type() -> String {
@@ -174,6 +182,9 @@ pub struct AsyncAccepted {
     pub status: String,
     /// `GET` it for the result (`pending` until the executor answers).
     pub result_url: String,
+    /// The secret the callback is signed with, when the gateway generated it (shown only here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_secret: Option<String>,
 }
 
 /// `GET /debug/result/{command_id}`: a page of a stored result.

@@ -16,11 +16,12 @@ use crate::api::models::ResultPage;
 use crate::auth::Caller;
 use crate::commands::status_str;
 use crate::error::{ApiError, ApiResult};
+use crate::registry::Registry;
 use crate::AppState;
 
 /// How long after its deadline a pending command still counts as pending (the executor's answer
 /// may be on its way).
-const PENDING_GRACE: time::Duration = time::Duration::seconds(2);
+pub const PENDING_GRACE: time::Duration = time::Duration::seconds(2);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
@@ -46,11 +47,16 @@ pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): P
     if !result.caller.as_deref().is_some_and(|owner| caller.may_read_owned_by(owner)) {
         return Err(not_found());
     }
-    // A pending record past its deadline: nobody answered in time (the executor answers a late
-    // command with an explicit expiry, which would have replaced the record).
+    Ok(Json(page_of(&state.registry, &result, p.offset.unwrap_or(0), limit)))
+}
+
+/// A page of `result` as `GET /debug/result/{id}` (and an async command's callback) shows it: a
+/// pending record past its deadline is a timeout that says whether any executor was connected
+/// (the executor answers a late command with an explicit expiry, which would have replaced it).
+pub fn page_of(registry: &Registry, result: &CommandResult, offset: u64, limit: u64) -> ResultPage {
     let (status, error) = match result.status {
         ResultStatus::Pending if result.deadline.is_some_and(|d| OffsetDateTime::now_utc() > d + PENDING_GRACE) => {
-            let why = if state.registry.is_connected(&result.cluster_id) {
+            let why = if registry.is_connected(&result.cluster_id) {
                 format!("executor did not answer by the command's deadline (cluster '{}' has a connected executor)", result.cluster_id)
             } else {
                 format!("no executor connected for cluster '{}': the command was not run", result.cluster_id)
@@ -59,9 +65,8 @@ pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): P
         }
         s => (status_str(s), result.error.clone()),
     };
-    let offset = p.offset.unwrap_or(0);
     let (page, next) = budget::page(&result.output, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);
-    Ok(Json(ResultPage {
+    ResultPage {
         command_id: result.command_id.to_string(),
         cluster_id: result.cluster_id.clone(),
         status: status.into(),
@@ -74,5 +79,5 @@ pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): P
         next_offset: next.map(|n| n as u64),
         total_bytes: result.output.len() as u64,
         stored_truncated: result.meta.as_ref().is_some_and(|m| m.truncated),
-    }))
+    }
 }

@@ -14,3 +14,4 @@ mod provision;
 mod secrets;
 mod stack;
 mod support;
+mod webhooks;

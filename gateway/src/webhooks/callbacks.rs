@@ -1,0 +1,214 @@
+//! Callbacks of async commands (`callback_url`): the gateway that accepts the command queues a
+//! job on the callbacks work queue; whichever gateway pulls it waits for the command's final
+//! result (or its deadline), then posts the same page `GET /debug/result/{id}` shows, signed with
+//! the job's secret, retrying like subscriptions. A job survives gateway restarts: until it is
+//! acked, the server hands it to another replica.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, AckKind};
+use async_nats::HeaderMap;
+use futures::{StreamExt, TryStreamExt};
+use kubently_shared::names::HEADER_MSG_ID;
+use kubently_shared::protocol::{self, CommandResult, Event, EventType, ResultStatus};
+use kubently_shared::provision;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::delivery::ack;
+use super::sender::{self, Outcome};
+use super::signing::{random_fraction, SigningSecret};
+use super::store::{self, DeliveryRecord, DeliveryStatus};
+use super::Webhooks;
+use crate::api::models::ResultPage;
+use crate::api::results::{page_of, PENDING_GRACE};
+
+/// Jobs one gateway works on at once (most of them just wait for their command).
+const CONCURRENCY: usize = 256;
+/// While a job waits for its command, the gateway tells the server it is still working this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// The delivery log records dead callbacks under `callback.<command_id>`.
+pub const CALLBACK_LOG: &str = "callback";
+
+/// One async command's callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CallbackJob {
+    pub command_id: Uuid,
+    pub cluster_id: String,
+    pub url: String,
+    /// `whsec_…`
+    pub secret: String,
+    /// The command's deadline: the callback reports a timeout if no result came by then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    /// Output page size (the command's budget).
+    pub page_bytes: u64,
+}
+
+impl Webhooks {
+    /// Queues `job` (deduplicated by command id); returns once the stream stored it.
+    pub async fn queue_callback(&self, job: &CallbackJob) -> Result<(), String> {
+        let payload = serde_json::to_vec(job).map_err(|e| format!("encoding the callback: {e}"))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER_MSG_ID, job.command_id.to_string().as_str());
+        self.js()
+            .publish_with_headers(self.names().callback_subject(&job.cluster_id), headers, payload.into())
+            .await
+            .map_err(|e| format!("queueing the callback: {e}"))?
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("queueing the callback: {e}"))
+    }
+
+    fn callbacks_consumer_config(&self) -> pull::Config {
+        let name = kubently_shared::names::CALLBACKS_CONSUMER.to_string();
+        pull::Config {
+            durable_name: Some(name.clone()),
+            name: Some(name),
+            description: Some("Kubently gateways delivering async commands' callbacks".into()),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(self.settings().timeout_seconds) * 2 + PROGRESS_EVERY * 3,
+            max_deliver: i64::from(self.max_attempts()) + 3,
+            max_ack_pending: 10_000,
+            ..Default::default()
+        }
+    }
+
+    pub(super) async fn run_callbacks(self) {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match self.consume_callbacks().await {
+                Ok(()) => tracing::debug!("callback stream ended"),
+                Err(e) => tracing::warn!(error = %e, "callback delivery loop failed"),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn consume_callbacks(&self) -> Result<(), String> {
+        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.callbacks_consumer_config())
+            .await
+            .map_err(|e| e.to_string())?;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(64)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .map_err(|e| format!("pulling callbacks: {e}"))?;
+        messages
+            .map_err(|e| format!("pulling callbacks: {e}"))
+            .try_for_each_concurrent(CONCURRENCY, |msg| async move {
+                self.deliver_callback(msg).await;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn deliver_callback(&self, msg: jetstream::Message) {
+        let attempt = msg.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+        let job: CallbackJob = match serde_json::from_slice(&msg.payload) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, "undecodable callback job; dropped");
+                return ack(&msg, AckKind::Term).await;
+            }
+        };
+        let span = tracing::info_span!("callback", command_id = %job.command_id, attempt);
+        let _enter = span.enter();
+        let secret = match SigningSecret::parse(&job.secret) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "callback job has an unusable secret; dropped");
+                return ack(&msg, AckKind::Term).await;
+            }
+        };
+        let page = match self.final_page(&job, &msg).await {
+            Ok(Some(page)) => page,
+            Ok(None) => {
+                tracing::warn!("the command's result is gone (results expire); callback dropped");
+                return ack(&msg, AckKind::Term).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the command's result; retrying the callback");
+                return ack(&msg, AckKind::Nak(Some(Duration::from_secs(1)))).await;
+            }
+        };
+        let event_type = callback_event_type(&page.status);
+        let data = serde_json::to_value(&page).unwrap_or_default();
+        let body = sender::body(event_type.as_str(), OffsetDateTime::now_utc(), data.clone());
+        let result = self.sender().send(&job.url, &secret, &job.command_id.to_string(), body).await;
+        self.record_attempt("callback", &result);
+        match result.outcome {
+            Outcome::Delivered | Outcome::Gone => ack(&msg, AckKind::Ack).await,
+            Outcome::Retry if attempt >= self.max_attempts() => {
+                tracing::warn!(error = result.error.as_deref().unwrap_or(""), "callback dead-lettered after the last attempt (the result stays readable at /debug/result)");
+                let mut event = Event::new(event_type, &job.cluster_id, data, OffsetDateTime::now_utc());
+                event.id = job.command_id;
+                let record = DeliveryRecord {
+                    subscription_id: CALLBACK_LOG.into(),
+                    status: DeliveryStatus::Dead,
+                    attempts: attempt,
+                    last_status_code: result.status_code,
+                    last_error: result.error.clone(),
+                    last_attempt_at: OffsetDateTime::now_utc(),
+                    next_attempt_at: None,
+                    event,
+                };
+                if let Err(e) = store::write_delivery(self.js(), self.deliveries(), &record, self.settings().log_retention()).await {
+                    tracing::warn!(error = %e, "cannot record the dead callback");
+                }
+                self.inner.metrics.webhook_dead_letters.inc();
+                ack(&msg, AckKind::Term).await;
+            }
+            Outcome::Retry => {
+                let wait = sender::backoff(&self.inner.schedule, attempt, random_fraction());
+                tracing::info!(error = result.error.as_deref().unwrap_or(""), retry_in_ms = wait.as_millis() as u64, "callback attempt failed; retrying");
+                ack(&msg, AckKind::Nak(Some(wait))).await;
+            }
+        }
+    }
+
+    /// Waits until the command's result is final or its deadline (plus grace) passed, and
+    /// returns its first page. `None` when the result no longer exists.
+    async fn final_page(&self, job: &CallbackJob, msg: &jetstream::Message) -> Result<Option<ResultPage>, String> {
+        let key = job.command_id.to_string();
+        let give_up_at = job.deadline + PENDING_GRACE + time::Duration::milliseconds(100);
+        let mut watch = None;
+        loop {
+            let Some(bytes) = self.inner.results.get(&key).await.map_err(|e| format!("reading the result: {e}"))? else { return Ok(None) };
+            let result: CommandResult = protocol::decode(&bytes).map_err(|e| format!("decoding the result: {e}"))?;
+            let now = OffsetDateTime::now_utc();
+            if result.status != ResultStatus::Pending || now > give_up_at {
+                return Ok(Some(page_of(&self.inner.registry, &result, 0, job.page_bytes)));
+            }
+            if watch.is_none() {
+                // Watch from now on, then re-read: a result written in between is not missed.
+                watch = Some(self.inner.results.watch(&key).await.map_err(|e| format!("watching the result: {e}"))?);
+                continue;
+            }
+            let wait = Duration::try_from(give_up_at - now).unwrap_or_default().min(PROGRESS_EVERY);
+            if let Some(w) = watch.as_mut() {
+                match tokio::time::timeout(wait, w.next()).await {
+                    Err(_) => ack(msg, AckKind::Progress).await,
+                    Ok(None) => watch = None,
+                    Ok(Some(_)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// `command.completed`, `command.failed` or `command.timeout`, from the result page's status.
+fn callback_event_type(status: &str) -> EventType {
+    match status {
+        "success" => EventType::CommandCompleted,
+        "timeout" => EventType::CommandTimeout,
+        _ => EventType::CommandFailed,
+    }
+}

@@ -1,0 +1,163 @@
+//! The delivery loop of one subscription: pull events from its durable consumer, post each,
+//! then ack (2xx), unsubscribe (410), nak with the backoff delay, or dead-letter after the last
+//! attempt. Every replica runs the loop on the same consumer, so they share the work and an
+//! event is only re-sent if an attempt failed or its gateway died before acking.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, AckKind};
+use futures::TryStreamExt;
+use kubently_shared::protocol::{self, Event};
+use kubently_shared::provision;
+use time::OffsetDateTime;
+
+use super::sender::{self, Attempt, Outcome};
+use super::signing::{random_fraction, SigningSecret};
+use super::store::{self, DeliveryRecord, DeliveryStatus, Subscription};
+use super::{patterns, Webhooks};
+
+impl Webhooks {
+    /// The subscription's consumer: new events matching its filters, explicit acks, an ack wait
+    /// longer than any attempt, and a hard cap on redeliveries a crash loop could cause.
+    pub fn consumer_config(&self, sub: &Subscription) -> Result<pull::Config, String> {
+        let name = self.names().webhook_consumer(&sub.id);
+        let timeout = Duration::from_secs(self.settings().timeout_seconds);
+        Ok(pull::Config {
+            durable_name: Some(name.clone()),
+            name: Some(name),
+            description: Some(format!("Kubently webhook subscription {} of {}", sub.id, sub.owner)),
+            deliver_policy: DeliverPolicy::New,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: timeout * 2 + Duration::from_secs(5),
+            max_deliver: i64::from(self.max_attempts()) + 3,
+            filter_subjects: patterns::filter_subjects(self.names(), &sub.events, &sub.clusters)?,
+            max_ack_pending: self.settings().max_pending as i64,
+            ..Default::default()
+        })
+    }
+
+    /// Creates the subscription's consumer (before the subscription is stored, so no event
+    /// after the 201 is missed).
+    pub async fn create_consumer(&self, sub: &Subscription) -> Result<(), String> {
+        let config = self.consumer_config(sub)?;
+        provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), config).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Runs until the subscription is removed; reconnects with backoff on errors.
+    pub(super) async fn deliver_subscription(self, sub: Subscription) {
+        let secret = match SigningSecret::parse(&sub.secret) {
+            Ok(s) => s,
+            Err(e) => return tracing::error!(subscription = %sub.id, error = %e, "subscription has an unusable secret; not delivering"),
+        };
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match self.consume(&sub, &secret).await {
+                Ok(()) => tracing::debug!(subscription = %sub.id, "webhook message stream ended"),
+                Err(e) => tracing::warn!(subscription = %sub.id, error = %e, "webhook delivery loop failed"),
+            }
+            match store::read::<Subscription>(self.subscriptions(), &sub.id).await {
+                Ok(None) => return tracing::info!(subscription = %sub.id, "subscription gone; delivery loop ends"),
+                Ok(Some(_)) => {}
+                Err(e) => tracing::warn!(subscription = %sub.id, error = %e, "cannot re-read subscription"),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn consume(&self, sub: &Subscription, secret: &SigningSecret) -> Result<(), String> {
+        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), self.consumer_config(sub)?).await.map_err(|e| e.to_string())?;
+        let in_flight = self.settings().max_in_flight;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(in_flight)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .map_err(|e| format!("pulling events: {e}"))?;
+        messages
+            .map_err(|e| format!("pulling events: {e}"))
+            .try_for_each_concurrent(in_flight, |msg| async move {
+                self.deliver_one(sub, secret, msg).await;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn deliver_one(&self, sub: &Subscription, secret: &SigningSecret, msg: jetstream::Message) {
+        let attempt = msg.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+        let event: Event = match protocol::decode(&msg.payload) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(subscription = %sub.id, subject = %msg.subject, error = %e, "undecodable event; dropped");
+                return ack(&msg, AckKind::Term).await;
+            }
+        };
+        let result = self.sender().send(&sub.url, secret, &event.id.to_string(), sender::event_body(&event)).await;
+        self.record_attempt("subscription", &result);
+        let span = tracing::info_span!("webhook", subscription = %sub.id, event_id = %event.id, event_type = %event.event_type, attempt);
+        let _enter = span.enter();
+        match result.outcome {
+            Outcome::Delivered => {
+                if attempt > 1 {
+                    self.log_delivery(sub, &event, attempt, &result, DeliveryStatus::Delivered, None).await;
+                }
+                ack(&msg, AckKind::Ack).await;
+            }
+            Outcome::Gone => {
+                tracing::info!(url = %sub.url, "receiver answered 410 Gone; removing the subscription");
+                if let Err(e) = self.remove(&sub.id).await {
+                    tracing::warn!(error = %e, "cannot remove the subscription after 410");
+                }
+                ack(&msg, AckKind::Ack).await;
+            }
+            Outcome::Retry if attempt >= self.max_attempts() => {
+                tracing::warn!(error = result.error.as_deref().unwrap_or(""), status = result.status_code, "webhook dead-lettered after the last attempt");
+                self.log_delivery(sub, &event, attempt, &result, DeliveryStatus::Dead, None).await;
+                self.inner.metrics.webhook_dead_letters.inc();
+                ack(&msg, AckKind::Term).await;
+            }
+            Outcome::Retry => {
+                let wait = sender::backoff(&self.inner.schedule, attempt, random_fraction());
+                tracing::info!(error = result.error.as_deref().unwrap_or(""), status = result.status_code, retry_in_ms = wait.as_millis() as u64, "webhook attempt failed; retrying");
+                self.log_delivery(sub, &event, attempt, &result, DeliveryStatus::Retrying, Some(wait)).await;
+                ack(&msg, AckKind::Nak(Some(wait))).await;
+            }
+        }
+    }
+
+    pub(super) fn record_attempt(&self, kind: &str, attempt: &Attempt) {
+        let outcome = match attempt.outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Gone => "gone",
+            Outcome::Retry => "failed",
+        };
+        self.inner.metrics.record_webhook(kind, outcome, attempt.duration.as_secs_f64());
+    }
+
+    async fn log_delivery(&self, sub: &Subscription, event: &Event, attempts: u32, result: &Attempt, status: DeliveryStatus, next: Option<Duration>) {
+        let now = OffsetDateTime::now_utc();
+        let record = DeliveryRecord {
+            subscription_id: sub.id.clone(),
+            status,
+            attempts,
+            last_status_code: result.status_code,
+            last_error: result.error.clone(),
+            last_attempt_at: now,
+            next_attempt_at: next.map(|d| now + d),
+            event: event.clone(),
+        };
+        if let Err(e) = store::write_delivery(self.js(), self.deliveries(), &record, self.settings().log_retention()).await {
+            tracing::warn!(error = %e, "cannot record the webhook delivery");
+        }
+    }
+}
+
+/// Acks (or naks/terms) a message; a failed ack only means a redelivery, so it is logged.
+pub(super) async fn ack(msg: &jetstream::Message, kind: AckKind) {
+    if let Err(e) = msg.ack_with(kind).await {
+        tracing::warn!(subject = %msg.subject, error = %e, "cannot acknowledge a webhook message; it will be redelivered");
+    }
+}
