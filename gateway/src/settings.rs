@@ -176,15 +176,17 @@ impl WebhookSettings {
     }
 }
 
-/// Accepts `"5,300"` (environment variables) or `[5, 300]` (files).
+/// Accepts `"5,300"` or `5` (environment variables) or `[5, 300]` (files).
 fn numbers_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
+        Number(u64),
         One(String),
         Many(Vec<u64>),
     }
     match <OneOrMany as serde::Deserialize>::deserialize(d)? {
+        OneOrMany::Number(n) => Ok(vec![n]),
         OneOrMany::One(s) => s
             .split(',')
             .map(str::trim)
@@ -207,4 +209,20 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
         OneOrMany::One(s) => s.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
         OneOrMany::Many(v) => v,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_schedules_load_from_lists_strings_and_single_numbers() {
+        let load = |v: serde_json::Value| serde_json::from_value::<WebhookSettings>(serde_json::json!({"retry_schedule_seconds": v})).map(|s| s.retry_schedule_seconds);
+        assert_eq!(load(serde_json::json!([1, 2])).expect("list"), vec![1, 2]);
+        assert_eq!(load(serde_json::json!("5, 300")).expect("csv"), vec![5, 300]);
+        assert_eq!(load(serde_json::json!(7)).expect("number"), vec![7]);
+        assert!(load(serde_json::json!("5,x")).is_err());
+        assert!(WebhookSettings { retry_schedule_seconds: vec![0], ..Default::default() }.validate().is_err());
+        assert!(WebhookSettings::default().validate().is_ok());
+    }
 }

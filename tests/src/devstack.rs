@@ -188,7 +188,8 @@ async fn start_kubently(nats_url: &str, kubeconfig: &Path, api_key: &str, logs: 
     cmd.env("KUBENTLY__SERVER__HOST", "127.0.0.1")
         .env("KUBENTLY__SERVER__PORT", port.to_string())
         .env("KUBENTLY__NATS__URL", nats_url)
-        .env("KUBENTLY__AUTH__API_KEYS", format!("dev:{api_key}"));
+        .env("KUBENTLY__AUTH__API_KEYS", format!("dev:{api_key}"))
+        .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true");
     let gateway = Daemon::spawn("kubently-gateway", cmd, &logs.join("kubently-gateway.log"), Lifetime::Detached)?;
     wait_until("kubently-gateway", Duration::from_secs(20), Some(&gateway), || async move {
         Ok(http_get(port, "/readyz").await?.0 == 200)

@@ -27,6 +27,8 @@ pub struct Received {
     pub signature: String,
     pub body: Bytes,
     pub at: Instant,
+    /// Wall-clock arrival (latency against the event's own timestamp).
+    pub wall: time::OffsetDateTime,
     /// What the receiver answered.
     pub answered: u16,
 }
@@ -166,6 +168,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         signature: header("webhook-signature"),
         body,
         at: Instant::now(),
+        wall: time::OffsetDateTime::now_utc(),
         answered: status,
     };
     shared.received.lock().expect("lock").push(received);

@@ -6,6 +6,9 @@
 //! (b) the same call through the gateway over HTTP, one client, warm,
 //! (c) the first command after the cluster went idle (executor in slow mode),
 //! (d) throughput at concurrency 1, 8 and 64 (zero errors required),
+//! (e) webhooks: latency from a command's completion (its event's timestamp) to receipt at a
+//!     local receiver, and events delivered per second to one subscription, beside the same
+//!     receiver taking plain POSTs straight from the bench (the floor),
 //!
 //! and prints p50/p95/p99, commands/s and the gateway's and executor's RSS.
 
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use futures::StreamExt;
 use kubently_executor::engine::{Engine, ExecOptions};
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
 use kubently_tests::devstack::StackState;
@@ -142,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    report.push(webhooks(&http, &url, &state.nats_url, &prefix, opts.samples).await?);
     let out = paths::cache_dir().join("bench-report.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     say(&format!("report written to {}", out.display()));
@@ -149,6 +154,74 @@ async fn main() -> anyhow::Result<()> {
     executor.stop(Duration::from_secs(5));
     remove_bench_streams(&state.nats_url).await?;
     Ok(())
+}
+
+/// Events a throughput run pushes through one subscription.
+const WEBHOOK_BURST: usize = 5000;
+
+/// (e): completion → receipt latency over `samples` commands, then a burst of events published
+/// straight to the events stream, against plain POSTs to the same receiver.
+async fn webhooks(http: &reqwest::Client, url: &str, nats_url: &str, prefix: &str, samples: usize) -> anyhow::Result<Value> {
+    use kubently_shared::protocol::{Event, EventType};
+    use kubently_tests::webhook_receiver::Receiver;
+
+    let receiver = Receiver::start().await;
+    let resp = http.post(format!("{url}/webhooks/subscriptions")).header("X-API-Key", KEY)
+        .json(&json!({"url": receiver.url("/bench"), "events": ["command.completed"], "clusters": [CLUSTER]})).send().await?;
+    anyhow::ensure!(resp.status() == 201, "subscribing failed: HTTP {}: {}", resp.status(), resp.text().await?);
+
+    // Latency: one command at a time, each waited for at the receiver.
+    let body = execute_body(&CASES[1]);
+    let mut latency = Vec::with_capacity(samples);
+    for i in 0..samples {
+        call(http, url, &body).await?;
+        let got = receiver.wait_for(Duration::from_secs(10), "the command's webhook", |r| r.len() > i).await;
+        let r = &got[i];
+        let sent = time::OffsetDateTime::parse(r.json()["timestamp"].as_str().unwrap_or_default(), &time::format_description::well_known::Rfc3339)?;
+        latency.push(Duration::try_from(r.wall - sent).unwrap_or_default());
+    }
+    let lat = Stats::of(&mut latency);
+    say(&format!("webhooks: command completion → receipt {lat}"));
+
+    // Throughput: a burst published straight to the events stream.
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+    let names = kubently_shared::names::Names::with_prefix(prefix)?;
+    let before = receiver.received().len();
+    let started = Instant::now();
+    let mut acks = Vec::with_capacity(WEBHOOK_BURST);
+    for i in 0..WEBHOOK_BURST {
+        let event = Event::new(EventType::CommandCompleted, CLUSTER, json!({"command_id": format!("burst-{i}"), "status": "success"}), time::OffsetDateTime::now_utc());
+        acks.push(js.publish(names.event_subject(event.event_type.as_str(), CLUSTER), kubently_shared::protocol::encode(&event)?).await?);
+    }
+    for ack in acks {
+        ack.await?;
+    }
+    receiver.wait_for(Duration::from_secs(300), "the burst", |r| r.len() >= before + WEBHOOK_BURST).await;
+    let rate = WEBHOOK_BURST as f64 / started.elapsed().as_secs_f64();
+    say(&format!("webhooks: {WEBHOOK_BURST} events delivered to one subscription at {rate:.0} events/s"));
+
+    // Floor: the same receiver taking the same number of POSTs directly (8 at a time, like a subscription).
+    let payload = receiver.received()[before].body.clone();
+    let started = Instant::now();
+    let target = receiver.url("/floor");
+    let mut floor = futures::stream::iter(0..WEBHOOK_BURST)
+        .map(|_| {
+            let (http, target, payload) = (http.clone(), target.clone(), payload.clone());
+            async move {
+                let t = Instant::now();
+                http.post(target).header("content-type", "application/json").body(payload).send().await.map(|_| t.elapsed())
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    let floor_rate = WEBHOOK_BURST as f64 / started.elapsed().as_secs_f64();
+    let f = Stats::of(&mut floor);
+    say(&format!("webhooks: floor (plain POSTs from the bench, 8 at a time) {floor_rate:.0} requests/s, {f}"));
+    Ok(json!({"webhooks": {"completion_to_receipt": lat.json(), "events_per_second": rate, "burst": WEBHOOK_BURST,
+        "floor_requests_per_second": floor_rate, "floor_post": f.json()}}))
 }
 
 /// Deletes every stream and bucket of bench runs (this one and any interrupted earlier one), so
@@ -281,6 +354,7 @@ async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::
         .env("KUBENTLY__NATS__PREFIX", prefix)
         .env("KUBENTLY__AUTH__API_KEYS", format!("bench:{KEY}"))
         .env("KUBENTLY__COMMANDS__CLUSTER_ACTIVE_TTL_SECONDS", "2")
+        .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
         .env("RUST_LOG", "warn");
     let gateway = Daemon::spawn("kubently-gateway (bench)", cmd, &dir.join("gateway.log"), Lifetime::TiedToTestProcess)?;
     wait_until("bench gateway", Duration::from_secs(20), Some(&gateway), || async move { Ok(http_get(port, "/readyz").await?.0 == 200) }).await?;
