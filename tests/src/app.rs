@@ -132,6 +132,7 @@ impl TestApp {
         let ctx = TestContext::new().await;
         let prefix = format!("T{}", ctx.id);
         let cluster_id = ctx.unique("c");
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build().expect("http client");
         let gateway = start_gateway(&ctx, &prefix).await;
         Self { ctx, prefix, cluster_id, gateway, http }

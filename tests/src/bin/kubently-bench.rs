@@ -71,6 +71,8 @@ fn say(msg: &str) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kubently_tests::process::restore_default_sigpipe();
+    // reqwest is built without a bundled crypto provider (the workspace uses ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let opts = parse_opts()?;
     let state = StackState::load()?.context("no dev stack: run `./dev up --seed` first")?;
     anyhow::ensure!(state.all_alive(), "the dev stack is partly down (`./dev status`)");
