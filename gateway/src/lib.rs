@@ -1,5 +1,6 @@
 //! Kubently gateway library. The binary is a thin wrapper around [`Application`].
 
+pub mod a2a;
 pub mod activity;
 pub mod api;
 pub mod audit;
@@ -7,6 +8,7 @@ pub mod auth;
 pub mod commands;
 pub mod dispatch;
 pub mod error;
+pub mod mcp;
 pub mod metrics;
 pub mod registry;
 pub mod sessions;

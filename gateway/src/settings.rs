@@ -14,6 +14,29 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub policy: kubently_shared::policy::PolicyConfig,
     pub webhooks: WebhookSettings,
+    pub mcp: McpSettings,
+}
+
+/// The MCP door.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpSettings {
+    /// `Host` values accepted (DNS-rebinding protection); an entry without a port matches any
+    /// port. Empty = any host. Add the gateway's public name when it is served behind one.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted from browsers (`https://app.example.com`); empty = not checked
+    /// (requests without `Origin`, i.e. non-browser clients, always pass).
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_origins: Vec<String>,
+    /// A 2025-11-25 session idle this long is forgotten.
+    pub session_idle_seconds: u64,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        Self { allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()], allowed_origins: Vec::new(), session_idle_seconds: 600 }
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -24,11 +47,14 @@ pub struct ServerSettings {
     pub port: u16,
     /// Names this gateway's reply inbox (`kubently.reply.<instance>.<id>`); random when unset.
     pub instance_id: Option<String>,
+    /// The URL agents reach this gateway at (`https://kubently.example.com`), for the A2A agent
+    /// card; when unset the card uses the request's `Host` over http.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 8080, instance_id: None }
+        Self { host: "127.0.0.1".into(), port: 8080, instance_id: None, public_url: None }
     }
 }
 
@@ -149,7 +175,7 @@ impl Default for WebhookSettings {
 
 impl WebhookSettings {
     pub fn validate(&self) -> Result<(), String> {
-        if self.retry_schedule_seconds.iter().any(|s| *s == 0) {
+        if self.retry_schedule_seconds.contains(&0) {
             return Err("webhooks.retry_schedule_seconds: every wait must be at least 1 second".into());
         }
         if self.retry_schedule_seconds.len() > 50 {

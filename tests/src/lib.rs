@@ -19,5 +19,6 @@ pub mod nats_server;
 pub mod paths;
 pub mod pki;
 pub mod process;
+pub mod python;
 pub mod scenario;
 pub mod webhook_receiver;

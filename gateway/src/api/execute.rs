@@ -23,7 +23,8 @@ use crate::AppState;
         (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
     security(("api_key" = [])))]
 pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<CommandResponse>> {
-    let input = parse_input(&state, &caller, headers, body)?;
+    let Json(req) = body?;
+    let input = parse_input(&state, &caller, headers, req)?;
     if input.callback.is_some() {
         return Err(ApiError::field(&["body", "callback_url"], "async_only", "callback_url is only for POST /debug/execute/async (this endpoint answers with the result)", serde_json::Value::Null));
     }
@@ -37,15 +38,15 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
         (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
     security(("api_key" = [])))]
 pub async fn execute_async(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<(StatusCode, Json<AsyncAccepted>)> {
-    let input = parse_input(&state, &caller, headers, body)?;
+    let Json(req) = body?;
+    let input = parse_input(&state, &caller, headers, req)?;
     let generated_secret = input.callback.as_ref().filter(|c| c.generated).map(|c| c.secret.encoded());
     let id = commands::execute_async(&state, &caller, input).await?;
     Ok((StatusCode::ACCEPTED, Json(AsyncAccepted { command_id: id.to_string(), status: "pending".into(), result_url: format!("/debug/result/{id}"), callback_secret: generated_secret })))
 }
 
-/// Validation and the read-only policy, shared by both execute endpoints (422s name the field).
-fn parse_input(state: &AppState, caller: &Caller, headers: AgentHeaders, body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<ExecuteInput> {
-    let Json(req) = body?;
+/// Validation and the read-only policy, shared by every door (422s name the field).
+pub fn parse_input(state: &AppState, caller: &Caller, headers: AgentHeaders, req: ExecuteRequest) -> ApiResult<ExecuteInput> {
     let max = state.settings.commands.max_timeout_seconds;
     req.validate(max)?;
     let extra = req.extra_args.clone().unwrap_or_default();

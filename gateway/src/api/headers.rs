@@ -26,8 +26,15 @@ impl FromRequestParts<Arc<AppState>> for AgentHeaders {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        Self::from_headers(&parts.headers)
+    }
+}
+
+impl AgentHeaders {
+    /// Reads and validates the headers (MCP and A2A read them from the request they came in).
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
         let text = |name: &'static str| -> Result<Option<String>, ApiError> {
-            match parts.headers.get(name) {
+            match headers.get(name) {
                 None => Ok(None),
                 Some(v) => match v.to_str() {
                     Ok(s) if s.len() <= MAX_HEADER_CHARS => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),

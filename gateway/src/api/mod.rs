@@ -73,6 +73,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(health::openapi))
+        .with_state(state.clone())
+        .merge(crate::mcp::router(state.clone()))
+        .merge(crate::a2a::router(state))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

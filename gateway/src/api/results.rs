@@ -36,18 +36,23 @@ pub struct PageParams {
     responses((status = 200, body = ResultPage), (status = 404, description = "unknown, expired (1 h), or not yours"), (status = 422, description = "bad limit")),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, Query(p): Query<PageParams>) -> ApiResult<Json<ResultPage>> {
-    let limit = p.limit.unwrap_or(state.settings.commands.output_budget_bytes);
+    Ok(Json(read(&state, &caller, &id, p.offset, p.limit).await?))
+}
+
+/// A page of the caller's result `id` (every door).
+pub async fn read(state: &AppState, caller: &Caller, id: &str, offset: Option<u64>, limit: Option<u64>) -> ApiResult<ResultPage> {
+    let limit = limit.unwrap_or(state.settings.commands.output_budget_bytes);
     if !(1..=budget::MAX_BUDGET_BYTES as u64).contains(&limit) {
         return Err(ApiError::field(&["query", "limit"], "range", format!("limit must be between 1 and {} bytes", budget::MAX_BUDGET_BYTES), json!(limit)));
     }
     let not_found = || ApiError::NotFound(format!("No result for command {id} (results are kept for 1 hour and only for the caller that ran the command)"));
-    let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let uuid = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
     let bytes = state.buckets.results.get(uuid.to_string()).await.map_err(|e| ApiError::internal("reading the result", e))?.ok_or_else(not_found)?;
     let result: CommandResult = protocol::decode(&bytes).map_err(|e| ApiError::internal("decoding the result", e))?;
     if !result.caller.as_deref().is_some_and(|owner| caller.may_read_owned_by(owner)) {
         return Err(not_found());
     }
-    Ok(Json(page_of(&state.registry, &result, p.offset.unwrap_or(0), limit)))
+    Ok(page_of(&state.registry, &result, offset.unwrap_or(0), limit))
 }
 
 /// A page of `result` as `GET /debug/result/{id}` (and an async command's callback) shows it: a

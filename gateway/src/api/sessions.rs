@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::sessions::{NewSession, SessionStatus};
 use crate::AppState;
 
-fn response(r: &SessionRecord) -> SessionResponse {
+pub fn response(r: &SessionRecord) -> SessionResponse {
     SessionResponse {
         session_id: r.session_id.clone(),
         cluster_id: r.cluster_id.clone(),
@@ -38,8 +38,14 @@ fn response(r: &SessionRecord) -> SessionResponse {
     security(("api_key" = [])))]
 pub async fn create(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Result<Json<CreateSessionRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
     let Json(req) = body?;
+    let record = open(&state, &caller, headers, req).await?;
+    Ok((StatusCode::CREATED, Json(response(&record))))
+}
+
+/// Validates and opens a session (every door).
+pub async fn open(state: &AppState, caller: &Caller, headers: AgentHeaders, req: CreateSessionRequest) -> ApiResult<SessionRecord> {
     req.validate()?;
-    commands::ensure_cluster(&state, &caller, &req.cluster_id)?;
+    commands::ensure_cluster(state, caller, &req.cluster_id)?;
     let record = state
         .sessions
         .create(NewSession {
@@ -56,10 +62,10 @@ pub async fn create(State(state): State<Arc<AppState>>, caller: Caller, headers:
     let data = json!({"session_id": record.session_id, "owner": record.owner, "ttl_seconds": record.ttl_seconds, "correlation_id": record.correlation_id});
     state.events.publish(Event::new(EventType::SessionCreated, &record.cluster_id, data, OffsetDateTime::now_utc()));
     tracing::info!(session_id = %record.session_id, cluster_id = %record.cluster_id, ttl_seconds = record.ttl_seconds, "session created");
-    Ok((StatusCode::CREATED, Json(response(&record))))
+    Ok(record)
 }
 
-async fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SessionRecord> {
+pub async fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SessionRecord> {
     state
         .sessions
         .get(id)
@@ -82,12 +88,18 @@ pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): P
     params(("session_id" = String, Path)), responses((status = 204), (status = 404, description = "not found, not yours, or already ended")),
     security(("api_key" = [])))]
 pub async fn delete(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let record = owned(&state, &caller, &id).await?;
+    close(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends the caller's session (every door).
+pub async fn close(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SessionRecord> {
+    let record = owned(state, caller, id).await?;
     if record.ended_at.is_some() {
         return Err(ApiError::NotFound("Session not found (already ended)".into()));
     }
     let record = state.sessions.end(record).await.map_err(|e| ApiError::internal("ending the session", e))?;
     let data = json!({"session_id": record.session_id, "command_count": record.command_count});
     state.events.publish(Event::new(EventType::SessionClosed, &record.cluster_id, data, OffsetDateTime::now_utc()));
-    Ok(StatusCode::NO_CONTENT)
+    Ok(record)
 }

@@ -2,6 +2,7 @@
 //! kube-apiserver 1.20 with controller-manager, scheduler and the fake kubelet (see
 //! `kubently_tests::harness`).
 
+mod a2a;
 mod command_path;
 mod compose;
 mod engine;
@@ -9,6 +10,7 @@ mod engine_describe;
 mod engine_verbs;
 mod golden;
 mod kubectl_parity;
+mod mcp;
 mod engine_output;
 mod provision;
 mod secrets;

@@ -1,0 +1,229 @@
+//! The A2A agent: a message's text part is a kubectl command (`get pods -n demo-shop`), or its
+//! data part is `{cluster_id?, command, namespace?, session_id?}`. It runs through the same
+//! command path as REST and MCP and streams Task → working → artifact (text + data) →
+//! completed; a command the policy refuses ends REJECTED with the reason, a failed one FAILED.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ::a2a::{Artifact, Message, Part, PartContent, Role, StreamResponse, Task, TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent, A2AError};
+use a2a_server::{AgentExecutor, ExecutorContext};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::execute;
+use crate::api::headers::AgentHeaders;
+use crate::api::models::ExecuteRequest;
+use crate::auth::Caller;
+use crate::commands;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Task metadata key holding the caller that owns the task.
+pub const OWNER_KEY: &str = "kubently.owner";
+
+pub struct KubentlyAgent {
+    state: Arc<AppState>,
+    running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+}
+
+impl KubentlyAgent {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state, running: Arc::default() }
+    }
+}
+
+/// What the message asks for.
+struct Ask {
+    cluster_id: Option<String>,
+    session_id: Option<String>,
+    command: String,
+    namespace: Option<String>,
+}
+
+fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
+    let message = message.ok_or("the message is missing")?;
+    for part in &message.parts {
+        if let PartContent::Data(Value::Object(d)) = &part.content {
+            let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+            let command = text("command").ok_or("the data part needs `command` (kubectl words, e.g. `get pods -n demo`)")?;
+            return Ok(Ask { cluster_id: text("cluster_id"), session_id: text("session_id"), command, namespace: text("namespace") });
+        }
+    }
+    let text: String = message.parts.iter().filter_map(|p| p.as_text()).collect::<Vec<_>>().join(" ");
+    if text.trim().is_empty() {
+        return Err("send a kubectl command as text (`get pods -n demo`) or a data part {cluster_id, command, namespace}".into());
+    }
+    let meta = |k: &str| message.metadata.as_ref().and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_string);
+    Ok(Ask { cluster_id: meta("cluster_id"), session_id: meta("session_id"), command: text, namespace: meta("namespace") })
+}
+
+/// The request's caller (the `/a2a` routes already refused requests without a valid key).
+pub fn caller_of(state: &AppState, params: &a2a_server::ServiceParams) -> Option<Caller> {
+    params.get(crate::auth::API_KEY_HEADER).and_then(|v| v.first()).and_then(|k| state.keys.verify(k))
+}
+
+fn headers_of(params: &a2a_server::ServiceParams) -> Result<AgentHeaders, ApiError> {
+    let mut map = http::HeaderMap::new();
+    for name in [crate::api::headers::CORRELATION_ID, crate::api::headers::SERVICE_IDENTITY, crate::api::headers::REQUEST_TIMEOUT] {
+        if let Some(v) = params.get(name).and_then(|v| v.first())
+            && let Ok(v) = http::HeaderValue::from_str(v)
+        {
+            map.insert(name, v);
+        }
+    }
+    AgentHeaders::from_headers(&map)
+}
+
+fn status(task_id: &str, context_id: &str, state: TaskState, text: Option<String>) -> StreamResponse {
+    let message = text.map(|t| {
+        let mut m = Message::new(Role::Agent, vec![Part::text(t)]);
+        m.task_id = Some(task_id.to_string());
+        m.context_id = Some(context_id.to_string());
+        m
+    });
+    StreamResponse::StatusUpdate(TaskStatusUpdateEvent { task_id: task_id.into(), context_id: context_id.into(), status: TaskStatus { state, message, timestamp: None }, metadata: None })
+}
+
+/// Flattens an API error into one sentence for a status message.
+fn reason(e: &ApiError) -> String {
+    match e {
+        ApiError::Validation(errors) => errors.iter().map(|f| f.msg.clone()).collect::<Vec<_>>().join("; "),
+        ApiError::Internal(_) => "internal error (details in the gateway log)".into(),
+        other => other.to_string(),
+    }
+}
+
+impl AgentExecutor for KubentlyAgent {
+    fn execute(&self, ctx: ExecutorContext) -> BoxStream<'static, Result<StreamResponse, A2AError>> {
+        let (tx, rx) = mpsc::channel::<Result<StreamResponse, A2AError>>(8);
+        let state = self.state.clone();
+        let token = CancellationToken::new();
+        self.running.lock().expect("running lock").insert(ctx.task_id.clone(), token.clone());
+        let running = self.running.clone();
+        tokio::spawn(async move {
+            let task_id = ctx.task_id.clone();
+            tokio::select! {
+                () = run(state, ctx, tx) => {}
+                () = token.cancelled() => {}
+            }
+            running.lock().expect("running lock").remove(&task_id);
+        });
+        tokio_stream::wrappers::ReceiverStream::new(rx).boxed()
+    }
+
+    fn cancel(&self, ctx: ExecutorContext) -> BoxStream<'static, Result<StreamResponse, A2AError>> {
+        if let Some(token) = self.running.lock().expect("running lock").remove(&ctx.task_id) {
+            token.cancel();
+        }
+        futures::stream::once(async move { Ok(status(&ctx.task_id, &ctx.context_id, TaskState::Canceled, Some("canceled by the caller".into()))) }).boxed()
+    }
+}
+
+/// One task: Task first (with the history carried over and the owner), then the outcome.
+async fn run(state: Arc<AppState>, ctx: ExecutorContext, tx: mpsc::Sender<Result<StreamResponse, A2AError>>) {
+    let (task_id, context_id) = ctx.task_info();
+    let Some(caller) = caller_of(&state, &ctx.service_params) else {
+        let _ = tx.send(Err(A2AError::invalid_request("missing or invalid X-API-Key"))).await;
+        return;
+    };
+    let mut history = ctx.stored_task.as_ref().and_then(|t| t.history.clone()).unwrap_or_default();
+    if let Some(m) = &ctx.message
+        && !history.iter().any(|h| h.message_id == m.message_id)
+    {
+        history.push(m.clone());
+    }
+    let mut metadata = ctx.stored_task.as_ref().and_then(|t| t.metadata.clone()).unwrap_or_default();
+    metadata.insert(OWNER_KEY.into(), json!(caller.service));
+    let task = Task {
+        id: task_id.clone(),
+        context_id: context_id.clone(),
+        status: TaskStatus { state: TaskState::Submitted, message: None, timestamp: None },
+        artifacts: ctx.stored_task.as_ref().and_then(|t| t.artifacts.clone()),
+        history: Some(history),
+        metadata: Some(metadata),
+    };
+    if tx.send(Ok(StreamResponse::Task(task))).await.is_err() {
+        return;
+    }
+    let send = |event| {
+        let tx = tx.clone();
+        async move { tx.send(Ok(event)).await.is_ok() }
+    };
+
+    let prepared = ask_of(ctx.message.as_ref()).map_err(|e| e.to_string()).and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| reason(&e)));
+    let input = match prepared {
+        Ok(input) => input,
+        Err(why) => {
+            send(status(&task_id, &context_id, TaskState::Rejected, Some(why))).await;
+            return;
+        }
+    };
+    if !send(status(&task_id, &context_id, TaskState::Working, None)).await {
+        return;
+    }
+    let response = match commands::execute(&state, &caller, input).await {
+        Ok(r) => r,
+        Err(e) => {
+            let terminal = if matches!(e, ApiError::Validation(_) | ApiError::NotFound(_) | ApiError::BadRequest(_) | ApiError::Forbidden(_)) { TaskState::Rejected } else { TaskState::Failed };
+            send(status(&task_id, &context_id, terminal, Some(reason(&e)))).await;
+            return;
+        }
+    };
+    let output = response.output.clone().unwrap_or_default();
+    let data = serde_json::to_value(&response).unwrap_or_default();
+    let artifact = Artifact {
+        artifact_id: ::a2a::new_artifact_id(),
+        name: Some("kubectl-output".into()),
+        description: Some(format!("{} on cluster {}", response.meta.as_ref().map_or("output", |m| m.verb.as_str()), response.cluster_id)),
+        parts: vec![Part::text(output), Part::data(data)],
+        metadata: None,
+        extensions: None,
+    };
+    if !send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent { task_id: task_id.clone(), context_id: context_id.clone(), artifact, append: None, last_chunk: Some(true), metadata: None })).await {
+        return;
+    }
+    let (terminal, text) = match response.status.as_str() {
+        "success" => (TaskState::Completed, None),
+        _ => (TaskState::Failed, Some(response.error.clone().unwrap_or_else(|| format!("the command ended with status {}", response.status)))),
+    };
+    send(status(&task_id, &context_id, terminal, text)).await;
+}
+
+/// The command, through the same validation and policy as `POST /debug/execute`.
+fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -> Result<commands::ExecuteInput, ApiError> {
+    let words = kubently_shared::policy::split_command(&ask.command).map_err(|e| ApiError::field(&["message", "command"], "command", e, Value::Null))?;
+    let (command_type, args) = words.split_first().map(|(v, r)| (v.clone(), r.to_vec())).unwrap_or_default();
+    let (cluster_id, session_id) = target(state, caller, ask.cluster_id, ask.session_id)?;
+    let headers = headers_of(&ctx.service_params)?;
+    let req = ExecuteRequest {
+        cluster_id,
+        session_id,
+        correlation_id: Some(ctx.context_id.clone()),
+        command_type,
+        args,
+        namespace: ask.namespace,
+        timeout_seconds: None,
+        extra_args: None,
+        output_budget: None,
+        callback_url: None,
+        callback_secret: None,
+    };
+    execute::parse_input(state, caller, headers, req)
+}
+
+/// The named cluster, the session's (checked when the command runs), or the only cluster this key may use.
+fn target(state: &AppState, caller: &Caller, cluster_id: Option<String>, session_id: Option<String>) -> Result<(String, Option<String>), ApiError> {
+    if let Some(c) = cluster_id {
+        return Ok((c, session_id));
+    }
+    let clusters: Vec<String> = state.registry.known_clusters().into_iter().filter(|c| caller.may_use_cluster(c)).collect();
+    match clusters.as_slice() {
+        [only] => Ok((only.clone(), session_id)),
+        [] => Err(ApiError::NotFound("No cluster is available to this key yet (no executor has connected)".into())),
+        many => Err(ApiError::BadRequest(format!("Say which cluster: send a data part {{\"cluster_id\", \"command\"}} or message metadata cluster_id (one of: {})", many.join(", ")))),
+    }
+}

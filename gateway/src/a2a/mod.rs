@@ -1,0 +1,83 @@
+//! A2A v1.0 at `/a2a` (JSON-RPC binding, the official `a2a-server-lf` crate) and the agent card
+//! at `/.well-known/agent-card.json`. Every `/a2a` request needs `X-API-Key` (401 otherwise,
+//! checked before the library sees it); tasks belong to their caller.
+
+pub mod agent;
+pub mod tasks;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ::a2a::{AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme, TRANSPORT_PROTOCOL_JSONRPC};
+use a2a_server::{DefaultRequestHandler, InMemoryTaskStore};
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::auth::Caller;
+use crate::AppState;
+
+pub const PATH: &str = "/a2a";
+pub const CARD_PATH: &str = "/.well-known/agent-card.json";
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let handler = DefaultRequestHandler::new(agent::KubentlyAgent::new(state.clone()), InMemoryTaskStore::new())
+        .with_capabilities(capabilities())
+        .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
+    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone() });
+    let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
+}
+
+fn capabilities() -> AgentCapabilities {
+    AgentCapabilities { streaming: Some(true), push_notifications: Some(false), ..Default::default() }
+}
+
+/// The public card; its URL comes from `server.public_url`, else from the request's `Host`.
+async fn card(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<AgentCard> {
+    let base = state.settings.server.public_url.clone().unwrap_or_else(|| {
+        let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    });
+    let skill = |id: &str, name: &str, description: &str, examples: &[&str]| AgentSkill {
+        id: id.into(),
+        name: name.into(),
+        description: description.into(),
+        tags: vec!["kubernetes".into(), "debugging".into(), "read-only".into()],
+        examples: Some(examples.iter().map(|s| s.to_string()).collect()),
+        input_modes: None,
+        output_modes: None,
+        security_requirements: None,
+    };
+    Json(AgentCard {
+        name: "Kubently".into(),
+        description: "Read-only Kubernetes debugging: send one kubectl command (get, describe, logs, events, top, explain, rollout status/history, version, cluster-info, api-resources, api-versions); outputs are sized for an agent's context and secret values are redacted.".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        supported_interfaces: vec![AgentInterface::new(format!("{}{PATH}", base.trim_end_matches('/')), TRANSPORT_PROTOCOL_JSONRPC)],
+        capabilities: capabilities(),
+        default_input_modes: vec!["text/plain".into(), "application/json".into()],
+        default_output_modes: vec!["text/plain".into(), "application/json".into()],
+        skills: vec![
+            skill("kubectl", "Run a read-only kubectl command", "A text part with kubectl words (without `kubectl`), or a data part {cluster_id, command, namespace}; the cluster may be omitted when only one exists.", &["get pods -n demo-shop", "describe deploy/orders-api -n demo-shop", "logs deploy/orders-api -n demo-shop --previous --tail 20", "events -n demo-batch --types Warning"]),
+            skill("cluster-overview", "Cluster overview", "Version, nodes and API resources of a cluster.", &["version", "get nodes -o wide", "api-resources --namespaced=true"]),
+        ],
+        provider: None,
+        documentation_url: None,
+        icon_url: None,
+        security_schemes: Some(HashMap::from([("api_key".to_string(), SecurityScheme::ApiKey(ApiKeySecurityScheme { location: "header".into(), name: "X-API-Key".into(), description: Some("A Kubently API key".into()) }))])),
+        security_requirements: Some(vec![HashMap::from([("api_key".to_string(), vec![])])]),
+        signatures: None,
+    })
+}
+
+/// 401 without a valid key, like every other door.
+async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match <Caller as axum::extract::FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}

@@ -1,0 +1,105 @@
+//! Tasks belong to the caller that created them: a wrapper around the library's request
+//! handler that answers "task not found" for other callers' tasks and lists only the caller's
+//! (admins see all). The owner is recorded in the task's metadata by the agent.
+
+use std::sync::Arc;
+
+use ::a2a::*;
+use a2a_server::{DefaultRequestHandler, RequestHandler, ServiceParams};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use super::agent::{caller_of, OWNER_KEY};
+use crate::auth::Caller;
+use crate::AppState;
+
+pub struct OwnedTasks {
+    pub inner: DefaultRequestHandler,
+    pub state: Arc<AppState>,
+}
+
+impl OwnedTasks {
+    fn caller(&self, params: &ServiceParams) -> Result<Caller, A2AError> {
+        caller_of(&self.state, params).ok_or_else(|| A2AError::invalid_request("missing or invalid X-API-Key"))
+    }
+
+    fn owns(caller: &Caller, task: &Task) -> bool {
+        let owner = task.metadata.as_ref().and_then(|m| m.get(OWNER_KEY)).and_then(|v| v.as_str());
+        owner.is_some_and(|o| caller.may_read_owned_by(o))
+    }
+
+    /// The task, if it exists and is the caller's.
+    async fn check(&self, params: &ServiceParams, task_id: &str) -> Result<Task, A2AError> {
+        let caller = self.caller(params)?;
+        let task = self.inner.get_task(params, GetTaskRequest { id: task_id.to_string(), history_length: None, tenant: None }).await?;
+        if Self::owns(&caller, &task) { Ok(task) } else { Err(A2AError::task_not_found(task_id)) }
+    }
+
+    async fn check_continuation(&self, params: &ServiceParams, req: &SendMessageRequest) -> Result<(), A2AError> {
+        self.caller(params)?;
+        if let Some(id) = &req.message.task_id {
+            self.check(params, id).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RequestHandler for OwnedTasks {
+    async fn send_message(&self, params: &ServiceParams, req: SendMessageRequest) -> Result<SendMessageResponse, A2AError> {
+        self.check_continuation(params, &req).await?;
+        self.inner.send_message(params, req).await
+    }
+
+    async fn send_streaming_message(&self, params: &ServiceParams, req: SendMessageRequest) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
+        self.check_continuation(params, &req).await?;
+        self.inner.send_streaming_message(params, req).await
+    }
+
+    async fn get_task(&self, params: &ServiceParams, req: GetTaskRequest) -> Result<Task, A2AError> {
+        self.check(params, &req.id).await?;
+        self.inner.get_task(params, req).await
+    }
+
+    async fn list_tasks(&self, params: &ServiceParams, req: ListTasksRequest) -> Result<ListTasksResponse, A2AError> {
+        let caller = self.caller(params)?;
+        let mut page = self.inner.list_tasks(params, req).await?;
+        page.tasks.retain(|t| Self::owns(&caller, t));
+        page.total_size = page.tasks.len() as i32;
+        Ok(page)
+    }
+
+    async fn cancel_task(&self, params: &ServiceParams, req: CancelTaskRequest) -> Result<Task, A2AError> {
+        self.check(params, &req.id).await?;
+        self.inner.cancel_task(params, req).await
+    }
+
+    async fn subscribe_to_task(&self, params: &ServiceParams, req: SubscribeToTaskRequest) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
+        self.check(params, &req.id).await?;
+        self.inner.subscribe_to_task(params, req).await
+    }
+
+    async fn create_push_config(&self, params: &ServiceParams, req: TaskPushNotificationConfig) -> Result<TaskPushNotificationConfig, A2AError> {
+        self.check(params, &req.task_id).await?;
+        self.inner.create_push_config(params, req).await
+    }
+
+    async fn get_push_config(&self, params: &ServiceParams, req: GetTaskPushNotificationConfigRequest) -> Result<TaskPushNotificationConfig, A2AError> {
+        self.check(params, &req.task_id).await?;
+        self.inner.get_push_config(params, req).await
+    }
+
+    async fn list_push_configs(&self, params: &ServiceParams, req: ListTaskPushNotificationConfigsRequest) -> Result<ListTaskPushNotificationConfigsResponse, A2AError> {
+        self.check(params, &req.task_id).await?;
+        self.inner.list_push_configs(params, req).await
+    }
+
+    async fn delete_push_config(&self, params: &ServiceParams, req: DeleteTaskPushNotificationConfigRequest) -> Result<(), A2AError> {
+        self.check(params, &req.task_id).await?;
+        self.inner.delete_push_config(params, req).await
+    }
+
+    async fn get_extended_agent_card(&self, params: &ServiceParams, req: GetExtendedAgentCardRequest) -> Result<AgentCard, A2AError> {
+        self.inner.get_extended_agent_card(params, req).await
+    }
+}

@@ -1,0 +1,49 @@
+//! MCP at `/mcp` (rmcp, streamable HTTP). One service serves both protocol eras: a client that
+//! initializes gets a 2025-11-25 session (`Mcp-Session-Id`); a 2026-07-28 client sends
+//! self-describing stateless requests. Every request needs `X-API-Key` (checked here, before
+//! rmcp sees it; the caller rides along in the request's extensions to the tools), and the
+//! `Host`/`Origin` values rmcp accepts come from `mcp.allowed_hosts` / `mcp.allowed_origins`.
+
+pub mod tools;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::auth::Caller;
+use crate::AppState;
+
+pub const PATH: &str = "/mcp";
+
+/// `/mcp` (also `/mcp/`), authenticated.
+pub fn router(state: Arc<AppState>) -> Router {
+    let settings = &state.settings.mcp;
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(Duration::from_secs(settings.session_idle_seconds));
+    let mut config = StreamableHttpServerConfig::default().with_sse_keep_alive(Some(Duration::from_secs(15))).with_json_response(true);
+    config = if settings.allowed_hosts.is_empty() { config.disable_allowed_hosts() } else { config.with_allowed_hosts(settings.allowed_hosts.clone()) };
+    if !settings.allowed_origins.is_empty() {
+        config = config.with_allowed_origins(settings.allowed_origins.clone());
+    }
+    let for_service = state.clone();
+    let service = StreamableHttpService::new(move || Ok(tools::KubentlyMcp::new(for_service.clone())), Arc::new(sessions), config);
+    Router::new().nest_service(PATH, service).layer(axum::middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Refuses requests without a valid key (401, like REST) and hands the caller to the tools.
+async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match <Caller as axum::extract::FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => {
+            parts.extensions.insert(caller);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}

@@ -1,0 +1,469 @@
+//! The MCP tools: the same command path, policy, auth, audit and output budgets as REST.
+//! Every tool is read-only (`readOnlyHint`) and talks to a closed world (`openWorldHint: false`):
+//! it only reads the clusters Kubently serves.
+
+use std::sync::Arc;
+
+use http::request::Parts;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::{Extension, IntoCallToolResult, ToolCallContext};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::service::RequestContext;
+use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
+use serde::{Deserialize, Serialize};
+
+use crate::api::headers::AgentHeaders;
+use crate::api::models::{CreateSessionRequest, ExecuteRequest, TTL_DEFAULT};
+use crate::api::{execute, results, sessions};
+use crate::auth::Caller;
+use crate::commands;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Why a tool call did not give a result: `Tool` becomes an `isError` result whose text tells
+/// the model what to change; `Protocol` a JSON-RPC error (malformed arguments, no caller).
+pub enum ToolFailure {
+    Tool(String),
+    Protocol(ErrorData),
+}
+
+impl IntoCallToolResult for ToolFailure {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        match self {
+            Self::Tool(text) => Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into()),
+            Self::Protocol(e) => Err(e),
+        }
+    }
+}
+
+impl From<ApiError> for ToolFailure {
+    fn from(e: ApiError) -> Self {
+        Self::Tool(match e {
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|f| format!("{} ({}): {}", f.loc.last().map_or("input", String::as_str), f.loc.join("."), f.msg))
+                .collect::<Vec<_>>()
+                .join("; "),
+            ApiError::Internal(_) => "Kubently hit an internal error (details in the gateway log); try again".into(),
+            other => other.to_string(),
+        })
+    }
+}
+
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct NoArgs {}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ClusterInfo {
+    pub cluster_id: String,
+    /// An executor is connected (commands run now).
+    pub connected: bool,
+    pub kubernetes_version: Option<String>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ClusterList {
+    pub clusters: Vec<ClusterInfo>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SessionArgs {
+    /// The cluster to debug (see `list_clusters`).
+    pub cluster_id: String,
+    /// Ties the session's commands together in audit and events.
+    pub correlation_id: Option<String>,
+    /// Lifetime in seconds, 60–3600 (default 300); every command extends it.
+    pub ttl_seconds: Option<u32>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub cluster_id: String,
+    /// `active`, `expired` or `ended`.
+    pub status: String,
+    pub expires_at: String,
+    pub command_count: u64,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CloseArgs {
+    pub session_id: String,
+}
+
+/// Where a command runs: a session (preferred: keeps the executor fast) or a cluster.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct Target {
+    /// A session from `create_debug_session`; its cluster is used.
+    pub session_id: Option<String>,
+    /// The cluster (needed without a session unless only one cluster exists).
+    pub cluster_id: Option<String>,
+    /// Seconds to wait, 1–30 (default 10).
+    pub timeout: Option<u64>,
+    /// Bytes of output to return (1 KiB–1 MiB, default 16 KiB ≈ 4 000 tokens); the rest is paged
+    /// with `get_command_result`.
+    pub output_budget: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ExecuteArgs {
+    /// One read-only kubectl command without the `kubectl` word, e.g. `get pods -n demo-shop`,
+    /// `describe deploy/orders-api -n demo-shop`, `logs deploy/orders-api -n demo-shop --previous --tail 50`.
+    /// Verbs: get, describe, logs, events, top, explain, rollout status|history, version,
+    /// cluster-info, api-resources, api-versions. No pipes or shell syntax.
+    pub command: String,
+    /// Default namespace when the command has no `-n`.
+    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ResultArgs {
+    /// `result_id` of an earlier command.
+    pub result_id: String,
+    /// Byte offset to read from (the `next_offset` of the previous page).
+    pub offset: Option<u64>,
+    /// Page size in bytes (default 16 KiB).
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ResourcesArgs {
+    /// Resource type: `pods`, `deploy`, `svc`, `nodes`, `events`, `pods,svc`, `all`, …
+    pub resource: String,
+    /// One object's name (omit for all).
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    /// Every namespace (`-A`).
+    pub all_namespaces: Option<bool>,
+    /// Label selector (`-l app=web`).
+    pub label_selector: Option<String>,
+    /// `wide`, `yaml`, `json` or `name` (default: kubectl's table).
+    pub output: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct DescribeArgs {
+    /// Resource type (`pod`, `deploy`, `svc`, `node`, …).
+    pub resource: String,
+    /// Object name (omit to describe every object of the type, or use `label_selector`).
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct LogsArgs {
+    /// A pod name, or `deploy/<name>`, `statefulset/<name>`, `job/<name>`, …
+    pub pod: String,
+    pub namespace: Option<String>,
+    /// Container (default: the only or default container).
+    pub container: Option<String>,
+    /// Last N lines (default 100).
+    pub tail: Option<u32>,
+    /// The previous (crashed) container's logs.
+    pub previous: Option<bool>,
+    /// Only newer than this duration, e.g. `10m`.
+    pub since: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct EventsArgs {
+    pub namespace: Option<String>,
+    pub all_namespaces: Option<bool>,
+    /// Only events about this object, e.g. `pod/orders-api-xyz`.
+    pub for_object: Option<String>,
+    /// Only `Warning` or `Normal` events.
+    pub types: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+/// A command's result (or a page of it).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CommandOutput {
+    /// Use with `get_command_result` to page the full output.
+    pub result_id: String,
+    pub cluster_id: String,
+    pub session_id: Option<String>,
+    /// `success` (also for results read later: `pending`, `failure`, `timeout`).
+    pub status: String,
+    pub output: String,
+    /// The output was cut to the budget; `next_offset` says where the rest starts.
+    pub truncated: bool,
+    pub next_offset: Option<u64>,
+    pub total_bytes: u64,
+    pub execution_time_ms: u64,
+    pub error: Option<String>,
+}
+
+/// Kubently's MCP server.
+#[derive(Clone)]
+pub struct KubentlyMcp {
+    state: Arc<AppState>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl KubentlyMcp {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state, tool_router: Self::tool_router() }
+    }
+
+    /// Clusters this key may debug, and whether an executor is connected to each.
+    #[tool(annotations(title = "List clusters", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn list_clusters(&self, Parameters(_): Parameters<NoArgs>, Extension(parts): Extension<Parts>) -> Result<Json<ClusterList>, ToolFailure> {
+        let caller = caller(&parts)?;
+        let clusters = self
+            .state
+            .registry
+            .known_clusters()
+            .into_iter()
+            .filter(|c| caller.may_use_cluster(c))
+            .map(|c| {
+                let newest = self.state.registry.executors(&c).into_iter().next();
+                ClusterInfo { connected: newest.is_some(), kubernetes_version: newest.and_then(|e| e.kubernetes_version), cluster_id: c }
+            })
+            .collect();
+        Ok(Json(ClusterList { clusters }))
+    }
+
+    /// Opens a debug session on a cluster: its executor stays in fast mode and the session's
+    /// commands are grouped in audit. Pass the `session_id` to the other tools.
+    #[tool(annotations(title = "Create debug session", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = false))]
+    async fn create_debug_session(&self, Parameters(args): Parameters<SessionArgs>, Extension(parts): Extension<Parts>) -> Result<Json<SessionInfo>, ToolFailure> {
+        let caller = caller(&parts)?;
+        let headers = agent_headers(&parts)?;
+        let req = CreateSessionRequest { cluster_id: args.cluster_id, user_id: None, correlation_id: args.correlation_id, service_identity: None, ttl_seconds: args.ttl_seconds.unwrap_or(TTL_DEFAULT) };
+        let record = sessions::open(&self.state, &caller, headers, req).await?;
+        Ok(Json(session_info(&record)))
+    }
+
+    /// Ends a debug session.
+    #[tool(annotations(title = "Close session", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn close_session(&self, Parameters(args): Parameters<CloseArgs>, Extension(parts): Extension<Parts>) -> Result<Json<SessionInfo>, ToolFailure> {
+        let caller = caller(&parts)?;
+        let record = sessions::close(&self.state, &caller, &args.session_id).await?;
+        Ok(Json(session_info(&record)))
+    }
+
+    /// Runs one read-only kubectl command (get, describe, logs, events, top, explain, rollout
+    /// status/history, version, cluster-info, api-resources, api-versions) and returns its
+    /// output, cut to the output budget; secret values are always redacted.
+    #[tool(annotations(title = "Run kubectl (read-only)", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn execute_kubectl(&self, Parameters(args): Parameters<ExecuteArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+        let words = kubently_shared::policy::split_command(&args.command).map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
+        let (command_type, rest) = words.split_first().map(|(v, r)| (v.clone(), r.to_vec())).unwrap_or_default();
+        self.run(&parts, command_type, rest, args.namespace, args.target).await
+    }
+
+    /// Reads a command's stored output from `offset` (results are kept for an hour): the way to
+    /// read past a cut, or to fetch an async result.
+    #[tool(annotations(title = "Get command result", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn get_command_result(&self, Parameters(args): Parameters<ResultArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+        let caller = caller(&parts)?;
+        let page = results::read(&self.state, &caller, &args.result_id, args.offset, args.limit).await?;
+        Ok(Json(CommandOutput {
+            result_id: page.command_id,
+            cluster_id: page.cluster_id,
+            session_id: None,
+            truncated: page.next_offset.is_some(),
+            status: page.status,
+            output: page.output,
+            next_offset: page.next_offset,
+            total_bytes: page.total_bytes,
+            execution_time_ms: page.execution_time_ms,
+            error: page.error,
+        }))
+    }
+
+    /// Lists or gets resources (`kubectl get`).
+    #[tool(annotations(title = "Get resources", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn get_resources(&self, Parameters(a): Parameters<ResourcesArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+        let mut args = vec![a.resource];
+        args.extend(a.name);
+        if a.all_namespaces == Some(true) {
+            args.push("-A".into());
+        }
+        push_flag(&mut args, "-l", a.label_selector);
+        push_flag(&mut args, "-o", a.output);
+        let namespace = if a.all_namespaces == Some(true) { None } else { a.namespace };
+        self.run(&parts, "get".into(), args, namespace, a.target).await
+    }
+
+    /// Describes resources (`kubectl describe`): details, conditions and recent events.
+    #[tool(annotations(title = "Describe resource", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn describe_resource(&self, Parameters(a): Parameters<DescribeArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+        let mut args = vec![a.resource];
+        args.extend(a.name);
+        push_flag(&mut args, "-l", a.label_selector);
+        self.run(&parts, "describe".into(), args, a.namespace, a.target).await
+    }
+
+    /// A container's logs (`kubectl logs`), the last 100 lines unless `tail` says otherwise.
+    #[tool(annotations(title = "Get logs", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn get_logs(&self, Parameters(a): Parameters<LogsArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+        let mut args = vec![a.pod];
+        push_flag(&mut args, "-c", a.container);
+        args.push(format!("--tail={}", a.tail.unwrap_or(100)));
+        if a.previous == Some(true) {
+            args.push("--previous".into());
+        }
+        push_flag(&mut args, "--since", a.since);
+        self.run(&parts, "logs".into(), args, a.namespace, a.target).await
+    }
+
+    /// Events (`kubectl events`), oldest first, optionally only warnings or one object's.
+    #[tool(annotations(title = "Get events", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
+    async fn get_events(&self, Parameters(a): Parameters<EventsArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+        let mut args = Vec::new();
+        if a.all_namespaces == Some(true) {
+            args.push("-A".into());
+        }
+        push_flag(&mut args, "--for", a.for_object);
+        push_flag(&mut args, "--types", a.types);
+        let namespace = if a.all_namespaces == Some(true) { None } else { a.namespace };
+        self.run(&parts, "events".into(), args, namespace, a.target).await
+    }
+}
+
+impl KubentlyMcp {
+    /// One command through the command path, as `POST /debug/execute` runs it.
+    async fn run(&self, parts: &Parts, command_type: String, args: Vec<String>, namespace: Option<String>, target: Target) -> Result<Json<CommandOutput>, ToolFailure> {
+        let caller = caller(parts)?;
+        let headers = agent_headers(parts)?;
+        let (cluster_id, session_id) = self.resolve_target(&caller, &target).await?;
+        let req = ExecuteRequest {
+            cluster_id,
+            session_id,
+            correlation_id: None,
+            command_type,
+            args,
+            namespace,
+            timeout_seconds: target.timeout,
+            extra_args: None,
+            output_budget: target.output_budget,
+            callback_url: None,
+            callback_secret: None,
+        };
+        let input = execute::parse_input(&self.state, &caller, headers, req)?;
+        let response = commands::execute(&self.state, &caller, input).await?;
+        let meta = response.meta.as_ref();
+        match response.status.as_str() {
+            "success" => Ok(Json(CommandOutput {
+                result_id: response.command_id.clone(),
+                cluster_id: response.cluster_id.clone(),
+                session_id: response.session_id.clone(),
+                status: response.status.clone(),
+                truncated: meta.is_some_and(|m| m.truncated),
+                next_offset: meta.filter(|m| m.truncated).map(|m| m.returned_bytes),
+                total_bytes: meta.map_or(0, |m| m.bytes),
+                output: response.output.clone().unwrap_or_default(),
+                execution_time_ms: response.execution_time_ms,
+                error: None,
+            })),
+            "timeout" => Err(ToolFailure::Tool(format!(
+                "The command timed out: {}. result_id {} — read it later with get_command_result, or retry with a larger `timeout` (up to 30).",
+                response.error.unwrap_or_default(),
+                response.command_id
+            ))),
+            _ => Err(ToolFailure::Tool(format!(
+                "kubectl failed: {}\nCheck names with get_resources (resource types with `execute_kubectl api-resources`), and the namespace.",
+                response.error.or(response.output).unwrap_or_default().trim()
+            ))),
+        }
+    }
+
+    /// The session's cluster, the given cluster, or the only cluster this key may use.
+    async fn resolve_target(&self, caller: &Caller, target: &Target) -> Result<(String, Option<String>), ToolFailure> {
+        if let Some(sid) = &target.session_id {
+            let record = sessions::owned(&self.state, caller, sid).await?;
+            if let Some(c) = &target.cluster_id
+                && *c != record.cluster_id
+            {
+                return Err(ToolFailure::Tool(format!("session {sid} belongs to cluster '{}', not '{c}'; drop cluster_id or use another session", record.cluster_id)));
+            }
+            return Ok((record.cluster_id, Some(sid.clone())));
+        }
+        if let Some(c) = &target.cluster_id {
+            return Ok((c.clone(), None));
+        }
+        let clusters: Vec<String> = self.state.registry.known_clusters().into_iter().filter(|c| caller.may_use_cluster(c)).collect();
+        match clusters.as_slice() {
+            [only] => Ok((only.clone(), None)),
+            [] => Err(ToolFailure::Tool("No cluster is available to this key yet (no executor has connected)".into())),
+            many => Err(ToolFailure::Tool(format!("Say which cluster: pass cluster_id (one of: {}) or a session_id", many.join(", ")))),
+        }
+    }
+}
+
+/// Validates a call's arguments against its tool's input type first, so malformed arguments are
+/// a protocol error (-32602) rather than a tool result.
+#[tool_handler(router = self.tool_router, name = "kubently",
+    instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
+impl ServerHandler for KubentlyMcp {
+    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.clone().unwrap_or_default();
+        if let Some(props) = self.tool_router.get(&request.name).and_then(|t| t.input_schema.get("properties")).and_then(|p| p.as_object())
+            && let Some(unknown) = arguments.keys().find(|k| !props.contains_key(*k))
+        {
+            let allowed: Vec<&str> = props.keys().map(String::as_str).collect();
+            return Err(ErrorData::invalid_params(format!("{} has no argument `{unknown}`; its arguments are: {}", request.name, allowed.join(", ")), None));
+        }
+        let args = serde_json::Value::Object(arguments);
+        let checked = match request.name.as_ref() {
+            "list_clusters" => check::<NoArgs>(args),
+            "create_debug_session" => check::<SessionArgs>(args),
+            "close_session" => check::<CloseArgs>(args),
+            "execute_kubectl" => check::<ExecuteArgs>(args),
+            "get_command_result" => check::<ResultArgs>(args),
+            "get_resources" => check::<ResourcesArgs>(args),
+            "describe_resource" => check::<DescribeArgs>(args),
+            "get_logs" => check::<LogsArgs>(args),
+            "get_events" => check::<EventsArgs>(args),
+            _ => Ok(()),
+        };
+        checked.map_err(|e| ErrorData::invalid_params(format!("invalid arguments for {}: {e}", request.name), None))?;
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
+    }
+}
+
+fn check<T: serde::de::DeserializeOwned>(args: serde_json::Value) -> Result<(), String> {
+    serde_json::from_value::<T>(args).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The caller the HTTP layer authenticated (the `/mcp` routes refuse requests without a key).
+fn caller(parts: &Parts) -> Result<Caller, ToolFailure> {
+    parts.extensions.get::<Caller>().cloned().ok_or_else(|| ToolFailure::Protocol(ErrorData::invalid_request("no authenticated caller (X-API-Key)", None)))
+}
+
+fn agent_headers(parts: &Parts) -> Result<AgentHeaders, ToolFailure> {
+    AgentHeaders::from_headers(&parts.headers).map_err(ToolFailure::from)
+}
+
+fn push_flag(args: &mut Vec<String>, flag: &str, value: Option<String>) {
+    if let Some(v) = value {
+        args.push(flag.to_string());
+        args.push(v);
+    }
+}
+
+fn session_info(r: &kubently_shared::protocol::SessionRecord) -> SessionInfo {
+    let view = sessions::response(r);
+    SessionInfo {
+        session_id: view.session_id,
+        cluster_id: view.cluster_id,
+        status: view.status,
+        expires_at: view.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        command_count: view.command_count,
+    }
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Drives Kubently's A2A door with the official `a2a-sdk` Python client and prints JSON.
+
+    a2a_client.py BASE_URL API_KEY CLUSTER
+
+Resolves the agent card, then SendMessage (text part and data part), SendStreamingMessage,
+GetTask, ListTasks, CancelTask, a command the policy refuses, and a wrong key.
+"""
+
+import asyncio
+import json
+import sys
+import uuid
+
+import httpx
+from google.protobuf import json_format
+from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+from a2a.types import (
+    CancelTaskRequest,
+    GetTaskRequest,
+    ListTasksRequest,
+    Message,
+    Part,
+    Role,
+    SendMessageConfiguration,
+    SendMessageRequest,
+    TaskState,
+)
+
+
+def text_message(text: str) -> SendMessageRequest:
+    return SendMessageRequest(message=Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER, parts=[Part(text=text)]))
+
+
+def data_message(data: dict) -> SendMessageRequest:
+    part = Part()
+    json_format.ParseDict({"data": data}, part)
+    return SendMessageRequest(message=Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER, parts=[part]))
+
+
+def task_json(task) -> dict:
+    return json_format.MessageToDict(task)
+
+
+async def main(base: str, key: str, cluster: str) -> dict:
+    out: dict = {}
+    headers = {"X-API-Key": key, "X-Correlation-ID": "a2a-test"}
+    async with httpx.AsyncClient(headers=headers, timeout=60.0) as http:
+        card = await A2ACardResolver(http, base).get_agent_card()
+        out["card"] = json_format.MessageToDict(card)
+        unary = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
+        streaming = ClientFactory(ClientConfig(httpx_client=http, streaming=True)).create(card)
+
+        async def send(client, req) -> list:
+            events = []
+            async for ev in client.send_message(req):
+                events.append(json_format.MessageToDict(ev))
+            return events
+
+        out["send_text"] = await send(unary, text_message("get pods -n demo-shop"))
+        out["send_data"] = await send(unary, data_message({"cluster_id": cluster, "command": "get deploy", "namespace": "demo-shop"}))
+        out["stream"] = await send(streaming, text_message("describe deploy/orders-api -n demo-shop"))
+        out["refused"] = await send(unary, text_message("delete pod x -n demo-shop"))
+        task_id = out["send_text"][-1]["task"]["id"]
+        out["get_task"] = task_json(await unary.get_task(GetTaskRequest(id=task_id, history_length=10)))
+        listed = await unary.list_tasks(ListTasksRequest(page_size=50))
+        out["list_tasks"] = [t.id for t in listed.tasks]
+
+        # A command that waits (logs -f until its deadline), returned at once, then canceled.
+        slow = text_message("logs deploy/storefront -n demo-shop -f")
+        slow.configuration.CopyFrom(SendMessageConfiguration(return_immediately=True))
+        started = await send(unary, slow)
+        slow_id = started[-1]["task"]["id"]
+        canceled = await unary.cancel_task(CancelTaskRequest(id=slow_id))
+        out["cancel"] = {"id": slow_id, "state": TaskState.Name(canceled.status.state)}
+        try:
+            await unary.cancel_task(CancelTaskRequest(id=task_id))
+            out["cancel_completed"] = "no error"
+        except Exception as e:  # noqa: BLE001
+            out["cancel_completed"] = type(e).__name__
+        try:
+            await unary.get_task(GetTaskRequest(id=str(uuid.uuid4())))
+            out["unknown_task"] = "no error"
+        except Exception as e:  # noqa: BLE001
+            out["unknown_task"] = type(e).__name__
+
+    # Another key sees none of these tasks; a wrong key is refused.
+    other = sys.argv[4] if len(sys.argv) > 4 else None
+    if other:
+        async with httpx.AsyncClient(headers={"X-API-Key": other}, timeout=60.0) as http:
+            client = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
+            out["other_list"] = [t.id for t in (await client.list_tasks(ListTasksRequest(page_size=50))).tasks]
+            try:
+                await client.get_task(GetTaskRequest(id=task_id))
+                out["other_get"] = "no error"
+            except Exception as e:  # noqa: BLE001
+                out["other_get"] = type(e).__name__
+    async with httpx.AsyncClient(headers={"X-API-Key": "wrong-key-0123456789abcdef"}, timeout=60.0) as http:
+        client = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
+        try:
+            await send(client, text_message("version"))
+            out["wrong_key"] = "no error"
+        except Exception as e:  # noqa: BLE001
+            out["wrong_key"] = f"{type(e).__name__}: {e}"
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))))

@@ -1,0 +1,95 @@
+//! The official Python client SDKs (`mcp`, `a2a-sdk`) as real clients for the agent-protocol
+//! tests: a venv under the cache dir, created on first use from `tests/python/requirements.txt`
+//! (PyPI), reused while the requirements are unchanged, and safe when tests race to create it.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{bail, Context};
+
+use crate::paths;
+
+/// `tests/python/<name>`.
+pub fn script(name: &str) -> PathBuf {
+    paths::repo_root().join("tests").join("python").join(name)
+}
+
+/// The venv's python, creating the venv first if needed (blocking; call from `spawn_blocking`).
+pub fn client_python() -> anyhow::Result<PathBuf> {
+    static READY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    READY.get_or_init(|| prepare().map_err(|e| format!("{e:#}"))).clone().map_err(|e| anyhow::anyhow!(e))
+}
+
+fn prepare() -> anyhow::Result<PathBuf> {
+    let requirements = script("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).with_context(|| format!("reading {}", requirements.display()))?;
+    let dir = paths::cache_dir().join("py-clients");
+    std::fs::create_dir_all(paths::cache_dir())?;
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(paths::cache_dir().join("py-clients.lock"))?;
+    lock_exclusive(&lock)?;
+    let python = dir.join("bin").join("python");
+    let stamp = dir.join("installed-requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
+        return Ok(python);
+    }
+    eprintln!("[kubently-tests] creating the Python client venv {} (mcp, a2a-sdk from PyPI)", dir.display());
+    let started = std::time::Instant::now();
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    run(Command::new(system_python()?).args(["-m", "venv"]).arg(&dir), "creating the venv")?;
+    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements), "pip install -r tests/python/requirements.txt")?;
+    std::fs::write(&stamp, wanted)?;
+    eprintln!("[kubently-tests] Python client venv ready ({:.1}s)", started.elapsed().as_secs_f64());
+    Ok(python)
+}
+
+/// python3.11 or newer (mcp 2.x needs 3.11).
+fn system_python() -> anyhow::Result<PathBuf> {
+    for candidate in ["/usr/bin/python3", "python3"] {
+        let out = Command::new(candidate).args(["-c", "import sys; print(sys.version_info >= (3, 11))"]).output();
+        if let Ok(out) = out
+            && String::from_utf8_lossy(&out.stdout).trim() == "True"
+        {
+            return Ok(PathBuf::from(candidate));
+        }
+    }
+    bail!("the agent-protocol tests need Python >= 3.11 with the venv module (Debian: python3 python3-venv)")
+}
+
+fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
+    let out = cmd.output().with_context(|| what.to_string())?;
+    if !out.status.success() {
+        bail!("{what} failed ({}):\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+fn lock_exclusive(file: &std::fs::File) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; released when the file is closed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    if rc != 0 {
+        bail!("locking the venv: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Runs `tests/python/<script> args…` with the venv's python and parses its stdout as JSON.
+pub async fn run_json(script_name: &str, args: Vec<String>) -> serde_json::Value {
+    let name = script_name.to_string();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+        let python = client_python()?;
+        let out = Command::new(&python).arg(script(&name)).args(&args).output().with_context(|| format!("running {name}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            bail!("{name} failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        }
+        serde_json::from_str(stdout.trim()).with_context(|| format!("{name} printed no JSON:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+    })
+    .await
+    .expect("python runner thread")
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
