@@ -299,6 +299,9 @@ fn print_info(s: &StackState) {
     println!("  kubeconfig         {}", rel(&s.kubeconfig));
     println!("  gateway            {}   (X-API-Key: {}, service \"dev\"; also in .dev/api-key)", s.gateway_url, s.api_key);
     println!("  executor           cluster id \"{LOCAL_CLUSTER_ID}\"");
+    println!("  MCP                {}/mcp   (streamable HTTP; send the X-API-Key header)", s.gateway_url);
+    println!("  A2A                {}/a2a   (agent card {}/.well-known/agent-card.json)", s.gateway_url, s.gateway_url);
+    println!("  webhooks           {}/webhooks/subscriptions   (loopback receivers allowed)", s.gateway_url);
     println!();
     println!("Try it:");
     println!("  curl -s -H 'X-API-Key: {}' -H 'Content-Type: application/json' {}/debug/execute \\", s.api_key, s.gateway_url);

@@ -41,8 +41,15 @@ async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next
     let (mut parts, body) = request.into_parts();
     match <Caller as axum::extract::FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
         Ok(caller) => {
+            let ending_session = parts.method == http::Method::DELETE;
             parts.extensions.insert(caller);
-            next.run(Request::from_parts(parts, body)).await
+            let mut response = next.run(Request::from_parts(parts, body)).await;
+            // rmcp answers a session's DELETE with 202; the official Python client expects
+            // 200 or 204 and logs "Session termination failed" otherwise.
+            if ending_session && response.status() == http::StatusCode::ACCEPTED {
+                *response.status_mut() = http::StatusCode::NO_CONTENT;
+            }
+            response
         }
         Err(rejection) => rejection.into_response(),
     }
