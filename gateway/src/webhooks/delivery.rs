@@ -107,7 +107,7 @@ impl Webhooks {
                 ack(&msg, AckKind::Ack).await;
             }
             Outcome::Gone => {
-                tracing::info!(url = %sub.url, "receiver answered 410 Gone; removing the subscription");
+                tracing::info!("receiver answered 410 Gone; removing the subscription");
                 if let Err(e) = self.remove(&sub.id).await {
                     tracing::warn!(error = %e, "cannot remove the subscription after 410");
                 }
