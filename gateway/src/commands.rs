@@ -18,7 +18,7 @@ use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::sessions::SessionStatus;
-use crate::webhooks::callbacks::CallbackJob;
+use crate::webhooks::callbacks::{CallbackJob, CallbackTarget};
 use crate::webhooks::signing::SigningSecret;
 use crate::AppState;
 
@@ -88,17 +88,18 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
         // (and replaces) it.
         let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc())).map_err(|e| ApiError::internal("encoding the pending result", e))?;
         state.buckets.results.create(command.id.to_string(), pending).await.map_err(|e| ApiError::Unavailable(format!("cannot record the command (NATS): {e}")))?;
-        if let Some(cb) = &input.callback {
-            let job = CallbackJob {
-                command_id: command.id,
-                cluster_id: command.cluster_id.clone(),
-                url: cb.url.clone(),
-                secret: cb.secret.encoded(),
-                deadline: command.deadline,
-                page_bytes: command.output_budget_bytes.unwrap_or(state.settings.commands.output_budget_bytes),
-            };
-            state.webhooks.queue_callback(&job).await.map_err(|e| ApiError::Unavailable(format!("cannot queue the callback (NATS): {e}")))?;
-        }
+        // Follow-up job: the timeout event if nobody answers, and the callback if asked for.
+        let job = CallbackJob {
+            command_id: command.id,
+            cluster_id: command.cluster_id.clone(),
+            caller: caller.service.clone(),
+            verb: command.request.verb().to_string(),
+            correlation_id: command.correlation_id.clone(),
+            callback: input.callback.as_ref().map(|cb| CallbackTarget { url: cb.url.clone(), secret: cb.secret.encoded() }),
+            deadline: command.deadline,
+            page_bytes: command.output_budget_bytes.unwrap_or(state.settings.commands.output_budget_bytes),
+        };
+        state.webhooks.queue_callback(&job).await.map_err(|e| ApiError::Unavailable(format!("cannot queue the async command's follow-up (NATS): {e}")))?;
         let ack = publish(state, &command).await?;
         ack.await.map_err(|e| ApiError::Unavailable(format!("the command queue did not accept the command (NATS): {e}")))?;
         state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);

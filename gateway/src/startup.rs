@@ -77,7 +77,7 @@ impl Application {
 
         let webhook_buckets = provision::ensure_webhooks(&js, &opts).await?;
         let webhooks = Webhooks::new(
-            WebhookDeps { js: js.clone(), provision: opts.clone(), buckets: webhook_buckets, results: buckets.results.clone(), registry: registry.clone(), metrics: metrics.clone() },
+            WebhookDeps { js: js.clone(), provision: opts.clone(), buckets: webhook_buckets, results: buckets.results.clone(), registry: registry.clone(), metrics: metrics.clone(), events: events.clone() },
             settings.webhooks.clone(),
         )
         .map_err(Error::Config)?;

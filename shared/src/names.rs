@@ -57,7 +57,8 @@ pub const WEBHOOKS_BUCKET: &str = "KUBENTLY_WEBHOOKS";
 pub const WEBHOOK_DELIVERIES_BUCKET: &str = "KUBENTLY_WEBHOOK_DELIVERIES";
 /// Each subscription has its own durable consumer on the events stream: `webhook-<subscription>`.
 pub const WEBHOOK_CONSUMER_PREFIX: &str = "webhook";
-/// Work-queue stream of async commands' callbacks, subjects `kubently.callbacks.<cluster>`.
+/// Work-queue stream of async commands' follow-up jobs (timeout event, callback), subjects
+/// `kubently.callbacks.<cluster>`.
 pub const CALLBACKS_STREAM: &str = "KUBENTLY_CALLBACKS";
 pub const CALLBACK_SUBJECT_PREFIX: &str = "kubently.callbacks";
 pub const CALLBACK_SUBJECTS: &str = "kubently.callbacks.>";

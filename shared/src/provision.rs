@@ -203,11 +203,11 @@ pub struct WebhookBuckets {
 }
 
 impl ProvisionOptions {
-    /// The callbacks work queue: one message per async command that has a `callback_url`.
+    /// The callbacks work queue: one follow-up job per async command.
     pub fn callbacks_stream_config(&self, names: &Names) -> stream::Config {
         stream::Config {
             name: names.callbacks_stream(),
-            description: Some("Kubently: async commands' callbacks, taken by the gateways".into()),
+            description: Some("Kubently: async commands' follow-up jobs (timeout event, callback), taken by the gateways".into()),
             subjects: vec![names.callback_subjects()],
             retention: RetentionPolicy::WorkQueue,
             storage: StorageType::File,

@@ -1,8 +1,10 @@
-//! Callbacks of async commands (`callback_url`): the gateway that accepts the command queues a
-//! job on the callbacks work queue; whichever gateway pulls it waits for the command's final
-//! result (or its deadline), then posts the same page `GET /debug/result/{id}` shows, signed with
-//! the job's secret, retrying like subscriptions. A job survives gateway restarts: until it is
-//! acked, the server hands it to another replica.
+//! Async commands' follow-up: the gateway that accepts an async command queues a job on the
+//! callbacks work queue; whichever gateway pulls it waits for the command's final result (or its
+//! deadline). A command nobody answered by then gets its `command.timeout` event (sync commands
+//! get theirs from the waiting gateway), and with a `callback_url` the same page
+//! `GET /debug/result/{id}` shows is posted, signed with the job's secret, retrying like
+//! subscriptions. A job survives gateway restarts: until it is acked, the server hands it to
+//! another replica.
 
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use kubently_shared::names::HEADER_MSG_ID;
 use kubently_shared::protocol::{self, CommandResult, Event, EventType, ResultStatus};
 use kubently_shared::provision;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -32,19 +35,29 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// The delivery log records dead callbacks under `callback.<command_id>`.
 pub const CALLBACK_LOG: &str = "callback";
 
-/// One async command's callback.
+/// One async command's follow-up.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct CallbackJob {
     pub command_id: Uuid,
     pub cluster_id: String,
-    pub url: String,
-    /// `whsec_…`
-    pub secret: String,
+    /// For the timeout event.
+    pub caller: String,
+    pub verb: String,
+    pub correlation_id: Option<String>,
+    /// Where to post the result; `None`: only the timeout event.
+    pub callback: Option<CallbackTarget>,
     /// The command's deadline: the callback reports a timeout if no result came by then.
     #[serde(with = "time::serde::rfc3339")]
     pub deadline: OffsetDateTime,
     /// Output page size (the command's budget).
     pub page_bytes: u64,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CallbackTarget {
+    pub url: String,
+    /// `whsec_…`
+    pub secret: String,
 }
 
 impl Webhooks {
@@ -121,13 +134,6 @@ impl Webhooks {
         };
         let span = tracing::info_span!("callback", command_id = %job.command_id, attempt);
         let _enter = span.enter();
-        let secret = match SigningSecret::parse(&job.secret) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "callback job has an unusable secret; dropped");
-                return ack(&msg, AckKind::Term).await;
-            }
-        };
         let page = match self.final_page(&job, &msg).await {
             Ok(Some(page)) => page,
             Ok(None) => {
@@ -140,9 +146,22 @@ impl Webhooks {
             }
         };
         let event_type = callback_event_type(&page.status);
+        if event_type == EventType::CommandTimeout && attempt == 1 {
+            let data = json!({"command_id": job.command_id, "verb": job.verb, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
+            let event = Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc());
+            self.inner.events.publish_deduplicated(event, format!("{}.{}", EventType::CommandTimeout.as_str(), job.command_id));
+        }
+        let Some(target) = &job.callback else { return ack(&msg, AckKind::Ack).await };
+        let secret = match SigningSecret::parse(&target.secret) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "callback job has an unusable secret; dropped");
+                return ack(&msg, AckKind::Term).await;
+            }
+        };
         let data = serde_json::to_value(&page).unwrap_or_default();
         let body = sender::body(event_type.as_str(), OffsetDateTime::now_utc(), data.clone());
-        let result = self.sender().send(&job.url, &secret, &job.command_id.to_string(), body).await;
+        let result = self.sender().send(&target.url, &secret, &job.command_id.to_string(), body).await;
         self.record_attempt("callback", &result);
         match result.outcome {
             Outcome::Delivered | Outcome::Gone => ack(&msg, AckKind::Ack).await,

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
+use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
 use kubently_shared::provision::{ProvisionOptions, WebhookBuckets};
 use tokio::task::AbortHandle;
@@ -44,6 +45,7 @@ struct Inner {
     settings: WebhookSettings,
     schedule: Vec<Duration>,
     metrics: Arc<Metrics>,
+    events: EventPublisher,
     /// Running delivery loops by subscription id.
     workers: Mutex<HashMap<String, AbortHandle>>,
 }
@@ -55,6 +57,7 @@ pub struct WebhookDeps {
     pub results: kv::Store,
     pub registry: Registry,
     pub metrics: Arc<Metrics>,
+    pub events: EventPublisher,
 }
 
 impl Webhooks {
@@ -75,6 +78,7 @@ impl Webhooks {
                 settings,
                 schedule,
                 metrics: deps.metrics,
+                events: deps.events,
                 workers: Mutex::new(HashMap::new()),
             }),
         })

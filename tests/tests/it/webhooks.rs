@@ -293,9 +293,15 @@ async fn an_async_command_calls_back_with_what_get_result_shows() {
     assert_eq!(body["data"], result, "the callback carries what GET /debug/result shows");
     assert!(result["output"].as_str().unwrap_or_default().contains("checkout"), "{result}");
 
-    // A caller-chosen secret, and a command nobody runs: the callback reports the timeout.
+    // A caller-chosen secret, and a command nobody runs: the callback reports the timeout, and
+    // so does a `command.timeout` event, also for an async command without a callback.
+    let events = Receiver::start().await;
+    subscribe(&app, &events.url("/events"), &["command.timeout"]).await;
     executor.stop();
     app.wait_connected(false).await;
+    let (status, plain) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "timeout_seconds": 1})).await;
+    assert_eq!(status, 202, "{plain}");
+    let plain_id = plain["command_id"].as_str().expect("id").to_string();
     let own = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let (status, accepted) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "timeout_seconds": 1, "callback_url": receiver.url("/cb"), "callback_secret": own})).await;
     assert_eq!(status, 202, "{accepted}");
@@ -310,6 +316,9 @@ async fn an_async_command_calls_back_with_what_get_result_shows() {
     assert!(body["data"]["error"].as_str().unwrap_or_default().contains("no executor connected"), "{body}");
     let (_, result) = app.get(&format!("/debug/result/{id}")).await;
     assert_eq!(body["data"], result);
+    let timeouts = events.wait_for(Duration::from_secs(15), "both command.timeout events", |r| command_ids(r).contains(&id) && command_ids(r).contains(&plain_id)).await;
+    assert!(timeouts.iter().all(|r| r.json()["type"] == "command.timeout"));
+    assert_eq!(timeouts.iter().filter(|r| r.json()["data"]["command_id"] == plain_id.as_str()).count(), 1, "one timeout event per command");
 
     // callback fields are checked.
     let (status, body) = app.execute("get", &["pods"], json!({"callback_url": receiver.url("/cb")})).await;
