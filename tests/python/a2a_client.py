@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives Kubently's A2A door with the official `a2a-sdk` Python client and prints JSON.
 
-    a2a_client.py BASE_URL API_KEY CLUSTER
+    a2a_client.py BASE_URL API_KEY CLUSTER OTHER_KEY PUSH_URL
 
 Resolves the agent card, then SendMessage (text part and data part), SendStreamingMessage,
 GetTask, ListTasks, CancelTask, a command the policy refuses, and a wrong key.
@@ -17,13 +17,17 @@ from google.protobuf import json_format
 from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.types import (
     CancelTaskRequest,
+    DeleteTaskPushNotificationConfigRequest,
+    GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
+    ListTaskPushNotificationConfigsRequest,
     ListTasksRequest,
     Message,
     Part,
     Role,
     SendMessageConfiguration,
     SendMessageRequest,
+    TaskPushNotificationConfig,
     TaskState,
 )
 
@@ -83,6 +87,31 @@ async def main(base: str, key: str, cluster: str) -> dict:
             out["unknown_task"] = "no error"
         except Exception as e:  # noqa: BLE001
             out["unknown_task"] = type(e).__name__
+
+        # Push notifications: inline with the message, and through the config RPCs.
+        push_url = sys.argv[5]
+        inline = text_message("get pods -n demo-shop")
+        inline.configuration.CopyFrom(SendMessageConfiguration(task_push_notification_config=TaskPushNotificationConfig(url=push_url, token="tok-inline")))
+        out["push_task"] = (await send(unary, inline))[-1]["task"]["id"]
+        slow = text_message("logs deploy/storefront -n demo-shop -f")
+        slow.configuration.CopyFrom(SendMessageConfiguration(return_immediately=True))
+        slow_id = (await send(unary, slow))[-1]["task"]["id"]
+        out["push_rpc_task"] = slow_id
+        created = await unary.create_task_push_notification_config(TaskPushNotificationConfig(task_id=slow_id, id="cfg-1", url=push_url, token="tok-rpc"))
+        out["push_created"] = json_format.MessageToDict(created)
+        listed = await unary.list_task_push_notification_configs(ListTaskPushNotificationConfigsRequest(task_id=slow_id))
+        out["push_listed"] = [c.id for c in listed.configs]
+        got = await unary.get_task_push_notification_config(GetTaskPushNotificationConfigRequest(task_id=slow_id, id="cfg-1"))
+        out["push_get"] = json_format.MessageToDict(got)
+        await unary.cancel_task(CancelTaskRequest(id=slow_id))
+        await unary.delete_task_push_notification_config(DeleteTaskPushNotificationConfigRequest(task_id=slow_id, id="cfg-1"))
+        listed = await unary.list_task_push_notification_configs(ListTaskPushNotificationConfigsRequest(task_id=slow_id))
+        out["push_after_delete"] = [c.id for c in listed.configs]
+        try:
+            await unary.create_task_push_notification_config(TaskPushNotificationConfig(task_id=slow_id, url="http://169.254.169.254/latest"))
+            out["push_private"] = "no error"
+        except Exception as e:  # noqa: BLE001
+            out["push_private"] = f"{type(e).__name__}: {e}"
 
     # Another key sees none of these tasks; a wrong key is refused.
     other = sys.argv[4] if len(sys.argv) > 4 else None

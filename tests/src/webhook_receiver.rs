@@ -25,6 +25,8 @@ pub struct Received {
     pub id: String,
     pub timestamp: String,
     pub signature: String,
+    /// `A2A-Notification-Token` (A2A push notifications).
+    pub a2a_token: String,
     pub body: Bytes,
     pub at: Instant,
     /// Wall-clock arrival (latency against the event's own timestamp).
@@ -166,6 +168,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
+        a2a_token: header("a2a-notification-token"),
         body,
         at: Instant::now(),
         wall: time::OffsetDateTime::now_utc(),

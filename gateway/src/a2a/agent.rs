@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ::a2a::{Artifact, Message, Part, PartContent, Role, StreamResponse, Task, TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent, A2AError};
+use ::a2a::{Artifact, Message, Part, PartContent, Role, StreamResponse, Task, TaskArtifactUpdateEvent, TaskPushNotificationConfig, TaskState, TaskStatus, TaskStatusUpdateEvent, A2AError};
 use a2a_server::{AgentExecutor, ExecutorContext};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::push::{PushConfigs, INLINE_CONFIG_KEY};
 use crate::api::execute;
 use crate::api::headers::AgentHeaders;
 use crate::api::models::ExecuteRequest;
@@ -27,12 +28,13 @@ pub const OWNER_KEY: &str = "kubently.owner";
 
 pub struct KubentlyAgent {
     state: Arc<AppState>,
+    push: Arc<PushConfigs>,
     running: Arc<Mutex<HashMap<String, CancellationToken>>>,
 }
 
 impl KubentlyAgent {
-    pub fn new(state: Arc<AppState>) -> Self {
-        Self { state, running: Arc::default() }
+    pub fn new(state: Arc<AppState>, push: Arc<PushConfigs>) -> Self {
+        Self { state, push, running: Arc::default() }
     }
 }
 
@@ -101,13 +103,14 @@ impl AgentExecutor for KubentlyAgent {
     fn execute(&self, ctx: ExecutorContext) -> BoxStream<'static, Result<StreamResponse, A2AError>> {
         let (tx, rx) = mpsc::channel::<Result<StreamResponse, A2AError>>(8);
         let state = self.state.clone();
+        let push = self.push.clone();
         let token = CancellationToken::new();
         self.running.lock().expect("running lock").insert(ctx.task_id.clone(), token.clone());
         let running = self.running.clone();
         tokio::spawn(async move {
             let task_id = ctx.task_id.clone();
             tokio::select! {
-                () = run(state, ctx, tx) => {}
+                () = run(state, push, ctx, tx) => {}
                 () = token.cancelled() => {}
             }
             running.lock().expect("running lock").remove(&task_id);
@@ -119,17 +122,36 @@ impl AgentExecutor for KubentlyAgent {
         if let Some(token) = self.running.lock().expect("running lock").remove(&ctx.task_id) {
             token.cancel();
         }
-        futures::stream::once(async move { Ok(status(&ctx.task_id, &ctx.context_id, TaskState::Canceled, Some("canceled by the caller".into()))) }).boxed()
+        let (state, push) = (self.state.clone(), self.push.clone());
+        futures::stream::once(async move {
+            let event = status(&ctx.task_id, &ctx.context_id, TaskState::Canceled, Some("canceled by the caller".into()));
+            push.notify(&state.webhooks, &ctx.task_id, usize::MAX, &event).await;
+            Ok(event)
+        })
+        .boxed()
     }
 }
 
-/// One task: Task first (with the history carried over and the owner), then the outcome.
-async fn run(state: Arc<AppState>, ctx: ExecutorContext, tx: mpsc::Sender<Result<StreamResponse, A2AError>>) {
+/// One task: Task first (with the history carried over and the owner), then the outcome. Every
+/// event also goes to the task's push configs.
+async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext, tx: mpsc::Sender<Result<StreamResponse, A2AError>>) {
     let (task_id, context_id) = ctx.task_info();
     let Some(caller) = caller_of(&state, &ctx.service_params) else {
         let _ = tx.send(Err(A2AError::invalid_request("missing or invalid X-API-Key"))).await;
         return;
     };
+    if let Some(inline) = ctx.metadata.as_ref().and_then(|m| m.get(INLINE_CONFIG_KEY)) {
+        let saved = serde_json::from_value::<TaskPushNotificationConfig>(inline.clone())
+            .map_err(|e| A2AError::invalid_params(format!("push notification config: {e}")))
+            .and_then(|mut config| {
+                config.task_id = task_id.clone();
+                push.save(&state.webhooks, config)
+            });
+        if let Err(e) = saved {
+            let _ = tx.send(Err(e)).await;
+            return;
+        }
+    }
     let mut history = ctx.stored_task.as_ref().and_then(|t| t.history.clone()).unwrap_or_default();
     if let Some(m) = &ctx.message
         && !history.iter().any(|h| h.message_id == m.message_id)
@@ -146,13 +168,18 @@ async fn run(state: Arc<AppState>, ctx: ExecutorContext, tx: mpsc::Sender<Result
         history: Some(history),
         metadata: Some(metadata),
     };
-    if tx.send(Ok(StreamResponse::Task(task))).await.is_err() {
+    let seq = std::sync::atomic::AtomicUsize::new(0);
+    let send = |event: StreamResponse| {
+        let (tx, push, state, task_id) = (tx.clone(), push.clone(), state.clone(), task_id.clone());
+        let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            push.notify(&state.webhooks, &task_id, n, &event).await;
+            tx.send(Ok(event)).await.is_ok()
+        }
+    };
+    if !send(StreamResponse::Task(task)).await {
         return;
     }
-    let send = |event| {
-        let tx = tx.clone();
-        async move { tx.send(Ok(event)).await.is_ok() }
-    };
 
     let prepared = ask_of(ctx.message.as_ref()).map_err(|e| e.to_string()).and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| reason(&e)));
     let input = match prepared {

@@ -3,6 +3,7 @@
 //! checked before the library sees it); tasks belong to their caller.
 
 pub mod agent;
+pub mod push;
 pub mod tasks;
 
 use std::collections::HashMap;
@@ -24,16 +25,20 @@ pub const PATH: &str = "/a2a";
 pub const CARD_PATH: &str = "/.well-known/agent-card.json";
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let handler = DefaultRequestHandler::new(agent::KubentlyAgent::new(state.clone()), InMemoryTaskStore::new())
-        .with_capabilities(capabilities())
+    let push = Arc::new(push::PushConfigs::default());
+    // The library's own push machinery stays off: `OwnedTasks` keeps the configs and the agent
+    // sends pushes through the webhook machinery.
+    let library_capabilities = AgentCapabilities { push_notifications: Some(false), ..capabilities() };
+    let handler = DefaultRequestHandler::new(agent::KubentlyAgent::new(state.clone(), push.clone()), InMemoryTaskStore::new())
+        .with_capabilities(library_capabilities)
         .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
-    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone() });
+    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push });
     let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
 }
 
 fn capabilities() -> AgentCapabilities {
-    AgentCapabilities { streaming: Some(true), push_notifications: Some(false), ..Default::default() }
+    AgentCapabilities { streaming: Some(true), push_notifications: Some(true), ..Default::default() }
 }
 
 /// The public card; its URL comes from `server.public_url`, else from the request's `Host`.

@@ -1,6 +1,8 @@
 //! Tasks belong to the caller that created them: a wrapper around the library's request
 //! handler that answers "task not found" for other callers' tasks and lists only the caller's
-//! (admins see all). The owner is recorded in the task's metadata by the agent.
+//! (admins see all). The owner is recorded in the task's metadata by the agent. Push
+//! notification configs are kept here (see `push`), not in the library, so pushes go through
+//! the webhook machinery.
 
 use std::sync::Arc;
 
@@ -10,12 +12,14 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use super::agent::{caller_of, OWNER_KEY};
+use super::push::{PushConfigs, INLINE_CONFIG_KEY};
 use crate::auth::Caller;
 use crate::AppState;
 
 pub struct OwnedTasks {
     pub inner: DefaultRequestHandler,
     pub state: Arc<AppState>,
+    pub push: Arc<PushConfigs>,
 }
 
 impl OwnedTasks {
@@ -35,24 +39,30 @@ impl OwnedTasks {
         if Self::owns(&caller, &task) { Ok(task) } else { Err(A2AError::task_not_found(task_id)) }
     }
 
-    async fn check_continuation(&self, params: &ServiceParams, req: &SendMessageRequest) -> Result<(), A2AError> {
+    /// Checks a follow-up message's task, and hands an inline push config to the agent (which
+    /// learns the task id) through the request metadata.
+    async fn prepare(&self, params: &ServiceParams, mut req: SendMessageRequest) -> Result<SendMessageRequest, A2AError> {
         self.caller(params)?;
         if let Some(id) = &req.message.task_id {
             self.check(params, id).await?;
         }
-        Ok(())
+        if let Some(config) = req.configuration.as_mut().and_then(|c| c.task_push_notification_config.take()) {
+            let value = serde_json::to_value(&config).map_err(|e| A2AError::invalid_params(format!("push notification config: {e}")))?;
+            req.metadata.get_or_insert_with(Default::default).insert(INLINE_CONFIG_KEY.into(), value);
+        }
+        Ok(req)
     }
 }
 
 #[async_trait]
 impl RequestHandler for OwnedTasks {
     async fn send_message(&self, params: &ServiceParams, req: SendMessageRequest) -> Result<SendMessageResponse, A2AError> {
-        self.check_continuation(params, &req).await?;
+        let req = self.prepare(params, req).await?;
         self.inner.send_message(params, req).await
     }
 
     async fn send_streaming_message(&self, params: &ServiceParams, req: SendMessageRequest) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
-        self.check_continuation(params, &req).await?;
+        let req = self.prepare(params, req).await?;
         self.inner.send_streaming_message(params, req).await
     }
 
@@ -81,22 +91,23 @@ impl RequestHandler for OwnedTasks {
 
     async fn create_push_config(&self, params: &ServiceParams, req: TaskPushNotificationConfig) -> Result<TaskPushNotificationConfig, A2AError> {
         self.check(params, &req.task_id).await?;
-        self.inner.create_push_config(params, req).await
+        self.push.save(&self.state.webhooks, req)
     }
 
     async fn get_push_config(&self, params: &ServiceParams, req: GetTaskPushNotificationConfigRequest) -> Result<TaskPushNotificationConfig, A2AError> {
         self.check(params, &req.task_id).await?;
-        self.inner.get_push_config(params, req).await
+        self.push.get(&req.task_id, &req.id).ok_or_else(|| A2AError::invalid_params(format!("task {} has no push notification config {}", req.task_id, req.id)))
     }
 
     async fn list_push_configs(&self, params: &ServiceParams, req: ListTaskPushNotificationConfigsRequest) -> Result<ListTaskPushNotificationConfigsResponse, A2AError> {
         self.check(params, &req.task_id).await?;
-        self.inner.list_push_configs(params, req).await
+        Ok(ListTaskPushNotificationConfigsResponse { configs: self.push.list(&req.task_id), next_page_token: None })
     }
 
     async fn delete_push_config(&self, params: &ServiceParams, req: DeleteTaskPushNotificationConfigRequest) -> Result<(), A2AError> {
         self.check(params, &req.task_id).await?;
-        self.inner.delete_push_config(params, req).await
+        self.push.delete(&req.task_id, &req.id);
+        Ok(())
     }
 
     async fn get_extended_agent_card(&self, params: &ServiceParams, req: GetExtendedAgentCardRequest) -> Result<AgentCard, A2AError> {

@@ -60,19 +60,52 @@ pub struct CallbackTarget {
     pub secret: String,
 }
 
+/// An A2A push notification: one task event for one push config, posted with the config's
+/// token and credentials, retried like callbacks.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PushJob {
+    /// `<task>.<config>.<event number>`: the message id (dedup) and the log key.
+    pub id: String,
+    pub url: String,
+    /// Header name → value (`A2A-Notification-Token`, `Authorization`).
+    pub headers: Vec<(String, String)>,
+    /// The `StreamResponse` JSON.
+    pub body: String,
+}
+
+/// What the callbacks work queue holds.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum FollowUp {
+    Command(CallbackJob),
+    Push(PushJob),
+}
+
+/// Subject token of A2A push jobs on the callbacks stream (they belong to no cluster).
+const PUSH_SUBJECT_TOKEN: &str = "a2a-push";
+
 impl Webhooks {
     /// Queues `job` (deduplicated by command id); returns once the stream stored it.
     pub async fn queue_callback(&self, job: &CallbackJob) -> Result<(), String> {
-        let payload = serde_json::to_vec(job).map_err(|e| format!("encoding the callback: {e}"))?;
+        self.queue(&job.cluster_id.clone(), &job.command_id.to_string(), FollowUp::Command(job.clone())).await
+    }
+
+    /// Queues an A2A push notification.
+    pub async fn queue_push(&self, job: PushJob) -> Result<(), String> {
+        self.queue(PUSH_SUBJECT_TOKEN, &job.id.clone(), FollowUp::Push(job)).await
+    }
+
+    async fn queue(&self, subject_token: &str, msg_id: &str, job: FollowUp) -> Result<(), String> {
+        let payload = serde_json::to_vec(&job).map_err(|e| format!("encoding the job: {e}"))?;
         let mut headers = HeaderMap::new();
-        headers.insert(HEADER_MSG_ID, job.command_id.to_string().as_str());
+        headers.insert(HEADER_MSG_ID, msg_id);
         self.js()
-            .publish_with_headers(self.names().callback_subject(&job.cluster_id), headers, payload.into())
+            .publish_with_headers(self.names().callback_subject(subject_token), headers, payload.into())
             .await
-            .map_err(|e| format!("queueing the callback: {e}"))?
+            .map_err(|e| format!("queueing the job: {e}"))?
             .await
             .map(|_| ())
-            .map_err(|e| format!("queueing the callback: {e}"))
+            .map_err(|e| format!("queueing the job: {e}"))
     }
 
     fn callbacks_consumer_config(&self) -> pull::Config {
@@ -117,21 +150,46 @@ impl Webhooks {
         messages
             .map_err(|e| format!("pulling callbacks: {e}"))
             .try_for_each_concurrent(CONCURRENCY, |msg| async move {
-                self.deliver_callback(msg).await;
+                self.deliver_follow_up(msg).await;
                 Ok(())
             })
             .await
     }
 
-    async fn deliver_callback(&self, msg: jetstream::Message) {
+    async fn deliver_follow_up(&self, msg: jetstream::Message) {
         let attempt = msg.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
-        let job: CallbackJob = match serde_json::from_slice(&msg.payload) {
-            Ok(j) => j,
+        match serde_json::from_slice::<FollowUp>(&msg.payload) {
+            Ok(FollowUp::Command(job)) => self.deliver_callback(msg, job, attempt).await,
+            Ok(FollowUp::Push(job)) => self.deliver_push(msg, job, attempt).await,
             Err(e) => {
-                tracing::error!(error = %e, "undecodable callback job; dropped");
-                return ack(&msg, AckKind::Term).await;
+                tracing::error!(error = %e, "undecodable follow-up job; dropped");
+                ack(&msg, AckKind::Term).await
             }
-        };
+        }
+    }
+
+    async fn deliver_push(&self, msg: jetstream::Message, job: PushJob, attempt: u32) {
+        let span = tracing::info_span!("a2a_push", push = %job.id, attempt);
+        let _enter = span.enter();
+        let headers: Vec<(&str, String)> = job.headers.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let result = self.sender().post(&job.url, &headers, job.body.into()).await;
+        self.record_attempt("a2a_push", &result);
+        match result.outcome {
+            Outcome::Delivered | Outcome::Gone => ack(&msg, AckKind::Ack).await,
+            Outcome::Retry if attempt >= self.max_attempts() => {
+                tracing::warn!(error = result.error.as_deref().unwrap_or(""), status = result.status_code, "A2A push notification given up after the last attempt");
+                self.inner.metrics.webhook_dead_letters.inc();
+                ack(&msg, AckKind::Term).await;
+            }
+            Outcome::Retry => {
+                let wait = sender::backoff(&self.inner.schedule, attempt, random_fraction());
+                tracing::info!(error = result.error.as_deref().unwrap_or(""), retry_in_ms = wait.as_millis() as u64, "A2A push attempt failed; retrying");
+                ack(&msg, AckKind::Nak(Some(wait))).await;
+            }
+        }
+    }
+
+    async fn deliver_callback(&self, msg: jetstream::Message, job: CallbackJob, attempt: u32) {
         let span = tracing::info_span!("callback", command_id = %job.command_id, attempt);
         let _enter = span.enter();
         let page = match self.final_page(&job, &msg).await {

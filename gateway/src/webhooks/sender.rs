@@ -83,24 +83,26 @@ impl Sender {
 
     /// One attempt: signs `body` under `msg_id` with a fresh timestamp and posts it.
     pub async fn send(&self, url: &str, secret: &SigningSecret, msg_id: &str, body: Bytes) -> Attempt {
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+        let signature = secret.sign(msg_id, timestamp, &body);
+        let headers = [(HEADER_WEBHOOK_ID, msg_id.to_string()), (HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string()), (HEADER_WEBHOOK_SIGNATURE, signature)];
+        self.post(url, &headers, body).await
+    }
+
+    /// One attempt of a JSON POST with `headers` (A2A push notifications carry their own token
+    /// instead of a signature).
+    pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Bytes) -> Attempt {
         let started = Instant::now();
         let done = |outcome, status_code, error: Option<String>| Attempt { outcome, status_code, error, duration: started.elapsed() };
         // Literal-IP URLs skip DNS, so the policy is re-checked here too.
         if let Err(e) = self.policy.check_url(url) {
             return done(Outcome::Retry, None, Some(format!("target refused: {e}")));
         }
-        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
-        let signature = secret.sign(msg_id, timestamp, &body);
-        let response = self
-            .client
-            .post(url)
-            .header(HEADER_WEBHOOK_ID, msg_id)
-            .header(HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string())
-            .header(HEADER_WEBHOOK_SIGNATURE, signature)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await;
+        let mut request = self.client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await;
         match response {
             Ok(r) if r.status().is_success() => done(Outcome::Delivered, Some(r.status().as_u16()), None),
             Ok(r) if r.status() == reqwest::StatusCode::GONE => done(Outcome::Gone, Some(410), None),

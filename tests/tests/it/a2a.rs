@@ -1,10 +1,14 @@
 //! The A2A door with the official `a2a-sdk` Python client: the agent card, SendMessage with a
 //! text part and with a data part, SendStreamingMessage (Task first, then working → artifact →
 //! completed), GetTask, ListTasks (only the caller's), CancelTask, a refused command ending
-//! REJECTED with the reason, and wrong keys.
+//! REJECTED with the reason, push notifications (inline and by RPC) through the webhook
+//! machinery, and wrong keys.
 
 use kubently_tests::app::{TestApp, AGENT_KEY, OTHER_KEY};
 use kubently_tests::python;
+use kubently_tests::webhook_receiver::Receiver;
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -19,7 +23,8 @@ fn artifact_text(task: &Value) -> String {
 #[tokio::test]
 async fn a2a_with_the_python_sdk() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
-    let out = python::run_json("a2a_client.py", vec![app.gateway.url.clone(), AGENT_KEY.into(), app.cluster_id.clone(), OTHER_KEY.into()]).await;
+    let receiver = Receiver::start().await;
+    let out = python::run_json("a2a_client.py", vec![app.gateway.url.clone(), AGENT_KEY.into(), app.cluster_id.clone(), OTHER_KEY.into(), receiver.url("/push")]).await;
 
     // The card: skills with examples, the API-key scheme, the JSON-RPC interface at /a2a.
     let card = &out["card"];
@@ -29,6 +34,7 @@ async fn a2a_with_the_python_sdk() {
     assert!(card["skills"][0]["examples"].as_array().is_some_and(|e| !e.is_empty()), "{card}");
     assert_eq!(card["securitySchemes"]["api_key"]["apiKeySecurityScheme"]["name"], "X-API-Key", "{card}");
     assert_eq!(card["capabilities"]["streaming"], true);
+    assert_eq!(card["capabilities"]["pushNotifications"], true);
 
     // SendMessage, text part: completed with the output as text and data.
     let task = last_task(&out["send_text"]);
@@ -73,6 +79,23 @@ async fn a2a_with_the_python_sdk() {
     assert_eq!(out["other_list"], json!([]), "another key lists none of them");
     assert_eq!(out["other_get"], "TaskNotFoundError");
     assert!(out["wrong_key"].as_str().unwrap_or_default().contains("401"), "{}", out["wrong_key"]);
+
+    // Push notifications go through the webhook machinery: every event of the task, with the
+    // config's token; the RPC-made config gets the cancel; a private target is refused.
+    let push_task = out["push_task"].as_str().expect("push task").to_string();
+    let got = receiver
+        .wait_for(Duration::from_secs(15), "the inline config's pushes", |r| r.iter().any(|x| x.a2a_token == "tok-inline" && String::from_utf8_lossy(&x.body).contains("COMPLETED")))
+        .await;
+    let inline: Vec<_> = got.iter().filter(|x| x.a2a_token == "tok-inline").collect();
+    assert!(inline.len() >= 4, "Task, working, artifact, completed: {}", inline.len());
+    assert!(inline.iter().all(|x| String::from_utf8_lossy(&x.body).contains(&push_task)), "every push is about the task");
+    assert!(inline.iter().any(|x| String::from_utf8_lossy(&x.body).contains("orders-api")), "the artifact is pushed");
+    receiver.wait_for(Duration::from_secs(15), "the cancel push", |r| r.iter().any(|x| x.a2a_token == "tok-rpc" && String::from_utf8_lossy(&x.body).contains("CANCELED"))).await;
+    assert_eq!(out["push_created"]["id"], "cfg-1", "{}", out["push_created"]);
+    assert_eq!(out["push_listed"], json!(["cfg-1"]));
+    assert_eq!(out["push_get"]["token"], "tok-rpc");
+    assert_eq!(out["push_after_delete"], json!([]));
+    assert!(out["push_private"].as_str().unwrap_or_default().contains("private"), "{}", out["push_private"]);
 
     // The version header is honoured: anything but 1.x is refused.
     let resp = app
