@@ -107,6 +107,20 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// Middleware for the MCP and A2A doors: 401 without a valid key (like REST), and the caller in
+/// the request's extensions for what runs behind it.
+pub async fn require_caller(axum::extract::State(state): axum::extract::State<Arc<AppState>>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = request.into_parts();
+    match <Caller as FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => {
+            parts.extensions.insert(caller);
+            next.run(axum::extract::Request::from_parts(parts, body)).await
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,3 +167,4 @@ mod tests {
         assert!(printed.contains("ops-bot") && !printed.contains("0123456789"), "{printed}");
     }
 }
+

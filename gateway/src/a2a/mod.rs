@@ -11,14 +11,11 @@ use std::sync::Arc;
 
 use ::a2a::{AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme, TRANSPORT_PROTOCOL_JSONRPC};
 use a2a_server::{DefaultRequestHandler, InMemoryTaskStore};
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::auth::Caller;
 use crate::AppState;
 
 pub const PATH: &str = "/a2a";
@@ -33,7 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_capabilities(library_capabilities)
         .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
     let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push });
-    let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
+    let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_caller));
     Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
 }
 
@@ -76,13 +73,4 @@ async fn card(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<Ag
         security_requirements: Some(vec![HashMap::from([("api_key".to_string(), vec![])])]),
         signatures: None,
     })
-}
-
-/// 401 without a valid key, like every other door.
-async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
-    match <Caller as axum::extract::FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
-        Ok(_) => next.run(Request::from_parts(parts, body)).await,
-        Err(rejection) => rejection.into_response(),
-    }
 }

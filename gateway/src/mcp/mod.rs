@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::auth::Caller;
 use crate::AppState;
 
 pub const PATH: &str = "/mcp";
@@ -36,21 +35,13 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new().nest_service(PATH, service).layer(axum::middleware::from_fn_with_state(state, authenticate))
 }
 
-/// Refuses requests without a valid key (401, like REST) and hands the caller to the tools.
-async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
-    match <Caller as axum::extract::FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
-        Ok(caller) => {
-            let ending_session = parts.method == http::Method::DELETE;
-            parts.extensions.insert(caller);
-            let mut response = next.run(Request::from_parts(parts, body)).await;
-            // rmcp answers a session's DELETE with 202; the official Python client expects
-            // 200 or 204 and logs "Session termination failed" otherwise.
-            if ending_session && response.status() == http::StatusCode::ACCEPTED {
-                *response.status_mut() = http::StatusCode::NO_CONTENT;
-            }
-            response
-        }
-        Err(rejection) => rejection.into_response(),
+/// [`crate::auth::require_caller`], and a session's DELETE answered 204: rmcp answers 202, and
+/// the official Python client logs "Session termination failed" for anything but 200/204.
+async fn authenticate(state: State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let ending_session = request.method() == http::Method::DELETE;
+    let mut response = crate::auth::require_caller(state, request, next).await;
+    if ending_session && response.status() == http::StatusCode::ACCEPTED {
+        *response.status_mut() = http::StatusCode::NO_CONTENT;
     }
+    response
 }
