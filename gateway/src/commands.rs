@@ -140,6 +140,15 @@ async fn prepare(state: &AppState, caller: &Caller, input: &ExecuteInput) -> Res
     Ok((command, session))
 }
 
+/// The one cluster `caller` may use, for doors where naming it is optional (MCP, A2A).
+pub fn only_cluster(state: &AppState, caller: &Caller) -> Result<String, ApiError> {
+    match crate::api::clusters::visible(state, caller).as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(ApiError::NotFound("No cluster is available to this key yet (no executor has connected)".into())),
+        many => Err(ApiError::BadRequest(format!("This key may use several clusters; say which one (cluster_id): {}", many.join(", ")))),
+    }
+}
+
 /// The caller may use the cluster and an executor has served it at some point (else 404 with the
 /// known clusters).
 pub fn ensure_cluster(state: &AppState, caller: &Caller, cluster_id: &str) -> Result<(), ApiError> {

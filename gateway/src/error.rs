@@ -53,6 +53,20 @@ impl ApiError {
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         Self::Internal(anyhow::anyhow!("{context}: {err}"))
     }
+
+    /// One sentence for an agent (MCP tool errors, A2A status messages): validation problems
+    /// with the field they concern; internal details stay in the log.
+    pub fn for_agent(&self) -> String {
+        match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|f| format!("{} ({}): {}", f.loc.last().map_or("input", String::as_str), f.loc.join("."), f.msg))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::Internal(_) => "Kubently hit an internal error (details in the gateway log); try again".into(),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -90,15 +90,6 @@ fn status(task_id: &str, context_id: &str, state: TaskState, text: Option<String
     StreamResponse::StatusUpdate(TaskStatusUpdateEvent { task_id: task_id.into(), context_id: context_id.into(), status: TaskStatus { state, message, timestamp: None }, metadata: None })
 }
 
-/// Flattens an API error into one sentence for a status message.
-fn reason(e: &ApiError) -> String {
-    match e {
-        ApiError::Validation(errors) => errors.iter().map(|f| f.msg.clone()).collect::<Vec<_>>().join("; "),
-        ApiError::Internal(_) => "internal error (details in the gateway log)".into(),
-        other => other.to_string(),
-    }
-}
-
 impl AgentExecutor for KubentlyAgent {
     fn execute(&self, ctx: ExecutorContext) -> BoxStream<'static, Result<StreamResponse, A2AError>> {
         let (tx, rx) = mpsc::channel::<Result<StreamResponse, A2AError>>(8);
@@ -181,7 +172,7 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
         return;
     }
 
-    let prepared = ask_of(ctx.message.as_ref()).map_err(|e| e.to_string()).and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| reason(&e)));
+    let prepared = ask_of(ctx.message.as_ref()).map_err(|e| e.to_string()).and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| e.for_agent()));
     let input = match prepared {
         Ok(input) => input,
         Err(why) => {
@@ -196,7 +187,7 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
         Ok(r) => r,
         Err(e) => {
             let terminal = if matches!(e, ApiError::Validation(_) | ApiError::NotFound(_) | ApiError::BadRequest(_) | ApiError::Forbidden(_)) { TaskState::Rejected } else { TaskState::Failed };
-            send(status(&task_id, &context_id, terminal, Some(reason(&e)))).await;
+            send(status(&task_id, &context_id, terminal, Some(e.for_agent()))).await;
             return;
         }
     };
@@ -222,35 +213,12 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
 
 /// The command, through the same validation and policy as `POST /debug/execute`.
 fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -> Result<commands::ExecuteInput, ApiError> {
-    let words = kubently_shared::policy::split_command(&ask.command).map_err(|e| ApiError::field(&["message", "command"], "command", e, Value::Null))?;
-    let (command_type, args) = words.split_first().map(|(v, r)| (v.clone(), r.to_vec())).unwrap_or_default();
-    let (cluster_id, session_id) = target(state, caller, ask.cluster_id, ask.session_id)?;
-    let headers = headers_of(&ctx.service_params)?;
-    let req = ExecuteRequest {
-        cluster_id,
-        session_id,
-        correlation_id: Some(ctx.context_id.clone()),
-        command_type,
-        args,
-        namespace: ask.namespace,
-        timeout_seconds: None,
-        extra_args: None,
-        output_budget: None,
-        callback_url: None,
-        callback_secret: None,
+    let (command_type, args) = kubently_shared::policy::split_verb(&ask.command).map_err(|e| ApiError::field(&["message", "command"], "command", e, Value::Null))?;
+    let cluster_id = match ask.cluster_id {
+        Some(c) => c,
+        None => commands::only_cluster(state, caller)?,
     };
+    let headers = headers_of(&ctx.service_params)?;
+    let req = ExecuteRequest { cluster_id, session_id: ask.session_id, correlation_id: Some(ctx.context_id.clone()), command_type, args, namespace: ask.namespace, ..Default::default() };
     execute::parse_input(state, caller, headers, req)
-}
-
-/// The named cluster, the session's (checked when the command runs), or the only cluster this key may use.
-fn target(state: &AppState, caller: &Caller, cluster_id: Option<String>, session_id: Option<String>) -> Result<(String, Option<String>), ApiError> {
-    if let Some(c) = cluster_id {
-        return Ok((c, session_id));
-    }
-    let clusters: Vec<String> = state.registry.known_clusters().into_iter().filter(|c| caller.may_use_cluster(c)).collect();
-    match clusters.as_slice() {
-        [only] => Ok((only.clone(), session_id)),
-        [] => Err(ApiError::NotFound("No cluster is available to this key yet (no executor has connected)".into())),
-        many => Err(ApiError::BadRequest(format!("Say which cluster: send a data part {{\"cluster_id\", \"command\"}} or message metadata cluster_id (one of: {})", many.join(", ")))),
-    }
 }

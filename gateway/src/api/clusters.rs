@@ -11,7 +11,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-fn visible(state: &AppState, caller: &Caller) -> Vec<String> {
+/// Every known cluster `caller` may use.
+pub fn visible(state: &AppState, caller: &Caller) -> Vec<String> {
     state.registry.known_clusters().into_iter().filter(|c| caller.may_use_cluster(c)).collect()
 }
 

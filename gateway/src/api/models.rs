@@ -71,7 +71,7 @@ pub struct SessionResponse {
     pub command_count: u64,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteRequest {
     pub cluster_id: String,

@@ -39,15 +39,7 @@ impl IntoCallToolResult for ToolFailure {
 
 impl From<ApiError> for ToolFailure {
     fn from(e: ApiError) -> Self {
-        Self::Tool(match e {
-            ApiError::Validation(errors) => errors
-                .iter()
-                .map(|f| format!("{} ({}): {}", f.loc.last().map_or("input", String::as_str), f.loc.join("."), f.msg))
-                .collect::<Vec<_>>()
-                .join("; "),
-            ApiError::Internal(_) => "Kubently hit an internal error (details in the gateway log); try again".into(),
-            other => other.to_string(),
-        })
+        Self::Tool(e.for_agent())
     }
 }
 
@@ -223,12 +215,8 @@ impl KubentlyMcp {
     #[tool(annotations(title = "List clusters", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
     async fn list_clusters(&self, Parameters(_): Parameters<NoArgs>, Extension(parts): Extension<Parts>) -> Result<Json<ClusterList>, ToolFailure> {
         let caller = caller(&parts)?;
-        let clusters = self
-            .state
-            .registry
-            .known_clusters()
+        let clusters = crate::api::clusters::visible(&self.state, &caller)
             .into_iter()
-            .filter(|c| caller.may_use_cluster(c))
             .map(|c| {
                 let newest = self.state.registry.executors(&c).into_iter().next();
                 ClusterInfo { connected: newest.is_some(), kubernetes_version: newest.and_then(|e| e.kubernetes_version), cluster_id: c }
@@ -261,8 +249,7 @@ impl KubentlyMcp {
     /// output, cut to the output budget; secret values are always redacted.
     #[tool(annotations(title = "Run kubectl (read-only)", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
     async fn execute_kubectl(&self, Parameters(args): Parameters<ExecuteArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
-        let words = kubently_shared::policy::split_command(&args.command).map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
-        let (command_type, rest) = words.split_first().map(|(v, r)| (v.clone(), r.to_vec())).unwrap_or_default();
+        let (command_type, rest) = kubently_shared::policy::split_verb(&args.command).map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
         self.run(&parts, command_type, rest, args.namespace, args.target).await
     }
 
@@ -342,19 +329,7 @@ impl KubentlyMcp {
         let caller = caller(parts)?;
         let headers = agent_headers(parts)?;
         let (cluster_id, session_id) = self.resolve_target(&caller, &target).await?;
-        let req = ExecuteRequest {
-            cluster_id,
-            session_id,
-            correlation_id: None,
-            command_type,
-            args,
-            namespace,
-            timeout_seconds: target.timeout,
-            extra_args: None,
-            output_budget: target.output_budget,
-            callback_url: None,
-            callback_secret: None,
-        };
+        let req = ExecuteRequest { cluster_id, session_id, command_type, args, namespace, timeout_seconds: target.timeout, output_budget: target.output_budget, ..Default::default() };
         let input = execute::parse_input(&self.state, &caller, headers, req)?;
         let response = commands::execute(&self.state, &caller, input).await?;
         let meta = response.meta.as_ref();
@@ -397,12 +372,7 @@ impl KubentlyMcp {
         if let Some(c) = &target.cluster_id {
             return Ok((c.clone(), None));
         }
-        let clusters: Vec<String> = self.state.registry.known_clusters().into_iter().filter(|c| caller.may_use_cluster(c)).collect();
-        match clusters.as_slice() {
-            [only] => Ok((only.clone(), None)),
-            [] => Err(ToolFailure::Tool("No cluster is available to this key yet (no executor has connected)".into())),
-            many => Err(ToolFailure::Tool(format!("Say which cluster: pass cluster_id (one of: {}) or a session_id", many.join(", ")))),
-        }
+        Ok((commands::only_cluster(&self.state, caller)?, None))
     }
 }
 

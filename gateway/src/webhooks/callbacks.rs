@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::{self, AckKind};
 use async_nats::HeaderMap;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use kubently_shared::names::HEADER_MSG_ID;
 use kubently_shared::protocol::{self, CommandResult, Event, EventType, ResultStatus};
 use kubently_shared::provision;
@@ -20,10 +20,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::delivery::ack;
+use super::delivery::{ack, pull_each};
 use super::sender::{self, Outcome};
-use super::signing::{random_fraction, SigningSecret};
-use super::store::{self, DeliveryRecord, DeliveryStatus};
+use super::signing::SigningSecret;
+use super::store::DeliveryStatus;
 use super::Webhooks;
 use crate::api::models::ResultPage;
 use crate::api::results::{page_of, PENDING_GRACE};
@@ -139,21 +139,7 @@ impl Webhooks {
         let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.callbacks_consumer_config())
             .await
             .map_err(|e| e.to_string())?;
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(64)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await
-            .map_err(|e| format!("pulling callbacks: {e}"))?;
-        messages
-            .map_err(|e| format!("pulling callbacks: {e}"))
-            .try_for_each_concurrent(CONCURRENCY, |msg| async move {
-                self.deliver_follow_up(msg).await;
-                Ok(())
-            })
-            .await
+        pull_each(consumer, 64, CONCURRENCY, |msg| self.deliver_follow_up(msg)).await
     }
 
     async fn deliver_follow_up(&self, msg: jetstream::Message) {
@@ -176,16 +162,7 @@ impl Webhooks {
         self.record_attempt("a2a_push", &result);
         match result.outcome {
             Outcome::Delivered | Outcome::Gone => ack(&msg, AckKind::Ack).await,
-            Outcome::Retry if attempt >= self.max_attempts() => {
-                tracing::warn!(error = result.error.as_deref().unwrap_or(""), status = result.status_code, "A2A push notification given up after the last attempt");
-                self.inner.metrics.webhook_dead_letters.inc();
-                ack(&msg, AckKind::Term).await;
-            }
-            Outcome::Retry => {
-                let wait = sender::backoff(&self.inner.schedule, attempt, random_fraction());
-                tracing::info!(error = result.error.as_deref().unwrap_or(""), retry_in_ms = wait.as_millis() as u64, "A2A push attempt failed; retrying");
-                ack(&msg, AckKind::Nak(Some(wait))).await;
-            }
+            Outcome::Retry => self.settle_failure(&msg, self.retry_in(attempt), &result, "A2A push").await,
         }
     }
 
@@ -223,30 +200,15 @@ impl Webhooks {
         self.record_attempt("callback", &result);
         match result.outcome {
             Outcome::Delivered | Outcome::Gone => ack(&msg, AckKind::Ack).await,
-            Outcome::Retry if attempt >= self.max_attempts() => {
-                tracing::warn!(error = result.error.as_deref().unwrap_or(""), "callback dead-lettered after the last attempt (the result stays readable at /debug/result)");
-                let mut event = Event::new(event_type, &job.cluster_id, data, OffsetDateTime::now_utc());
-                event.id = job.command_id;
-                let record = DeliveryRecord {
-                    subscription_id: CALLBACK_LOG.into(),
-                    status: DeliveryStatus::Dead,
-                    attempts: attempt,
-                    last_status_code: result.status_code,
-                    last_error: result.error.clone(),
-                    last_attempt_at: OffsetDateTime::now_utc(),
-                    next_attempt_at: None,
-                    event,
-                };
-                if let Err(e) = store::write_delivery(self.js(), self.deliveries(), &record, self.settings().log_retention()).await {
-                    tracing::warn!(error = %e, "cannot record the dead callback");
-                }
-                self.inner.metrics.webhook_dead_letters.inc();
-                ack(&msg, AckKind::Term).await;
-            }
             Outcome::Retry => {
-                let wait = sender::backoff(&self.inner.schedule, attempt, random_fraction());
-                tracing::info!(error = result.error.as_deref().unwrap_or(""), retry_in_ms = wait.as_millis() as u64, "callback attempt failed; retrying");
-                ack(&msg, AckKind::Nak(Some(wait))).await;
+                let retry_in = self.retry_in(attempt);
+                if retry_in.is_none() {
+                    // Logged under `callback.<command_id>`; the result stays readable at /debug/result.
+                    let mut event = Event::new(event_type, &job.cluster_id, data, OffsetDateTime::now_utc());
+                    event.id = job.command_id;
+                    self.log_delivery(CALLBACK_LOG, &event, attempt, &result, DeliveryStatus::Dead, None).await;
+                }
+                self.settle_failure(&msg, retry_in, &result, "callback").await;
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
 use futures::TryStreamExt;
 use kubently_shared::protocol::{self, Event};
@@ -69,21 +69,7 @@ impl Webhooks {
     async fn consume(&self, sub: &Subscription, secret: &SigningSecret) -> Result<(), String> {
         let consumer = provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), self.consumer_config(sub)?).await.map_err(|e| e.to_string())?;
         let in_flight = self.settings().max_in_flight;
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(in_flight)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await
-            .map_err(|e| format!("pulling events: {e}"))?;
-        messages
-            .map_err(|e| format!("pulling events: {e}"))
-            .try_for_each_concurrent(in_flight, |msg| async move {
-                self.deliver_one(sub, secret, msg).await;
-                Ok(())
-            })
-            .await
+        pull_each(consumer, in_flight, in_flight, |msg| self.deliver_one(sub, secret, msg)).await
     }
 
     async fn deliver_one(&self, sub: &Subscription, secret: &SigningSecret, msg: jetstream::Message) {
@@ -102,7 +88,7 @@ impl Webhooks {
         match result.outcome {
             Outcome::Delivered => {
                 if attempt > 1 {
-                    self.log_delivery(sub, &event, attempt, &result, DeliveryStatus::Delivered, None).await;
+                    self.log_delivery(&sub.id, &event, attempt, &result, DeliveryStatus::Delivered, None).await;
                 }
                 ack(&msg, AckKind::Ack).await;
             }
@@ -113,17 +99,34 @@ impl Webhooks {
                 }
                 ack(&msg, AckKind::Ack).await;
             }
-            Outcome::Retry if attempt >= self.max_attempts() => {
-                tracing::warn!(error = result.error.as_deref().unwrap_or(""), status = result.status_code, "webhook dead-lettered after the last attempt");
-                self.log_delivery(sub, &event, attempt, &result, DeliveryStatus::Dead, None).await;
-                self.inner.metrics.webhook_dead_letters.inc();
-                ack(&msg, AckKind::Term).await;
-            }
             Outcome::Retry => {
-                let wait = sender::backoff(&self.inner.schedule, attempt, random_fraction());
-                tracing::info!(error = result.error.as_deref().unwrap_or(""), status = result.status_code, retry_in_ms = wait.as_millis() as u64, "webhook attempt failed; retrying");
-                self.log_delivery(sub, &event, attempt, &result, DeliveryStatus::Retrying, Some(wait)).await;
-                ack(&msg, AckKind::Nak(Some(wait))).await;
+                let retry_in = self.retry_in(attempt);
+                let status = if retry_in.is_some() { DeliveryStatus::Retrying } else { DeliveryStatus::Dead };
+                self.log_delivery(&sub.id, &event, attempt, &result, status, retry_in).await;
+                self.settle_failure(&msg, retry_in, &result, "webhook").await;
+            }
+        }
+    }
+
+    /// After failed attempt number `attempt`: the jittered wait before the next one, or `None`
+    /// when it was the last.
+    pub(super) fn retry_in(&self, attempt: u32) -> Option<Duration> {
+        (attempt < self.max_attempts()).then(|| sender::backoff(&self.inner.schedule, attempt, random_fraction()))
+    }
+
+    /// Naks `msg` for a retry after `retry_in`, or gives it up (terms it, counts a dead letter).
+    /// Whatever must be recorded about the failure is written before this.
+    pub(super) async fn settle_failure(&self, msg: &jetstream::Message, retry_in: Option<Duration>, result: &Attempt, what: &str) {
+        let error = result.error.as_deref().unwrap_or("");
+        match retry_in {
+            Some(wait) => {
+                tracing::info!(error, status = result.status_code, retry_in_ms = wait.as_millis() as u64, "{what} attempt failed; retrying");
+                ack(msg, AckKind::Nak(Some(wait))).await;
+            }
+            None => {
+                tracing::warn!(error, status = result.status_code, "{what} given up after the last attempt");
+                self.inner.metrics.webhook_dead_letters.inc();
+                ack(msg, AckKind::Term).await;
             }
         }
     }
@@ -137,10 +140,11 @@ impl Webhooks {
         self.inner.metrics.record_webhook(kind, outcome, attempt.duration.as_secs_f64());
     }
 
-    async fn log_delivery(&self, sub: &Subscription, event: &Event, attempts: u32, result: &Attempt, status: DeliveryStatus, next: Option<Duration>) {
+    /// Records a delivery that failed at least once (under `<subscription_id>.<event_id>`).
+    pub(super) async fn log_delivery(&self, subscription_id: &str, event: &Event, attempts: u32, result: &Attempt, status: DeliveryStatus, next: Option<Duration>) {
         let now = OffsetDateTime::now_utc();
         let record = DeliveryRecord {
-            subscription_id: sub.id.clone(),
+            subscription_id: subscription_id.to_string(),
             status,
             attempts,
             last_status_code: result.status_code,
@@ -153,6 +157,33 @@ impl Webhooks {
             tracing::warn!(error = %e, "cannot record the webhook delivery");
         }
     }
+}
+
+/// Pulls `consumer` in batches of `batch` and runs `handle` on up to `concurrency` messages at
+/// once, until the pull fails (consumer deleted, connection lost).
+pub(super) async fn pull_each<F, Fut>(consumer: PullConsumer, batch: usize, concurrency: usize, handle: F) -> Result<(), String>
+where
+    F: Fn(jetstream::Message) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let messages = consumer
+        .stream()
+        .max_messages_per_batch(batch)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .map_err(|e| format!("pulling from {}: {e}", consumer.cached_info().name))?;
+    messages
+        .map_err(|e| format!("pulling: {e}"))
+        .try_for_each_concurrent(concurrency, |msg| {
+            let done = handle(msg);
+            async move {
+                done.await;
+                Ok(())
+            }
+        })
+        .await
 }
 
 /// Acks (or naks/terms) a message; a failed ack only means a redelivery, so it is logged.

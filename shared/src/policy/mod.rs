@@ -19,4 +19,4 @@ pub use parse::{ALLOWED_VERBS, CommandInput, MAX_ARGS, MAX_TOKEN_CHARS, parse};
 pub use render::{to_argv, validate};
 pub use request::*;
 pub use resources::{ALL_CATEGORY, canonical_resource};
-pub use words::{MAX_COMMAND_CHARS, split_command};
+pub use words::{MAX_COMMAND_CHARS, split_command, split_verb};

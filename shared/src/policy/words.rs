@@ -74,6 +74,13 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// [`split_command`] as (command type, the words after it).
+pub fn split_verb(line: &str) -> Result<(String, Vec<String>), String> {
+    let mut words = split_command(line)?;
+    let verb = words.remove(0);
+    Ok((verb, words))
+}
+
 /// Whether every occurrence of `c` in `line` is inside quotes.
 fn inside_quotes_only(line: &str, c: char) -> bool {
     let (mut single, mut double, mut escaped) = (false, false, false);
@@ -103,6 +110,7 @@ mod tests {
         assert_eq!(split_command("  get  pods\t-o 'custom-columns=NAME:.metadata.name, X:.y' ").expect("ok"), ["get", "pods", "-o", "custom-columns=NAME:.metadata.name, X:.y"]);
         assert_eq!(split_command(r#"get pods -l "app in (a, b)" -o jsonpath='{.items[*].metadata.name}'"#).expect("ok"), ["get", "pods", "-l", "app in (a, b)", "-o", "jsonpath={.items[*].metadata.name}"]);
         assert_eq!(split_command(r"logs my\ pod").expect("ok"), ["logs", "my pod"]);
+        assert_eq!(split_verb("kubectl get pods").expect("ok"), ("get".to_string(), vec!["pods".to_string()]));
         assert_eq!(split_command("get pods -o jsonpath={$.items}").expect("nothing is expanded"), ["get", "pods", "-o", "jsonpath={$.items}"]);
     }
 
