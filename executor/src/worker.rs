@@ -11,7 +11,7 @@ use kubently_shared::budget;
 use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
 use kubently_shared::policy::{self, PolicyConfig};
-use kubently_shared::protocol::{self, Command, CommandResult, Event, EventType, OutputMeta, ResultStatus};
+use kubently_shared::protocol::{self, Command, CommandResult, Event, EventType, OutputMeta, CommandStatus};
 use kubently_shared::provision::Buckets;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -95,14 +95,14 @@ impl Worker {
                 output: output.text,
                 execution_time_ms: ms,
                 meta: Some(OutputMeta { kind: output.kind, rows: output.rows, ..OutputMeta::default() }),
-                ..CommandResult::new(command, ResultStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
+                ..CommandResult::new(command, CommandStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
             },
             // Like kubectl: what was read goes to the output, the errors to `error`.
             Ok(Err(e)) => CommandResult { output: e.partial_output().map(|o| o.text.clone()).unwrap_or_default(), ..self.failure(command, e.to_string(), ms) },
             Err(_) => CommandResult {
                 error: Some(format!("the command did not finish within its {} s deadline and was abandoned", remaining.as_secs().max(1))),
                 execution_time_ms: ms,
-                ..CommandResult::new(command, ResultStatus::Expired, &self.executor_id, OffsetDateTime::now_utc())
+                ..CommandResult::new(command, CommandStatus::Timeout, &self.executor_id, OffsetDateTime::now_utc())
             },
         }
     }
@@ -130,7 +130,7 @@ impl Worker {
     }
 
     fn failure(&self, command: &Command, error: String, ms: u64) -> CommandResult {
-        CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, ResultStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
+        CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, CommandStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
     }
 
     /// Replies with the output fitted to the command's budget and stores the full output (for
@@ -147,9 +147,9 @@ impl Worker {
             self.store(command, &stored).await;
         }
         let event_type = match result.status {
-            ResultStatus::Success => EventType::CommandCompleted,
-            ResultStatus::Failure => EventType::CommandFailed,
-            ResultStatus::Expired | ResultStatus::Pending => return, // the gateway reports timeouts
+            CommandStatus::Success => EventType::CommandCompleted,
+            CommandStatus::Failure => EventType::CommandFailed,
+            CommandStatus::Timeout | CommandStatus::Pending => return, // the gateway reports timeouts
         };
         let data = json!({
             "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),

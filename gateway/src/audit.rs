@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 use kubently_shared::names::Names;
+use kubently_shared::protocol::Command;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -35,10 +36,47 @@ pub struct AuditEntry {
     pub correlation_id: Option<String>,
 }
 
+/// Why the audit log could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the audit stream: {0}")]
+pub struct AuditReadError(#[source] async_nats::Error);
+
 impl AuditEntry {
-    pub fn truncate_error(error: Option<&str>) -> Option<String> {
-        error.map(|e| e.chars().take(ERROR_CHARS).collect())
+    /// A command that ran (or was accepted, or timed out).
+    pub fn executed(command: &Command, typed: &str, outcome: &str, error: Option<&str>) -> Self {
+        Self {
+            timestamp: OffsetDateTime::now_utc(),
+            entry_type: "command_executed".into(),
+            service_identity: command.caller.service.clone(),
+            cluster_id: command.cluster_id.clone(),
+            session_id: command.session_id.clone(),
+            command_id: command.id.to_string(),
+            command: typed.to_string(),
+            outcome: outcome.to_string(),
+            error: truncate(error),
+            correlation_id: command.correlation_id.clone(),
+        }
     }
+
+    /// A command the policy refused (it never reached NATS).
+    pub fn rejected(service: &str, cluster_id: &str, typed: String, correlation_id: Option<String>, error: &str) -> Self {
+        Self {
+            timestamp: OffsetDateTime::now_utc(),
+            entry_type: "command_rejected".into(),
+            service_identity: service.to_string(),
+            cluster_id: cluster_id.to_string(),
+            session_id: None,
+            command_id: uuid::Uuid::nil().to_string(),
+            command: typed,
+            outcome: "rejected".into(),
+            error: truncate(Some(error)),
+            correlation_id,
+        }
+    }
+}
+
+fn truncate(error: Option<&str>) -> Option<String> {
+    error.map(|e| e.chars().take(ERROR_CHARS).collect())
 }
 
 #[derive(Debug, Default, Clone)]
@@ -84,7 +122,11 @@ impl AuditLog {
     }
 
     /// Newest first, at most `query.limit`.
-    pub async fn query(&self, query: &AuditQuery) -> anyhow::Result<Vec<AuditEntry>> {
+    pub async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, AuditReadError> {
+        self.scan(query).await.map_err(AuditReadError)
+    }
+
+    async fn scan(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, async_nats::Error> {
         let mut stream = self.js.get_stream(self.names.audit_stream()).await?;
         let info = stream.info().await?;
         let (first, last) = (info.state.first_sequence, info.state.last_sequence);
@@ -106,7 +148,7 @@ impl AuditLog {
             let next = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
             let Ok(Some(msg)) = next else { break };
             let msg = msg?;
-            let info = msg.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let info = msg.info()?;
             let (seq, pending) = (info.stream_sequence, info.pending);
             if let Ok(entry) = serde_json::from_slice::<AuditEntry>(&msg.payload)
                 && matches(query, &entry)

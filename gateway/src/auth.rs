@@ -8,13 +8,13 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::settings::AuthSettings;
 use crate::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
-/// The authenticated caller.
+/// The authenticated caller. What it may use and see is decided in `crate::app::access`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Identity: owner of sessions and results, recorded in audit.
@@ -22,17 +22,6 @@ pub struct Caller {
     /// Empty = every cluster.
     pub clusters: Vec<String>,
     pub admin: bool,
-}
-
-impl Caller {
-    pub fn may_use_cluster(&self, cluster_id: &str) -> bool {
-        self.admin || self.clusters.is_empty() || self.clusters.iter().any(|c| c == cluster_id)
-    }
-
-    /// Sessions, results and audit entries belong to their creator; admins see all.
-    pub fn may_read_owned_by(&self, owner: &str) -> bool {
-        self.admin || self.service == owner
-    }
 }
 
 struct KeyEntry {
@@ -98,12 +87,12 @@ impl KeyRing {
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let key = parts.headers.get(API_KEY_HEADER).ok_or(ApiError::MissingApiKey)?;
-        let key = key.to_str().map_err(|_| ApiError::InvalidApiKey)?;
-        state.keys.verify(key).ok_or(ApiError::InvalidApiKey)
+        let key = parts.headers.get(API_KEY_HEADER).ok_or(AppError::MissingApiKey)?;
+        let key = key.to_str().map_err(|_| AppError::InvalidApiKey)?;
+        state.keys.verify(key).ok_or(AppError::InvalidApiKey)
     }
 }
 
@@ -124,6 +113,7 @@ pub async fn require_caller(axum::extract::State(state): axum::extract::State<Ar
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::access::may_use_cluster;
     use crate::settings::ApiKeySettings;
 
     fn ring() -> KeyRing {
@@ -144,9 +134,9 @@ mod tests {
         let ring = ring();
         let ops = ring.verify("ops-bot-key-0123456789").expect("ops key valid");
         assert_eq!(ops.service, "ops-bot");
-        assert!(ops.may_use_cluster("prod"));
+        assert!(may_use_cluster(&ops, "prod"));
         let ci = ring.verify("ci-key-0123456789abcdef").expect("ci key valid");
-        assert!(ci.may_use_cluster("staging") && !ci.may_use_cluster("prod"));
+        assert!(may_use_cluster(&ci, "staging") && !may_use_cluster(&ci, "prod"));
         assert!(ring.verify("ci-key-0123456789abcdeX").is_none());
         assert!(ring.verify("").is_none());
     }

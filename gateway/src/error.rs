@@ -1,12 +1,25 @@
-//! Every HTTP error goes through [`ApiError`]: Kubently's (FastAPI-shaped) JSON bodies —
-//! `{"detail": "..."}`, and `{"detail": [{type, loc, msg, input}]}` with 422 for validation — and
-//! server-side failures logged with their whole error chain.
+//! Which error type belongs in which layer of the gateway:
+//!
+//! * [`crate::Error`] (`lib.rs`): building and running the gateway (configuration, bind, NATS at
+//!   start-up). Only `startup` and `main` see it.
+//! * [`AppError`] (here): what the application layer (`crate::app`) answers a caller when a
+//!   request cannot be served: the caller's mistake (validation, not found, forbidden), a
+//!   dependency that is down (`Unavailable`, with the NATS error as its source) or a bug
+//!   (`Internal`, with its cause kept). It is door-neutral: its `IntoResponse` (below) is the
+//!   HTTP answer of REST and of the HTTP-level refusals of every door (and logs the whole cause
+//!   chain); MCP turns it into a tool error and A2A into a task state, both through
+//!   [`AppError::for_agent`].
+//! * Module errors of the machinery below the application layer
+//!   ([`crate::webhooks::WebhookError`], [`crate::session_store::StoreError`],
+//!   [`crate::audit::AuditReadError`], [`crate::settings::SettingsError`],
+//!   `kubently_shared::Error`): typed, with `#[source]`; the application layer wraps them into
+//!   `AppError::Unavailable`/`Internal` (see [`AppError::nats`], [`AppError::internal`]), never
+//!   formats them into strings.
 
-use axum::extract::rejection::JsonRejection;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+/// A boxed cause, kept as the `#[source]` of an [`AppError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// One validation problem: where (`["body", "ttl_seconds"]`), what, and the offending input.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -26,7 +39,7 @@ impl FieldError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum AppError {
     #[error("Missing API key")]
     MissingApiKey,
     #[error("Invalid API key")]
@@ -39,19 +52,43 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
+    /// A dependency (NATS) did not do its part; the caller may retry.
+    #[error("{what} (NATS): {source}")]
+    Unavailable {
+        what: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// A bug or a corrupt record: logged with its cause, the caller sees an error id.
+    #[error("internal error: {context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
 }
 
-impl ApiError {
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
     pub fn field(loc: &[&str], kind: &'static str, msg: impl Into<String>, input: Value) -> Self {
         Self::Validation(vec![FieldError::new(loc, kind, msg, input)])
     }
 
-    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
-        Self::Internal(anyhow::anyhow!("{context}: {err}"))
+    /// `map_err(AppError::internal("reading the session"))`: keeps the cause.
+    pub fn internal<E: Into<BoxError>>(context: &'static str) -> impl FnOnce(E) -> Self {
+        move |e| Self::Internal { context, source: e.into() }
+    }
+
+    /// `map_err(AppError::nats("cannot queue the command"))`: NATS did not answer or refused;
+    /// a 503 that says what could not be done.
+    pub fn nats<E: Into<BoxError>>(what: &'static str) -> impl FnOnce(E) -> Self {
+        move |e| Self::Unavailable { what, source: e.into() }
+    }
+
+    /// The caller asked for something impossible (as opposed to the gateway failing).
+    pub fn is_callers_fault(&self) -> bool {
+        matches!(self, Self::Validation(_) | Self::NotFound(_) | Self::BadRequest(_) | Self::Forbidden(_) | Self::MissingApiKey | Self::InvalidApiKey)
     }
 
     /// One sentence for an agent (MCP tool errors, A2A status messages): validation problems
@@ -63,14 +100,32 @@ impl ApiError {
                 .map(|f| format!("{} ({}): {}", f.loc.last().map_or("input", String::as_str), f.loc.join("."), f.msg))
                 .collect::<Vec<_>>()
                 .join("; "),
-            Self::Internal(_) => "Kubently hit an internal error (details in the gateway log); try again".into(),
+            Self::Internal { .. } => "Kubently hit an internal error (details in the gateway log); try again".into(),
             other => other.to_string(),
         }
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+/// `error: cause: cause…`, for logs.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The HTTP face of an [`AppError`], for every door's HTTP-level refusals: Kubently's
+/// (FastAPI-shaped) bodies — `{"detail": "..."}`, and `{"detail": [{type, loc, msg, input}]}`
+/// with 422 for validation — and server-side failures logged with their whole cause chain.
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{header, StatusCode};
+        use axum::Json;
+        use serde_json::json;
         let (status, body) = match &self {
             Self::MissingApiKey | Self::InvalidApiKey => {
                 let body = Json(json!({"detail": self.to_string()}));
@@ -80,10 +135,13 @@ impl IntoResponse for ApiError {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"detail": m})),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"detail": m})),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, json!({"detail": m})),
-            Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, json!({"detail": m})),
-            Self::Internal(e) => {
+            Self::Unavailable { .. } => {
+                tracing::warn!(error = chain(&self), "request failed: a dependency is unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, json!({"detail": self.to_string()}))
+            }
+            Self::Internal { .. } => {
                 let id = uuid::Uuid::new_v4();
-                tracing::error!(error_id = %id, error = format!("{e:#}"), "request failed");
+                tracing::error!(error_id = %id, error = chain(&self), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": format!("internal error (id {id}; details in the gateway log)")}))
             }
         };
@@ -92,8 +150,9 @@ impl IntoResponse for ApiError {
 }
 
 /// Malformed JSON bodies become 422s that say what was wrong, like the rest of validation.
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
+impl From<axum::extract::rejection::JsonRejection> for AppError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection;
         let kind = match &rejection {
             JsonRejection::JsonDataError(_) => "value_error",
             JsonRejection::JsonSyntaxError(_) => "json_invalid",
@@ -103,5 +162,3 @@ impl From<JsonRejection> for ApiError {
         Self::field(&["body"], kind, rejection.body_text(), Value::Null)
     }
 }
-
-pub type ApiResult<T> = Result<T, ApiError>;

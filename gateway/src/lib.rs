@@ -1,17 +1,29 @@
 //! Kubently gateway library. The binary is a thin wrapper around [`Application`].
+//!
+//! Where things are:
+//! * the doors — thin adapters over the application layer: [`rest`] (Kubently's REST API and the
+//!   router that mounts every door), [`mcp`] (MCP tools), [`a2a`] (the A2A agent);
+//! * [`app`] — the application layer every door calls: commands, results, sessions, clusters,
+//!   webhook subscriptions, audit, and every ownership and scope rule ([`app::access`]);
+//! * the machinery below it: [`outcome`] (how a command's end is worded and paged), [`replies`]
+//!   (routing executors' replies to waiting requests), [`registry`] (connected executors),
+//!   [`activity`] (cluster-active marks), [`session_store`], [`audit`] (the audit log),
+//!   [`webhooks`] (delivery, async follow-ups, A2A pushes), [`auth`] (who the caller is),
+//!   [`metrics`], [`settings`], [`error`] (which error type belongs where).
 
 pub mod a2a;
 pub mod activity;
-pub mod api;
+pub mod app;
 pub mod audit;
 pub mod auth;
-pub mod commands;
-pub mod dispatch;
 pub mod error;
 pub mod mcp;
 pub mod metrics;
+pub mod outcome;
 pub mod registry;
-pub mod sessions;
+pub mod replies;
+pub mod rest;
+pub mod session_store;
 pub mod settings;
 pub mod startup;
 pub mod webhooks;
@@ -22,15 +34,25 @@ pub use startup::{AppState, Application};
 /// Errors building or running the gateway.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error("cannot bind {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
-    #[error("NATS: {0}")]
-    Nats(String),
+    #[error("invalid API keys")]
+    Keys(#[from] auth::KeyConfigError),
+    #[error("cannot set up webhook delivery")]
+    Webhooks(#[from] webhooks::WebhookError),
+    #[error("cannot bind {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("subscribing to the reply inbox {subject}")]
+    ReplyInbox {
+        subject: String,
+        #[source]
+        source: async_nats::SubscribeError,
+    },
     #[error(transparent)]
     Shared(#[from] kubently_shared::Error),
-    #[error("HTTP server failed: {0}")]
+    #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
 }
 

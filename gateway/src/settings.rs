@@ -173,22 +173,36 @@ impl Default for WebhookSettings {
     }
 }
 
+/// A setting out of range: which one, and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {allowed}")]
+pub struct SettingsError {
+    pub setting: &'static str,
+    pub allowed: String,
+}
+
+impl SettingsError {
+    fn new(setting: &'static str, allowed: impl Into<String>) -> Self {
+        Self { setting, allowed: allowed.into() }
+    }
+}
+
 impl WebhookSettings {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SettingsError> {
         if self.retry_schedule_seconds.contains(&0) {
-            return Err("webhooks.retry_schedule_seconds: every wait must be at least 1 second".into());
+            return Err(SettingsError::new("webhooks.retry_schedule_seconds", "every wait must be at least 1 second"));
         }
         if self.retry_schedule_seconds.len() > 50 {
-            return Err("webhooks.retry_schedule_seconds: at most 50 retries".into());
+            return Err(SettingsError::new("webhooks.retry_schedule_seconds", "at most 50 retries"));
         }
         if !(1..=120).contains(&self.timeout_seconds) {
-            return Err(format!("webhooks.timeout_seconds must be 1–120, got {}", self.timeout_seconds));
+            return Err(SettingsError::new("webhooks.timeout_seconds", format!("must be 1–120, got {}", self.timeout_seconds)));
         }
         if self.max_in_flight == 0 || self.max_pending < self.max_in_flight {
-            return Err("webhooks.max_in_flight must be at least 1 and webhooks.max_pending at least max_in_flight".into());
+            return Err(SettingsError::new("webhooks.max_in_flight", "must be at least 1, and webhooks.max_pending at least max_in_flight"));
         }
         if self.log_retention_seconds == 0 {
-            return Err("webhooks.log_retention_seconds must be at least 1".into());
+            return Err(SettingsError::new("webhooks.log_retention_seconds", "must be at least 1"));
         }
         Ok(())
     }

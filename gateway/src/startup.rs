@@ -13,13 +13,13 @@ use kubently_shared::provision::{self, Buckets};
 use crate::activity::ClusterActivity;
 use crate::audit::AuditLog;
 use crate::auth::KeyRing;
-use crate::dispatch::Dispatcher;
-use kubently_shared::events::EventPublisher;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
-use crate::sessions::SessionStore;
+use crate::replies::ReplyRouter;
+use crate::session_store::SessionStore;
 use crate::webhooks::{WebhookDeps, Webhooks};
-use crate::{api, Error, Result, Settings};
+use crate::{rest, Error, Result, Settings};
+use kubently_shared::events::EventPublisher;
 
 /// Everything a request handler needs.
 pub struct AppState {
@@ -31,7 +31,8 @@ pub struct AppState {
     pub buckets: Buckets,
     /// Names this gateway's reply inbox.
     pub instance_id: String,
-    pub dispatcher: Dispatcher,
+    /// Routes executors' replies to the requests waiting for them.
+    pub replies: ReplyRouter,
     pub registry: Registry,
     pub sessions: SessionStore,
     pub activity: ClusterActivity,
@@ -50,9 +51,9 @@ pub struct Application {
 
 impl Application {
     /// Connects to NATS, provisions streams and buckets (idempotent), starts the reply
-    /// dispatcher and registry watchers, and binds the HTTP listener.
+    /// router and registry watchers, and binds the HTTP listener.
     pub async fn build(settings: Settings) -> Result<Self> {
-        let keys = KeyRing::from_settings(&settings.auth).map_err(|e| Error::Config(e.to_string()))?;
+        let keys = KeyRing::from_settings(&settings.auth)?;
         let instance_id = settings.server.instance_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
         let nats = settings.nats.connect(format!("kubently-gateway/{instance_id}")).await?;
         let js = jetstream::new(nats.clone());
@@ -60,12 +61,10 @@ impl Application {
         let names = opts.names()?;
         let buckets = provision::ensure_command_path_retrying(&js, &opts).await?;
 
-        let dispatcher = Dispatcher::default();
-        let replies = nats
-            .subscribe(names.reply_wildcard(&instance_id))
-            .await
-            .map_err(|e| Error::Nats(format!("subscribing to the reply inbox: {e}")))?;
-        tokio::spawn(dispatcher.clone().run(replies));
+        let replies = ReplyRouter::default();
+        let inbox = names.reply_wildcard(&instance_id);
+        let subscription = nats.subscribe(inbox.clone()).await.map_err(|source| Error::ReplyInbox { subject: inbox, source })?;
+        tokio::spawn(replies.clone().run(subscription));
 
         let metrics = Arc::new(Metrics::default());
         let events = EventPublisher::new(js.clone(), names.clone());
@@ -79,8 +78,7 @@ impl Application {
         let webhooks = Webhooks::new(
             WebhookDeps { js: js.clone(), provision: opts.clone(), buckets: webhook_buckets, results: buckets.results.clone(), registry: registry.clone(), metrics: metrics.clone(), events: events.clone() },
             settings.webhooks.clone(),
-        )
-        .map_err(Error::Config)?;
+        )?;
         if settings.webhooks.delivery_enabled {
             webhooks.start();
         }
@@ -98,14 +96,14 @@ impl Application {
             names,
             buckets,
             instance_id,
-            dispatcher,
+            replies,
             registry,
             sessions,
             events,
             metrics,
             webhooks,
         });
-        let router = api::router(state.clone());
+        let router = rest::router(state.clone());
         Ok(Self { listener, router, state })
     }
 

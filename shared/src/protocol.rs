@@ -85,7 +85,7 @@ pub struct Command {
     pub request: KubectlRequest,
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
-    /// After this instant the executor answers [`ResultStatus::Expired`] instead of running it.
+    /// After this instant the executor answers [`CommandStatus::Timeout`] instead of running it.
     #[serde(with = "time::serde::rfc3339")]
     pub deadline: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,31 +144,39 @@ impl Command {
     }
 }
 
-/// How a command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Where a command stands, on the wire and in every API response, result page, event and
+/// callback: `pending`, `success`, `failure` or `timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum ResultStatus {
+pub enum CommandStatus {
+    /// Accepted (async execute); no executor has answered yet. Only ever stored in the results
+    /// bucket, never sent by an executor.
+    Pending,
     Success,
     Failure,
-    /// The deadline passed before the executor could run it; it was not run.
-    Expired,
-    /// Accepted by the gateway (async execute); no executor has answered yet. Only ever stored
-    /// in the results bucket, never sent by an executor.
-    Pending,
+    /// No result by the deadline. An executor that picks a command up after its deadline answers
+    /// this instead of running it (older executors wrote `expired`).
+    #[serde(alias = "expired")]
+    Timeout,
 }
 
-impl ResultStatus {
+impl CommandStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Success => "success",
             Self::Failure => "failure",
-            Self::Expired => "expired",
-            Self::Pending => "pending",
+            Self::Timeout => "timeout",
         }
+    }
+
+    /// Pending is the only status that can still change.
+    pub fn is_final(self) -> bool {
+        self != Self::Pending
     }
 }
 
-impl fmt::Display for ResultStatus {
+impl fmt::Display for CommandStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,7 +212,7 @@ pub struct CommandResult {
     pub v: u16,
     pub command_id: Uuid,
     pub cluster_id: String,
-    pub status: ResultStatus,
+    pub status: CommandStatus,
     pub output: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -235,7 +243,7 @@ impl WireMessage for CommandResult {
 
 impl CommandResult {
     /// A result for `command` with empty output, no error and no timing yet.
-    pub fn new(command: &Command, status: ResultStatus, executor_id: impl Into<String>, executed_at: OffsetDateTime) -> Self {
+    pub fn new(command: &Command, status: CommandStatus, executor_id: impl Into<String>, executed_at: OffsetDateTime) -> Self {
         Self {
             v: PROTOCOL_VERSION,
             command_id: command.id,
@@ -255,7 +263,7 @@ impl CommandResult {
 
     /// What the gateway stores when it accepts an async command.
     pub fn pending(command: &Command, accepted_at: OffsetDateTime) -> Self {
-        Self { deadline: Some(command.deadline), executor_id: String::new(), ..Self::new(command, ResultStatus::Pending, "", accepted_at) }
+        Self { deadline: Some(command.deadline), executor_id: String::new(), ..Self::new(command, CommandStatus::Pending, "", accepted_at) }
     }
 
     /// The answer to a command whose deadline passed before it could run.
@@ -263,7 +271,7 @@ impl CommandResult {
         let deadline = command.deadline.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| command.deadline.to_string());
         Self {
             error: Some(format!("command expired before it could run (deadline {deadline}); it was not executed")),
-            ..Self::new(command, ResultStatus::Expired, executor_id, now)
+            ..Self::new(command, CommandStatus::Timeout, executor_id, now)
         }
     }
 }
@@ -308,6 +316,18 @@ impl EventType {
             Self::CommandTimeout => "command.timeout",
             Self::ClusterConnected => "cluster.connected",
             Self::ClusterDisconnected => "cluster.disconnected",
+        }
+    }
+}
+
+impl EventType {
+    /// The event a final status emits (`command.completed`, `.failed`, `.timeout`); none while pending.
+    pub fn for_status(status: CommandStatus) -> Option<Self> {
+        match status {
+            CommandStatus::Pending => None,
+            CommandStatus::Success => Some(Self::CommandCompleted),
+            CommandStatus::Failure => Some(Self::CommandFailed),
+            CommandStatus::Timeout => Some(Self::CommandTimeout),
         }
     }
 }
@@ -365,7 +385,7 @@ impl Event {
 }
 
 /// How often the executor re-polls for commands (see the cluster-active bucket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FetchMode {
     Fast,
@@ -486,7 +506,7 @@ mod tests {
             output: "NAME READY".into(),
             execution_time_ms: 42,
             meta: Some(OutputMeta { kind: Some("table".into()), rows: Some(3), bytes: 10, lines: 1, returned_bytes: 10, tokens_estimate: 3, truncated: false }),
-            ..CommandResult::new(&command(), ResultStatus::Success, "exec-1", datetime!(2025-01-02 03:04:06 UTC))
+            ..CommandResult::new(&command(), CommandStatus::Success, "exec-1", datetime!(2025-01-02 03:04:06 UTC))
         }
     }
 
@@ -575,11 +595,13 @@ mod tests {
     #[test]
     fn result_event_and_record_shapes() {
         let value = serde_json::to_value(CommandResult::expired(&command(), "exec-1", datetime!(2025-01-02 03:05:00 UTC))).expect("json");
-        assert_eq!(value["status"], "expired");
+        assert_eq!(value["status"], "timeout");
+        let older: CommandStatus = serde_json::from_value(json!("expired")).expect("older executors' word");
+        assert_eq!(older, CommandStatus::Timeout);
         assert_eq!(value["command_id"], "01890a5d-ac96-774b-bcce-b302099a8057");
         assert!(value["error"].as_str().is_some_and(|e| e.contains("2025-01-02T03:04:35.5Z")), "{value}");
         assert_eq!(serde_json::to_value(result()).expect("json")["status"], "success");
-        assert_eq!(serde_json::to_value(ResultStatus::Failure).expect("json"), "failure");
+        assert_eq!(serde_json::to_value(CommandStatus::Failure).expect("json"), "failure");
 
         let event = Event::new(EventType::CommandCompleted, "local", json!({}), datetime!(2025-01-02 03:04:05 UTC));
         assert_eq!(serde_json::to_value(&event).expect("json")["event_type"], "command.completed");

@@ -15,13 +15,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::push::{PushConfigs, INLINE_CONFIG_KEY};
-use crate::api::execute;
-use crate::api::headers::AgentHeaders;
-use crate::api::models::ExecuteRequest;
+use crate::app::headers::{self, AgentHeaders};
+use crate::app::input::{self, CommandRequest, ExecuteInput};
+use crate::app::{access, commands};
 use crate::auth::Caller;
-use crate::commands;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::AppState;
+use kubently_shared::protocol::CommandStatus;
 
 /// Task metadata key holding the caller that owns the task.
 pub const OWNER_KEY: &str = "kubently.owner";
@@ -68,9 +68,9 @@ pub fn caller_of(state: &AppState, params: &a2a_server::ServiceParams) -> Option
     params.get(crate::auth::API_KEY_HEADER).and_then(|v| v.first()).and_then(|k| state.keys.verify(k))
 }
 
-fn headers_of(params: &a2a_server::ServiceParams) -> Result<AgentHeaders, ApiError> {
+fn headers_of(params: &a2a_server::ServiceParams) -> Result<AgentHeaders, AppError> {
     let mut map = http::HeaderMap::new();
-    for name in [crate::api::headers::CORRELATION_ID, crate::api::headers::SERVICE_IDENTITY, crate::api::headers::REQUEST_TIMEOUT] {
+    for name in [headers::CORRELATION_ID, headers::SERVICE_IDENTITY, headers::REQUEST_TIMEOUT] {
         if let Some(v) = params.get(name).and_then(|v| v.first())
             && let Ok(v) = http::HeaderValue::from_str(v)
         {
@@ -186,7 +186,7 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
     let response = match commands::execute(&state, &caller, input).await {
         Ok(r) => r,
         Err(e) => {
-            let terminal = if matches!(e, ApiError::Validation(_) | ApiError::NotFound(_) | ApiError::BadRequest(_) | ApiError::Forbidden(_)) { TaskState::Rejected } else { TaskState::Failed };
+            let terminal = if e.is_callers_fault() { TaskState::Rejected } else { TaskState::Failed };
             send(status(&task_id, &context_id, terminal, Some(e.for_agent()))).await;
             return;
         }
@@ -204,21 +204,21 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
     if !send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent { task_id: task_id.clone(), context_id: context_id.clone(), artifact, append: None, last_chunk: Some(true), metadata: None })).await {
         return;
     }
-    let (terminal, text) = match response.status.as_str() {
-        "success" => (TaskState::Completed, None),
+    let (terminal, text) = match response.status {
+        CommandStatus::Success => (TaskState::Completed, None),
         _ => (TaskState::Failed, Some(response.error.clone().unwrap_or_else(|| format!("the command ended with status {}", response.status)))),
     };
     send(status(&task_id, &context_id, terminal, text)).await;
 }
 
 /// The command, through the same validation and policy as `POST /debug/execute`.
-fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -> Result<commands::ExecuteInput, ApiError> {
-    let (command_type, args) = kubently_shared::policy::split_verb(&ask.command).map_err(|e| ApiError::field(&["message", "command"], "command", e, Value::Null))?;
+fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -> Result<ExecuteInput, AppError> {
+    let (command_type, args) = kubently_shared::policy::split_verb(&ask.command).map_err(|e| AppError::field(&["message", "command"], "command", e, Value::Null))?;
     let cluster_id = match ask.cluster_id {
         Some(c) => c,
-        None => commands::only_cluster(state, caller)?,
+        None => access::only_cluster(state, caller)?,
     };
     let headers = headers_of(&ctx.service_params)?;
-    let req = ExecuteRequest { cluster_id, session_id: ask.session_id, correlation_id: Some(ctx.context_id.clone()), command_type, args, namespace: ask.namespace, ..Default::default() };
-    execute::parse_input(state, caller, headers, req)
+    let req = CommandRequest { cluster_id, session_id: ask.session_id, correlation_id: Some(ctx.context_id.clone()), command_type, args, namespace: ask.namespace, ..Default::default() };
+    input::prepare(state, caller, headers, req)
 }

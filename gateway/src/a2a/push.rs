@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use ::a2a::{A2AError, StreamResponse, TaskPushNotificationConfig};
 
-use crate::webhooks::callbacks::PushJob;
+use crate::webhooks::follow_ups::PushJob;
 use crate::webhooks::Webhooks;
 
 /// Request metadata key under which an inline push config (SendMessage's
@@ -89,7 +89,7 @@ impl PushConfigs {
             }
             let id = format!("{task_id}.{}.{seq}", c.id.as_deref().unwrap_or("default"));
             if let Err(e) = webhooks.queue_push(PushJob { id, url: c.url.clone(), headers, body: body.clone() }).await {
-                tracing::warn!(task_id, error = %e, "cannot queue an A2A push notification");
+                tracing::warn!(task_id, error = crate::error::chain(&e), "cannot queue an A2A push notification");
             }
         }
     }

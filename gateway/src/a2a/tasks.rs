@@ -13,6 +13,7 @@ use futures::stream::BoxStream;
 
 use super::agent::{caller_of, OWNER_KEY};
 use super::push::{PushConfigs, INLINE_CONFIG_KEY};
+use crate::app::access;
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -28,8 +29,7 @@ impl OwnedTasks {
     }
 
     fn owns(caller: &Caller, task: &Task) -> bool {
-        let owner = task.metadata.as_ref().and_then(|m| m.get(OWNER_KEY)).and_then(|v| v.as_str());
-        owner.is_some_and(|o| caller.may_read_owned_by(o))
+        access::owns_task(caller, task.metadata.as_ref().and_then(|m| m.get(OWNER_KEY)).and_then(|v| v.as_str()))
     }
 
     /// The task, if it exists and is the caller's.

@@ -13,13 +13,14 @@ use rmcp::service::RequestContext;
 use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
 use serde::{Deserialize, Serialize};
 
-use crate::api::headers::AgentHeaders;
-use crate::api::models::{CreateSessionRequest, ExecuteRequest, TTL_DEFAULT};
-use crate::api::{execute, results, sessions};
+use crate::app::headers::AgentHeaders;
+use crate::app::input::{self, CommandRequest};
+use crate::app::sessions::{self, SessionRequest, SessionView, TTL_DEFAULT};
+use crate::app::{access, clusters, commands, results};
 use crate::auth::Caller;
-use crate::commands;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::AppState;
+use kubently_shared::protocol::CommandStatus;
 
 /// Why a tool call did not give a result: `Tool` becomes an `isError` result whose text tells
 /// the model what to change; `Protocol` a JSON-RPC error (malformed arguments, no caller).
@@ -37,12 +38,11 @@ impl IntoCallToolResult for ToolFailure {
     }
 }
 
-impl From<ApiError> for ToolFailure {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for ToolFailure {
+    fn from(e: AppError) -> Self {
         Self::Tool(e.for_agent())
     }
 }
-
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct NoArgs {}
@@ -215,12 +215,9 @@ impl KubentlyMcp {
     #[tool(annotations(title = "List clusters", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
     async fn list_clusters(&self, Parameters(_): Parameters<NoArgs>, Extension(parts): Extension<Parts>) -> Result<Json<ClusterList>, ToolFailure> {
         let caller = caller(&parts)?;
-        let clusters = crate::api::clusters::visible(&self.state, &caller)
+        let clusters = clusters::overview(&self.state, &caller)
             .into_iter()
-            .map(|c| {
-                let newest = self.state.registry.executors(&c).into_iter().next();
-                ClusterInfo { connected: newest.is_some(), kubernetes_version: newest.and_then(|e| e.kubernetes_version), cluster_id: c }
-            })
+            .map(|(cluster_id, newest)| ClusterInfo { connected: newest.is_some(), kubernetes_version: newest.and_then(|e| e.kubernetes_version), cluster_id })
             .collect();
         Ok(Json(ClusterList { clusters }))
     }
@@ -231,17 +228,15 @@ impl KubentlyMcp {
     async fn create_debug_session(&self, Parameters(args): Parameters<SessionArgs>, Extension(parts): Extension<Parts>) -> Result<Json<SessionInfo>, ToolFailure> {
         let caller = caller(&parts)?;
         let headers = agent_headers(&parts)?;
-        let req = CreateSessionRequest { cluster_id: args.cluster_id, user_id: None, correlation_id: args.correlation_id, service_identity: None, ttl_seconds: args.ttl_seconds.unwrap_or(TTL_DEFAULT) };
-        let record = sessions::open(&self.state, &caller, headers, req).await?;
-        Ok(Json(session_info(&record)))
+        let req = SessionRequest { cluster_id: args.cluster_id, user_id: None, correlation_id: args.correlation_id, service_identity: None, ttl_seconds: args.ttl_seconds.unwrap_or(TTL_DEFAULT) };
+        Ok(Json(session_info(sessions::open(&self.state, &caller, headers, req).await?)))
     }
 
     /// Ends a debug session.
     #[tool(annotations(title = "Close session", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
     async fn close_session(&self, Parameters(args): Parameters<CloseArgs>, Extension(parts): Extension<Parts>) -> Result<Json<SessionInfo>, ToolFailure> {
         let caller = caller(&parts)?;
-        let record = sessions::close(&self.state, &caller, &args.session_id).await?;
-        Ok(Json(session_info(&record)))
+        Ok(Json(session_info(sessions::close(&self.state, &caller, &args.session_id).await?)))
     }
 
     /// Runs one read-only kubectl command (get, describe, logs, events, top, explain, rollout
@@ -264,7 +259,7 @@ impl KubentlyMcp {
             cluster_id: page.cluster_id,
             session_id: None,
             truncated: page.next_offset.is_some(),
-            status: page.status,
+            status: page.status.to_string(),
             output: page.output,
             next_offset: page.next_offset,
             total_bytes: page.total_bytes,
@@ -329,16 +324,16 @@ impl KubentlyMcp {
         let caller = caller(parts)?;
         let headers = agent_headers(parts)?;
         let (cluster_id, session_id) = self.resolve_target(&caller, &target).await?;
-        let req = ExecuteRequest { cluster_id, session_id, command_type, args, namespace, timeout_seconds: target.timeout, output_budget: target.output_budget, ..Default::default() };
-        let input = execute::parse_input(&self.state, &caller, headers, req)?;
+        let req = CommandRequest { cluster_id, session_id, command_type, args, namespace, timeout_seconds: target.timeout, output_budget: target.output_budget, ..Default::default() };
+        let input = input::prepare(&self.state, &caller, headers, req)?;
         let response = commands::execute(&self.state, &caller, input).await?;
         let meta = response.meta.as_ref();
-        match response.status.as_str() {
-            "success" => Ok(Json(CommandOutput {
+        match response.status {
+            CommandStatus::Success => Ok(Json(CommandOutput {
                 result_id: response.command_id.clone(),
                 cluster_id: response.cluster_id.clone(),
                 session_id: response.session_id.clone(),
-                status: response.status.clone(),
+                status: response.status.to_string(),
                 truncated: meta.is_some_and(|m| m.truncated),
                 next_offset: meta.filter(|m| m.truncated).map(|m| m.returned_bytes),
                 total_bytes: meta.map_or(0, |m| m.bytes),
@@ -346,7 +341,7 @@ impl KubentlyMcp {
                 execution_time_ms: response.execution_time_ms,
                 error: None,
             })),
-            "timeout" => Err(ToolFailure::Tool(format!(
+            CommandStatus::Timeout => Err(ToolFailure::Tool(format!(
                 "The command timed out: {}. result_id {} — read it later with get_command_result, or retry with a larger `timeout` (up to 30).",
                 response.error.unwrap_or_default(),
                 response.command_id
@@ -361,7 +356,7 @@ impl KubentlyMcp {
     /// The session's cluster, the given cluster, or the only cluster this key may use.
     async fn resolve_target(&self, caller: &Caller, target: &Target) -> Result<(String, Option<String>), ToolFailure> {
         if let Some(sid) = &target.session_id {
-            let record = sessions::owned(&self.state, caller, sid).await?;
+            let record = access::session(&self.state, caller, sid).await?;
             if let Some(c) = &target.cluster_id
                 && *c != record.cluster_id
             {
@@ -372,12 +367,13 @@ impl KubentlyMcp {
         if let Some(c) = &target.cluster_id {
             return Ok((c.clone(), None));
         }
-        Ok((commands::only_cluster(&self.state, caller)?, None))
+        Ok((access::only_cluster(&self.state, caller)?, None))
     }
 }
 
-/// Validates a call's arguments against its tool's input type first, so malformed arguments are
-/// a protocol error (-32602) rather than a tool result.
+/// Arguments a tool's input schema does not name are a protocol error (-32602), like malformed
+/// ones (which the router's `Parameters` extraction refuses): the argument types flatten
+/// [`Target`], so serde alone cannot refuse unknown fields.
 #[tool_handler(router = self.tool_router, name = "kubently",
     instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
 impl ServerHandler for KubentlyMcp {
@@ -389,26 +385,8 @@ impl ServerHandler for KubentlyMcp {
             let allowed: Vec<&str> = props.keys().map(String::as_str).collect();
             return Err(ErrorData::invalid_params(format!("{} has no argument `{unknown}`; its arguments are: {}", request.name, allowed.join(", ")), None));
         }
-        let args = serde_json::Value::Object(arguments);
-        let checked = match request.name.as_ref() {
-            "list_clusters" => check::<NoArgs>(args),
-            "create_debug_session" => check::<SessionArgs>(args),
-            "close_session" => check::<CloseArgs>(args),
-            "execute_kubectl" => check::<ExecuteArgs>(args),
-            "get_command_result" => check::<ResultArgs>(args),
-            "get_resources" => check::<ResourcesArgs>(args),
-            "describe_resource" => check::<DescribeArgs>(args),
-            "get_logs" => check::<LogsArgs>(args),
-            "get_events" => check::<EventsArgs>(args),
-            _ => Ok(()),
-        };
-        checked.map_err(|e| ErrorData::invalid_params(format!("invalid arguments for {}: {e}", request.name), None))?;
         self.tool_router.call(ToolCallContext::new(self, request, context)).await
     }
-}
-
-fn check<T: serde::de::DeserializeOwned>(args: serde_json::Value) -> Result<(), String> {
-    serde_json::from_value::<T>(args).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// The caller the HTTP layer authenticated (the `/mcp` routes refuse requests without a key).
@@ -427,12 +405,11 @@ fn push_flag(args: &mut Vec<String>, flag: &str, value: Option<String>) {
     }
 }
 
-fn session_info(r: &kubently_shared::protocol::SessionRecord) -> SessionInfo {
-    let view = sessions::response(r);
+fn session_info(view: SessionView) -> SessionInfo {
     SessionInfo {
         session_id: view.session_id,
         cluster_id: view.cluster_id,
-        status: view.status,
+        status: view.status.as_str().to_string(),
         expires_at: view.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         command_count: view.command_count,
     }

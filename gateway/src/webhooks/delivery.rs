@@ -15,12 +15,13 @@ use time::OffsetDateTime;
 use super::sender::{self, Attempt, Outcome};
 use super::signing::{random_fraction, SigningSecret};
 use super::store::{self, DeliveryRecord, DeliveryStatus, Subscription};
-use super::{patterns, Webhooks};
+use super::patterns::{self, TooManyFilters};
+use super::{Result, WebhookError, Webhooks};
 
 impl Webhooks {
     /// The subscription's consumer: new events matching its filters, explicit acks, an ack wait
     /// longer than any attempt, and a hard cap on redeliveries a crash loop could cause.
-    pub fn consumer_config(&self, sub: &Subscription) -> Result<pull::Config, String> {
+    pub fn consumer_config(&self, sub: &Subscription) -> Result<pull::Config, TooManyFilters> {
         let name = self.names().webhook_consumer(&sub.id);
         let timeout = Duration::from_secs(self.settings().timeout_seconds);
         Ok(pull::Config {
@@ -39,9 +40,10 @@ impl Webhooks {
 
     /// Creates the subscription's consumer (before the subscription is stored, so no event
     /// after the 201 is missed).
-    pub async fn create_consumer(&self, sub: &Subscription) -> Result<(), String> {
+    pub async fn create_consumer(&self, sub: &Subscription) -> Result<()> {
         let config = self.consumer_config(sub)?;
-        provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), config).await.map(|_| ()).map_err(|e| e.to_string())
+        provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), config).await?;
+        Ok(())
     }
 
     /// Runs until the subscription is removed; reconnects with backoff on errors.
@@ -54,20 +56,21 @@ impl Webhooks {
         loop {
             match self.consume(&sub, &secret).await {
                 Ok(()) => tracing::debug!(subscription = %sub.id, "webhook message stream ended"),
-                Err(e) => tracing::warn!(subscription = %sub.id, error = %e, "webhook delivery loop failed"),
+                Err(e) => tracing::warn!(subscription = %sub.id, error = crate::error::chain(&e), "webhook delivery loop failed"),
             }
             match store::read::<Subscription>(self.subscriptions(), &sub.id).await {
                 Ok(None) => return tracing::info!(subscription = %sub.id, "subscription gone; delivery loop ends"),
                 Ok(Some(_)) => {}
-                Err(e) => tracing::warn!(subscription = %sub.id, error = %e, "cannot re-read subscription"),
+                Err(e) => tracing::warn!(subscription = %sub.id, error = crate::error::chain(&e), "cannot re-read subscription"),
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(30));
         }
     }
 
-    async fn consume(&self, sub: &Subscription, secret: &SigningSecret) -> Result<(), String> {
-        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), self.consumer_config(sub)?).await.map_err(|e| e.to_string())?;
+    async fn consume(&self, sub: &Subscription, secret: &SigningSecret) -> Result<()> {
+        let config = self.consumer_config(sub)?;
+        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), config).await?;
         let in_flight = self.settings().max_in_flight;
         pull_each(consumer, in_flight, in_flight, |msg| self.deliver_one(sub, secret, msg)).await
     }
@@ -95,7 +98,7 @@ impl Webhooks {
             Outcome::Gone => {
                 tracing::info!("receiver answered 410 Gone; removing the subscription");
                 if let Err(e) = self.remove(&sub.id).await {
-                    tracing::warn!(error = %e, "cannot remove the subscription after 410");
+                    tracing::warn!(error = crate::error::chain(&e), "cannot remove the subscription after 410");
                 }
                 ack(&msg, AckKind::Ack).await;
             }
@@ -132,12 +135,7 @@ impl Webhooks {
     }
 
     pub(super) fn record_attempt(&self, kind: &str, attempt: &Attempt) {
-        let outcome = match attempt.outcome {
-            Outcome::Delivered => "delivered",
-            Outcome::Gone => "gone",
-            Outcome::Retry => "failed",
-        };
-        self.inner.metrics.record_webhook(kind, outcome, attempt.duration.as_secs_f64());
+        self.inner.metrics.record_webhook(kind, attempt.outcome.as_str(), attempt.duration.as_secs_f64());
     }
 
     /// Records a delivery that failed at least once (under `<subscription_id>.<event_id>`).
@@ -154,14 +152,14 @@ impl Webhooks {
             event: event.clone(),
         };
         if let Err(e) = store::write_delivery(self.js(), self.deliveries(), &record, self.settings().log_retention()).await {
-            tracing::warn!(error = %e, "cannot record the webhook delivery");
+            tracing::warn!(error = crate::error::chain(&e), "cannot record the webhook delivery");
         }
     }
 }
 
 /// Pulls `consumer` in batches of `batch` and runs `handle` on up to `concurrency` messages at
 /// once, until the pull fails (consumer deleted, connection lost).
-pub(super) async fn pull_each<F, Fut>(consumer: PullConsumer, batch: usize, concurrency: usize, handle: F) -> Result<(), String>
+pub(super) async fn pull_each<F, Fut>(consumer: PullConsumer, batch: usize, concurrency: usize, handle: F) -> Result<()>
 where
     F: Fn(jetstream::Message) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -173,9 +171,9 @@ where
         .expires(Duration::from_secs(30))
         .messages()
         .await
-        .map_err(|e| format!("pulling from {}: {e}", consumer.cached_info().name))?;
+        .map_err(WebhookError::nats(format!("pulling from {}", consumer.cached_info().name)))?;
     messages
-        .map_err(|e| format!("pulling: {e}"))
+        .map_err(|e| WebhookError::Nats { action: "pulling".into(), source: e.into() })
         .try_for_each_concurrent(concurrency, |msg| {
             let done = handle(msg);
             async move {

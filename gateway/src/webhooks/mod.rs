@@ -1,10 +1,10 @@
 //! Webhooks: subscriptions stored in NATS, signed at-least-once delivery of events (each
 //! subscription on its own durable consumer, so a slow or dead subscriber never delays another,
 //! and gateway replicas share the work), retries with jittered backoff, dead letters, and the
-//! callbacks of async commands.
+//! follow-ups of async commands and A2A push notifications (`follow_ups`).
 
-pub mod callbacks;
 pub mod delivery;
+pub mod follow_ups;
 pub mod patterns;
 pub mod sender;
 pub mod signing;
@@ -27,6 +27,48 @@ use crate::registry::Registry;
 use crate::settings::WebhookSettings;
 use sender::Sender;
 use store::Subscription;
+
+/// What the webhook machinery could not do, with the cause kept.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("invalid webhook settings: {0}")]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error("building the webhook HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// A NATS request (KV, stream, consumer) failed.
+    #[error("{action}")]
+    Nats {
+        action: String,
+        #[source]
+        source: async_nats::Error,
+    },
+    #[error("encoding {what}")]
+    Encode {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("decoding {what}")]
+    Decode {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Filters(#[from] patterns::TooManyFilters),
+    #[error(transparent)]
+    Shared(#[from] kubently_shared::Error),
+}
+
+impl WebhookError {
+    /// `map_err(WebhookError::nats("deleting subscription x"))`
+    pub fn nats<E: Into<async_nats::Error>>(action: impl Into<String>) -> impl FnOnce(E) -> Self {
+        let action = action.into();
+        move |e| Self::Nats { action, source: e.into() }
+    }
+}
+
+pub type Result<T, E = WebhookError> = std::result::Result<T, E>;
 
 /// The webhook machinery one gateway runs; cheap to clone.
 #[derive(Clone)]
@@ -61,10 +103,10 @@ pub struct WebhookDeps {
 }
 
 impl Webhooks {
-    pub fn new(deps: WebhookDeps, settings: WebhookSettings) -> Result<Self, String> {
+    pub fn new(deps: WebhookDeps, settings: WebhookSettings) -> Result<Self> {
         settings.validate()?;
         let sender = Sender::new(settings.target_policy(), Duration::from_secs(settings.timeout_seconds))?;
-        let names = deps.provision.names().map_err(|e| e.to_string())?;
+        let names = deps.provision.names()?;
         let schedule = settings.retry_schedule_seconds.iter().map(|s| Duration::from_secs(*s)).collect();
         Ok(Self {
             inner: Arc::new(Inner {
@@ -167,13 +209,13 @@ impl Webhooks {
     }
 
     /// Removes a subscription: its record, then its consumer (undelivered events go with it).
-    pub async fn remove(&self, id: &str) -> Result<(), String> {
-        self.inner.buckets.subscriptions.delete(id).await.map_err(|e| format!("deleting subscription {id}: {e}"))?;
+    pub async fn remove(&self, id: &str) -> Result<()> {
+        self.inner.buckets.subscriptions.delete(id).await.map_err(WebhookError::nats(format!("deleting subscription {id}")))?;
         let consumer = self.inner.names.webhook_consumer(id);
         match self.inner.js.delete_consumer_from_stream(&consumer, self.inner.names.events_stream()).await {
             Ok(_) => Ok(()),
             Err(e) if e.to_string().contains("not found") => Ok(()),
-            Err(e) => Err(format!("deleting consumer {consumer}: {e}")),
+            Err(e) => Err(WebhookError::nats(format!("deleting consumer {consumer}"))(e)),
         }
     }
 }

@@ -51,12 +51,20 @@ pub fn normalise_clusters(clusters: &[String]) -> Result<Vec<String>, (usize, St
     Ok(clusters.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect())
 }
 
+/// A subscription that would need more consumer filters than NATS allows.
+#[derive(Debug, thiserror::Error)]
+#[error("{patterns} patterns × {clusters} clusters is more than {MAX_FILTERS} filters; subscribe with a wildcard pattern or fewer clusters")]
+pub struct TooManyFilters {
+    pub patterns: usize,
+    pub clusters: usize,
+}
+
 /// The consumer's filter subjects for normalised `patterns` and `clusters`.
-pub fn filter_subjects(names: &Names, patterns: &[String], clusters: &[String]) -> Result<Vec<String>, String> {
+pub fn filter_subjects(names: &Names, patterns: &[String], clusters: &[String]) -> Result<Vec<String>, TooManyFilters> {
     let types: Vec<String> = patterns.iter().map(|p| if p == "*" { "*.*".to_string() } else { p.clone() }).collect();
     let clusters: Vec<&str> = if clusters.is_empty() { vec!["*"] } else { clusters.iter().map(String::as_str).collect() };
     if types.len() * clusters.len() > MAX_FILTERS {
-        return Err(format!("{} patterns × {} clusters is more than {MAX_FILTERS} filters; subscribe with a wildcard pattern or fewer clusters", types.len(), clusters.len()));
+        return Err(TooManyFilters { patterns: types.len(), clusters: clusters.len() });
     }
     Ok(types.iter().flat_map(|t| clusters.iter().map(move |c| names.event_filter(t, c))).collect())
 }
@@ -88,7 +96,7 @@ mod tests {
             strings(&["kubently.events.command.*.a", "kubently.events.command.*.b", "kubently.events.cluster.disconnected.a", "kubently.events.cluster.disconnected.b"])
         );
         let many: Vec<String> = (0..300).map(|i| format!("c{i}")).collect();
-        assert!(filter_subjects(&names, &strings(&["*"]), &many).expect_err("too many").contains("256"));
+        assert!(filter_subjects(&names, &strings(&["*"]), &many).expect_err("too many").to_string().contains("256"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::signing::SigningSecret;
+use super::WebhookError;
 use super::target::{GuardedResolver, TargetPolicy};
 
 /// How much of a failing receiver's answer is kept as the delivery's last error.
@@ -23,6 +24,17 @@ pub enum Outcome {
     Gone,
     /// Anything else (other status, timeout, connection failure): try again later.
     Retry,
+}
+
+impl Outcome {
+    /// `delivered`, `gone` or `failed` (metrics and the attempt views).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Gone => "gone",
+            Self::Retry => "failed",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,7 +73,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(policy: TargetPolicy, timeout: Duration) -> Result<Self, String> {
+    pub fn new(policy: TargetPolicy, timeout: Duration) -> Result<Self, WebhookError> {
         // reqwest is built without a bundled crypto provider; use ring, like the rest of the
         // workspace (a no-op if one is already installed).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -73,7 +85,7 @@ impl Sender {
             .user_agent(concat!("Kubently-Webhooks/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| format!("building the webhook HTTP client: {e}"))?;
+            .map_err(WebhookError::Client)?;
         Ok(Self { client, policy })
     }
 
@@ -120,14 +132,10 @@ impl Sender {
 /// A reqwest error with its cause chain (the top-level message alone is "error sending request").
 fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "could not connect" } else { "request failed" };
-    let mut text = kind.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{kind}: {}", crate::error::chain(cause)),
+        None => kind.to_string(),
     }
-    text
 }
 
 /// The wait before attempt `attempt + 1` (`attempt` ≥ 1 attempts made so far): the schedule's

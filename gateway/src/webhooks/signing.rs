@@ -15,6 +15,17 @@ const MIN_BYTES: usize = 24;
 const MAX_BYTES: usize = 64;
 
 /// A signing secret. `Debug` never prints it.
+/// Why a `whsec_…` secret is unusable; the text completes "callback_secret …" in a 422.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("must start with `{SECRET_PREFIX}` followed by base64")]
+    Prefix,
+    #[error("the part after `{SECRET_PREFIX}` is not valid base64: {0}")]
+    Base64(#[source] base64::DecodeError),
+    #[error("must decode to {MIN_BYTES}–{MAX_BYTES} bytes, got {0}")]
+    Length(usize),
+}
+
 #[derive(Clone)]
 pub struct SigningSecret(Vec<u8>);
 
@@ -32,11 +43,11 @@ impl SigningSecret {
     }
 
     /// Parses `whsec_<base64>` (24–64 bytes once decoded).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or_else(|| format!("must start with `{SECRET_PREFIX}` followed by base64"))?;
-        let bytes = STANDARD.decode(encoded).map_err(|e| format!("the part after `{SECRET_PREFIX}` is not valid base64: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
+        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or(SecretError::Prefix)?;
+        let bytes = STANDARD.decode(encoded).map_err(SecretError::Base64)?;
         if !(MIN_BYTES..=MAX_BYTES).contains(&bytes.len()) {
-            return Err(format!("must decode to {MIN_BYTES}–{MAX_BYTES} bytes, got {}", bytes.len()));
+            return Err(SecretError::Length(bytes.len()));
         }
         Ok(Self(bytes))
     }
@@ -90,9 +101,9 @@ mod tests {
 
     #[test]
     fn bad_secrets_say_why() {
-        assert!(SigningSecret::parse("abc").expect_err("prefix").contains("whsec_"));
-        assert!(SigningSecret::parse("whsec_!!!").expect_err("base64").contains("base64"));
-        assert!(SigningSecret::parse("whsec_c2hvcnQ=").expect_err("short").contains("24"));
+        assert!(SigningSecret::parse("abc").expect_err("prefix").to_string().contains("whsec_"));
+        assert!(SigningSecret::parse("whsec_!!!").expect_err("base64").to_string().contains("base64"));
+        assert!(SigningSecret::parse("whsec_c2hvcnQ=").expect_err("short").to_string().contains("24"));
     }
 
     #[test]

@@ -8,6 +8,8 @@ use futures::{StreamExt, TryStreamExt};
 use kubently_shared::kv_ttl;
 use kubently_shared::protocol::Event;
 use serde::{Deserialize, Serialize};
+
+use super::{Result, WebhookError};
 use time::OffsetDateTime;
 
 /// Most records one listing returns (newest first).
@@ -70,33 +72,36 @@ pub fn delivery_key(subscription_id: &str, event_id: &str) -> String {
 }
 
 /// Reads and decodes `key`, or `None` if absent/deleted.
-pub async fn read<T: serde::de::DeserializeOwned>(store: &kv::Store, key: &str) -> Result<Option<T>, String> {
-    match store.get(key).await.map_err(|e| format!("reading {key}: {e}"))? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("decoding {key}: {e}")),
+pub async fn read<T: serde::de::DeserializeOwned>(store: &kv::Store, key: &str) -> Result<Option<T>> {
+    match store.get(key).await.map_err(WebhookError::nats(format!("reading {key}")))? {
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| WebhookError::Decode { what: key.to_string(), source }),
         None => Ok(None),
     }
 }
 
-pub async fn write<T: Serialize>(store: &kv::Store, key: &str, value: &T) -> Result<(), String> {
-    let bytes = Bytes::from(serde_json::to_vec(value).map_err(|e| format!("encoding {key}: {e}"))?);
-    store.put(key, bytes).await.map(|_| ()).map_err(|e| format!("writing {key}: {e}"))
+pub async fn write<T: Serialize>(store: &kv::Store, key: &str, value: &T) -> Result<()> {
+    let bytes = Bytes::from(serde_json::to_vec(value).map_err(|source| WebhookError::Encode { what: key.to_string(), source })?);
+    store.put(key, bytes).await.map_err(WebhookError::nats(format!("writing {key}")))?;
+    Ok(())
 }
 
 /// Writes a delivery record that expires after `retention`.
-pub async fn write_delivery(js: &jetstream::Context, store: &kv::Store, record: &DeliveryRecord, retention: Duration) -> Result<(), String> {
+pub async fn write_delivery(js: &jetstream::Context, store: &kv::Store, record: &DeliveryRecord, retention: Duration) -> Result<()> {
     let key = delivery_key(&record.subscription_id, &record.event.id.to_string());
-    let bytes = Bytes::from(serde_json::to_vec(record).map_err(|e| format!("encoding {key}: {e}"))?);
-    kv_ttl::put_with_ttl(js, store, &key, bytes, retention).await.map(|_| ()).map_err(|e| format!("writing {key}: {e}"))
+    let bytes = Bytes::from(serde_json::to_vec(record).map_err(|source| WebhookError::Encode { what: key.clone(), source })?);
+    kv_ttl::put_with_ttl(js, store, &key, bytes, retention).await?;
+    Ok(())
 }
 
 /// Every live value whose key starts with `prefix` (all when `None`), newest key first, at most
 /// [`LIST_LIMIT`]. Keys come from the stream's per-subject index, values from direct gets.
-pub async fn list<T: serde::de::DeserializeOwned>(store: &kv::Store, prefix: Option<&str>) -> Result<Vec<T>, String> {
+pub async fn list<T: serde::de::DeserializeOwned>(store: &kv::Store, prefix: Option<&str>) -> Result<Vec<T>> {
     let filter = match prefix {
         Some(p) => format!("{}{p}.>", store.prefix),
         None => format!("{}>", store.prefix),
     };
-    let subjects: Vec<(String, usize)> = store.stream.info_with_subjects(filter).await.map_err(|e| format!("listing {}: {e}", store.name))?.try_collect().await.map_err(|e| format!("listing {}: {e}", store.name))?;
+    let listing = || WebhookError::nats(format!("listing {}", store.name));
+    let subjects: Vec<(String, usize)> = store.stream.info_with_subjects(filter).await.map_err(listing())?.try_collect().await.map_err(listing())?;
     let mut keys: Vec<String> = subjects.into_iter().filter_map(|(s, _)| s.strip_prefix(&store.prefix).map(str::to_string)).collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
     keys.truncate(LIST_LIMIT);

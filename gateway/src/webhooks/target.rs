@@ -12,6 +12,29 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 /// Longest accepted URL.
 const MAX_URL_LEN: usize = 2048;
 
+/// Why a target is refused; the text completes "url …" in a 422.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("must be at most {MAX_URL_LEN} characters")]
+    TooLong,
+    #[error("is not a valid absolute URL: {0}")]
+    Unparsable(#[source] url::ParseError),
+    #[error("must use http or https, not `{0}`")]
+    Scheme(String),
+    #[error("must not carry credentials (user:password@); verify deliveries by their signature instead")]
+    Credentials,
+    #[error("must not have a #fragment")]
+    Fragment,
+    #[error("must have a host")]
+    NoHost,
+    #[error("{0} is a loopback address; the deployment does not allow loopback webhook targets (webhooks.allow_loopback)")]
+    Loopback(IpAddr),
+    #[error("{0} is a private or link-local address; the deployment does not allow private webhook targets (webhooks.allow_private)")]
+    Private(IpAddr),
+    #[error("{0} is not a unicast address a webhook can be sent to")]
+    NotUnicast(IpAddr),
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TargetPolicy {
     /// 127.0.0.0/8, ::1 (the dev config allows these).
@@ -22,22 +45,22 @@ pub struct TargetPolicy {
 
 impl TargetPolicy {
     /// Parses and checks a subscriber's URL (literal IP hosts are checked here; names at delivery).
-    pub fn check_url(&self, raw: &str) -> Result<Url, String> {
+    pub fn check_url(&self, raw: &str) -> Result<Url, TargetError> {
         if raw.len() > MAX_URL_LEN {
-            return Err(format!("must be at most {MAX_URL_LEN} characters"));
+            return Err(TargetError::TooLong);
         }
-        let url = Url::parse(raw).map_err(|e| format!("is not a valid absolute URL: {e}"))?;
+        let url = Url::parse(raw).map_err(TargetError::Unparsable)?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("must use http or https, not `{}`", url.scheme()));
+            return Err(TargetError::Scheme(url.scheme().to_string()));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("must not carry credentials (user:password@); verify deliveries by their signature instead".into());
+            return Err(TargetError::Credentials);
         }
         if url.fragment().is_some() {
-            return Err("must not have a #fragment".into());
+            return Err(TargetError::Fragment);
         }
         match url.host() {
-            None => return Err("must have a host".into()),
+            None => return Err(TargetError::NoHost),
             Some(url::Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip))?,
             Some(url::Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip))?,
             Some(url::Host::Domain(name)) if is_localhost_name(name) => self.check_ip(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
@@ -47,7 +70,7 @@ impl TargetPolicy {
     }
 
     /// Whether deliveries may go to `ip`.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), TargetError> {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
             v4 => v4,
@@ -56,9 +79,9 @@ impl TargetPolicy {
             Class::Public => Ok(()),
             Class::Loopback if self.allow_loopback => Ok(()),
             Class::Private if self.allow_private => Ok(()),
-            Class::Loopback => Err(format!("{ip} is a loopback address; the deployment does not allow loopback webhook targets (webhooks.allow_loopback)")),
-            Class::Private => Err(format!("{ip} is a private or link-local address; the deployment does not allow private webhook targets (webhooks.allow_private)")),
-            Class::Never => Err(format!("{ip} is not a unicast address a webhook can be sent to")),
+            Class::Loopback => Err(TargetError::Loopback(ip)),
+            Class::Private => Err(TargetError::Private(ip)),
+            Class::Never => Err(TargetError::NotUnicast(ip)),
         }
     }
 }
@@ -135,7 +158,7 @@ impl Resolve for GuardedResolver {
                 })
                 .collect();
             if allowed.is_empty() {
-                let why = refused.unwrap_or_else(|| "no addresses".into());
+                let why = refused.map_or_else(|| "no addresses".to_string(), |e| e.to_string());
                 return Err(format!("{host} resolves to no allowed address: {why}").into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
@@ -159,21 +182,21 @@ mod tests {
     fn only_http_and_https_urls_are_accepted() {
         assert!(STRICT.check_url("https://hooks.example.com/kubently").is_ok());
         assert!(STRICT.check_url("http://93.184.216.34:8080/x").is_ok());
-        assert!(STRICT.check_url("ftp://example.com/").expect_err("scheme").contains("http or https"));
-        assert!(STRICT.check_url("not a url").expect_err("parse").contains("valid absolute URL"));
-        assert!(STRICT.check_url("https://user:pw@example.com/").expect_err("creds").contains("credentials"));
+        assert!(STRICT.check_url("ftp://example.com/").expect_err("scheme").to_string().contains("http or https"));
+        assert!(STRICT.check_url("not a url").expect_err("parse").to_string().contains("valid absolute URL"));
+        assert!(STRICT.check_url("https://user:pw@example.com/").expect_err("creds").to_string().contains("credentials"));
     }
 
     #[test]
     fn internal_targets_are_refused_unless_allowed() {
         for url in ["http://127.0.0.1:9000/", "http://localhost/", "http://[::1]/", "http://[::ffff:127.0.0.1]/"] {
-            assert!(STRICT.check_url(url).expect_err(url).contains("loopback"), "{url}");
+            assert!(STRICT.check_url(url).expect_err(url).to_string().contains("loopback"), "{url}");
         }
         for url in ["http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.1.1/", "http://169.254.169.254/latest", "http://100.64.0.1/", "http://[fd00::1]/", "http://[fe80::1]/"] {
-            assert!(STRICT.check_url(url).expect_err(url).contains("private"), "{url}");
+            assert!(STRICT.check_url(url).expect_err(url).to_string().contains("private"), "{url}");
         }
         for url in ["http://0.0.0.0/", "http://224.0.0.1/", "http://255.255.255.255/", "http://[::]/"] {
-            assert!(STRICT.check_url(url).expect_err(url).contains("unicast"), "{url}");
+            assert!(STRICT.check_url(url).expect_err(url).to_string().contains("unicast"), "{url}");
         }
         let dev = TargetPolicy { allow_loopback: true, allow_private: false };
         assert!(dev.check_url("http://127.0.0.1:9000/hook").is_ok());

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer;
 use futures::StreamExt;
-use kubently_shared::protocol::{self, CommandResult, ResultStatus};
+use kubently_shared::protocol::{self, CommandResult, CommandStatus};
 use kubently_tests::app::{ExecutorOptions, TestApp, ADMIN_KEY, OTHER_KEY, SCOPED_KEY};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -250,7 +250,7 @@ async fn no_executor_means_an_explicit_timeout_and_the_command_never_runs_late()
         assert!(tokio::time::Instant::now() < deadline, "the queued command was never answered");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(result.status, ResultStatus::Expired, "{result:?}");
+    assert_eq!(result.status, CommandStatus::Timeout, "{result:?}");
     assert!(result.output.is_empty(), "an expired command is not run");
 }
 
@@ -374,7 +374,7 @@ async fn a_gateway_restart_loses_no_accepted_command() {
     loop {
         let results = stored_results(&app).await;
         if let Some(r) = results.first() {
-            assert_eq!(r.status, ResultStatus::Success, "the queued command ran once its executor came: {r:?}");
+            assert_eq!(r.status, CommandStatus::Success, "the queued command ran once its executor came: {r:?}");
             assert!(r.output.contains("orders-api-"));
             break;
         }

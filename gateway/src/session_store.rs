@@ -9,7 +9,9 @@ use kubently_shared::kv_ttl;
 use kubently_shared::protocol::{self, SessionRecord, PROTOCOL_VERSION};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `active`, `expired` or `ended`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     Active,
     Expired,
@@ -36,6 +38,19 @@ impl SessionStatus {
     }
 }
 
+/// Why the sessions bucket could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("reading session {key}: {source}")]
+    Read {
+        key: String,
+        #[source]
+        source: kv::EntryError,
+    },
+    #[error(transparent)]
+    Shared(#[from] kubently_shared::Error),
+}
+
 pub struct NewSession {
     pub cluster_id: String,
     pub owner: String,
@@ -57,7 +72,7 @@ impl SessionStore {
         Self { js, store, retention }
     }
 
-    pub async fn create(&self, new: NewSession) -> anyhow::Result<SessionRecord> {
+    pub async fn create(&self, new: NewSession) -> Result<SessionRecord, StoreError> {
         let now = OffsetDateTime::now_utc();
         let ttl = time::Duration::seconds(i64::from(new.ttl_seconds));
         let record = SessionRecord {
@@ -79,18 +94,18 @@ impl SessionStore {
         Ok(record)
     }
 
-    pub async fn get(&self, session_id: &str) -> anyhow::Result<Option<SessionRecord>> {
+    pub async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
         if uuid::Uuid::parse_str(session_id).is_err() {
             return Ok(None); // not a key we could have written (and maybe not a valid KV key)
         }
-        match self.store.get(session_id).await? {
+        match self.store.get(session_id).await.map_err(|source| StoreError::Read { key: session_id.to_string(), source })? {
             Some(bytes) => Ok(Some(protocol::decode(&bytes)?)),
             None => Ok(None),
         }
     }
 
     /// Keep-alive: one more command, `expires_at` = now + TTL.
-    pub async fn touch(&self, mut record: SessionRecord) -> anyhow::Result<SessionRecord> {
+    pub async fn touch(&self, mut record: SessionRecord) -> Result<SessionRecord, StoreError> {
         let now = OffsetDateTime::now_utc();
         record.last_activity = now;
         record.expires_at = now + time::Duration::seconds(i64::from(record.ttl_seconds));
@@ -99,7 +114,7 @@ impl SessionStore {
         Ok(record)
     }
 
-    pub async fn end(&self, mut record: SessionRecord) -> anyhow::Result<SessionRecord> {
+    pub async fn end(&self, mut record: SessionRecord) -> Result<SessionRecord, StoreError> {
         let now = OffsetDateTime::now_utc();
         record.ended_at = Some(now);
         self.save(&record, now).await?;
@@ -107,7 +122,7 @@ impl SessionStore {
     }
 
     /// Written with a per-key TTL that outlives the session by the retention period.
-    async fn save(&self, record: &SessionRecord, now: OffsetDateTime) -> anyhow::Result<()> {
+    async fn save(&self, record: &SessionRecord, now: OffsetDateTime) -> Result<(), StoreError> {
         let alive = if record.ended_at.is_some() { Duration::ZERO } else { (record.expires_at - now).unsigned_abs() };
         let value = protocol::encode(record)?;
         kv_ttl::put_with_ttl(&self.js, &self.store, &record.session_id, value, alive + self.retention).await?;

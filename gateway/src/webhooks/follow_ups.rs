@@ -13,7 +13,7 @@ use async_nats::jetstream::{self, AckKind};
 use async_nats::HeaderMap;
 use futures::StreamExt;
 use kubently_shared::names::HEADER_MSG_ID;
-use kubently_shared::protocol::{self, CommandResult, Event, EventType, ResultStatus};
+use kubently_shared::protocol::{self, CommandResult, Event, EventType};
 use kubently_shared::provision;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,9 +24,8 @@ use super::delivery::{ack, pull_each};
 use super::sender::{self, Outcome};
 use super::signing::SigningSecret;
 use super::store::DeliveryStatus;
-use super::Webhooks;
-use crate::api::models::ResultPage;
-use crate::api::results::{page_of, PENDING_GRACE};
+use super::{Result, WebhookError, Webhooks};
+use crate::outcome::{page_of, ResultPage, PENDING_GRACE};
 
 /// Jobs one gateway works on at once (most of them just wait for their command).
 const CONCURRENCY: usize = 256;
@@ -86,26 +85,22 @@ const PUSH_SUBJECT_TOKEN: &str = "a2a-push";
 
 impl Webhooks {
     /// Queues `job` (deduplicated by command id); returns once the stream stored it.
-    pub async fn queue_callback(&self, job: &CallbackJob) -> Result<(), String> {
+    pub async fn queue_callback(&self, job: &CallbackJob) -> Result<()> {
         self.queue(&job.cluster_id.clone(), &job.command_id.to_string(), FollowUp::Command(job.clone())).await
     }
 
     /// Queues an A2A push notification.
-    pub async fn queue_push(&self, job: PushJob) -> Result<(), String> {
+    pub async fn queue_push(&self, job: PushJob) -> Result<()> {
         self.queue(PUSH_SUBJECT_TOKEN, &job.id.clone(), FollowUp::Push(job)).await
     }
 
-    async fn queue(&self, subject_token: &str, msg_id: &str, job: FollowUp) -> Result<(), String> {
-        let payload = serde_json::to_vec(&job).map_err(|e| format!("encoding the job: {e}"))?;
+    async fn queue(&self, subject_token: &str, msg_id: &str, job: FollowUp) -> Result<()> {
+        let payload = serde_json::to_vec(&job).map_err(|source| WebhookError::Encode { what: format!("follow-up job {msg_id}"), source })?;
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_MSG_ID, msg_id);
-        self.js()
-            .publish_with_headers(self.names().callback_subject(subject_token), headers, payload.into())
-            .await
-            .map_err(|e| format!("queueing the job: {e}"))?
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("queueing the job: {e}"))
+        let ack = self.js().publish_with_headers(self.names().callback_subject(subject_token), headers, payload.into()).await.map_err(WebhookError::nats("queueing the job"))?;
+        ack.await.map_err(WebhookError::nats("queueing the job"))?;
+        Ok(())
     }
 
     fn callbacks_consumer_config(&self) -> pull::Config {
@@ -128,17 +123,15 @@ impl Webhooks {
         loop {
             match self.consume_callbacks().await {
                 Ok(()) => tracing::debug!("callback stream ended"),
-                Err(e) => tracing::warn!(error = %e, "callback delivery loop failed"),
+                Err(e) => tracing::warn!(error = crate::error::chain(&e), "callback delivery loop failed"),
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(30));
         }
     }
 
-    async fn consume_callbacks(&self) -> Result<(), String> {
-        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.callbacks_consumer_config())
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn consume_callbacks(&self) -> Result<()> {
+        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.callbacks_consumer_config()).await?;
         pull_each(consumer, 64, CONCURRENCY, |msg| self.deliver_follow_up(msg)).await
     }
 
@@ -176,11 +169,12 @@ impl Webhooks {
                 return ack(&msg, AckKind::Term).await;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the command's result; retrying the callback");
+                tracing::warn!(error = crate::error::chain(&e), "cannot read the command's result; retrying the callback");
                 return ack(&msg, AckKind::Nak(Some(Duration::from_secs(1)))).await;
             }
         };
-        let event_type = callback_event_type(&page.status);
+        // A final page (the wait above returns pending records past their deadline as timeouts).
+        let event_type = EventType::for_status(page.status).unwrap_or(EventType::CommandTimeout);
         if event_type == EventType::CommandTimeout && attempt == 1 {
             let data = json!({"command_id": job.command_id, "verb": job.verb, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
             let event = Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc());
@@ -215,20 +209,20 @@ impl Webhooks {
 
     /// Waits until the command's result is final or its deadline (plus grace) passed, and
     /// returns its first page. `None` when the result no longer exists.
-    async fn final_page(&self, job: &CallbackJob, msg: &jetstream::Message) -> Result<Option<ResultPage>, String> {
+    async fn final_page(&self, job: &CallbackJob, msg: &jetstream::Message) -> Result<Option<ResultPage>> {
         let key = job.command_id.to_string();
         let give_up_at = job.deadline + PENDING_GRACE + time::Duration::milliseconds(100);
         let mut watch = None;
         loop {
-            let Some(bytes) = self.inner.results.get(&key).await.map_err(|e| format!("reading the result: {e}"))? else { return Ok(None) };
-            let result: CommandResult = protocol::decode(&bytes).map_err(|e| format!("decoding the result: {e}"))?;
+            let Some(bytes) = self.inner.results.get(&key).await.map_err(WebhookError::nats("reading the result"))? else { return Ok(None) };
+            let result: CommandResult = protocol::decode(&bytes)?;
             let now = OffsetDateTime::now_utc();
-            if result.status != ResultStatus::Pending || now > give_up_at {
+            if result.status.is_final() || now > give_up_at {
                 return Ok(Some(page_of(&self.inner.registry, &result, 0, job.page_bytes)));
             }
             if watch.is_none() {
                 // Watch from now on, then re-read: a result written in between is not missed.
-                watch = Some(self.inner.results.watch(&key).await.map_err(|e| format!("watching the result: {e}"))?);
+                watch = Some(self.inner.results.watch(&key).await.map_err(WebhookError::nats("watching the result"))?);
                 continue;
             }
             let wait = Duration::try_from(give_up_at - now).unwrap_or_default().min(PROGRESS_EVERY);
@@ -240,14 +234,5 @@ impl Webhooks {
                 }
             }
         }
-    }
-}
-
-/// `command.completed`, `command.failed` or `command.timeout`, from the result page's status.
-fn callback_event_type(status: &str) -> EventType {
-    match status {
-        "success" => EventType::CommandCompleted,
-        "timeout" => EventType::CommandTimeout,
-        _ => EventType::CommandFailed,
     }
 }

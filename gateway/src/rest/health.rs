@@ -54,5 +54,5 @@ pub async fn metrics(State(state): State<Arc<AppState>>, _caller: Caller) -> imp
 
 /// The OpenAPI 3.1 document, generated from the code.
 pub async fn openapi() -> impl IntoResponse {
-    Json(crate::api::openapi_document())
+    Json(super::openapi_document())
 }

@@ -1,36 +1,43 @@
-//! The HTTP API: Kubently's REST shapes (see `../shared/reference/kubently-api.md`).
+//! The REST adapter: Kubently's HTTP shapes (see `../shared/reference/kubently-api.md`) over the
+//! application layer (`crate::app`), and the router that mounts every door (REST, MCP, A2A).
 
 pub mod audit;
 pub mod clusters;
-pub mod execute;
-pub mod headers;
+pub mod commands;
 pub mod health;
 pub mod models;
-pub mod results;
 pub mod sessions;
 pub mod webhooks;
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::app::headers::AgentHeaders;
+use crate::error::AppError;
 use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kubently API", description = "Read-only Kubernetes debugging for AI agents: sessions, commands, clusters, webhooks, audit."),
     paths(
-        sessions::create, sessions::get, sessions::delete, execute::execute, execute::execute_async, results::get,
+        sessions::create, sessions::get, sessions::delete, commands::execute, commands::execute_async, commands::result,
         clusters::list, clusters::detail, clusters::status, clusters::agents, clusters::agent_status,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::redeliver,
         audit::audit, health::healthz, health::health, health::readyz, health::metrics,
     ),
-    components(schemas(models::CreateSessionRequest, models::SessionResponse, models::ExecuteRequest, models::CommandResponse, models::OutputInfo, models::ResultPage, models::AsyncAccepted, crate::audit::AuditEntry,
-        webhooks::CreateSubscription, webhooks::SubscriptionView, webhooks::SubscriptionList, webhooks::AttemptView, webhooks::DeliveryView, webhooks::DeliveryList, webhooks::RedeliverResponse)),
+    components(schemas(models::CreateSessionRequest, models::ExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
+        crate::app::sessions::SessionView, crate::app::commands::CommandOutcome, crate::app::commands::OutputInfo, crate::outcome::ResultPage,
+        kubently_shared::protocol::CommandStatus, crate::session_store::SessionStatus, crate::audit::AuditEntry, crate::app::audit::AuditPage,
+        crate::app::clusters::ClusterList, crate::app::clusters::ClusterDetail, crate::app::clusters::ClusterStatus, crate::app::clusters::AgentList,
+        crate::app::subscriptions::SubscriptionView, crate::app::subscriptions::SubscriptionList, crate::app::subscriptions::AttemptView,
+        crate::app::subscriptions::DeliveryView, crate::app::subscriptions::DeliveryList, crate::app::subscriptions::RedeliverResponse)),
     modifiers(&ApiKeyScheme),
 )]
 struct ApiDoc;
@@ -50,13 +57,14 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// Every door: the REST routes, `/mcp` and `/a2a`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/debug/session", post(sessions::create))
         .route("/debug/session/{session_id}", get(sessions::get).delete(sessions::delete))
-        .route("/debug/execute", post(execute::execute))
-        .route("/debug/execute/async", post(execute::execute_async))
-        .route("/debug/result/{command_id}", get(results::get))
+        .route("/debug/execute", post(commands::execute))
+        .route("/debug/execute/async", post(commands::execute_async))
+        .route("/debug/result/{command_id}", get(commands::result))
         .route("/debug/clusters", get(clusters::list))
         .route("/debug/clusters/{cluster_id}", get(clusters::detail))
         .route("/cluster/{cluster_id}/status", get(clusters::status))
@@ -77,4 +85,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::mcp::router(state.clone()))
         .merge(crate::a2a::router(state))
         .layer(TraceLayer::new_for_http())
+}
+
+/// A JSON body, or the 422 that says what was wrong with it.
+pub type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
+
+impl FromRequestParts<Arc<AppState>> for AgentHeaders {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        Self::from_headers(&parts.headers)
+    }
 }

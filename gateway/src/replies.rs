@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 #[derive(Clone, Default)]
-pub struct Dispatcher {
+pub struct ReplyRouter {
     waiting: Arc<Mutex<HashMap<Uuid, oneshot::Sender<CommandResult>>>>,
 }
 
@@ -19,7 +19,7 @@ pub struct Dispatcher {
 pub struct Waiter {
     id: Uuid,
     rx: oneshot::Receiver<CommandResult>,
-    dispatcher: Dispatcher,
+    router: ReplyRouter,
 }
 
 impl Waiter {
@@ -31,11 +31,11 @@ impl Waiter {
 
 impl Drop for Waiter {
     fn drop(&mut self) {
-        self.dispatcher.lock().remove(&self.id);
+        self.router.lock().remove(&self.id);
     }
 }
 
-impl Dispatcher {
+impl ReplyRouter {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, oneshot::Sender<CommandResult>>> {
         // A poisoned map only means a panic elsewhere mid-insert; the map itself is still sound.
         self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -44,7 +44,7 @@ impl Dispatcher {
     pub fn register(&self, id: Uuid) -> Waiter {
         let (tx, rx) = oneshot::channel();
         self.lock().insert(id, tx);
-        Waiter { id, rx, dispatcher: self.clone() }
+        Waiter { id, rx, router: self.clone() }
     }
 
     pub fn waiting(&self) -> usize {

@@ -1,0 +1,57 @@
+//! Reading the audit trail: the caller's own commands (an admin key sees everyone's), newest first.
+
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::access;
+use crate::audit::{AuditEntry, AuditQuery};
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+/// Which records to read.
+#[derive(Debug, Default)]
+pub struct AuditRequest {
+    /// `command_executed` or `command_rejected`.
+    pub event_type: Option<String>,
+    pub cluster_id: Option<String>,
+    pub session_id: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// 1–1000, default 100.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub count: usize,
+    pub entries: Vec<AuditEntry>,
+    /// Whose records these are (the caller).
+    pub service_identity: String,
+}
+
+pub async fn read(state: &AppState, caller: &Caller, req: AuditRequest) -> AppResult<AuditPage> {
+    let limit = req.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::field(&["query", "limit"], "range", "limit must be between 1 and 1000", json!(limit)));
+    }
+    let page = |entries: Vec<AuditEntry>| AuditPage { count: entries.len(), entries, service_identity: caller.service.clone() };
+    if let Some(c) = &req.cluster_id
+        && kubently_shared::names::validate_cluster_id(c).is_err()
+    {
+        return Ok(page(Vec::new()));
+    }
+    let query = AuditQuery {
+        cluster_id: req.cluster_id,
+        session_id: req.session_id,
+        event_type: req.event_type,
+        since: req.since,
+        until: req.until,
+        service_identity: access::audit_scope(caller),
+        limit,
+    };
+    let entries = state.audit.query(&query).await.map_err(AppError::internal("reading the audit log"))?;
+    Ok(page(entries))
+}

@@ -1,0 +1,240 @@
+//! Running one command: cluster and session checks → publish to JetStream → wait for the
+//! executor's reply → audit, metrics, events. Every door runs commands through [`execute`] (or
+//! [`execute_async`]) with an input from [`super::input::prepare`].
+
+use std::future::IntoFuture;
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::context::PublishAckFuture;
+use kubently_shared::names::{HEADER_COMMAND_ID, HEADER_CORRELATION_ID, HEADER_MSG_ID};
+use kubently_shared::protocol::{self, Caller as WireCaller, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use tracing::Instrument;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::input::ExecuteInput;
+use super::{access, sessions};
+use crate::audit::AuditEntry;
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult};
+use crate::outcome::timeout_reason;
+use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
+use crate::AppState;
+
+/// Time the gateway keeps waiting after the deadline for a result already on its way.
+const REPLY_GRACE: Duration = Duration::from_millis(500);
+
+/// How a command ended, as every door reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = CommandResponse)]
+pub struct CommandOutcome {
+    pub command_id: String,
+    pub session_id: Option<String>,
+    pub cluster_id: String,
+    /// `success`, `failure` or `timeout`.
+    pub status: CommandStatus,
+    pub correlation_id: Option<String>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub execution_time_ms: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub executed_at: OffsetDateTime,
+    /// What the output is and whether it was cut (absent on timeouts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<OutputInfo>,
+}
+
+/// Says what an output is, how big, and whether (and where) the rest is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OutputInfo {
+    pub verb: String,
+    /// `Pod`, `Pod,Service`, `Log`, `Version`, …
+    pub kind: Option<String>,
+    pub rows: Option<u64>,
+    /// Size and line count of the full output.
+    pub bytes: u64,
+    pub lines: u64,
+    /// Size of `output` as returned, and its rough token cost (bytes / 4).
+    pub returned_bytes: u64,
+    pub tokens_estimate: u64,
+    pub truncated: bool,
+    /// Where the full output can be paged (`?offset=&limit=`).
+    pub result_url: String,
+}
+
+/// Runs `input` for `caller`; timeouts are a normal outcome (`status: "timeout"`), not an error.
+pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> AppResult<CommandOutcome> {
+    let started = Instant::now();
+    let (command, session) = prepare(state, caller, &input).await?;
+    let span = command_span(&command);
+    async move {
+        // Keep-alive runs alongside the command and is done when the response leaves, so a
+        // follow-up read of the session already shows the new `expires_at`.
+        let keep_alive = sessions::keep_alive(state, session);
+        state.metrics.in_flight.inc();
+        let (reply, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
+        state.metrics.in_flight.dec();
+        let outcome = outcome_of(state, &command, reply?, started);
+        finish(state, &command, &input, &outcome, started);
+        Ok(outcome)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Async execute: the command is queued and a pending record stored under its id; the
+/// executor's result replaces the record, and [`super::results::read`] reads it.
+pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInput) -> AppResult<Uuid> {
+    let (command, session) = prepare(state, caller, &input).await?;
+    let span = command_span(&command);
+    async move {
+        sessions::keep_alive(state, session).await;
+        // Created before the command is published, so the executor's result always comes after
+        // (and replaces) it.
+        let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc())).map_err(AppError::internal("encoding the pending result"))?;
+        state.buckets.results.create(command.id.to_string(), pending).await.map_err(AppError::nats("cannot record the command"))?;
+        // Follow-up job: the timeout event if nobody answers, and the callback if asked for.
+        let job = CallbackJob {
+            command_id: command.id,
+            cluster_id: command.cluster_id.clone(),
+            caller: caller.service.clone(),
+            verb: command.request.verb().to_string(),
+            correlation_id: command.correlation_id.clone(),
+            callback: input.callback.as_ref().map(|cb| CallbackTarget { url: cb.url.clone(), secret: cb.secret.encoded() }),
+            deadline: command.deadline,
+            page_bytes: command.output_budget_bytes.unwrap_or(state.settings.commands.output_budget_bytes),
+        };
+        state.webhooks.queue_callback(&job).await.map_err(AppError::nats("cannot queue the async command's follow-up"))?;
+        let ack = publish(state, &command).await?;
+        ack.await.map_err(AppError::nats("the command queue did not accept the command"))?;
+        state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);
+        state.audit.record(AuditEntry::executed(&command, &input.typed, "accepted", None));
+        tracing::info!("async command accepted");
+        Ok(command.id)
+    }
+    .instrument(span)
+    .await
+}
+
+fn command_span(command: &Command) -> tracing::Span {
+    tracing::info_span!("command", command_id = %command.id, correlation_id = command.correlation_id.as_deref().unwrap_or(""), cluster_id = %command.cluster_id, verb = command.request.verb())
+}
+
+/// Checks the cluster and session, marks the cluster active, and builds the command.
+async fn prepare(state: &AppState, caller: &Caller, input: &ExecuteInput) -> AppResult<(Command, Option<SessionRecord>)> {
+    access::ensure_cluster(state, caller, &input.cluster_id)?;
+    let session = match &input.session_id {
+        Some(id) => Some(sessions::active(state, caller, id, &input.cluster_id).await?),
+        None => None,
+    };
+    let active_for = session.as_ref().map_or(Duration::from_secs(state.settings.commands.cluster_active_ttl_seconds), |s| s.ttl());
+    state.activity.mark(&input.cluster_id, active_for);
+
+    let mut command = Command::new(
+        input.cluster_id.clone(),
+        input.request.clone(),
+        WireCaller { service: caller.service.clone() },
+        String::new(),
+        OffsetDateTime::now_utc(),
+        input.timeout,
+    );
+    command.reply_to = state.names.reply_subject(&state.instance_id, command.id);
+    command.correlation_id = input.correlation_id.clone();
+    command.session_id = input.session_id.clone();
+    command.output_budget_bytes = Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
+    Ok((command, session))
+}
+
+/// The executor's result, or `None` if none arrived by the deadline.
+async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Option<CommandResult>> {
+    let deadline = tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default() + REPLY_GRACE;
+    let waiter = state.replies.register(command.id);
+    let ack = publish(state, command).await?;
+    // The stream's ack and the executor's reply are awaited together (one round trip less): a
+    // refused publish still fails the request, and a reply can only follow a stored command.
+    let (ack, reply) = (ack.into_future(), waiter.wait(deadline));
+    tokio::pin!(ack, reply);
+    let mut acked = false;
+    loop {
+        tokio::select! {
+            stored = &mut ack, if !acked => {
+                stored.map_err(AppError::nats("the command queue did not accept the command"))?;
+                acked = true;
+            }
+            result = &mut reply => return Ok(result),
+        }
+    }
+}
+
+fn outcome_of(state: &AppState, command: &Command, reply: Option<CommandResult>, started: Instant) -> CommandOutcome {
+    let Some(r) = reply else {
+        let waited = (command.deadline - command.issued_at).whole_seconds();
+        return CommandOutcome {
+            command_id: command.id.to_string(),
+            session_id: command.session_id.clone(),
+            cluster_id: command.cluster_id.clone(),
+            status: CommandStatus::Timeout,
+            correlation_id: command.correlation_id.clone(),
+            output: None,
+            error: Some(timeout_reason(&state.registry, &command.cluster_id, waited)),
+            execution_time_ms: started.elapsed().as_millis() as u64,
+            executed_at: OffsetDateTime::now_utc(),
+            meta: None,
+        };
+    };
+    let meta = r.meta.as_ref().map(|m| OutputInfo {
+        verb: command.request.verb().to_string(),
+        kind: m.kind.clone(),
+        rows: m.rows,
+        bytes: m.bytes,
+        lines: m.lines,
+        returned_bytes: m.returned_bytes,
+        tokens_estimate: m.tokens_estimate,
+        truncated: m.truncated,
+        result_url: format!("/debug/result/{}", command.id),
+    });
+    CommandOutcome {
+        command_id: command.id.to_string(),
+        session_id: command.session_id.clone(),
+        cluster_id: command.cluster_id.clone(),
+        status: r.status,
+        correlation_id: command.correlation_id.clone(),
+        output: Some(r.output),
+        error: r.error,
+        execution_time_ms: r.execution_time_ms,
+        executed_at: r.executed_at,
+        meta,
+    }
+}
+
+/// Sends the command to its cluster's queue (deduplicated by id); the returned future is the
+/// stream's acknowledgement.
+async fn publish(state: &AppState, command: &Command) -> AppResult<PublishAckFuture> {
+    let payload = protocol::encode(command).map_err(AppError::internal("encoding the command"))?;
+    let mut headers = HeaderMap::new();
+    let id = command.id.to_string();
+    headers.insert(HEADER_MSG_ID, id.as_str());
+    headers.insert(HEADER_COMMAND_ID, id.as_str());
+    if let Some(c) = &command.correlation_id {
+        headers.insert(HEADER_CORRELATION_ID, c.as_str());
+    }
+    state.js.publish_with_headers(state.names.command_subject(&command.cluster_id), headers, payload).await.map_err(AppError::nats("cannot queue the command"))
+}
+
+/// Metrics, audit and the timeout event (the executor emits completed/failed).
+fn finish(state: &AppState, command: &Command, input: &ExecuteInput, outcome: &CommandOutcome, started: Instant) {
+    let verb = command.request.verb();
+    let status = outcome.status.as_str();
+    state.metrics.record_command(&command.cluster_id, verb, status, started.elapsed().as_secs_f64());
+    tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
+    if outcome.status == CommandStatus::Timeout {
+        let data = json!({"command_id": command.id, "verb": verb, "error": outcome.error, "correlation_id": command.correlation_id});
+        state.events.publish(Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc()));
+    }
+    state.audit.record(AuditEntry::executed(command, &input.typed, status, outcome.error.as_deref()));
+}

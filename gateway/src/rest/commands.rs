@@ -1,0 +1,65 @@
+//! `POST /debug/execute`, `POST /debug/execute/async`, `GET /debug/result/{command_id}`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kubently_shared::protocol::CommandStatus;
+use serde::Deserialize;
+
+use super::models::{AsyncAccepted, ExecuteRequest};
+use super::Body;
+use crate::app::commands::{self, CommandOutcome};
+use crate::app::headers::AgentHeaders;
+use crate::app::{input, results};
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult};
+use crate::outcome::ResultPage;
+use crate::AppState;
+
+/// Runs one read-only command and waits for its result (`status` `success`, `failure` or
+/// `timeout`; a timeout says whether no executor was connected or the executor was too slow).
+#[utoipa::path(post, path = "/debug/execute", tag = "commands", request_body = ExecuteRequest,
+    responses((status = 200, body = CommandOutcome), (status = 400, description = "session of another cluster"),
+        (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
+    security(("api_key" = [])))]
+pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Body<ExecuteRequest>) -> AppResult<Json<CommandOutcome>> {
+    let Json(req) = body?;
+    let input = input::prepare(&state, &caller, headers, req.into())?;
+    if input.callback.is_some() {
+        return Err(AppError::field(&["body", "callback_url"], "async_only", "callback_url is only for POST /debug/execute/async (this endpoint answers with the result)", serde_json::Value::Null));
+    }
+    Ok(Json(commands::execute(&state, &caller, input).await?))
+}
+
+/// Queues one read-only command and returns at once (202); the result is read later from
+/// `result_url` (`pending` until the executor answers; `timeout` if nobody did by the deadline).
+#[utoipa::path(post, path = "/debug/execute/async", tag = "commands", request_body = ExecuteRequest,
+    responses((status = 202, body = AsyncAccepted), (status = 400, description = "session of another cluster"),
+        (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
+    security(("api_key" = [])))]
+pub async fn execute_async(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Body<ExecuteRequest>) -> AppResult<(StatusCode, Json<AsyncAccepted>)> {
+    let Json(req) = body?;
+    let input = input::prepare(&state, &caller, headers, req.into())?;
+    let callback_secret = input.callback.as_ref().filter(|c| c.generated).map(|c| c.secret.encoded());
+    let id = commands::execute_async(&state, &caller, input).await?;
+    Ok((StatusCode::ACCEPTED, Json(AsyncAccepted { command_id: id.to_string(), status: CommandStatus::Pending, result_url: format!("/debug/result/{id}"), callback_secret })))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    /// Byte offset into the full output (the truncation note gives the first one).
+    pub offset: Option<u64>,
+    /// Page size in bytes (default: the deployment's output budget; at most 1 MiB).
+    pub limit: Option<u64>,
+}
+
+/// A page of a command's full output (kept for an hour); only the caller that ran it (or an
+/// admin) may read it.
+#[utoipa::path(get, path = "/debug/result/{command_id}", tag = "commands", params(("command_id" = String, Path), PageParams),
+    responses((status = 200, body = ResultPage), (status = 404, description = "unknown, expired (1 h), or not yours"), (status = 422, description = "bad limit")),
+    security(("api_key" = [])))]
+pub async fn result(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, Query(p): Query<PageParams>) -> AppResult<Json<ResultPage>> {
+    Ok(Json(results::read(&state, &caller, &id, p.offset, p.limit).await?))
+}

@@ -1,0 +1,129 @@
+//! Request and response bodies that only REST has, in upstream Kubently's shapes; each request
+//! body converts into the application layer's door-neutral request.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::input::CommandRequest;
+use crate::app::sessions::{SessionRequest, TTL_DEFAULT};
+use crate::app::subscriptions::NewSubscription;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// Lowercase letters, digits and `-`; 1–100 characters.
+    pub cluster_id: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Overridden by the `X-Correlation-ID` header.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    /// Overridden by the `X-Service-Identity` header.
+    #[serde(default)]
+    pub service_identity: Option<String>,
+    /// Session lifetime, 60–3600 s (default 300). Every execute in the session extends it.
+    #[serde(default = "default_ttl")]
+    pub ttl_seconds: u32,
+}
+
+fn default_ttl() -> u32 {
+    TTL_DEFAULT
+}
+
+impl From<CreateSessionRequest> for SessionRequest {
+    fn from(r: CreateSessionRequest) -> Self {
+        Self { cluster_id: r.cluster_id, user_id: r.user_id, correlation_id: r.correlation_id, service_identity: r.service_identity, ttl_seconds: r.ttl_seconds }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteRequest {
+    pub cluster_id: String,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Overridden by the `X-Correlation-ID` header.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    /// get, describe, logs, top, events, version, api-resources, api-versions, explain, rollout, cluster-info.
+    #[serde(default = "default_command_type")]
+    pub command_type: String,
+    /// Positional words and flags after the verb, one token per element (no shell parsing).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Namespace for namespaced resources; omit for the executor's default.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// 1 to the configured maximum (default 30); `X-Request-Timeout` (1–60) takes precedence.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub extra_args: Option<Vec<String>>,
+    /// Output budget in bytes (1 KiB–1 MiB; default 16 KiB ≈ 4 000 tokens). Longer outputs are
+    /// cut at a line with a note; the rest is at `GET /debug/result/{command_id}?offset=`.
+    #[serde(default)]
+    pub output_budget: Option<u64>,
+    /// Async only: where to post the result when it is final (Standard Webhooks signed, retried
+    /// like subscriptions). http(s); internal addresses only if the deployment allows them.
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// Async only: the `whsec_…` secret to sign the callback with; generated (and returned once)
+    /// when omitted.
+    #[serde(default)]
+    pub callback_secret: Option<String>,
+}
+
+fn default_command_type() -> String {
+    "get".into()
+}
+
+impl From<ExecuteRequest> for CommandRequest {
+    fn from(r: ExecuteRequest) -> Self {
+        Self {
+            cluster_id: r.cluster_id,
+            session_id: r.session_id,
+            correlation_id: r.correlation_id,
+            command_type: r.command_type,
+            args: r.args,
+            extra_args: r.extra_args,
+            namespace: r.namespace,
+            timeout_seconds: r.timeout_seconds,
+            output_budget: r.output_budget,
+            callback_url: r.callback_url,
+            callback_secret: r.callback_secret,
+        }
+    }
+}
+
+/// `POST /debug/execute/async` → 202.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AsyncAccepted {
+    pub command_id: String,
+    /// Always `pending`.
+    pub status: kubently_shared::protocol::CommandStatus,
+    /// `GET` it for the result (`pending` until the executor answers).
+    pub result_url: String,
+    /// The secret the callback is signed with, when the gateway generated it (shown only here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    /// http(s) URL; loopback/private targets only where the deployment allows them.
+    pub url: String,
+    /// `*`, a category (`command.*`, `session.*`, `cluster.*`) or a type (`cluster.disconnected`).
+    pub events: Vec<String>,
+    /// Only events of these clusters (default: every cluster your key may use).
+    #[serde(default)]
+    pub clusters: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl From<CreateSubscription> for NewSubscription {
+    fn from(r: CreateSubscription) -> Self {
+        Self { url: r.url, events: r.events, clusters: r.clusters, description: r.description }
+    }
+}
