@@ -371,21 +371,26 @@ impl KubentlyMcp {
     }
 }
 
-/// Arguments a tool's input schema does not name are a protocol error (-32602), like malformed
-/// ones (which the router's `Parameters` extraction refuses): the argument types flatten
-/// [`Target`], so serde alone cannot refuse unknown fields.
+/// Dispatch through the tool router's routes, with malformed calls as protocol errors (-32602):
+/// arguments the tool's input schema does not name (the argument types flatten [`Target`], so
+/// serde alone cannot refuse them), and arguments the route's `Parameters` cannot deserialize
+/// (`ToolRouter::call` would turn those into tool results; an agent should learn that the call
+/// itself was wrong).
 #[tool_handler(router = self.tool_router, name = "kubently",
     instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
 impl ServerHandler for KubentlyMcp {
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
-        let arguments = request.arguments.clone().unwrap_or_default();
-        if let Some(props) = self.tool_router.get(&request.name).and_then(|t| t.input_schema.get("properties")).and_then(|p| p.as_object())
-            && let Some(unknown) = arguments.keys().find(|k| !props.contains_key(*k))
+        let Some(route) = self.tool_router.map.get(request.name.as_ref()) else {
+            return Err(ErrorData::invalid_params(format!("no tool named `{}`", request.name), None));
+        };
+        if let Some(props) = route.attr.input_schema.get("properties").and_then(|p| p.as_object())
+            && let Some(unknown) = request.arguments.iter().flat_map(|a| a.keys()).find(|k| !props.contains_key(*k))
         {
             let allowed: Vec<&str> = props.keys().map(String::as_str).collect();
             return Err(ErrorData::invalid_params(format!("{} has no argument `{unknown}`; its arguments are: {}", request.name, allowed.join(", ")), None));
         }
-        self.tool_router.call(ToolCallContext::new(self, request, context)).await
+        let call = route.call.clone();
+        call(ToolCallContext::new(self, request, context)).await
     }
 }
 
