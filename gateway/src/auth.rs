@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::settings::AuthSettings;
-use crate::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -29,9 +30,10 @@ struct KeyEntry {
     caller: Caller,
 }
 
-/// The configured keys.
+/// The configured keys (cheap to clone).
+#[derive(Clone)]
 pub struct KeyRing {
-    entries: Vec<KeyEntry>,
+    entries: Arc<[KeyEntry]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,15 +71,15 @@ impl KeyRing {
                 }
                 Ok(KeyEntry { digest: digest(key.as_bytes()), caller: Caller { service, clusters, admin } })
             })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { entries })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { entries: entries.into() })
     }
 
     /// The caller for `presented`, comparing against every entry in constant time.
     pub fn verify(&self, presented: &str) -> Option<Caller> {
         let d = digest(presented.as_bytes());
         let mut found: Option<&Caller> = None;
-        for e in &self.entries {
+        for e in self.entries.iter() {
             if bool::from(e.digest.ct_eq(&d)) && found.is_none() {
                 found = Some(&e.caller);
             }
@@ -86,25 +88,28 @@ impl KeyRing {
     }
 }
 
-impl FromRequestParts<Arc<AppState>> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    KeyRing: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let key = parts.headers.get(API_KEY_HEADER).ok_or(AppError::MissingApiKey)?;
         let key = key.to_str().map_err(|_| AppError::InvalidApiKey)?;
-        state.keys.verify(key).ok_or(AppError::InvalidApiKey)
+        KeyRing::from_ref(state).verify(key).ok_or(AppError::InvalidApiKey)
     }
 }
 
 /// Middleware for the MCP and A2A doors: 401 without a valid key (like REST), and the caller in
 /// the request's extensions for what runs behind it.
-pub async fn require_caller(axum::extract::State(state): axum::extract::State<Arc<AppState>>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::response::IntoResponse;
+pub async fn require_caller(State(keys): State<KeyRing>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    match <Caller as FromRequestParts<Arc<AppState>>>::from_request_parts(&mut parts, &state).await {
+    match Caller::from_request_parts(&mut parts, &keys).await {
         Ok(caller) => {
             parts.extensions.insert(caller);
-            next.run(axum::extract::Request::from_parts(parts, body)).await
+            next.run(Request::from_parts(parts, body)).await
         }
         Err(rejection) => rejection.into_response(),
     }

@@ -9,7 +9,8 @@
 //!   (routing executors' replies to waiting requests), [`registry`] (connected executors),
 //!   [`activity`] (cluster-active marks), [`session_store`], [`audit`] (the audit log),
 //!   [`webhooks`] (delivery, async follow-ups, A2A pushes), [`auth`] (who the caller is),
-//!   [`metrics`], [`settings`], [`error`] (which error type belongs where).
+//!   [`metrics`], [`settings`], [`error`] (which error type belongs where);
+//! * [`state`] (what they all share) and [`startup`] (building it and serving).
 
 pub mod a2a;
 pub mod activity;
@@ -26,10 +27,12 @@ pub mod rest;
 pub mod session_store;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod webhooks;
 
 pub use settings::Settings;
-pub use startup::{AppState, Application};
+pub use startup::Application;
+pub use state::AppState;
 
 /// Errors building or running the gateway.
 #[derive(Debug, thiserror::Error)]

@@ -207,10 +207,6 @@ impl WebhookSettings {
         Ok(())
     }
 
-    pub fn target_policy(&self) -> crate::webhooks::target::TargetPolicy {
-        crate::webhooks::target::TargetPolicy { allow_loopback: self.allow_loopback, allow_private: self.allow_private }
-    }
-
     pub fn log_retention(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.log_retention_seconds)
     }

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use axum::Router;
-use kubently_shared::names::Names;
-use kubently_shared::policy::PolicyConfig;
-use kubently_shared::provision::{self, Buckets};
+use kubently_shared::events::EventPublisher;
+use kubently_shared::provision;
 
 use crate::activity::ClusterActivity;
 use crate::audit::AuditLog;
@@ -17,31 +16,9 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::replies::ReplyRouter;
 use crate::session_store::SessionStore;
+use crate::state::AppState;
 use crate::webhooks::{WebhookDeps, Webhooks};
 use crate::{rest, Error, Result, Settings};
-use kubently_shared::events::EventPublisher;
-
-/// Everything a request handler needs.
-pub struct AppState {
-    pub settings: Settings,
-    pub keys: KeyRing,
-    pub nats: async_nats::Client,
-    pub js: jetstream::Context,
-    pub names: Names,
-    pub buckets: Buckets,
-    /// Names this gateway's reply inbox.
-    pub instance_id: String,
-    /// Routes executors' replies to the requests waiting for them.
-    pub replies: ReplyRouter,
-    pub registry: Registry,
-    pub sessions: SessionStore,
-    pub activity: ClusterActivity,
-    pub events: EventPublisher,
-    pub audit: AuditLog,
-    pub metrics: Arc<Metrics>,
-    pub policy: PolicyConfig,
-    pub webhooks: Webhooks,
-}
 
 pub struct Application {
     listener: tokio::net::TcpListener,

@@ -30,7 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_capabilities(library_capabilities)
         .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
     let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push });
-    let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_caller));
+    let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
     Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
 }
 

@@ -16,6 +16,7 @@ use axum::Router;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use crate::auth::KeyRing;
 use crate::AppState;
 
 pub const PATH: &str = "/mcp";
@@ -32,14 +33,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let for_service = state.clone();
     let service = StreamableHttpService::new(move || Ok(tools::KubentlyMcp::new(for_service.clone())), Arc::new(sessions), config);
-    Router::new().nest_service(PATH, service).layer(axum::middleware::from_fn_with_state(state, authenticate))
+    Router::new().nest_service(PATH, service).layer(axum::middleware::from_fn_with_state(state.keys.clone(), authenticate))
 }
 
 /// [`crate::auth::require_caller`], and a session's DELETE answered 204: rmcp answers 202, and
 /// the official Python client logs "Session termination failed" for anything but 200/204.
-async fn authenticate(state: State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn authenticate(keys: State<KeyRing>, request: Request, next: Next) -> Response {
     let ending_session = request.method() == http::Method::DELETE;
-    let mut response = crate::auth::require_caller(state, request, next).await;
+    let mut response = crate::auth::require_caller(keys, request, next).await;
     if ending_session && response.status() == http::StatusCode::ACCEPTED {
         *response.status_mut() = http::StatusCode::NO_CONTENT;
     }

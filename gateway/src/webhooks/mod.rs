@@ -105,7 +105,8 @@ pub struct WebhookDeps {
 impl Webhooks {
     pub fn new(deps: WebhookDeps, settings: WebhookSettings) -> Result<Self> {
         settings.validate()?;
-        let sender = Sender::new(settings.target_policy(), Duration::from_secs(settings.timeout_seconds))?;
+        let policy = target::TargetPolicy { allow_loopback: settings.allow_loopback, allow_private: settings.allow_private };
+        let sender = Sender::new(policy, Duration::from_secs(settings.timeout_seconds))?;
         let names = deps.provision.names()?;
         let schedule = settings.retry_schedule_seconds.iter().map(|s| Duration::from_secs(*s)).collect();
         Ok(Self {

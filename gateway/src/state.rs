@@ -1,0 +1,50 @@
+//! What every door and the application layer share: connections, stores and the machinery
+//! started at build time (`startup` fills it in).
+
+use std::sync::Arc;
+
+use async_nats::jetstream;
+use axum::extract::FromRef;
+use kubently_shared::events::EventPublisher;
+use kubently_shared::names::Names;
+use kubently_shared::policy::PolicyConfig;
+use kubently_shared::provision::Buckets;
+
+use crate::activity::ClusterActivity;
+use crate::audit::AuditLog;
+use crate::auth::KeyRing;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::replies::ReplyRouter;
+use crate::session_store::SessionStore;
+use crate::webhooks::Webhooks;
+use crate::Settings;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub settings: Settings,
+    pub keys: KeyRing,
+    pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub names: Names,
+    pub buckets: Buckets,
+    /// Names this gateway's reply inbox.
+    pub instance_id: String,
+    /// Routes executors' replies to the requests waiting for them.
+    pub replies: ReplyRouter,
+    pub registry: Registry,
+    pub sessions: SessionStore,
+    pub activity: ClusterActivity,
+    pub events: EventPublisher,
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    pub policy: PolicyConfig,
+    pub webhooks: Webhooks,
+}
+
+/// The key ring is what authentication needs of the state (`auth` stays below the state).
+impl FromRef<Arc<AppState>> for KeyRing {
+    fn from_ref(state: &Arc<AppState>) -> Self {
+        state.keys.clone()
+    }
+}
