@@ -21,7 +21,7 @@ pub struct VerbLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WebhookLabels {
-    /// `subscription` or `callback`.
+    /// `subscription`, `callback` or `a2a_push`.
     pub kind: String,
     /// `delivered`, `gone` or `failed`.
     pub outcome: String,

@@ -4,7 +4,7 @@
 //! get theirs from the waiting gateway), and with a `callback_url` the same page
 //! `GET /debug/result/{id}` shows is posted, signed with the job's secret, retrying like
 //! subscriptions. A job survives gateway restarts: until it is acked, the server hands it to
-//! another replica.
+//! another replica. A2A push notifications ride the same work queue (`PushJob`).
 
 use std::time::Duration;
 
@@ -103,7 +103,7 @@ impl Webhooks {
         Ok(())
     }
 
-    fn callbacks_consumer_config(&self) -> pull::Config {
+    fn follow_ups_consumer_config(&self) -> pull::Config {
         let name = kubently_shared::names::CALLBACKS_CONSUMER.to_string();
         pull::Config {
             durable_name: Some(name.clone()),
@@ -118,10 +118,10 @@ impl Webhooks {
         }
     }
 
-    pub(super) async fn run_callbacks(self) {
+    pub(super) async fn run_follow_ups(self) {
         let mut delay = Duration::from_millis(500);
         loop {
-            match self.consume_callbacks().await {
+            match self.consume_follow_ups().await {
                 Ok(()) => tracing::debug!("callback stream ended"),
                 Err(e) => tracing::warn!(error = crate::error::chain(&e), "callback delivery loop failed"),
             }
@@ -130,8 +130,8 @@ impl Webhooks {
         }
     }
 
-    async fn consume_callbacks(&self) -> Result<()> {
-        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.callbacks_consumer_config()).await?;
+    async fn consume_follow_ups(&self) -> Result<()> {
+        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.follow_ups_consumer_config()).await?;
         pull_each(consumer, 64, CONCURRENCY, |msg| self.deliver_follow_up(msg)).await
     }
 

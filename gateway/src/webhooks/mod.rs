@@ -157,10 +157,10 @@ impl Webhooks {
     }
 
     /// Starts delivering: one loop per subscription (following the subscriptions bucket), and
-    /// the async commands' callbacks.
+    /// the follow-ups (async commands' timeout events and callbacks, A2A pushes).
     pub fn start(&self) {
         tokio::spawn(self.clone().follow_subscriptions());
-        tokio::spawn(self.clone().run_callbacks());
+        tokio::spawn(self.clone().run_follow_ups());
     }
 
     /// Keeps one delivery loop running per stored subscription.
