@@ -9,7 +9,6 @@
 //! * [`harness`]: what integration tests use: one shared stack per test run, per-test isolation.
 //! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
 //! * [`webhook_receiver`]: a real HTTP webhook receiver and an independent signature check.
-#![allow(unsafe_code)] // prctl/atexit/kill for child-process lifetime; see `process`.
 
 pub mod app;
 pub mod devstack_state;
@@ -18,6 +17,9 @@ pub mod kube_cluster;
 pub mod nats_server;
 pub mod paths;
 pub mod pki;
+// The one module with `unsafe` (the workspace denies it): libc calls for child-process lifetime
+// (prctl PR_SET_PDEATHSIG, atexit, kill/waitpid by pid), flock and SIGPIPE, which std does not offer.
+#[allow(unsafe_code)]
 pub mod process;
 pub mod python;
 pub mod scenario;
