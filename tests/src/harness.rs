@@ -112,6 +112,15 @@ fn fake_kubelet_bin() -> anyhow::Result<PathBuf> {
     let Some(profile_dir) = bin.parent() else { return Ok(bin) };
     let Some(target_dir) = profile_dir.parent() else { return Ok(bin) };
     let mut cmd = std::process::Command::new(cargo);
+    // Without the variables cargo sets for the test process (CARGO_MANIFEST_DIR, CARGO_PKG_*, …):
+    // build scripts that watch one (ring watches CARGO_MANIFEST_DIR) would otherwise see it change
+    // and rebuild, here and again in the next cargo run from a shell.
+    for (key, _) in std::env::vars_os() {
+        let key_str = key.to_string_lossy();
+        if key_str.starts_with("CARGO_PKG_") || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&key_str.as_ref()) {
+            cmd.env_remove(&key);
+        }
+    }
     cmd.args(["build", "--quiet", "-p", "kubently-tests", "-p", "kubently-fake-kubelet", "--bin", "fake-kubelet", "--manifest-path"])
         .arg(paths::repo_root().join("Cargo.toml"))
         .arg("--target-dir")
