@@ -21,7 +21,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use crate::kube_cluster::{client_from, ClusterOptions, KubeCluster};
 use crate::nats_server::NatsServer;
 use crate::process::{remove_at_exit, Lifetime};
-use crate::{devstack, paths, scenario};
+use crate::{devstack_state, paths, scenario};
 
 /// The shared, per-run stack.
 #[derive(Debug)]
@@ -69,7 +69,7 @@ async fn start() -> anyhow::Result<TestStack> {
         .keep_running();
     progress(&format!("nats-server {} ready ({:.1}s)", nats.url, t0.elapsed().as_secs_f64()));
 
-    let (cluster, reused) = match devstack::running_cluster() {
+    let (cluster, reused) = match devstack_state::running_cluster() {
         Some(cluster) => {
             progress(&format!("reusing the running dev cluster at {}", cluster.server));
             (cluster, true)
@@ -79,7 +79,7 @@ async fn start() -> anyhow::Result<TestStack> {
             let cluster = KubeCluster::start(ClusterOptions {
                 dir: &dir.join("kube"),
                 lifetime: Lifetime::TiedToTestProcess,
-                fake_kubelet: paths::sibling_bin("fake-kubelet"),
+                fake_kubelet: fake_kubelet_bin()?,
                 progress: &progress,
             })
             .await
@@ -98,6 +98,47 @@ async fn start() -> anyhow::Result<TestStack> {
         kube_server: cluster.server.clone(),
         reused_dev_cluster: reused,
     })
+}
+
+/// The `fake-kubelet` a private cluster runs, next to this test binary. It is package
+/// `kubently-fake-kubelet`'s binary, and for an integration test cargo builds only the tested
+/// package's binaries; so when cargo runs the tests (`$CARGO` is set), cargo is first asked to bring
+/// it up to date, as it did when the fake kubelet was a binary of this package. The build uses this
+/// test binary's target dir and profile, and selects `kubently-tests` too, so dependencies resolve
+/// with the features this test build already compiled: at most the one binary is built.
+fn fake_kubelet_bin() -> anyhow::Result<PathBuf> {
+    let bin = paths::sibling_bin("fake-kubelet");
+    let Some(cargo) = std::env::var_os("CARGO") else { return Ok(bin) };
+    let Some(profile_dir) = bin.parent() else { return Ok(bin) };
+    let Some(target_dir) = profile_dir.parent() else { return Ok(bin) };
+    let mut cmd = std::process::Command::new(cargo);
+    // Without the variables cargo sets for the test process (CARGO_MANIFEST_DIR, CARGO_PKG_*, …):
+    // build scripts that watch one (ring watches CARGO_MANIFEST_DIR) would otherwise see it change
+    // and rebuild, here and again in the next cargo run from a shell.
+    for (key, _) in std::env::vars_os() {
+        let key_str = key.to_string_lossy();
+        if key_str.starts_with("CARGO_PKG_") || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&key_str.as_ref()) {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.args(["build", "--quiet", "-p", "kubently-tests", "-p", "kubently-fake-kubelet", "--bin", "fake-kubelet", "--manifest-path"])
+        .arg(paths::repo_root().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(profile) => {
+            cmd.args(["--profile", profile]);
+        }
+    }
+    let t0 = Instant::now();
+    let out = cmd.output().context("running cargo to build fake-kubelet")?;
+    anyhow::ensure!(out.status.success(), "building fake-kubelet (cargo build -p kubently-fake-kubelet) failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    progress(&format!("fake-kubelet is up to date ({:.1}s)", t0.elapsed().as_secs_f64()));
+    Ok(bin)
 }
 
 /// One test's view of the stack.

@@ -45,7 +45,7 @@ impl KubeCluster {
             paths::require(&bin.join(b), b)?;
         }
         paths::require(&paths::etcd_bin(), "etcd (Debian etcd-server)")?;
-        paths::require(&opts.fake_kubelet, "fake-kubelet (cargo build -p kubently-tests)")?;
+        paths::require(&opts.fake_kubelet, "fake-kubelet (cargo build -p kubently-fake-kubelet)")?;
         let dir = opts.dir;
         let logs = dir.join("logs");
         let pki = ClusterPki::load_or_generate(&dir.join("pki"))?;

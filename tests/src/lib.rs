@@ -1,24 +1,39 @@
 //! Kubently's local stack and test harness.
 //!
 //! * [`nats_server`]: a real nats-server (single node or 3-node JetStream cluster) on free loopback ports.
-//! * [`kube_cluster`]: a real etcd + kube-apiserver + controller-manager + scheduler + fake kubelet.
-//! * [`fake_kubelet`]: registers a Node, drives pod status, serves container logs over HTTPS.
+//! * [`kube_cluster`]: a real etcd + kube-apiserver + controller-manager + scheduler + fake kubelet
+//!   (the `fake-kubelet` program of crate `kubently-fake-kubelet`, run as a process).
 //! * [`scenario`]: the demo "broken cluster" an agent should diagnose.
-//! * [`devstack`]: `./dev up|down|status|seed` state, by pid.
+//! * [`devstack_state`]: the running dev stack's `.dev/state.json` (written by `kubently-dev` in
+//!   crate `kubently-devtools`); tests reuse its cluster.
 //! * [`harness`]: what integration tests use: one shared stack per test run, per-test isolation.
 //! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
 //! * [`webhook_receiver`]: a real HTTP webhook receiver and an independent signature check.
-#![allow(unsafe_code)] // prctl/atexit/kill for child-process lifetime; see `process`.
 
 pub mod app;
-pub mod devstack;
-pub mod fake_kubelet;
+pub mod devstack_state;
 pub mod harness;
 pub mod kube_cluster;
 pub mod nats_server;
 pub mod paths;
 pub mod pki;
+// The one module with `unsafe` (the workspace denies it): libc calls for child-process lifetime
+// (prctl PR_SET_PDEATHSIG, atexit, kill/waitpid by pid), flock and SIGPIPE, which std does not offer.
+#[allow(unsafe_code)]
 pub mod process;
 pub mod python;
 pub mod scenario;
 pub mod webhook_receiver;
+
+#[cfg(test)]
+mod tests {
+    /// The fake kubelet keeps its own copy of the executor's quantity parser (so it does not link
+    /// the executor); they must not drift apart.
+    #[test]
+    fn fake_kubelet_parses_quantities_like_the_executor() {
+        let samples = ["0", "2", "500m", "250m", "12345n", "7u", "1k", "1M", "1G", "2T", "1P", "1E", "64Mi", "128Mi", "1.5Gi", "4Ki", "1Ti", "1Pi", "1Ei", "1e3", "2E2", "+1", "-1", " 3 ", "", "x", "1Zi", "1e", "e3", "1.2.3"];
+        for text in samples {
+            assert_eq!(kubently_fake_kubelet::quantity::parse(text), kubently_executor::engine::quantity::parse(text), "{text:?}");
+        }
+    }
+}

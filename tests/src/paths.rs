@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository root (this crate lives in `<root>/tests`): `$KUBENTLY_REPO_ROOT` (set by `./dev`),
-/// else the `CARGO_MANIFEST_DIR` cargo sets when it runs tests, else the one this binary was built
-/// in. Never only the last: checkouts sharing one `CARGO_TARGET_DIR` share binaries, so a binary
-/// built in another checkout would manage that checkout's stack.
+/// The repository root (this crate lives in `<root>/tests`, and every workspace member one level
+/// below the root): `$KUBENTLY_REPO_ROOT` (set by `./dev`), else the `CARGO_MANIFEST_DIR` cargo sets
+/// when it runs tests or binaries, else the one this crate was built in. Never only the last:
+/// checkouts sharing one `CARGO_TARGET_DIR` share binaries, so a binary built in another checkout
+/// would manage that checkout's stack.
 pub fn repo_root() -> PathBuf {
     if let Some(root) = std::env::var_os("KUBENTLY_REPO_ROOT") {
         return root.into();
@@ -48,7 +49,8 @@ pub fn nats_config_dir() -> PathBuf {
     repo_root().join("nats")
 }
 
-/// A binary built next to the currently running one (dev tool → fake-kubelet, gateway, executor).
+/// A binary built next to the currently running one, in the same target dir and profile (dev tool →
+/// fake-kubelet, gateway, executor; test binary → fake-kubelet), whichever workspace package it is from.
 pub fn sibling_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -5,6 +5,9 @@
 //! [`Lifetime::TiedToTestProcess`]: spawned from one long-lived thread with `PR_SET_PDEATHSIG`
 //! (the kernel kills it if the test process dies, even by SIGKILL) and stopped by an `atexit`
 //! hook when the test binary exits normally (also after test panics).
+//!
+//! This is the crate's only module allowed `unsafe` (see `lib.rs`): the libc calls above, `flock`
+//! for [`flock_exclusive`] and the SIGPIPE reset in [`restore_default_sigpipe`].
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -249,6 +252,17 @@ pub async fn http_get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("malformed HTTP response")?;
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Ok((status, body))
+}
+
+/// Blocks until this process holds an exclusive `flock` on `file` (released when it is closed).
+pub fn flock_exclusive(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; released when the file is closed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// CLI tools die quietly when their output pipe closes (`./dev status | head`) instead of

@@ -67,11 +67,8 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
 }
 
 fn lock_exclusive(file: &std::fs::File) -> anyhow::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a file descriptor we own; released when the file is closed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-    if rc != 0 {
-        bail!("locking the venv: {}", std::io::Error::last_os_error());
+    if let Err(e) = crate::process::flock_exclusive(file) {
+        bail!("locking the venv: {e}");
     }
     Ok(())
 }

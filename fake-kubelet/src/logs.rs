@@ -8,12 +8,12 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::status::{CRASH_RUN, MAX_BACK_OFF, REASON_ERR_IMAGE_PULL, REASON_IMAGE_PULL_BACK_OFF};
-use kubently_executor::engine::quantity::parse as parse_quantity;
+use crate::quantity::parse as parse_quantity;
 use super::util::{
     elapsed, from_k8s_time, hash64, nginx_access_time, nginx_error_time,
     rfc3339_nano_fixed,
 };
-use crate::scenario::{Behaviour, behaviour_for};
+use crate::behaviour::{Behaviour, behaviour_for};
 
 /// At most this many lines of a long-running container's history.
 pub const MAX_HISTORY_LINES: usize = 1000;
@@ -613,7 +613,7 @@ pub fn live_line(kind: LiveKind, seed: &str, seq: i64, at: OffsetDateTime) -> Lo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_kubelet::status::pod_status;
+    use crate::status::pod_status;
     use serde_json::json;
     use time::macros::datetime;
 
@@ -624,7 +624,7 @@ mod tests {
             "metadata": {
                 "name": "web-1", "namespace": "default", "uid": "0a1b2c3d-0000-0000-0000-000000000000",
                 "creationTimestamp": "2026-11-21T17:00:00Z",
-                "annotations": { crate::scenario::BEHAVIOUR_ANNOTATION: behaviour },
+                "annotations": { crate::behaviour::BEHAVIOUR_ANNOTATION: behaviour },
             },
             "spec": { "nodeName": "node-1", "containers": [{
                 "name": "app", "image": "nginx:1.25",

@@ -1,5 +1,6 @@
 //! `./dev up|down|status|seed|env`: the local stack as detached processes, tracked by pid in
-//! `.dev/state.json`. `down` stops exactly those processes (pid + kernel start time).
+//! `.dev/state.json` ([`StackState`], defined by the harness, which reads it too). `down` stops
+//! exactly those processes (pid + kernel start time).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,80 +8,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::kube_cluster::{client_from, ClusterOptions, KubeCluster, NODE_NAME};
-use crate::nats_server::NatsServer;
-use crate::paths;
-use crate::process::{free_port, http_get, wait_until, Daemon, Lifetime};
-use crate::scenario;
+use kubently_tests::devstack_state::StackState;
+use kubently_tests::kube_cluster::{client_from, ClusterOptions, KubeCluster, NODE_NAME};
+use kubently_tests::nats_server::NatsServer;
+use kubently_tests::paths;
+use kubently_tests::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+use kubently_tests::scenario;
 
 /// Cluster id the local executor serves.
 pub const LOCAL_CLUSTER_ID: &str = "local";
 const PREFERRED_GATEWAY_PORT: u16 = 8080;
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StackState {
-    pub started_at: String,
-    pub nats_url: String,
-    pub nats_monitor_url: String,
-    pub nats: Daemon,
-    /// The bundled cluster; `None` when the stack runs against the user's cluster.
-    pub kube: Option<KubeCluster>,
-    /// The kubeconfig the executor uses (the bundled cluster's, or the user's).
-    pub kubeconfig: PathBuf,
-    pub gateway_url: String,
-    /// The local API key (`dev:<key>`), also in `.dev/api-key`.
-    #[serde(default)]
-    pub api_key: String,
-    pub gateway: Daemon,
-    pub executor: Daemon,
-}
-
-impl StackState {
-    fn path() -> PathBuf {
-        paths::devstack_dir().join("state.json")
-    }
-
-    pub fn load() -> anyhow::Result<Option<Self>> {
-        match std::fs::read_to_string(Self::path()) {
-            Ok(text) => Ok(Some(serde_json::from_str(&text).context("parsing .dev/state.json")?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn save(&self) -> anyhow::Result<()> {
-        std::fs::write(Self::path(), serde_json::to_string_pretty(self)?)?;
-        Ok(())
-    }
-
-    /// Every process, in start order.
-    pub fn daemons(&self) -> Vec<&Daemon> {
-        let mut all = vec![&self.nats];
-        if let Some(k) = &self.kube {
-            all.extend(k.processes.iter());
-        }
-        all.extend([&self.gateway, &self.executor]);
-        all
-    }
-
-    pub fn all_alive(&self) -> bool {
-        self.daemons().iter().all(|d| d.is_alive())
-    }
-
-    fn stop(&self) {
-        for d in self.daemons().iter().rev() {
-            d.stop(Duration::from_secs(5));
-        }
-    }
-}
-
-/// The dev stack's bundled cluster, if one is running (tests reuse it instead of starting their own).
-pub fn running_cluster() -> Option<KubeCluster> {
-    let state = StackState::load().ok()??;
-    let kube = state.kube?;
-    kube.is_running().then_some(kube)
-}
 
 pub struct UpOptions {
     pub seed: bool,

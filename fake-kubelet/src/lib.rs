@@ -1,16 +1,22 @@
 //! A fake kubelet for a real kube-apiserver: registers a Node (status, heartbeats, Lease), drives
-//! the status of pods bound to it according to [`crate::scenario::behaviour_for`], emits the
-//! events a kubelet would, finishes pod deletions, and serves deterministic container logs over
-//! HTTPS (`/containerLogs/...`) so `kubectl logs` works through the apiserver.
+//! the status of pods bound to it according to [`behaviour::behaviour_for`], emits the events a
+//! kubelet would, finishes pod deletions, and serves deterministic container logs over HTTPS
+//! (`/containerLogs/...`) so `kubectl logs` works through the apiserver.
+//!
+//! A standalone program (binary `fake-kubelet`, see `main.rs`) and the library behind it. It does
+//! not link the gateway, the executor or the test harness; the harness (`kubently-tests`) depends
+//! on it, for the [`behaviour`] table the demo scenario shares, never the other way round.
 //!
 //! The apiserver must reach it by the node's InternalIP (`127.0.0.1`): run the apiserver with
 //! `--kubelet-preferred-address-types=InternalIP`. The kubelet certificate is self-signed and
 //! the apiserver must not verify it (no `--kubelet-certificate-authority`).
 
+pub mod behaviour;
 mod events;
 pub mod logs;
 mod node;
 mod pods;
+pub mod quantity;
 mod server;
 mod status;
 mod util;

@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use super::events::create_pod_events;
 use super::status::{IpPool, existing_pod_ip, needs_status, pod_status};
-use crate::scenario::{Behaviour, behaviour_for};
+use crate::behaviour::{Behaviour, behaviour_for};
 
 /// Don't repeat an action on the same pod more often than this (the watch may lag behind our writes).
 const RETRY_AFTER: Duration = Duration::from_secs(3);

@@ -1,5 +1,5 @@
 //! Pure pod-status construction: what a kubelet would report for a pod with a given
-//! [`Behaviour`](crate::scenario::Behaviour), plus QoS class and pod-IP allocation.
+//! [`Behaviour`](crate::behaviour::Behaviour), plus QoS class and pod-IP allocation.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -9,10 +9,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use kubently_executor::engine::quantity::parse as parse_quantity;
+use crate::quantity::parse as parse_quantity;
 use super::util::{from_k8s_time, hex_digest, k8s_time, truncate_to_second};
 use super::{HOST_IP, NODE_POD_NET};
-use crate::scenario::Behaviour;
+use crate::behaviour::Behaviour;
 
 pub(crate) const REASON_CRASH_LOOP: &str = "CrashLoopBackOff";
 pub(crate) const REASON_IMAGE_PULL_BACK_OFF: &str = "ImagePullBackOff";
@@ -486,7 +486,7 @@ mod tests {
             "metadata": {
                 "name": "web-1", "namespace": "default", "uid": "0a1b2c3d-0000-0000-0000-000000000000",
                 "creationTimestamp": "2026-11-21T17:00:00Z",
-                "annotations": { crate::scenario::BEHAVIOUR_ANNOTATION: annotation },
+                "annotations": { crate::behaviour::BEHAVIOUR_ANNOTATION: annotation },
             },
             "spec": { "nodeName": "node-1", "containers": [{ "name": "app", "image": "nginx:1.25", "resources": resources }] },
         }))

@@ -13,7 +13,7 @@ use super::status::{
     CRASH_FINISHED_AGO, CRASH_RUN, OOM_STARTED_AGO, container_start_time, pod_start_time,
 };
 use super::util::{elapsed, k8s_time, truncate_to_second};
-use crate::scenario::Behaviour;
+use crate::behaviour::Behaviour;
 
 const NORMAL: &str = "Normal";
 const WARNING: &str = "Warning";

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kubently_tests::fake_kubelet::{Config, FakeKubelet};
+use kubently_fake_kubelet::{Config, FakeKubelet};
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: fake-kubelet --kubeconfig PATH --node-name NAME [--port PORT]";

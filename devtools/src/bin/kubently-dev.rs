@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use kubently_tests::devstack::{self, UpOptions};
+use kubently_devtools::devstack::{self, UpOptions};
 
 const USAGE: &str = "usage: kubently-dev up [--seed] [--kubeconfig PATH] | down [--purge] | status | seed | env";
 

@@ -21,7 +21,7 @@ use anyhow::{bail, Context};
 use futures::StreamExt;
 use kubently_executor::engine::{Engine, ExecOptions};
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
-use kubently_tests::devstack::StackState;
+use kubently_tests::devstack_state::StackState;
 use kubently_tests::kube_cluster::client_from;
 use kubently_tests::paths;
 use kubently_tests::process::{free_port, http_get, wait_until, Daemon, Lifetime};

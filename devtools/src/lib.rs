@@ -1,0 +1,12 @@
+//! Kubently's developer tools: the binaries `./dev` runs, and the code only they need.
+//!
+//! * `kubently-dev` (`src/bin/kubently-dev.rs`): the Rust half of `./dev` — [`devstack`]'s
+//!   `up`, `down`, `status`, `seed`, `env`.
+//! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
+//!   against the running dev stack.
+//!
+//! The processes they start (nats-server, the control plane, the fake kubelet) and the stack's
+//! state file come from the test harness (`kubently-tests`), so tests and the dev stack share one
+//! implementation. Nothing here is used by tests.
+
+pub mod devstack;
