@@ -136,7 +136,8 @@ impl axum::response::IntoResponse for AppError {
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"detail": m})),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, json!({"detail": m})),
             Self::Unavailable { .. } => {
-                tracing::warn!(error = chain(&self), "request failed: a dependency is unavailable");
+                // The cause is part of the message (the caller sees it too).
+                tracing::warn!(error = %self, "request failed: a dependency is unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, json!({"detail": self.to_string()}))
             }
             Self::Internal { .. } => {
