@@ -4,6 +4,7 @@
 //! spelling only discovery can tie to the rule: a custom resource's kind and singular (the
 //! gateway's check knows plurals only), and for `rollout history` the ReplicaSets it reads.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -12,28 +13,39 @@ use kube::api::{Api, DeleteParams, PostParams};
 use kubently_shared::policy::{self, CommandInput, KubectlRequest, PolicyConfig};
 use kubently_shared::protocol::{self, Caller, Command, CommandResult, ResultStatus};
 use kubently_tests::app::{ExecutorHandle, ExecutorOptions, TestApp};
+use kubently_tests::kube_cluster::client_from;
 use kubently_tests::scenario::{SHOP_NS, STOREFRONT};
 use serde_json::json;
 use time::OffsetDateTime;
 
-/// A namespaced custom resource made for one test, deleted when dropped.
+/// A namespaced custom resource made for one test, deleted when dropped. Its names carry the
+/// test's id: tests run in parallel, and a kind or singular shared between their CRDs would
+/// resolve to whichever group discovery lists first.
 struct Widgets {
+    /// `widgets<id>`.
+    plural: String,
+    /// `Widget<id>`.
+    kind: String,
+    /// `widget<id>`.
+    singular: String,
     group: String,
-    kube: kube::Client,
+    kubeconfig: PathBuf,
 }
 
 impl Widgets {
-    /// `widgets.<group>` (kind `Widget`), served and in discovery.
+    /// `widgets<id>.t<id>.kubently.test`, served and in discovery.
     async fn install(app: &TestApp) -> Self {
-        let group = format!("t{}.kubently.test", app.ctx.id);
+        let id = &app.ctx.id;
+        let (plural, kind, singular) = (format!("widgets{id}"), format!("Widget{id}"), format!("widget{id}"));
+        let group = format!("t{id}.kubently.test");
         let crd: CustomResourceDefinition = serde_json::from_value(json!({
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("widgets.{group}")},
+            "metadata": {"name": format!("{plural}.{group}")},
             "spec": {
                 "group": group,
                 "scope": "Namespaced",
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "names": {"plural": plural, "singular": singular, "kind": kind, "listKind": format!("{kind}List")},
                 "versions": [{"name": "v1", "served": true, "storage": true,
                     "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
             }
@@ -41,14 +53,14 @@ impl Widgets {
         .expect("CRD body");
         let crds: Api<CustomResourceDefinition> = Api::all(app.ctx.kube.clone());
         crds.create(&PostParams::default(), &crd).await.expect("create the CRD");
-        let widgets = Self { group, kube: app.ctx.kube.clone() };
+        let widgets = Self { plural, kind, singular, group, kubeconfig: app.ctx.stack.kubeconfig.clone() };
         // Served once the API server lists it in discovery.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let path = format!("/apis/{}/v1", widgets.group);
         loop {
             let request = http::Request::get(path.as_str()).body(Vec::new()).expect("discovery request");
             if let Ok(text) = app.ctx.kube.request_text(request).await
-                && text.contains("\"widgets\"")
+                && text.contains(&format!("\"{}\"", widgets.plural))
             {
                 break widgets;
             }
@@ -58,17 +70,21 @@ impl Widgets {
     }
 
     fn rule(&self) -> String {
-        format!("widgets.{}", self.group)
+        format!("{}.{}", self.plural, self.group)
     }
 }
 
 impl Drop for Widgets {
     fn drop(&mut self) {
-        let (kube, name) = (self.kube.clone(), self.rule());
-        // The test's runtime may be shutting down: delete from a thread of its own.
+        let (kubeconfig, name) = (self.kubeconfig.clone(), self.rule());
+        // The test's runtime (and clients bound to it) may be shutting down: delete from a
+        // thread and a client of its own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async { Api::<CustomResourceDefinition>::all(kube).delete(&name, &DeleteParams::background()).await.ok() })
+            rt.block_on(async {
+                let kube = client_from(&kubeconfig).await.ok()?;
+                Api::<CustomResourceDefinition>::all(kube).delete(&name, &DeleteParams::background()).await.ok()
+            })
         })
         .join();
     }
@@ -125,14 +141,15 @@ fn assert_refused(result: &CommandResult, resource: &str, rule: &str) {
 async fn get_refuses_a_restricted_resource_by_kind_and_singular() {
     let (app, widgets, _executor) = setup().await;
     let rule = widgets.rule();
-    for typed in ["widget", "Widget"] {
+    for typed in [&widgets.singular, &widgets.kind] {
         assert_refused(&run_direct(&app, "get", &[typed, "-n", SHOP_NS]).await, &rule, &rule);
     }
     // The plural is caught earlier, by the executor's re-parse of the request.
-    let plural = run_direct(&app, "get", &["widgets", "-n", SHOP_NS]).await;
+    let plural = run_direct(&app, "get", &[&widgets.plural, "-n", SHOP_NS]).await;
     assert_eq!(plural.status, ResultStatus::Failure, "{plural:?}");
     let error = plural.error.as_deref().unwrap_or_default();
-    assert!(error.starts_with(&format!("refused by the executor's read-only policy: `widgets` is restricted on this Kubently deployment (rule `{rule}`)")), "{error}");
+    let refusal = format!("refused by the executor's read-only policy: `{}` is restricted on this Kubently deployment (rule `{rule}`)", widgets.plural);
+    assert!(error.starts_with(&refusal), "{error}");
     // The same path runs what is not restricted.
     let ok = run_direct(&app, "get", &["deployments", "-n", SHOP_NS]).await;
     assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
@@ -142,20 +159,22 @@ async fn get_refuses_a_restricted_resource_by_kind_and_singular() {
 #[tokio::test]
 async fn describe_refuses_a_restricted_resource() {
     let (app, widgets, _executor) = setup().await;
-    assert_refused(&run_direct(&app, "describe", &["Widget", "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
-    assert_refused(&run_direct(&app, "describe", &["widget", "w1", "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    assert_refused(&run_direct(&app, "describe", &[&widgets.kind, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    assert_refused(&run_direct(&app, "describe", &[&widgets.singular, "w1", "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
 }
 
 #[tokio::test]
 async fn logs_refuses_a_restricted_target_type() {
     let (app, widgets, _executor) = setup().await;
-    assert_refused(&run_direct(&app, "logs", &["widget/w1", "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    let target = format!("{}/w1", widgets.singular);
+    assert_refused(&run_direct(&app, "logs", &[&target, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
 }
 
 #[tokio::test]
 async fn events_refuses_a_restricted_for_object() {
     let (app, widgets, _executor) = setup().await;
-    assert_refused(&run_direct(&app, "events", &["--for", "Widget/w1", "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    let object = format!("{}/w1", widgets.kind);
+    assert_refused(&run_direct(&app, "events", &["--for", &object, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
     let ok = run_direct(&app, "events", &["-n", SHOP_NS]).await;
     assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
 }
@@ -163,7 +182,7 @@ async fn events_refuses_a_restricted_for_object() {
 #[tokio::test]
 async fn explain_refuses_a_restricted_resource() {
     let (app, widgets, _executor) = setup().await;
-    assert_refused(&run_direct(&app, "explain", &["widget"]).await, &widgets.rule(), &widgets.rule());
+    assert_refused(&run_direct(&app, "explain", &[&widgets.singular]).await, &widgets.rule(), &widgets.rule());
     assert_refused(&run_direct(&app, "explain", &["replicaset.spec"]).await, "replicasets.apps", "replicasets");
     let ok = run_direct(&app, "explain", &["deployment.spec.replicas"]).await;
     assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
