@@ -6,9 +6,8 @@
 //! with a dedicated explanation for the dangerous ones (credentials, server, files, watch, …).
 
 use super::error::{Location, PolicyError, preview};
-use super::request::RolloutAction;
 use super::token::Token;
-use super::verb::{CommandName, Verb};
+use super::verb::{CommandName, RolloutAction, Verb};
 
 /// Whether a flag takes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

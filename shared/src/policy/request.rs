@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::verb::RolloutAction;
 use super::verb::{CommandName, Verb};
 
 /// One read-only kubectl operation.
@@ -247,13 +248,6 @@ pub struct ApiResourcesRequest {
     pub output: ApiResourcesOutput,
     #[serde(default)]
     pub no_headers: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RolloutAction {
-    History,
-    Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

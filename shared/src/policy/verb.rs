@@ -1,9 +1,9 @@
-//! The one list of what Kubently runs: the verbs a `command_type` may name and the commands they
-//! make (`rollout` only as `rollout history` or `rollout status`). The policy's flag tables, its
-//! messages, [`KubectlRequest::verb`](super::KubectlRequest::verb) and the executor's advertised
-//! capabilities all derive from it.
+//! The one list of what Kubently runs: the verbs a `command_type` may name, the rollout actions,
+//! and the commands they make (`rollout` only as `rollout history` or `rollout status`). The
+//! policy's flag tables, its messages, [`KubectlRequest::verb`](super::KubectlRequest::verb) and
+//! the executor's advertised capabilities all derive from it.
 
-use super::request::RolloutAction;
+use serde::{Deserialize, Serialize};
 
 /// A read-only kubectl verb: what `command_type` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +73,14 @@ impl std::fmt::Display for Verb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What `rollout` does: `rollout history` or `rollout status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RolloutAction {
+    History,
+    Status,
 }
 
 impl RolloutAction {
