@@ -3,6 +3,7 @@
 //! kubectl's messages reads them unchanged.
 
 use super::Output;
+use super::jsonpath::TemplateError;
 
 /// Why the engine could not produce (all of) a command's output.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,34 @@ pub enum EngineError {
     /// The request cannot be carried out as given (kubectl's client-side validation errors).
     #[error("error: {0}")]
     Invalid(String),
+
+    /// `-o jsonpath=` with a template that does not parse.
+    #[error("error: error parsing jsonpath {template}, {source}")]
+    JsonPathParse {
+        template: String,
+        #[source]
+        source: TemplateError,
+    },
+    /// A JSONPath template that failed on the data, in kubectl's words (the object dump kubectl
+    /// appends is left out); `quoted` is the template as Go's `%q` prints it.
+    #[error("error: error executing jsonpath {quoted}: Error executing template: {source}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{template}\n")]
+    JsonPathExecute {
+        quoted: String,
+        template: String,
+        #[source]
+        source: TemplateError,
+    },
+    /// A custom-columns template that does not parse or run.
+    #[error("error: {0}")]
+    Template(#[source] TemplateError),
+
+    /// `logs --since-time` that is not an RFC 3339 time.
+    #[error("error: invalid --since-time {value:?}: {source}")]
+    SinceTime {
+        value: String,
+        #[source]
+        source: k8s_openapi::jiff::Error,
+    },
 
     /// The executor's read-only policy refuses the resolved resource.
     #[error("error: {0}")]

@@ -242,7 +242,7 @@ async fn follow(api: &Api<Pod>, pod: &str, params: &LogParams, deadline: Option<
 }
 
 fn parse_time(value: &str) -> Result<k8s_openapi::jiff::Timestamp, EngineError> {
-    value.parse().map_err(|e| EngineError::Invalid(format!("invalid --since-time {value:?}: {e}")))
+    value.parse().map_err(|source| EngineError::SinceTime { value: value.to_string(), source })
 }
 
 #[cfg(test)]

@@ -20,6 +20,16 @@ use parser::Piece;
 
 use super::EngineError;
 
+/// Why a template did not parse, or did not run on the data. The text is client-go's message
+/// (`unclosed action`, `nope is not found`), which kubectl prints inside its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("{0}")]
+    Execute(String),
+}
+
 /// A parsed JSONPath template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonPath {
@@ -30,15 +40,16 @@ pub struct JsonPath {
 
 impl JsonPath {
     /// Parses a template; the error is client-go's parser message (`unclosed action`).
-    pub fn parse(template: &str) -> Result<Self, String> {
-        Ok(Self { raw: template.to_string(), pieces: parser::parse(template)?, allow_missing_keys: true })
+    pub fn parse(template: &str) -> Result<Self, TemplateError> {
+        let pieces = parser::parse(template).map_err(TemplateError::Parse)?;
+        Ok(Self { raw: template.to_string(), pieces, allow_missing_keys: true })
     }
 
     /// Parses `-o jsonpath=<template>` (quotes around the whole template are dropped, as a shell
     /// would), with kubectl's error text.
     pub fn for_output(template: &str) -> Result<Self, EngineError> {
         let template = strip_quotes(template);
-        Self::parse(template).map_err(|e| EngineError::Invalid(format!("error parsing jsonpath {template}, {e}")))
+        Self::parse(template).map_err(|source| EngineError::JsonPathParse { template: template.to_string(), source })
     }
 
     /// kubectl's `--allow-missing-template-keys` (default true): false makes a missing field the
@@ -49,14 +60,14 @@ impl JsonPath {
     }
 
     /// The values found, one group per piece run (what client-go's `FindResults` returns).
-    pub fn find_results(&self, data: &Value) -> Result<Vec<Vec<Value>>, String> {
-        let groups = eval::Exec::new(self.allow_missing_keys).find_results(&self.pieces, 0, Cow::Borrowed(data))?;
+    pub fn find_results(&self, data: &Value) -> Result<Vec<Vec<Value>>, TemplateError> {
+        let groups = eval::Exec::new(self.allow_missing_keys).find_results(&self.pieces, 0, Cow::Borrowed(data)).map_err(TemplateError::Execute)?;
         Ok(groups.into_iter().map(|g| g.into_iter().map(Cow::into_owned).collect()).collect())
     }
 
     /// The template's text for `data`; the error is the engine's message (`… is not found`).
-    pub fn execute(&self, data: &Value) -> Result<String, String> {
-        let groups = eval::Exec::new(self.allow_missing_keys).find_results(&self.pieces, 0, Cow::Borrowed(data))?;
+    pub fn execute(&self, data: &Value) -> Result<String, TemplateError> {
+        let groups = eval::Exec::new(self.allow_missing_keys).find_results(&self.pieces, 0, Cow::Borrowed(data)).map_err(TemplateError::Execute)?;
         let mut out = String::new();
         for group in groups {
             for (i, value) in group.iter().enumerate() {
@@ -71,13 +82,7 @@ impl JsonPath {
 
     /// [`Self::execute`] with kubectl's error text (the object dump kubectl appends is left out).
     pub fn print(&self, data: &Value) -> Result<String, EngineError> {
-        self.execute(data).map_err(|e| {
-            EngineError::Invalid(format!(
-                "error executing jsonpath {}: Error executing template: {e}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{}\n",
-                gofmt::go_quote(&self.raw),
-                self.raw
-            ))
-        })
+        self.execute(data).map_err(|source| EngineError::JsonPathExecute { quoted: gofmt::go_quote(&self.raw), template: self.raw.clone(), source })
     }
 }
 
