@@ -3,6 +3,7 @@
 pub mod engine;
 pub mod mode;
 pub mod presence;
+pub mod pull;
 pub mod settings;
 pub mod startup;
 pub mod worker;
@@ -15,8 +16,14 @@ pub use startup::Application;
 pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("cannot load the Kubernetes client configuration: {}: {source}", .path.display())]
+    Kubeconfig {
+        path: std::path::PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
     #[error("cannot load the Kubernetes client configuration: {0}")]
-    KubeConfig(String),
+    InferKubeConfig(#[source] kube::config::InferConfigError),
     #[error("Kubernetes API call failed: {0}")]
     Kube(#[from] kube::Error),
     #[error(transparent)]

@@ -1,13 +1,13 @@
 //! Building and running the executor: connect, provision, bind the cluster's durable consumer,
-//! then pull commands (fast or slow long-polls) and run up to `concurrency` at once.
+//! announce presence, then run the pull loop ([`crate::pull`]) until shutdown and drain.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
-use futures::StreamExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kubently_shared::events::EventPublisher;
+use kubently_shared::policy::Verb;
 use kubently_shared::protocol::{ExecutorInfo, FetchMode, PROTOCOL_VERSION};
 use kubently_shared::provision;
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::engine::Engine;
 use crate::presence::Presence;
 use crate::worker::Worker;
-use crate::{mode, Error, Result, Settings};
+use crate::{mode, pull, Error, Result, Settings};
 
 pub struct Application {
     settings: Settings,
@@ -61,7 +61,7 @@ impl Application {
             in_flight: 0,
             started_at: now,
             last_seen: now,
-            capabilities: ["get", "describe", "logs", "events", "top", "explain", "version", "cluster-info", "api-resources", "api-versions", "rollout"].map(String::from).to_vec(),
+            capabilities: Verb::ALL.iter().map(|v| v.as_str().to_string()).collect(),
         };
         let presence = Presence {
             js: js.clone(),
@@ -74,10 +74,8 @@ impl Application {
         let worker = Arc::new(Worker {
             engine,
             nats,
-            events: EventPublisher::new(js.clone(), names.clone()),
-            js,
+            events: EventPublisher::new(js, names),
             buckets,
-            names,
             executor_id,
             cluster_id,
             policy: settings.policy.clone(),
@@ -110,7 +108,7 @@ impl Application {
         tracing::info!(cluster_id = %self.worker.cluster_id, executor_id = %self.worker.executor_id, concurrency, "executor started");
 
         let (stop_fetch_tx, stop_fetch_rx) = watch::channel(false);
-        let fetching = tokio::spawn(fetch_loop(
+        let fetching = tokio::spawn(pull::fetch_loop(
             self.consumer,
             self.worker.clone(),
             slots.clone(),
@@ -134,58 +132,6 @@ impl Application {
     }
 }
 
-/// Long-polls for up to as many commands as there are free slots. A poll is never abandoned
-/// (the server would still deliver to it, and those commands would wait for redelivery), so a mode
-/// change applies from the next poll and shutdown waits for the current one: that is what the
-/// fast/slow interval bounds. A command arriving during a poll is picked up at once either way.
-async fn fetch_loop(
-    consumer: PullConsumer,
-    worker: Arc<Worker>,
-    slots: Arc<Semaphore>,
-    mode: watch::Receiver<FetchMode>,
-    stop: watch::Receiver<bool>,
-    fast: Duration,
-    slow: Duration,
-) {
-    while !*stop.borrow() {
-        // Never take more commands than free slots: the rest stay available to other replicas.
-        let Ok(first) = slots.clone().acquire_owned().await else { return };
-        let want = slots.available_permits() + 1;
-        let expires = if *mode.borrow() == FetchMode::Fast { fast } else { slow };
-        let mut batch = match consumer.fetch().max_messages(want).expires(expires).messages().await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(error = %e, "fetch failed; retrying");
-                drop(first);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-        };
-        let mut permit = Some(first);
-        while let Some(msg) = batch.next().await {
-            let msg = match msg {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::debug!(error = %e, "fetch ended");
-                    break;
-                }
-            };
-            let slot = match permit.take() {
-                Some(p) => p,
-                None => match slots.clone().acquire_owned().await {
-                    Ok(p) => p,
-                    Err(_) => return,
-                },
-            };
-            let worker = worker.clone();
-            tokio::spawn(async move {
-                worker.handle(msg).await;
-                drop(slot);
-            });
-        }
-    }
-}
-
 fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
@@ -204,10 +150,11 @@ async fn kube_client(settings: &Settings) -> Result<kube::Client> {
     let options = KubeConfigOptions { context: settings.kube.context.clone(), ..Default::default() };
     let config = match &settings.kube.kubeconfig {
         Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| Error::KubeConfig(format!("{}: {e}", path.display())))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| Error::KubeConfig(format!("{}: {e}", path.display())))?
+            let unreadable = |source| Error::Kubeconfig { path: path.clone(), source };
+            let kubeconfig = Kubeconfig::read_from(path).map_err(unreadable)?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(unreadable)?
         }
-        None => kube::Config::infer().await.map_err(|e| Error::KubeConfig(e.to_string()))?,
+        None => kube::Config::infer().await.map_err(Error::InferKubeConfig)?,
     };
     Ok(kube::Client::try_from(config)?)
 }

@@ -1,7 +1,9 @@
 //! One command, from message to ack: decode, refuse if expired (explicit expiry, not run),
-//! re-validate with the shared policy (a compromised gateway cannot widen what runs here), run through the engine while telling JetStream the work is
-//! in progress (so it is not redelivered to another replica meanwhile), reply, store the result,
-//! emit the event, then ack. If this process dies before the ack, the command is redelivered.
+//! re-validate with the shared policy (a compromised gateway cannot widen what runs here), run
+//! through the engine (which applies the policy again to every resource it resolves) while
+//! telling JetStream the work is in progress (so it is not redelivered to another replica
+//! meanwhile), reply, store the result, emit the event, then ack. If this process dies before the
+//! ack, the command is redelivered.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +11,6 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, AckKind};
 use kubently_shared::budget;
 use kubently_shared::events::EventPublisher;
-use kubently_shared::names::Names;
 use kubently_shared::policy::{self, PolicyConfig};
 use kubently_shared::protocol::{self, Command, CommandResult, Event, EventType, OutputMeta, CommandStatus};
 use kubently_shared::provision::Buckets;
@@ -22,9 +23,7 @@ use crate::engine::{Engine, ExecOptions};
 pub struct Worker {
     pub engine: Engine,
     pub nats: async_nats::Client,
-    pub js: jetstream::Context,
     pub buckets: Buckets,
-    pub names: Names,
     pub events: EventPublisher,
     pub executor_id: String,
     pub cluster_id: String,

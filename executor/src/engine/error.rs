@@ -3,6 +3,7 @@
 //! kubectl's messages reads them unchanged.
 
 use super::Output;
+use super::jsonpath::TemplateError;
 
 /// Why the engine could not produce (all of) a command's output.
 #[derive(Debug, thiserror::Error)]
@@ -13,22 +14,71 @@ pub enum EngineError {
     /// Discovery knows no resource by that name, even after a refresh.
     #[error("error: the server doesn't have a resource type \"{resource}\"")]
     UnknownResource { resource: String },
-    /// A verb (or an output form of a verb) this executor does not implement yet.
+    /// An output form of a verb this executor does not implement (`events -o name`).
     #[error("error: \"{verb}\" is not supported by the Kubently executor yet")]
     Unsupported { verb: String },
     /// The request cannot be carried out as given (kubectl's client-side validation errors).
     #[error("error: {0}")]
     Invalid(String),
 
+    /// `-o jsonpath=` with a template that does not parse.
+    #[error("error: error parsing jsonpath {template}, {source}")]
+    JsonPathParse {
+        template: String,
+        #[source]
+        source: TemplateError,
+    },
+    /// A JSONPath template that failed on the data, in kubectl's words (the object dump kubectl
+    /// appends is left out); `quoted` is the template as Go's `%q` prints it.
+    #[error("error: error executing jsonpath {quoted}: Error executing template: {source}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{template}\n")]
+    JsonPathExecute {
+        quoted: String,
+        template: String,
+        #[source]
+        source: TemplateError,
+    },
+    /// A custom-columns template that does not parse or run.
+    #[error("error: {0}")]
+    Template(#[source] TemplateError),
+
+    /// `logs --since-time` that is not an RFC 3339 time.
+    #[error("error: invalid --since-time {value:?}: {source}")]
+    SinceTime {
+        value: String,
+        #[source]
+        source: k8s_openapi::jiff::Error,
+    },
+
     /// The executor's read-only policy refuses the resolved resource.
     #[error("error: {0}")]
     Restricted(#[from] kubently_shared::policy::PolicyError),
+    /// A request kube-rs could not build or send as asked.
+    #[error("error: {0}")]
+    Request(#[source] Box<kube::Error>),
+    /// A request for this path could not be built.
+    #[error("error: cannot build the request for {path}: {source}")]
+    BuildRequest {
+        path: String,
+        #[source]
+        source: http::Error,
+    },
     /// The API server could not be reached, or the transport failed.
     #[error("Unable to connect to the server: {0}")]
-    Connection(String),
-    /// The API server sent something that is not what the API promises.
+    Connection(#[source] Box<kube::Error>),
+    /// A followed log stream broke off.
+    #[error("Unable to connect to the server: log stream ended: {0}")]
+    LogStream(#[source] std::io::Error),
+    /// The API server sent a body that does not parse as the API promises; `what` names the
+    /// document when known.
+    #[error("error: unexpected response from the server: {}", decode_text(.what.as_deref(), .source))]
+    Decode {
+        what: Option<String>,
+        #[source]
+        source: BodyError,
+    },
+    /// The API server's answer lacks something the API promises.
     #[error("error: unexpected response from the server: {0}")]
-    Decode(String),
+    Incomplete(String),
     /// The command's deadline passed before the engine finished.
     #[error("error: the command's deadline passed before the API server answered")]
     DeadlineExceeded,
@@ -53,16 +103,39 @@ impl EngineError {
     }
 }
 
+/// A body that did not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
+impl EngineError {
+    /// A body of the document `what` (a path, `table`) that did not decode.
+    pub fn decode(what: impl Into<String>, source: impl Into<BodyError>) -> Self {
+        Self::Decode { what: Some(what.into()), source: source.into() }
+    }
+}
+
 impl From<kube::Error> for EngineError {
     fn from(e: kube::Error) -> Self {
         match e {
             kube::Error::Api(status) => Self::Api { code: status.code, reason: status.reason, message: status.message },
-            kube::Error::SerdeError(e) => Self::Decode(e.to_string()),
-            kube::Error::FromUtf8(e) => Self::Decode(e.to_string()),
-            kube::Error::BuildRequest(e) => Self::Invalid(e.to_string()),
-            kube::Error::HttpError(e) => Self::Invalid(e.to_string()),
-            other => Self::Connection(other.to_string()),
+            kube::Error::SerdeError(e) => Self::Decode { what: None, source: e.into() },
+            kube::Error::FromUtf8(e) => Self::Decode { what: None, source: e.into() },
+            e @ (kube::Error::BuildRequest(_) | kube::Error::HttpError(_)) => Self::Request(Box::new(e)),
+            other => Self::Connection(Box::new(other)),
         }
+    }
+}
+
+/// `<what>: <cause>`, or the cause alone.
+fn decode_text(what: Option<&str>, source: &BodyError) -> String {
+    match what {
+        Some(what) => format!("{what}: {source}"),
+        None => source.to_string(),
     }
 }
 
@@ -99,6 +172,20 @@ mod tests {
         let status = kube::core::Status::failure("pods is forbidden: User \"u\" cannot list resource \"pods\" in API group \"\" in the namespace \"x\"", "Forbidden").with_code(403);
         let e = EngineError::from(kube::Error::Api(status.boxed()));
         assert_eq!(e.to_string(), "Error from server (Forbidden): pods is forbidden: User \"u\" cannot list resource \"pods\" in API group \"\" in the namespace \"x\"");
+    }
+
+    #[test]
+    fn causes_are_kept_and_read_like_before() {
+        use std::error::Error as _;
+        let json = serde_json::from_str::<serde_json::Value>("{").err().map(BodyError::from);
+        let Some(json) = json else { panic!("`{{` is not JSON") };
+        let cause = json.to_string();
+        let e = EngineError::decode("/api", json);
+        assert_eq!(e.to_string(), format!("error: unexpected response from the server: /api: {cause}"));
+        assert_eq!(e.source().map(ToString::to_string), Some(cause));
+        let e = EngineError::from(kube::Error::LinesCodecMaxLineLengthExceeded);
+        assert!(e.to_string().starts_with("Unable to connect to the server: "), "{e}");
+        assert!(e.source().is_some());
     }
 
     #[test]

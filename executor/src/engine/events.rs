@@ -3,47 +3,50 @@
 //! server-side field selector on the involved object, `--types` filtered client-side,
 //! `-o json|yaml` as an `EventList`.
 
-use kubently_shared::policy::{EventsRequest, NamespaceScope, OutputFormat};
+use kubently_shared::policy::{EventsRequest, OutputFormat};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::age::human_duration;
-use super::discovery::DiscoveryCache;
+use super::context::Context;
 use super::http::{self, ACCEPT_JSON, Query};
 use super::objects;
 use super::tabwriter;
-use super::{EngineError, ExecOptions, Output};
+use super::{EngineError, Output};
 
 /// kubectl's default `--chunk-size`.
 const CHUNK: u32 = 500;
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &EventsRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+pub(super) async fn run(ctx: &Context<'_>, req: &EventsRequest) -> Result<Output, EngineError> {
     let types = check_types(&req.types)?;
-    let namespace = match &req.namespace {
-        NamespaceScope::Default => Some(opts.default_namespace.clone()),
-        NamespaceScope::Namespace(ns) => Some(ns.clone()),
-        NamespaceScope::All => None,
-    };
+    let namespace = ctx.namespaces(&req.namespace);
     let mut query = Query::default();
     if let Some(target) = &req.for_object {
         let name = match target.names.as_slice() {
             [name] => name.clone(),
             _ => return Err(EngineError::Invalid("--for must be in resource/name form".into())),
         };
-        let resource = discovery.resolve(&target.resource).await?;
+        let resource = ctx.resolver.resolve(&target.resource).await?;
         let selector = format!("involvedObject.kind={},involvedObject.apiVersion={},involvedObject.name={}", resource.kind, resource.api_version(), name);
         query.push("fieldSelector", selector);
     }
-    let events_resource = discovery.resolve("events").await.ok().filter(|r| r.group.is_empty());
+    let events_resource = match ctx.resolver.resolve("events").await {
+        Err(refused @ EngineError::Restricted(_)) => return Err(refused),
+        resolved => resolved.ok().filter(|r| r.group.is_empty()),
+    };
     let path = match &events_resource {
         Some(r) => http::collection_path(r, namespace.as_deref())?,
-        None => match &namespace {
-            Some(ns) => format!("/api/v1/namespaces/{}/events", http::escape(ns)),
-            None => "/api/v1/events".to_string(),
-        },
+        None => {
+            // Discovery did not say; core events are where they have always been.
+            ctx.resolver.check("events", "")?;
+            match &namespace {
+                Some(ns) => format!("/api/v1/namespaces/{}/events", http::escape(ns)),
+                None => "/api/v1/events".to_string(),
+            }
+        }
     };
-    let mut items = list_all(client, &path, &query).await?;
+    let mut items = list_all(ctx.client, &path, &query).await?;
     if !types.is_empty() {
         items.retain(|e| {
             let t = e.get("type").and_then(Value::as_str).unwrap_or_default();

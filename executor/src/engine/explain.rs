@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use kubently_shared::policy::ExplainRequest;
 use serde_json::{Map, Value};
 
-use super::discovery::DiscoveryCache;
+use super::context::Context;
 use super::http::{self, ACCEPT_JSON};
 use super::{EngineError, Output};
 
@@ -19,26 +19,25 @@ const WRAP: usize = 80;
 const DESCRIPTION_INDENT: usize = 5;
 const FIELD_INDENT: usize = 3;
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &ExplainRequest) -> Result<Output, EngineError> {
+pub(super) async fn run(ctx: &Context<'_>, req: &ExplainRequest) -> Result<Output, EngineError> {
     let mut parts = req.path.split('.').map(str::trim);
     let typed = parts.next().filter(|p| !p.is_empty()).ok_or_else(|| EngineError::Invalid("You must specify the type of resource to explain".into()))?;
     let fields: Vec<&str> = parts.collect();
     if fields.iter().any(|f| f.is_empty()) {
         return Err(EngineError::Invalid(format!("invalid field path {:?}", req.path)));
     }
-    let mut resource = discovery.resolve(typed).await?;
+    let mut resource = ctx.resolver.resolve(typed).await?;
     if let Some(api_version) = req.api_version.as_deref().filter(|v| !v.is_empty()) {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let group = group.to_string();
-        let version = version.to_string();
         let plural = resource.plural.clone();
-        resource = discovery
-            .lookup(|index| index.all().iter().find(|r| r.plural == plural && r.group == group && r.version == version).cloned())
+        resource = ctx
+            .resolver
+            .find(|r| r.plural == plural && r.group == group && r.version == version)
             .await?
             .ok_or_else(|| EngineError::Invalid(format!("couldn't find resource for \"{}\" in api version {api_version}", resource.qualified_plural())))?;
     }
-    let document = http::get_json(client, "/openapi/v2", ACCEPT_JSON).await?;
-    let definitions = document.get("definitions").and_then(Value::as_object).ok_or_else(|| EngineError::Decode("/openapi/v2 has no definitions".into()))?;
+    let document = http::get_json(ctx.client, "/openapi/v2", ACCEPT_JSON).await?;
+    let definitions = document.get("definitions").and_then(Value::as_object).ok_or_else(|| EngineError::Incomplete("/openapi/v2 has no definitions".into()))?;
     let root = find_kind(definitions, &resource.group, &resource.version, &resource.kind)
         .ok_or_else(|| EngineError::Invalid(format!("couldn't find resource for \"{}\"", resource.kind_prefix())))?;
     let text = explain(definitions, root, &resource.api_version(), &resource.kind, &fields, req.recursive)?;

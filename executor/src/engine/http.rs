@@ -16,14 +16,14 @@ pub async fn get_text(client: &kube::Client, path_and_query: &str, accept: &str)
     let request = http::Request::get(path_and_query)
         .header(ACCEPT, accept)
         .body(Vec::new())
-        .map_err(|e| EngineError::Invalid(format!("cannot build the request for {path_and_query}: {e}")))?;
+        .map_err(|source| EngineError::BuildRequest { path: path_and_query.to_string(), source })?;
     Ok(client.request_text(request).await?)
 }
 
 /// GET and parse as JSON.
 pub async fn get_json(client: &kube::Client, path_and_query: &str, accept: &str) -> Result<serde_json::Value, EngineError> {
     let text = get_text(client, path_and_query, accept).await?;
-    serde_json::from_str(&text).map_err(|e| EngineError::Decode(format!("{}: {e}", path_without_query(path_and_query))))
+    serde_json::from_str(&text).map_err(|e| EngineError::decode(path_without_query(path_and_query), e))
 }
 
 fn path_without_query(path: &str) -> &str {

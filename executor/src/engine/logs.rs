@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
-use kubently_shared::policy::{LogTarget, LogsRequest, NamespaceScope, ResourceRef};
+use kubently_shared::policy::{LogTarget, LogsRequest, ResourceRef};
 use serde_json::Value;
 
-use super::discovery::DiscoveryCache;
+use super::context::Context;
 use super::http::{self, ACCEPT_JSON};
-use super::{EngineError, ExecOptions, Output};
+use super::{EngineError, Output};
 
 /// Stop following this long before the deadline, so the output makes it back in time.
 const FOLLOW_MARGIN: Duration = Duration::from_millis(300);
@@ -32,15 +32,14 @@ struct Source {
     container: Option<String>,
 }
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &LogsRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
-    let namespace = match &req.namespace {
-        NamespaceScope::Namespace(ns) => ns.clone(),
-        _ => opts.default_namespace.clone(),
-    };
-    let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, EngineError> {
+    // Logs are read from pods, whatever the target names.
+    ctx.resolver.check("pods", "")?;
+    let namespace = ctx.namespace(&req.namespace);
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut notes = String::new();
     let pods: Vec<Pod> = match &req.target {
-        LogTarget::Object(r) => vec![target_pod(client, discovery, &api, r, &namespace, &mut notes).await?],
+        LogTarget::Object(r) => vec![target_pod(ctx, &api, r, &namespace, &mut notes).await?],
         LogTarget::Selector(selector) => {
             let mut pods = api.list(&ListParams::default().labels(selector)).await?.items;
             if pods.is_empty() {
@@ -85,7 +84,7 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: 
     };
     let mut reads = Vec::with_capacity(sources.len());
     for source in &sources {
-        reads.push(read_source(&api, source, &params, opts.deadline, req.follow));
+        reads.push(read_source(&api, source, &params, ctx.opts.deadline, req.follow));
     }
     // Followed streams run side by side until the deadline; plain reads a few at a time, in order.
     let results: Vec<Result<String, EngineError>> =
@@ -128,16 +127,16 @@ fn default_container(pod: &Pod) -> Option<String> {
 }
 
 /// The pod a `NAME` or `TYPE/NAME` target reads from.
-async fn target_pod(client: &kube::Client, discovery: &DiscoveryCache, api: &Api<Pod>, target: &ResourceRef, namespace: &str, notes: &mut String) -> Result<Pod, EngineError> {
+async fn target_pod(ctx: &Context<'_>, api: &Api<Pod>, target: &ResourceRef, namespace: &str, notes: &mut String) -> Result<Pod, EngineError> {
     let [name] = target.names.as_slice() else {
         return Err(EngineError::Invalid("logs takes exactly one pod (NAME or TYPE/NAME)".into()));
     };
-    let resource = if matches!(target.resource.as_str(), "pods" | "pod" | "po") { None } else { Some(discovery.resolve(&target.resource).await?) };
+    let resource = if matches!(target.resource.as_str(), "pods" | "pod" | "po") { None } else { Some(ctx.resolver.resolve(&target.resource).await?) };
     let resource = match resource {
         Some(r) if !(r.group.is_empty() && r.plural == "pods") => r,
         _ => return Ok(api.get(name).await?),
     };
-    let object = http::get_json(client, &http::object_path(&resource, Some(namespace), name)?, ACCEPT_JSON).await?;
+    let object = http::get_json(ctx.client, &http::object_path(&resource, Some(namespace), name)?, ACCEPT_JSON).await?;
     let selector = workload_selector(&resource.kind, &object)?;
     let mut pods = api.list(&ListParams::default().labels(&selector)).await?.items;
     if pods.is_empty() {
@@ -235,7 +234,7 @@ async fn follow(api: &Api<Pod>, pod: &str, params: &LogParams, deadline: Option<
                 text.push_str(&line);
                 text.push('\n');
             }
-            Some(Err(e)) => return Err(EngineError::Connection(format!("log stream ended: {e}"))),
+            Some(Err(e)) => return Err(EngineError::LogStream(e)),
             None => break,
         }
     }
@@ -243,7 +242,7 @@ async fn follow(api: &Api<Pod>, pod: &str, params: &LogParams, deadline: Option<
 }
 
 fn parse_time(value: &str) -> Result<k8s_openapi::jiff::Timestamp, EngineError> {
-    value.parse().map_err(|e| EngineError::Invalid(format!("invalid --since-time {value:?}: {e}")))
+    value.parse().map_err(|source| EngineError::SinceTime { value: value.to_string(), source })
 }
 
 #[cfg(test)]

@@ -4,40 +4,40 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | `context` | what every verb runs with: client, options, and the one resolver, which applies the executor's policy to every resource it resolves |
 //! | [`discovery`] | legacy/aggregated discovery, the cached index, resolving `po`/`Pod`/`deployments.apps` |
-//! | `get` + `render` | `get`: chunked lists or named GETs, server-side tables, `-o json|yaml|name` |
+//! | `get` | `get`: chunked lists or named GETs, server-side tables, `-o json|yaml|name|jsonpath|custom-columns` |
+//! | `describe`, `logs`, `events`, `top`, `explain`, `rollout` | those verbs |
+//! | `api_resources`, `api_versions`, `version`, `cluster_info` | those verbs |
 //! | [`table`] + `tabwriter` | the `meta.k8s.io` Table and kubectl's column layout |
-//! | `objects` + `yaml` | cleaning objects for printing (managedFields, last-applied, Secret values); kubectl's JSON and YAML |
-//! | `api_resources`, `api_versions`, `version` | those verbs |
-//! | `fieldpath`, `age` | `--sort-by` paths and kubectl's human durations |
-//!
-//! Later verbs (describe, logs, events, top, explain, rollout, jsonpath, custom-columns) plug in
-//! as further modules dispatched from [`Engine::execute`]; until then they answer
-//! [`EngineError::Unsupported`].
+//! | [`jsonpath`] | kubectl's JSONPath and custom-columns template engine |
+//! | [`objects`] + `yaml` | cleaning objects for printing (managedFields, last-applied, Secret values); kubectl's JSON and YAML |
+//! | `http` | raw GETs: paths, queries, JSON or Table answers |
+//! | `fieldpath`, `age`, [`quantity`] | `--sort-by` paths, kubectl's human durations, resource quantities |
 
 mod age;
 pub mod api_resources;
 mod api_versions;
 mod cluster_info;
+mod context;
 mod describe;
-mod events;
-mod explain;
-pub mod jsonpath;
-#[cfg(test)]
-mod newer_servers;
-mod rollout;
-mod top;
 pub mod discovery;
 mod error;
+mod events;
+mod explain;
 mod fieldpath;
 mod get;
 mod http;
+pub mod jsonpath;
+mod logs;
+#[cfg(test)]
+mod newer_servers;
 pub mod objects;
 pub mod quantity;
-mod render;
+mod rollout;
 pub mod table;
 mod tabwriter;
-mod logs;
+mod top;
 mod version;
 mod yaml;
 
@@ -46,8 +46,9 @@ use std::time::Instant;
 
 use kubently_shared::policy::KubectlRequest;
 
+use context::{Context, Resolver};
 pub use discovery::{ApiResourceInfo, DiscoveryCache, ResourceIndex};
-pub use error::EngineError;
+pub use error::{BodyError, EngineError};
 
 /// What a command produced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,7 +82,7 @@ impl Default for ExecOptions {
 pub struct Engine {
     client: kube::Client,
     discovery: Arc<DiscoveryCache>,
-    /// Checked again on every resolved resource (`restricted_resources`).
+    /// Applied to every resource a verb resolves (`restricted_resources`).
     policy: Arc<kubently_shared::policy::PolicyConfig>,
 }
 
@@ -107,7 +108,7 @@ impl Engine {
         &self.client
     }
 
-    /// The discovery cache (also for capabilities reports and later verbs).
+    /// The discovery cache.
     pub fn discovery(&self) -> &DiscoveryCache {
         &self.discovery
     }
@@ -124,17 +125,19 @@ impl Engine {
     }
 
     async fn dispatch(&self, req: &KubectlRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+        let ctx = Context { client: &self.client, resolver: Resolver::new(&self.discovery, &self.policy), opts };
         match req {
-            KubectlRequest::Get(get) => get::run(&self.client, &self.discovery, &self.policy, get, opts).await,
-            KubectlRequest::Version => version::run(&self.client).await,
+            KubectlRequest::Get(get) => get::run(&ctx, get).await,
+            KubectlRequest::Describe(d) => describe::run(&ctx, d).await,
+            KubectlRequest::Logs(l) => logs::run(&ctx, l).await,
+            KubectlRequest::Events(e) => events::run(&ctx, e).await,
+            KubectlRequest::Top(t) => top::run(&ctx, t).await,
+            KubectlRequest::Explain(e) => explain::run(&ctx, e).await,
+            KubectlRequest::Rollout(r) => rollout::run(&ctx, r).await,
+            // These list what the server serves; they read no objects.
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
+            KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
-            KubectlRequest::Logs(l) => logs::run(&self.client, &self.discovery, l, opts).await,
-            KubectlRequest::Describe(d) => describe::run(&self.client, &self.discovery, &self.policy, d, opts).await,
-            KubectlRequest::Events(e) => events::run(&self.client, &self.discovery, e, opts).await,
-            KubectlRequest::Top(t) => top::run(&self.client, &self.discovery, t, opts).await,
-            KubectlRequest::Explain(e) => explain::run(&self.client, &self.discovery, e).await,
-            KubectlRequest::Rollout(r) => rollout::run(&self.client, &self.discovery, r, opts).await,
             KubectlRequest::ClusterInfo => cluster_info::run(&self.client).await,
         }
     }

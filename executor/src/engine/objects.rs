@@ -76,9 +76,9 @@ pub fn to_json(value: &Value) -> Result<String, EngineError> {
     use serde::Serialize;
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
-    value.serialize(&mut ser).map_err(|e| EngineError::Decode(e.to_string()))?;
+    value.serialize(&mut ser).map_err(|e| EngineError::Decode { what: None, source: e.into() })?;
     out.push(b'\n');
-    String::from_utf8(out).map_err(|e| EngineError::Decode(e.to_string()))
+    String::from_utf8(out).map_err(|e| EngineError::Decode { what: None, source: e.into() })
 }
 
 /// YAML as kubectl prints it (see [`super::yaml`]).

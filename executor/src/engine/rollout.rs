@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use kubently_shared::policy::{NamespaceScope, RolloutAction, RolloutRequest};
+use kubently_shared::policy::{RolloutAction, RolloutRequest};
 use serde_json::Value;
 
-use super::discovery::{ApiResourceInfo, DiscoveryCache};
+use super::context::Context;
+use super::discovery::ApiResourceInfo;
 use super::http::{self, ACCEPT_JSON, Query};
-use super::{EngineError, ExecOptions, Output};
+use super::{EngineError, Output};
 
 const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
@@ -30,11 +31,11 @@ enum Workload {
     DaemonSet,
 }
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &RolloutRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+pub(super) async fn run(ctx: &Context<'_>, req: &RolloutRequest) -> Result<Output, EngineError> {
     let [name] = req.target.names.as_slice() else {
         return Err(EngineError::Invalid("required resource not specified".into()));
     };
-    let resource = discovery.resolve(&req.target.resource).await?;
+    let resource = ctx.resolver.resolve(&req.target.resource).await?;
     let workload = match (resource.group.as_str(), resource.kind.as_str()) {
         ("apps" | "extensions", "Deployment") => Workload::Deployment,
         ("apps", "StatefulSet") => Workload::StatefulSet,
@@ -44,14 +45,11 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: 
             return Err(EngineError::Invalid(format!("no {what} viewer has been implemented for {}", group_kind(&resource))));
         }
     };
-    let namespace = match &req.namespace {
-        NamespaceScope::Namespace(ns) => ns.clone(),
-        _ => opts.default_namespace.clone(),
-    };
+    let namespace = ctx.namespace(&req.namespace);
     let path = http::object_path(&resource, Some(&namespace), name)?;
     match req.action {
-        RolloutAction::Status => status(client, &path, workload, req.watch, opts.deadline).await,
-        RolloutAction::History => history(client, discovery, &resource, &path, workload, &namespace, req.revision).await,
+        RolloutAction::Status => status(ctx.client, &path, workload, req.watch, ctx.opts.deadline).await,
+        RolloutAction::History => history(ctx, &resource, &path, workload, &namespace, req.revision).await,
     }
 }
 
@@ -184,14 +182,14 @@ struct Revision {
 }
 
 async fn history(
-    client: &kube::Client,
-    discovery: &DiscoveryCache,
+    ctx: &Context<'_>,
     resource: &ApiResourceInfo,
     path: &str,
     workload: Workload,
     namespace: &str,
     revision: Option<i64>,
 ) -> Result<Output, EngineError> {
+    let client = ctx.client;
     let object = http::get_json(client, path, ACCEPT_JSON).await?;
     let uid = string(&object, "/metadata/uid").to_string();
     let selector = object.pointer("/spec/selector").map(super::logs::label_selector_string).unwrap_or_default();
@@ -199,7 +197,11 @@ async fn history(
         Workload::Deployment => ("replicasets", "replicasets.apps"),
         _ => ("controllerrevisions", "controllerrevisions.apps"),
     };
-    let owned = discovery.resolve(plural).await.map_err(|_| EngineError::UnknownResource { resource: owned_kind.into() })?;
+    // The revisions are those objects' pod templates: they are read under the policy too.
+    let owned = match ctx.resolver.resolve(plural).await {
+        Err(refused @ EngineError::Restricted(_)) => return Err(refused),
+        resolved => resolved.map_err(|_| EngineError::UnknownResource { resource: owned_kind.into() })?,
+    };
     let mut query = Query::default();
     query.push_opt("labelSelector", Some(selector.as_str()));
     let list = http::get_json(client, &query.on(&http::collection_path(&owned, Some(namespace))?), ACCEPT_JSON).await?;

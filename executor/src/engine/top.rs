@@ -6,10 +6,11 @@ use kubently_shared::policy::{NamespaceScope, TopKind, TopRequest};
 use serde_json::Value;
 
 use super::quantity::parse as quantity;
-use super::discovery::{ApiResourceInfo, DiscoveryCache};
+use super::context::Context;
+use super::discovery::ApiResourceInfo;
 use super::http::{self, ACCEPT_JSON, Query};
 use super::tabwriter;
-use super::{EngineError, ExecOptions, Output};
+use super::{EngineError, Output};
 
 const METRICS_GROUP: &str = "metrics.k8s.io";
 
@@ -26,12 +27,12 @@ struct Usage {
     memory_percent: Option<i64>,
 }
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: &TopRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+pub(super) async fn run(ctx: &Context<'_>, req: &TopRequest) -> Result<Output, EngineError> {
     let plural = match req.kind {
         TopKind::Pods => "pods",
         TopKind::Nodes => "nodes",
     };
-    let resource = discovery.lookup(|index| index.all().iter().find(|r| r.group == METRICS_GROUP && r.plural == plural).cloned()).await?;
+    let resource = ctx.resolver.find(|r| r.group == METRICS_GROUP && r.plural == plural).await?;
     let Some(resource) = resource else {
         return Err(EngineError::Invalid(
             "Metrics API not available\n(the API server does not serve metrics.k8s.io: metrics-server is not installed in this cluster, so CPU and memory usage cannot be shown; `describe node` shows requests and limits instead)".into(),
@@ -43,8 +44,8 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, req: 
         return Err(EngineError::Invalid("--sort-by accepts only cpu or memory".into()));
     }
     let mut rows = match req.kind {
-        TopKind::Pods => pods(client, &resource, req, opts).await?,
-        TopKind::Nodes => nodes(client, discovery, &resource, req).await?,
+        TopKind::Pods => pods(ctx, &resource, req).await?,
+        TopKind::Nodes => nodes(ctx, &resource, req).await?,
     };
     match req.sort_by.as_deref() {
         Some("cpu") => rows.sort_by_key(|r| std::cmp::Reverse(r.cpu_milli)),
@@ -109,13 +110,9 @@ async fn read(client: &kube::Client, resource: &ApiResourceInfo, namespace: Opti
     }
 }
 
-async fn pods(client: &kube::Client, resource: &ApiResourceInfo, req: &TopRequest, opts: &ExecOptions) -> Result<Vec<Usage>, EngineError> {
-    let namespace = match &req.namespace {
-        NamespaceScope::Default => Some(opts.default_namespace.clone()),
-        NamespaceScope::Namespace(ns) => Some(ns.clone()),
-        NamespaceScope::All => None,
-    };
-    let items = read(client, resource, namespace.as_deref(), req.name.as_deref(), req.label_selector.as_deref()).await?;
+async fn pods(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) -> Result<Vec<Usage>, EngineError> {
+    let namespace = ctx.namespaces(&req.namespace);
+    let items = read(ctx.client, resource, namespace.as_deref(), req.name.as_deref(), req.label_selector.as_deref()).await?;
     if items.is_empty() {
         return Err(EngineError::Invalid(match &namespace {
             Some(ns) => format!("metrics not available yet (no pod metrics in namespace {ns})"),
@@ -143,13 +140,13 @@ async fn pods(client: &kube::Client, resource: &ApiResourceInfo, req: &TopReques
     Ok(rows)
 }
 
-async fn nodes(client: &kube::Client, discovery: &DiscoveryCache, resource: &ApiResourceInfo, req: &TopRequest) -> Result<Vec<Usage>, EngineError> {
-    let items = read(client, resource, None, req.name.as_deref(), req.label_selector.as_deref()).await?;
+async fn nodes(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) -> Result<Vec<Usage>, EngineError> {
+    let items = read(ctx.client, resource, None, req.name.as_deref(), req.label_selector.as_deref()).await?;
     if items.is_empty() {
         return Err(EngineError::Invalid("metrics not available yet".into()));
     }
-    let node_resource = discovery.resolve("nodes").await?;
-    let nodes = read(client, &node_resource, None, req.name.as_deref(), req.label_selector.as_deref()).await.unwrap_or_default();
+    let node_resource = ctx.resolver.resolve("nodes").await?;
+    let nodes = read(ctx.client, &node_resource, None, req.name.as_deref(), req.label_selector.as_deref()).await.unwrap_or_default();
     let allocatable = |name: &str, what: &str| -> Option<f64> {
         nodes.iter().find(|n| text(n, "/metadata/name") == name).and_then(|n| n.pointer(&format!("/status/allocatable/{what}"))).and_then(Value::as_str).and_then(quantity)
     };

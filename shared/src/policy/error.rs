@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use super::verb::Verb;
+
 /// The request field a [`PolicyError`] is about (the gateway turns it into a 422 `loc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -309,8 +311,22 @@ fn unsupported_verb(verb: &str, allowed: &[&str]) -> String {
     } else {
         format!("`{verb}` is not a supported command")
     };
-    let _ = write!(msg, "; allowed command types: {}", join(allowed));
+    let _ = write!(msg, "; allowed command types: {}", command_types(allowed));
     msg
+}
+
+/// `get, …, rollout (history, status)`: each verb with the subcommands it must be followed by.
+fn command_types(verbs: &[&str]) -> String {
+    let listed: Vec<String> = verbs
+        .iter()
+        .map(|word| match Verb::from_word(word).map(Verb::subcommands) {
+            Some(subcommands) if !subcommands.is_empty() => {
+                format!("{word} ({})", join(subcommands))
+            }
+            _ => (*word).to_owned(),
+        })
+        .collect();
+    listed.join(", ")
 }
 
 fn unsupported_subcommand(verb: &str, subcommand: &str, allowed: &[&str]) -> String {
@@ -378,6 +394,11 @@ mod tests {
         let msg = unsupported_verb("frobnicate", &["get"]);
         assert!(
             msg.contains("`frobnicate` is not a supported command; allowed command types: get")
+        );
+        let msg = unsupported_verb("frobnicate", &["logs", "rollout"]);
+        assert!(
+            msg.ends_with("allowed command types: logs, rollout (history, status)"),
+            "{msg}"
         );
     }
 }

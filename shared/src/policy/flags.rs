@@ -6,7 +6,8 @@
 //! with a dedicated explanation for the dangerous ones (credentials, server, files, watch, …).
 
 use super::error::{Location, PolicyError, preview};
-use super::parse::Token;
+use super::token::Token;
+use super::verb::{CommandName, RolloutAction, Verb};
 
 /// Whether a flag takes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,32 +246,30 @@ pub(crate) const ROLLOUT_HISTORY: &[FlagSpec] = &[NAMESPACE, REVISION];
 pub(crate) const ROLLOUT_STATUS: &[FlagSpec] = &[NAMESPACE, WATCH];
 pub(crate) const NONE: &[FlagSpec] = &[];
 
-/// Every verb's allow-list, for "accepted by" hints and [`allowed_flags`].
-const BY_VERB: &[(&str, &[FlagSpec])] = &[
-    ("get", GET),
-    ("describe", DESCRIBE),
-    ("logs", LOGS),
-    ("events", EVENTS),
-    ("top", TOP),
-    ("explain", EXPLAIN),
-    ("version", NONE),
-    ("cluster-info", NONE),
-    ("api-resources", API_RESOURCES),
-    ("api-versions", NONE),
-    ("rollout history", ROLLOUT_HISTORY),
-    ("rollout status", ROLLOUT_STATUS),
-];
+/// A command's allow-list (for bare `rollout`, the union of its actions' lists).
+pub(crate) const fn allow_list(command: CommandName) -> &'static [FlagSpec] {
+    match command {
+        CommandName::Verb(verb) => match verb {
+            Verb::Get => GET,
+            Verb::Describe => DESCRIBE,
+            Verb::Logs => LOGS,
+            Verb::Events => EVENTS,
+            Verb::Top => TOP,
+            Verb::Explain => EXPLAIN,
+            Verb::Version | Verb::ClusterInfo | Verb::ApiVersions => NONE,
+            Verb::ApiResources => API_RESOURCES,
+            Verb::Rollout => ROLLOUT,
+        },
+        CommandName::Rollout(RolloutAction::History) => ROLLOUT_HISTORY,
+        CommandName::Rollout(RolloutAction::Status) => ROLLOUT_STATUS,
+    }
+}
 
 /// The flags a verb accepts, as listed in error messages (`-n/--namespace`, …). `verb` is a
 /// command type (`get`, `logs`, …) or `rollout history` / `rollout status`; `None` for anything
 /// else.
 pub fn allowed_flags(verb: &str) -> Option<Vec<&'static str>> {
-    let specs = if verb == "rollout" {
-        ROLLOUT
-    } else {
-        BY_VERB.iter().find(|(v, _)| *v == verb)?.1
-    };
-    Some(usages(specs))
+    CommandName::from_name(verb).map(|command| usages(allow_list(command)))
 }
 
 pub(crate) fn usages(specs: &[FlagSpec]) -> Vec<&'static str> {
@@ -643,8 +642,9 @@ pub(crate) fn refused(
             at,
         };
     }
-    let others: Vec<&str> = BY_VERB
+    let others: Vec<&str> = CommandName::RUNNABLE
         .iter()
+        .map(|command| (command.as_str(), allow_list(*command)))
         .filter(|(v, list)| {
             *v != verb
                 && list.iter().any(|s| match flag.strip_prefix("--") {
@@ -655,7 +655,7 @@ pub(crate) fn refused(
                     }
                 })
         })
-        .map(|(v, _)| *v)
+        .map(|(v, _)| v)
         .collect();
     let accepted = (!others.is_empty()).then(|| {
         let list: Vec<String> = others.iter().map(|v| format!("`{v}`")).collect();

@@ -1,6 +1,7 @@
 //! The read-only command policy: what a command may say, decided by parsing into
 //! [`KubectlRequest`]. Runs at the gateway (fast 422) and again at the executor.
 
+mod builders;
 mod config;
 mod error;
 mod flags;
@@ -8,15 +9,18 @@ mod parse;
 mod render;
 pub mod request;
 mod resources;
+mod token;
 mod values;
-mod verbs;
+mod verb;
 mod words;
 
 pub use config::PolicyConfig;
 pub use error::{Field, Location, PolicyError};
 pub use flags::allowed_flags;
-pub use parse::{ALLOWED_VERBS, CommandInput, MAX_ARGS, MAX_TOKEN_CHARS, parse};
+pub use parse::{ALLOWED_VERBS, CommandInput, MAX_ARGS, parse};
 pub use render::{to_argv, validate};
 pub use request::*;
 pub use resources::{ALL_CATEGORY, canonical_resource};
-pub use words::{MAX_COMMAND_CHARS, split_command, split_verb};
+pub use token::MAX_TOKEN_CHARS;
+pub use verb::{CommandName, Verb};
+pub use words::{MAX_COMMAND_CHARS, SplitError, split_command, split_verb};

@@ -5,10 +5,12 @@
 //! characters (there is no shell), and a flag is recognised by its exact name only, so
 //! `logs credit-api-123`, namespace `web-editor` and `-l app=scaler` are fine.
 
+use super::builders;
 use super::config::PolicyConfig;
 use super::error::{Field, Location, PolicyError, preview};
 use super::request::KubectlRequest;
-use super::verbs;
+use super::token::{Token, check_token};
+use super::verb::{VERB_WORDS, Verb};
 
 /// The command part of an execute request, as the REST body carries it.
 #[derive(Debug, Clone, Copy)]
@@ -24,35 +26,8 @@ pub struct CommandInput<'a> {
     pub namespace: Option<&'a str>,
 }
 
-/// The command types [`parse`] accepts.
-pub const ALLOWED_VERBS: &[&str] = &[
-    "get",
-    "describe",
-    "logs",
-    "events",
-    "top",
-    "explain",
-    "version",
-    "cluster-info",
-    "api-resources",
-    "api-versions",
-    "rollout",
-];
-
-/// What [`PolicyError::UnsupportedVerb`] lists.
-const ALLOWED_COMMANDS: &[&str] = &[
-    "get",
-    "describe",
-    "logs",
-    "events",
-    "top",
-    "explain",
-    "version",
-    "cluster-info",
-    "api-resources",
-    "api-versions",
-    "rollout (history, status)",
-];
+/// The command types [`parse`] accepts ([`Verb::ALL`] spelled out).
+pub const ALLOWED_VERBS: &[&str] = &VERB_WORDS;
 
 /// Verbs that, found as the first arg, mean the caller believes it is running them.
 const MUTATING_VERBS: &[&str] = &[
@@ -80,15 +55,6 @@ const MUTATING_VERBS: &[&str] = &[
 
 /// At most this many `args`, and as many `extra_args`.
 pub const MAX_ARGS: usize = 20;
-/// Longest single token (and so longest selector or template).
-pub const MAX_TOKEN_CHARS: usize = 1024;
-
-/// One caller token and where it came from.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Token<'a> {
-    pub text: &'a str,
-    pub at: Location,
-}
 
 /// Parses a command into the typed read-only request, or refuses it.
 pub fn parse(
@@ -119,10 +85,10 @@ pub(crate) fn parse_unbounded(
 ) -> Result<KubectlRequest, PolicyError> {
     let mut words = input.command_type.split_whitespace();
     let verb_word = words.next().unwrap_or_default().to_ascii_lowercase();
-    let Some(verb) = ALLOWED_VERBS.iter().copied().find(|v| *v == verb_word) else {
+    let Some(verb) = Verb::from_word(&verb_word) else {
         return Err(PolicyError::UnsupportedVerb {
             verb: preview(&verb_word),
-            allowed: ALLOWED_COMMANDS,
+            allowed: ALLOWED_VERBS,
             at: Location::COMMAND_TYPE,
         });
     };
@@ -158,7 +124,7 @@ pub(crate) fn parse_unbounded(
     }
     if tokens
         .get(skip)
-        .is_some_and(|t| t.at.field == Field::Args && t.text.eq_ignore_ascii_case(verb))
+        .is_some_and(|t| t.at.field == Field::Args && t.text.eq_ignore_ascii_case(verb.as_str()))
     {
         skip += 1;
     }
@@ -169,13 +135,13 @@ pub(crate) fn parse_unbounded(
         if MUTATING_VERBS.contains(&word.as_str()) {
             return Err(PolicyError::UnsupportedVerb {
                 verb: word,
-                allowed: ALLOWED_COMMANDS,
+                allowed: ALLOWED_VERBS,
                 at: first.at,
             });
         }
-        if word != verb && word != "events" && ALLOWED_VERBS.contains(&word.as_str()) {
+        if word != verb.as_str() && word != "events" && Verb::from_word(&word).is_some() {
             return Err(PolicyError::VerbMismatch {
-                command_type: verb,
+                command_type: verb.as_str(),
                 arg: word,
                 at: first.at,
             });
@@ -184,47 +150,22 @@ pub(crate) fn parse_unbounded(
 
     let body_namespace = input.namespace.filter(|ns| !ns.is_empty());
     match verb {
-        "get" => verbs::get(tokens, body_namespace, config),
-        "describe" => verbs::describe(tokens, body_namespace, config),
-        "logs" => verbs::logs(tokens, body_namespace, config),
-        "events" => verbs::events(tokens, body_namespace, config),
-        "top" => verbs::top(tokens, body_namespace, config),
-        "explain" => verbs::explain(tokens),
-        "api-resources" => verbs::api_resources(tokens),
-        "rollout" => verbs::rollout(tokens, body_namespace, config),
-        "version" => verbs::no_arguments("version", tokens).map(|()| KubectlRequest::Version),
-        "api-versions" => {
-            verbs::no_arguments("api-versions", tokens).map(|()| KubectlRequest::ApiVersions)
+        Verb::Get => builders::get(tokens, body_namespace, config),
+        Verb::Describe => builders::describe(tokens, body_namespace, config),
+        Verb::Logs => builders::logs(tokens, body_namespace, config),
+        Verb::Events => builders::events(tokens, body_namespace, config),
+        Verb::Top => builders::top(tokens, body_namespace, config),
+        Verb::Explain => builders::explain(tokens),
+        Verb::ApiResources => builders::api_resources(tokens),
+        Verb::Rollout => builders::rollout(tokens, body_namespace, config),
+        Verb::Version => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::Version),
+        Verb::ApiVersions => {
+            builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ApiVersions)
         }
-        _ => verbs::no_arguments("cluster-info", tokens).map(|()| KubectlRequest::ClusterInfo),
+        Verb::ClusterInfo => {
+            builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ClusterInfo)
+        }
     }
-}
-
-fn check_token(token: &Token<'_>) -> Result<(), PolicyError> {
-    let (what, reason) = if token.text.is_empty() {
-        (
-            "empty argument".to_owned(),
-            "every element must be a non-empty word; remove it",
-        )
-    } else if token.text.chars().count() > MAX_TOKEN_CHARS {
-        (
-            format!("argument `{}`", preview(token.text)),
-            "it is longer than 1024 characters",
-        )
-    } else if token.text.chars().any(char::is_control) {
-        (
-            format!("argument `{}`", preview(token.text)),
-            "it contains a control character (newline, tab, …); send each word as its own \
-             element, and write `{\"\\n\"}` for a newline inside a jsonpath template",
-        )
-    } else {
-        return Ok(());
-    };
-    Err(PolicyError::InvalidToken {
-        what,
-        reason,
-        at: token.at,
-    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::request::{
     ApiResourcesOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef,
     RolloutAction, TopKind,
 };
+use super::verb::Verb;
 
 /// The request as kubectl words, verb first: `["get", "pods,svc", "--namespace=demo",
 /// "--output=wide"]`. Values are always attached with `=`, so every element is one token. For
@@ -163,8 +164,10 @@ pub fn validate(request: &KubectlRequest, config: &PolicyConfig) -> Result<(), P
     let Some((command_type, args)) = argv.split_first() else {
         return Err(not_canonical(&argv));
     };
-    let (command_type, args) = match (command_type.as_str(), args.split_first()) {
-        ("rollout", Some((action, rest))) => (format!("rollout {action}"), rest),
+    let (command_type, args) = match args.split_first() {
+        Some((action, rest)) if command_type == Verb::Rollout.as_str() => {
+            (format!("{command_type} {action}"), rest)
+        }
         _ => (command_type.clone(), args),
     };
     let input = CommandInput {

@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::verb::RolloutAction;
+use super::verb::{CommandName, Verb};
+
 /// One read-only kubectl operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verb", rename_all = "kebab-case")]
@@ -26,22 +29,25 @@ pub enum KubectlRequest {
 impl KubectlRequest {
     /// The kubectl verb, for metrics, audit and errors (`get`, `rollout status`, …).
     pub fn verb(&self) -> &'static str {
-        match self {
-            Self::Get(_) => "get",
-            Self::Describe(_) => "describe",
-            Self::Logs(_) => "logs",
-            Self::Events(_) => "events",
-            Self::Top(_) => "top",
-            Self::Explain(_) => "explain",
-            Self::Version => "version",
-            Self::ClusterInfo => "cluster-info",
-            Self::ApiResources(_) => "api-resources",
-            Self::ApiVersions => "api-versions",
-            Self::Rollout(r) => match r.action {
-                RolloutAction::History => "rollout history",
-                RolloutAction::Status => "rollout status",
-            },
-        }
+        self.command().as_str()
+    }
+
+    /// What the request runs: its verb, or for `rollout` the action.
+    pub fn command(&self) -> CommandName {
+        let verb = match self {
+            Self::Get(_) => Verb::Get,
+            Self::Describe(_) => Verb::Describe,
+            Self::Logs(_) => Verb::Logs,
+            Self::Events(_) => Verb::Events,
+            Self::Top(_) => Verb::Top,
+            Self::Explain(_) => Verb::Explain,
+            Self::Version => Verb::Version,
+            Self::ClusterInfo => Verb::ClusterInfo,
+            Self::ApiResources(_) => Verb::ApiResources,
+            Self::ApiVersions => Verb::ApiVersions,
+            Self::Rollout(r) => return CommandName::Rollout(r.action),
+        };
+        CommandName::Verb(verb)
     }
 }
 
@@ -242,13 +248,6 @@ pub struct ApiResourcesRequest {
     pub output: ApiResourcesOutput,
     #[serde(default)]
     pub no_headers: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RolloutAction {
-    History,
-    Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{Occurrence, Scanned};
-use super::parse::{MAX_TOKEN_CHARS, Token};
+use super::token::{MAX_TOKEN_CHARS, Token};
 use super::request::{NamespaceScope, OutputFormat, ResourceRef};
 use super::resources::{validate_name, validate_namespace, validate_resource};
 

@@ -5,15 +5,40 @@
 /// Longest command line accepted.
 pub const MAX_COMMAND_CHARS: usize = 4096;
 
+/// Why a command line could not be split into words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    #[error("the command is longer than {MAX_COMMAND_CHARS} characters")]
+    TooLong,
+    /// Outside quotes this character would be shell syntax.
+    #[error("`{0}` is shell syntax; send exactly one kubectl command (no pipes, redirects, substitutions or chaining)")]
+    ShellSyntax(char),
+    #[error("unterminated single quote")]
+    UnterminatedSingleQuote,
+    #[error("unterminated double quote")]
+    UnterminatedDoubleQuote,
+    #[error("a trailing backslash escapes nothing")]
+    TrailingBackslash,
+    #[error("the command is empty; send kubectl words such as `get pods -n default`")]
+    Empty,
+}
+
+/// The message, for callers that report errors as text.
+impl From<SplitError> for String {
+    fn from(e: SplitError) -> Self {
+        e.to_string()
+    }
+}
+
 /// `get pods -n demo -o 'custom-columns=NAME:.metadata.name'` → `["get", "pods", "-n", "demo", "-o", "custom-columns=NAME:.metadata.name"]`.
-pub fn split_command(line: &str) -> Result<Vec<String>, String> {
+pub fn split_command(line: &str) -> Result<Vec<String>, SplitError> {
     if line.chars().count() > MAX_COMMAND_CHARS {
-        return Err(format!("the command is longer than {MAX_COMMAND_CHARS} characters"));
+        return Err(SplitError::TooLong);
     }
     if let Some(c) = line.chars().find(|c| matches!(c, '|' | ';' | '&' | '>' | '<' | '`' | '\n')) {
         // Outside quotes these would be shell syntax; Kubently runs exactly one kubectl command.
         if !inside_quotes_only(line, c) {
-            return Err(format!("`{c}` is shell syntax; send exactly one kubectl command (no pipes, redirects, substitutions or chaining)"));
+            return Err(SplitError::ShellSyntax(c));
         }
     }
     let mut words = Vec::new();
@@ -28,7 +53,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(ch) => word.push(ch),
-                        None => return Err("unterminated single quote".into()),
+                        None => return Err(SplitError::UnterminatedSingleQuote),
                     }
                 }
             }
@@ -39,16 +64,16 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
                             Some(ch) => word.push(ch),
-                            None => return Err("unterminated double quote".into()),
+                            None => return Err(SplitError::UnterminatedDoubleQuote),
                         },
                         Some(ch) => word.push(ch),
-                        None => return Err("unterminated double quote".into()),
+                        None => return Err(SplitError::UnterminatedDoubleQuote),
                     }
                 }
             }
             '\\' => {
                 in_word = true;
-                word.push(chars.next().ok_or("a trailing backslash escapes nothing")?);
+                word.push(chars.next().ok_or(SplitError::TrailingBackslash)?);
             }
             c if c.is_whitespace() => {
                 if in_word {
@@ -69,13 +94,13 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
         words.remove(0);
     }
     if words.is_empty() {
-        return Err("the command is empty; send kubectl words such as `get pods -n default`".into());
+        return Err(SplitError::Empty);
     }
     Ok(words)
 }
 
 /// [`split_command`] as (command type, the words after it).
-pub fn split_verb(line: &str) -> Result<(String, Vec<String>), String> {
+pub fn split_verb(line: &str) -> Result<(String, Vec<String>), SplitError> {
     let mut words = split_command(line)?;
     let verb = words.remove(0);
     Ok((verb, words))
@@ -117,10 +142,11 @@ mod tests {
     #[test]
     fn refuses_shell_syntax_and_bad_quoting() {
         for bad in ["get pods | grep x", "get pods; rm -rf /", "get pods && echo", "get pods > /tmp/x", "get `id`"] {
-            assert!(split_command(bad).expect_err(bad).contains("shell syntax"), "{bad}");
+            assert!(split_command(bad).expect_err(bad).to_string().contains("shell syntax"), "{bad}");
         }
-        assert!(split_command("get 'pods").expect_err("quote").contains("unterminated"));
-        assert!(split_command("kubectl").expect_err("empty").contains("empty"));
+        assert_eq!(split_command("get 'pods"), Err(SplitError::UnterminatedSingleQuote));
+        assert!(split_command("kubectl").expect_err("empty").to_string().contains("empty"));
+        assert_eq!(String::from(SplitError::TrailingBackslash), "a trailing backslash escapes nothing");
         assert!(split_command(&"x".repeat(5000)).is_err());
     }
 }

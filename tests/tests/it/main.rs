@@ -13,6 +13,7 @@ mod kubectl_parity;
 mod mcp;
 mod engine_output;
 mod provision;
+mod restricted;
 mod secrets;
 mod stack;
 mod support;

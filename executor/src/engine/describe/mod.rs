@@ -11,16 +11,17 @@ mod pod;
 mod workloads;
 mod writer;
 
-use kubently_shared::policy::{DescribeRequest, NamespaceScope, PolicyConfig};
+use kubently_shared::policy::DescribeRequest;
 use serde_json::Value;
 
-use super::discovery::{ApiResourceInfo, DiscoveryCache};
+use super::context::{Context, Target};
+use super::discovery::ApiResourceInfo;
 use super::http::{self, ACCEPT_JSON, Query};
 use super::objects;
-use super::{EngineError, ExecOptions, Output};
+use super::{EngineError, Output};
 use writer::{Writer, s};
 
-pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, policy: &PolicyConfig, req: &DescribeRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
+pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Output, EngineError> {
     if req.targets.is_empty() {
         return Err(EngineError::Invalid("You must specify the type of resource to describe. Use \"kubectl api-resources\" for a complete list of supported resources.".into()));
     }
@@ -28,30 +29,15 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, polic
     if has_names && req.label_selector.is_some() {
         return Err(EngineError::Invalid("name cannot be provided when a selector is specified".into()));
     }
-    let mut targets = Vec::new();
-    for t in &req.targets {
-        // A category (`all`, a CRD's own) expands to its members, as in kubectl.
-        let members = discovery.lookup(|index| index.category(&t.resource).map(|m| m.into_iter().filter(|r| r.supports("list")).cloned().collect::<Vec<_>>())).await?;
-        let resources = match members {
-            Some(members) if !members.is_empty() && index_lacks(discovery, &t.resource).await? => members,
-            _ => vec![discovery.resolve(&t.resource).await?],
-        };
-        for resource in resources {
-            // After discovery every spelling (kind, short name, `Secret`) is one plural.
-            policy.check_resolved(&resource.plural, &resource.group)?;
-            targets.push((resource, t.names.clone()));
-        }
-    }
-    let namespace = match &req.namespace {
-        NamespaceScope::Default => Some(opts.default_namespace.clone()),
-        NamespaceScope::Namespace(ns) => Some(ns.clone()),
-        NamespaceScope::All => None,
-    };
+    // A category (`all`, a CRD's own) expands to its members, as in kubectl.
+    let targets = ctx.resolver.targets(&req.targets).await?.targets;
+    let namespace = ctx.namespaces(&req.namespace);
+    let client = ctx.client;
     let now = time::OffsetDateTime::now_utc();
     let mut texts = Vec::new();
     let mut kinds: Vec<String> = Vec::new();
     let mut errors = Vec::new();
-    for (resource, names) in &targets {
+    for Target { resource, names } in &targets {
         let found = match fetch(client, resource, namespace.as_deref(), names, req.label_selector.as_deref()).await {
             Ok((found, errs)) => {
                 errors.extend(errs);
@@ -81,7 +67,7 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, polic
     }
     if texts.is_empty() && errors.is_empty() {
         // kubectl's note when a list matched nothing.
-        text = match namespace.as_deref().filter(|_| targets.iter().all(|(r, _)| r.namespaced)) {
+        text = match namespace.as_deref().filter(|_| targets.iter().all(|t| t.resource.namespaced)) {
             Some(ns) => format!("No resources found in {ns} namespace.\n"),
             None => "No resources found\n".into(),
         };
@@ -92,11 +78,6 @@ pub(super) async fn run(client: &kube::Client, discovery: &DiscoveryCache, polic
         1 if rows == 0 => Err(errors.remove(0)),
         _ => Err(EngineError::Partial { output, errors }),
     }
-}
-
-/// True when the name is no resource of its own (so a category of that name applies).
-async fn index_lacks(discovery: &DiscoveryCache, typed: &str) -> Result<bool, EngineError> {
-    Ok(discovery.index().await?.resolve(typed).is_none())
 }
 
 /// Kinds whose kubectl describer prints no Events section.

@@ -65,5 +65,5 @@ fn kind_of(text: &str) -> String {
 }
 
 fn parse<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, EngineError> {
-    serde_json::from_str(text).map_err(|e| EngineError::Decode(format!("discovery document {path}: {e}")))
+    serde_json::from_str(text).map_err(|e| EngineError::decode(format!("discovery document {path}"), e))
 }

@@ -5,13 +5,13 @@
 use serde_json::Value;
 
 use super::super::{EngineError, tabwriter};
-use super::{JsonPath, gofmt};
+use super::{JsonPath, TemplateError, gofmt};
 
 /// A parsed custom-columns spec.
 #[derive(Debug, Clone)]
 pub struct CustomColumns {
     /// Header and template (or the template's parse error, reported when printing, as kubectl does).
-    columns: Vec<(String, Result<JsonPath, String>)>,
+    columns: Vec<(String, Result<JsonPath, TemplateError>)>,
 }
 
 impl CustomColumns {
@@ -42,7 +42,7 @@ impl CustomColumns {
         for (_, t) in &self.columns {
             match t {
                 Ok(t) => templates.push(t),
-                Err(e) => return (tabwriter::align(&lines), Some(EngineError::Invalid(e.clone()))),
+                Err(e) => return (tabwriter::align(&lines), Some(EngineError::Template(e.clone()))),
             }
         }
         let is_list = document.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"));
@@ -55,7 +55,7 @@ impl CustomColumns {
             for template in &templates {
                 match template.find_results(object) {
                     Ok(groups) => cells.push(cell(&groups)),
-                    Err(e) => return (tabwriter::align(&lines), Some(EngineError::Invalid(e))),
+                    Err(e) => return (tabwriter::align(&lines), Some(EngineError::Template(e))),
                 }
             }
             lines.push(cells);

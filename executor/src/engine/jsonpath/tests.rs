@@ -37,7 +37,7 @@ fn pods() -> Value {
     })
 }
 
-fn run(template: &str, data: &Value) -> Result<String, String> {
+fn run(template: &str, data: &Value) -> Result<String, TemplateError> {
     JsonPath::parse(template)?.execute(data)
 }
 
@@ -128,7 +128,7 @@ fn errors_read_like_kubectl() {
         ("{.items[-]}", "array index - is not a number"),
     ];
     for (template, want) in parse_errors {
-        assert_eq!(JsonPath::parse(template).err().as_deref(), Some(*want), "{template}");
+        assert_eq!(JsonPath::parse(template).err(), Some(TemplateError::Parse((*want).to_string())), "{template}");
     }
     let exec_errors: &[(&str, &str)] = &[
         ("{end}", "not in range, nothing to end"),
@@ -148,10 +148,10 @@ fn errors_read_like_kubectl() {
         ("{.items[?(@.kind=!\"Pod\")].metadata.name}", "unrecognized filter operator =!"),
     ];
     for (template, want) in exec_errors {
-        assert_eq!(run(template, &data).err().as_deref(), Some(*want), "{template}");
+        assert_eq!(run(template, &data).err(), Some(TemplateError::Execute((*want).to_string())), "{template}");
     }
     let strict = JsonPath::parse("{.items[0].nope}").map(|t| t.allow_missing_keys(false)).and_then(|t| t.execute(&data));
-    assert_eq!(strict.err().as_deref(), Some("nope is not found"));
+    assert_eq!(strict.err(), Some(TemplateError::Execute("nope is not found".to_string())));
 }
 
 #[test]
@@ -224,9 +224,9 @@ fn runaway_templates_stop() {
     for _ in 0..40 {
         data = json!({"a": data});
     }
-    let err = run("{...*...*...*...*...*...*...*...*...*...*}", &data).err().unwrap_or_default();
+    let err = run("{...*...*...*...*...*...*...*...*...*...*}", &data).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("narrow it down"), "{err}");
-    let err = run("{range ..}{range ..}{range ..}{range ..}{range ..}{range ..}{@}{end}{end}{end}{end}{end}{end}", &data).err().unwrap_or_default();
+    let err = run("{range ..}{range ..}{range ..}{range ..}{range ..}{range ..}{@}{end}{end}{end}{end}{end}{end}", &data).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("narrow it down"), "{err}");
     assert_eq!(run("{..leaf}", &data).as_deref(), Ok("1"));
 }

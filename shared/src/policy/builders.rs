@@ -5,37 +5,37 @@ use time::format_description::well_known::Rfc3339;
 
 use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
-use super::flags::{self, FlagSpec, scan};
-use super::parse::Token;
+use super::flags::{self, scan};
 use super::request::{
     ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, EventsRequest, ExplainRequest,
     GetRequest, KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef,
     RolloutAction, RolloutRequest, TopKind, TopRequest,
 };
 use super::resources::{canonical_resource, validate_name, validate_resource};
+use super::token::Token;
 use super::values::{
     conflict, get_output, int, invalid, names_with_all, names_with_selector, namespace_scope,
     non_empty, selector, since, targets, unexpected,
 };
-
-const ROLLOUT_ACTIONS: &[&str] = &["history", "status"];
+use super::verb::{CommandName, Verb};
 
 pub(crate) fn get(
     tokens: &[Token<'_>],
     body_ns: Option<&str>,
     config: &PolicyConfig,
 ) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("get", flags::GET, tokens)?;
+    const VERB: &str = Verb::Get.as_str();
+    let s = scan(VERB, flags::GET, tokens)?;
     let namespace = namespace_scope(&s, body_ns)?;
-    let (targets, first_name) = targets("get", &s.positionals, config)?;
+    let (targets, first_name) = targets(VERB, &s.positionals, config)?;
     let label_selector = selector(&s, "selector")?;
     let field_selector = selector(&s, "field-selector")?;
     if let Some(name) = first_name {
         if label_selector.is_some() || field_selector.is_some() {
-            return Err(names_with_selector("get", name));
+            return Err(names_with_selector(VERB, name));
         }
         if namespace == NamespaceScope::All {
-            return Err(names_with_all("get", name));
+            return Err(names_with_all(VERB, name));
         }
     }
     let output = match s.text("output")? {
@@ -89,12 +89,13 @@ pub(crate) fn describe(
     body_ns: Option<&str>,
     config: &PolicyConfig,
 ) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("describe", flags::DESCRIBE, tokens)?;
+    const VERB: &str = Verb::Describe.as_str();
+    let s = scan(VERB, flags::DESCRIBE, tokens)?;
     let namespace = namespace_scope(&s, body_ns)?;
-    let (targets, first_name) = targets("describe", &s.positionals, config)?;
+    let (targets, first_name) = targets(VERB, &s.positionals, config)?;
     let label_selector = selector(&s, "selector")?;
     if let (Some(name), Some(_)) = (first_name, &label_selector) {
-        return Err(names_with_selector("describe", name));
+        return Err(names_with_selector(VERB, name));
     }
     Ok(KubectlRequest::Describe(DescribeRequest {
         targets,
@@ -109,7 +110,8 @@ pub(crate) fn logs(
     body_ns: Option<&str>,
     config: &PolicyConfig,
 ) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("logs", flags::LOGS, tokens)?;
+    const VERB: &str = Verb::Logs.as_str();
+    let s = scan(VERB, flags::LOGS, tokens)?;
     let namespace = namespace_scope(&s, body_ns)?;
     let label_selector = selector(&s, "selector")?;
     let mut positionals = s.positionals.iter();
@@ -121,14 +123,14 @@ pub(crate) fn logs(
         (Some(selector), None) => LogTarget::Selector(selector),
         (Some(_), Some(t)) => {
             return Err(unexpected(
-                "logs",
+                VERB,
                 t,
                 "give either a pod (NAME or TYPE/NAME) or `-l <selector>`, not both",
             ));
         }
         (None, None) => {
             return Err(PolicyError::MissingArgument {
-                verb: "logs",
+                verb: VERB,
                 expected: "a pod name, a TYPE/NAME such as `deploy/web`, or `-l <selector>`",
                 at: Location::ARGS,
             });
@@ -154,7 +156,7 @@ pub(crate) fn logs(
     };
     if let Some(t) = positionals.next() {
         return Err(unexpected(
-            "logs",
+            VERB,
             t,
             "`logs` takes one pod (NAME or TYPE/NAME) and optionally one container",
         ));
@@ -240,10 +242,11 @@ pub(crate) fn events(
     body_ns: Option<&str>,
     config: &PolicyConfig,
 ) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("events", flags::EVENTS, tokens)?;
+    const VERB: &str = Verb::Events.as_str();
+    let s = scan(VERB, flags::EVENTS, tokens)?;
     if let Some(t) = s.positionals.first() {
         return Err(unexpected(
-            "events",
+            VERB,
             t,
             "`events` takes no arguments: use `--for TYPE/NAME` for one object's events",
         ));
@@ -307,11 +310,12 @@ pub(crate) fn top(
     body_ns: Option<&str>,
     config: &PolicyConfig,
 ) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("top", flags::TOP, tokens)?;
+    const VERB: &str = Verb::Top.as_str();
+    let s = scan(VERB, flags::TOP, tokens)?;
     let mut positionals = s.positionals.iter();
     let Some(kind_token) = positionals.next() else {
         return Err(PolicyError::MissingArgument {
-            verb: "top",
+            verb: VERB,
             expected: "`pods` or `nodes`, e.g. `top pods -n demo` or `top nodes`",
             at: Location::ARGS,
         });
@@ -321,7 +325,7 @@ pub(crate) fn top(
         "nodes" | "node" | "no" => (TopKind::Nodes, "nodes"),
         _ => {
             return Err(unexpected(
-                "top",
+                VERB,
                 kind_token,
                 "`top` shows `pods` or `nodes`, e.g. `top pods` or `top node node-1`",
             ));
@@ -334,7 +338,7 @@ pub(crate) fn top(
         .transpose()?;
     if let Some(t) = positionals.next() {
         return Err(unexpected(
-            "top",
+            VERB,
             t,
             "`top` takes `pods` or `nodes` and at most one name",
         ));
@@ -343,10 +347,10 @@ pub(crate) fn top(
     let label_selector = selector(&s, "selector")?;
     if let Some(t) = name_token {
         if label_selector.is_some() {
-            return Err(names_with_selector("top", *t));
+            return Err(names_with_selector(VERB, *t));
         }
         if namespace == NamespaceScope::All {
-            return Err(names_with_all("top", *t));
+            return Err(names_with_all(VERB, *t));
         }
     }
     let containers = s.bool("containers").unwrap_or(false);
@@ -377,11 +381,12 @@ pub(crate) fn top(
 }
 
 pub(crate) fn explain(tokens: &[Token<'_>]) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("explain", flags::EXPLAIN, tokens)?;
+    const VERB: &str = Verb::Explain.as_str();
+    let s = scan(VERB, flags::EXPLAIN, tokens)?;
     let mut positionals = s.positionals.iter();
     let Some(path) = positionals.next() else {
         return Err(PolicyError::MissingArgument {
-            verb: "explain",
+            verb: VERB,
             expected: "a resource or field path, e.g. `pods` or `deployment.spec.strategy`",
             at: Location::ARGS,
         });
@@ -403,7 +408,7 @@ pub(crate) fn explain(tokens: &[Token<'_>]) -> Result<KubectlRequest, PolicyErro
     }
     if let Some(t) = positionals.next() {
         return Err(unexpected(
-            "explain",
+            VERB,
             t,
             "`explain` takes one path, e.g. `pods.spec.containers`",
         ));
@@ -439,10 +444,11 @@ pub(crate) fn explain(tokens: &[Token<'_>]) -> Result<KubectlRequest, PolicyErro
 }
 
 pub(crate) fn api_resources(tokens: &[Token<'_>]) -> Result<KubectlRequest, PolicyError> {
-    let s = scan("api-resources", flags::API_RESOURCES, tokens)?;
+    const VERB: &str = Verb::ApiResources.as_str();
+    let s = scan(VERB, flags::API_RESOURCES, tokens)?;
     if let Some(t) = s.positionals.first() {
         return Err(unexpected(
-            "api-resources",
+            VERB,
             t,
             "`api-resources` takes no arguments, only flags",
         ));
@@ -504,41 +510,30 @@ pub(crate) fn rollout(
 ) -> Result<KubectlRequest, PolicyError> {
     // Scan with the subcommand's own flags when it comes first (the usual order), so that
     // messages list only those; otherwise with the union, checked below.
-    let (scan_verb, scan_specs) = match tokens.first().map(|t| t.text.to_ascii_lowercase()) {
-        Some(sub) if sub == "history" => ("rollout history", flags::ROLLOUT_HISTORY),
-        Some(sub) if sub == "status" => ("rollout status", flags::ROLLOUT_STATUS),
-        _ => ("rollout", flags::ROLLOUT),
-    };
-    let s = scan(scan_verb, scan_specs, tokens)?;
+    const ROLLOUT: &str = Verb::Rollout.as_str();
+    let scanned_as = tokens
+        .first()
+        .and_then(|t| rollout_action(t.text))
+        .map_or(CommandName::Verb(Verb::Rollout), CommandName::Rollout);
+    let s = scan(scanned_as.as_str(), flags::allow_list(scanned_as), tokens)?;
     let mut positionals = s.positionals.iter();
     let Some(sub) = positionals.next() else {
         return Err(PolicyError::MissingArgument {
-            verb: "rollout",
+            verb: ROLLOUT,
             expected: "a subcommand, `history` or `status`, e.g. `rollout status deployment/web`",
             at: Location::ARGS,
         });
     };
-    let (action, verb, allowed): (_, &'static str, &'static [FlagSpec]) =
-        match sub.text.to_ascii_lowercase().as_str() {
-            "history" => (
-                RolloutAction::History,
-                "rollout history",
-                flags::ROLLOUT_HISTORY,
-            ),
-            "status" => (
-                RolloutAction::Status,
-                "rollout status",
-                flags::ROLLOUT_STATUS,
-            ),
-            _ => {
-                return Err(PolicyError::UnsupportedSubcommand {
-                    verb: "rollout",
-                    subcommand: preview(sub.text),
-                    allowed: ROLLOUT_ACTIONS,
-                    at: sub.at,
-                });
-            }
-        };
+    let Some(action) = rollout_action(sub.text) else {
+        return Err(PolicyError::UnsupportedSubcommand {
+            verb: ROLLOUT,
+            subcommand: preview(sub.text),
+            allowed: Verb::Rollout.subcommands(),
+            at: sub.at,
+        });
+    };
+    let command = CommandName::Rollout(action);
+    let (verb, allowed) = (command.as_str(), flags::allow_list(command));
     if let Some(o) = s.flags.iter().find(|o| !allowed.contains(o.spec)) {
         return Err(flags::refused(verb, allowed, o.written, None, o.at));
     }
@@ -607,17 +602,28 @@ pub(crate) fn rollout(
     }))
 }
 
+/// The rollout action a word names (any case).
+fn rollout_action(word: &str) -> Option<RolloutAction> {
+    RolloutAction::ALL
+        .into_iter()
+        .find(|action| word.eq_ignore_ascii_case(action.as_str()))
+}
+
 /// `version`, `api-versions`, `cluster-info`: no flags, no arguments.
-pub(crate) fn no_arguments(verb: &'static str, tokens: &[Token<'_>]) -> Result<(), PolicyError> {
-    let s = scan(verb, flags::NONE, tokens)?;
+pub(crate) fn no_arguments(verb: Verb, tokens: &[Token<'_>]) -> Result<(), PolicyError> {
+    let s = scan(verb.as_str(), flags::NONE, tokens)?;
     match s.positionals.first() {
         None => Ok(()),
-        Some(t) if verb == "cluster-info" => Err(PolicyError::UnsupportedSubcommand {
-            verb,
+        Some(t) if verb == Verb::ClusterInfo => Err(PolicyError::UnsupportedSubcommand {
+            verb: verb.as_str(),
             subcommand: preview(t.text),
             allowed: &[],
             at: t.at,
         }),
-        Some(t) => Err(unexpected(verb, t, "this command takes no arguments")),
+        Some(t) => Err(unexpected(
+            verb.as_str(),
+            t,
+            "this command takes no arguments",
+        )),
     }
 }

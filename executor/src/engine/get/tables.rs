@@ -1,18 +1,18 @@
-//! Turning what `get` fetched into kubectl's text: one aligned table per resource type (a blank
-//! line between them), `kind/name` lines for `-o name`, or one JSON/YAML document.
+//! `get`'s tables as kubectl prints them: one aligned table per resource type (a blank line
+//! between them), or `kind/name` lines for `-o name`.
 
 use kubently_shared::policy::{GetRequest, NamespaceScope, OutputFormat};
 use serde_json::Value;
 
-use super::discovery::ApiResourceInfo;
-use super::fieldpath::FieldPath;
-use super::get::{Fetched, sort_values};
-use super::table::{PrintOptions, Table, grid};
-use super::{EngineError, Output, objects, tabwriter};
+use super::super::discovery::ApiResourceInfo;
+use super::super::fieldpath::FieldPath;
+use super::super::table::{PrintOptions, Table, grid};
+use super::super::{EngineError, Output, tabwriter};
+use super::fetched::{Fetched, finish, join_kinds, note_kind, sort_values};
 
 /// Tables (default, `-o wide`, `-o name`). `namespace_note` is the namespace to name in
 /// "No resources found in … namespace." (`None`: plain "No resources found").
-pub(super) fn tables(fetched: Vec<Fetched<Table>>, req: &GetRequest, namespace_note: Option<&str>, sort_by: Option<&FieldPath>) -> Result<Output, EngineError> {
+pub(super) fn render(fetched: Vec<Fetched<Table>>, req: &GetRequest, namespace_note: Option<&str>, sort_by: Option<&FieldPath>) -> Result<Output, EngineError> {
     let mut errors = Vec::new();
     let mut kinds = Vec::new();
     let mut types = Vec::new();
@@ -72,58 +72,6 @@ pub(super) fn tables(fetched: Vec<Fetched<Table>>, req: &GetRequest, namespace_n
     finish(Output { text, kind: join_kinds(&kinds), rows: Some(rows) }, errors)
 }
 
-/// `-o json|yaml`: the object itself when one named object was asked for, else a `v1 List`.
-pub(super) fn objects(fetched: Vec<Fetched<Value>>, single: bool, yaml: bool, sort_by: Option<&FieldPath>) -> Result<Output, EngineError> {
-    let mut errors = Vec::new();
-    let mut kinds = Vec::new();
-    let mut items = Vec::new();
-    for f in fetched {
-        errors.extend(f.errors);
-        if !f.found.is_empty() {
-            note_kind(&mut kinds, &f.resource);
-        }
-        items.extend(f.found);
-    }
-    if let Some(path) = sort_by {
-        sort_values(&mut items, path, itself);
-    }
-    let rows = items.len() as u64;
-    let document = match (single, items.len()) {
-        (_, 0) if !errors.is_empty() => None,
-        (true, 1) => items.pop(),
-        _ => Some(objects::list(items)),
-    };
-    let text = match document {
-        Some(doc) if yaml => objects::to_yaml(&doc),
-        Some(doc) => objects::to_json(&doc)?,
-        None => String::new(),
-    };
-    finish(Output { text, kind: join_kinds(&kinds), rows: Some(rows) }, errors)
-}
-
-/// Success, a lone error, or output plus the errors kubectl would have printed after it.
-pub(super) fn finish(output: Output, mut errors: Vec<EngineError>) -> Result<Output, EngineError> {
-    match errors.len() {
-        0 => Ok(output),
-        1 if output.text.is_empty() => Err(errors.remove(0)),
-        _ => Err(EngineError::Partial { output, errors }),
-    }
-}
-
-fn itself(value: &Value) -> Option<&Value> {
-    Some(value)
-}
-
 fn same_resource(a: &ApiResourceInfo, b: &ApiResourceInfo) -> bool {
     a.group == b.group && a.plural == b.plural
-}
-
-fn note_kind(kinds: &mut Vec<String>, resource: &ApiResourceInfo) {
-    if !kinds.contains(&resource.kind) {
-        kinds.push(resource.kind.clone());
-    }
-}
-
-fn join_kinds(kinds: &[String]) -> Option<String> {
-    (!kinds.is_empty()).then(|| kinds.join(","))
 }
