@@ -11,7 +11,7 @@ use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, PostParams};
 use kubently_shared::policy::{self, CommandInput, KubectlRequest, PolicyConfig};
-use kubently_shared::protocol::{self, Caller, Command, CommandResult, ResultStatus};
+use kubently_shared::protocol::{self, Caller, Command, CommandResult, CommandStatus};
 use kubently_tests::app::{ExecutorHandle, ExecutorOptions, TestApp};
 use kubently_tests::kube_cluster::client_from;
 use kubently_tests::scenario::{SHOP_NS, STOREFRONT};
@@ -130,7 +130,7 @@ async fn run_direct(app: &TestApp, command_type: &str, args: &[&str]) -> Command
 /// The executor's engine refused `resource` by `rule` (not the executor's re-parse, which the
 /// spellings used here pass).
 fn assert_refused(result: &CommandResult, resource: &str, rule: &str) {
-    assert_eq!(result.status, ResultStatus::Failure, "{result:?}");
+    assert_eq!(result.status, CommandStatus::Failure, "{result:?}");
     let error = result.error.as_deref().unwrap_or_default();
     let refusal = format!("error: `{resource}` is restricted on this Kubently deployment (rule `{rule}`)");
     assert!(error.starts_with(&refusal), "expected {refusal:?}, got {error:?}");
@@ -146,13 +146,13 @@ async fn get_refuses_a_restricted_resource_by_kind_and_singular() {
     }
     // The plural is caught earlier, by the executor's re-parse of the request.
     let plural = run_direct(&app, "get", &[&widgets.plural, "-n", SHOP_NS]).await;
-    assert_eq!(plural.status, ResultStatus::Failure, "{plural:?}");
+    assert_eq!(plural.status, CommandStatus::Failure, "{plural:?}");
     let error = plural.error.as_deref().unwrap_or_default();
     let refusal = format!("refused by the executor's read-only policy: `{}` is restricted on this Kubently deployment (rule `{rule}`)", widgets.plural);
     assert!(error.starts_with(&refusal), "{error}");
     // The same path runs what is not restricted.
     let ok = run_direct(&app, "get", &["deployments", "-n", SHOP_NS]).await;
-    assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
+    assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");
     assert!(ok.output.contains(STOREFRONT), "{}", ok.output);
 }
 
@@ -176,7 +176,7 @@ async fn events_refuses_a_restricted_for_object() {
     let object = format!("{}/w1", widgets.kind);
     assert_refused(&run_direct(&app, "events", &["--for", &object, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
     let ok = run_direct(&app, "events", &["-n", SHOP_NS]).await;
-    assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
+    assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");
 }
 
 #[tokio::test]
@@ -185,7 +185,7 @@ async fn explain_refuses_a_restricted_resource() {
     assert_refused(&run_direct(&app, "explain", &[&widgets.singular]).await, &widgets.rule(), &widgets.rule());
     assert_refused(&run_direct(&app, "explain", &["replicaset.spec"]).await, "replicasets.apps", "replicasets");
     let ok = run_direct(&app, "explain", &["deployment.spec.replicas"]).await;
-    assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
+    assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");
 }
 
 #[tokio::test]
@@ -195,5 +195,5 @@ async fn rollout_history_refuses_reading_restricted_replica_sets() {
     assert_refused(&run_direct(&app, "rollout", &["history", &deployment, "-n", SHOP_NS]).await, "replicasets.apps", "replicasets");
     // `status` reads the Deployment only.
     let ok = run_direct(&app, "rollout", &["status", &deployment, "-n", SHOP_NS, "--watch=false"]).await;
-    assert_eq!(ok.status, ResultStatus::Success, "{ok:?}");
+    assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");
 }
