@@ -218,8 +218,9 @@ async fn sort_by_and_name_output() {
     req.no_headers = true;
     let out = run_get(&engine, req).await;
     let names: Vec<String> = cells(&out.text).into_iter().map(|r| r[0].clone()).collect();
+    // kubectl compares strings naturally (sortorder.NaturalLess): `pod-8` before `pod-27`.
     let mut sorted = names.clone();
-    sorted.sort();
+    sorted.sort_by(|a, b| natural_order(a, b));
     assert_eq!(names, sorted);
     let mut req = get(vec![target("pods", &[])], in_ns(SHOP_NS));
     req.sort_by = Some(".status.containerStatuses[0].restartCount".into());
@@ -231,6 +232,34 @@ async fn sort_by_and_name_output() {
     req.output = OutputFormat::Name;
     let out = run_get(&engine, req).await;
     assert_eq!(out.text, "deployment.apps/checkout\ndeployment.apps/orders-api\ndeployment.apps/storefront\n");
+}
+
+/// Digit runs compare by value, everything else byte by byte (Go's `sortorder.NaturalLess`).
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let (si, sj) = (i, j);
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let value = |d: &[u8]| d.iter().fold(0u128, |n, c| n * 10 + u128::from(c - b'0'));
+            match value(&a[si..i]).cmp(&value(&b[sj..j])) {
+                std::cmp::Ordering::Equal => continue,
+                other => return other,
+            }
+        }
+        if a[i] != b[j] {
+            return a[i].cmp(&b[j]);
+        }
+        i += 1;
+        j += 1;
+    }
+    (a.len() - i).cmp(&(b.len() - j))
 }
 
 #[tokio::test]
