@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 use kubently_tests::devstack_state::StackState;
-use kubently_tests::kube_cluster::{client_from, ClusterOptions, KubeCluster, NODE_NAME};
+use kubently_tests::kube_cluster::{ClusterOptions, KubeCluster, NODE_NAME, client_from};
 use kubently_tests::nats_server::NatsServer;
 use kubently_tests::paths;
-use kubently_tests::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+use kubently_tests::process::{Daemon, Lifetime, free_port, http_get, wait_until};
 use kubently_tests::scenario;
 
 /// Cluster id the local executor serves.
@@ -50,13 +50,20 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     let logs = dir.join("logs");
 
     say("starting nats-server (JetStream)");
-    let nats = NatsServer::start(&dir.join("nats"), &logs.join("nats-server.log"), Lifetime::Detached).await?.keep_running();
+    let nats = NatsServer::start(&dir.join("nats"), &logs.join("nats-server.log"), Lifetime::Detached)
+        .await?
+        .keep_running();
     say(&format!("nats-server ready at {}", nats.url));
 
     let (kube, kubeconfig) = match &opts.kubeconfig {
         Some(path) => {
-            let path = std::fs::canonicalize(path).with_context(|| format!("kubeconfig {}", path.display()))?;
-            let version = client_from(&path).await?.apiserver_version().await.with_context(|| format!("reaching the cluster of {}", path.display()))?;
+            let path =
+                std::fs::canonicalize(path).with_context(|| format!("kubeconfig {}", path.display()))?;
+            let version = client_from(&path)
+                .await?
+                .apiserver_version()
+                .await
+                .with_context(|| format!("reaching the cluster of {}", path.display()))?;
             say(&format!("using your cluster from {} (Kubernetes {})", path.display(), version.git_version));
             (None, path)
         }
@@ -76,14 +83,15 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     };
 
     let api_key = local_api_key(&dir)?;
-    let (gateway_url, gateway, executor) = match start_kubently(&nats.url, &kubeconfig, &api_key, &logs, &say).await {
-        Ok(v) => v,
-        Err(e) => {
-            kube.iter().for_each(KubeCluster::stop);
-            nats.daemon.stop(Duration::from_secs(2));
-            return Err(e);
-        }
-    };
+    let (gateway_url, gateway, executor) =
+        match start_kubently(&nats.url, &kubeconfig, &api_key, &logs, &say).await {
+            Ok(v) => v,
+            Err(e) => {
+                kube.iter().for_each(KubeCluster::stop);
+                nats.daemon.stop(Duration::from_secs(2));
+                return Err(e);
+            }
+        };
     let state = StackState {
         started_at: time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,
         nats_url: nats.url.clone(),
@@ -116,19 +124,36 @@ fn local_api_key(dir: &Path) -> anyhow::Result<String> {
     let key = format!("dev-{}", uuid::Uuid::new_v4().simple());
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&path)?.write_all(key.as_bytes())?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?
+        .write_all(key.as_bytes())?;
     Ok(key)
 }
 
-async fn start_kubently(nats_url: &str, kubeconfig: &Path, api_key: &str, logs: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<(String, Daemon, Daemon)> {
-    let port = if std::net::TcpListener::bind(("127.0.0.1", PREFERRED_GATEWAY_PORT)).is_ok() { PREFERRED_GATEWAY_PORT } else { free_port() };
+async fn start_kubently(
+    nats_url: &str,
+    kubeconfig: &Path,
+    api_key: &str,
+    logs: &Path,
+    say: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<(String, Daemon, Daemon)> {
+    let port = if std::net::TcpListener::bind(("127.0.0.1", PREFERRED_GATEWAY_PORT)).is_ok() {
+        PREFERRED_GATEWAY_PORT
+    } else {
+        free_port()
+    };
     let mut cmd = Command::new(paths::sibling_bin("kubently-gateway"));
     cmd.env("KUBENTLY__SERVER__HOST", "127.0.0.1")
         .env("KUBENTLY__SERVER__PORT", port.to_string())
         .env("KUBENTLY__NATS__URL", nats_url)
         .env("KUBENTLY__AUTH__API_KEYS", format!("dev:{api_key}"))
         .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true");
-    let gateway = Daemon::spawn("kubently-gateway", cmd, &logs.join("kubently-gateway.log"), Lifetime::Detached)?;
+    let gateway =
+        Daemon::spawn("kubently-gateway", cmd, &logs.join("kubently-gateway.log"), Lifetime::Detached)?;
     wait_until("kubently-gateway", Duration::from_secs(20), Some(&gateway), || async move {
         Ok(http_get(port, "/readyz").await?.0 == 200)
     })
@@ -140,7 +165,8 @@ async fn start_kubently(nats_url: &str, kubeconfig: &Path, api_key: &str, logs: 
     cmd.env("KUBENTLY__NATS__URL", nats_url)
         .env("KUBENTLY__EXECUTOR__CLUSTER_ID", LOCAL_CLUSTER_ID)
         .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
-    let executor = Daemon::spawn("kubently-executor", cmd, &logs.join("kubently-executor.log"), Lifetime::Detached)?;
+    let executor =
+        Daemon::spawn("kubently-executor", cmd, &logs.join("kubently-executor.log"), Lifetime::Detached)?;
     let log = executor.log.clone();
     wait_until("kubently-executor", Duration::from_secs(30), Some(&executor), || {
         let log = log.clone();
@@ -164,7 +190,10 @@ async fn seed_and_wait(kubeconfig: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
 pub async fn seed() -> anyhow::Result<()> {
     let state = require_running()?;
     if state.kube.is_none() {
-        bail!("the stack runs against your own cluster ({}); the demo scenario is only seeded into the bundled one", state.kubeconfig.display());
+        bail!(
+            "the stack runs against your own cluster ({}); the demo scenario is only seeded into the bundled one",
+            state.kubeconfig.display()
+        );
     }
     seed_and_wait(&state.kubeconfig, &progress(Instant::now())).await
 }
@@ -175,7 +204,12 @@ pub fn down(purge: bool) -> anyhow::Result<()> {
             for d in state.daemons().iter().rev() {
                 let alive = d.is_alive();
                 d.stop(Duration::from_secs(5));
-                println!("{:<24} pid {:<8} {}", d.name, d.pid, if alive { "stopped" } else { "was not running" });
+                println!(
+                    "{:<24} pid {:<8} {}",
+                    d.name,
+                    d.pid,
+                    if alive { "stopped" } else { "was not running" }
+                );
             }
             std::fs::remove_file(StackState::path())?;
         }
@@ -198,7 +232,9 @@ pub fn status() -> anyhow::Result<()> {
         println!("{:<24} pid {:<8} {}", d.name, d.pid, if d.is_alive() { "running" } else { "NOT RUNNING" });
     }
     if !state.all_alive() {
-        bail!("some processes are down — `./dev up` restarts the stack (logs in .dev/logs and .dev/kube/logs)");
+        bail!(
+            "some processes are down — `./dev up` restarts the stack (logs in .dev/logs and .dev/kube/logs)"
+        );
     }
     print_info(&state);
     Ok(())
@@ -223,7 +259,11 @@ fn require_running() -> anyhow::Result<StackState> {
 }
 
 fn print_info(s: &StackState) {
-    let rel = |p: &Path| p.strip_prefix(paths::repo_root()).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string());
+    let rel = |p: &Path| {
+        p.strip_prefix(paths::repo_root())
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|_| p.display().to_string())
+    };
     println!();
     println!("Kubently local stack (state in .dev/state.json, logs in .dev/logs/ and .dev/kube/logs/)");
     println!("  NATS (JetStream)   {}   monitoring {}", s.nats_url, s.nats_monitor_url);
@@ -235,15 +275,27 @@ fn print_info(s: &StackState) {
         None => println!("  Kubernetes         your cluster"),
     }
     println!("  kubeconfig         {}", rel(&s.kubeconfig));
-    println!("  gateway            {}   (X-API-Key: {}, service \"dev\"; also in .dev/api-key)", s.gateway_url, s.api_key);
+    println!(
+        "  gateway            {}   (X-API-Key: {}, service \"dev\"; also in .dev/api-key)",
+        s.gateway_url, s.api_key
+    );
     println!("  executor           cluster id \"{LOCAL_CLUSTER_ID}\"");
     println!("  MCP                {}/mcp   (streamable HTTP; send the X-API-Key header)", s.gateway_url);
-    println!("  A2A                {}/a2a   (agent card {}/.well-known/agent-card.json)", s.gateway_url, s.gateway_url);
+    println!(
+        "  A2A                {}/a2a   (agent card {}/.well-known/agent-card.json)",
+        s.gateway_url, s.gateway_url
+    );
     println!("  webhooks           {}/webhooks/subscriptions   (loopback receivers allowed)", s.gateway_url);
     println!();
     println!("Try it:");
-    println!("  curl -s -H 'X-API-Key: {}' -H 'Content-Type: application/json' {}/debug/execute \\", s.api_key, s.gateway_url);
-    println!("       -d '{{\"cluster_id\":\"{LOCAL_CLUSTER_ID}\",\"command_type\":\"get\",\"args\":[\"pods\"],\"namespace\":\"{}\"}}'", scenario::SHOP_NS);
+    println!(
+        "  curl -s -H 'X-API-Key: {}' -H 'Content-Type: application/json' {}/debug/execute \\",
+        s.api_key, s.gateway_url
+    );
+    println!(
+        "       -d '{{\"cluster_id\":\"{LOCAL_CLUSTER_ID}\",\"command_type\":\"get\",\"args\":[\"pods\"],\"namespace\":\"{}\"}}'",
+        scenario::SHOP_NS
+    );
     println!("  export KUBECONFIG={}", s.kubeconfig.display());
     if s.kube.is_some() {
         println!("  kubectl get pods -A");

@@ -11,7 +11,7 @@ use kubently_shared::protocol::{self, ExecutorInfo, FetchMode};
 use kubently_shared::provision::Buckets;
 use serde_json::json;
 use time::OffsetDateTime;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{Semaphore, watch};
 
 pub struct Presence {
     pub js: jetstream::Context,
@@ -37,7 +37,9 @@ impl Presence {
         let ttl = self.interval * 3;
         match protocol::encode(info) {
             Ok(value) => {
-                if let Err(e) = kv_ttl::put_with_ttl(&self.js, &self.buckets.executors, &self.key, value, ttl).await {
+                if let Err(e) =
+                    kv_ttl::put_with_ttl(&self.js, &self.buckets.executors, &self.key, value, ttl).await
+                {
                     tracing::warn!(error = %e, "heartbeat failed");
                 }
             }
@@ -47,7 +49,12 @@ impl Presence {
 
     /// Beats every interval (and at once on a mode change) until `stop` is set, then says
     /// goodbye. If its owner vanishes instead (a crash), it just ends: the key expires by itself.
-    pub async fn run(self, mut mode: watch::Receiver<FetchMode>, slots: Arc<Semaphore>, mut stop: watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        mut mode: watch::Receiver<FetchMode>,
+        slots: Arc<Semaphore>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let mut info = self.info.clone();
         let mut tick = tokio::time::interval(self.interval);
         loop {

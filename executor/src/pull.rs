@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::PullConsumer;
 use futures::StreamExt;
 use kubently_shared::protocol::FetchMode;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{Semaphore, watch};
 
 use crate::worker::Worker;
 

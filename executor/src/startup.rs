@@ -11,12 +11,12 @@ use kubently_shared::policy::Verb;
 use kubently_shared::protocol::{ExecutorInfo, FetchMode, PROTOCOL_VERSION};
 use kubently_shared::provision;
 use time::OffsetDateTime;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{Semaphore, watch};
 
 use crate::engine::Engine;
 use crate::presence::Presence;
 use crate::worker::Worker;
-use crate::{mode, pull, Error, Result, Settings};
+use crate::{Error, Result, Settings, mode, pull};
 
 pub struct Application {
     settings: Settings,
@@ -30,7 +30,8 @@ impl Application {
     /// cluster's durable consumer, shared by every replica of this cluster.
     pub async fn build(settings: Settings) -> Result<Self> {
         let cluster_id = settings.executor.cluster_id.clone();
-        kubently_shared::names::validate_cluster_id(&cluster_id).map_err(|e| Error::Config(format!("executor.cluster_id: {e}")))?;
+        kubently_shared::names::validate_cluster_id(&cluster_id)
+            .map_err(|e| Error::Config(format!("executor.cluster_id: {e}")))?;
         let kube = kube_client(&settings).await?;
         let executor_id = settings.executor.id.clone().unwrap_or_else(default_executor_id);
         let nats = settings.nats.connect(format!("kubently-executor/{cluster_id}/{executor_id}")).await?;
@@ -102,7 +103,11 @@ impl Application {
         let slots = Arc::new(Semaphore::new(concurrency));
         let (mode_tx, mode_rx) = watch::channel(FetchMode::Slow);
         let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(mode::follow(self.worker.buckets.cluster_active.clone(), self.worker.cluster_id.clone(), mode_tx));
+        tokio::spawn(mode::follow(
+            self.worker.buckets.cluster_active.clone(),
+            self.worker.cluster_id.clone(),
+            mode_tx,
+        ));
         self.presence.register_cluster().await;
         let presence = tokio::spawn(self.presence.run(mode_rx.clone(), slots.clone(), stop_rx.clone()));
         tracing::info!(cluster_id = %self.worker.cluster_id, executor_id = %self.worker.executor_id, concurrency, "executor started");
@@ -124,7 +129,10 @@ impl Application {
         let grace = Duration::from_secs(s.shutdown_grace_seconds);
         match tokio::time::timeout(grace, slots.acquire_many(concurrency as u32)).await {
             Ok(_) => tracing::info!("in-flight commands finished"),
-            Err(_) => tracing::warn!(in_flight = concurrency - slots.available_permits(), "grace period over; unfinished commands will be redelivered"),
+            Err(_) => tracing::warn!(
+                in_flight = concurrency - slots.available_permits(),
+                "grace period over; unfinished commands will be redelivered"
+            ),
         }
         let _ = stop_tx.send(true);
         let _ = presence.await;
@@ -142,7 +150,11 @@ fn hostname() -> String {
 
 /// `<hostname>-<8 hex>`, safe as a KV key token.
 fn default_executor_id() -> String {
-    let host: String = hostname().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).take(40).collect();
+    let host: String = hostname()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .take(40)
+        .collect();
     format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 

@@ -12,7 +12,7 @@ use async_nats::jetstream::{self, AckKind};
 use kubently_shared::budget;
 use kubently_shared::events::EventPublisher;
 use kubently_shared::policy::{self, PolicyConfig};
-use kubently_shared::protocol::{self, Command, CommandResult, Event, EventType, OutputMeta, CommandStatus};
+use kubently_shared::protocol::{self, Command, CommandResult, CommandStatus, Event, EventType, OutputMeta};
 use kubently_shared::provision::Buckets;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -67,13 +67,23 @@ impl Worker {
             return CommandResult::expired(command, &self.executor_id, now);
         };
         if command.cluster_id != self.cluster_id {
-            return self.failure(command, format!("command for cluster '{}' reached the executor of '{}'", command.cluster_id, self.cluster_id), 0);
+            return self.failure(
+                command,
+                format!(
+                    "command for cluster '{}' reached the executor of '{}'",
+                    command.cluster_id, self.cluster_id
+                ),
+                0,
+            );
         }
         if let Err(e) = policy::validate(&command.request, &self.policy) {
             return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
         }
         let started = Instant::now();
-        let opts = ExecOptions { default_namespace: self.default_namespace.clone(), deadline: Some(started + remaining) };
+        let opts = ExecOptions {
+            default_namespace: self.default_namespace.clone(),
+            deadline: Some(started + remaining),
+        };
         let progress = async {
             let mut tick = tokio::time::interval(self.ack_wait / 3);
             tick.tick().await;
@@ -94,14 +104,30 @@ impl Worker {
                 output: output.text,
                 execution_time_ms: ms,
                 meta: Some(OutputMeta { kind: output.kind, rows: output.rows, ..OutputMeta::default() }),
-                ..CommandResult::new(command, CommandStatus::Success, &self.executor_id, OffsetDateTime::now_utc())
+                ..CommandResult::new(
+                    command,
+                    CommandStatus::Success,
+                    &self.executor_id,
+                    OffsetDateTime::now_utc(),
+                )
             },
             // Like kubectl: what was read goes to the output, the errors to `error`.
-            Ok(Err(e)) => CommandResult { output: e.partial_output().map(|o| o.text.clone()).unwrap_or_default(), ..self.failure(command, e.to_string(), ms) },
+            Ok(Err(e)) => CommandResult {
+                output: e.partial_output().map(|o| o.text.clone()).unwrap_or_default(),
+                ..self.failure(command, e.to_string(), ms)
+            },
             Err(_) => CommandResult {
-                error: Some(format!("the command did not finish within its {} s deadline and was abandoned", remaining.as_secs().max(1))),
+                error: Some(format!(
+                    "the command did not finish within its {} s deadline and was abandoned",
+                    remaining.as_secs().max(1)
+                )),
                 execution_time_ms: ms,
-                ..CommandResult::new(command, CommandStatus::Timeout, &self.executor_id, OffsetDateTime::now_utc())
+                ..CommandResult::new(
+                    command,
+                    CommandStatus::Timeout,
+                    &self.executor_id,
+                    OffsetDateTime::now_utc(),
+                )
             },
         }
     }
@@ -129,7 +155,16 @@ impl Worker {
     }
 
     fn failure(&self, command: &Command, error: String, ms: u64) -> CommandResult {
-        CommandResult { error: Some(error), execution_time_ms: ms, ..CommandResult::new(command, CommandStatus::Failure, &self.executor_id, OffsetDateTime::now_utc()) }
+        CommandResult {
+            error: Some(error),
+            execution_time_ms: ms,
+            ..CommandResult::new(
+                command,
+                CommandStatus::Failure,
+                &self.executor_id,
+                OffsetDateTime::now_utc(),
+            )
+        }
     }
 
     /// Replies with the output fitted to the command's budget and stores the full output (for
@@ -155,15 +190,25 @@ impl Worker {
             "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service,
             "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": self.executor_id,
         });
-        self.events.publish_deduplicated(Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc()), format!("{}.{}", event_type.as_str(), command.id));
-        tracing::info!(status = result.status.as_str(), execution_time_ms = result.execution_time_ms, "command done");
+        self.events.publish_deduplicated(
+            Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc()),
+            format!("{}.{}", event_type.as_str(), command.id),
+        );
+        tracing::info!(
+            status = result.status.as_str(),
+            execution_time_ms = result.execution_time_ms,
+            "command done"
+        );
     }
 }
 
 /// (reply, stored): the reply's output fits the command's budget (default 16 KiB) with a footer
 /// saying what was cut and how to narrow; the stored copy keeps the full output (up to 4 MiB).
 fn fit_to_budget(command: &Command, full: &CommandResult) -> (CommandResult, CommandResult) {
-    let budget = command.output_budget_bytes.map_or(budget::DEFAULT_BUDGET_BYTES, |b| b as usize).clamp(budget::MIN_BUDGET_BYTES, budget::MAX_BUDGET_BYTES);
+    let budget = command
+        .output_budget_bytes
+        .map_or(budget::DEFAULT_BUDGET_BYTES, |b| b as usize)
+        .clamp(budget::MIN_BUDGET_BYTES, budget::MAX_BUDGET_BYTES);
     let fitted = budget::fit(&full.output, budget, command.request.verb(), &command.id.to_string());
     let base = full.meta.clone().unwrap_or_default();
     let meta = |returned: usize, truncated: bool| OutputMeta {
@@ -174,8 +219,15 @@ fn fit_to_budget(command: &Command, full: &CommandResult) -> (CommandResult, Com
         truncated,
         ..base.clone()
     };
-    let reply = CommandResult { output: fitted.text.clone(), meta: Some(meta(fitted.text.len(), fitted.truncated)), ..full.clone() };
-    let stored_len = (0..=full.output.len().min(budget::MAX_STORED_BYTES)).rev().find(|i| full.output.is_char_boundary(*i)).unwrap_or(0);
+    let reply = CommandResult {
+        output: fitted.text.clone(),
+        meta: Some(meta(fitted.text.len(), fitted.truncated)),
+        ..full.clone()
+    };
+    let stored_len = (0..=full.output.len().min(budget::MAX_STORED_BYTES))
+        .rev()
+        .find(|i| full.output.is_char_boundary(*i))
+        .unwrap_or(0);
     let stored = CommandResult {
         output: full.output[..stored_len].to_string(),
         meta: Some(meta(stored_len, stored_len < full.output.len())),

@@ -60,7 +60,9 @@ impl Behaviour {
 /// The behaviour for `pod`: the test annotation if present, else the demo table, else healthy.
 pub fn behaviour_for(pod: &Pod) -> Behaviour {
     let meta = &pod.metadata;
-    if let Some(b) = meta.annotations.as_ref().and_then(|a| a.get(BEHAVIOUR_ANNOTATION)).and_then(|v| Behaviour::parse(v)) {
+    if let Some(b) =
+        meta.annotations.as_ref().and_then(|a| a.get(BEHAVIOUR_ANNOTATION)).and_then(|v| Behaviour::parse(v))
+    {
         return b;
     }
     let label = |k: &str| meta.labels.as_ref().and_then(|l| l.get(k)).map(String::as_str);

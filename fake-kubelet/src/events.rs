@@ -9,9 +9,7 @@ use time::{Duration, OffsetDateTime};
 use tracing::debug;
 
 use super::KUBELET_COMPONENT;
-use super::status::{
-    CRASH_FINISHED_AGO, CRASH_RUN, OOM_STARTED_AGO, container_start_time, pod_start_time,
-};
+use super::status::{CRASH_FINISHED_AGO, CRASH_RUN, OOM_STARTED_AGO, container_start_time, pod_start_time};
 use super::util::{elapsed, k8s_time, truncate_to_second};
 use crate::behaviour::Behaviour;
 
@@ -94,11 +92,7 @@ pub(crate) fn pod_events(pod: &Pod, behaviour: Behaviour, now: OffsetDateTime) -
     let start = pod_start_time(pod, now);
     let started = container_start_time(pod, now);
     let mut events = Events::new(pod);
-    let containers = pod
-        .spec
-        .as_ref()
-        .map(|s| s.containers.as_slice())
-        .unwrap_or_default();
+    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
     for c in containers {
         let name = c.name.as_str();
         let image = c.image.as_deref().unwrap_or_default();
@@ -107,35 +101,16 @@ pub(crate) fn pod_events(pod: &Pod, behaviour: Behaviour, now: OffsetDateTime) -
             continue;
         }
         let (runs, last_run) = match behaviour {
-            Behaviour::CrashLoop { restarts } => (
-                restarts + 1,
-                (now - CRASH_FINISHED_AGO - CRASH_RUN).max(started),
-            ),
-            Behaviour::OomKilled { restarts } => {
-                (restarts + 1, (now - OOM_STARTED_AGO).max(started))
+            Behaviour::CrashLoop { restarts } => {
+                (restarts + 1, (now - CRASH_FINISHED_AGO - CRASH_RUN).max(started))
             }
+            Behaviour::OomKilled { restarts } => (restarts + 1, (now - OOM_STARTED_AGO).max(started)),
             _ => (1, started),
         };
         let pulled = format!("Container image \"{image}\" already present on machine");
         events.push(name, NORMAL, "Pulled", pulled, runs, started, last_run);
-        events.push(
-            name,
-            NORMAL,
-            "Created",
-            "Created container ".to_owned() + name,
-            runs,
-            started,
-            last_run,
-        );
-        events.push(
-            name,
-            NORMAL,
-            "Started",
-            "Started container ".to_owned() + name,
-            runs,
-            started,
-            last_run,
-        );
+        events.push(name, NORMAL, "Created", "Created container ".to_owned() + name, runs, started, last_run);
+        events.push(name, NORMAL, "Started", "Started container ".to_owned() + name, runs, started, last_run);
         match behaviour {
             Behaviour::CrashLoop { restarts } => {
                 events.push(
@@ -160,8 +135,7 @@ pub(crate) fn pod_events(pod: &Pod, behaviour: Behaviour, now: OffsetDateTime) -
                 );
             }
             Behaviour::ReadinessFailing => {
-                let probes =
-                    i32::try_from(elapsed(started, now).whole_seconds() / 10).unwrap_or(i32::MAX);
+                let probes = i32::try_from(elapsed(started, now).whole_seconds() / 10).unwrap_or(i32::MAX);
                 let first = (started + Duration::seconds(5)).min(now);
                 events.push(
                     name,
@@ -191,43 +165,11 @@ fn image_pull_events(
         "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": \
          failed to resolve reference \"{image}\": {image}: not found"
     );
-    events.push(
-        name,
-        NORMAL,
-        "Pulling",
-        format!("Pulling image \"{image}\""),
-        4,
-        first,
-        now,
-    );
+    events.push(name, NORMAL, "Pulling", format!("Pulling image \"{image}\""), 4, first, now);
     events.push(name, WARNING, "Failed", not_found, 4, first, now);
-    events.push(
-        name,
-        WARNING,
-        "Failed",
-        "Error: ErrImagePull".to_owned(),
-        4,
-        first,
-        now,
-    );
-    events.push(
-        name,
-        NORMAL,
-        "BackOff",
-        format!("Back-off pulling image \"{image}\""),
-        6,
-        first,
-        now,
-    );
-    events.push(
-        name,
-        WARNING,
-        "Failed",
-        "Error: ImagePullBackOff".to_owned(),
-        6,
-        first,
-        now,
-    );
+    events.push(name, WARNING, "Failed", "Error: ErrImagePull".to_owned(), 4, first, now);
+    events.push(name, NORMAL, "BackOff", format!("Back-off pulling image \"{image}\""), 6, first, now);
+    events.push(name, WARNING, "Failed", "Error: ImagePullBackOff".to_owned(), 6, first, now);
 }
 
 /// The Event object for `spec` about `pod`, reported by the kubelet on `node`.
@@ -275,9 +217,8 @@ pub(crate) async fn create_pod_events(
             Ok(_) => debug!(event = %spec.name, "created event"),
             Err(kube::Error::Api(status)) if status.is_already_exists() => {}
             Err(err) => {
-                first_error.get_or_insert(
-                    anyhow::Error::new(err).context(format!("creating event {}", spec.name)),
-                );
+                first_error
+                    .get_or_insert(anyhow::Error::new(err).context(format!("creating event {}", spec.name)));
             }
         }
     }
@@ -316,11 +257,7 @@ mod tests {
                 "thumb-1.failed-3-0a1b2c3d"
             ]
         );
-        assert!(
-            events[1]
-                .message
-                .ends_with("acme/thumbnailer:9.9.9: not found")
-        );
+        assert!(events[1].message.ends_with("acme/thumbnailer:9.9.9: not found"));
         assert!(events.iter().all(|e| e.reason != "Pulled"));
     }
 
@@ -339,14 +276,8 @@ mod tests {
         let p = pod();
         let spec = &pod_events(&p, Behaviour::ReadinessFailing, NOW)[3];
         let value = event_object(&p, spec, "node-1");
-        assert_eq!(
-            value["involvedObject"]["uid"],
-            "0A1B2C3D-0000-0000-0000-000000000000"
-        );
-        assert_eq!(
-            value["involvedObject"]["fieldPath"],
-            "spec.containers{thumbnailer}"
-        );
+        assert_eq!(value["involvedObject"]["uid"], "0A1B2C3D-0000-0000-0000-000000000000");
+        assert_eq!(value["involvedObject"]["fieldPath"], "spec.containers{thumbnailer}");
         assert_eq!(value["source"]["component"], "kubelet");
         assert_eq!(value["reason"], "Unhealthy");
         let event: Event = serde_json::from_value(value).expect("valid Event");

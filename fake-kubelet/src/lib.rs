@@ -47,10 +47,7 @@ pub struct Config {
 impl Config {
     /// A kubelet for `node_name` on a free port.
     pub fn new(node_name: impl Into<String>) -> Self {
-        Self {
-            node_name: node_name.into(),
-            port: 0,
-        }
+        Self { node_name: node_name.into(), port: 0 }
     }
 }
 
@@ -78,13 +75,7 @@ impl FakeKubelet {
         let acceptor = server::tls_acceptor(&config.node_name)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
-        Ok(Self {
-            client,
-            config,
-            listener,
-            acceptor,
-            addr,
-        })
+        Ok(Self { client, config, listener, acceptor, addr })
     }
 
     /// The bound HTTPS address (`127.0.0.1:<port>`).
@@ -100,13 +91,7 @@ impl FakeKubelet {
     /// Serve, register the node, heartbeat and drive pods, forever. API errors are logged and
     /// retried; this only returns if an internal task stops, which is a bug.
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self {
-            client,
-            config,
-            listener,
-            acceptor,
-            addr,
-        } = self;
+        let Self { client, config, listener, acceptor, addr } = self;
         let node = config.node_name;
         info!(node = %node, %addr, "fake kubelet running");
         let state = server::AppState::new(client.clone(), &node);

@@ -8,12 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::status::{CRASH_RUN, MAX_BACK_OFF, REASON_ERR_IMAGE_PULL, REASON_IMAGE_PULL_BACK_OFF};
-use crate::quantity::parse as parse_quantity;
-use super::util::{
-    elapsed, from_k8s_time, hash64, nginx_access_time, nginx_error_time,
-    rfc3339_nano_fixed,
-};
+use super::util::{elapsed, from_k8s_time, hash64, nginx_access_time, nginx_error_time, rfc3339_nano_fixed};
 use crate::behaviour::{Behaviour, behaviour_for};
+use crate::quantity::parse as parse_quantity;
 
 /// At most this many lines of a long-running container's history.
 pub const MAX_HISTORY_LINES: usize = 1000;
@@ -68,9 +65,7 @@ fn parse_bool(params: &HashMap<String, String>, key: &str) -> Result<bool, Strin
         None => Ok(false),
         Some("" | "1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
         Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
-        Some(other) => Err(format!(
-            "unable to decode query: {key}: invalid boolean {other:?}"
-        )),
+        Some(other) => Err(format!("unable to decode query: {key}: invalid boolean {other:?}")),
     }
 }
 
@@ -78,30 +73,23 @@ fn parse_int(params: &HashMap<String, String>, key: &str) -> Result<Option<i64>,
     params
         .get(key)
         .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| format!("unable to decode query: {key}: invalid integer {v:?}"))
+            v.parse::<i64>().map_err(|_| format!("unable to decode query: {key}: invalid integer {v:?}"))
         })
         .transpose()
 }
 
 fn non_negative(value: Option<i64>, key: &str) -> Result<Option<u64>, String> {
-    value
-        .map(|v| u64::try_from(v).map_err(|_| format!("{key} must be non-negative, got {v}")))
-        .transpose()
+    value.map(|v| u64::try_from(v).map_err(|_| format!("{key} must be non-negative, got {v}"))).transpose()
 }
 
 /// Parse the kubelet's log query; `now` resolves `sinceSeconds`.
-pub fn parse_log_query(
-    params: &HashMap<String, String>,
-    now: OffsetDateTime,
-) -> Result<LogQuery, String> {
+pub fn parse_log_query(params: &HashMap<String, String>, now: OffsetDateTime) -> Result<LogQuery, String> {
     let since_seconds = parse_int(params, "sinceSeconds")?;
     let since_time = params
         .get("sinceTime")
         .map(|v| {
-            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                format!("unable to decode query: sinceTime: invalid RFC3339 time {v:?}")
-            })
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map_err(|_| format!("unable to decode query: sinceTime: invalid RFC3339 time {v:?}"))
         })
         .transpose()?;
     let since = match (since_seconds, since_time) {
@@ -135,17 +123,11 @@ pub fn format_line(line: &LogLine, timestamps: bool) -> String {
 
 /// Apply `tailLines` (first, like the kubelet), then the since filter, then `limitBytes`.
 pub fn render(lines: &[LogLine], query: &LogQuery) -> Vec<u8> {
-    let skip = query.tail_lines.map_or(0, |tail| {
-        lines
-            .len()
-            .saturating_sub(usize::try_from(tail).unwrap_or(usize::MAX))
-    });
+    let skip = query
+        .tail_lines
+        .map_or(0, |tail| lines.len().saturating_sub(usize::try_from(tail).unwrap_or(usize::MAX)));
     let mut out = Vec::new();
-    for line in lines
-        .iter()
-        .skip(skip)
-        .filter(|l| query.since.is_none_or(|since| l.at >= since))
-    {
+    for line in lines.iter().skip(skip).filter(|l| query.since.is_none_or(|since| l.at >= since)) {
         out.extend_from_slice(format_line(line, query.timestamps).as_bytes());
     }
     if let Some(limit) = query.limit_bytes {
@@ -157,27 +139,13 @@ pub fn render(lines: &[LogLine], query: &LogQuery) -> Vec<u8> {
 /// One run of a container instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Run {
-    Running {
-        started: OffsetDateTime,
-    },
-    Terminated {
-        started: OffsetDateTime,
-        finished: OffsetDateTime,
-    },
+    Running { started: OffsetDateTime },
+    Terminated { started: OffsetDateTime, finished: OffsetDateTime },
 }
 
 fn terminated_run(t: &ContainerStateTerminated, fallback: OffsetDateTime) -> Run {
-    let finished = t
-        .finished_at
-        .as_ref()
-        .and_then(from_k8s_time)
-        .unwrap_or(fallback);
-    let started = t
-        .started_at
-        .as_ref()
-        .and_then(from_k8s_time)
-        .unwrap_or(finished)
-        .min(finished);
+    let finished = t.finished_at.as_ref().and_then(from_k8s_time).unwrap_or(fallback);
+    let started = t.started_at.as_ref().and_then(from_k8s_time).unwrap_or(finished).min(finished);
     Run::Terminated { started, finished }
 }
 
@@ -194,26 +162,16 @@ fn select_run(
 ) -> Result<Run, LogError> {
     let name = &status.name;
     let state = status.state.as_ref();
-    let last = status
-        .last_state
-        .as_ref()
-        .and_then(|s| s.terminated.as_ref())
-        .filter(|t| has_container_id(t));
+    let last = status.last_state.as_ref().and_then(|s| s.terminated.as_ref()).filter(|t| has_container_id(t));
     let bad = |msg: String| Err(LogError::BadRequest(msg));
     if previous {
         return match last {
             Some(t) => Ok(terminated_run(t, now)),
-            None => bad(format!(
-                "previous terminated container {name:?} in pod {pod:?} not found"
-            )),
+            None => bad(format!("previous terminated container {name:?} in pod {pod:?} not found")),
         };
     }
     if let Some(running) = state.and_then(|s| s.running.as_ref()) {
-        let started = running
-            .started_at
-            .as_ref()
-            .and_then(from_k8s_time)
-            .unwrap_or(now);
+        let started = running.started_at.as_ref().and_then(from_k8s_time).unwrap_or(now);
         return Ok(Run::Running { started });
     }
     if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
@@ -226,22 +184,15 @@ fn select_run(
     if let Some(t) = last {
         return Ok(terminated_run(t, now));
     }
-    match state
-        .and_then(|s| s.waiting.as_ref())
-        .map(|w| w.reason.clone().unwrap_or_default())
-    {
-        Some(reason) if reason == REASON_ERR_IMAGE_PULL => bad(format!(
-            "container {name:?} in pod {pod:?} is waiting to start: image can't be pulled"
-        )),
+    match state.and_then(|s| s.waiting.as_ref()).map(|w| w.reason.clone().unwrap_or_default()) {
+        Some(reason) if reason == REASON_ERR_IMAGE_PULL => {
+            bad(format!("container {name:?} in pod {pod:?} is waiting to start: image can't be pulled"))
+        }
         Some(reason) if reason == REASON_IMAGE_PULL_BACK_OFF => bad(format!(
             "container {name:?} in pod {pod:?} is waiting to start: trying and failing to pull image"
         )),
-        Some(reason) => bad(format!(
-            "container {name:?} in pod {pod:?} is waiting to start: {reason}"
-        )),
-        None => bad(format!(
-            "container {name:?} in pod {pod:?} is waiting to start - no logs yet"
-        )),
+        Some(reason) => bad(format!("container {name:?} in pod {pod:?} is waiting to start: {reason}")),
+        None => bad(format!("container {name:?} in pod {pod:?} is waiting to start - no logs yet")),
     }
 }
 
@@ -259,9 +210,7 @@ pub fn container_logs(
         .and_then(|s| s.init_containers.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.name == container));
     if !is_main && !is_init {
-        return Err(LogError::NotFound(format!(
-            "container {container:?} not found in pod {pod_name:?}"
-        )));
+        return Err(LogError::NotFound(format!("container {container:?} not found in pod {pod_name:?}")));
     }
     let status = pod.status.as_ref();
     let statuses = if is_main {
@@ -276,19 +225,9 @@ pub fn container_logs(
     };
     let run = select_run(cstatus, pod_name, previous, now)?;
     if is_init {
-        return Ok(ContainerLogs {
-            lines: init_lines(run, now),
-            live: None,
-        });
+        return Ok(ContainerLogs { lines: init_lines(run, now), live: None });
     }
-    Ok(generate(
-        pod,
-        container,
-        behaviour_for(pod),
-        run,
-        previous,
-        now,
-    ))
+    Ok(generate(pod, container, behaviour_for(pod), run, previous, now))
 }
 
 fn generate(
@@ -308,32 +247,18 @@ fn generate(
         Behaviour::Healthy | Behaviour::ImagePullBackOff => {
             (access_history(seed, started, end), Some(LiveKind::Access))
         }
-        Behaviour::ReadinessFailing => (
-            not_ready_history(container, started, end),
-            Some(LiveKind::NotReady),
-        ),
+        Behaviour::ReadinessFailing => (not_ready_history(container, started, end), Some(LiveKind::NotReady)),
         Behaviour::CrashLoop { .. } => {
             // `--previous` is the run before the last one: shift it back by one run and one back-off.
-            let shift = if previous {
-                elapsed(started, end) + MAX_BACK_OFF
-            } else {
-                Duration::ZERO
-            };
+            let shift = if previous { elapsed(started, end) + MAX_BACK_OFF } else { Duration::ZERO };
             let (s, f) = (started - shift, end - shift);
-            let f = if f - s < Duration::seconds(1) {
-                s + CRASH_RUN
-            } else {
-                f
-            };
+            let f = if f - s < Duration::seconds(1) { s + CRASH_RUN } else { f };
             (scripted(s, f, &crash_script(container)), None)
         }
         Behaviour::OomKilled { .. } => (scripted(started, end, &oom_script(pod, container)), None),
         Behaviour::Fail => (scripted(started, end, &migration_script()), None),
     };
-    ContainerLogs {
-        lines,
-        live: if running { live } else { None },
-    }
+    ContainerLogs { lines, live: if running { live } else { None } }
 }
 
 fn init_lines(run: Run, now: OffsetDateTime) -> Vec<LogLine> {
@@ -344,27 +269,18 @@ fn init_lines(run: Run, now: OffsetDateTime) -> Vec<LogLine> {
     scripted(
         started,
         finished,
-        &[
-            (0, "init: preparing shared volume".to_owned()),
-            (900, "init: done".to_owned()),
-        ],
+        &[(0, "init: preparing shared volume".to_owned()), (900, "init: done".to_owned())],
     )
 }
 
 /// Lines at fixed fractions (per mille) of a run, each a few microseconds after the previous.
-fn scripted(
-    started: OffsetDateTime,
-    finished: OffsetDateTime,
-    script: &[(i64, String)],
-) -> Vec<LogLine> {
+fn scripted(started: OffsetDateTime, finished: OffsetDateTime, script: &[(i64, String)]) -> Vec<LogLine> {
     let span = elapsed(started, finished);
     script
         .iter()
         .zip(0_i64..)
         .map(|((per_mille, text), i)| LogLine {
-            at: started
-                + span * (*per_mille as f64 / 1000.0)
-                + Duration::microseconds(1_000 + i * 137),
+            at: started + span * (*per_mille as f64 / 1000.0) + Duration::microseconds(1_000 + i * 137),
             text: text.clone(),
         })
         .collect()
@@ -394,24 +310,10 @@ fn crash_script(container: &str) -> Vec<(i64, String)> {
     let mut script = vec![
         (0, format!("INFO {container} 2.4.1 starting (pid 1)")),
         (10, "INFO loading settings from environment".to_owned()),
-        (
-            20,
-            "INFO db: connecting to postgres:5432 (pool size 10)".to_owned(),
-        ),
-        (
-            40,
-            "WARN db: connect postgres:5432: connection refused (attempt 1/3), retrying in 15s"
-                .to_owned(),
-        ),
-        (
-            480,
-            "WARN db: connect postgres:5432: connection refused (attempt 2/3), retrying in 15s"
-                .to_owned(),
-        ),
-        (
-            960,
-            "ERROR db: connect postgres:5432: connection refused (attempt 3/3)".to_owned(),
-        ),
+        (20, "INFO db: connecting to postgres:5432 (pool size 10)".to_owned()),
+        (40, "WARN db: connect postgres:5432: connection refused (attempt 1/3), retrying in 15s".to_owned()),
+        (480, "WARN db: connect postgres:5432: connection refused (attempt 2/3), retrying in 15s".to_owned()),
+        (960, "ERROR db: connect postgres:5432: connection refused (attempt 3/3)".to_owned()),
     ];
     script.extend(TRACEBACK.iter().map(|line| (980, (*line).to_owned())));
     script
@@ -429,30 +331,15 @@ fn memory_limit_mib(pod: &Pod, container: &str) -> f64 {
 fn oom_script(pod: &Pod, container: &str) -> Vec<(i64, String)> {
     let limit = memory_limit_mib(pod, container);
     let mut script = vec![
-        (
-            0,
-            format!("INFO {container} starting: monthly sales report"),
-        ),
-        (
-            20,
-            "INFO connecting to warehouse (read-only replica)".to_owned(),
-        ),
+        (0, format!("INFO {container} starting: monthly sales report")),
+        (20, "INFO connecting to warehouse (read-only replica)".to_owned()),
         (50, "INFO loading 1.2M rows into memory…".to_owned()),
     ];
-    let steps = [
-        (0.31, 210_000),
-        (0.54, 430_000),
-        (0.72, 640_000),
-        (0.86, 820_000),
-        (0.97, 1_010_000),
-    ];
+    let steps = [(0.31, 210_000), (0.54, 430_000), (0.72, 640_000), (0.86, 820_000), (0.97, 1_010_000)];
     for (i, (share, rows)) in (0_i64..).zip(steps) {
         script.push((
             200 + i * 170,
-            format!(
-                "INFO heap {:.0} MiB in use (rows loaded: {rows})",
-                limit * share
-            ),
+            format!("INFO heap {:.0} MiB in use (rows loaded: {rows})", limit * share),
         ));
     }
     script
@@ -463,14 +350,8 @@ fn migration_script() -> Vec<(i64, String)> {
         (0, "INFO migrate: connecting to database"),
         (100, "INFO migrate: 41 migrations already applied"),
         (300, "INFO migrate: applying 0042_add_orders_index"),
-        (
-            600,
-            "ERROR migrate: CREATE INDEX orders_created_at_idx ON orders (created_at)",
-        ),
-        (
-            900,
-            "FATAL: migration 0042_add_orders_index failed: relation \"orders\" does not exist",
-        ),
+        (600, "ERROR migrate: CREATE INDEX orders_created_at_idx ON orders (created_at)"),
+        (900, "FATAL: migration 0042_add_orders_index failed: relation \"orders\" does not exist"),
         (990, "exit status 1"),
     ]
     .into_iter()
@@ -479,11 +360,7 @@ fn migration_script() -> Vec<(i64, String)> {
 }
 
 /// Ticks `k >= 1` at `started + k * LINE_INTERVAL` up to `end`, keeping at most the last `cap`.
-fn ticks(
-    started: OffsetDateTime,
-    end: OffsetDateTime,
-    cap: usize,
-) -> std::ops::RangeInclusive<i64> {
+fn ticks(started: OffsetDateTime, end: OffsetDateTime, cap: usize) -> std::ops::RangeInclusive<i64> {
     let count = elapsed(started, end).whole_seconds() / LINE_INTERVAL.whole_seconds();
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     (count - cap + 1).max(1)..=count
@@ -504,7 +381,8 @@ fn with_history_cap(mut lines: Vec<LogLine>) -> Vec<LogLine> {
 fn nginx_startup(started: OffsetDateTime) -> Vec<LogLine> {
     let stamp = nginx_error_time(started);
     let texts = [
-        "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration".to_owned(),
+        "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration"
+            .to_owned(),
         "/docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/".to_owned(),
         "/docker-entrypoint.sh: Launching /docker-entrypoint.d/10-listen-on-ipv6-by-default.sh".to_owned(),
         "/docker-entrypoint.sh: Configuration complete; ready for start up".to_owned(),
@@ -515,10 +393,7 @@ fn nginx_startup(started: OffsetDateTime) -> Vec<LogLine> {
     texts
         .into_iter()
         .zip(0_i64..)
-        .map(|(text, i)| LogLine {
-            at: started + Duration::milliseconds(20 + i * 3),
-            text,
-        })
+        .map(|(text, i)| LogLine { at: started + Duration::milliseconds(20 + i * 3), text })
         .collect()
 }
 
@@ -526,10 +401,7 @@ fn access_history(seed: &str, started: OffsetDateTime, end: OffsetDateTime) -> V
     let mut lines = nginx_startup(started);
     for k in ticks(started, end, MAX_HISTORY_LINES) {
         let at = started + Duration::seconds(LINE_INTERVAL.whole_seconds() * k) + jitter(seed, k);
-        lines.push(LogLine {
-            at,
-            text: access_line(seed, k, at),
-        });
+        lines.push(LogLine { at, text: access_line(seed, k, at) });
     }
     with_history_cap(lines)
 }
@@ -547,9 +419,7 @@ pub(crate) fn access_line(seed: &str, k: i64, at: OffsetDateTime) -> String {
     let h = hash64(&[seed, "access", &k.to_string()]);
     let when = nginx_access_time(at);
     if !h.is_multiple_of(4) {
-        return format!(
-            "10.244.0.1 - - [{when}] \"GET /healthz HTTP/1.1\" 200 2 \"-\" \"kube-probe/1.20\""
-        );
+        return format!("10.244.0.1 - - [{when}] \"GET /healthz HTTP/1.1\" 200 2 \"-\" \"kube-probe/1.20\"");
     }
     let idx = usize::try_from((h >> 8) % PAGES.len() as u64).unwrap_or(0);
     let (path, bytes) = PAGES.get(idx).copied().unwrap_or(("/", 3_412));
@@ -564,18 +434,10 @@ pub(crate) const NOT_READY_WARNING: &str = "WARN /ready returning 503: cache war
 
 /// Lines of a running-but-unready app; the warning repeats (warm-up is stuck at 37%).
 pub(crate) fn not_ready_line(k: i64) -> String {
-    if k % 2 == 0 {
-        "INFO GET /healthz 200 0.4ms".to_owned()
-    } else {
-        NOT_READY_WARNING.to_owned()
-    }
+    if k % 2 == 0 { "INFO GET /healthz 200 0.4ms".to_owned() } else { NOT_READY_WARNING.to_owned() }
 }
 
-fn not_ready_history(
-    container: &str,
-    started: OffsetDateTime,
-    end: OffsetDateTime,
-) -> Vec<LogLine> {
+fn not_ready_history(container: &str, started: OffsetDateTime, end: OffsetDateTime) -> Vec<LogLine> {
     let head = [
         format!("INFO {container} starting on :8080"),
         "INFO connected to redis at checkout-cache:6379".to_owned(),
@@ -585,18 +447,11 @@ fn not_ready_history(
     let mut lines: Vec<LogLine> = head
         .into_iter()
         .zip(0_i64..)
-        .map(|(text, i)| LogLine {
-            at: started + Duration::milliseconds(50 + i * 400),
-            text,
-        })
+        .map(|(text, i)| LogLine { at: started + Duration::milliseconds(50 + i * 400), text })
         .collect();
     for k in ticks(started, end, MAX_HISTORY_LINES) {
-        let at =
-            started + Duration::seconds(LINE_INTERVAL.whole_seconds() * k) + jitter(container, k);
-        lines.push(LogLine {
-            at,
-            text: not_ready_line(k),
-        });
+        let at = started + Duration::seconds(LINE_INTERVAL.whole_seconds() * k) + jitter(container, k);
+        lines.push(LogLine { at, text: not_ready_line(k) });
     }
     with_history_cap(lines)
 }
@@ -632,8 +487,7 @@ mod tests {
             }] },
         }))
         .expect("valid pod");
-        pod.status =
-            Some(serde_json::from_value(pod_status(&pod, b, None, NOW)).expect("valid status"));
+        pod.status = Some(serde_json::from_value(pod_status(&pod, b, None, NOW)).expect("valid status"));
         pod
     }
 
@@ -649,27 +503,11 @@ mod tests {
         // 7 startup lines + one per 10 s in 599 s.
         assert_eq!(logs.lines.len(), 7 + 59);
         assert!(logs.lines[0].text.starts_with("/docker-entrypoint.sh"));
-        assert!(
-            logs.lines
-                .iter()
-                .skip(7)
-                .all(|l| l.text.contains("\"GET /"))
-        );
-        assert!(
-            logs.lines
-                .iter()
-                .any(|l| l.text.contains("kube-probe/1.20"))
-        );
+        assert!(logs.lines.iter().skip(7).all(|l| l.text.contains("\"GET /")));
+        assert!(logs.lines.iter().any(|l| l.text.contains("kube-probe/1.20")));
         assert!(logs.lines.windows(2).all(|w| w[0].at <= w[1].at));
-        assert_eq!(
-            logs,
-            container_logs(&pod, "app", false, NOW).expect("logs"),
-            "deterministic"
-        );
-        assert_eq!(
-            logs.lines[0].at.replace_nanosecond(0).ok(),
-            Some(datetime!(2026-11-21 17:00:01 UTC))
-        );
+        assert_eq!(logs, container_logs(&pod, "app", false, NOW).expect("logs"), "deterministic");
+        assert_eq!(logs.lines[0].at.replace_nanosecond(0).ok(), Some(datetime!(2026-11-21 17:00:01 UTC)));
     }
 
     #[test]
@@ -687,9 +525,7 @@ mod tests {
         assert_eq!(current.live, None);
         for logs in [&current, &previous] {
             let all = texts(&logs.lines).join("\n");
-            assert!(
-                all.contains("ERROR db: connect postgres:5432: connection refused (attempt 3/3)")
-            );
+            assert!(all.contains("ERROR db: connect postgres:5432: connection refused (attempt 3/3)"));
             assert!(all.to_lowercase().contains("connection refused"));
             assert!(all.ends_with("accepting TCP/IP connections?"));
         }
@@ -711,9 +547,7 @@ mod tests {
         );
         assert_eq!(
             container_logs(&pod, "nope", false, NOW),
-            Err(LogError::NotFound(
-                "container \"nope\" not found in pod \"web-1\"".to_owned()
-            ))
+            Err(LogError::NotFound("container \"nope\" not found in pod \"web-1\"".to_owned()))
         );
     }
 
@@ -723,7 +557,8 @@ mod tests {
         assert_eq!(
             container_logs(&pod, "app", false, NOW),
             Err(LogError::BadRequest(
-                "container \"app\" in pod \"web-1\" is waiting to start: trying and failing to pull image".to_owned()
+                "container \"app\" in pod \"web-1\" is waiting to start: trying and failing to pull image"
+                    .to_owned()
             ))
         );
     }
@@ -742,21 +577,17 @@ mod tests {
         let logs = container_logs(&pod, "app", false, NOW).expect("logs");
         let all = texts(&logs.lines);
         assert_eq!(all.last().copied(), Some("exit status 1"));
-        assert!(all.contains(
-            &"FATAL: migration 0042_add_orders_index failed: relation \"orders\" does not exist"
-        ));
+        assert!(
+            all.contains(
+                &"FATAL: migration 0042_add_orders_index failed: relation \"orders\" does not exist"
+            )
+        );
         assert!(container_logs(&pod, "app", true, NOW).is_err());
 
         let pod = pod_with("unready", Behaviour::ReadinessFailing);
         let logs = container_logs(&pod, "app", false, NOW).expect("logs");
         assert_eq!(logs.live, Some(LiveKind::NotReady));
-        assert!(
-            texts(&logs.lines)
-                .iter()
-                .filter(|t| **t == NOT_READY_WARNING)
-                .count()
-                > 10
-        );
+        assert!(texts(&logs.lines).iter().filter(|t| **t == NOT_READY_WARNING).count() > 10);
     }
 
     fn sample() -> Vec<LogLine> {
@@ -769,10 +600,7 @@ mod tests {
     }
 
     fn query(pairs: &[(&str, &str)]) -> LogQuery {
-        let params = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let params = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         parse_log_query(&params, datetime!(2026-11-21 17:00:45 UTC)).expect("valid query")
     }
 
@@ -796,15 +624,9 @@ mod tests {
     fn since_filters_by_timestamp() {
         // now = 17:00:45, so sinceSeconds=20 keeps lines at >= 17:00:25.
         assert_eq!(rendered(&[("sinceSeconds", "20")]), "line 3\nline 4\n");
-        assert_eq!(
-            rendered(&[("sinceTime", "2026-11-21T17:00:20Z")]),
-            "line 2\nline 3\nline 4\n"
-        );
+        assert_eq!(rendered(&[("sinceTime", "2026-11-21T17:00:20Z")]), "line 2\nline 3\nline 4\n");
         // tail is applied before since, like the kubelet.
-        assert_eq!(
-            rendered(&[("tailLines", "1"), ("sinceTime", "2026-11-21T17:00:00Z")]),
-            "line 4\n"
-        );
+        assert_eq!(rendered(&[("tailLines", "1"), ("sinceTime", "2026-11-21T17:00:00Z")]), "line 4\n");
     }
 
     #[test]
@@ -824,25 +646,16 @@ mod tests {
     fn bad_queries_are_rejected() {
         let now = datetime!(2026-11-21 17:00:45 UTC);
         let bad = |pairs: &[(&str, &str)]| {
-            let params: HashMap<String, String> = pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect();
+            let params: HashMap<String, String> =
+                pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
             parse_log_query(&params, now).is_err()
         };
         assert!(bad(&[("tailLines", "x")]));
         assert!(bad(&[("tailLines", "-1")]));
         assert!(bad(&[("follow", "maybe")]));
         assert!(bad(&[("sinceTime", "yesterday")]));
-        assert!(bad(&[
-            ("sinceSeconds", "5"),
-            ("sinceTime", "2026-11-21T17:00:20Z")
-        ]));
-        let q = query(&[
-            ("follow", "true"),
-            ("previous", "1"),
-            ("timestamps", "false"),
-        ]);
+        assert!(bad(&[("sinceSeconds", "5"), ("sinceTime", "2026-11-21T17:00:20Z")]));
+        let q = query(&[("follow", "true"), ("previous", "1"), ("timestamps", "false")]);
         assert!(q.follow && q.previous && !q.timestamps);
     }
 }

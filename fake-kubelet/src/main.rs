@@ -37,11 +37,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
         match flag.as_str() {
             "--kubeconfig" => kubeconfig = Some(PathBuf::from(value)),
             "--node-name" => node_name = Some(value),
-            _ => {
-                port = value
-                    .parse()
-                    .with_context(|| format!("invalid --port {value:?}"))?
-            }
+            _ => port = value.parse().with_context(|| format!("invalid --port {value:?}"))?,
         }
     }
     Ok(Args {
@@ -52,10 +48,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 }
 
 async fn client_from(path: &PathBuf) -> anyhow::Result<kube::Client> {
-    let kubeconfig = Kubeconfig::read_from(path)
-        .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    let kubeconfig =
+        Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
     Ok(kube::Client::try_from(config)?)
 }
 
@@ -72,9 +67,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -83,14 +76,7 @@ async fn run() -> anyhow::Result<()> {
 
     let args = parse_args(std::env::args().skip(1))?;
     let client = client_from(&args.kubeconfig).await?;
-    let kubelet = FakeKubelet::bind(
-        client,
-        Config {
-            node_name: args.node_name,
-            port: args.port,
-        },
-    )
-    .await?;
+    let kubelet = FakeKubelet::bind(client, Config { node_name: args.node_name, port: args.port }).await?;
     println!("fake-kubelet listening on {}", kubelet.local_addr());
     kubelet.run().await
 }

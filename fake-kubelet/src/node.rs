@@ -113,11 +113,8 @@ pub(crate) fn node_status_patch(
 
 /// The taints without the node-lifecycle ones (`not-ready`, `unreachable`); `None` when nothing changes.
 pub(crate) fn without_lifecycle_taints(taints: &[Taint]) -> Option<Vec<Taint>> {
-    let kept: Vec<Taint> = taints
-        .iter()
-        .filter(|t| t.key != TAINT_NOT_READY && t.key != TAINT_UNREACHABLE)
-        .cloned()
-        .collect();
+    let kept: Vec<Taint> =
+        taints.iter().filter(|t| t.key != TAINT_NOT_READY && t.key != TAINT_UNREACHABLE).cloned().collect();
     (kept.len() != taints.len()).then_some(kept)
 }
 
@@ -143,16 +140,12 @@ fn is_status(err: &kube::Error, pred: impl Fn(&kube::core::Status) -> bool) -> b
 async fn ensure_node(api: &Api<Node>, name: &str) -> anyhow::Result<Node> {
     if let Some(node) = api.get_opt(name).await? {
         let labels = node.metadata.labels.clone().unwrap_or_default();
-        let missing = node_labels(name)
-            .into_iter()
-            .any(|(k, v)| labels.get(&k) != Some(&v));
+        let missing = node_labels(name).into_iter().any(|(k, v)| labels.get(&k) != Some(&v));
         if !missing {
             return Ok(node);
         }
         let patch = json!({ "metadata": { "labels": node_labels(name) } });
-        return Ok(api
-            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?);
+        return Ok(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?);
     }
     let node: Node = serde_json::from_value(node_object(name))?;
     match api.create(&PostParams::default(), &node).await {
@@ -160,20 +153,14 @@ async fn ensure_node(api: &Api<Node>, name: &str) -> anyhow::Result<Node> {
             info!(node = name, "registered node");
             Ok(node)
         }
-        Err(err) if is_status(&err, kube::core::Status::is_already_exists) => {
-            Ok(api.get(name).await?)
-        }
+        Err(err) if is_status(&err, kube::core::Status::is_already_exists) => Ok(api.get(name).await?),
         Err(err) => Err(err.into()),
     }
 }
 
 /// Drop the lifecycle taints, guarded by the resourceVersion we read (a conflict just waits a tick).
 async fn remove_lifecycle_taints(api: &Api<Node>, node: &Node) -> anyhow::Result<()> {
-    let taints = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.as_deref())
-        .unwrap_or_default();
+    let taints = node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default();
     let Some(kept) = without_lifecycle_taints(taints) else {
         return Ok(());
     };
@@ -182,8 +169,7 @@ async fn remove_lifecycle_taints(api: &Api<Node>, node: &Node) -> anyhow::Result
         "metadata": { "resourceVersion": node.metadata.resource_version },
         "spec": { "taints": kept },
     });
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     info!(node = name, "removed not-ready/unreachable taints");
     Ok(())
 }
@@ -198,9 +184,7 @@ async fn sync_node(
     let api: Api<Node> = Api::all(client.clone());
     ensure_node(&api, name).await?;
     let patch = node_status_patch(name, port, transition, OffsetDateTime::now_utc());
-    let node = api
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let node = api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     remove_lifecycle_taints(&api, &node).await?;
     debug!(node = name, "posted node status");
     Ok(())
@@ -226,10 +210,7 @@ async fn renew_lease(client: &kube::Client, name: &str) -> anyhow::Result<()> {
     let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
     let now = OffsetDateTime::now_utc();
     let patch = json!({ "spec": lease_spec(name, now) });
-    match api
-        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
+    match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
         Ok(_) => Ok(()),
         Err(err) if is_status(&err, kube::core::Status::is_not_found) => {
             let lease: Lease = serde_json::from_value(lease_object(name, now))?;
@@ -274,25 +255,11 @@ mod tests {
             datetime!(2026-11-21 17:00:00 UTC),
             datetime!(2026-11-21 17:00:30 UTC),
         );
-        let status: NodeStatus =
-            serde_json::from_value(patch["status"].clone()).expect("valid NodeStatus");
-        assert_eq!(
-            status
-                .daemon_endpoints
-                .and_then(|d| d.kubelet_endpoint)
-                .map(|e| e.port),
-            Some(10250)
-        );
-        let ready = status
-            .conditions
-            .unwrap_or_default()
-            .into_iter()
-            .find(|c| c.type_ == "Ready")
-            .expect("Ready");
-        assert_eq!(
-            (ready.status.as_str(), ready.reason.as_deref()),
-            ("True", Some("KubeletReady"))
-        );
+        let status: NodeStatus = serde_json::from_value(patch["status"].clone()).expect("valid NodeStatus");
+        assert_eq!(status.daemon_endpoints.and_then(|d| d.kubelet_endpoint).map(|e| e.port), Some(10250));
+        let ready =
+            status.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "Ready").expect("Ready");
+        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("True", Some("KubeletReady")));
         let info = status.node_info.expect("nodeInfo");
         assert_eq!(info.kubelet_version, "v1.20.2");
         assert_eq!(info.machine_id.len(), 32);
@@ -310,17 +277,10 @@ mod tests {
     fn node_object_and_lease_are_valid() {
         let node: Node = serde_json::from_value(node_object("node-1")).expect("valid Node");
         let labels = node.metadata.labels.expect("labels");
-        assert_eq!(
-            labels
-                .get("node-role.kubernetes.io/worker")
-                .map(String::as_str),
-            Some("")
-        );
-        let lease: Lease = serde_json::from_value(lease_object(
-            "node-1",
-            datetime!(2026-11-21 17:00:00.25 UTC),
-        ))
-        .expect("valid Lease");
+        assert_eq!(labels.get("node-role.kubernetes.io/worker").map(String::as_str), Some(""));
+        let lease: Lease =
+            serde_json::from_value(lease_object("node-1", datetime!(2026-11-21 17:00:00.25 UTC)))
+                .expect("valid Lease");
         let spec = lease.spec.expect("spec");
         assert_eq!(spec.holder_identity.as_deref(), Some("node-1"));
         assert_eq!(spec.lease_duration_seconds, Some(40));
@@ -328,18 +288,11 @@ mod tests {
 
     #[test]
     fn lifecycle_taints_are_removed() {
-        let taint = |key: &str| Taint {
-            key: key.to_owned(),
-            effect: "NoSchedule".to_owned(),
-            ..Default::default()
-        };
+        let taint =
+            |key: &str| Taint { key: key.to_owned(), effect: "NoSchedule".to_owned(), ..Default::default() };
         assert_eq!(without_lifecycle_taints(&[taint("dedicated")]), None);
         assert_eq!(
-            without_lifecycle_taints(&[
-                taint(TAINT_NOT_READY),
-                taint("dedicated"),
-                taint(TAINT_UNREACHABLE)
-            ]),
+            without_lifecycle_taints(&[taint(TAINT_NOT_READY), taint("dedicated"), taint(TAINT_UNREACHABLE)]),
             Some(vec![taint("dedicated")])
         );
     }

@@ -50,22 +50,13 @@ pub(crate) enum Action {
 
 /// Pure decision for one pod.
 pub(crate) fn decide(pod: &Pod, record: Option<&Record>, now: Instant) -> Action {
-    let cooling = record
-        .and_then(|r| r.last_attempt)
-        .is_some_and(|t| now.saturating_duration_since(t) < RETRY_AFTER);
+    let cooling =
+        record.and_then(|r| r.last_attempt).is_some_and(|t| now.saturating_duration_since(t) < RETRY_AFTER);
     if pod.metadata.deletion_timestamp.is_some() {
-        return if cooling {
-            Action::Nothing
-        } else {
-            Action::Delete
-        };
+        return if cooling { Action::Nothing } else { Action::Delete };
     }
     if needs_status(pod) {
-        return if cooling {
-            Action::Nothing
-        } else {
-            Action::Apply
-        };
+        return if cooling { Action::Nothing } else { Action::Apply };
     }
     match record {
         None => Action::Adopt,
@@ -86,10 +77,7 @@ fn uid_of(pod: &Pod) -> Option<&str> {
 }
 
 fn pod_api(client: &kube::Client, pod: &Pod) -> Api<Pod> {
-    Api::namespaced(
-        client.clone(),
-        pod.metadata.namespace.as_deref().unwrap_or("default"),
-    )
+    Api::namespaced(client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"))
 }
 
 fn pod_key(pod: &Pod) -> String {
@@ -105,10 +93,7 @@ async fn finish_deletion(client: &kube::Client, pod: &Pod) -> anyhow::Result<()>
     let name = pod.metadata.name.as_deref().unwrap_or_default();
     let params = DeleteParams {
         grace_period_seconds: Some(0),
-        preconditions: Some(Preconditions {
-            uid: pod.metadata.uid.clone(),
-            resource_version: None,
-        }),
+        preconditions: Some(Preconditions { uid: pod.metadata.uid.clone(), resource_version: None }),
         ..DeleteParams::default()
     };
     match pod_api(client, pod).delete(name, &params).await {
@@ -130,9 +115,8 @@ async fn apply_status(
     let name = pod.metadata.name.as_deref().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
     let patch = json!({ "status": pod_status(pod, behaviour, Some(ip), now) });
-    let updated = pod_api(client, pod)
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let updated =
+        pod_api(client, pod).patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     info!(pod = %pod_key(pod), ?behaviour, %ip, "pod status written");
     Ok(updated)
 }
@@ -145,20 +129,12 @@ struct Outcome {
 
 impl Reconciler {
     fn new(client: kube::Client, node: String) -> Self {
-        Self {
-            client,
-            node,
-            records: HashMap::new(),
-            ips: IpPool::default(),
-        }
+        Self { client, node, records: HashMap::new(), ips: IpPool::default() }
     }
 
     /// Forget pods that are gone; plan the actions for the rest.
     fn plan(&mut self, pods: &[Arc<Pod>]) -> Vec<(Action, Arc<Pod>, Option<std::net::Ipv4Addr>)> {
-        let live: HashSet<String> = pods
-            .iter()
-            .filter_map(|p| uid_of(p).map(str::to_owned))
-            .collect();
+        let live: HashSet<String> = pods.iter().filter_map(|p| uid_of(p).map(str::to_owned)).collect();
         self.records.retain(|uid, _| live.contains(uid));
         self.ips.retain(&live);
         let now = Instant::now();
@@ -171,13 +147,7 @@ impl Reconciler {
                     if let Some(ip) = existing_pod_ip(pod) {
                         self.ips.reserve(uid, ip);
                     }
-                    self.records.insert(
-                        uid.to_owned(),
-                        Record {
-                            last_attempt: None,
-                            events_done: true,
-                        },
-                    );
+                    self.records.insert(uid.to_owned(), Record { last_attempt: None, events_done: true });
                     debug!(pod = %pod_key(pod), "adopted pod with existing status");
                 }
                 action => {
@@ -210,33 +180,20 @@ impl Reconciler {
             (Action::Delete, _) => finish_deletion(&client, &pod).await.map(|()| None),
             (Action::Apply, Some(ip)) => match apply_status(&client, &pod, behaviour, ip).await {
                 Ok(updated) => Ok(Some(
-                    create_pod_events(
-                        &client,
-                        &updated,
-                        behaviour,
-                        &node,
-                        OffsetDateTime::now_utc(),
-                    )
-                    .await,
+                    create_pod_events(&client, &updated, behaviour, &node, OffsetDateTime::now_utc()).await,
                 )),
                 Err(err) => Err(err),
             },
-            (Action::Events, _) => Ok(Some(
-                create_pod_events(&client, &pod, behaviour, &node, OffsetDateTime::now_utc()).await,
-            )),
+            (Action::Events, _) => {
+                Ok(Some(create_pod_events(&client, &pod, behaviour, &node, OffsetDateTime::now_utc()).await))
+            }
             _ => Ok(None),
         };
         match result {
-            Ok(Some(Ok(()))) => Some(Outcome {
-                uid,
-                events_done: true,
-            }),
+            Ok(Some(Ok(()))) => Some(Outcome { uid, events_done: true }),
             Ok(Some(Err(err))) => {
                 warn!(pod = %pod_key(&pod), error = %format!("{err:#}"), "creating events failed; will retry");
-                Some(Outcome {
-                    uid,
-                    events_done: false,
-                })
+                Some(Outcome { uid, events_done: false })
             }
             Ok(None) => None,
             Err(err) => {
@@ -252,9 +209,7 @@ impl Reconciler {
             return;
         }
         let outcomes: Vec<Option<Outcome>> = stream::iter(work)
-            .map(|(action, pod, ip)| {
-                Self::act(self.client.clone(), self.node.clone(), action, pod, ip)
-            })
+            .map(|(action, pod, ip)| Self::act(self.client.clone(), self.node.clone(), action, pod, ip))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -273,16 +228,13 @@ pub(crate) async fn pod_loop(client: kube::Client, node: String) {
     let (store, writer) = reflector::store::<Pod>();
     let changed = Arc::new(Notify::new());
     let notify = Arc::clone(&changed);
-    let watch = watcher(api, config)
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |event| {
-            if let Err(err) = event {
-                warn!(error = %err, "pod watch error; restarting watch");
-            }
-            notify.notify_one();
-            futures::future::ready(())
-        });
+    let watch = watcher(api, config).default_backoff().reflect(writer).for_each(move |event| {
+        if let Err(err) = event {
+            warn!(error = %err, "pod watch error; restarting watch");
+        }
+        notify.notify_one();
+        futures::future::ready(())
+    });
     let drive = drive_pods(store, changed, Reconciler::new(client, node));
     tokio::join!(watch, drive);
 }
@@ -306,8 +258,10 @@ mod tests {
         if deleting {
             meta["deletionTimestamp"] = json!("2026-11-21T17:00:00Z");
         }
-        serde_json::from_value(json!({ "metadata": meta, "spec": { "containers": [{ "name": "c" }] }, "status": status }))
-            .expect("valid pod")
+        serde_json::from_value(
+            json!({ "metadata": meta, "spec": { "containers": [{ "name": "c" }] }, "status": status }),
+        )
+        .expect("valid pod")
     }
 
     fn applied() -> serde_json::Value {
@@ -317,20 +271,10 @@ mod tests {
     #[test]
     fn new_pods_get_a_status() {
         let now = Instant::now();
-        let fresh = pod(
-            json!({ "phase": "Pending", "qosClass": "BestEffort" }),
-            false,
-        );
+        let fresh = pod(json!({ "phase": "Pending", "qosClass": "BestEffort" }), false);
         assert_eq!(decide(&fresh, None, now), Action::Apply);
-        let recent = Record {
-            last_attempt: Some(now),
-            events_done: true,
-        };
-        assert_eq!(
-            decide(&fresh, Some(&recent), now),
-            Action::Nothing,
-            "waits for the watch to catch up"
-        );
+        let recent = Record { last_attempt: Some(now), events_done: true };
+        assert_eq!(decide(&fresh, Some(&recent), now), Action::Nothing, "waits for the watch to catch up");
         assert_eq!(
             decide(&fresh, Some(&recent), now + RETRY_AFTER),
             Action::Apply,
@@ -343,20 +287,11 @@ mod tests {
         let now = Instant::now();
         let done = pod(applied(), false);
         assert_eq!(decide(&done, None, now), Action::Adopt);
-        let ok = Record {
-            last_attempt: Some(now),
-            events_done: true,
-        };
+        let ok = Record { last_attempt: Some(now), events_done: true };
         assert_eq!(decide(&done, Some(&ok), now + RETRY_AFTER), Action::Nothing);
-        let missing_events = Record {
-            last_attempt: Some(now),
-            events_done: false,
-        };
+        let missing_events = Record { last_attempt: Some(now), events_done: false };
         assert_eq!(decide(&done, Some(&missing_events), now), Action::Nothing);
-        assert_eq!(
-            decide(&done, Some(&missing_events), now + RETRY_AFTER),
-            Action::Events
-        );
+        assert_eq!(decide(&done, Some(&missing_events), now + RETRY_AFTER), Action::Events);
     }
 
     #[test]
@@ -364,14 +299,8 @@ mod tests {
         let now = Instant::now();
         let gone = pod(applied(), true);
         assert_eq!(decide(&gone, None, now), Action::Delete);
-        let tried = Record {
-            last_attempt: Some(now),
-            events_done: true,
-        };
+        let tried = Record { last_attempt: Some(now), events_done: true };
         assert_eq!(decide(&gone, Some(&tried), now), Action::Nothing);
-        assert_eq!(
-            decide(&gone, Some(&tried), now + RETRY_AFTER),
-            Action::Delete
-        );
+        assert_eq!(decide(&gone, Some(&tried), now + RETRY_AFTER), Action::Delete);
     }
 }

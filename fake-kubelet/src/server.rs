@@ -25,8 +25,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, warn};
 
 use super::logs::{
-    ContainerLogs, LiveKind, LogError, LogQuery, container_logs, format_line, live_line,
-    parse_log_query, render,
+    ContainerLogs, LiveKind, LogError, LogQuery, container_logs, format_line, live_line, parse_log_query,
+    render,
 };
 
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
@@ -45,10 +45,7 @@ pub(crate) struct AppState {
 
 impl AppState {
     pub(crate) fn new(client: kube::Client, node: &str) -> Self {
-        Self {
-            client,
-            node: Arc::from(node),
-        }
+        Self { client, node: Arc::from(node) }
     }
 }
 
@@ -56,10 +53,7 @@ impl AppState {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/containerLogs/{namespace}/{pod}/{container}",
-            get(container_logs_handler),
-        )
+        .route("/containerLogs/{namespace}/{pod}/{container}", get(container_logs_handler))
         .fallback(|| async { text(StatusCode::NOT_FOUND, "404 page not found\n".to_owned()) })
         .with_state(state)
 }
@@ -80,16 +74,9 @@ async fn container_logs_handler(
     };
     let api: Api<Pod> = Api::namespaced(state.client.clone(), &namespace);
     let pod = match api.get_opt(&pod_name).await {
-        Ok(Some(pod))
-            if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(&*state.node) =>
-        {
-            pod
-        }
+        Ok(Some(pod)) if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(&*state.node) => pod,
         Ok(_) => {
-            return text(
-                StatusCode::NOT_FOUND,
-                format!("pod {pod_name:?} does not exist\n"),
-            );
+            return text(StatusCode::NOT_FOUND, format!("pod {pod_name:?} does not exist\n"));
         }
         Err(err) => {
             warn!(pod = %format!("{namespace}/{pod_name}"), error = %err, "reading pod for logs failed");
@@ -122,11 +109,9 @@ fn log_body(logs: ContainerLogs, query: &LogQuery, seed: String) -> Body {
 fn follow_body(initial: Vec<u8>, kind: LiveKind, query: LogQuery, seed: String) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
     tokio::spawn(async move {
-        let mut remaining = query.limit_bytes.map(|limit| {
-            usize::try_from(limit)
-                .unwrap_or(usize::MAX)
-                .saturating_sub(initial.len())
-        });
+        let mut remaining = query
+            .limit_bytes
+            .map(|limit| usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(initial.len()));
         if !initial.is_empty() && tx.send(Ok(Bytes::from(initial))).await.is_err() {
             return;
         }
@@ -162,9 +147,7 @@ pub(crate) fn tls_acceptor(node: &str) -> anyhow::Result<TlsAcceptor> {
         names.push(node.to_owned());
     }
     let certified = rcgen::generate_simple_self_signed(names)?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -188,8 +171,7 @@ pub(crate) async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: 
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-            {
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(err)) => return debug!(%peer, error = %err, "TLS handshake failed"),
                 Err(_) => return debug!(%peer, "TLS handshake timed out"),

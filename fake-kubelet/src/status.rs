@@ -9,10 +9,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::quantity::parse as parse_quantity;
 use super::util::{from_k8s_time, hex_digest, k8s_time, truncate_to_second};
 use super::{HOST_IP, NODE_POD_NET};
 use crate::behaviour::Behaviour;
+use crate::quantity::parse as parse_quantity;
 
 pub(crate) const REASON_CRASH_LOOP: &str = "CrashLoopBackOff";
 pub(crate) const REASON_IMAGE_PULL_BACK_OFF: &str = "ImagePullBackOff";
@@ -40,16 +40,8 @@ const CONTAINER_START_DELAY: Duration = Duration::seconds(1);
 
 /// The time the kubelet first saw the pod: existing `status.startTime`, else creation, else now.
 pub(crate) fn pod_start_time(pod: &Pod, now: OffsetDateTime) -> OffsetDateTime {
-    let existing = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.start_time.as_ref())
-        .and_then(from_k8s_time);
-    let created = pod
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .and_then(from_k8s_time);
+    let existing = pod.status.as_ref().and_then(|s| s.start_time.as_ref()).and_then(from_k8s_time);
+    let created = pod.metadata.creation_timestamp.as_ref().and_then(from_k8s_time);
     existing.or(created).unwrap_or(now).min(now)
 }
 
@@ -60,10 +52,7 @@ pub(crate) fn container_start_time(pod: &Pod, now: OffsetDateTime) -> OffsetDate
 
 /// `containerd://<64 hex>`, deterministic per pod, container and run.
 pub(crate) fn container_id(uid: &str, container: &str, run: i32) -> String {
-    format!(
-        "containerd://{}",
-        hex_digest(&[uid, container, &run.to_string()], 64)
-    )
+    format!("containerd://{}", hex_digest(&[uid, container, &run.to_string()], 64))
 }
 
 /// The image reference without tag or digest, fully qualified like containerd reports it.
@@ -88,11 +77,7 @@ pub(crate) fn image_repository(image: &str) -> String {
 
 /// `docker.io/library/<repo>@sha256:<64 hex>`, deterministic per image.
 pub(crate) fn image_id(image: &str) -> String {
-    format!(
-        "{}@sha256:{}",
-        image_repository(image),
-        hex_digest(&["image", image], 64)
-    )
+    format!("{}@sha256:{}", image_repository(image), hex_digest(&["image", image], 64))
 }
 
 /// Whether the pod still lacks a kubelet-written status (new, or reset by someone).
@@ -124,28 +109,13 @@ pub(crate) fn pod_status(
     let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
     let spec = pod.spec.as_ref();
     let containers = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
-    let init_containers = spec
-        .and_then(|s| s.init_containers.as_deref())
-        .unwrap_or_default();
-    let ctx = ContainerContext {
-        uid,
-        pod_name,
-        namespace,
-        behaviour,
-        start,
-        now,
-    };
+    let init_containers = spec.and_then(|s| s.init_containers.as_deref()).unwrap_or_default();
+    let ctx = ContainerContext { uid, pod_name, namespace, behaviour, start, now };
 
     let statuses: Vec<Value> = containers.iter().map(|c| ctx.container_status(c)).collect();
-    let init_statuses: Vec<Value> = init_containers
-        .iter()
-        .map(|c| ctx.init_container_status(c))
-        .collect();
-    let unready: Vec<&str> = containers
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|_| !is_ready(behaviour))
-        .collect();
+    let init_statuses: Vec<Value> = init_containers.iter().map(|c| ctx.init_container_status(c)).collect();
+    let unready: Vec<&str> =
+        containers.iter().map(|c| c.name.as_str()).filter(|_| !is_ready(behaviour)).collect();
 
     let mut status = json!({
         "phase": phase(behaviour),
@@ -199,12 +169,7 @@ fn conditions(behaviour: Behaviour, unready: &[&str], start: OffsetDateTime) -> 
             })
         }
     };
-    json!([
-        plain("Initialized"),
-        readiness("Ready"),
-        readiness("ContainersReady"),
-        plain("PodScheduled")
-    ])
+    json!([plain("Initialized"), readiness("Ready"), readiness("ContainersReady"), plain("PodScheduled")])
 }
 
 struct ContainerContext<'a> {
@@ -279,14 +244,7 @@ impl ContainerContext<'_> {
                         go_duration(MAX_BACK_OFF), self.pod_name, self.namespace, self.uid
                     ),
                 }});
-                let last = self.terminated(
-                    name,
-                    restarts,
-                    1,
-                    REASON_ERROR,
-                    finished - CRASH_RUN,
-                    finished,
-                );
+                let last = self.terminated(name, restarts, 1, REASON_ERROR, finished - CRASH_RUN, finished);
                 (waiting, last, restarts, false, false)
             }
             Behaviour::OomKilled { restarts } => {
@@ -349,11 +307,7 @@ impl ContainerContext<'_> {
 /// Go's `time.Duration` formatting for whole minutes/seconds (`5m0s`, `40s`).
 fn go_duration(d: Duration) -> String {
     let secs = d.whole_seconds();
-    if secs >= 60 {
-        format!("{}m{}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    }
+    if secs >= 60 { format!("{}m{}s", secs / 60, secs % 60) } else { format!("{secs}s") }
 }
 
 /// The pod's QoS class: the one the apiserver computed at creation, else computed here.
@@ -368,14 +322,10 @@ pub(crate) fn qos_class_of(pod: &Pod) -> String {
 const QOS_RESOURCES: [&str; 2] = ["cpu", "memory"];
 
 /// The positive cpu/memory amounts in a requests or limits map.
-fn qos_amounts(
-    list: Option<&BTreeMap<String, Quantity>>,
-) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+fn qos_amounts(list: Option<&BTreeMap<String, Quantity>>) -> impl Iterator<Item = (&'static str, f64)> + '_ {
     list.into_iter().flatten().filter_map(|(name, quantity)| {
         let key = QOS_RESOURCES.iter().find(|k| **k == name)?;
-        parse_quantity(&quantity.0)
-            .filter(|v| *v > 0.0)
-            .map(|v| (*key, v))
+        parse_quantity(&quantity.0).filter(|v| *v > 0.0).map(|v| (*key, v))
     })
 }
 
@@ -384,10 +334,7 @@ pub(crate) fn compute_qos_class(pod: &Pod) -> &'static str {
     let Some(spec) = pod.spec.as_ref() else {
         return "BestEffort";
     };
-    let all = spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten());
+    let all = spec.containers.iter().chain(spec.init_containers.iter().flatten());
     let mut requests: BTreeMap<&str, f64> = BTreeMap::new();
     let mut limits: BTreeMap<&str, f64> = BTreeMap::new();
     let mut guaranteed = true;
@@ -409,14 +356,8 @@ pub(crate) fn compute_qos_class(pod: &Pod) -> &'static str {
         return "BestEffort";
     }
     let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
-    let requests_match = requests
-        .iter()
-        .all(|(k, req)| limits.get(k).is_some_and(|lim| same(*lim, *req)));
-    if guaranteed && requests_match && requests.len() == limits.len() {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
+    let requests_match = requests.iter().all(|(k, req)| limits.get(k).is_some_and(|lim| same(*lim, *req)));
+    if guaranteed && requests_match && requests.len() == limits.len() { "Guaranteed" } else { "Burstable" }
 }
 
 /// Sequential pod-IP allocation from the node's /24 (`.2` … `.254`), one address per pod uid.
@@ -455,11 +396,7 @@ impl IpPool {
             }
         }
         let host = chosen.octets()[3];
-        self.next = if host >= Self::LAST {
-            Self::FIRST
-        } else {
-            host + 1
-        };
+        self.next = if host >= Self::LAST { Self::FIRST } else { host + 1 };
         self.by_uid.insert(uid.to_owned(), chosen);
         chosen
     }
@@ -498,12 +435,7 @@ mod tests {
     #[test]
     fn healthy_pod_is_running_and_ready() {
         let p = pod("healthy", json!({}));
-        let s = pod_status(
-            &p,
-            Behaviour::Healthy,
-            Some(Ipv4Addr::new(10, 244, 0, 2)),
-            NOW,
-        );
+        let s = pod_status(&p, Behaviour::Healthy, Some(Ipv4Addr::new(10, 244, 0, 2)), NOW);
         assert_eq!(s["phase"], "Running");
         assert_eq!(s["podIP"], "10.244.0.2");
         assert_eq!(s["hostIP"], "127.0.0.1");
@@ -511,15 +443,8 @@ mod tests {
         let c = &s["containerStatuses"][0];
         assert_eq!(c["ready"], true);
         assert_eq!(c["state"]["running"]["startedAt"], "2026-11-21T17:00:01Z");
-        assert!(
-            c["imageID"]
-                .as_str()
-                .is_some_and(|id| id.starts_with("docker.io/library/nginx@sha256:"))
-        );
-        assert_eq!(
-            c["containerID"].as_str().map(str::len),
-            Some("containerd://".len() + 64)
-        );
+        assert!(c["imageID"].as_str().is_some_and(|id| id.starts_with("docker.io/library/nginx@sha256:")));
+        assert_eq!(c["containerID"].as_str().map(str::len), Some("containerd://".len() + 64));
         assert_eq!(s["conditions"][1]["status"], "True");
         // The status deserializes as a PodStatus.
         serde_json::from_value::<PodStatus>(s).expect("valid PodStatus");
@@ -537,18 +462,9 @@ mod tests {
             "back-off 5m0s restarting failed container=app pod=web-1_default(0a1b2c3d-0000-0000-0000-000000000000)"
         );
         assert_eq!(c["lastState"]["terminated"]["exitCode"], 1);
-        assert_eq!(
-            c["lastState"]["terminated"]["finishedAt"],
-            "2026-11-21T17:08:00Z"
-        );
-        assert_eq!(
-            c["lastState"]["terminated"]["startedAt"],
-            "2026-11-21T17:07:20Z"
-        );
-        assert_eq!(
-            s["conditions"][1]["message"],
-            "containers with unready status: [app]"
-        );
+        assert_eq!(c["lastState"]["terminated"]["finishedAt"], "2026-11-21T17:08:00Z");
+        assert_eq!(c["lastState"]["terminated"]["startedAt"], "2026-11-21T17:07:20Z");
+        assert_eq!(s["conditions"][1]["message"], "containers with unready status: [app]");
     }
 
     #[test]
@@ -559,10 +475,7 @@ mod tests {
         let c = &s["containerStatuses"][0];
         assert_eq!(c["imageID"], "");
         assert!(c.get("containerID").is_none());
-        assert_eq!(
-            c["state"]["waiting"]["message"],
-            "Back-off pulling image \"nginx:1.25\""
-        );
+        assert_eq!(c["state"]["waiting"]["message"], "Back-off pulling image \"nginx:1.25\"");
     }
 
     #[test]
@@ -575,10 +488,7 @@ mod tests {
         let s = pod_status(&p, Behaviour::Fail, None, NOW);
         assert_eq!(s["phase"], "Failed");
         assert_eq!(s["conditions"][1]["reason"], "PodFailed");
-        assert_eq!(
-            s["containerStatuses"][0]["state"]["terminated"]["exitCode"],
-            1
-        );
+        assert_eq!(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 1);
     }
 
     #[test]
@@ -588,8 +498,7 @@ mod tests {
         assert_eq!(compute_qos_class(&pod("", guaranteed)), "Guaranteed");
         let burstable = json!({ "requests": { "cpu": "100m", "memory": "64Mi" }, "limits": { "cpu": "500m", "memory": "128Mi" } });
         assert_eq!(compute_qos_class(&pod("", burstable)), "Burstable");
-        let only_memory =
-            json!({ "limits": { "memory": "128Mi" }, "requests": { "memory": "128Mi" } });
+        let only_memory = json!({ "limits": { "memory": "128Mi" }, "requests": { "memory": "128Mi" } });
         assert_eq!(compute_qos_class(&pod("", only_memory)), "Burstable");
     }
 
@@ -597,22 +506,10 @@ mod tests {
     fn image_repositories() {
         assert_eq!(image_repository("nginx:1.25"), "docker.io/library/nginx");
         assert_eq!(image_repository("nginx"), "docker.io/library/nginx");
-        assert_eq!(
-            image_repository("bitnami/redis:7"),
-            "docker.io/bitnami/redis"
-        );
-        assert_eq!(
-            image_repository("ghcr.io/acme/orders:2.4.1"),
-            "ghcr.io/acme/orders"
-        );
-        assert_eq!(
-            image_repository("localhost:5000/app:1"),
-            "localhost:5000/app"
-        );
-        assert_eq!(
-            image_repository("busybox@sha256:abc"),
-            "docker.io/library/busybox"
-        );
+        assert_eq!(image_repository("bitnami/redis:7"), "docker.io/bitnami/redis");
+        assert_eq!(image_repository("ghcr.io/acme/orders:2.4.1"), "ghcr.io/acme/orders");
+        assert_eq!(image_repository("localhost:5000/app:1"), "localhost:5000/app");
+        assert_eq!(image_repository("busybox@sha256:abc"), "docker.io/library/busybox");
     }
 
     #[test]

@@ -125,16 +125,8 @@ pub(crate) fn hex_digest(parts: &[&str], len: usize) -> String {
 /// A UUID-shaped deterministic id (`8-4-4-4-12` hex).
 pub(crate) fn uuid_like(parts: &[&str]) -> String {
     let h = hex_digest(parts, 32);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -147,10 +139,7 @@ mod tests {
         assert_eq!(k8s_time(t), "2026-11-21T17:00:00Z");
         assert_eq!(k8s_micro_time(t), "2026-11-21T17:00:00.123456Z");
         assert_eq!(rfc3339_nano_fixed(t), "2026-11-21T17:00:00.123456789Z");
-        assert_eq!(
-            rfc3339_nano_fixed(datetime!(2026-11-21 17:00:00 UTC)),
-            "2026-11-21T17:00:00.000000000Z"
-        );
+        assert_eq!(rfc3339_nano_fixed(datetime!(2026-11-21 17:00:00 UTC)), "2026-11-21T17:00:00.000000000Z");
         assert_eq!(nginx_access_time(t), "21/Nov/2026:17:00:00 +0000");
         assert_eq!(nginx_error_time(t), "2026/11/21 17:00:00");
     }
@@ -165,5 +154,4 @@ mod tests {
         assert_ne!(hex_digest(&["ab", "c"], 16), hex_digest(&["a", "bc"], 16));
         assert_eq!(uuid_like(&["n"]).len(), 36);
     }
-
 }

@@ -59,7 +59,13 @@ impl AuditEntry {
     }
 
     /// A command the policy refused (it never reached NATS).
-    pub fn rejected(service: &str, cluster_id: &str, typed: String, correlation_id: Option<String>, error: &str) -> Self {
+    pub fn rejected(
+        service: &str,
+        cluster_id: &str,
+        typed: String,
+        correlation_id: Option<String>,
+        error: &str,
+    ) -> Self {
         Self {
             timestamp: OffsetDateTime::now_utc(),
             entry_type: "command_rejected".into(),
@@ -134,7 +140,11 @@ impl AuditLog {
             return Ok(Vec::new());
         }
         let start = last.saturating_sub(SCAN_DEPTH - 1).max(first).max(1);
-        let filter = query.cluster_id.as_deref().map(|c| self.names.audit_subject(c)).unwrap_or_else(|| self.names.audit_subjects());
+        let filter = query
+            .cluster_id
+            .as_deref()
+            .map(|c| self.names.audit_subject(c))
+            .unwrap_or_else(|| self.names.audit_subjects());
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
                 filter_subject: filter,

@@ -38,11 +38,15 @@ pub struct KeyRing {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyConfigError {
-    #[error("API key entry #{0} is not `service:key` (a service name is required: it is the caller's identity)")]
+    #[error(
+        "API key entry #{0} is not `service:key` (a service name is required: it is the caller's identity)"
+    )]
     Malformed(usize),
     #[error("API key for service {0:?} is shorter than 16 characters")]
     TooShort(String),
-    #[error("no API keys are configured: set KUBENTLY__AUTH__API_KEYS=service:key (every endpoint but health checks authenticates)")]
+    #[error(
+        "no API keys are configured: set KUBENTLY__AUTH__API_KEYS=service:key (every endpoint but health checks authenticates)"
+    )]
     Empty,
 }
 
@@ -54,7 +58,10 @@ impl KeyRing {
     pub fn from_settings(settings: &AuthSettings) -> Result<Self, KeyConfigError> {
         let mut entries = Vec::new();
         for (i, raw) in settings.api_keys.iter().enumerate() {
-            let (service, key) = raw.split_once(':').filter(|(s, k)| !s.is_empty() && !k.is_empty()).ok_or(KeyConfigError::Malformed(i + 1))?;
+            let (service, key) = raw
+                .split_once(':')
+                .filter(|(s, k)| !s.is_empty() && !k.is_empty())
+                .ok_or(KeyConfigError::Malformed(i + 1))?;
             entries.push((service.to_string(), key.to_string(), Vec::new(), false));
         }
         for k in &settings.keys {
@@ -162,4 +169,3 @@ mod tests {
         assert!(printed.contains("ops-bot") && !printed.contains("0123456789"), "{printed}");
     }
 }
-

@@ -88,7 +88,15 @@ impl AppError {
 
     /// The caller asked for something impossible (as opposed to the gateway failing).
     pub fn is_callers_fault(&self) -> bool {
-        matches!(self, Self::Validation(_) | Self::NotFound(_) | Self::BadRequest(_) | Self::Forbidden(_) | Self::MissingApiKey | Self::InvalidApiKey)
+        matches!(
+            self,
+            Self::Validation(_)
+                | Self::NotFound(_)
+                | Self::BadRequest(_)
+                | Self::Forbidden(_)
+                | Self::MissingApiKey
+                | Self::InvalidApiKey
+        )
     }
 
     /// One sentence for an agent (MCP tool errors, A2A status messages): validation problems
@@ -97,10 +105,19 @@ impl AppError {
         match self {
             Self::Validation(errors) => errors
                 .iter()
-                .map(|f| format!("{} ({}): {}", f.loc.last().map_or("input", String::as_str), f.loc.join("."), f.msg))
+                .map(|f| {
+                    format!(
+                        "{} ({}): {}",
+                        f.loc.last().map_or("input", String::as_str),
+                        f.loc.join("."),
+                        f.msg
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
-            Self::Internal { .. } => "Kubently hit an internal error (details in the gateway log); try again".into(),
+            Self::Internal { .. } => {
+                "Kubently hit an internal error (details in the gateway log); try again".into()
+            }
             other => other.to_string(),
         }
     }
@@ -123,13 +140,14 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// with 422 for validation — and server-side failures logged with their whole cause chain.
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
-        use axum::http::{header, StatusCode};
         use axum::Json;
+        use axum::http::{StatusCode, header};
         use serde_json::json;
         let (status, body) = match &self {
             Self::MissingApiKey | Self::InvalidApiKey => {
                 let body = Json(json!({"detail": self.to_string()}));
-                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "ApiKey")], body).into_response();
+                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "ApiKey")], body)
+                    .into_response();
             }
             Self::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": errors})),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"detail": m})),
@@ -143,7 +161,10 @@ impl axum::response::IntoResponse for AppError {
             Self::Internal { .. } => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(error_id = %id, error = chain(&self), "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": format!("internal error (id {id}; details in the gateway log)")}))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"detail": format!("internal error (id {id}; details in the gateway log)")}),
+                )
             }
         };
         (status, Json(body)).into_response()

@@ -4,7 +4,8 @@ use kubently_gateway::{Application, Settings};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let file = std::env::var_os("KUBENTLY_CONFIG").map(std::path::PathBuf::from);
-    let settings: Settings = kubently_shared::config::load(file.as_deref()).context("loading gateway settings")?;
+    let settings: Settings =
+        kubently_shared::config::load(file.as_deref()).context("loading gateway settings")?;
     kubently_shared::telemetry::init(&settings.log)?;
     Application::build(settings).await?.run().await?;
     Ok(())

@@ -47,19 +47,55 @@ impl Default for Metrics {
         let latency = Family::<VerbLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.5, 16))
         });
-        let (in_flight, active_sessions, connected_executors) = (Gauge::default(), Gauge::default(), Gauge::default());
+        let (in_flight, active_sessions, connected_executors) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
         registry.register("commands", "Commands by cluster, verb and final status", commands.clone());
-        registry.register("command_duration_seconds", "End-to-end command latency at the gateway", latency.clone());
+        registry.register(
+            "command_duration_seconds",
+            "End-to-end command latency at the gateway",
+            latency.clone(),
+        );
         registry.register("commands_in_flight", "Commands waiting for their result", in_flight.clone());
-        registry.register("active_sessions", "Debug sessions that have not expired or ended", active_sessions.clone());
-        registry.register("connected_executors", "Executors with a live heartbeat", connected_executors.clone());
+        registry.register(
+            "active_sessions",
+            "Debug sessions that have not expired or ended",
+            active_sessions.clone(),
+        );
+        registry.register(
+            "connected_executors",
+            "Executors with a live heartbeat",
+            connected_executors.clone(),
+        );
         let webhook_attempts = Family::<WebhookLabels, Counter>::default();
-        let webhook_latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.5, 14));
+        let webhook_latency =
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.5, 14));
         let webhook_dead_letters = Counter::default();
-        registry.register("webhook_attempts", "Webhook delivery attempts by kind and outcome", webhook_attempts.clone());
-        registry.register("webhook_attempt_duration_seconds", "Time one webhook attempt took", webhook_latency.clone());
-        registry.register("webhook_dead_letters", "Webhook messages given up after the last attempt", webhook_dead_letters.clone());
-        Self { registry, commands, latency, in_flight, active_sessions, connected_executors, webhook_attempts, webhook_latency, webhook_dead_letters }
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by kind and outcome",
+            webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_attempt_duration_seconds",
+            "Time one webhook attempt took",
+            webhook_latency.clone(),
+        );
+        registry.register(
+            "webhook_dead_letters",
+            "Webhook messages given up after the last attempt",
+            webhook_dead_letters.clone(),
+        );
+        Self {
+            registry,
+            commands,
+            latency,
+            in_flight,
+            active_sessions,
+            connected_executors,
+            webhook_attempts,
+            webhook_latency,
+            webhook_dead_letters,
+        }
     }
 }
 
@@ -72,12 +108,20 @@ impl Metrics {
     }
 
     pub fn record_command(&self, cluster: &str, verb: &str, status: &str, seconds: f64) {
-        self.commands.get_or_create(&CommandLabels { cluster: cluster.into(), verb: verb.into(), status: status.into() }).inc();
+        self.commands
+            .get_or_create(&CommandLabels {
+                cluster: cluster.into(),
+                verb: verb.into(),
+                status: status.into(),
+            })
+            .inc();
         self.latency.get_or_create(&VerbLabels { verb: verb.into() }).observe(seconds);
     }
 
     pub fn record_webhook(&self, kind: &str, outcome: &str, seconds: f64) {
-        self.webhook_attempts.get_or_create(&WebhookLabels { kind: kind.into(), outcome: outcome.into() }).inc();
+        self.webhook_attempts
+            .get_or_create(&WebhookLabels { kind: kind.into(), outcome: outcome.into() })
+            .inc();
         self.webhook_latency.observe(seconds);
     }
 }

@@ -59,7 +59,8 @@ pub fn page_of(registry: &Registry, result: &CommandResult, offset: u64, limit: 
         }
         (status, _) => (status, result.error.clone()),
     };
-    let (page, next) = budget::page(&result.output, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);
+    let (page, next) =
+        budget::page(&result.output, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);
     ResultPage {
         command_id: result.command_id.to_string(),
         cluster_id: result.cluster_id.clone(),

@@ -11,8 +11,8 @@ use futures::StreamExt;
 use kubently_shared::protocol::{self, Event, EventType, ExecutorInfo};
 use serde_json::json;
 
-use kubently_shared::events::EventPublisher;
 use crate::metrics::Metrics;
+use kubently_shared::events::EventPublisher;
 
 #[derive(Default)]
 struct Inner {
@@ -52,7 +52,8 @@ impl Registry {
 
     /// Live executors of a cluster, newest heartbeat first.
     pub fn executors(&self, cluster: &str) -> Vec<ExecutorInfo> {
-        let mut list: Vec<ExecutorInfo> = self.read().live.get(cluster).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let mut list: Vec<ExecutorInfo> =
+            self.read().live.get(cluster).map(|m| m.values().cloned().collect()).unwrap_or_default();
         list.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
         list
     }
@@ -65,7 +66,9 @@ impl Registry {
     pub async fn watch_clusters(self, clusters: kv::Store) {
         let mut watch = match clusters.watch_with_history(">").await {
             Ok(w) => w,
-            Err(e) => return tracing::error!(error = %e, "cannot watch the clusters bucket; 404s will not list clusters"),
+            Err(e) => {
+                return tracing::error!(error = %e, "cannot watch the clusters bucket; 404s will not list clusters");
+            }
         };
         while let Some(entry) = watch.next().await {
             match entry {
@@ -84,7 +87,9 @@ impl Registry {
     pub async fn watch_executors(self, executors: kv::Store, events: EventPublisher, metrics: Arc<Metrics>) {
         let mut watch = match executors.watch_with_history(">").await {
             Ok(w) => w,
-            Err(e) => return tracing::error!(error = %e, "cannot watch the executors bucket; clusters will look disconnected"),
+            Err(e) => {
+                return tracing::error!(error = %e, "cannot watch the executors bucket; clusters will look disconnected");
+            }
         };
         while let Some(entry) = watch.next().await {
             let entry = match entry {
@@ -109,9 +114,17 @@ impl Registry {
             metrics.connected_executors.set(self.connected_count() as i64);
             if let Some(event_type) = change {
                 tracing::info!(cluster_id = %cluster, event = event_type.as_str(), "cluster presence changed");
-                let event = Event::new(event_type, &cluster, json!({"cluster_id": cluster, "revision": entry.revision}), time::OffsetDateTime::now_utc());
+                let event = Event::new(
+                    event_type,
+                    &cluster,
+                    json!({"cluster_id": cluster, "revision": entry.revision}),
+                    time::OffsetDateTime::now_utc(),
+                );
                 // Same revision on every replica → the same message id → one event.
-                events.publish_deduplicated(event, format!("{}.{}.{}", event_type.as_str(), cluster, entry.revision));
+                events.publish_deduplicated(
+                    event,
+                    format!("{}.{}.{}", event_type.as_str(), cluster, entry.revision),
+                );
             }
         }
     }

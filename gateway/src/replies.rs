@@ -59,7 +59,9 @@ impl ReplyRouter {
                     Some(tx) => {
                         let _ = tx.send(result);
                     }
-                    None => tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting"),
+                    None => {
+                        tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting")
+                    }
                 },
                 Err(e) => tracing::warn!(subject = %msg.subject, error = %e, "undecodable reply"),
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use kubently_shared::kv_ttl;
-use kubently_shared::protocol::{self, SessionRecord, PROTOCOL_VERSION};
+use kubently_shared::protocol::{self, PROTOCOL_VERSION, SessionRecord};
 use time::OffsetDateTime;
 
 /// `active`, `expired` or `ended`.
@@ -98,7 +98,12 @@ impl SessionStore {
         if uuid::Uuid::parse_str(session_id).is_err() {
             return Ok(None); // not a key we could have written (and maybe not a valid KV key)
         }
-        match self.store.get(session_id).await.map_err(|source| StoreError::Read { key: session_id.to_string(), source })? {
+        match self
+            .store
+            .get(session_id)
+            .await
+            .map_err(|source| StoreError::Read { key: session_id.to_string(), source })?
+        {
             Some(bytes) => Ok(Some(protocol::decode(&bytes)?)),
             None => Ok(None),
         }
@@ -123,9 +128,11 @@ impl SessionStore {
 
     /// Written with a per-key TTL that outlives the session by the retention period.
     async fn save(&self, record: &SessionRecord, now: OffsetDateTime) -> Result<(), StoreError> {
-        let alive = if record.ended_at.is_some() { Duration::ZERO } else { (record.expires_at - now).unsigned_abs() };
+        let alive =
+            if record.ended_at.is_some() { Duration::ZERO } else { (record.expires_at - now).unsigned_abs() };
         let value = protocol::encode(record)?;
-        kv_ttl::put_with_ttl(&self.js, &self.store, &record.session_id, value, alive + self.retention).await?;
+        kv_ttl::put_with_ttl(&self.js, &self.store, &record.session_id, value, alive + self.retention)
+            .await?;
         Ok(())
     }
 }
@@ -136,7 +143,9 @@ impl SessionStore {
         use futures::StreamExt;
         let mut watch = match self.store.watch_with_history(">").await {
             Ok(w) => w,
-            Err(e) => return tracing::error!(error = %e, "cannot watch sessions; the active-sessions gauge stays 0"),
+            Err(e) => {
+                return tracing::error!(error = %e, "cannot watch sessions; the active-sessions gauge stays 0");
+            }
         };
         let mut live: std::collections::HashMap<String, SessionRecord> = std::collections::HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -35,7 +35,11 @@ pub struct McpSettings {
 
 impl Default for McpSettings {
     fn default() -> Self {
-        Self { allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()], allowed_origins: Vec::new(), session_idle_seconds: 600 }
+        Self {
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
+            session_idle_seconds: 600,
+        }
     }
 }
 
@@ -190,16 +194,25 @@ impl SettingsError {
 impl WebhookSettings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         if self.retry_schedule_seconds.contains(&0) {
-            return Err(SettingsError::new("webhooks.retry_schedule_seconds", "every wait must be at least 1 second"));
+            return Err(SettingsError::new(
+                "webhooks.retry_schedule_seconds",
+                "every wait must be at least 1 second",
+            ));
         }
         if self.retry_schedule_seconds.len() > 50 {
             return Err(SettingsError::new("webhooks.retry_schedule_seconds", "at most 50 retries"));
         }
         if !(1..=120).contains(&self.timeout_seconds) {
-            return Err(SettingsError::new("webhooks.timeout_seconds", format!("must be 1–120, got {}", self.timeout_seconds)));
+            return Err(SettingsError::new(
+                "webhooks.timeout_seconds",
+                format!("must be 1–120, got {}", self.timeout_seconds),
+            ));
         }
         if self.max_in_flight == 0 || self.max_pending < self.max_in_flight {
-            return Err(SettingsError::new("webhooks.max_in_flight", "must be at least 1, and webhooks.max_pending at least max_in_flight"));
+            return Err(SettingsError::new(
+                "webhooks.max_in_flight",
+                "must be at least 1, and webhooks.max_pending at least max_in_flight",
+            ));
         }
         if self.log_retention_seconds == 0 {
             return Err(SettingsError::new("webhooks.log_retention_seconds", "must be at least 1"));
@@ -227,7 +240,10 @@ fn numbers_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|n| n.parse().map_err(|e| serde::de::Error::custom(format!("`{n}` is not a number of seconds: {e}"))))
+            .map(|n| {
+                n.parse()
+                    .map_err(|e| serde::de::Error::custom(format!("`{n}` is not a number of seconds: {e}")))
+            })
             .collect(),
         OneOrMany::Many(v) => Ok(v),
     }
@@ -242,7 +258,9 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
         Many(Vec<String>),
     }
     Ok(match <OneOrMany as serde::Deserialize>::deserialize(d)? {
-        OneOrMany::One(s) => s.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        OneOrMany::One(s) => {
+            s.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+        }
         OneOrMany::Many(v) => v,
     })
 }
@@ -253,12 +271,17 @@ mod tests {
 
     #[test]
     fn retry_schedules_load_from_lists_strings_and_single_numbers() {
-        let load = |v: serde_json::Value| serde_json::from_value::<WebhookSettings>(serde_json::json!({"retry_schedule_seconds": v})).map(|s| s.retry_schedule_seconds);
+        let load = |v: serde_json::Value| {
+            serde_json::from_value::<WebhookSettings>(serde_json::json!({"retry_schedule_seconds": v}))
+                .map(|s| s.retry_schedule_seconds)
+        };
         assert_eq!(load(serde_json::json!([1, 2])).expect("list"), vec![1, 2]);
         assert_eq!(load(serde_json::json!("5, 300")).expect("csv"), vec![5, 300]);
         assert_eq!(load(serde_json::json!(7)).expect("number"), vec![7]);
         assert!(load(serde_json::json!("5,x")).is_err());
-        assert!(WebhookSettings { retry_schedule_seconds: vec![0], ..Default::default() }.validate().is_err());
+        assert!(
+            WebhookSettings { retry_schedule_seconds: vec![0], ..Default::default() }.validate().is_err()
+        );
         assert!(WebhookSettings::default().validate().is_ok());
     }
 }

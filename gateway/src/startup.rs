@@ -18,7 +18,7 @@ use crate::replies::ReplyRouter;
 use crate::session_store::SessionStore;
 use crate::state::AppState;
 use crate::webhooks::{WebhookDeps, Webhooks};
-use crate::{rest, Error, Result, Settings};
+use crate::{Error, Result, Settings, rest};
 
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -31,7 +31,11 @@ impl Application {
     /// router and registry watchers, and binds the HTTP listener.
     pub async fn build(settings: Settings) -> Result<Self> {
         let keys = KeyRing::from_settings(&settings.auth)?;
-        let instance_id = settings.server.instance_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+        let instance_id = settings
+            .server
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
         let nats = settings.nats.connect(format!("kubently-gateway/{instance_id}")).await?;
         let js = jetstream::new(nats.clone());
         let opts = settings.nats.provision_options();
@@ -40,20 +44,39 @@ impl Application {
 
         let replies = ReplyRouter::default();
         let inbox = names.reply_wildcard(&instance_id);
-        let subscription = nats.subscribe(inbox.clone()).await.map_err(|source| Error::ReplyInbox { subject: inbox, source })?;
+        let subscription = nats
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|source| Error::ReplyInbox { subject: inbox, source })?;
         tokio::spawn(replies.clone().run(subscription));
 
         let metrics = Arc::new(Metrics::default());
         let events = EventPublisher::new(js.clone(), names.clone());
         let registry = Registry::default();
         tokio::spawn(registry.clone().watch_clusters(buckets.clusters.clone()));
-        tokio::spawn(registry.clone().watch_executors(buckets.executors.clone(), events.clone(), metrics.clone()));
-        let sessions = SessionStore::new(js.clone(), buckets.sessions.clone(), Duration::from_secs(settings.sessions.retention_seconds));
+        tokio::spawn(registry.clone().watch_executors(
+            buckets.executors.clone(),
+            events.clone(),
+            metrics.clone(),
+        ));
+        let sessions = SessionStore::new(
+            js.clone(),
+            buckets.sessions.clone(),
+            Duration::from_secs(settings.sessions.retention_seconds),
+        );
         tokio::spawn(sessions.clone().watch_active(metrics.clone()));
 
         let webhook_buckets = provision::ensure_webhooks(&js, &opts).await?;
         let webhooks = Webhooks::new(
-            WebhookDeps { js: js.clone(), provision: opts.clone(), buckets: webhook_buckets, results: buckets.results.clone(), registry: registry.clone(), metrics: metrics.clone(), events: events.clone() },
+            WebhookDeps {
+                js: js.clone(),
+                provision: opts.clone(),
+                buckets: webhook_buckets,
+                results: buckets.results.clone(),
+                registry: registry.clone(),
+                metrics: metrics.clone(),
+                events: events.clone(),
+            },
             settings.webhooks.clone(),
         )?;
         if settings.webhooks.delivery_enabled {
@@ -61,7 +84,8 @@ impl Application {
         }
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| Error::Bind { addr, source })?;
+        let listener =
+            tokio::net::TcpListener::bind(&addr).await.map_err(|source| Error::Bind { addr, source })?;
         let state = Arc::new(AppState {
             keys,
             activity: ClusterActivity::new(js.clone(), buckets.cluster_active.clone()),
@@ -98,7 +122,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), instance = %self.state.instance_id, "gateway listening");
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)
     }

@@ -10,6 +10,7 @@ use kubently_shared::names::Names;
 use kubently_shared::policy::PolicyConfig;
 use kubently_shared::provision::Buckets;
 
+use crate::Settings;
 use crate::activity::ClusterActivity;
 use crate::audit::AuditLog;
 use crate::auth::KeyRing;
@@ -18,7 +19,6 @@ use crate::registry::Registry;
 use crate::replies::ReplyRouter;
 use crate::session_store::SessionStore;
 use crate::webhooks::Webhooks;
-use crate::Settings;
 
 /// Everything a request handler needs.
 pub struct AppState {

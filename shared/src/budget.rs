@@ -34,7 +34,14 @@ pub struct Fitted {
 pub fn fit(output: &str, budget: usize, verb: &str, command_id: &str) -> Fitted {
     let total_lines = output.lines().count();
     if output.len() <= budget {
-        return Fitted { text: output.to_string(), truncated: false, total_bytes: output.len(), total_lines, kept_bytes: output.len(), kept_lines: total_lines };
+        return Fitted {
+            text: output.to_string(),
+            truncated: false,
+            total_bytes: output.len(),
+            total_lines,
+            kept_bytes: output.len(),
+            kept_lines: total_lines,
+        };
     }
     // The last line end within the budget; a single over-long first line is cut at a char boundary.
     let mut cut = output[..floor_char_boundary(output, budget)].rfind('\n').map_or(0, |i| i + 1);
@@ -49,13 +56,22 @@ pub fn fit(output: &str, budget: usize, verb: &str, command_id: &str) -> Fitted 
         output.len(),
         narrowing_hint(verb)
     );
-    Fitted { text: format!("{kept}{footer}"), truncated: true, total_bytes: output.len(), total_lines, kept_bytes: cut, kept_lines }
+    Fitted {
+        text: format!("{kept}{footer}"),
+        truncated: true,
+        total_bytes: output.len(),
+        total_lines,
+        kept_bytes: cut,
+        kept_lines,
+    }
 }
 
 /// How to ask for less, per verb.
 pub fn narrowing_hint(verb: &str) -> &'static str {
     match verb {
-        "get" => "a namespace (-n) instead of -A, a label selector (-l app=x), --field-selector (e.g. status.phase!=Running), -o name, or -o custom-columns with only the fields you need",
+        "get" => {
+            "a namespace (-n) instead of -A, a label selector (-l app=x), --field-selector (e.g. status.phase!=Running), -o name, or -o custom-columns with only the fields you need"
+        }
         "logs" => "--tail=100, --since=10m, -c <container>, or --previous for the crashed run only",
         "describe" => "describe one object by name instead of a whole type, or --show-events=false",
         "events" => "--types=Warning, --for kind/name, or a namespace (-n) instead of -A",

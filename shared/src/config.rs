@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use crate::names::{ENV_PREFIX, ENV_SEPARATOR};
 use crate::Result;
+use crate::names::{ENV_PREFIX, ENV_SEPARATOR};
 
 /// Loads settings from `file` (if given; TOML or YAML by extension) overlaid with the process
 /// environment. Unknown keys are an error when the settings type denies them.
@@ -73,7 +73,13 @@ pub struct NatsSettings {
 
 impl Default for NatsSettings {
     fn default() -> Self {
-        Self { url: "nats://127.0.0.1:4222".into(), credentials_file: None, replicas: 1, prefix: None, ack_wait_seconds: 30 }
+        Self {
+            url: "nats://127.0.0.1:4222".into(),
+            credentials_file: None,
+            replicas: 1,
+            prefix: None,
+            ack_wait_seconds: 30,
+        }
     }
 }
 
@@ -86,12 +92,15 @@ impl NatsSettings {
             .retry_on_initial_connect()
             .reconnect_delay_callback(reconnect_delay);
         if let Some(path) = &self.credentials_file {
-            options = options
-                .credentials_file(path)
-                .await
-                .map_err(|e| crate::Error::NatsConnect { url: self.url.clone(), reason: format!("credentials file {}: {e}", path.display()) })?;
+            options = options.credentials_file(path).await.map_err(|e| crate::Error::NatsConnect {
+                url: self.url.clone(),
+                reason: format!("credentials file {}: {e}", path.display()),
+            })?;
         }
-        options.connect(&self.url).await.map_err(|e| crate::Error::NatsConnect { url: self.url.clone(), reason: e.to_string() })
+        options
+            .connect(&self.url)
+            .await
+            .map_err(|e| crate::Error::NatsConnect { url: self.url.clone(), reason: e.to_string() })
     }
 
     /// Provisioning options for these settings.
@@ -139,7 +148,11 @@ mod tests {
         for attempt in 2..40 {
             let ceiling = Duration::from_millis((200u64 << (attempt - 2).min(6)).min(8_000));
             let d = reconnect_delay(attempt);
-            assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?} outside [{:?}, {ceiling:?}]", ceiling / 2);
+            assert!(
+                d >= ceiling / 2 && d <= ceiling,
+                "attempt {attempt}: {d:?} outside [{:?}, {ceiling:?}]",
+                ceiling / 2
+            );
         }
         let samples: std::collections::HashSet<Duration> = (0..20).map(|_| reconnect_delay(10)).collect();
         assert!(samples.len() > 1, "delays are jittered");

@@ -19,7 +19,9 @@ pub enum Error {
     #[error("cannot decode {kind}: {source}")]
     Decode { kind: &'static str, source: serde_json::Error },
     /// A wire message from a protocol major version this build does not speak.
-    #[error("cannot decode {kind}: protocol version {found} is not supported (this build speaks v{supported})")]
+    #[error(
+        "cannot decode {kind}: protocol version {found} is not supported (this build speaks v{supported})"
+    )]
     UnsupportedVersion { kind: &'static str, found: u16, supported: u16 },
 
     /// A provisioning option NATS cannot honour.

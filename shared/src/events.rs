@@ -1,10 +1,10 @@
 //! Publishing events (`KUBENTLY_EVENTS`) off the command path: the JetStream ack is awaited in a
 //! background task and failures are logged, so a slow stream never slows a command.
 
-use async_nats::jetstream;
-use async_nats::HeaderMap;
-use crate::names::{Names, HEADER_MSG_ID};
+use crate::names::{HEADER_MSG_ID, Names};
 use crate::protocol::{self, Event};
+use async_nats::HeaderMap;
+use async_nats::jetstream;
 
 #[derive(Clone)]
 pub struct EventPublisher {

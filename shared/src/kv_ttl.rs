@@ -41,19 +41,36 @@ pub fn effective_ttl(ttl: Duration) -> Duration {
 
 /// Sets `key` to `value`, to expire `ttl` after this write (whatever it was before). Returns the
 /// new revision.
-pub async fn put_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, ttl: Duration) -> Result<u64> {
+pub async fn put_with_ttl(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    ttl: Duration,
+) -> Result<u64> {
     publish(js, store, key, value, ttl, None, "put with TTL").await.map_err(CasError::into_error)
 }
 
 /// Keeps `value` under `key` alive for another `ttl` (a put of the same value with a new TTL).
-pub async fn refresh_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, ttl: Duration) -> Result<u64> {
+pub async fn refresh_ttl(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    ttl: Duration,
+) -> Result<u64> {
     publish(js, store, key, value, ttl, None, "refresh TTL").await.map_err(CasError::into_error)
 }
 
 /// Re-writes the *current* value of `key` with a new `ttl`, unless it is absent or expired (then
 /// `None`: a refresh never resurrects a key). Compare-and-set, so a concurrent expiry or write
 /// is never overwritten with a stale value.
-pub async fn refresh_existing_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, ttl: Duration) -> Result<Option<u64>> {
+pub async fn refresh_existing_ttl(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    ttl: Duration,
+) -> Result<Option<u64>> {
     for _ in 0..CAS_ATTEMPTS {
         let Some(entry) = live_entry(store, key).await? else { return Ok(None) };
         match publish(js, store, key, entry.value, ttl, Some(entry.revision), "refresh TTL").await {
@@ -68,7 +85,13 @@ pub async fn refresh_existing_ttl(js: &jetstream::Context, store: &kv::Store, ke
 /// Creates `key` with `value` and a `ttl`, failing with [`Error::KeyExists`] if it holds a live
 /// value. A key whose last entry is a delete, purge or expiry marker counts as absent, and the
 /// new value keeps its TTL (unlike async-nats' `create_with_ttl`).
-pub async fn create_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, ttl: Duration) -> Result<u64> {
+pub async fn create_with_ttl(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    ttl: Duration,
+) -> Result<u64> {
     // Optimistic first try: a key that never existed (or whose marker has aged out).
     let mut expected = 0;
     for _ in 0..CAS_ATTEMPTS {
@@ -80,7 +103,11 @@ pub async fn create_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &s
         let entry = store.entry(key).await.map_err(|e| kv_error(store, key, "read before create", e))?;
         expected = match entry {
             Some(entry) if entry.operation == kv::Operation::Put => {
-                return Err(Error::KeyExists { bucket: store.name.clone(), key: key.to_string(), revision: entry.revision });
+                return Err(Error::KeyExists {
+                    bucket: store.name.clone(),
+                    key: key.to_string(),
+                    revision: entry.revision,
+                });
             }
             // Delete/purge/expiry marker: create on top of it.
             Some(marker) => marker.revision,
@@ -93,7 +120,14 @@ pub async fn create_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &s
 
 /// Writes `value` with a `ttl` only if the key's last revision is still `revision`, else
 /// [`Error::WrongRevision`] (someone else wrote, or it expired).
-pub async fn update_with_ttl(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes, revision: u64, ttl: Duration) -> Result<u64> {
+pub async fn update_with_ttl(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    revision: u64,
+    ttl: Duration,
+) -> Result<u64> {
     publish(js, store, key, value, ttl, Some(revision), "update with TTL").await.map_err(CasError::into_error)
 }
 
@@ -125,12 +159,21 @@ async fn publish(
     expected_revision: Option<u64>,
     action: &'static str,
 ) -> Result<u64, CasError> {
-    let invalid_ttl = |reason| Error::InvalidTtl { bucket: store.name.clone(), key: key.to_string(), ttl, reason };
-    let ttl_value = ttl_header_value(ttl).ok_or_else(|| CasError::Other(invalid_ttl("a per-key TTL must be at least 1 s")))?;
-    validate_kv_key(key).map_err(|reason| CasError::Other(Error::InvalidName { what: "KV key", value: key.to_string(), reason }))?;
+    let invalid_ttl =
+        |reason| Error::InvalidTtl { bucket: store.name.clone(), key: key.to_string(), ttl, reason };
+    let ttl_value = ttl_header_value(ttl)
+        .ok_or_else(|| CasError::Other(invalid_ttl("a per-key TTL must be at least 1 s")))?;
+    validate_kv_key(key).map_err(|reason| {
+        CasError::Other(Error::InvalidName { what: "KV key", value: key.to_string(), reason })
+    })?;
     if store.use_jetstream_prefix {
         // The subject would need the context's domain API prefix, which async-nats keeps private.
-        return Err(CasError::Other(kv_error(store, key, action, "KV buckets behind a JetStream domain prefix are not supported")));
+        return Err(CasError::Other(kv_error(
+            store,
+            key,
+            action,
+            "KV buckets behind a JetStream domain prefix are not supported",
+        )));
     }
     let subject = format!("{}{key}", store.put_prefix.as_deref().unwrap_or(&store.prefix));
 
@@ -138,19 +181,29 @@ async fn publish(
     if let Some(revision) = expected_revision {
         message = message.header(HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, revision.to_string());
     }
-    let ack = js.send_publish(subject, message).await.map_err(|e| CasError::Other(kv_error(store, key, action, e)))?;
+    let ack = js
+        .send_publish(subject, message)
+        .await
+        .map_err(|e| CasError::Other(kv_error(store, key, action, e)))?;
     match ack.await {
         Ok(ack) => Ok(ack.sequence),
-        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Err(CasError::WrongRevision(Error::WrongRevision {
-            bucket: store.name.clone(),
-            key: key.to_string(),
-            expected: expected_revision.unwrap_or_default(),
-        })),
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+            Err(CasError::WrongRevision(Error::WrongRevision {
+                bucket: store.name.clone(),
+                key: key.to_string(),
+                expected: expected_revision.unwrap_or_default(),
+            }))
+        }
         Err(e) => Err(CasError::Other(kv_error(store, key, action, e))),
     }
 }
 
-fn kv_error(store: &kv::Store, key: &str, action: &'static str, source: impl Into<async_nats::Error>) -> Error {
+fn kv_error(
+    store: &kv::Store,
+    key: &str,
+    action: &'static str,
+    source: impl Into<async_nats::Error>,
+) -> Error {
     Error::Kv { bucket: store.name.clone(), key: key.to_string(), action, source: source.into() }
 }
 

@@ -117,9 +117,13 @@ pub fn validate_cluster_id(cluster_id: &str) -> Result<(), String> {
         return Err("cluster id must not be empty".into());
     }
     if cluster_id.len() > CLUSTER_ID_MAX_LEN {
-        return Err(format!("cluster id must be at most {CLUSTER_ID_MAX_LEN} characters, got {}", cluster_id.len()));
+        return Err(format!(
+            "cluster id must be at most {CLUSTER_ID_MAX_LEN} characters, got {}",
+            cluster_id.len()
+        ));
     }
-    if let Some(c) = cluster_id.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+    if let Some(c) = cluster_id.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
         return Err(format!("cluster id may contain only lowercase letters, digits and `-`, found {c:?}"));
     }
     if cluster_id.starts_with('-') || cluster_id.ends_with('-') {
@@ -151,7 +155,9 @@ pub fn validate_kv_key(key: &str) -> Result<(), String> {
     if key.starts_with('.') || key.ends_with('.') || key.contains("..") {
         return Err("must not start or end with `.` or contain `..`".into());
     }
-    if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_' | '=' | '.'))) {
+    if let Some(c) =
+        key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_' | '=' | '.')))
+    {
         return Err(format!("may contain only ASCII letters, digits and `-/_=.`, found {c:?}"));
     }
     Ok(())
@@ -182,7 +188,11 @@ impl Names {
     /// Names isolated by `prefix`: 1–64 characters of `[A-Za-z0-9_-]` (one subject token that is
     /// also valid in stream and bucket names).
     pub fn with_prefix(prefix: &str) -> crate::Result<Self> {
-        let invalid = |reason: String| crate::Error::InvalidName { what: "name prefix", value: prefix.to_string(), reason };
+        let invalid = |reason: String| crate::Error::InvalidName {
+            what: "name prefix",
+            value: prefix.to_string(),
+            reason,
+        };
         validate_subject_token(prefix).map_err(invalid)?;
         if prefix.len() > NAME_PREFIX_MAX_LEN {
             return Err(invalid(format!("must be at most {NAME_PREFIX_MAX_LEN} characters")));
@@ -334,10 +344,7 @@ pub fn env_var(path: &str) -> String {
 /// Parses `nats-server --version` output or an image tag (`v2.15.1`, `2.15.1-alpine`) into (major, minor, patch).
 pub fn parse_nats_version(text: &str) -> Option<(u64, u64, u64)> {
     let start = text.find(|c: char| c.is_ascii_digit())?;
-    let mut parts = text[start..]
-        .split(|c: char| !c.is_ascii_digit())
-        .take(3)
-        .map(|p| p.parse::<u64>().ok());
+    let mut parts = text[start..].split(|c: char| !c.is_ascii_digit()).take(3).map(|p| p.parse::<u64>().ok());
     Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
 }
 

@@ -45,7 +45,11 @@ pub trait WireMessage: Serialize + DeserializeOwned {
 
 /// Serialises a message to JSON.
 pub fn encode<T: WireMessage>(message: &T) -> Result<Bytes> {
-    serde_json::to_vec(message).map(Bytes::from).map_err(|source| Error::Encode { kind: T::KIND, version: message.version(), source })
+    serde_json::to_vec(message).map(Bytes::from).map_err(|source| Error::Encode {
+        kind: T::KIND,
+        version: message.version(),
+        source,
+    })
 }
 
 /// Parses a message, first checking its `v`: a message without `v` or from another major
@@ -55,9 +59,12 @@ pub fn decode<T: WireMessage>(payload: &[u8]) -> Result<T> {
     struct VersionProbe {
         v: Option<u16>,
     }
-    let probe: VersionProbe = serde_json::from_slice(payload).map_err(|source| Error::Decode { kind: T::KIND, source })?;
+    let probe: VersionProbe =
+        serde_json::from_slice(payload).map_err(|source| Error::Decode { kind: T::KIND, source })?;
     match probe.v {
-        Some(PROTOCOL_VERSION) => serde_json::from_slice(payload).map_err(|source| Error::Decode { kind: T::KIND, source }),
+        Some(PROTOCOL_VERSION) => {
+            serde_json::from_slice(payload).map_err(|source| Error::Decode { kind: T::KIND, source })
+        }
         Some(found) => Err(Error::UnsupportedVersion { kind: T::KIND, found, supported: PROTOCOL_VERSION }),
         None => Err(Error::Decode { kind: T::KIND, source: serde::de::Error::missing_field("v") }),
     }
@@ -243,7 +250,12 @@ impl WireMessage for CommandResult {
 
 impl CommandResult {
     /// A result for `command` with empty output, no error and no timing yet.
-    pub fn new(command: &Command, status: CommandStatus, executor_id: impl Into<String>, executed_at: OffsetDateTime) -> Self {
+    pub fn new(
+        command: &Command,
+        status: CommandStatus,
+        executor_id: impl Into<String>,
+        executed_at: OffsetDateTime,
+    ) -> Self {
         Self {
             v: PROTOCOL_VERSION,
             command_id: command.id,
@@ -263,14 +275,23 @@ impl CommandResult {
 
     /// What the gateway stores when it accepts an async command.
     pub fn pending(command: &Command, accepted_at: OffsetDateTime) -> Self {
-        Self { deadline: Some(command.deadline), executor_id: String::new(), ..Self::new(command, CommandStatus::Pending, "", accepted_at) }
+        Self {
+            deadline: Some(command.deadline),
+            executor_id: String::new(),
+            ..Self::new(command, CommandStatus::Pending, "", accepted_at)
+        }
     }
 
     /// The answer to a command whose deadline passed before it could run.
     pub fn expired(command: &Command, executor_id: impl Into<String>, now: OffsetDateTime) -> Self {
-        let deadline = command.deadline.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| command.deadline.to_string());
+        let deadline = command
+            .deadline
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| command.deadline.to_string());
         Self {
-            error: Some(format!("command expired before it could run (deadline {deadline}); it was not executed")),
+            error: Some(format!(
+                "command expired before it could run (deadline {deadline}); it was not executed"
+            )),
             ..Self::new(command, CommandStatus::Timeout, executor_id, now)
         }
     }
@@ -369,8 +390,20 @@ impl WireMessage for Event {
 
 impl Event {
     /// A new event with a fresh v7 id, stamped `now`.
-    pub fn new(event_type: EventType, cluster_id: impl Into<String>, data: serde_json::Value, now: OffsetDateTime) -> Self {
-        Self { v: PROTOCOL_VERSION, id: Uuid::now_v7(), event_type, cluster_id: cluster_id.into(), timestamp: now, data }
+    pub fn new(
+        event_type: EventType,
+        cluster_id: impl Into<String>,
+        data: serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            v: PROTOCOL_VERSION,
+            id: Uuid::now_v7(),
+            event_type,
+            cluster_id: cluster_id.into(),
+            timestamp: now,
+            data,
+        }
     }
 
     /// `kubently.events.<type>.<cluster>` in the production names.
@@ -505,8 +538,21 @@ mod tests {
         CommandResult {
             output: "NAME READY".into(),
             execution_time_ms: 42,
-            meta: Some(OutputMeta { kind: Some("table".into()), rows: Some(3), bytes: 10, lines: 1, returned_bytes: 10, tokens_estimate: 3, truncated: false }),
-            ..CommandResult::new(&command(), CommandStatus::Success, "exec-1", datetime!(2025-01-02 03:04:06 UTC))
+            meta: Some(OutputMeta {
+                kind: Some("table".into()),
+                rows: Some(3),
+                bytes: 10,
+                lines: 1,
+                returned_bytes: 10,
+                tokens_estimate: 3,
+                truncated: false,
+            }),
+            ..CommandResult::new(
+                &command(),
+                CommandStatus::Success,
+                "exec-1",
+                datetime!(2025-01-02 03:04:06 UTC),
+            )
         }
     }
 
@@ -568,13 +614,19 @@ mod tests {
         round_trip(&session());
         round_trip(&SessionRecord { ended_at: Some(datetime!(2025-01-02 03:01:00 UTC)), ..session() });
         for t in EventType::ALL {
-            round_trip(&Event::new(t, "local", json!({"command_id": "x", "n": 1}), datetime!(2025-01-02 03:04:05 UTC)));
+            round_trip(&Event::new(
+                t,
+                "local",
+                json!({"command_id": "x", "n": 1}),
+                datetime!(2025-01-02 03:04:05 UTC),
+            ));
         }
     }
 
     #[test]
     fn command_json_shape() {
-        let value: serde_json::Value = serde_json::from_slice(&command().to_bytes().expect("encode")).expect("json");
+        let value: serde_json::Value =
+            serde_json::from_slice(&command().to_bytes().expect("encode")).expect("json");
         assert_eq!(
             value,
             json!({
@@ -594,7 +646,12 @@ mod tests {
 
     #[test]
     fn result_event_and_record_shapes() {
-        let value = serde_json::to_value(CommandResult::expired(&command(), "exec-1", datetime!(2025-01-02 03:05:00 UTC))).expect("json");
+        let value = serde_json::to_value(CommandResult::expired(
+            &command(),
+            "exec-1",
+            datetime!(2025-01-02 03:05:00 UTC),
+        ))
+        .expect("json");
         assert_eq!(value["status"], "timeout");
         let older: CommandStatus = serde_json::from_value(json!("expired")).expect("older executors' word");
         assert_eq!(older, CommandStatus::Timeout);
@@ -603,7 +660,8 @@ mod tests {
         assert_eq!(serde_json::to_value(result()).expect("json")["status"], "success");
         assert_eq!(serde_json::to_value(CommandStatus::Failure).expect("json"), "failure");
 
-        let event = Event::new(EventType::CommandCompleted, "local", json!({}), datetime!(2025-01-02 03:04:05 UTC));
+        let event =
+            Event::new(EventType::CommandCompleted, "local", json!({}), datetime!(2025-01-02 03:04:05 UTC));
         assert_eq!(serde_json::to_value(&event).expect("json")["event_type"], "command.completed");
         assert_eq!(event.subject(), "kubently.events.command.completed.local");
         let names = Names::with_prefix("T1").expect("prefix");
@@ -615,7 +673,10 @@ mod tests {
         assert!("command.exploded".parse::<EventType>().is_err());
 
         let info = serde_json::to_value(executor_info()).expect("json");
-        assert_eq!((info["mode"].as_str(), info["last_seen"].as_str()), (Some("fast"), Some("2025-01-02T03:04:00Z")));
+        assert_eq!(
+            (info["mode"].as_str(), info["last_seen"].as_str()),
+            (Some("fast"), Some("2025-01-02T03:04:00Z"))
+        );
     }
 
     #[test]
@@ -624,7 +685,10 @@ mod tests {
         value["v"] = json!(2);
         let err = Command::from_bytes(&serde_json::to_vec(&value).expect("bytes")).expect_err("v2 refused");
         assert!(matches!(err, Error::UnsupportedVersion { found: 2, supported: 1, .. }), "{err:?}");
-        assert_eq!(err.to_string(), "cannot decode command: protocol version 2 is not supported (this build speaks v1)");
+        assert_eq!(
+            err.to_string(),
+            "cannot decode command: protocol version 2 is not supported (this build speaks v1)"
+        );
 
         // A future major version may change every other field: the version check comes first.
         let err = decode::<CommandResult>(br#"{"v": 7, "something": "else"}"#).expect_err("v7 refused");
@@ -640,13 +704,23 @@ mod tests {
     fn unknown_fields_from_a_newer_minor_are_ignored() {
         let mut value = serde_json::to_value(session()).expect("json");
         value["added_later"] = json!({"x": 1});
-        assert_eq!(SessionRecord::from_bytes(&serde_json::to_vec(&value).expect("bytes")).expect("decode"), session());
+        assert_eq!(
+            SessionRecord::from_bytes(&serde_json::to_vec(&value).expect("bytes")).expect("decode"),
+            session()
+        );
     }
 
     #[test]
     fn deadlines() {
         let now = datetime!(2025-01-02 03:00:00 UTC);
-        let cmd = Command::new("local", KubectlRequest::Version, Caller { service: "agent".into() }, "kubently.reply.gw.x", now, Duration::from_secs(30));
+        let cmd = Command::new(
+            "local",
+            KubectlRequest::Version,
+            Caller { service: "agent".into() },
+            "kubently.reply.gw.x",
+            now,
+            Duration::from_secs(30),
+        );
         assert_eq!(cmd.id.get_version_num(), 7);
         assert_eq!(cmd.deadline, datetime!(2025-01-02 03:00:30 UTC));
         assert_eq!(cmd.remaining(now), Some(Duration::from_secs(30)));

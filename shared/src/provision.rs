@@ -100,12 +100,24 @@ impl ProvisionOptions {
 
     /// The events stream's configuration.
     pub fn events_stream_config(&self, names: &Names) -> stream::Config {
-        limits_stream(names.events_stream(), names.events_subjects(), self.events_max_age, self.replicas, "Kubently: state changes for webhooks")
+        limits_stream(
+            names.events_stream(),
+            names.events_subjects(),
+            self.events_max_age,
+            self.replicas,
+            "Kubently: state changes for webhooks",
+        )
     }
 
     /// The audit stream's configuration.
     pub fn audit_stream_config(&self, names: &Names) -> stream::Config {
-        limits_stream(names.audit_stream(), names.audit_subjects(), self.audit_max_age, self.replicas, "Kubently: who ran what where (never outputs)")
+        limits_stream(
+            names.audit_stream(),
+            names.audit_subjects(),
+            self.audit_max_age,
+            self.replicas,
+            "Kubently: who ran what where (never outputs)",
+        )
     }
 
     /// Every stream [`ensure_command_path`] provisions: the commands, events and audit streams,
@@ -116,17 +128,43 @@ impl ProvisionOptions {
             self.commands_stream_config(names),
             self.events_stream_config(names),
             self.audit_stream_config(names),
-            self.kv_stream_config(&names.cluster_active_bucket(), Duration::ZERO, true, "Kubently: clusters with recent activity (fast fetch)"),
+            self.kv_stream_config(
+                &names.cluster_active_bucket(),
+                Duration::ZERO,
+                true,
+                "Kubently: clusters with recent activity (fast fetch)",
+            ),
             self.kv_stream_config(&names.sessions_bucket(), Duration::ZERO, true, "Kubently: debug sessions"),
-            self.kv_stream_config(&names.executors_bucket(), Duration::ZERO, true, "Kubently: executor presence"),
-            self.kv_stream_config(&names.results_bucket(), self.results_ttl, true, "Kubently: command results"),
-            self.kv_stream_config(&names.clusters_bucket(), Duration::ZERO, false, "Kubently: every cluster ever seen"),
+            self.kv_stream_config(
+                &names.executors_bucket(),
+                Duration::ZERO,
+                true,
+                "Kubently: executor presence",
+            ),
+            self.kv_stream_config(
+                &names.results_bucket(),
+                self.results_ttl,
+                true,
+                "Kubently: command results",
+            ),
+            self.kv_stream_config(
+                &names.clusters_bucket(),
+                Duration::ZERO,
+                false,
+                "Kubently: every cluster ever seen",
+            ),
         ]
     }
 
     /// The stream behind a KV bucket, exactly as async-nats 0.51 shapes one
     /// (`kv_to_stream_config`), with per-key TTLs when `per_key_ttl`.
-    pub fn kv_stream_config(&self, bucket: &str, max_age: Duration, per_key_ttl: bool, description: &str) -> stream::Config {
+    pub fn kv_stream_config(
+        &self,
+        bucket: &str,
+        max_age: Duration,
+        per_key_ttl: bool,
+        description: &str,
+    ) -> stream::Config {
         stream::Config {
             name: format!("KV_{bucket}"),
             description: Some(description.to_string()),
@@ -164,7 +202,13 @@ impl ProvisionOptions {
     }
 }
 
-fn limits_stream(name: String, subjects: String, max_age: Duration, replicas: usize, description: &str) -> stream::Config {
+fn limits_stream(
+    name: String,
+    subjects: String,
+    max_age: Duration,
+    replicas: usize,
+    description: &str,
+) -> stream::Config {
     stream::Config {
         name,
         description: Some(description.into()),
@@ -207,7 +251,10 @@ impl ProvisionOptions {
     pub fn callbacks_stream_config(&self, names: &Names) -> stream::Config {
         stream::Config {
             name: names.callbacks_stream(),
-            description: Some("Kubently: async commands' follow-up jobs (timeout event, callback), taken by the gateways".into()),
+            description: Some(
+                "Kubently: async commands' follow-up jobs (timeout event, callback), taken by the gateways"
+                    .into(),
+            ),
             subjects: vec![names.callback_subjects()],
             retention: RetentionPolicy::WorkQueue,
             storage: StorageType::File,
@@ -223,8 +270,18 @@ impl ProvisionOptions {
     pub fn webhook_stream_configs(&self, names: &Names) -> Vec<stream::Config> {
         vec![
             self.callbacks_stream_config(names),
-            self.kv_stream_config(&names.webhooks_bucket(), Duration::ZERO, false, "Kubently: webhook subscriptions"),
-            self.kv_stream_config(&names.webhook_deliveries_bucket(), Duration::ZERO, true, "Kubently: webhook deliveries that failed at least once"),
+            self.kv_stream_config(
+                &names.webhooks_bucket(),
+                Duration::ZERO,
+                false,
+                "Kubently: webhook subscriptions",
+            ),
+            self.kv_stream_config(
+                &names.webhook_deliveries_bucket(),
+                Duration::ZERO,
+                true,
+                "Kubently: webhook deliveries that failed at least once",
+            ),
         ]
     }
 }
@@ -232,15 +289,28 @@ impl ProvisionOptions {
 /// Creates or updates the webhook subscriptions and deliveries buckets and the callbacks stream.
 pub async fn ensure_webhooks(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<WebhookBuckets> {
     let names = opts.names()?;
-    futures::future::try_join_all(opts.webhook_stream_configs(&names).into_iter().map(|config| ensure_stream(js, config))).await?;
-    let open = |bucket: String| async move { js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket { bucket, action: "open", source: e.into() }) };
-    let (subscriptions, deliveries) = futures::try_join!(open(names.webhooks_bucket()), open(names.webhook_deliveries_bucket()))?;
+    futures::future::try_join_all(
+        opts.webhook_stream_configs(&names).into_iter().map(|config| ensure_stream(js, config)),
+    )
+    .await?;
+    let open = |bucket: String| async move {
+        js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
+            bucket,
+            action: "open",
+            source: e.into(),
+        })
+    };
+    let (subscriptions, deliveries) =
+        futures::try_join!(open(names.webhooks_bucket()), open(names.webhook_deliveries_bucket()))?;
     Ok(WebhookBuckets { subscriptions, deliveries })
 }
 
 /// [`ensure_command_path`], retried with backoff for about half a minute: NATS may still be
 /// starting (compose, `./dev up`, a rolling restart).
-pub async fn ensure_command_path_retrying(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<Buckets> {
+pub async fn ensure_command_path_retrying(
+    js: &jetstream::Context,
+    opts: &ProvisionOptions,
+) -> Result<Buckets> {
     let mut delay = Duration::from_millis(200);
     let mut attempt = 1;
     loop {
@@ -261,10 +331,22 @@ pub async fn ensure_command_path_retrying(js: &jetstream::Context, opts: &Provis
 pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<Buckets> {
     let names = opts.names()?;
     if opts.kv_marker_ttl < Duration::from_secs(1) {
-        return Err(Error::InvalidOption { option: "kv_marker_ttl", reason: format!("must be at least 1 s, got {:?}", opts.kv_marker_ttl) });
+        return Err(Error::InvalidOption {
+            option: "kv_marker_ttl",
+            reason: format!("must be at least 1 s, got {:?}", opts.kv_marker_ttl),
+        });
     }
-    futures::future::try_join_all(opts.stream_configs(&names).into_iter().map(|config| ensure_stream(js, config))).await?;
-    let open = |bucket: String| async move { js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket { bucket, action: "open", source: e.into() }) };
+    futures::future::try_join_all(
+        opts.stream_configs(&names).into_iter().map(|config| ensure_stream(js, config)),
+    )
+    .await?;
+    let open = |bucket: String| async move {
+        js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
+            bucket,
+            action: "open",
+            source: e.into(),
+        })
+    };
     let (cluster_active, sessions, executors, results, clusters) = futures::try_join!(
         open(names.cluster_active_bucket()),
         open(names.sessions_bucket()),
@@ -280,19 +362,36 @@ pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOption
 ///
 /// A work-queue stream refuses a second consumer whose filter overlaps an existing one, so
 /// every replica must bind this one durable; racing creates converge on it.
-pub async fn ensure_cluster_consumer(js: &jetstream::Context, cluster_id: &str, opts: &ProvisionOptions) -> Result<PullConsumer> {
-    validate_cluster_id(cluster_id).map_err(|reason| Error::InvalidName { what: "cluster id", value: cluster_id.to_string(), reason })?;
+pub async fn ensure_cluster_consumer(
+    js: &jetstream::Context,
+    cluster_id: &str,
+    opts: &ProvisionOptions,
+) -> Result<PullConsumer> {
+    validate_cluster_id(cluster_id).map_err(|reason| Error::InvalidName {
+        what: "cluster id",
+        value: cluster_id.to_string(),
+        reason,
+    })?;
     let names = opts.names()?;
-    ensure_consumer(js, opts.commands_stream_config(&names), opts.cluster_consumer_config(&names, cluster_id)).await
+    ensure_consumer(js, opts.commands_stream_config(&names), opts.cluster_consumer_config(&names, cluster_id))
+        .await
 }
 
 /// Creates or updates the durable pull consumer `desired` on the stream `stream_config` names
 /// (creating the stream too if it is missing) and returns it bound. Racing creates converge.
-pub async fn ensure_consumer(js: &jetstream::Context, stream_config: stream::Config, desired: pull::Config) -> Result<PullConsumer> {
+pub async fn ensure_consumer(
+    js: &jetstream::Context,
+    stream_config: stream::Config,
+    desired: pull::Config,
+) -> Result<PullConsumer> {
     let stream = stream_config.name.clone();
     let durable = desired.durable_name.clone().unwrap_or_default();
-    let consumer_error =
-        |action: &'static str, source: async_nats::Error| Error::Consumer { stream: stream.clone(), consumer: durable.clone(), action, source };
+    let consumer_error = |action: &'static str, source: async_nats::Error| Error::Consumer {
+        stream: stream.clone(),
+        consumer: durable.clone(),
+        action,
+        source,
+    };
 
     let mut last_reason = String::new();
     for _ in 0..ATTEMPTS {
@@ -321,19 +420,32 @@ pub async fn ensure_consumer(js: &jetstream::Context, stream_config: stream::Con
                 ensure_stream(js, stream_config.clone()).await?;
                 last_reason = format!("the stream {stream} was missing");
             }
-            Err(e) if matches!(jetstream_code(&e), Some(ErrorCode::CONSUMER_NAME_EXIST | ErrorCode::CONSUMER_ALREADY_EXISTS)) => {
+            Err(e)
+                if matches!(
+                    jetstream_code(&e),
+                    Some(ErrorCode::CONSUMER_NAME_EXIST | ErrorCode::CONSUMER_ALREADY_EXISTS)
+                ) =>
+            {
                 last_reason = e.to_string();
             }
             Err(e) => return Err(consumer_error("create", e.into())),
         }
     }
-    Err(Error::NotConverged { what: format!("consumer {durable} on stream {stream}"), attempts: ATTEMPTS, reason: last_reason })
+    Err(Error::NotConverged {
+        what: format!("consumer {durable} on stream {stream}"),
+        attempts: ATTEMPTS,
+        reason: last_reason,
+    })
 }
 
 /// Creates `desired`, or updates the existing stream's Kubently-owned fields to match it.
 pub async fn ensure_stream(js: &jetstream::Context, desired: stream::Config) -> Result<stream::Info> {
     let name = desired.name.clone();
-    let stream_error = |action: &'static str, source: async_nats::Error| Error::Stream { stream: name.clone(), action, source };
+    let stream_error = |action: &'static str, source: async_nats::Error| Error::Stream {
+        stream: name.clone(),
+        action,
+        source,
+    };
     let mut last_reason = String::new();
     for _ in 0..ATTEMPTS {
         match js.get_stream(&name).await {
@@ -346,13 +458,19 @@ pub async fn ensure_stream(js: &jetstream::Context, desired: stream::Config) -> 
                 info!(stream = name, ?diff, "updating stream to Kubently's configuration");
                 match js.update_stream(&apply_owned(current, &desired)).await {
                     Ok(info) => return Ok(info),
-                    Err(e) if e.kind() == CreateStreamErrorKind::NotFound => last_reason = "deleted while updating".into(),
+                    Err(e) if e.kind() == CreateStreamErrorKind::NotFound => {
+                        last_reason = "deleted while updating".into()
+                    }
                     Err(e) => {
-                        return Err(stream_error("update", format!("{e} (fields that differ: {})", diff.join(", ")).into()));
+                        return Err(stream_error(
+                            "update",
+                            format!("{e} (fields that differ: {})", diff.join(", ")).into(),
+                        ));
                     }
                 }
             }
-            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) =>
+            {
                 match js.create_stream(desired.clone()).await {
                     Ok(stream) => {
                         info!(stream = name, "created stream");
@@ -360,7 +478,8 @@ pub async fn ensure_stream(js: &jetstream::Context, desired: stream::Config) -> 
                     }
                     // Another replica created it first (with a config differing in some field):
                     // re-read and reconcile.
-                    Err(e) if matches!(e.kind(), CreateStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NAME_EXIST) => {
+                    Err(e) if matches!(e.kind(), CreateStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NAME_EXIST) =>
+                    {
                         last_reason = e.to_string();
                     }
                     Err(e) => return Err(stream_error("create", e.into())),
@@ -391,14 +510,24 @@ pub fn stream_differences(current: &stream::Config, desired: &stream::Config) ->
     check("discard", current.discard != desired.discard);
     check("max_age", current.max_age != desired.max_age);
     // The server fills in its default window (2 min, capped by max_age) when none is asked for.
-    check("duplicate_window", desired.duplicate_window != Duration::ZERO && current.duplicate_window != desired.duplicate_window);
+    check(
+        "duplicate_window",
+        desired.duplicate_window != Duration::ZERO && current.duplicate_window != desired.duplicate_window,
+    );
     check("num_replicas", current.num_replicas.max(1) != desired.num_replicas.max(1));
-    check("max_messages_per_subject", desired.max_messages_per_subject > 0 && current.max_messages_per_subject != desired.max_messages_per_subject);
+    check(
+        "max_messages_per_subject",
+        desired.max_messages_per_subject > 0
+            && current.max_messages_per_subject != desired.max_messages_per_subject,
+    );
     check("allow_rollup", current.allow_rollup != desired.allow_rollup);
     check("deny_delete", current.deny_delete != desired.deny_delete);
     check("allow_direct", current.allow_direct != desired.allow_direct);
     check("allow_msg_ttl", current.allow_message_ttl != desired.allow_message_ttl);
-    check("subject_delete_marker_ttl", current.subject_delete_marker_ttl != desired.subject_delete_marker_ttl);
+    check(
+        "subject_delete_marker_ttl",
+        current.subject_delete_marker_ttl != desired.subject_delete_marker_ttl,
+    );
     diff
 }
 
@@ -418,7 +547,11 @@ fn apply_owned(current: &stream::Config, desired: &stream::Config) -> stream::Co
             (window, _) => window,
         },
         num_replicas: desired.num_replicas,
-        max_messages_per_subject: if desired.max_messages_per_subject > 0 { desired.max_messages_per_subject } else { current.max_messages_per_subject },
+        max_messages_per_subject: if desired.max_messages_per_subject > 0 {
+            desired.max_messages_per_subject
+        } else {
+            current.max_messages_per_subject
+        },
         allow_rollup: desired.allow_rollup,
         deny_delete: desired.deny_delete,
         allow_direct: desired.allow_direct,

@@ -190,7 +190,12 @@ impl TestApp {
             })
             .expect("executor thread");
         ready_rx.await.expect("executor thread alive").expect("executor builds");
-        let handle = ExecutorHandle { id: id.to_string(), stop: Some(stop_tx), kill: Some(kill_tx), thread: Some(thread) };
+        let handle = ExecutorHandle {
+            id: id.to_string(),
+            stop: Some(stop_tx),
+            kill: Some(kill_tx),
+            thread: Some(thread),
+        };
         self.wait_connected(true).await;
         handle
     }
@@ -199,7 +204,11 @@ impl TestApp {
     pub async fn wait_connected(&self, connected: bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while self.gateway.state.registry.is_connected(&self.cluster_id) != connected {
-            assert!(tokio::time::Instant::now() < deadline, "cluster {} never became connected={connected}", self.cluster_id);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "cluster {} never became connected={connected}",
+                self.cluster_id
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -215,7 +224,13 @@ impl TestApp {
         start_gateway(&self.ctx, &self.prefix).await
     }
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.gateway.url));
         if let Some(k) = key {
             req = req.header("X-API-Key", k);
@@ -243,7 +258,8 @@ impl TestApp {
 
     /// `POST /debug/execute` for this app's cluster.
     pub async fn execute(&self, command_type: &str, args: &[&str], extra: Value) -> (u16, Value) {
-        let mut body = serde_json::json!({"cluster_id": self.cluster_id, "command_type": command_type, "args": args});
+        let mut body =
+            serde_json::json!({"cluster_id": self.cluster_id, "command_type": command_type, "args": args});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
@@ -261,7 +277,12 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
     s.auth.api_keys = vec![format!("agent:{AGENT_KEY}"), format!("other:{OTHER_KEY}")];
     s.auth.keys = vec![
         ApiKeySettings { service: "admin".into(), key: ADMIN_KEY.into(), clusters: vec![], admin: true },
-        ApiKeySettings { service: "scoped".into(), key: SCOPED_KEY.into(), clusters: vec!["elsewhere".into()], admin: false },
+        ApiKeySettings {
+            service: "scoped".into(),
+            key: SCOPED_KEY.into(),
+            clusters: vec!["elsewhere".into()],
+            admin: false,
+        },
     ];
     s.webhooks.allow_loopback = true;
     s.webhooks.retry_schedule_seconds = vec![1, 1];
@@ -277,7 +298,8 @@ async fn start_gateway(ctx: &TestContext, prefix: &str) -> GatewayHandle {
 pub async fn spawn_gateway(settings: kubently_gateway::Settings) -> GatewayHandle {
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (kill_tx, kill_rx) = oneshot::channel::<()>();
-    let (ready_tx, ready_rx) = oneshot::channel::<Result<(String, std::sync::Arc<kubently_gateway::AppState>), String>>();
+    let (ready_tx, ready_rx) =
+        oneshot::channel::<Result<(String, std::sync::Arc<kubently_gateway::AppState>), String>>();
     let thread = std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {

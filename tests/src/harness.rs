@@ -18,9 +18,9 @@ use anyhow::Context;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 
-use crate::kube_cluster::{client_from, ClusterOptions, KubeCluster};
+use crate::kube_cluster::{ClusterOptions, KubeCluster, client_from};
 use crate::nats_server::NatsServer;
-use crate::process::{remove_at_exit, Lifetime};
+use crate::process::{Lifetime, remove_at_exit};
 use crate::{devstack_state, paths, scenario};
 
 /// The shared, per-run stack.
@@ -42,7 +42,10 @@ pub fn stack() -> &'static TestStack {
         // Own thread and runtime: callers are inside a test's runtime, where blocking on another
         // runtime is not allowed, and nothing started here may depend on a test's runtime.
         std::thread::spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
             rt.block_on(start()).map_err(|e| format!("{e:#}"))
         })
         .join()
@@ -63,10 +66,11 @@ async fn start() -> anyhow::Result<TestStack> {
     let t0 = Instant::now();
     let dir = tempfile::Builder::new().prefix("kubently-tests-").tempdir()?.keep();
     remove_at_exit(&dir);
-    let nats = NatsServer::start(&dir.join("nats"), &dir.join("nats-server.log"), Lifetime::TiedToTestProcess)
-        .await
-        .context("starting nats-server")?
-        .keep_running();
+    let nats =
+        NatsServer::start(&dir.join("nats"), &dir.join("nats-server.log"), Lifetime::TiedToTestProcess)
+            .await
+            .context("starting nats-server")?
+            .keep_running();
     progress(&format!("nats-server {} ready ({:.1}s)", nats.url, t0.elapsed().as_secs_f64()));
 
     let (cluster, reused) = match devstack_state::running_cluster() {
@@ -75,7 +79,9 @@ async fn start() -> anyhow::Result<TestStack> {
             (cluster, true)
         }
         None => {
-            progress("starting a private kube cluster (etcd, kube-apiserver, controller-manager, scheduler, fake kubelet)");
+            progress(
+                "starting a private kube cluster (etcd, kube-apiserver, controller-manager, scheduler, fake kubelet)",
+            );
             let cluster = KubeCluster::start(ClusterOptions {
                 dir: &dir.join("kube"),
                 lifetime: Lifetime::TiedToTestProcess,
@@ -117,14 +123,35 @@ fn fake_kubelet_bin() -> anyhow::Result<PathBuf> {
     // and rebuild, here and again in the next cargo run from a shell.
     for (key, _) in std::env::vars_os() {
         let key_str = key.to_string_lossy();
-        if key_str.starts_with("CARGO_PKG_") || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&key_str.as_ref()) {
+        if key_str.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .contains(&key_str.as_ref())
+        {
             cmd.env_remove(&key);
         }
     }
-    cmd.args(["build", "--quiet", "-p", "kubently-tests", "-p", "kubently-fake-kubelet", "--bin", "fake-kubelet", "--manifest-path"])
-        .arg(paths::repo_root().join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "kubently-tests",
+        "-p",
+        "kubently-fake-kubelet",
+        "--bin",
+        "fake-kubelet",
+        "--manifest-path",
+    ])
+    .arg(paths::repo_root().join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir);
     match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => {}
         Some("release") => {
@@ -136,7 +163,11 @@ fn fake_kubelet_bin() -> anyhow::Result<PathBuf> {
     }
     let t0 = Instant::now();
     let out = cmd.output().context("running cargo to build fake-kubelet")?;
-    anyhow::ensure!(out.status.success(), "building fake-kubelet (cargo build -p kubently-fake-kubelet) failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "building fake-kubelet (cargo build -p kubently-fake-kubelet) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     progress(&format!("fake-kubelet is up to date ({:.1}s)", t0.elapsed().as_secs_f64()));
     Ok(bin)
 }
@@ -172,8 +203,12 @@ impl TestContext {
     /// A fresh namespace `t-<id>-<suffix>`, deleted when the guard drops.
     pub async fn namespace(&self, suffix: &str) -> TestNamespace {
         let name = format!("t-{}-{suffix}", self.id);
-        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace body");
-        Api::<Namespace>::all(self.kube.clone()).create(&PostParams::default(), &ns).await.expect("create test namespace");
+        let ns: Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace body");
+        Api::<Namespace>::all(self.kube.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("create test namespace");
         TestNamespace { name, kubeconfig: self.stack.kubeconfig.clone() }
     }
 }

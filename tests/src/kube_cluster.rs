@@ -13,7 +13,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::paths;
 use crate::pki::ClusterPki;
-use crate::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+use crate::process::{Daemon, Lifetime, free_port, http_get, wait_until};
 
 /// Name of the fake kubelet's Node.
 pub const NODE_NAME: &str = "kubently-node-1";
@@ -56,13 +56,16 @@ impl KubeCluster {
         let (etcd_port, etcd_peer) = (free_port(), free_port());
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let mut etcd = Command::new(paths::etcd_bin());
-        etcd.arg("--name=kubently").arg(format!("--data-dir={}", dir.join("etcd").display()))
+        etcd.arg("--name=kubently")
+            .arg(format!("--data-dir={}", dir.join("etcd").display()))
             .arg(format!("--listen-client-urls={etcd_url}"))
             .arg(format!("--advertise-client-urls={etcd_url}"))
             .arg(format!("--listen-peer-urls=http://127.0.0.1:{etcd_peer}"))
             .arg(format!("--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}"))
             .arg(format!("--initial-cluster=kubently=http://127.0.0.1:{etcd_peer}"))
-            .arg("--listen-metrics-urls=").arg("--log-level=warn").arg("--logger=zap");
+            .arg("--listen-metrics-urls=")
+            .arg("--log-level=warn")
+            .arg("--logger=zap");
         let etcd = Daemon::spawn("etcd", etcd, &logs.join("etcd.log"), opts.lifetime)?;
         processes.push(etcd.clone());
         let guard = StopOnError { processes: &mut processes };
@@ -76,8 +79,10 @@ impl KubeCluster {
         let server = format!("https://127.0.0.1:{api_port}");
         let p = |path: &Path| path.display().to_string();
         let mut api = Command::new(bin.join("kube-apiserver"));
-        api.arg("--advertise-address=127.0.0.1").arg("--bind-address=127.0.0.1")
-            .arg(format!("--secure-port={api_port}")).arg("--insecure-port=0")
+        api.arg("--advertise-address=127.0.0.1")
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--secure-port={api_port}"))
+            .arg("--insecure-port=0")
             .arg(format!("--etcd-servers={etcd_url}"))
             .arg(format!("--tls-cert-file={}", p(&pki.serving_cert)))
             .arg(format!("--tls-private-key-file={}", p(&pki.serving_key)))
@@ -97,7 +102,8 @@ impl KubeCluster {
             .arg("--kubelet-preferred-address-types=InternalIP")
             // The demo's events must outlive a long session (default is 1h).
             .arg("--event-ttl=168h")
-            .arg("--allow-privileged=true").arg("--profiling=false")
+            .arg("--allow-privileged=true")
+            .arg("--profiling=false")
             .arg(format!("--cert-dir={}", p(&dir.join("apiserver-certs"))));
         let api = Daemon::spawn("kube-apiserver", api, &logs.join("kube-apiserver.log"), opts.lifetime)?;
         guard.processes.push(api.clone());
@@ -123,7 +129,9 @@ impl KubeCluster {
             cmd.arg(format!("--kubeconfig={kc}"))
                 .arg(format!("--authentication-kubeconfig={kc}"))
                 .arg(format!("--authorization-kubeconfig={kc}"))
-                .arg("--bind-address=127.0.0.1").arg(format!("--secure-port={port}")).arg("--port=0")
+                .arg("--bind-address=127.0.0.1")
+                .arg(format!("--secure-port={port}"))
+                .arg("--port=0")
                 .arg("--leader-elect=false")
                 .arg(format!("--cert-dir={}", p(&dir.join(certs))));
         };
@@ -133,14 +141,29 @@ impl KubeCluster {
             .arg(format!("--service-account-private-key-file={}", p(&pki.service_account_key)))
             .arg(format!("--root-ca-file={}", p(&pki.ca_cert)))
             .arg(format!("--service-cluster-ip-range={SERVICE_CIDR}"));
-        guard.processes.push(Daemon::spawn("kube-controller-manager", cm, &logs.join("kube-controller-manager.log"), opts.lifetime)?);
+        guard.processes.push(Daemon::spawn(
+            "kube-controller-manager",
+            cm,
+            &logs.join("kube-controller-manager.log"),
+            opts.lifetime,
+        )?);
         let mut sched = Command::new(bin.join("kube-scheduler"));
         common(&mut sched, free_port(), "scheduler-certs");
-        guard.processes.push(Daemon::spawn("kube-scheduler", sched, &logs.join("kube-scheduler.log"), opts.lifetime)?);
+        guard.processes.push(Daemon::spawn(
+            "kube-scheduler",
+            sched,
+            &logs.join("kube-scheduler.log"),
+            opts.lifetime,
+        )?);
 
         let kubelet_port = free_port();
         let mut kubelet = Command::new(&opts.fake_kubelet);
-        kubelet.arg("--kubeconfig").arg(&kubeconfig).args(["--node-name", NODE_NAME, "--port", &kubelet_port.to_string()]);
+        kubelet.arg("--kubeconfig").arg(&kubeconfig).args([
+            "--node-name",
+            NODE_NAME,
+            "--port",
+            &kubelet_port.to_string(),
+        ]);
         let kubelet = Daemon::spawn("fake-kubelet", kubelet, &logs.join("fake-kubelet.log"), opts.lifetime)?;
         guard.processes.push(kubelet.clone());
         wait_node_ready(&client, &kubelet).await?;
@@ -198,8 +221,18 @@ async fn wait_node_ready(client: &kube::Client, kubelet: &Daemon) -> anyhow::Res
         let (nodes, namespaces) = (nodes.clone(), namespaces.clone());
         async move {
             let Some(node) = nodes.get_opt(NODE_NAME).await? else { return Ok(false) };
-            let ready = node.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Ready" && c.status == "True");
-            let untainted = node.spec.and_then(|s| s.taints).unwrap_or_default().iter().all(|t| t.effect != "NoSchedule" && t.effect != "NoExecute");
+            let ready = node
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            let untainted = node
+                .spec
+                .and_then(|s| s.taints)
+                .unwrap_or_default()
+                .iter()
+                .all(|t| t.effect != "NoSchedule" && t.effect != "NoExecute");
             // The default namespace exists once the controller-manager's bootstrap has run.
             Ok(ready && untainted && namespaces.get_opt("default").await?.is_some())
         }
@@ -209,7 +242,8 @@ async fn wait_node_ready(client: &kube::Client, kubelet: &Daemon) -> anyhow::Res
 
 /// A kube client for a kubeconfig file.
 pub async fn client_from(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
-    let kc = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let kc =
+        Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {}", kubeconfig.display()))?;
     let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
     Ok(kube::Client::try_from(config)?)
 }

@@ -31,9 +31,17 @@ mod tests {
     /// the executor); they must not drift apart.
     #[test]
     fn fake_kubelet_parses_quantities_like_the_executor() {
-        let samples = ["0", "2", "500m", "250m", "12345n", "7u", "1k", "1M", "1G", "2T", "1P", "1E", "64Mi", "128Mi", "1.5Gi", "4Ki", "1Ti", "1Pi", "1Ei", "1e3", "2E2", "+1", "-1", " 3 ", "", "x", "1Zi", "1e", "e3", "1.2.3"];
+        let samples = [
+            "0", "2", "500m", "250m", "12345n", "7u", "1k", "1M", "1G", "2T", "1P", "1E", "64Mi", "128Mi",
+            "1.5Gi", "4Ki", "1Ti", "1Pi", "1Ei", "1e3", "2E2", "+1", "-1", " 3 ", "", "x", "1Zi", "1e", "e3",
+            "1.2.3",
+        ];
         for text in samples {
-            assert_eq!(kubently_fake_kubelet::quantity::parse(text), kubently_executor::engine::quantity::parse(text), "{text:?}");
+            assert_eq!(
+                kubently_fake_kubelet::quantity::parse(text),
+                kubently_executor::engine::quantity::parse(text),
+                "{text:?}"
+            );
         }
     }
 }

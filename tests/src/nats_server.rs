@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::paths;
-use crate::process::{free_port, http_get, wait_until, Daemon, Lifetime};
+use crate::process::{Daemon, Lifetime, free_port, http_get, wait_until};
 
 pub struct NatsServer {
     /// `nats://127.0.0.1:<port>`
@@ -53,12 +53,15 @@ impl NatsServer {
         paths::require(&bin, "nats-server")?;
         let (client_port, monitor_port) = (free_port(), free_port());
         let mut cmd = Command::new(&bin);
-        cmd.arg("-c").arg(&opts.config)
+        cmd.arg("-c")
+            .arg(&opts.config)
             .args(["-a", "127.0.0.1", "-n", opts.name])
             .args(["-p", &client_port.to_string(), "-m", &monitor_port.to_string()])
-            .arg("-sd").arg(opts.store_dir);
+            .arg("-sd")
+            .arg(opts.store_dir);
         if let Some((own, all)) = opts.cluster {
-            let routes: Vec<String> = all.iter().filter(|p| **p != own).map(|p| format!("nats://127.0.0.1:{p}")).collect();
+            let routes: Vec<String> =
+                all.iter().filter(|p| **p != own).map(|p| format!("nats://127.0.0.1:{p}")).collect();
             cmd.args(["--cluster_name", "kubently", "--cluster", &format!("nats://127.0.0.1:{own}")])
                 .args(["--routes", &routes.join(",")]);
         }

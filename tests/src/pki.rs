@@ -30,9 +30,16 @@ impl ClusterPki {
             token_file: dir.join("tokens.csv"),
             admin_token: String::new(),
         };
-        let complete = [&pki.ca_cert, &pki.serving_cert, &pki.serving_key, &pki.service_account_key, &pki.service_account_pub, &pki.token_file]
-            .iter()
-            .all(|p| p.exists());
+        let complete = [
+            &pki.ca_cert,
+            &pki.serving_cert,
+            &pki.serving_key,
+            &pki.service_account_key,
+            &pki.service_account_pub,
+            &pki.token_file,
+        ]
+        .iter()
+        .all(|p| p.exists());
         if !complete {
             pki.generate().context("generating cluster certificates")?;
         }
@@ -45,10 +52,18 @@ impl ClusterPki {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.distinguished_name.push(DnType::CommonName, "kubently-local-ca");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-        let sans = ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "10.96.0.1"];
+        let sans = [
+            "127.0.0.1",
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "10.96.0.1",
+        ];
         let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
         params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
         let key = KeyPair::generate()?;
@@ -61,14 +76,17 @@ impl ClusterPki {
         write_private(&self.service_account_key, &sa.serialize_pem())?;
         write_private(&self.service_account_pub, &sa.public_key_pem())?;
         let token = uuid::Uuid::new_v4().simple().to_string();
-        write_private(&self.token_file, &format!("{token},kubently-admin,kubently-admin,\"system:masters\"\n"))?;
+        write_private(
+            &self.token_file,
+            &format!("{token},kubently-admin,kubently-admin,\"system:masters\"\n"),
+        )?;
         Ok(())
     }
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(path)?;
     f.write_all(contents.as_bytes())?;
     Ok(())

@@ -15,10 +15,10 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lifetime {
@@ -42,7 +42,11 @@ impl Daemon {
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let out = File::options().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
         cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
         let program = cmd.get_program().to_string_lossy().into_owned();
         let pid = match lifetime {
@@ -208,7 +212,10 @@ pub fn free_port() -> u16 {
     let mut given = GIVEN.lock().expect("port lock");
     let given = given.get_or_insert_with(HashSet::new);
     loop {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind 127.0.0.1:0");
         if given.insert(port) {
             return port;
         }
@@ -217,7 +224,12 @@ pub fn free_port() -> u16 {
 
 /// Polls `check` until it returns `Ok(true)`, failing after `timeout` with the last error and
 /// the daemon's log tail if it died meanwhile.
-pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, daemon: Option<&Daemon>, mut check: F) -> anyhow::Result<()>
+pub async fn wait_until<F, Fut>(
+    what: &str,
+    timeout: Duration,
+    daemon: Option<&Daemon>,
+    mut check: F,
+) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<bool>>,
@@ -234,7 +246,9 @@ where
             Err(e) => last_err = format!("{e:#}"),
         }
         if start.elapsed() > timeout {
-            let tail = daemon.map(|d| format!("\nlast log lines ({}):\n{}", d.log.display(), d.log_tail(20))).unwrap_or_default();
+            let tail = daemon
+                .map(|d| format!("\nlast log lines ({}):\n{}", d.log.display(), d.log_tail(20)))
+                .unwrap_or_default();
             bail!("{what} not ready after {timeout:?}: {last_err}{tail}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -249,7 +263,8 @@ pub async fn http_get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await??;
     let text = String::from_utf8_lossy(&buf);
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("malformed HTTP response")?;
+    let status =
+        text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("malformed HTTP response")?;
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Ok((status, body))
 }

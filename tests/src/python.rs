@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 use crate::paths;
 
@@ -23,10 +23,15 @@ pub fn client_python() -> anyhow::Result<PathBuf> {
 
 fn prepare() -> anyhow::Result<PathBuf> {
     let requirements = script("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).with_context(|| format!("reading {}", requirements.display()))?;
+    let wanted = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
     let dir = paths::cache_dir().join("py-clients");
     std::fs::create_dir_all(paths::cache_dir())?;
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(paths::cache_dir().join("py-clients.lock"))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(paths::cache_dir().join("py-clients.lock"))?;
     lock_exclusive(&lock)?;
     let python = dir.join("bin").join("python");
     let stamp = dir.join("installed-requirements.txt");
@@ -39,7 +44,12 @@ fn prepare() -> anyhow::Result<PathBuf> {
         std::fs::remove_dir_all(&dir)?;
     }
     run(Command::new(system_python()?).args(["-m", "venv"]).arg(&dir), "creating the venv")?;
-    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements), "pip install -r tests/python/requirements.txt")?;
+    run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements),
+        "pip install -r tests/python/requirements.txt",
+    )?;
     std::fs::write(&stamp, wanted)?;
     eprintln!("[kubently-tests] Python client venv ready ({:.1}s)", started.elapsed().as_secs_f64());
     Ok(python)
@@ -48,7 +58,8 @@ fn prepare() -> anyhow::Result<PathBuf> {
 /// python3.11 or newer (mcp 2.x needs 3.11).
 fn system_python() -> anyhow::Result<PathBuf> {
     for candidate in ["/usr/bin/python3", "python3"] {
-        let out = Command::new(candidate).args(["-c", "import sys; print(sys.version_info >= (3, 11))"]).output();
+        let out =
+            Command::new(candidate).args(["-c", "import sys; print(sys.version_info >= (3, 11))"]).output();
         if let Ok(out) = out
             && String::from_utf8_lossy(&out.stdout).trim() == "True"
         {
@@ -61,7 +72,12 @@ fn system_python() -> anyhow::Result<PathBuf> {
 fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
     let out = cmd.output().with_context(|| what.to_string())?;
     if !out.status.success() {
-        bail!("{what} failed ({}):\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -78,15 +94,20 @@ pub async fn run_json(script_name: &str, args: Vec<String>) -> serde_json::Value
     let name = script_name.to_string();
     tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
         let python = client_python()?;
-        let out = Command::new(&python).arg(script(&name)).args(&args).output().with_context(|| format!("running {name}"))?;
+        let out = Command::new(&python)
+            .arg(script(&name))
+            .args(&args)
+            .output()
+            .with_context(|| format!("running {name}"))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             bail!("{name} failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
         }
-        serde_json::from_str(stdout.trim()).with_context(|| format!("{name} printed no JSON:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+        serde_json::from_str(stdout.trim()).with_context(|| {
+            format!("{name} printed no JSON:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr))
+        })
     })
     .await
     .expect("python runner thread")
     .unwrap_or_else(|e| panic!("{e:#}"))
 }
-

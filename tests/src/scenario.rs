@@ -6,7 +6,8 @@
 //! is visible ([`wait_converged`]). Test pods may ask for a behaviour with [`BEHAVIOUR_ANNOTATION`].
 
 pub use kubently_fake_kubelet::behaviour::{
-    BATCH_NS, BEHAVIOUR_ANNOTATION, Behaviour, CHECKOUT, NIGHTLY_MIGRATION, ORDERS_API, REPORT_BUILDER, SHOP_NS, THUMBNAILER, behaviour_for,
+    BATCH_NS, BEHAVIOUR_ANNOTATION, Behaviour, CHECKOUT, NIGHTLY_MIGRATION, ORDERS_API, REPORT_BUILDER,
+    SHOP_NS, THUMBNAILER, behaviour_for,
 };
 
 // The other documented names (README § Demo scenario); the misbehaving workloads' are above.
@@ -27,4 +28,4 @@ pub const SECRET_VALUES: &[(&str, &str)] = &[
 ];
 
 mod seed;
-pub use seed::{converged, seed, wait_converged, Readiness};
+pub use seed::{Readiness, converged, seed, wait_converged};

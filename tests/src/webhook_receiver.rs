@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -78,7 +78,10 @@ impl Receiver {
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let app = Router::new().route("/{*path}", post(handle)).route("/", post(handle)).with_state(self.shared.clone());
+        let app = Router::new()
+            .route("/{*path}", post(handle))
+            .route("/", post(handle))
+            .with_state(self.shared.clone());
         self.server = Some(tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         }));
@@ -131,7 +134,12 @@ impl Receiver {
     }
 
     /// Waits until `done(received)` holds, or panics after `timeout` saying what arrived.
-    pub async fn wait_for(&self, timeout: Duration, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.shared.changed.notified();
@@ -140,8 +148,22 @@ impl Receiver {
                 return got;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let summary: Vec<String> = got.iter().map(|r| format!("{} {} {}", r.answered, r.id, String::from_utf8_lossy(&r.body).chars().take(120).collect::<String>())).collect();
-                panic!("receiver: {what} did not happen within {timeout:?}; got {} requests:\n{}", got.len(), summary.join("\n"));
+                let summary: Vec<String> = got
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} {} {}",
+                            r.answered,
+                            r.id,
+                            String::from_utf8_lossy(&r.body).chars().take(120).collect::<String>()
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "receiver: {what} did not happen within {timeout:?}; got {} requests:\n{}",
+                    got.len(),
+                    summary.join("\n")
+                );
             }
         }
     }
@@ -183,7 +205,9 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 /// HMAC-SHA256 over `id.timestamp.body`, any `v1,` signature in the space-separated header,
 /// timestamp within 5 minutes.
 pub fn verify(secret: &str, r: &Received) -> Result<(), String> {
-    let key = STANDARD.decode(secret.strip_prefix("whsec_").ok_or("secret lacks whsec_")?).map_err(|e| format!("secret: {e}"))?;
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").ok_or("secret lacks whsec_")?)
+        .map_err(|e| format!("secret: {e}"))?;
     let ts: i64 = r.timestamp.parse().map_err(|e| format!("webhook-timestamp {:?}: {e}", r.timestamp))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     if (now - ts).abs() > 300 {
@@ -194,5 +218,9 @@ pub fn verify(secret: &str, r: &Received) -> Result<(), String> {
     mac.update(&r.body);
     let expected = STANDARD.encode(mac.finalize().into_bytes());
     let ok = r.signature.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|sig| sig == expected);
-    if ok { Ok(()) } else { Err(format!("signature {:?} does not match (expected v1,{expected})", r.signature)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("signature {:?} does not match (expected v1,{expected})", r.signature))
+    }
 }

@@ -17,15 +17,15 @@ use std::process::Command as Process;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use futures::StreamExt;
 use kubently_executor::engine::{Engine, ExecOptions};
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
 use kubently_tests::devstack_state::StackState;
 use kubently_tests::kube_cluster::client_from;
 use kubently_tests::paths;
-use kubently_tests::process::{free_port, http_get, wait_until, Daemon, Lifetime};
-use serde_json::{json, Value};
+use kubently_tests::process::{Daemon, Lifetime, free_port, http_get, wait_until};
+use serde_json::{Value, json};
 
 const CLUSTER: &str = "bench";
 const KEY: &str = "bench-key-0123456789abcdef";
@@ -38,7 +38,12 @@ struct Case {
 }
 
 const CASES: [Case; 2] = [
-    Case { name: "get pods -n demo-shop", command_type: "get", args: &["pods"], namespace: Some("demo-shop") },
+    Case {
+        name: "get pods -n demo-shop",
+        command_type: "get",
+        args: &["pods"],
+        namespace: Some("demo-shop"),
+    },
     Case { name: "version", command_type: "version", args: &[], namespace: None },
 ];
 
@@ -81,19 +86,28 @@ async fn main() -> anyhow::Result<()> {
     let prefix = format!("B{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let (gateway, url) = start_gateway(&state, &prefix, dir.path()).await?;
     let executor = start_executor(&state, &prefix, dir.path())?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(128).timeout(Duration::from_secs(30)).build()?;
+    let http =
+        reqwest::Client::builder().pool_max_idle_per_host(128).timeout(Duration::from_secs(30)).build()?;
     wait_until("bench executor", Duration::from_secs(30), Some(&executor), || {
         let (http, url) = (http.clone(), url.clone());
         async move { Ok(cluster_detail(&http, &url).await?["connected"] == true) }
     })
     .await?;
-    say(&format!("release gateway pid {} at {url}, executor pid {}, NATS prefix {prefix}", gateway.pid, executor.pid));
+    say(&format!(
+        "release gateway pid {} at {url}, executor pid {}, NATS prefix {prefix}",
+        gateway.pid, executor.pid
+    ));
 
     let engine = Engine::new(client_from(&state.kubeconfig).await?);
     let mut report = Vec::new();
     for case in &CASES {
         let request = policy::parse(
-            &CommandInput { command_type: case.command_type, args: &case.args.iter().map(|s| s.to_string()).collect::<Vec<_>>(), extra_args: &[], namespace: case.namespace },
+            &CommandInput {
+                command_type: case.command_type,
+                args: &case.args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                extra_args: &[],
+                namespace: case.namespace,
+            },
             &PolicyConfig::default(),
         )?;
         // (a) direct
@@ -130,8 +144,17 @@ async fn main() -> anyhow::Result<()> {
         let b = Stats::of(&mut via);
         let c = Stats::of(&mut idle);
         say(&format!("{}: direct {a}", case.name));
-        say(&format!("{}: gateway {b}  → overhead p50 {:.3} ms, p99 {:.3} ms", case.name, ms(b.p50) - ms(a.p50), ms(b.p99) - ms(a.p99)));
-        say(&format!("{}: first after idle {c}  → cold overhead p50 {:.3} ms", case.name, ms(c.p50) - ms(a.p50)));
+        say(&format!(
+            "{}: gateway {b}  → overhead p50 {:.3} ms, p99 {:.3} ms",
+            case.name,
+            ms(b.p50) - ms(a.p50),
+            ms(b.p99) - ms(a.p99)
+        ));
+        say(&format!(
+            "{}: first after idle {c}  → cold overhead p50 {:.3} ms",
+            case.name,
+            ms(c.p50) - ms(a.p50)
+        ));
         report.push(json!({"command": case.name, "direct": a.json(), "gateway": b.json(), "idle": c.json(),
             "overhead_p50_ms": ms(b.p50) - ms(a.p50), "overhead_p99_ms": ms(b.p99) - ms(a.p99), "cold_overhead_p50_ms": ms(c.p50) - ms(a.p50)}));
         // (d) throughput
@@ -139,8 +162,14 @@ async fn main() -> anyhow::Result<()> {
             let (mut lat, errors, rate) = throughput(&http, &url, &body, concurrency, opts.duration).await;
             let s = Stats::of(&mut lat);
             let (g, e) = (rss_kib(gateway.pid), rss_kib(executor.pid));
-            say(&format!("{}: concurrency {concurrency}: {rate:.0} commands/s, {errors} errors, {s}; RSS gateway {} MiB (peak {}), executor {} MiB (peak {})",
-                case.name, g.0 / 1024, g.1 / 1024, e.0 / 1024, e.1 / 1024));
+            say(&format!(
+                "{}: concurrency {concurrency}: {rate:.0} commands/s, {errors} errors, {s}; RSS gateway {} MiB (peak {}), executor {} MiB (peak {})",
+                case.name,
+                g.0 / 1024,
+                g.1 / 1024,
+                e.0 / 1024,
+                e.1 / 1024
+            ));
             report.push(json!({"command": case.name, "concurrency": concurrency, "commands_per_second": rate, "errors": errors, "latency": s.json(),
                 "gateway_rss_mib": g.0 / 1024, "gateway_peak_rss_mib": g.1 / 1024, "executor_rss_mib": e.0 / 1024, "executor_peak_rss_mib": e.1 / 1024}));
             if errors > 0 {
@@ -163,14 +192,29 @@ const WEBHOOK_BURST: usize = 5000;
 
 /// (e): completion → receipt latency over `samples` commands, then a burst of events published
 /// straight to the events stream, against plain POSTs to the same receiver.
-async fn webhooks(http: &reqwest::Client, url: &str, nats_url: &str, prefix: &str, samples: usize) -> anyhow::Result<Value> {
+async fn webhooks(
+    http: &reqwest::Client,
+    url: &str,
+    nats_url: &str,
+    prefix: &str,
+    samples: usize,
+) -> anyhow::Result<Value> {
     use kubently_shared::protocol::{Event, EventType};
     use kubently_tests::webhook_receiver::Receiver;
 
     let receiver = Receiver::start().await;
-    let resp = http.post(format!("{url}/webhooks/subscriptions")).header("X-API-Key", KEY)
-        .json(&json!({"url": receiver.url("/bench"), "events": ["command.completed"], "clusters": [CLUSTER]})).send().await?;
-    anyhow::ensure!(resp.status() == 201, "subscribing failed: HTTP {}: {}", resp.status(), resp.text().await?);
+    let resp = http
+        .post(format!("{url}/webhooks/subscriptions"))
+        .header("X-API-Key", KEY)
+        .json(&json!({"url": receiver.url("/bench"), "events": ["command.completed"], "clusters": [CLUSTER]}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        resp.status() == 201,
+        "subscribing failed: HTTP {}: {}",
+        resp.status(),
+        resp.text().await?
+    );
 
     // Latency: one command at a time, each waited for at the receiver.
     let body = execute_body(&CASES[1]);
@@ -179,7 +223,10 @@ async fn webhooks(http: &reqwest::Client, url: &str, nats_url: &str, prefix: &st
         call(http, url, &body).await?;
         let got = receiver.wait_for(Duration::from_secs(10), "the command's webhook", |r| r.len() > i).await;
         let r = &got[i];
-        let sent = time::OffsetDateTime::parse(r.json()["timestamp"].as_str().unwrap_or_default(), &time::format_description::well_known::Rfc3339)?;
+        let sent = time::OffsetDateTime::parse(
+            r.json()["timestamp"].as_str().unwrap_or_default(),
+            &time::format_description::well_known::Rfc3339,
+        )?;
         latency.push(Duration::try_from(r.wall - sent).unwrap_or_default());
     }
     let lat = Stats::of(&mut latency);
@@ -192,8 +239,19 @@ async fn webhooks(http: &reqwest::Client, url: &str, nats_url: &str, prefix: &st
     let started = Instant::now();
     let mut acks = Vec::with_capacity(WEBHOOK_BURST);
     for i in 0..WEBHOOK_BURST {
-        let event = Event::new(EventType::CommandCompleted, CLUSTER, json!({"command_id": format!("burst-{i}"), "status": "success"}), time::OffsetDateTime::now_utc());
-        acks.push(js.publish(names.event_subject(event.event_type.as_str(), CLUSTER), kubently_shared::protocol::encode(&event)?).await?);
+        let event = Event::new(
+            EventType::CommandCompleted,
+            CLUSTER,
+            json!({"command_id": format!("burst-{i}"), "status": "success"}),
+            time::OffsetDateTime::now_utc(),
+        );
+        acks.push(
+            js.publish(
+                names.event_subject(event.event_type.as_str(), CLUSTER),
+                kubently_shared::protocol::encode(&event)?,
+            )
+            .await?,
+        );
     }
     for ack in acks {
         ack.await?;
@@ -211,7 +269,12 @@ async fn webhooks(http: &reqwest::Client, url: &str, nats_url: &str, prefix: &st
             let (http, target, payload) = (http.clone(), target.clone(), payload.clone());
             async move {
                 let t = Instant::now();
-                http.post(target).header("content-type", "application/json").body(payload).send().await.map(|_| t.elapsed())
+                http.post(target)
+                    .header("content-type", "application/json")
+                    .body(payload)
+                    .send()
+                    .await
+                    .map(|_| t.elapsed())
             }
         })
         .buffer_unordered(8)
@@ -221,9 +284,13 @@ async fn webhooks(http: &reqwest::Client, url: &str, nats_url: &str, prefix: &st
         .collect::<Result<Vec<_>, _>>()?;
     let floor_rate = WEBHOOK_BURST as f64 / started.elapsed().as_secs_f64();
     let f = Stats::of(&mut floor);
-    say(&format!("webhooks: floor (plain POSTs from the bench, 8 at a time) {floor_rate:.0} requests/s, {f}"));
-    Ok(json!({"webhooks": {"completion_to_receipt": lat.json(), "events_per_second": rate, "burst": WEBHOOK_BURST,
-        "floor_requests_per_second": floor_rate, "floor_post": f.json()}}))
+    say(&format!(
+        "webhooks: floor (plain POSTs from the bench, 8 at a time) {floor_rate:.0} requests/s, {f}"
+    ));
+    Ok(
+        json!({"webhooks": {"completion_to_receipt": lat.json(), "events_per_second": rate, "burst": WEBHOOK_BURST,
+        "floor_requests_per_second": floor_rate, "floor_post": f.json()}}),
+    )
 }
 
 /// Deletes every stream and bucket of bench runs (this one and any interrupted earlier one), so
@@ -232,7 +299,10 @@ async fn remove_bench_streams(nats_url: &str) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
     let is_bench = |name: &str| {
         let name = name.strip_prefix("KV_").unwrap_or(name);
-        name.len() > 10 && name.starts_with('B') && name.as_bytes()[9] == b'_' && name[1..9].bytes().all(|b| b.is_ascii_hexdigit())
+        name.len() > 10
+            && name.starts_with('B')
+            && name.as_bytes()[9] == b'_'
+            && name[1..9].bytes().all(|b| b.is_ascii_hexdigit())
     };
     let mut names = js.stream_names();
     let mut doomed = Vec::new();
@@ -265,7 +335,13 @@ async fn call(http: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result
 }
 
 async fn cluster_detail(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
-    Ok(http.get(format!("{url}/debug/clusters/{CLUSTER}")).header("X-API-Key", KEY).send().await?.json().await?)
+    Ok(http
+        .get(format!("{url}/debug/clusters/{CLUSTER}"))
+        .header("X-API-Key", KEY)
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
 /// Waits until the executor reports `mode` (the bench gateway marks clusters active for 2 s).
@@ -280,7 +356,13 @@ async fn wait_for_mode(http: &reqwest::Client, url: &str, mode: &str) -> anyhow:
     Ok(())
 }
 
-async fn throughput(http: &reqwest::Client, url: &str, body: &Value, concurrency: usize, duration: Duration) -> (Vec<Duration>, usize, f64) {
+async fn throughput(
+    http: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    concurrency: usize,
+    duration: Duration,
+) -> (Vec<Duration>, usize, f64) {
     let until = Instant::now() + duration;
     let started = Instant::now();
     let body = Arc::new(body.clone());
@@ -322,7 +404,12 @@ struct Stats {
 impl Stats {
     fn of(samples: &mut [Duration]) -> Self {
         samples.sort();
-        let pick = |q: f64| samples.get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1))).copied().unwrap_or_default();
+        let pick = |q: f64| {
+            samples
+                .get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
         Self { n: samples.len(), p50: pick(0.50), p95: pick(0.95), p99: pick(0.99) }
     }
 
@@ -333,7 +420,14 @@ impl Stats {
 
 impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms (n={})", ms(self.p50), ms(self.p95), ms(self.p99), self.n)
+        write!(
+            f,
+            "p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms (n={})",
+            ms(self.p50),
+            ms(self.p95),
+            ms(self.p99),
+            self.n
+        )
     }
 }
 
@@ -344,7 +438,14 @@ fn ms(d: Duration) -> f64 {
 /// (current, peak) resident set size in KiB.
 fn rss_kib(pid: i32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
     (field("VmRSS:"), field("VmHWM:"))
 }
 
@@ -358,8 +459,16 @@ async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::
         .env("KUBENTLY__COMMANDS__CLUSTER_ACTIVE_TTL_SECONDS", "2")
         .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
         .env("RUST_LOG", "warn");
-    let gateway = Daemon::spawn("kubently-gateway (bench)", cmd, &dir.join("gateway.log"), Lifetime::TiedToTestProcess)?;
-    wait_until("bench gateway", Duration::from_secs(20), Some(&gateway), || async move { Ok(http_get(port, "/readyz").await?.0 == 200) }).await?;
+    let gateway = Daemon::spawn(
+        "kubently-gateway (bench)",
+        cmd,
+        &dir.join("gateway.log"),
+        Lifetime::TiedToTestProcess,
+    )?;
+    wait_until("bench gateway", Duration::from_secs(20), Some(&gateway), || async move {
+        Ok(http_get(port, "/readyz").await?.0 == 200)
+    })
+    .await?;
     Ok((gateway, format!("http://127.0.0.1:{port}")))
 }
 

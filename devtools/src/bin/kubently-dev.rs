@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use kubently_devtools::devstack::{self, UpOptions};
 
-const USAGE: &str = "usage: kubently-dev up [--seed] [--kubeconfig PATH] | down [--purge] | status | seed | env";
+const USAGE: &str =
+    "usage: kubently-dev up [--seed] [--kubeconfig PATH] | down [--purge] | status | seed | env";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -14,7 +15,10 @@ async fn main() -> anyhow::Result<()> {
     let Some((cmd, rest)) = args.split_first() else { bail!(USAGE) };
     match cmd.as_str() {
         "up" => {
-            let mut opts = UpOptions { seed: false, kubeconfig: std::env::var_os("KUBENTLY_KUBECONFIG").map(PathBuf::from) };
+            let mut opts = UpOptions {
+                seed: false,
+                kubeconfig: std::env::var_os("KUBENTLY_KUBECONFIG").map(PathBuf::from),
+            };
             let mut it = rest.iter();
             while let Some(arg) = it.next() {
                 match arg.as_str() {

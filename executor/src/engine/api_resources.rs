@@ -9,7 +9,8 @@ use super::{Output, tabwriter};
 
 /// Renders the index as `kubectl api-resources` would (pure; the caller reads discovery).
 pub fn render(index: &ResourceIndex, req: &ApiResourcesRequest) -> Output {
-    let mut resources: Vec<&ApiResourceInfo> = index.preferred_resources().into_iter().filter(|r| selected(r, req)).collect();
+    let mut resources: Vec<&ApiResourceInfo> =
+        index.preferred_resources().into_iter().filter(|r| selected(r, req)).collect();
     resources.sort_by(|a, b| a.group.cmp(&b.group).then_with(|| a.plural.cmp(&b.plural)));
     let rows = Some(resources.len() as u64);
     let kind = Some("APIResourceList".to_string());
@@ -20,14 +21,21 @@ pub fn render(index: &ResourceIndex, req: &ApiResourcesRequest) -> Output {
     let wide = req.output == ApiResourcesOutput::Wide;
     let mut lines = Vec::with_capacity(resources.len() + 1);
     if !req.no_headers {
-        let mut header: Vec<String> = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"].map(String::from).to_vec();
+        let mut header: Vec<String> =
+            ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"].map(String::from).to_vec();
         if wide {
             header.extend(["VERBS", "CATEGORIES"].map(String::from));
         }
         lines.push(header);
     }
     for r in resources {
-        let mut line = vec![r.plural.clone(), r.short_names.join(","), r.api_version(), r.namespaced.to_string(), r.kind.clone()];
+        let mut line = vec![
+            r.plural.clone(),
+            r.short_names.join(","),
+            r.api_version(),
+            r.namespaced.to_string(),
+            r.kind.clone(),
+        ];
         if wide {
             let mut verbs = r.verbs.clone();
             verbs.sort();
@@ -43,7 +51,13 @@ pub fn render(index: &ResourceIndex, req: &ApiResourcesRequest) -> Output {
 fn selected(r: &ApiResourceInfo, req: &ApiResourcesRequest) -> bool {
     req.namespaced.is_none_or(|n| r.namespaced == n)
         && req.api_group.as_deref().is_none_or(|g| r.group == g)
-        && req.verbs.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).all(|v| r.supports(v))
+        && req
+            .verbs
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .all(|v| r.supports(v))
 }
 
 #[cfg(test)]
@@ -67,7 +81,13 @@ mod tests {
     }
 
     fn request(output: ApiResourcesOutput) -> ApiResourcesRequest {
-        ApiResourcesRequest { namespaced: None, api_group: None, verbs: Vec::new(), output, no_headers: false }
+        ApiResourcesRequest {
+            namespaced: None,
+            api_group: None,
+            verbs: Vec::new(),
+            output,
+            no_headers: false,
+        }
     }
 
     fn index() -> ResourceIndex {
@@ -103,6 +123,9 @@ mod tests {
         let mut wide = request(ApiResourcesOutput::Wide);
         wide.no_headers = true;
         wide.api_group = Some("apps".into());
-        assert_eq!(render(&index(), &wide).text, "deployments   deploy   apps/v1   true   Deployment   get,list   \n");
+        assert_eq!(
+            render(&index(), &wide).text,
+            "deployments   deploy   apps/v1   true   Deployment   get,list   \n"
+        );
     }
 }

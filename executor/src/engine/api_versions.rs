@@ -6,7 +6,8 @@ use super::http::{ACCEPT_JSON, get_text};
 use super::{EngineError, Output};
 
 pub(super) async fn run(client: &kube::Client) -> Result<Output, EngineError> {
-    let (core, groups) = futures::try_join!(get_text(client, "/api", ACCEPT_JSON), get_text(client, "/apis", ACCEPT_JSON))?;
+    let (core, groups) =
+        futures::try_join!(get_text(client, "/api", ACCEPT_JSON), get_text(client, "/apis", ACCEPT_JSON))?;
     let core: APIVersions = serde_json::from_str(&core).map_err(|e| EngineError::decode("/api", e))?;
     let groups: APIGroupList = serde_json::from_str(&groups).map_err(|e| EngineError::decode("/apis", e))?;
     Ok(render(&core, &groups))

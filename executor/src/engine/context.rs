@@ -70,7 +70,10 @@ impl<'a> Resolver<'a> {
 
     /// The first resource (in discovery's priority order) that `matches`, refreshing discovery
     /// once if none does; refused if the policy restricts it.
-    pub async fn find(&self, matches: impl Fn(&ApiResourceInfo) -> bool) -> Result<Option<ApiResourceInfo>, EngineError> {
+    pub async fn find(
+        &self,
+        matches: impl Fn(&ApiResourceInfo) -> bool,
+    ) -> Result<Option<ApiResourceInfo>, EngineError> {
         let found = self.discovery.lookup(|index| index.all().iter().find(|r| matches(r)).cloned()).await?;
         found.map(|r| self.permit(r)).transpose()
     }
@@ -86,7 +89,11 @@ impl<'a> Resolver<'a> {
                 let mut out = Vec::new();
                 for r in refs {
                     if let Some(members) = index.category(&r.resource) {
-                        out.push((r, members.into_iter().filter(|m| m.supports("list")).cloned().collect::<Vec<_>>(), true));
+                        out.push((
+                            r,
+                            members.into_iter().filter(|m| m.supports("list")).cloned().collect::<Vec<_>>(),
+                            true,
+                        ));
                     } else {
                         out.push((r, vec![index.resolve(&r.resource)?.clone()], false));
                     }
@@ -97,8 +104,12 @@ impl<'a> Resolver<'a> {
         let Some(resolved) = resolved else {
             // Name the first unknown one, as kubectl does.
             let index = self.discovery.index().await?;
-            let unknown = refs.iter().find(|r| index.category(&r.resource).is_none() && index.resolve(&r.resource).is_none());
-            return Err(EngineError::UnknownResource { resource: reported_name(unknown.map(|r| r.resource.as_str()).unwrap_or_default()) });
+            let unknown = refs
+                .iter()
+                .find(|r| index.category(&r.resource).is_none() && index.resolve(&r.resource).is_none());
+            return Err(EngineError::UnknownResource {
+                resource: reported_name(unknown.map(|r| r.resource.as_str()).unwrap_or_default()),
+            });
         };
         let expanded = resolved.iter().any(|(_, _, category)| *category);
         let mut targets = Vec::new();

@@ -30,7 +30,9 @@ pub enum EngineError {
     },
     /// A JSONPath template that failed on the data, in kubectl's words (the object dump kubectl
     /// appends is left out); `quoted` is the template as Go's `%q` prints it.
-    #[error("error: error executing jsonpath {quoted}: Error executing template: {source}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{template}\n")]
+    #[error(
+        "error: error executing jsonpath {quoted}: Error executing template: {source}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{template}\n"
+    )]
     JsonPathExecute {
         quoted: String,
         template: String,
@@ -91,7 +93,8 @@ pub enum EngineError {
 impl EngineError {
     /// True when the API server said NotFound (HTTP 404).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Api { code: 404, .. }) || matches!(self, Self::Api { reason, .. } if reason == "NotFound")
+        matches!(self, Self::Api { code: 404, .. })
+            || matches!(self, Self::Api { reason, .. } if reason == "NotFound")
     }
 
     /// The output produced before the failure, if any (only [`EngineError::Partial`] has one).
@@ -122,7 +125,9 @@ impl EngineError {
 impl From<kube::Error> for EngineError {
     fn from(e: kube::Error) -> Self {
         match e {
-            kube::Error::Api(status) => Self::Api { code: status.code, reason: status.reason, message: status.message },
+            kube::Error::Api(status) => {
+                Self::Api { code: status.code, reason: status.reason, message: status.message }
+            }
             kube::Error::SerdeError(e) => Self::Decode { what: None, source: e.into() },
             kube::Error::FromUtf8(e) => Self::Decode { what: None, source: e.into() },
             e @ (kube::Error::BuildRequest(_) | kube::Error::HttpError(_)) => Self::Request(Box::new(e)),
@@ -158,7 +163,8 @@ mod tests {
 
     #[test]
     fn api_errors_read_like_kubectl() {
-        let e = EngineError::Api { code: 404, reason: "NotFound".into(), message: "pods \"x\" not found".into() };
+        let e =
+            EngineError::Api { code: 404, reason: "NotFound".into(), message: "pods \"x\" not found".into() };
         assert_eq!(e.to_string(), "Error from server (NotFound): pods \"x\" not found");
         assert!(e.is_not_found());
         let e = EngineError::Api { code: 500, reason: String::new(), message: "boom".into() };
@@ -171,7 +177,10 @@ mod tests {
     fn kube_status_errors_convert() {
         let status = kube::core::Status::failure("pods is forbidden: User \"u\" cannot list resource \"pods\" in API group \"\" in the namespace \"x\"", "Forbidden").with_code(403);
         let e = EngineError::from(kube::Error::Api(status.boxed()));
-        assert_eq!(e.to_string(), "Error from server (Forbidden): pods is forbidden: User \"u\" cannot list resource \"pods\" in API group \"\" in the namespace \"x\"");
+        assert_eq!(
+            e.to_string(),
+            "Error from server (Forbidden): pods is forbidden: User \"u\" cannot list resource \"pods\" in API group \"\" in the namespace \"x\""
+        );
     }
 
     #[test]
@@ -192,7 +201,10 @@ mod tests {
     fn partial_lists_every_error() {
         let e = EngineError::Partial {
             output: Output::default(),
-            errors: vec![EngineError::Invalid("a".into()), EngineError::UnknownResource { resource: "b".into() }],
+            errors: vec![
+                EngineError::Invalid("a".into()),
+                EngineError::UnknownResource { resource: "b".into() },
+            ],
         };
         assert_eq!(e.to_string(), "error: a\nerror: the server doesn't have a resource type \"b\"");
     }

@@ -28,7 +28,12 @@ pub(super) async fn run(ctx: &Context<'_>, req: &EventsRequest) -> Result<Output
             _ => return Err(EngineError::Invalid("--for must be in resource/name form".into())),
         };
         let resource = ctx.resolver.resolve(&target.resource).await?;
-        let selector = format!("involvedObject.kind={},involvedObject.apiVersion={},involvedObject.name={}", resource.kind, resource.api_version(), name);
+        let selector = format!(
+            "involvedObject.kind={},involvedObject.apiVersion={},involvedObject.name={}",
+            resource.kind,
+            resource.api_version(),
+            name
+        );
         query.push("fieldSelector", selector);
     }
     let events_resource = match ctx.resolver.resolve("events").await {
@@ -65,7 +70,11 @@ pub(super) async fn run(ctx: &Context<'_>, req: &EventsRequest) -> Result<Output
                 objects::sanitize(item);
             }
             let list = json!({"apiVersion": "v1", "items": items, "kind": "EventList", "metadata": {}});
-            let text = if req.output == OutputFormat::Yaml { objects::to_yaml(&list) } else { objects::to_json(&list)? };
+            let text = if req.output == OutputFormat::Yaml {
+                objects::to_yaml(&list)
+            } else {
+                objects::to_json(&list)?
+            };
             Ok(Output { text, kind: Some("EventList".into()), rows: Some(rows) })
         }
         OutputFormat::Table | OutputFormat::Wide => {
@@ -94,7 +103,13 @@ fn format_name(f: &OutputFormat) -> &'static str {
 
 /// kubectl accepts only `Normal` and `Warning` (any case).
 fn check_types(types: &[String]) -> Result<Vec<String>, EngineError> {
-    let list: Vec<String> = types.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+    let list: Vec<String> = types
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
     for t in &list {
         if !t.eq_ignore_ascii_case("Normal") && !t.eq_ignore_ascii_case("Warning") {
             return Err(EngineError::Invalid("valid --types are Normal or Warning".into()));
@@ -111,7 +126,11 @@ async fn list_all(client: &kube::Client, path: &str, query: &Query) -> Result<Ve
         q.push("limit", CHUNK.to_string());
         q.push_opt("continue", token.as_deref());
         let mut page = http::get_json(client, &q.on(path), ACCEPT_JSON).await?;
-        token = page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        token = page
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         if let Some(Value::Array(list)) = page.get_mut("items").map(Value::take) {
             items.extend(list);
         }
@@ -143,7 +162,10 @@ fn interval(event: &Value, now: OffsetDateTime) -> String {
     let first = since(timestamp(event, "/eventTime").or_else(|| timestamp(event, "/firstTimestamp")), now);
     if let Some(series) = event.get("series").filter(|s| s.is_object()) {
         let count = series.get("count").and_then(Value::as_i64).unwrap_or_default();
-        return format!("{} (x{count} over {first})", since(timestamp(event, "/series/lastObservedTime"), now));
+        return format!(
+            "{} (x{count} over {first})",
+            since(timestamp(event, "/series/lastObservedTime"), now)
+        );
     }
     let count = event.get("count").and_then(Value::as_i64).unwrap_or_default();
     if count > 1 {
@@ -192,7 +214,8 @@ mod tests {
 
     #[test]
     fn intervals_match_kubectl() {
-        let now = OffsetDateTime::parse("2026-11-21T19:00:00Z", &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let now =
+            OffsetDateTime::parse("2026-11-21T19:00:00Z", &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let e = json!({"count": 4, "firstTimestamp": "2026-11-21T18:00:00Z", "lastTimestamp": "2026-11-21T18:56:00Z"});
         assert_eq!(interval(&e, now), "4m (x4 over 60m)");
         let e = json!({"count": 1, "firstTimestamp": "2026-11-21T18:56:00Z", "lastTimestamp": "2026-11-21T18:56:00Z"});

@@ -21,7 +21,10 @@ const FIELD_INDENT: usize = 3;
 
 pub(super) async fn run(ctx: &Context<'_>, req: &ExplainRequest) -> Result<Output, EngineError> {
     let mut parts = req.path.split('.').map(str::trim);
-    let typed = parts.next().filter(|p| !p.is_empty()).ok_or_else(|| EngineError::Invalid("You must specify the type of resource to explain".into()))?;
+    let typed = parts
+        .next()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| EngineError::Invalid("You must specify the type of resource to explain".into()))?;
     let fields: Vec<&str> = parts.collect();
     if fields.iter().any(|f| f.is_empty()) {
         return Err(EngineError::Invalid(format!("invalid field path {:?}", req.path)));
@@ -34,19 +37,34 @@ pub(super) async fn run(ctx: &Context<'_>, req: &ExplainRequest) -> Result<Outpu
             .resolver
             .find(|r| r.plural == plural && r.group == group && r.version == version)
             .await?
-            .ok_or_else(|| EngineError::Invalid(format!("couldn't find resource for \"{}\" in api version {api_version}", resource.qualified_plural())))?;
+            .ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "couldn't find resource for \"{}\" in api version {api_version}",
+                    resource.qualified_plural()
+                ))
+            })?;
     }
     let document = http::get_json(ctx.client, "/openapi/v2", ACCEPT_JSON).await?;
-    let definitions = document.get("definitions").and_then(Value::as_object).ok_or_else(|| EngineError::Incomplete("/openapi/v2 has no definitions".into()))?;
-    let root = find_kind(definitions, &resource.group, &resource.version, &resource.kind)
-        .ok_or_else(|| EngineError::Invalid(format!("couldn't find resource for \"{}\"", resource.kind_prefix())))?;
+    let definitions = document
+        .get("definitions")
+        .and_then(Value::as_object)
+        .ok_or_else(|| EngineError::Incomplete("/openapi/v2 has no definitions".into()))?;
+    let root =
+        find_kind(definitions, &resource.group, &resource.version, &resource.kind).ok_or_else(|| {
+            EngineError::Invalid(format!("couldn't find resource for \"{}\"", resource.kind_prefix()))
+        })?;
     let text = explain(definitions, root, &resource.api_version(), &resource.kind, &fields, req.recursive)?;
     let rows = text.lines().count() as u64;
     Ok(Output { text, kind: Some("Explain".into()), rows: Some(rows) })
 }
 
 /// The definition whose `x-kubernetes-group-version-kind` names this kind.
-fn find_kind<'a>(definitions: &'a Map<String, Value>, group: &str, version: &str, kind: &str) -> Option<&'a Value> {
+fn find_kind<'a>(
+    definitions: &'a Map<String, Value>,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Option<&'a Value> {
     definitions.values().find(|d| {
         d.get("x-kubernetes-group-version-kind").and_then(Value::as_array).into_iter().flatten().any(|gvk| {
             gvk.get("group").and_then(Value::as_str).unwrap_or_default() == group
@@ -76,7 +94,9 @@ fn deref<'a>(definitions: &'a Map<String, Value>, mut schema: &'a Value) -> &'a 
 fn type_name(definitions: &Map<String, Value>, schema: &Value) -> String {
     let schema = deref(definitions, schema);
     match schema.get("type").and_then(Value::as_str) {
-        Some("array") => format!("[]{}", schema.get("items").map(|i| type_name(definitions, i)).unwrap_or_default()),
+        Some("array") => {
+            format!("[]{}", schema.get("items").map(|i| type_name(definitions, i)).unwrap_or_default())
+        }
         Some("object") if properties(schema).is_some() => "Object".into(),
         Some("object") => match schema.get("additionalProperties").filter(|a| a.is_object()) {
             Some(inner) => format!("map[string]{}", type_name(definitions, inner)),
@@ -97,7 +117,14 @@ fn properties(schema: &Value) -> Option<&Map<String, Value>> {
     schema.get("properties").and_then(Value::as_object)
 }
 
-fn explain(definitions: &Map<String, Value>, root: &Value, api_version: &str, kind: &str, fields: &[&str], recursive: bool) -> Result<String, EngineError> {
+fn explain(
+    definitions: &Map<String, Value>,
+    root: &Value,
+    api_version: &str,
+    kind: &str,
+    fields: &[&str],
+    recursive: bool,
+) -> Result<String, EngineError> {
     // Walk the path; the field's own schema (not dereferenced) and its name.
     let mut current = root;
     let mut name = "";
@@ -106,14 +133,22 @@ fn explain(definitions: &Map<String, Value>, root: &Value, api_version: &str, ki
         // Arrays and maps are explained through their items.
         loop {
             match container.get("type").and_then(Value::as_str) {
-                Some("array") => container = deref(definitions, container.get("items").unwrap_or(&Value::Null)),
-                Some("object") if properties(container).is_none() && container.get("additionalProperties").is_some_and(Value::is_object) => {
-                    container = deref(definitions, container.get("additionalProperties").unwrap_or(&Value::Null))
+                Some("array") => {
+                    container = deref(definitions, container.get("items").unwrap_or(&Value::Null))
+                }
+                Some("object")
+                    if properties(container).is_none()
+                        && container.get("additionalProperties").is_some_and(Value::is_object) =>
+                {
+                    container =
+                        deref(definitions, container.get("additionalProperties").unwrap_or(&Value::Null))
                 }
                 _ => break,
             }
         }
-        current = properties(container).and_then(|p| p.get(*field)).ok_or_else(|| EngineError::Invalid(format!("field \"{field}\" does not exist")))?;
+        current = properties(container)
+            .and_then(|p| p.get(*field))
+            .ok_or_else(|| EngineError::Invalid(format!("field \"{field}\" does not exist")))?;
         name = field;
     }
     let type_ = type_name(definitions, current);
@@ -132,7 +167,10 @@ fn explain(definitions: &Map<String, Value>, root: &Value, api_version: &str, ki
                 target = target.get("items").unwrap_or(&Value::Null);
                 descriptions.push(description(target).to_string());
             }
-            Some("object") if properties(target).is_none() && target.get("additionalProperties").is_some_and(Value::is_object) => {
+            Some("object")
+                if properties(target).is_none()
+                    && target.get("additionalProperties").is_some_and(Value::is_object) =>
+            {
                 target = target.get("additionalProperties").unwrap_or(&Value::Null);
                 descriptions.push(description(target).to_string());
             }
@@ -175,14 +213,24 @@ fn explain(definitions: &Map<String, Value>, root: &Value, api_version: &str, ki
     }
     if let Some(props) = properties(target) {
         out.push_str("\nFIELDS:\n");
-        let required: BTreeSet<&str> = target.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let required: BTreeSet<&str> = target
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         if recursive {
             let mut seen = Vec::new();
             recursive_fields(&mut out, definitions, props, FIELD_INDENT, &mut seen);
         } else {
             for (key, schema) in props {
                 let req = if required.contains(key.as_str()) { " -required-" } else { "" };
-                out.push_str(&format!("{}{key}\t<{}>{req}\n", " ".repeat(FIELD_INDENT), type_name(definitions, schema)));
+                out.push_str(&format!(
+                    "{}{key}\t<{}>{req}\n",
+                    " ".repeat(FIELD_INDENT),
+                    type_name(definitions, schema)
+                ));
                 write_wrapped(&mut out, FIELD_INDENT + 2, description(schema));
                 out.push('\n');
             }
@@ -192,14 +240,23 @@ fn explain(definitions: &Map<String, Value>, root: &Value, api_version: &str, ki
 }
 
 /// `--recursive`: the field tree, three spaces per level, cycles cut.
-fn recursive_fields<'a>(out: &mut String, definitions: &'a Map<String, Value>, props: &'a Map<String, Value>, indent: usize, seen: &mut Vec<*const Value>) {
+fn recursive_fields<'a>(
+    out: &mut String,
+    definitions: &'a Map<String, Value>,
+    props: &'a Map<String, Value>,
+    indent: usize,
+    seen: &mut Vec<*const Value>,
+) {
     for (key, schema) in props {
         out.push_str(&format!("{}{key}\t<{}>\n", " ".repeat(indent), type_name(definitions, schema)));
         let mut inner = deref(definitions, schema);
         loop {
             match inner.get("type").and_then(Value::as_str) {
                 Some("array") => inner = deref(definitions, inner.get("items").unwrap_or(&Value::Null)),
-                Some("object") if properties(inner).is_none() && inner.get("additionalProperties").is_some_and(Value::is_object) => {
+                Some("object")
+                    if properties(inner).is_none()
+                        && inner.get("additionalProperties").is_some_and(Value::is_object) =>
+                {
                     inner = deref(definitions, inner.get("additionalProperties").unwrap_or(&Value::Null))
                 }
                 _ => break,
@@ -296,8 +353,15 @@ mod tests {
     #[test]
     fn wraps_like_kubectl() {
         let mut out = String::new();
-        write_wrapped(&mut out, 5, "List of containers belonging to the pod. Containers cannot currently be added or removed.");
-        assert_eq!(out, "     List of containers belonging to the pod. Containers cannot currently be\n     added or removed.\n");
+        write_wrapped(
+            &mut out,
+            5,
+            "List of containers belonging to the pod. Containers cannot currently be added or removed.",
+        );
+        assert_eq!(
+            out,
+            "     List of containers belonging to the pod. Containers cannot currently be\n     added or removed.\n"
+        );
         let mut out = String::new();
         write_wrapped(&mut out, 5, "Short first.\n\nSecond paragraph:\n- item one\n- item two");
         assert_eq!(out, "     Short first.\n     Second paragraph:\n     - item one\n     - item two\n");
@@ -313,7 +377,10 @@ mod tests {
         let defs = defs.as_object().cloned().unwrap_or_default();
         let root = find_kind(&defs, "", "v1", "Pod").cloned().unwrap_or_default();
         let text = explain(&defs, &root, "v1", "Pod", &["spec", "containers"], false).unwrap_or_default();
-        assert_eq!(text, "KIND:     Pod\nVERSION:  v1\n\nRESOURCE: containers <[]Object>\n\nDESCRIPTION:\n     List.\n\n     A container.\n\nFIELDS:\n   image\t<string>\n     Image name.\n\n");
+        assert_eq!(
+            text,
+            "KIND:     Pod\nVERSION:  v1\n\nRESOURCE: containers <[]Object>\n\nDESCRIPTION:\n     List.\n\n     A container.\n\nFIELDS:\n   image\t<string>\n     Image name.\n\n"
+        );
         let text = explain(&defs, &root, "v1", "Pod", &["spec"], true).unwrap_or_default();
         assert!(text.contains("FIELDS:\n   containers\t<[]Object>\n      image\t<string>\n"), "{text}");
     }

@@ -55,13 +55,22 @@ impl FieldPath {
                         inside.push(c);
                     }
                     let inside = inside.trim();
-                    let quoted = inside.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).or_else(|| inside.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
+                    let quoted = inside
+                        .strip_prefix('\'')
+                        .and_then(|s| s.strip_suffix('\''))
+                        .or_else(|| inside.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
                     match quoted {
                         Some(key) => steps.push(Step::Field(key.to_string())),
-                        None => steps.push(Step::Index(inside.parse().map_err(|_| invalid("only [N] and ['key'] subscripts are supported"))?)),
+                        None => steps.push(Step::Index(
+                            inside
+                                .parse()
+                                .map_err(|_| invalid("only [N] and ['key'] subscripts are supported"))?,
+                        )),
                     }
                 }
-                '{' | '}' | '*' | '?' | '@' | '$' => return Err(invalid("only plain field paths are supported")),
+                '{' | '}' | '*' | '?' | '@' | '$' => {
+                    return Err(invalid("only plain field paths are supported"));
+                }
                 c => field.push(c),
             }
         }
@@ -95,7 +104,9 @@ pub fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
         (None | Some(Value::Null), _) => Ordering::Less,
         (_, None | Some(Value::Null)) => Ordering::Greater,
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64().unwrap_or(0.0).total_cmp(&y.as_f64().unwrap_or(0.0)),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().unwrap_or(0.0).total_cmp(&y.as_f64().unwrap_or(0.0))
+        }
         (Some(Value::String(x)), Some(Value::String(y))) => natural(x, y),
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
         (Some(x), Some(y)) => natural(&x.to_string(), &y.to_string()),
@@ -162,7 +173,10 @@ mod tests {
         assert_eq!(compare(Some(&two), Some(&ten)), Ordering::Less);
         assert_eq!(compare(Some(&json!(3)), Some(&json!(20))), Ordering::Less);
         assert_eq!(compare(None, Some(&json!("a"))), Ordering::Less);
-        assert_eq!(compare(Some(&json!("2024-01-02T00:00:00Z")), Some(&json!("2024-01-10T00:00:00Z"))), Ordering::Less);
+        assert_eq!(
+            compare(Some(&json!("2024-01-02T00:00:00Z")), Some(&json!("2024-01-10T00:00:00Z"))),
+            Ordering::Less
+        );
         assert_eq!(compare(Some(&json!("b")), Some(&json!("a"))), Ordering::Greater);
     }
 }

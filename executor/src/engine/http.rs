@@ -12,7 +12,11 @@ pub const ACCEPT_TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,app
 pub const ACCEPT_JSON: &str = "application/json";
 
 /// GET `path_and_query` with the given `Accept`; API errors become [`EngineError::Api`].
-pub async fn get_text(client: &kube::Client, path_and_query: &str, accept: &str) -> Result<String, EngineError> {
+pub async fn get_text(
+    client: &kube::Client,
+    path_and_query: &str,
+    accept: &str,
+) -> Result<String, EngineError> {
     let request = http::Request::get(path_and_query)
         .header(ACCEPT, accept)
         .body(Vec::new())
@@ -21,7 +25,11 @@ pub async fn get_text(client: &kube::Client, path_and_query: &str, accept: &str)
 }
 
 /// GET and parse as JSON.
-pub async fn get_json(client: &kube::Client, path_and_query: &str, accept: &str) -> Result<serde_json::Value, EngineError> {
+pub async fn get_json(
+    client: &kube::Client,
+    path_and_query: &str,
+    accept: &str,
+) -> Result<serde_json::Value, EngineError> {
     let text = get_text(client, path_and_query, accept).await?;
     serde_json::from_str(&text).map_err(|e| EngineError::decode(path_without_query(path_and_query), e))
 }
@@ -32,7 +40,11 @@ fn path_without_query(path: &str) -> &str {
 
 /// `/api/v1/namespaces/<ns>/pods`, `/apis/apps/v1/deployments` (all namespaces or cluster-scoped).
 pub fn collection_path(resource: &ApiResourceInfo, namespace: Option<&str>) -> Result<String, EngineError> {
-    let root = if resource.group.is_empty() { format!("/api/{}", resource.version) } else { format!("/apis/{}/{}", resource.group, resource.version) };
+    let root = if resource.group.is_empty() {
+        format!("/api/{}", resource.version)
+    } else {
+        format!("/apis/{}/{}", resource.group, resource.version)
+    };
     match namespace.filter(|_| resource.namespaced) {
         Some(ns) => {
             check_segment("namespace", ns)?;
@@ -43,7 +55,11 @@ pub fn collection_path(resource: &ApiResourceInfo, namespace: Option<&str>) -> R
 }
 
 /// The collection path plus `/<name>`.
-pub fn object_path(resource: &ApiResourceInfo, namespace: Option<&str>, name: &str) -> Result<String, EngineError> {
+pub fn object_path(
+    resource: &ApiResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<String, EngineError> {
     check_segment("resource name", name)?;
     Ok(format!("{}/{}", collection_path(resource, namespace)?, escape(name)))
 }
@@ -125,9 +141,15 @@ mod tests {
         let p = pods();
         assert_eq!(collection_path(&p, Some("demo")).ok().as_deref(), Some("/api/v1/namespaces/demo/pods"));
         assert_eq!(collection_path(&p, None).ok().as_deref(), Some("/api/v1/pods"));
-        assert_eq!(object_path(&p, Some("demo"), "a;rm -rf ?x").ok().as_deref(), Some("/api/v1/namespaces/demo/pods/a%3Brm%20-rf%20%3Fx"));
+        assert_eq!(
+            object_path(&p, Some("demo"), "a;rm -rf ?x").ok().as_deref(),
+            Some("/api/v1/namespaces/demo/pods/a%3Brm%20-rf%20%3Fx")
+        );
         let deploy = ApiResourceInfo { group: "apps".into(), plural: "deployments".into(), ..p.clone() };
-        assert_eq!(collection_path(&deploy, Some("x")).ok().as_deref(), Some("/apis/apps/v1/namespaces/x/deployments"));
+        assert_eq!(
+            collection_path(&deploy, Some("x")).ok().as_deref(),
+            Some("/apis/apps/v1/namespaces/x/deployments")
+        );
         let nodes = ApiResourceInfo { namespaced: false, plural: "nodes".into(), ..p };
         assert_eq!(object_path(&nodes, Some("ignored"), "n1").ok().as_deref(), Some("/api/v1/nodes/n1"));
     }

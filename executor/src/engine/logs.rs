@@ -43,7 +43,11 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
         LogTarget::Selector(selector) => {
             let mut pods = api.list(&ListParams::default().labels(selector)).await?.items;
             if pods.is_empty() {
-                return Ok(Output { text: format!("No resources found in {namespace} namespace.\n"), kind: Some("Log".into()), rows: Some(0) });
+                return Ok(Output {
+                    text: format!("No resources found in {namespace} namespace.\n"),
+                    kind: Some("Log".into()),
+                    rows: Some(0),
+                });
             }
             if pods.len() > MAX_LOG_REQUESTS && req.follow {
                 return Err(EngineError::Invalid(format!(
@@ -60,14 +64,24 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
         let name = pod.metadata.name.clone().unwrap_or_default();
         if req.all_containers {
             let spec = pod.spec.as_ref();
-            let init = spec.and_then(|s| s.init_containers.as_ref()).into_iter().flatten().map(|c| c.name.clone());
-            let main = spec.map(|s| s.containers.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
-            let eph = spec.and_then(|s| s.ephemeral_containers.as_ref()).into_iter().flatten().map(|c| c.name.clone());
+            let init =
+                spec.and_then(|s| s.init_containers.as_ref()).into_iter().flatten().map(|c| c.name.clone());
+            let main = spec
+                .map(|s| s.containers.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default();
+            let eph = spec
+                .and_then(|s| s.ephemeral_containers.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|c| c.name.clone());
             for c in init.chain(main).chain(eph) {
                 sources.push(Source { pod: name.clone(), container: Some(c) });
             }
         } else {
-            sources.push(Source { pod: name, container: req.container.clone().or_else(|| default_container(pod)) });
+            sources.push(Source {
+                pod: name,
+                container: req.container.clone().or_else(|| default_container(pod)),
+            });
         }
     }
     let prefix = req.prefix || sources.len() > 1;
@@ -87,14 +101,18 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
         reads.push(read_source(&api, source, &params, ctx.opts.deadline, req.follow));
     }
     // Followed streams run side by side until the deadline; plain reads a few at a time, in order.
-    let results: Vec<Result<String, EngineError>> =
-        if req.follow { futures::future::join_all(reads).await } else { futures::stream::iter(reads).buffered(READ_CONCURRENCY).collect().await };
+    let results: Vec<Result<String, EngineError>> = if req.follow {
+        futures::future::join_all(reads).await
+    } else {
+        futures::stream::iter(reads).buffered(READ_CONCURRENCY).collect().await
+    };
     let mut text = notes;
     let mut errors = Vec::new();
     for (source, result) in sources.iter().zip(results) {
         match result {
             Ok(body) if prefix => {
-                let tag = format!("[pod/{}/{}] ", source.pod, source.container.as_deref().unwrap_or_default());
+                let tag =
+                    format!("[pod/{}/{}] ", source.pod, source.container.as_deref().unwrap_or_default());
                 for line in body.lines() {
                     text.push_str(&tag);
                     text.push_str(line);
@@ -116,7 +134,8 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
 /// (`a container name must be specified for pod x, choose one of: [a b]`) comes back.
 fn default_container(pod: &Pod) -> Option<String> {
     let containers = &pod.spec.as_ref()?.containers;
-    let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get("kubectl.kubernetes.io/default-container"));
+    let annotated =
+        pod.metadata.annotations.as_ref().and_then(|a| a.get("kubectl.kubernetes.io/default-container"));
     if let Some(name) = annotated.filter(|n| containers.iter().any(|c| &c.name == *n)) {
         return Some(name.clone());
     }
@@ -127,26 +146,44 @@ fn default_container(pod: &Pod) -> Option<String> {
 }
 
 /// The pod a `NAME` or `TYPE/NAME` target reads from.
-async fn target_pod(ctx: &Context<'_>, api: &Api<Pod>, target: &ResourceRef, namespace: &str, notes: &mut String) -> Result<Pod, EngineError> {
+async fn target_pod(
+    ctx: &Context<'_>,
+    api: &Api<Pod>,
+    target: &ResourceRef,
+    namespace: &str,
+    notes: &mut String,
+) -> Result<Pod, EngineError> {
     let [name] = target.names.as_slice() else {
         return Err(EngineError::Invalid("logs takes exactly one pod (NAME or TYPE/NAME)".into()));
     };
-    let resource = if matches!(target.resource.as_str(), "pods" | "pod" | "po") { None } else { Some(ctx.resolver.resolve(&target.resource).await?) };
+    let resource = if matches!(target.resource.as_str(), "pods" | "pod" | "po") {
+        None
+    } else {
+        Some(ctx.resolver.resolve(&target.resource).await?)
+    };
     let resource = match resource {
         Some(r) if !(r.group.is_empty() && r.plural == "pods") => r,
         _ => return Ok(api.get(name).await?),
     };
-    let object = http::get_json(ctx.client, &http::object_path(&resource, Some(namespace), name)?, ACCEPT_JSON).await?;
+    let object =
+        http::get_json(ctx.client, &http::object_path(&resource, Some(namespace), name)?, ACCEPT_JSON)
+            .await?;
     let selector = workload_selector(&resource.kind, &object)?;
     let mut pods = api.list(&ListParams::default().labels(&selector)).await?.items;
     if pods.is_empty() {
-        return Err(EngineError::Invalid(format!("timed out waiting for the condition (no pods match the selector {selector} of {}/{name})", resource.kind_prefix())));
+        return Err(EngineError::Invalid(format!(
+            "timed out waiting for the condition (no pods match the selector {selector} of {}/{name})",
+            resource.kind_prefix()
+        )));
     }
     pods.sort_by(by_logging);
     let count = pods.len();
     let pod = pods.swap_remove(0);
     if count > 1 {
-        notes.push_str(&format!("Found {count} pods, using pod/{}\n", pod.metadata.name.as_deref().unwrap_or_default()));
+        notes.push_str(&format!(
+            "Found {count} pods, using pod/{}\n",
+            pod.metadata.name.as_deref().unwrap_or_default()
+        ));
     }
     Ok(pod)
 }
@@ -155,7 +192,11 @@ async fn target_pod(ctx: &Context<'_>, api: &Api<Pod>, target: &ResourceRef, nam
 fn workload_selector(kind: &str, object: &Value) -> Result<String, EngineError> {
     let selector = object.pointer("/spec/selector");
     let text = match (kind, selector) {
-        ("ReplicationController" | "Service", Some(Value::Object(map))) => map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","),
+        ("ReplicationController" | "Service", Some(Value::Object(map))) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(","),
         (_, Some(sel @ Value::Object(_))) => label_selector_string(sel),
         _ => String::new(),
     };
@@ -173,7 +214,13 @@ pub(super) fn label_selector_string(sel: &Value) -> String {
     }
     for expr in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
         let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
-        let values: Vec<&str> = expr.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = expr
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         match expr.get("operator").and_then(Value::as_str).unwrap_or_default() {
             "In" => parts.push(format!("{key} in ({})", values.join(","))),
             "NotIn" => parts.push(format!("{key} notin ({})", values.join(","))),
@@ -187,7 +234,8 @@ pub(super) fn label_selector_string(sel: &Value) -> String {
 
 /// kubectl's `podutils.ByLogging`: assigned, running, ready, more restarts, older first.
 fn by_logging(a: &Pod, b: &Pod) -> Ordering {
-    let assigned = |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty());
+    let assigned =
+        |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty());
     let phase = |p: &Pod| match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
         Some("Running") => 0,
         Some("Unknown") => 1,
@@ -195,9 +243,23 @@ fn by_logging(a: &Pod, b: &Pod) -> Ordering {
         _ => 3,
     };
     let ready = |p: &Pod| {
-        p.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
     };
-    let restarts = |p: &Pod| p.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten().map(|c| c.restart_count).max().unwrap_or(0);
+    let restarts = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|c| c.restart_count)
+            .max()
+            .unwrap_or(0)
+    };
     let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
     assigned(b)
         .cmp(&assigned(a))
@@ -212,12 +274,27 @@ fn by_logging(a: &Pod, b: &Pod) -> Ordering {
         })
 }
 
-async fn read_source(api: &Api<Pod>, source: &Source, params: &LogParams, deadline: Option<Instant>, follow_stream: bool) -> Result<String, EngineError> {
+async fn read_source(
+    api: &Api<Pod>,
+    source: &Source,
+    params: &LogParams,
+    deadline: Option<Instant>,
+    follow_stream: bool,
+) -> Result<String, EngineError> {
     let params = LogParams { container: source.container.clone(), ..params.clone() };
-    if follow_stream { follow(api, &source.pod, &params, deadline).await } else { Ok(api.logs(&source.pod, &params).await?) }
+    if follow_stream {
+        follow(api, &source.pod, &params, deadline).await
+    } else {
+        Ok(api.logs(&source.pod, &params).await?)
+    }
 }
 
-async fn follow(api: &Api<Pod>, pod: &str, params: &LogParams, deadline: Option<Instant>) -> Result<String, EngineError> {
+async fn follow(
+    api: &Api<Pod>,
+    pod: &str,
+    params: &LogParams,
+    deadline: Option<Instant>,
+) -> Result<String, EngineError> {
     let stop = deadline.map(|d| d.checked_sub(FOLLOW_MARGIN).unwrap_or(d));
     let mut lines = api.log_stream(pod, params).await?.lines();
     let mut text = String::new();

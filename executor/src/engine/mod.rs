@@ -119,13 +119,16 @@ impl Engine {
         match opts.deadline {
             // An expired command is not started at all.
             Some(deadline) if deadline <= Instant::now() => Err(EngineError::DeadlineExceeded),
-            Some(deadline) => tokio::time::timeout_at(deadline.into(), work).await.unwrap_or(Err(EngineError::DeadlineExceeded)),
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), work)
+                .await
+                .unwrap_or(Err(EngineError::DeadlineExceeded)),
             None => work.await,
         }
     }
 
     async fn dispatch(&self, req: &KubectlRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
-        let ctx = Context { client: &self.client, resolver: Resolver::new(&self.discovery, &self.policy), opts };
+        let ctx =
+            Context { client: &self.client, resolver: Resolver::new(&self.discovery, &self.policy), opts };
         match req {
             KubectlRequest::Get(get) => get::run(&ctx, get).await,
             KubectlRequest::Describe(d) => describe::run(&ctx, d).await,

@@ -9,11 +9,19 @@ use std::sync::{Arc, Mutex};
 use http::{Request, Response};
 use kube::client::Body;
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{Engine, ExecOptions};
 
-fn resource(plural: &str, singular: &str, group: &str, version: &str, kind: &str, short: &[&str], categories: &[&str]) -> Value {
+fn resource(
+    plural: &str,
+    singular: &str,
+    group: &str,
+    version: &str,
+    kind: &str,
+    short: &[&str],
+    categories: &[&str],
+) -> Value {
     json!({
         "resource": plural, "singularResource": singular, "scope": "Namespaced",
         "responseKind": {"group": group, "version": version, "kind": kind},
@@ -50,22 +58,89 @@ fn table(columns: Vec<Value>, rows: Vec<(&str, Vec<Value>)>) -> Value {
 /// What the mock API server answers, by path; records every path asked for.
 fn respond(path: &str) -> (u16, Value) {
     match path {
-        "/api" => (200, aggregated(vec![group("", "v1", vec![resource("pods", "pod", "", "v1", "Pod", &["po"], &["all"])])])),
-        "/apis" => (200, aggregated(vec![
-            group("batch", "v1", vec![resource("cronjobs", "cronjob", "batch", "v1", "CronJob", &["cj"], &["all"]), resource("jobs", "job", "batch", "v1", "Job", &[], &["all"])]),
-            group("policy", "v1", vec![resource("poddisruptionbudgets", "poddisruptionbudget", "policy", "v1", "PodDisruptionBudget", &["pdb"], &[])]),
-        ])),
-        "/apis/batch/v1/namespaces/prod/cronjobs" => (200, table(
-            vec![column("Name", "string", 0), column("Schedule", "string", 0), column("Timezone", "string", 0), column("Suspend", "boolean", 0),
-                 column("Active", "integer", 0), column("Last Schedule", "date", 0), column("Age", "date", 0),
-                 column("Containers", "string", 1), column("Images", "string", 1), column("Selector", "string", 1)],
-            vec![("nightly-report", vec![json!("nightly-report"), json!("0 3 * * *"), json!("<none>"), json!("False"), json!(0), json!("20h"), json!("20d"), json!("report"), json!("ghcr.io/acme/report:1.4"), json!("<none>")])],
-        )),
-        "/apis/policy/v1/namespaces/prod/poddisruptionbudgets" => (200, table(
-            vec![column("Name", "string", 0), column("Min Available", "string", 0), column("Max Unavailable", "string", 0), column("Allowed Disruptions", "integer", 0), column("Age", "date", 0)],
-            vec![("web", vec![json!("web"), json!("2"), json!("N/A"), json!(1), json!("20d")])],
-        )),
-        _ => (404, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404})),
+        "/api" => (
+            200,
+            aggregated(vec![group(
+                "",
+                "v1",
+                vec![resource("pods", "pod", "", "v1", "Pod", &["po"], &["all"])],
+            )]),
+        ),
+        "/apis" => (
+            200,
+            aggregated(vec![
+                group(
+                    "batch",
+                    "v1",
+                    vec![
+                        resource("cronjobs", "cronjob", "batch", "v1", "CronJob", &["cj"], &["all"]),
+                        resource("jobs", "job", "batch", "v1", "Job", &[], &["all"]),
+                    ],
+                ),
+                group(
+                    "policy",
+                    "v1",
+                    vec![resource(
+                        "poddisruptionbudgets",
+                        "poddisruptionbudget",
+                        "policy",
+                        "v1",
+                        "PodDisruptionBudget",
+                        &["pdb"],
+                        &[],
+                    )],
+                ),
+            ]),
+        ),
+        "/apis/batch/v1/namespaces/prod/cronjobs" => (
+            200,
+            table(
+                vec![
+                    column("Name", "string", 0),
+                    column("Schedule", "string", 0),
+                    column("Timezone", "string", 0),
+                    column("Suspend", "boolean", 0),
+                    column("Active", "integer", 0),
+                    column("Last Schedule", "date", 0),
+                    column("Age", "date", 0),
+                    column("Containers", "string", 1),
+                    column("Images", "string", 1),
+                    column("Selector", "string", 1),
+                ],
+                vec![(
+                    "nightly-report",
+                    vec![
+                        json!("nightly-report"),
+                        json!("0 3 * * *"),
+                        json!("<none>"),
+                        json!("False"),
+                        json!(0),
+                        json!("20h"),
+                        json!("20d"),
+                        json!("report"),
+                        json!("ghcr.io/acme/report:1.4"),
+                        json!("<none>"),
+                    ],
+                )],
+            ),
+        ),
+        "/apis/policy/v1/namespaces/prod/poddisruptionbudgets" => (
+            200,
+            table(
+                vec![
+                    column("Name", "string", 0),
+                    column("Min Available", "string", 0),
+                    column("Max Unavailable", "string", 0),
+                    column("Allowed Disruptions", "integer", 0),
+                    column("Age", "date", 0),
+                ],
+                vec![("web", vec![json!("web"), json!("2"), json!("N/A"), json!(1), json!("20d")])],
+            ),
+        ),
+        _ => (
+            404,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404}),
+        ),
     }
 }
 
@@ -78,7 +153,11 @@ fn mock_engine() -> (Engine, Arc<Mutex<Vec<String>>>) {
             let path = request.uri().path().to_string();
             log.lock().expect("log").push(path.clone());
             let (status, body) = respond(&path);
-            let response = Response::builder().status(status).header("content-type", "application/json").body(Body::from(body.to_string().into_bytes())).expect("response");
+            let response = Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string().into_bytes()))
+                .expect("response");
             send.send_response(response);
         }
     });
@@ -87,7 +166,11 @@ fn mock_engine() -> (Engine, Arc<Mutex<Vec<String>>>) {
 
 async fn run(engine: &Engine, command_type: &str, args: &[&str]) -> String {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let request = policy::parse(&CommandInput { command_type, args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default()).expect("policy");
+    let request = policy::parse(
+        &CommandInput { command_type, args: &args, extra_args: &[], namespace: None },
+        &PolicyConfig::default(),
+    )
+    .expect("policy");
     engine.execute(&request, &ExecOptions::default()).await.map(|o| o.text).unwrap_or_else(|e| e.to_string())
 }
 
@@ -100,14 +183,21 @@ async fn aggregated_discovery_resolves_short_names_without_per_group_requests() 
     }
     assert!(out.contains("batch/v1") && out.contains("policy/v1"), "{out}");
     let paths = seen.lock().expect("log").clone();
-    assert!(paths.iter().all(|p| p == "/api" || p == "/apis"), "aggregated discovery needs no per-group reads: {paths:?}");
+    assert!(
+        paths.iter().all(|p| p == "/api" || p == "/apis"),
+        "aggregated discovery needs no per-group reads: {paths:?}"
+    );
 }
 
 #[tokio::test]
 async fn cronjobs_are_batch_v1_and_pdbs_policy_v1_on_newer_servers() {
     let (engine, seen) = mock_engine();
     let cj = run(&engine, "get", &["cj", "-n", "prod"]).await;
-    assert_eq!(cj.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>()), Some(vec!["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]), "{cj}");
+    assert_eq!(
+        cj.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]),
+        "{cj}"
+    );
     assert!(cj.contains("nightly-report") && cj.contains("0 3 * * *") && cj.contains("False"), "{cj}");
     let pdb = run(&engine, "get", &["pdb", "-n", "prod"]).await;
     assert!(pdb.starts_with("NAME") && pdb.contains("MIN AVAILABLE") && pdb.contains("web"), "{pdb}");

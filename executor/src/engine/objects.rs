@@ -32,7 +32,8 @@ pub fn sanitize(object: &mut Value) {
 
 /// A core `Secret` (kind `Secret`, apiVersion `v1`, or no apiVersion as in list items).
 fn is_secret(map: &Map<String, Value>) -> bool {
-    map.get("kind").and_then(Value::as_str) == Some("Secret") && map.get("apiVersion").and_then(Value::as_str).is_none_or(|v| v == "v1")
+    map.get("kind").and_then(Value::as_str) == Some("Secret")
+        && map.get("apiVersion").and_then(Value::as_str).is_none_or(|v| v == "v1")
 }
 
 /// Replaces every value of `data` (base64) and `stringData` with `<redacted: N bytes>`.
@@ -75,7 +76,10 @@ pub fn list(items: Vec<Value>) -> Value {
 pub fn to_json(value: &Value) -> Result<String, EngineError> {
     use serde::Serialize;
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(b"    "),
+    );
     value.serialize(&mut ser).map_err(|e| EngineError::Decode { what: None, source: e.into() })?;
     out.push(b'\n');
     String::from_utf8(out).map_err(|e| EngineError::Decode { what: None, source: e.into() })
@@ -94,7 +98,10 @@ mod tests {
     fn strips_managed_fields_and_last_applied() {
         let mut obj = json!({"kind": "ConfigMap", "metadata": {"name": "a", "managedFields": [{}], "annotations": {LAST_APPLIED: "{}", "keep": "x"}}});
         sanitize(&mut obj);
-        assert_eq!(obj, json!({"kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"keep": "x"}}}));
+        assert_eq!(
+            obj,
+            json!({"kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"keep": "x"}}})
+        );
         let mut obj = json!({"kind": "ConfigMap", "metadata": {"annotations": {LAST_APPLIED: "{}"}}});
         sanitize(&mut obj);
         assert_eq!(obj, json!({"kind": "ConfigMap", "metadata": {}}));
@@ -102,9 +109,14 @@ mod tests {
 
     #[test]
     fn secret_values_become_sizes() {
-        let mut list = list(vec![json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": "a3ViZW50bHk=", "x": "YQ=="}, "stringData": {"t": "abc"}})]);
+        let mut list = list(vec![
+            json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": "a3ViZW50bHk=", "x": "YQ=="}, "stringData": {"t": "abc"}}),
+        ]);
         sanitize(&mut list);
-        assert_eq!(list["items"][0]["data"], json!({"password": "<redacted: 8 bytes>", "x": "<redacted: 1 bytes>"}));
+        assert_eq!(
+            list["items"][0]["data"],
+            json!({"password": "<redacted: 8 bytes>", "x": "<redacted: 1 bytes>"})
+        );
         assert_eq!(list["items"][0]["stringData"], json!({"t": "<redacted: 3 bytes>"}));
         let mut again = list.clone();
         sanitize(&mut again);
@@ -117,8 +129,14 @@ mod tests {
     #[test]
     fn json_uses_four_spaces_and_sorted_keys() {
         let text = to_json(&list(vec![])).unwrap_or_default();
-        assert_eq!(text, "{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n");
+        assert_eq!(
+            text,
+            "{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n"
+        );
         let yaml = to_yaml(&list(vec![json!({"b": 1, "a": [1]})]));
-        assert_eq!(yaml, "apiVersion: v1\nitems:\n- a:\n  - 1\n  b: 1\nkind: List\nmetadata:\n  resourceVersion: \"\"\n");
+        assert_eq!(
+            yaml,
+            "apiVersion: v1\nitems:\n- a:\n  - 1\n  b: 1\nkind: List\nmetadata:\n  resourceVersion: \"\"\n"
+        );
     }
 }

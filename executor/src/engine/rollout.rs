@@ -42,7 +42,10 @@ pub(super) async fn run(ctx: &Context<'_>, req: &RolloutRequest) -> Result<Outpu
         ("apps" | "extensions", "DaemonSet") => Workload::DaemonSet,
         _ => {
             let what = if req.action == RolloutAction::Status { "status" } else { "history" };
-            return Err(EngineError::Invalid(format!("no {what} viewer has been implemented for {}", group_kind(&resource))));
+            return Err(EngineError::Invalid(format!(
+                "no {what} viewer has been implemented for {}",
+                group_kind(&resource)
+            )));
         }
     };
     let namespace = ctx.namespace(&req.namespace);
@@ -57,7 +60,13 @@ fn group_kind(r: &ApiResourceInfo) -> String {
     if r.group.is_empty() { r.kind.clone() } else { format!("{}.{}", r.kind, r.group) }
 }
 
-async fn status(client: &kube::Client, path: &str, workload: Workload, watch: bool, deadline: Option<Instant>) -> Result<Output, EngineError> {
+async fn status(
+    client: &kube::Client,
+    path: &str,
+    workload: Workload,
+    watch: bool,
+    deadline: Option<Instant>,
+) -> Result<Output, EngineError> {
     let stop = match deadline {
         Some(d) => d.checked_sub(MARGIN).unwrap_or(d),
         None => Instant::now() + MAX_WAIT,
@@ -97,14 +106,14 @@ fn status_message(workload: Workload, o: &Value) -> Result<(String, bool), Engin
             if generation > observed {
                 return Ok(("Waiting for deployment spec update to be observed...\n".into(), false));
             }
-            let timed_out = o
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|c| string(c, "/type") == "Progressing" && string(c, "/reason") == "ProgressDeadlineExceeded");
+            let timed_out =
+                o.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten().any(|c| {
+                    string(c, "/type") == "Progressing" && string(c, "/reason") == "ProgressDeadlineExceeded"
+                });
             if timed_out {
-                return Err(EngineError::Invalid(format!("deployment {name:?} exceeded its progress deadline")));
+                return Err(EngineError::Invalid(format!(
+                    "deployment {name:?} exceeded its progress deadline"
+                )));
             }
             let updated = int(o, "/status/updatedReplicas");
             let replicas = int(o, "/status/replicas");
@@ -112,19 +121,37 @@ fn status_message(workload: Workload, o: &Value) -> Result<(String, bool), Engin
             if let Some(spec) = o.pointer("/spec/replicas").and_then(Value::as_i64)
                 && updated < spec
             {
-                return Ok((format!("Waiting for deployment {name:?} rollout to finish: {updated} out of {spec} new replicas have been updated...\n"), false));
+                return Ok((
+                    format!(
+                        "Waiting for deployment {name:?} rollout to finish: {updated} out of {spec} new replicas have been updated...\n"
+                    ),
+                    false,
+                ));
             }
             if replicas > updated {
-                return Ok((format!("Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...\n", replicas - updated), false));
+                return Ok((
+                    format!(
+                        "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...\n",
+                        replicas - updated
+                    ),
+                    false,
+                ));
             }
             if available < updated {
-                return Ok((format!("Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available...\n"), false));
+                return Ok((
+                    format!(
+                        "Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available...\n"
+                    ),
+                    false,
+                ));
             }
             Ok((format!("deployment {name:?} successfully rolled out\n"), true))
         }
         Workload::DaemonSet => {
             if !matches!(string(o, "/spec/updateStrategy/type"), "RollingUpdate" | "") {
-                return Err(EngineError::Invalid("rollout status is only available for RollingUpdate strategy type".into()));
+                return Err(EngineError::Invalid(
+                    "rollout status is only available for RollingUpdate strategy type".into(),
+                ));
             }
             if generation > observed {
                 return Ok(("Waiting for daemon set spec update to be observed...\n".into(), false));
@@ -133,17 +160,29 @@ fn status_message(workload: Workload, o: &Value) -> Result<(String, bool), Engin
             let desired = int(o, "/status/desiredNumberScheduled");
             let available = int(o, "/status/numberAvailable");
             if updated < desired {
-                return Ok((format!("Waiting for daemon set {name:?} rollout to finish: {updated} out of {desired} new pods have been updated...\n"), false));
+                return Ok((
+                    format!(
+                        "Waiting for daemon set {name:?} rollout to finish: {updated} out of {desired} new pods have been updated...\n"
+                    ),
+                    false,
+                ));
             }
             if available < desired {
-                return Ok((format!("Waiting for daemon set {name:?} rollout to finish: {available} of {desired} updated pods are available...\n"), false));
+                return Ok((
+                    format!(
+                        "Waiting for daemon set {name:?} rollout to finish: {available} of {desired} updated pods are available...\n"
+                    ),
+                    false,
+                ));
             }
             Ok((format!("daemon set {name:?} successfully rolled out\n"), true))
         }
         Workload::StatefulSet => {
             let strategy = string(o, "/spec/updateStrategy/type");
             if !matches!(strategy, "RollingUpdate" | "") {
-                return Err(EngineError::Invalid("rollout status is only available for RollingUpdate strategy type".into()));
+                return Err(EngineError::Invalid(
+                    "rollout status is only available for RollingUpdate strategy type".into(),
+                ));
             }
             if observed == 0 || generation > observed {
                 return Ok(("Waiting for statefulset spec update to be observed...\n".into(), false));
@@ -157,19 +196,40 @@ fn status_message(workload: Workload, o: &Value) -> Result<(String, bool), Engin
                 return Ok((format!("Waiting for {} pods to be ready...\n", spec - ready), false));
             }
             if let Some(rolling) = o.pointer("/spec/updateStrategy/rollingUpdate").filter(|r| r.is_object()) {
-                if let (Some(spec), Some(partition)) = (spec, rolling.get("partition").and_then(Value::as_i64))
+                if let (Some(spec), Some(partition)) =
+                    (spec, rolling.get("partition").and_then(Value::as_i64))
                     && updated < spec - partition
                 {
-                    return Ok((format!("Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...\n", spec - partition), false));
+                    return Ok((
+                        format!(
+                            "Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...\n",
+                            spec - partition
+                        ),
+                        false,
+                    ));
                 }
-                return Ok((format!("partitioned roll out complete: {updated} new pods have been updated...\n"), true));
+                return Ok((
+                    format!("partitioned roll out complete: {updated} new pods have been updated...\n"),
+                    true,
+                ));
             }
             let update_rev = string(o, "/status/updateRevision");
             let current_rev = string(o, "/status/currentRevision");
             if update_rev != current_rev {
-                return Ok((format!("waiting for statefulset rolling update to complete {updated} pods at revision {update_rev}...\n"), false));
+                return Ok((
+                    format!(
+                        "waiting for statefulset rolling update to complete {updated} pods at revision {update_rev}...\n"
+                    ),
+                    false,
+                ));
             }
-            Ok((format!("statefulset rolling update complete {} pods at revision {current_rev}...\n", int(o, "/status/currentReplicas")), true))
+            Ok((
+                format!(
+                    "statefulset rolling update complete {} pods at revision {current_rev}...\n",
+                    int(o, "/status/currentReplicas")
+                ),
+                true,
+            ))
         }
     }
 }
@@ -192,7 +252,8 @@ async fn history(
     let client = ctx.client;
     let object = http::get_json(client, path, ACCEPT_JSON).await?;
     let uid = string(&object, "/metadata/uid").to_string();
-    let selector = object.pointer("/spec/selector").map(super::logs::label_selector_string).unwrap_or_default();
+    let selector =
+        object.pointer("/spec/selector").map(super::logs::label_selector_string).unwrap_or_default();
     let (owned_kind, plural) = match workload {
         Workload::Deployment => ("replicasets", "replicasets.apps"),
         _ => ("controllerrevisions", "controllerrevisions.apps"),
@@ -204,21 +265,38 @@ async fn history(
     };
     let mut query = Query::default();
     query.push_opt("labelSelector", Some(selector.as_str()));
-    let list = http::get_json(client, &query.on(&http::collection_path(&owned, Some(namespace))?), ACCEPT_JSON).await?;
+    let list =
+        http::get_json(client, &query.on(&http::collection_path(&owned, Some(namespace))?), ACCEPT_JSON)
+            .await?;
     let mut revisions: BTreeMap<i64, Revision> = BTreeMap::new();
     for item in list.get("items").and_then(Value::as_array).into_iter().flatten() {
-        let owned_by = item.pointer("/metadata/ownerReferences").and_then(Value::as_array).into_iter().flatten().any(|r| string(r, "/uid") == uid);
+        let owned_by = item
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|r| string(r, "/uid") == uid);
         if !owned_by {
             continue;
         }
         let annotations = item.pointer("/metadata/annotations");
-        let change_cause = annotations.and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION)).and_then(Value::as_str).unwrap_or_default().to_string();
+        let change_cause = annotations
+            .and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let (number, template) = match workload {
             Workload::Deployment => {
-                let n = annotations.and_then(|a| a.get(REVISION_ANNOTATION)).and_then(Value::as_str).and_then(|r| r.parse().ok());
+                let n = annotations
+                    .and_then(|a| a.get(REVISION_ANNOTATION))
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok());
                 (n, item.pointer("/spec/template").cloned().unwrap_or(Value::Null))
             }
-            _ => (item.get("revision").and_then(Value::as_i64), item.pointer("/data/spec/template").cloned().unwrap_or(Value::Null)),
+            _ => (
+                item.get("revision").and_then(Value::as_i64),
+                item.pointer("/data/spec/template").cloned().unwrap_or(Value::Null),
+            ),
         };
         if let Some(number) = number {
             revisions.insert(number, Revision { number, change_cause, template });
@@ -261,17 +339,24 @@ fn pod_template(t: &Value) -> String {
     if !sa.is_empty() {
         out.push_str(&format!("  Service Account:\t{sa}\n"));
     }
-    if let Some(init) = t.pointer("/spec/initContainers").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+    if let Some(init) = t.pointer("/spec/initContainers").and_then(Value::as_array).filter(|c| !c.is_empty())
+    {
         containers(&mut out, "Init Containers", init);
     }
-    containers(&mut out, "Containers", t.pointer("/spec/containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default());
+    containers(
+        &mut out,
+        "Containers",
+        t.pointer("/spec/containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default(),
+    );
     match t.pointer("/spec/volumes").and_then(Value::as_array).filter(|v| !v.is_empty()) {
         None => out.push_str("  Volumes:\t<none>\n"),
         Some(volumes) => {
             out.push_str("  Volumes:\n");
             for v in volumes {
                 out.push_str(&format!("   {}:\n", string(v, "/name")));
-                if let Some((kind, source)) = v.as_object().and_then(|m| m.iter().find(|(k, _)| k.as_str() != "name")) {
+                if let Some((kind, source)) =
+                    v.as_object().and_then(|m| m.iter().find(|(k, _)| k.as_str() != "name"))
+                {
                     out.push_str(&format!("    Type:\t{kind}\n"));
                     for (k, val) in source.as_object().into_iter().flatten() {
                         if !val.is_object() && !val.is_array() {
@@ -327,7 +412,12 @@ fn scalar(v: &Value) -> String {
 
 /// `Labels:\ta=b\n\tc=d` or `<none>`, sorted.
 fn multiline(out: &mut String, title: &str, map: Option<&Value>) {
-    let pairs: Vec<String> = map.and_then(Value::as_object).into_iter().flatten().map(|(k, v)| format!("{k}={}", scalar(v))).collect();
+    let pairs: Vec<String> = map
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", scalar(v)))
+        .collect();
     if pairs.is_empty() {
         out.push_str(&format!("{title}:\t<none>\n"));
     } else {
@@ -365,14 +455,18 @@ fn containers(out: &mut String, title: &str, list: &[Value]) {
             }
         }
         for (field, label) in [("limits", "Limits"), ("requests", "Requests")] {
-            if let Some(map) = c.pointer(&format!("/resources/{field}")).and_then(Value::as_object).filter(|m| !m.is_empty()) {
+            if let Some(map) =
+                c.pointer(&format!("/resources/{field}")).and_then(Value::as_object).filter(|m| !m.is_empty())
+            {
                 out.push_str(&format!("    {label}:\n"));
                 for (k, v) in map {
                     out.push_str(&format!("      {k}:\t{}\n", scalar(v)));
                 }
             }
         }
-        for (field, label) in [("livenessProbe", "Liveness"), ("readinessProbe", "Readiness"), ("startupProbe", "Startup")] {
+        for (field, label) in
+            [("livenessProbe", "Liveness"), ("readinessProbe", "Readiness"), ("startupProbe", "Startup")]
+        {
             if let Some(p) = c.get(field).filter(|p| p.is_object()) {
                 out.push_str(&format!("    {label}:\t{}\n", probe(p)));
             }
@@ -380,11 +474,19 @@ fn containers(out: &mut String, title: &str, list: &[Value]) {
         if let Some(from) = c.get("envFrom").and_then(Value::as_array).filter(|a| !a.is_empty()) {
             out.push_str("    Environment Variables from:\n");
             for e in from {
-                let (kind, r) = if let Some(r) = e.get("configMapRef") { ("ConfigMap", r) } else { ("Secret", e.get("secretRef").unwrap_or(&Value::Null)) };
+                let (kind, r) = if let Some(r) = e.get("configMapRef") {
+                    ("ConfigMap", r)
+                } else {
+                    ("Secret", e.get("secretRef").unwrap_or(&Value::Null))
+                };
                 let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
                 let prefix = string(e, "/prefix");
-                let prefix = if prefix.is_empty() { String::new() } else { format!(" with prefix '{prefix}'") };
-                out.push_str(&format!("      {}\t{kind}{prefix}\tOptional: {optional}\n", string(r, "/name")));
+                let prefix =
+                    if prefix.is_empty() { String::new() } else { format!(" with prefix '{prefix}'") };
+                out.push_str(&format!(
+                    "      {}\t{kind}{prefix}\tOptional: {optional}\n",
+                    string(r, "/name")
+                ));
             }
         }
         match c.get("env").and_then(Value::as_array).filter(|a| !a.is_empty()) {
@@ -396,11 +498,25 @@ fn containers(out: &mut String, title: &str, list: &[Value]) {
                     if let Some(v) = e.get("value").and_then(Value::as_str) {
                         out.push_str(&format!("      {name}:\t{v}\n"));
                     } else if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
-                        out.push_str(&format!("      {name}:\t<set to the key '{}' in secret '{}'>\tOptional: {}\n", string(r, "/key"), string(r, "/name"), r.get("optional").and_then(Value::as_bool).unwrap_or(false)));
+                        out.push_str(&format!(
+                            "      {name}:\t<set to the key '{}' in secret '{}'>\tOptional: {}\n",
+                            string(r, "/key"),
+                            string(r, "/name"),
+                            r.get("optional").and_then(Value::as_bool).unwrap_or(false)
+                        ));
                     } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
-                        out.push_str(&format!("      {name}:\t<set to the key '{}' of config map '{}'>\tOptional: {}\n", string(r, "/key"), string(r, "/name"), r.get("optional").and_then(Value::as_bool).unwrap_or(false)));
+                        out.push_str(&format!(
+                            "      {name}:\t<set to the key '{}' of config map '{}'>\tOptional: {}\n",
+                            string(r, "/key"),
+                            string(r, "/name"),
+                            r.get("optional").and_then(Value::as_bool).unwrap_or(false)
+                        ));
                     } else if let Some(r) = e.pointer("/valueFrom/fieldRef") {
-                        out.push_str(&format!("      {name}:\t ({}:{})\n", string(r, "/apiVersion"), string(r, "/fieldPath")));
+                        out.push_str(&format!(
+                            "      {name}:\t ({}:{})\n",
+                            string(r, "/apiVersion"),
+                            string(r, "/fieldPath")
+                        ));
                     } else {
                         out.push_str(&format!("      {name}:\t\n"));
                     }
@@ -412,8 +528,13 @@ fn containers(out: &mut String, title: &str, list: &[Value]) {
             Some(mounts) => {
                 out.push_str("    Mounts:\n");
                 for m in mounts {
-                    let ro = if m.get("readOnly").and_then(Value::as_bool).unwrap_or(false) { "ro" } else { "rw" };
-                    out.push_str(&format!("      {} from {} ({ro})\n", string(m, "/mountPath"), string(m, "/name")));
+                    let ro =
+                        if m.get("readOnly").and_then(Value::as_bool).unwrap_or(false) { "ro" } else { "rw" };
+                    out.push_str(&format!(
+                        "      {} from {} ({ro})\n",
+                        string(m, "/mountPath"),
+                        string(m, "/name")
+                    ));
                 }
             }
         }
@@ -430,7 +551,8 @@ fn probe(p: &Value) -> String {
     } else if let Some(t) = p.get("tcpSocket") {
         format!("tcp-socket {}:{}", string(t, "/host"), t.get("port").map(scalar).unwrap_or_default())
     } else if let Some(e) = p.get("exec") {
-        let cmd: Vec<String> = e.get("command").and_then(Value::as_array).into_iter().flatten().map(scalar).collect();
+        let cmd: Vec<String> =
+            e.get("command").and_then(Value::as_array).into_iter().flatten().map(scalar).collect();
         format!("exec [{}]", cmd.join(" "))
     } else {
         "unknown".to_string()
@@ -454,17 +576,26 @@ mod tests {
     #[test]
     fn deployment_messages_match_kubectl() {
         let d = json!({"metadata": {"name": "web", "generation": 2}, "spec": {"replicas": 3}, "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}});
-        assert_eq!(status_message(Workload::Deployment, &d).ok(), Some(("deployment \"web\" successfully rolled out\n".to_string(), true)));
+        assert_eq!(
+            status_message(Workload::Deployment, &d).ok(),
+            Some(("deployment \"web\" successfully rolled out\n".to_string(), true))
+        );
         let d = json!({"metadata": {"name": "x", "generation": 1}, "spec": {"replicas": 1}, "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 0}});
         assert_eq!(
             status_message(Workload::Deployment, &d).ok().map(|m| m.0),
-            Some("Waiting for deployment \"x\" rollout to finish: 0 of 1 updated replicas are available...\n".to_string())
+            Some(
+                "Waiting for deployment \"x\" rollout to finish: 0 of 1 updated replicas are available...\n"
+                    .to_string()
+            )
         );
     }
 
     #[test]
     fn probes_read_like_kubectl() {
         let p = json!({"httpGet": {"path": "/healthz", "port": 80, "scheme": "HTTP"}, "timeoutSeconds": 1, "periodSeconds": 10});
-        assert_eq!(probe(&p), "http-get http://:80/healthz delay=0s timeout=1s period=10s #success=1 #failure=3");
+        assert_eq!(
+            probe(&p),
+            "http-get http://:80/healthz delay=0s timeout=1s period=10s #success=1 #failure=3"
+        );
     }
 }

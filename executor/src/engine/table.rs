@@ -76,7 +76,9 @@ impl TableRow {
 
     fn labels(&self) -> BTreeMap<String, String> {
         let labels = self.metadata().and_then(|m| m.get("labels")).and_then(Value::as_object);
-        labels.map(|l| l.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default()
+        labels
+            .map(|l| l.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -92,7 +94,12 @@ impl Table {
 
     /// kubectl's client-side default for objects the server will not print: `NAME`, `AGE`.
     pub fn from_objects(items: Vec<Value>, now: time::OffsetDateTime) -> Self {
-        let column = |name: &str, format: &str| ColumnDefinition { name: name.into(), type_: "string".into(), format: format.into(), priority: 0 };
+        let column = |name: &str, format: &str| ColumnDefinition {
+            name: name.into(),
+            type_: "string".into(),
+            format: format.into(),
+            priority: 0,
+        };
         let rows = items
             .into_iter()
             .map(|item| {
@@ -101,13 +108,19 @@ impl Table {
                 let age = meta
                     .and_then(|m| m.get("creationTimestamp"))
                     .and_then(Value::as_str)
-                    .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+                    .and_then(|t| {
+                        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+                    })
                     .map(|t| human_duration(now - t))
                     .unwrap_or_else(|| "<unknown>".into());
                 TableRow { cells: vec![name, Value::String(age)], object: Some(item) }
             })
             .collect();
-        Self { metadata: TableMeta::default(), column_definitions: vec![column("Name", "name"), column("Age", "")], rows }
+        Self {
+            metadata: TableMeta::default(),
+            column_definitions: vec![column("Name", "name"), column("Age", "")],
+            rows,
+        }
     }
 }
 
@@ -132,9 +145,19 @@ pub fn grid(table: &Table, opts: &PrintOptions) -> Vec<Vec<String>> {
     if table.rows.is_empty() {
         return Vec::new();
     }
-    let shown: Vec<usize> = (0..table.column_definitions.len()).filter(|&i| opts.wide || table.column_definitions[i].priority == 0).collect();
-    let name_column = opts.kind_prefix.as_ref().and_then(|_| table.column_definitions.iter().position(|c| c.format == "name" && c.type_ == "string"));
-    let label_columns: Vec<&str> = opts.label_columns.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|l| !l.is_empty()).collect();
+    let shown: Vec<usize> = (0..table.column_definitions.len())
+        .filter(|&i| opts.wide || table.column_definitions[i].priority == 0)
+        .collect();
+    let name_column = opts.kind_prefix.as_ref().and_then(|_| {
+        table.column_definitions.iter().position(|c| c.format == "name" && c.type_ == "string")
+    });
+    let label_columns: Vec<&str> = opts
+        .label_columns
+        .iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
 
     let mut lines = Vec::with_capacity(table.rows.len() + 1);
     if !opts.no_headers {
@@ -206,7 +229,10 @@ fn go_sprint(value: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Array(items) => format!("[{}]", items.iter().map(go_sprint).collect::<Vec<_>>().join(" ")),
-        Value::Object(map) => format!("map[{}]", map.iter().map(|(k, v)| format!("{k}:{}", go_sprint(v))).collect::<Vec<_>>().join(" ")),
+        Value::Object(map) => format!(
+            "map[{}]",
+            map.iter().map(|(k, v)| format!("{k}:{}", go_sprint(v))).collect::<Vec<_>>().join(" ")
+        ),
     }
 }
 

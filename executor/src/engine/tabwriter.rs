@@ -38,8 +38,12 @@ mod tests {
 
     #[test]
     fn pads_like_go_tabwriter_in_kubectl() {
-        let text = align(&[line(&["NAME", "READY", "AGE"]), line(&["orders-api-8676c9c87b-5kdtf", "0/1", "8m"])]);
-        assert_eq!(text, "NAME                          READY   AGE\norders-api-8676c9c87b-5kdtf   0/1     8m\n");
+        let text =
+            align(&[line(&["NAME", "READY", "AGE"]), line(&["orders-api-8676c9c87b-5kdtf", "0/1", "8m"])]);
+        assert_eq!(
+            text,
+            "NAME                          READY   AGE\norders-api-8676c9c87b-5kdtf   0/1     8m\n"
+        );
     }
 
     #[test]

@@ -5,10 +5,10 @@
 use kubently_shared::policy::{NamespaceScope, TopKind, TopRequest};
 use serde_json::Value;
 
-use super::quantity::parse as quantity;
 use super::context::Context;
 use super::discovery::ApiResourceInfo;
 use super::http::{self, ACCEPT_JSON, Query};
+use super::quantity::parse as quantity;
 use super::tabwriter;
 use super::{EngineError, Output};
 
@@ -54,7 +54,11 @@ pub(super) async fn run(ctx: &Context<'_>, req: &TopRequest) -> Result<Output, E
     }
     let text = render(&rows, req);
     let count = rows.len() as u64;
-    Ok(Output { text, kind: Some(if req.kind == TopKind::Pods { "PodMetrics" } else { "NodeMetrics" }.into()), rows: Some(count) })
+    Ok(Output {
+        text,
+        kind: Some(if req.kind == TopKind::Pods { "PodMetrics" } else { "NodeMetrics" }.into()),
+        rows: Some(count),
+    })
 }
 
 /// kubectl's `top` table.
@@ -95,13 +99,23 @@ fn render(rows: &[Usage], req: &TopRequest) -> String {
     tabwriter::align(&lines)
 }
 
-async fn read(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, name: Option<&str>, selector: Option<&str>) -> Result<Vec<Value>, EngineError> {
+async fn read(
+    client: &kube::Client,
+    resource: &ApiResourceInfo,
+    namespace: Option<&str>,
+    name: Option<&str>,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, EngineError> {
     match name {
-        Some(name) => Ok(vec![http::get_json(client, &http::object_path(resource, namespace, name)?, ACCEPT_JSON).await?]),
+        Some(name) => Ok(vec![
+            http::get_json(client, &http::object_path(resource, namespace, name)?, ACCEPT_JSON).await?,
+        ]),
         None => {
             let mut q = Query::default();
             q.push_opt("labelSelector", selector);
-            let mut list = http::get_json(client, &q.on(&http::collection_path(resource, namespace)?), ACCEPT_JSON).await?;
+            let mut list =
+                http::get_json(client, &q.on(&http::collection_path(resource, namespace)?), ACCEPT_JSON)
+                    .await?;
             match list.get_mut("items").map(Value::take) {
                 Some(Value::Array(items)) => Ok(items),
                 _ => Ok(Vec::new()),
@@ -110,9 +124,15 @@ async fn read(client: &kube::Client, resource: &ApiResourceInfo, namespace: Opti
     }
 }
 
-async fn pods(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) -> Result<Vec<Usage>, EngineError> {
+async fn pods(
+    ctx: &Context<'_>,
+    resource: &ApiResourceInfo,
+    req: &TopRequest,
+) -> Result<Vec<Usage>, EngineError> {
     let namespace = ctx.namespaces(&req.namespace);
-    let items = read(ctx.client, resource, namespace.as_deref(), req.name.as_deref(), req.label_selector.as_deref()).await?;
+    let items =
+        read(ctx.client, resource, namespace.as_deref(), req.name.as_deref(), req.label_selector.as_deref())
+            .await?;
     if items.is_empty() {
         return Err(EngineError::Invalid(match &namespace {
             Some(ns) => format!("metrics not available yet (no pod metrics in namespace {ns})"),
@@ -125,10 +145,27 @@ async fn pods(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) -
         let ns = text(item, "/metadata/namespace");
         let mut total = Usage { namespace: ns.clone(), name: pod.clone(), ..Usage::default() };
         for c in item.get("containers").and_then(Value::as_array).into_iter().flatten() {
-            let cpu = c.pointer("/usage/cpu").and_then(Value::as_str).and_then(quantity).map(|v| (v * 1000.0).ceil() as i64).unwrap_or(0);
-            let memory = c.pointer("/usage/memory").and_then(Value::as_str).and_then(quantity).map(|v| v as i64).unwrap_or(0);
+            let cpu = c
+                .pointer("/usage/cpu")
+                .and_then(Value::as_str)
+                .and_then(quantity)
+                .map(|v| (v * 1000.0).ceil() as i64)
+                .unwrap_or(0);
+            let memory = c
+                .pointer("/usage/memory")
+                .and_then(Value::as_str)
+                .and_then(quantity)
+                .map(|v| v as i64)
+                .unwrap_or(0);
             if req.containers {
-                rows.push(Usage { namespace: ns.clone(), pod: pod.clone(), name: text(c, "/name"), cpu_milli: cpu, memory, ..Usage::default() });
+                rows.push(Usage {
+                    namespace: ns.clone(),
+                    pod: pod.clone(),
+                    name: text(c, "/name"),
+                    cpu_milli: cpu,
+                    memory,
+                    ..Usage::default()
+                });
             }
             total.cpu_milli += cpu;
             total.memory += memory;
@@ -140,15 +177,26 @@ async fn pods(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) -
     Ok(rows)
 }
 
-async fn nodes(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) -> Result<Vec<Usage>, EngineError> {
+async fn nodes(
+    ctx: &Context<'_>,
+    resource: &ApiResourceInfo,
+    req: &TopRequest,
+) -> Result<Vec<Usage>, EngineError> {
     let items = read(ctx.client, resource, None, req.name.as_deref(), req.label_selector.as_deref()).await?;
     if items.is_empty() {
         return Err(EngineError::Invalid("metrics not available yet".into()));
     }
     let node_resource = ctx.resolver.resolve("nodes").await?;
-    let nodes = read(ctx.client, &node_resource, None, req.name.as_deref(), req.label_selector.as_deref()).await.unwrap_or_default();
+    let nodes = read(ctx.client, &node_resource, None, req.name.as_deref(), req.label_selector.as_deref())
+        .await
+        .unwrap_or_default();
     let allocatable = |name: &str, what: &str| -> Option<f64> {
-        nodes.iter().find(|n| text(n, "/metadata/name") == name).and_then(|n| n.pointer(&format!("/status/allocatable/{what}"))).and_then(Value::as_str).and_then(quantity)
+        nodes
+            .iter()
+            .find(|n| text(n, "/metadata/name") == name)
+            .and_then(|n| n.pointer(&format!("/status/allocatable/{what}")))
+            .and_then(Value::as_str)
+            .and_then(quantity)
     };
     let mut rows = Vec::new();
     for item in &items {
@@ -156,8 +204,16 @@ async fn nodes(ctx: &Context<'_>, resource: &ApiResourceInfo, req: &TopRequest) 
         let cpu = item.pointer("/usage/cpu").and_then(Value::as_str).and_then(quantity).unwrap_or(0.0);
         let memory = item.pointer("/usage/memory").and_then(Value::as_str).and_then(quantity).unwrap_or(0.0);
         let cpu_percent = allocatable(&name, "cpu").filter(|a| *a > 0.0).map(|a| (cpu / a * 100.0) as i64);
-        let memory_percent = allocatable(&name, "memory").filter(|a| *a > 0.0).map(|a| (memory / a * 100.0) as i64);
-        rows.push(Usage { name, cpu_milli: (cpu * 1000.0).ceil() as i64, memory: memory as i64, cpu_percent, memory_percent, ..Usage::default() });
+        let memory_percent =
+            allocatable(&name, "memory").filter(|a| *a > 0.0).map(|a| (memory / a * 100.0) as i64);
+        rows.push(Usage {
+            name,
+            cpu_milli: (cpu * 1000.0).ceil() as i64,
+            memory: memory as i64,
+            cpu_percent,
+            memory_percent,
+            ..Usage::default()
+        });
     }
     Ok(rows)
 }
@@ -166,19 +222,44 @@ fn text(v: &Value, pointer: &str) -> String {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-
     #[test]
     fn tables_match_kubectl() {
-        let req = TopRequest { kind: TopKind::Pods, name: None, namespace: NamespaceScope::All, label_selector: None, containers: false, sort_by: None, no_headers: false };
-        let rows = vec![Usage { namespace: "demo".into(), name: "web-1".into(), cpu_milli: 3, memory: 7 * 1024 * 1024 + 5, ..Usage::default() }];
-        assert_eq!(render(&rows, &req), "NAMESPACE   NAME    CPU(cores)   MEMORY(bytes)\ndemo        web-1   3m           7Mi\n");
+        let req = TopRequest {
+            kind: TopKind::Pods,
+            name: None,
+            namespace: NamespaceScope::All,
+            label_selector: None,
+            containers: false,
+            sort_by: None,
+            no_headers: false,
+        };
+        let rows = vec![Usage {
+            namespace: "demo".into(),
+            name: "web-1".into(),
+            cpu_milli: 3,
+            memory: 7 * 1024 * 1024 + 5,
+            ..Usage::default()
+        }];
+        assert_eq!(
+            render(&rows, &req),
+            "NAMESPACE   NAME    CPU(cores)   MEMORY(bytes)\ndemo        web-1   3m           7Mi\n"
+        );
         let req = TopRequest { kind: TopKind::Nodes, namespace: NamespaceScope::Default, ..req };
-        let rows = vec![Usage { name: "n1".into(), cpu_milli: 250, memory: 1024 * 1024 * 1024, cpu_percent: Some(6), memory_percent: Some(12), ..Usage::default() }];
-        assert_eq!(render(&rows, &req), "NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)\nn1     250m         6%       1024Mi          12%\n");
+        let rows = vec![Usage {
+            name: "n1".into(),
+            cpu_milli: 250,
+            memory: 1024 * 1024 * 1024,
+            cpu_percent: Some(6),
+            memory_percent: Some(12),
+            ..Usage::default()
+        }];
+        assert_eq!(
+            render(&rows, &req),
+            "NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)\nn1     250m         6%       1024Mi          12%\n"
+        );
     }
 }

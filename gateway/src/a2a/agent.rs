@@ -6,21 +6,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ::a2a::{Artifact, Message, Part, PartContent, Role, StreamResponse, Task, TaskArtifactUpdateEvent, TaskPushNotificationConfig, TaskState, TaskStatus, TaskStatusUpdateEvent, A2AError};
+use ::a2a::{
+    A2AError, Artifact, Message, Part, PartContent, Role, StreamResponse, Task, TaskArtifactUpdateEvent,
+    TaskPushNotificationConfig, TaskState, TaskStatus, TaskStatusUpdateEvent,
+};
 use a2a_server::{AgentExecutor, ExecutorContext};
-use futures::stream::BoxStream;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use futures::stream::BoxStream;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::push::{PushConfigs, INLINE_CONFIG_KEY};
+use super::push::{INLINE_CONFIG_KEY, PushConfigs};
+use crate::AppState;
 use crate::app::headers::{self, AgentHeaders};
 use crate::app::input::{self, CommandRequest, ExecuteInput};
 use crate::app::{access, commands};
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::AppState;
 use kubently_shared::protocol::CommandStatus;
 
 /// Task metadata key holding the caller that owns the task.
@@ -51,16 +54,29 @@ fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
     for part in &message.parts {
         if let PartContent::Data(Value::Object(d)) = &part.content {
             let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
-            let command = text("command").ok_or("the data part needs `command` (kubectl words, e.g. `get pods -n demo`)")?;
-            return Ok(Ask { cluster_id: text("cluster_id"), session_id: text("session_id"), command, namespace: text("namespace") });
+            let command = text("command")
+                .ok_or("the data part needs `command` (kubectl words, e.g. `get pods -n demo`)")?;
+            return Ok(Ask {
+                cluster_id: text("cluster_id"),
+                session_id: text("session_id"),
+                command,
+                namespace: text("namespace"),
+            });
         }
     }
     let text: String = message.parts.iter().filter_map(|p| p.as_text()).collect::<Vec<_>>().join(" ");
     if text.trim().is_empty() {
         return Err("send a kubectl command as text (`get pods -n demo`) or a data part {cluster_id, command, namespace}".into());
     }
-    let meta = |k: &str| message.metadata.as_ref().and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_string);
-    Ok(Ask { cluster_id: meta("cluster_id"), session_id: meta("session_id"), command: text, namespace: meta("namespace") })
+    let meta = |k: &str| {
+        message.metadata.as_ref().and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_string)
+    };
+    Ok(Ask {
+        cluster_id: meta("cluster_id"),
+        session_id: meta("session_id"),
+        command: text,
+        namespace: meta("namespace"),
+    })
 }
 
 /// The request's caller (the `/a2a` routes already refused requests without a valid key).
@@ -87,7 +103,12 @@ fn status(task_id: &str, context_id: &str, state: TaskState, text: Option<String
         m.context_id = Some(context_id.to_string());
         m
     });
-    StreamResponse::StatusUpdate(TaskStatusUpdateEvent { task_id: task_id.into(), context_id: context_id.into(), status: TaskStatus { state, message, timestamp: None }, metadata: None })
+    StreamResponse::StatusUpdate(TaskStatusUpdateEvent {
+        task_id: task_id.into(),
+        context_id: context_id.into(),
+        status: TaskStatus { state, message, timestamp: None },
+        metadata: None,
+    })
 }
 
 impl AgentExecutor for KubentlyAgent {
@@ -115,7 +136,12 @@ impl AgentExecutor for KubentlyAgent {
         }
         let (state, push) = (self.state.clone(), self.push.clone());
         futures::stream::once(async move {
-            let event = status(&ctx.task_id, &ctx.context_id, TaskState::Canceled, Some("canceled by the caller".into()));
+            let event = status(
+                &ctx.task_id,
+                &ctx.context_id,
+                TaskState::Canceled,
+                Some("canceled by the caller".into()),
+            );
             push.notify(&state.webhooks, &ctx.task_id, usize::MAX, &event).await;
             Ok(event)
         })
@@ -125,7 +151,12 @@ impl AgentExecutor for KubentlyAgent {
 
 /// One task: Task first (with the history carried over and the owner), then the outcome. Every
 /// event also goes to the task's push configs.
-async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext, tx: mpsc::Sender<Result<StreamResponse, A2AError>>) {
+async fn run(
+    state: Arc<AppState>,
+    push: Arc<PushConfigs>,
+    ctx: ExecutorContext,
+    tx: mpsc::Sender<Result<StreamResponse, A2AError>>,
+) {
     let (task_id, context_id) = ctx.task_info();
     let Some(caller) = caller_of(&state, &ctx.service_params) else {
         let _ = tx.send(Err(A2AError::invalid_request("missing or invalid X-API-Key"))).await;
@@ -172,7 +203,9 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
         return;
     }
 
-    let prepared = ask_of(ctx.message.as_ref()).map_err(|e| e.to_string()).and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| e.for_agent()));
+    let prepared = ask_of(ctx.message.as_ref())
+        .map_err(|e| e.to_string())
+        .and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| e.for_agent()));
     let input = match prepared {
         Ok(input) => input,
         Err(why) => {
@@ -196,29 +229,64 @@ async fn run(state: Arc<AppState>, push: Arc<PushConfigs>, ctx: ExecutorContext,
     let artifact = Artifact {
         artifact_id: ::a2a::new_artifact_id(),
         name: Some("kubectl-output".into()),
-        description: Some(format!("{} on cluster {}", response.meta.as_ref().map_or("output", |m| m.verb.as_str()), response.cluster_id)),
+        description: Some(format!(
+            "{} on cluster {}",
+            response.meta.as_ref().map_or("output", |m| m.verb.as_str()),
+            response.cluster_id
+        )),
         parts: vec![Part::text(output), Part::data(data)],
         metadata: None,
         extensions: None,
     };
-    if !send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent { task_id: task_id.clone(), context_id: context_id.clone(), artifact, append: None, last_chunk: Some(true), metadata: None })).await {
+    if !send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
+        task_id: task_id.clone(),
+        context_id: context_id.clone(),
+        artifact,
+        append: None,
+        last_chunk: Some(true),
+        metadata: None,
+    }))
+    .await
+    {
         return;
     }
     let (terminal, text) = match response.status {
         CommandStatus::Success => (TaskState::Completed, None),
-        _ => (TaskState::Failed, Some(response.error.clone().unwrap_or_else(|| format!("the command ended with status {}", response.status)))),
+        _ => (
+            TaskState::Failed,
+            Some(
+                response
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("the command ended with status {}", response.status)),
+            ),
+        ),
     };
     send(status(&task_id, &context_id, terminal, text)).await;
 }
 
 /// The command, through the same validation and policy as `POST /debug/execute`.
-fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -> Result<ExecuteInput, AppError> {
-    let (command_type, args) = kubently_shared::policy::split_verb(&ask.command).map_err(|e| AppError::field(&["message", "command"], "command", e, Value::Null))?;
+fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &ExecutorContext,
+    ask: Ask,
+) -> Result<ExecuteInput, AppError> {
+    let (command_type, args) = kubently_shared::policy::split_verb(&ask.command)
+        .map_err(|e| AppError::field(&["message", "command"], "command", e, Value::Null))?;
     let cluster_id = match ask.cluster_id {
         Some(c) => c,
         None => access::only_cluster(state, caller)?,
     };
     let headers = headers_of(&ctx.service_params)?;
-    let req = CommandRequest { cluster_id, session_id: ask.session_id, correlation_id: Some(ctx.context_id.clone()), command_type, args, namespace: ask.namespace, ..Default::default() };
+    let req = CommandRequest {
+        cluster_id,
+        session_id: ask.session_id,
+        correlation_id: Some(ctx.context_id.clone()),
+        command_type,
+        args,
+        namespace: ask.namespace,
+        ..Default::default()
+    };
     input::prepare(state, caller, headers, req)
 }

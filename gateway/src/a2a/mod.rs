@@ -9,7 +9,10 @@ pub mod tasks;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ::a2a::{AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme, TRANSPORT_PROTOCOL_JSONRPC};
+use ::a2a::{
+    AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme,
+    TRANSPORT_PROTOCOL_JSONRPC,
+};
 use a2a_server::{DefaultRequestHandler, InMemoryTaskStore};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -26,11 +29,16 @@ pub fn router(state: Arc<AppState>) -> Router {
     // The library's own push machinery stays off: `OwnedTasks` keeps the configs and the agent
     // sends pushes through the webhook machinery.
     let library_capabilities = AgentCapabilities { push_notifications: Some(false), ..capabilities() };
-    let handler = DefaultRequestHandler::new(agent::KubentlyAgent::new(state.clone(), push.clone()), InMemoryTaskStore::new())
-        .with_capabilities(library_capabilities)
-        .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
+    let handler = DefaultRequestHandler::new(
+        agent::KubentlyAgent::new(state.clone(), push.clone()),
+        InMemoryTaskStore::new(),
+    )
+    .with_capabilities(library_capabilities)
+    .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
     let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push });
-    let rpc = Router::new().nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler)).layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
+    let rpc = Router::new()
+        .nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler))
+        .layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
     Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
 }
 

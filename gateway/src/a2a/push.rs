@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use ::a2a::{A2AError, StreamResponse, TaskPushNotificationConfig};
 
-use crate::webhooks::follow_ups::PushJob;
 use crate::webhooks::Webhooks;
+use crate::webhooks::follow_ups::PushJob;
 
 /// Request metadata key under which an inline push config (SendMessage's
 /// `configuration.taskPushNotificationConfig`) reaches the agent, which knows the task id.
@@ -25,23 +25,41 @@ pub struct PushConfigs {
 
 impl PushConfigs {
     /// Checks and stores `config` (for `config.task_id`), replacing one with the same id.
-    pub fn save(&self, webhooks: &Webhooks, mut config: TaskPushNotificationConfig) -> Result<TaskPushNotificationConfig, A2AError> {
-        webhooks.sender().policy().check_url(&config.url).map_err(|e| A2AError::invalid_params(format!("push notification url {e}")))?;
+    pub fn save(
+        &self,
+        webhooks: &Webhooks,
+        mut config: TaskPushNotificationConfig,
+    ) -> Result<TaskPushNotificationConfig, A2AError> {
+        webhooks
+            .sender()
+            .policy()
+            .check_url(&config.url)
+            .map_err(|e| A2AError::invalid_params(format!("push notification url {e}")))?;
         let has_newline = |s: &str| s.contains(['\r', '\n']);
-        if config.token.as_deref().is_some_and(has_newline) || config.authentication.as_ref().and_then(|a| a.credentials.as_deref()).is_some_and(has_newline) {
-            return Err(A2AError::invalid_params("push notification token and credentials must not contain line breaks"));
+        if config.token.as_deref().is_some_and(has_newline)
+            || config.authentication.as_ref().and_then(|a| a.credentials.as_deref()).is_some_and(has_newline)
+        {
+            return Err(A2AError::invalid_params(
+                "push notification token and credentials must not contain line breaks",
+            ));
         }
         if let Some(id) = &config.id
-            && (id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            && (id.is_empty()
+                || id.len() > 64
+                || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         {
-            return Err(A2AError::invalid_params("a push notification config id is 1–64 characters of letters, digits, `-`, `_` and `.`"));
+            return Err(A2AError::invalid_params(
+                "a push notification config id is 1–64 characters of letters, digits, `-`, `_` and `.`",
+            ));
         }
         let id = config.id.get_or_insert_with(|| uuid::Uuid::now_v7().to_string()).clone();
         let mut map = self.by_task.lock().expect("push configs lock");
         let configs = map.entry(config.task_id.clone()).or_default();
         configs.retain(|c| c.id.as_deref() != Some(id.as_str()));
         if configs.len() >= MAX_PER_TASK {
-            return Err(A2AError::invalid_params(format!("a task may have at most {MAX_PER_TASK} push notification configs")));
+            return Err(A2AError::invalid_params(format!(
+                "a task may have at most {MAX_PER_TASK} push notification configs"
+            )));
         }
         configs.push(config.clone());
         Ok(config)
@@ -88,8 +106,14 @@ impl PushConfigs {
                 }
             }
             let id = format!("{task_id}.{}.{seq}", c.id.as_deref().unwrap_or("default"));
-            if let Err(e) = webhooks.queue_push(PushJob { id, url: c.url.clone(), headers, body: body.clone() }).await {
-                tracing::warn!(task_id, error = crate::error::chain(&e), "cannot queue an A2A push notification");
+            if let Err(e) =
+                webhooks.queue_push(PushJob { id, url: c.url.clone(), headers, body: body.clone() }).await
+            {
+                tracing::warn!(
+                    task_id,
+                    error = crate::error::chain(&e),
+                    "cannot queue an A2A push notification"
+                );
             }
         }
     }

@@ -11,11 +11,11 @@ use a2a_server::{DefaultRequestHandler, RequestHandler, ServiceParams};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-use super::agent::{caller_of, OWNER_KEY};
-use super::push::{PushConfigs, INLINE_CONFIG_KEY};
+use super::agent::{OWNER_KEY, caller_of};
+use super::push::{INLINE_CONFIG_KEY, PushConfigs};
+use crate::AppState;
 use crate::app::access;
 use crate::auth::Caller;
-use crate::AppState;
 
 pub struct OwnedTasks {
     pub inner: DefaultRequestHandler,
@@ -25,29 +25,42 @@ pub struct OwnedTasks {
 
 impl OwnedTasks {
     fn caller(&self, params: &ServiceParams) -> Result<Caller, A2AError> {
-        caller_of(&self.state, params).ok_or_else(|| A2AError::invalid_request("missing or invalid X-API-Key"))
+        caller_of(&self.state, params)
+            .ok_or_else(|| A2AError::invalid_request("missing or invalid X-API-Key"))
     }
 
     fn owns(caller: &Caller, task: &Task) -> bool {
-        access::owns_task(caller, task.metadata.as_ref().and_then(|m| m.get(OWNER_KEY)).and_then(|v| v.as_str()))
+        access::owns_task(
+            caller,
+            task.metadata.as_ref().and_then(|m| m.get(OWNER_KEY)).and_then(|v| v.as_str()),
+        )
     }
 
     /// The task, if it exists and is the caller's.
     async fn check(&self, params: &ServiceParams, task_id: &str) -> Result<Task, A2AError> {
         let caller = self.caller(params)?;
-        let task = self.inner.get_task(params, GetTaskRequest { id: task_id.to_string(), history_length: None, tenant: None }).await?;
+        let task = self
+            .inner
+            .get_task(params, GetTaskRequest { id: task_id.to_string(), history_length: None, tenant: None })
+            .await?;
         if Self::owns(&caller, &task) { Ok(task) } else { Err(A2AError::task_not_found(task_id)) }
     }
 
     /// Checks a follow-up message's task, and hands an inline push config to the agent (which
     /// learns the task id) through the request metadata.
-    async fn prepare(&self, params: &ServiceParams, mut req: SendMessageRequest) -> Result<SendMessageRequest, A2AError> {
+    async fn prepare(
+        &self,
+        params: &ServiceParams,
+        mut req: SendMessageRequest,
+    ) -> Result<SendMessageRequest, A2AError> {
         self.caller(params)?;
         if let Some(id) = &req.message.task_id {
             self.check(params, id).await?;
         }
-        if let Some(config) = req.configuration.as_mut().and_then(|c| c.task_push_notification_config.take()) {
-            let value = serde_json::to_value(&config).map_err(|e| A2AError::invalid_params(format!("push notification config: {e}")))?;
+        if let Some(config) = req.configuration.as_mut().and_then(|c| c.task_push_notification_config.take())
+        {
+            let value = serde_json::to_value(&config)
+                .map_err(|e| A2AError::invalid_params(format!("push notification config: {e}")))?;
             req.metadata.get_or_insert_with(Default::default).insert(INLINE_CONFIG_KEY.into(), value);
         }
         Ok(req)
@@ -56,12 +69,20 @@ impl OwnedTasks {
 
 #[async_trait]
 impl RequestHandler for OwnedTasks {
-    async fn send_message(&self, params: &ServiceParams, req: SendMessageRequest) -> Result<SendMessageResponse, A2AError> {
+    async fn send_message(
+        &self,
+        params: &ServiceParams,
+        req: SendMessageRequest,
+    ) -> Result<SendMessageResponse, A2AError> {
         let req = self.prepare(params, req).await?;
         self.inner.send_message(params, req).await
     }
 
-    async fn send_streaming_message(&self, params: &ServiceParams, req: SendMessageRequest) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
+    async fn send_streaming_message(
+        &self,
+        params: &ServiceParams,
+        req: SendMessageRequest,
+    ) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
         let req = self.prepare(params, req).await?;
         self.inner.send_streaming_message(params, req).await
     }
@@ -71,7 +92,11 @@ impl RequestHandler for OwnedTasks {
         self.inner.get_task(params, req).await
     }
 
-    async fn list_tasks(&self, params: &ServiceParams, req: ListTasksRequest) -> Result<ListTasksResponse, A2AError> {
+    async fn list_tasks(
+        &self,
+        params: &ServiceParams,
+        req: ListTasksRequest,
+    ) -> Result<ListTasksResponse, A2AError> {
         let caller = self.caller(params)?;
         let mut page = self.inner.list_tasks(params, req).await?;
         page.tasks.retain(|t| Self::owns(&caller, t));
@@ -84,33 +109,65 @@ impl RequestHandler for OwnedTasks {
         self.inner.cancel_task(params, req).await
     }
 
-    async fn subscribe_to_task(&self, params: &ServiceParams, req: SubscribeToTaskRequest) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
+    async fn subscribe_to_task(
+        &self,
+        params: &ServiceParams,
+        req: SubscribeToTaskRequest,
+    ) -> Result<BoxStream<'static, Result<StreamResponse, A2AError>>, A2AError> {
         self.check(params, &req.id).await?;
         self.inner.subscribe_to_task(params, req).await
     }
 
-    async fn create_push_config(&self, params: &ServiceParams, req: TaskPushNotificationConfig) -> Result<TaskPushNotificationConfig, A2AError> {
+    async fn create_push_config(
+        &self,
+        params: &ServiceParams,
+        req: TaskPushNotificationConfig,
+    ) -> Result<TaskPushNotificationConfig, A2AError> {
         self.check(params, &req.task_id).await?;
         self.push.save(&self.state.webhooks, req)
     }
 
-    async fn get_push_config(&self, params: &ServiceParams, req: GetTaskPushNotificationConfigRequest) -> Result<TaskPushNotificationConfig, A2AError> {
+    async fn get_push_config(
+        &self,
+        params: &ServiceParams,
+        req: GetTaskPushNotificationConfigRequest,
+    ) -> Result<TaskPushNotificationConfig, A2AError> {
         self.check(params, &req.task_id).await?;
-        self.push.get(&req.task_id, &req.id).ok_or_else(|| A2AError::invalid_params(format!("task {} has no push notification config {}", req.task_id, req.id)))
+        self.push.get(&req.task_id, &req.id).ok_or_else(|| {
+            A2AError::invalid_params(format!(
+                "task {} has no push notification config {}",
+                req.task_id, req.id
+            ))
+        })
     }
 
-    async fn list_push_configs(&self, params: &ServiceParams, req: ListTaskPushNotificationConfigsRequest) -> Result<ListTaskPushNotificationConfigsResponse, A2AError> {
+    async fn list_push_configs(
+        &self,
+        params: &ServiceParams,
+        req: ListTaskPushNotificationConfigsRequest,
+    ) -> Result<ListTaskPushNotificationConfigsResponse, A2AError> {
         self.check(params, &req.task_id).await?;
-        Ok(ListTaskPushNotificationConfigsResponse { configs: self.push.list(&req.task_id), next_page_token: None })
+        Ok(ListTaskPushNotificationConfigsResponse {
+            configs: self.push.list(&req.task_id),
+            next_page_token: None,
+        })
     }
 
-    async fn delete_push_config(&self, params: &ServiceParams, req: DeleteTaskPushNotificationConfigRequest) -> Result<(), A2AError> {
+    async fn delete_push_config(
+        &self,
+        params: &ServiceParams,
+        req: DeleteTaskPushNotificationConfigRequest,
+    ) -> Result<(), A2AError> {
         self.check(params, &req.task_id).await?;
         self.push.delete(&req.task_id, &req.id);
         Ok(())
     }
 
-    async fn get_extended_agent_card(&self, params: &ServiceParams, req: GetExtendedAgentCardRequest) -> Result<AgentCard, A2AError> {
+    async fn get_extended_agent_card(
+        &self,
+        params: &ServiceParams,
+        req: GetExtendedAgentCardRequest,
+    ) -> Result<AgentCard, A2AError> {
         self.inner.get_extended_agent_card(params, req).await
     }
 }

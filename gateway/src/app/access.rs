@@ -5,10 +5,10 @@
 
 use kubently_shared::protocol::SessionRecord;
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::webhooks::store::{self, Subscription};
-use crate::AppState;
 
 /// The key's cluster scope allows `cluster_id` (an empty scope allows every cluster).
 pub fn may_use_cluster(caller: &Caller, cluster_id: &str) -> bool {
@@ -40,23 +40,39 @@ pub fn ensure_cluster(state: &AppState, caller: &Caller, cluster_id: &str) -> Ap
     }
     let known = state.registry.known_clusters();
     Err(AppError::NotFound(if known.is_empty() {
-        format!("Cluster '{cluster_id}' not found. No clusters are currently registered (no executor has connected yet).")
+        format!(
+            "Cluster '{cluster_id}' not found. No clusters are currently registered (no executor has connected yet)."
+        )
     } else {
         format!("Cluster '{cluster_id}' not found. Available clusters: {}", known.join(", "))
     }))
 }
 
 /// A cluster the caller may see (unknown and out-of-scope clusters look the same: 404).
-pub fn visible_cluster(state: &AppState, caller: &Caller, cluster_id: &str, not_found: impl FnOnce() -> String) -> AppResult<()> {
-    if state.registry.is_known(cluster_id) && may_use_cluster(caller, cluster_id) { Ok(()) } else { Err(AppError::NotFound(not_found())) }
+pub fn visible_cluster(
+    state: &AppState,
+    caller: &Caller,
+    cluster_id: &str,
+    not_found: impl FnOnce() -> String,
+) -> AppResult<()> {
+    if state.registry.is_known(cluster_id) && may_use_cluster(caller, cluster_id) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(not_found()))
+    }
 }
 
 /// The one cluster the caller may use, for doors where naming it is optional (MCP, A2A).
 pub fn only_cluster(state: &AppState, caller: &Caller) -> AppResult<String> {
     match visible_clusters(state, caller).as_slice() {
         [only] => Ok(only.clone()),
-        [] => Err(AppError::NotFound("No cluster is available to this key yet (no executor has connected)".into())),
-        many => Err(AppError::BadRequest(format!("This key may use several clusters; say which one (cluster_id): {}", many.join(", ")))),
+        [] => Err(AppError::NotFound(
+            "No cluster is available to this key yet (no executor has connected)".into(),
+        )),
+        many => Err(AppError::BadRequest(format!(
+            "This key may use several clusters; say which one (cluster_id): {}",
+            many.join(", ")
+        ))),
     }
 }
 
@@ -64,7 +80,10 @@ pub fn require_admin(caller: &Caller) -> AppResult<()> {
     if caller.admin {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!("the admin endpoints need an admin API key; service '{}' is not an admin", caller.service)))
+        Err(AppError::Forbidden(format!(
+            "the admin endpoints need an admin API key; service '{}' is not an admin",
+            caller.service
+        )))
     }
 }
 
@@ -95,7 +114,10 @@ pub async fn subscription(state: &AppState, caller: &Caller, id: &str) -> AppRes
     if kubently_shared::names::validate_kv_key(id).is_err() {
         return Err(not_found());
     }
-    let sub: Subscription = store::read(state.webhooks.subscriptions(), id).await.map_err(AppError::internal("reading the subscription"))?.ok_or_else(not_found)?;
+    let sub: Subscription = store::read(state.webhooks.subscriptions(), id)
+        .await
+        .map_err(AppError::internal("reading the subscription"))?
+        .ok_or_else(not_found)?;
     if !may_see(caller, &sub.owner) {
         return Err(not_found());
     }

@@ -6,10 +6,10 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::access;
+use crate::AppState;
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::AppState;
 
 /// Which records to read.
 #[derive(Debug, Default)]
@@ -35,9 +35,18 @@ pub struct AuditPage {
 pub async fn read(state: &AppState, caller: &Caller, req: AuditRequest) -> AppResult<AuditPage> {
     let limit = req.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(AppError::field(&["query", "limit"], "range", "limit must be between 1 and 1000", json!(limit)));
+        return Err(AppError::field(
+            &["query", "limit"],
+            "range",
+            "limit must be between 1 and 1000",
+            json!(limit),
+        ));
     }
-    let page = |entries: Vec<AuditEntry>| AuditPage { count: entries.len(), entries, service_identity: caller.service.clone() };
+    let page = |entries: Vec<AuditEntry>| AuditPage {
+        count: entries.len(),
+        entries,
+        service_identity: caller.service.clone(),
+    };
     if let Some(c) = &req.cluster_id
         && kubently_shared::names::validate_cluster_id(c).is_err()
     {

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::access;
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::AppState;
 
 /// `GET /debug/clusters`: every cluster ever seen that the caller may use.
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,9 +139,17 @@ pub fn list(state: &AppState, caller: &Caller) -> ClusterList {
 }
 
 pub async fn detail(state: &AppState, caller: &Caller, id: &str) -> AppResult<ClusterDetail> {
-    access::visible_cluster(state, caller, id, || format!("Cluster '{id}' not found. No executor has ever connected for it."))?;
+    access::visible_cluster(state, caller, id, || {
+        format!("Cluster '{id}' not found. No executor has ever connected for it.")
+    })?;
     let has_active_session = match kubently_shared::names::validate_kv_key(id) {
-        Ok(()) => state.buckets.cluster_active.get(id).await.map_err(AppError::internal("reading cluster activity"))?.is_some(),
+        Ok(()) => state
+            .buckets
+            .cluster_active
+            .get(id)
+            .await
+            .map_err(AppError::internal("reading cluster activity"))?
+            .is_some(),
         Err(_) => false,
     };
     let s = status_of(state, id);
@@ -173,7 +181,11 @@ pub fn agents(state: &AppState, caller: &Caller) -> AppResult<AgentList> {
         .iter()
         .map(|id| {
             let newest = state.registry.executors(id).into_iter().next();
-            AgentSummary { id: id.clone(), connected: newest.is_some(), last_seen: newest.map(|e| e.last_seen) }
+            AgentSummary {
+                id: id.clone(),
+                connected: newest.is_some(),
+                last_seen: newest.map(|e| e.last_seen),
+            }
         })
         .collect();
     Ok(AgentList { count: clusters.len(), clusters })
@@ -187,8 +199,11 @@ pub fn agent_status(state: &AppState, caller: &Caller, id: &str) -> AppResult<Cl
 
 /// The clusters the caller may use with the newest executor's facts (MCP's `list_clusters`).
 pub fn overview(state: &AppState, caller: &Caller) -> Vec<(String, Option<ExecutorInfo>)> {
-    access::visible_clusters(state, caller).into_iter().map(|c| {
-        let newest = state.registry.executors(&c).into_iter().next();
-        (c, newest)
-    }).collect()
+    access::visible_clusters(state, caller)
+        .into_iter()
+        .map(|c| {
+            let newest = state.registry.executors(&c).into_iter().next();
+            (c, newest)
+        })
+        .collect()
 }

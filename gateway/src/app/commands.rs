@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishAckFuture;
 use kubently_shared::names::{HEADER_COMMAND_ID, HEADER_CORRELATION_ID, HEADER_MSG_ID};
-use kubently_shared::protocol::{self, Caller as WireCaller, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord};
+use kubently_shared::protocol::{
+    self, Caller as WireCaller, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -18,12 +20,12 @@ use uuid::Uuid;
 
 use super::input::ExecuteInput;
 use super::{access, sessions};
+use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::outcome::timeout_reason;
 use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
-use crate::AppState;
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
 const REPLY_GRACE: Duration = Duration::from_millis(500);
@@ -96,8 +98,14 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
         sessions::keep_alive(state, session).await;
         // Created before the command is published, so the executor's result always comes after
         // (and replaces) it.
-        let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc())).map_err(AppError::internal("encoding the pending result"))?;
-        state.buckets.results.create(command.id.to_string(), pending).await.map_err(AppError::nats("cannot record the command"))?;
+        let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc()))
+            .map_err(AppError::internal("encoding the pending result"))?;
+        state
+            .buckets
+            .results
+            .create(command.id.to_string(), pending)
+            .await
+            .map_err(AppError::nats("cannot record the command"))?;
         // Follow-up job: the timeout event if nobody answers, and the callback if asked for.
         let job = CallbackJob {
             command_id: command.id,
@@ -105,11 +113,18 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             caller: caller.service.clone(),
             verb: command.request.verb().to_string(),
             correlation_id: command.correlation_id.clone(),
-            callback: input.callback.as_ref().map(|cb| CallbackTarget { url: cb.url.clone(), secret: cb.secret.encoded() }),
+            callback: input
+                .callback
+                .as_ref()
+                .map(|cb| CallbackTarget { url: cb.url.clone(), secret: cb.secret.encoded() }),
             deadline: command.deadline,
             page_bytes: command.output_budget_bytes.unwrap_or(state.settings.commands.output_budget_bytes),
         };
-        state.webhooks.queue_callback(&job).await.map_err(AppError::nats("cannot queue the async command's follow-up"))?;
+        state
+            .webhooks
+            .queue_callback(&job)
+            .await
+            .map_err(AppError::nats("cannot queue the async command's follow-up"))?;
         let ack = publish(state, &command).await?;
         ack.await.map_err(AppError::nats("the command queue did not accept the command"))?;
         state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);
@@ -126,13 +141,19 @@ fn command_span(command: &Command) -> tracing::Span {
 }
 
 /// Checks the cluster and session, marks the cluster active, and builds the command.
-async fn prepare(state: &AppState, caller: &Caller, input: &ExecuteInput) -> AppResult<(Command, Option<SessionRecord>)> {
+async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    input: &ExecuteInput,
+) -> AppResult<(Command, Option<SessionRecord>)> {
     access::ensure_cluster(state, caller, &input.cluster_id)?;
     let session = match &input.session_id {
         Some(id) => Some(sessions::active(state, caller, id, &input.cluster_id).await?),
         None => None,
     };
-    let active_for = session.as_ref().map_or(Duration::from_secs(state.settings.commands.cluster_active_ttl_seconds), |s| s.ttl());
+    let active_for = session
+        .as_ref()
+        .map_or(Duration::from_secs(state.settings.commands.cluster_active_ttl_seconds), |s| s.ttl());
     state.activity.mark(&input.cluster_id, active_for);
 
     let mut command = Command::new(
@@ -146,13 +167,16 @@ async fn prepare(state: &AppState, caller: &Caller, input: &ExecuteInput) -> App
     command.reply_to = state.names.reply_subject(&state.instance_id, command.id);
     command.correlation_id = input.correlation_id.clone();
     command.session_id = input.session_id.clone();
-    command.output_budget_bytes = Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
+    command.output_budget_bytes =
+        Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
     Ok((command, session))
 }
 
 /// The executor's result, or `None` if none arrived by the deadline.
 async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Option<CommandResult>> {
-    let deadline = tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default() + REPLY_GRACE;
+    let deadline = tokio::time::Instant::now()
+        + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default()
+        + REPLY_GRACE;
     let waiter = state.replies.register(command.id);
     let ack = publish(state, command).await?;
     // The stream's ack and the executor's reply are awaited together (one round trip less): a
@@ -171,7 +195,12 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Opti
     }
 }
 
-fn outcome_of(state: &AppState, command: &Command, reply: Option<CommandResult>, started: Instant) -> CommandOutcome {
+fn outcome_of(
+    state: &AppState,
+    command: &Command,
+    reply: Option<CommandResult>,
+    started: Instant,
+) -> CommandOutcome {
     let Some(r) = reply else {
         let waited = (command.deadline - command.issued_at).whole_seconds();
         return CommandOutcome {
@@ -223,18 +252,33 @@ async fn publish(state: &AppState, command: &Command) -> AppResult<PublishAckFut
     if let Some(c) = &command.correlation_id {
         headers.insert(HEADER_CORRELATION_ID, c.as_str());
     }
-    state.js.publish_with_headers(state.names.command_subject(&command.cluster_id), headers, payload).await.map_err(AppError::nats("cannot queue the command"))
+    state
+        .js
+        .publish_with_headers(state.names.command_subject(&command.cluster_id), headers, payload)
+        .await
+        .map_err(AppError::nats("cannot queue the command"))
 }
 
 /// Metrics, audit and the timeout event (the executor emits completed/failed).
-fn finish(state: &AppState, command: &Command, input: &ExecuteInput, outcome: &CommandOutcome, started: Instant) {
+fn finish(
+    state: &AppState,
+    command: &Command,
+    input: &ExecuteInput,
+    outcome: &CommandOutcome,
+    started: Instant,
+) {
     let verb = command.request.verb();
     let status = outcome.status.as_str();
     state.metrics.record_command(&command.cluster_id, verb, status, started.elapsed().as_secs_f64());
     tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
     if outcome.status == CommandStatus::Timeout {
         let data = json!({"command_id": command.id, "verb": verb, "error": outcome.error, "correlation_id": command.correlation_id});
-        state.events.publish(Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc()));
+        state.events.publish(Event::new(
+            EventType::CommandTimeout,
+            &command.cluster_id,
+            data,
+            OffsetDateTime::now_utc(),
+        ));
     }
     state.audit.record(AuditEntry::executed(command, &input.typed, status, outcome.error.as_deref()));
 }

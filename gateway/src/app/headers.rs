@@ -26,13 +26,24 @@ impl AgentHeaders {
             match headers.get(name) {
                 None => Ok(None),
                 Some(v) => match v.to_str() {
-                    Ok(s) if s.len() <= MAX_HEADER_CHARS => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
-                    _ => Err(AppError::field(&["header", name], "string_type", format!("{name} must be printable ASCII, at most {MAX_HEADER_CHARS} characters"), serde_json::Value::Null)),
+                    Ok(s) if s.len() <= MAX_HEADER_CHARS => {
+                        Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+                    }
+                    _ => Err(AppError::field(
+                        &["header", name],
+                        "string_type",
+                        format!("{name} must be printable ASCII, at most {MAX_HEADER_CHARS} characters"),
+                        serde_json::Value::Null,
+                    )),
                 },
             }
         };
         let request_timeout = text(REQUEST_TIMEOUT)?.map(|v| parse_timeout(&v)).transpose()?;
-        Ok(Self { correlation_id: text(CORRELATION_ID)?, service_identity: text(SERVICE_IDENTITY)?, request_timeout })
+        Ok(Self {
+            correlation_id: text(CORRELATION_ID)?,
+            service_identity: text(SERVICE_IDENTITY)?,
+            request_timeout,
+        })
     }
 }
 

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use kubently_shared::budget::{MAX_BUDGET_BYTES, MIN_BUDGET_BYTES};
 use kubently_shared::policy::{self, CommandInput, KubectlRequest};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::headers::AgentHeaders;
+use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::webhooks::signing::SigningSecret;
-use crate::AppState;
 
 /// Most `args` (and `extra_args`) one command may have.
 pub const MAX_ARGS: usize = 20;
@@ -67,21 +67,41 @@ impl CommandRequest {
         let mut errors = Vec::new();
         check_cluster_id(&self.cluster_id, &mut errors);
         if self.args.len() > MAX_ARGS {
-            errors.push(FieldError::new(&["body", "args"], "too_long", format!("at most {MAX_ARGS} args"), json!(self.args.len())));
+            errors.push(FieldError::new(
+                &["body", "args"],
+                "too_long",
+                format!("at most {MAX_ARGS} args"),
+                json!(self.args.len()),
+            ));
         }
         if self.extra_args.as_ref().is_some_and(|a| a.len() > MAX_ARGS) {
-            errors.push(FieldError::new(&["body", "extra_args"], "too_long", format!("at most {MAX_ARGS} extra_args"), Value::Null));
+            errors.push(FieldError::new(
+                &["body", "extra_args"],
+                "too_long",
+                format!("at most {MAX_ARGS} extra_args"),
+                Value::Null,
+            ));
         }
         let (min, max) = (MIN_BUDGET_BYTES as u64, MAX_BUDGET_BYTES as u64);
         if let Some(b) = self.output_budget
             && !(min..=max).contains(&b)
         {
-            errors.push(FieldError::new(&["body", "output_budget"], "range", format!("output_budget must be between {min} and {max} bytes"), json!(b)));
+            errors.push(FieldError::new(
+                &["body", "output_budget"],
+                "range",
+                format!("output_budget must be between {min} and {max} bytes"),
+                json!(b),
+            ));
         }
         if let Some(t) = self.timeout_seconds
             && !(1..=max_timeout).contains(&t)
         {
-            errors.push(FieldError::new(&["body", "timeout_seconds"], "range", format!("timeout_seconds must be between 1 and {max_timeout}"), json!(t)));
+            errors.push(FieldError::new(
+                &["body", "timeout_seconds"],
+                "range",
+                format!("timeout_seconds must be between 1 and {max_timeout}"),
+                json!(t),
+            ));
         }
         finish(errors)
     }
@@ -99,40 +119,90 @@ impl CommandRequest {
 }
 
 /// Validation and the read-only policy, the same for every door.
-pub fn prepare(state: &AppState, caller: &Caller, headers: AgentHeaders, req: CommandRequest) -> AppResult<ExecuteInput> {
+pub fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    headers: AgentHeaders,
+    req: CommandRequest,
+) -> AppResult<ExecuteInput> {
     req.validate(state.settings.commands.max_timeout_seconds)?;
     let correlation_id = headers.correlation_id.or(req.correlation_id.clone());
     let extra = req.extra_args.clone().unwrap_or_default();
-    let input = CommandInput { command_type: &req.command_type, args: &req.args, extra_args: &extra, namespace: req.namespace.as_deref() };
+    let input = CommandInput {
+        command_type: &req.command_type,
+        args: &req.args,
+        extra_args: &extra,
+        namespace: req.namespace.as_deref(),
+    };
     let request = match policy::parse(&input, &state.policy) {
         Ok(r) => r,
         Err(e) => {
-            state.audit.record(AuditEntry::rejected(&caller.service, &req.cluster_id, req.typed(), correlation_id, &e.to_string()));
+            state.audit.record(AuditEntry::rejected(
+                &caller.service,
+                &req.cluster_id,
+                req.typed(),
+                correlation_id,
+                &e.to_string(),
+            ));
             let loc = e.location();
             let mut path = vec!["body".to_string(), loc.field.as_str().to_string()];
             if let Some(i) = loc.index {
                 path.push(i.to_string());
             }
-            return Err(AppError::Validation(vec![FieldError { kind: "policy", loc: path, msg: e.to_string(), input: Value::Null }]));
+            return Err(AppError::Validation(vec![FieldError {
+                kind: "policy",
+                loc: path,
+                msg: e.to_string(),
+                input: Value::Null,
+            }]));
         }
     };
     let typed = policy::to_argv(&request).join(" ");
     let callback = callback(state, &req)?;
-    let timeout = headers.request_timeout.or(req.timeout_seconds).unwrap_or(state.settings.commands.default_timeout_seconds);
-    Ok(ExecuteInput { cluster_id: req.cluster_id, session_id: req.session_id, correlation_id, request, typed, timeout: Duration::from_secs(timeout), output_budget: req.output_budget, callback })
+    let timeout = headers
+        .request_timeout
+        .or(req.timeout_seconds)
+        .unwrap_or(state.settings.commands.default_timeout_seconds);
+    Ok(ExecuteInput {
+        cluster_id: req.cluster_id,
+        session_id: req.session_id,
+        correlation_id,
+        request,
+        typed,
+        timeout: Duration::from_secs(timeout),
+        output_budget: req.output_budget,
+        callback,
+    })
 }
 
 /// `callback_url` (checked like a subscription's URL) and its secret (given or generated).
 fn callback(state: &AppState, req: &CommandRequest) -> AppResult<Option<Callback>> {
     let Some(raw) = &req.callback_url else {
         if req.callback_secret.is_some() {
-            return Err(AppError::field(&["body", "callback_secret"], "missing_url", "callback_secret needs a callback_url", Value::Null));
+            return Err(AppError::field(
+                &["body", "callback_secret"],
+                "missing_url",
+                "callback_secret needs a callback_url",
+                Value::Null,
+            ));
         }
         return Ok(None);
     };
-    let url = state.webhooks.sender().policy().check_url(raw).map_err(|e| AppError::field(&["body", "callback_url"], "url", format!("callback_url {e}"), json!(raw)))?;
+    let url = state.webhooks.sender().policy().check_url(raw).map_err(|e| {
+        AppError::field(&["body", "callback_url"], "url", format!("callback_url {e}"), json!(raw))
+    })?;
     let (secret, generated) = match &req.callback_secret {
-        Some(s) => (SigningSecret::parse(s).map_err(|e| AppError::field(&["body", "callback_secret"], "secret", format!("callback_secret {e}"), Value::Null))?, false),
+        Some(s) => (
+            SigningSecret::parse(s).map_err(|e| {
+                AppError::field(
+                    &["body", "callback_secret"],
+                    "secret",
+                    format!("callback_secret {e}"),
+                    Value::Null,
+                )
+            })?,
+            false,
+        ),
         None => (SigningSecret::generate(), true),
     };
     Ok(Some(Callback { url: url.to_string(), secret, generated }))

@@ -6,22 +6,44 @@ use kubently_shared::protocol::{self, CommandResult};
 use serde_json::json;
 
 use super::access;
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::outcome::{page_of, ResultPage};
-use crate::AppState;
+use crate::outcome::{ResultPage, page_of};
 
 /// A page of the caller's result `id`: `limit` bytes (default: the deployment's output budget)
 /// from byte `offset`.
-pub async fn read(state: &AppState, caller: &Caller, id: &str, offset: Option<u64>, limit: Option<u64>) -> AppResult<ResultPage> {
+pub async fn read(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    offset: Option<u64>,
+    limit: Option<u64>,
+) -> AppResult<ResultPage> {
     let limit = limit.unwrap_or(state.settings.commands.output_budget_bytes);
     if !(1..=budget::MAX_BUDGET_BYTES as u64).contains(&limit) {
-        return Err(AppError::field(&["query", "limit"], "range", format!("limit must be between 1 and {} bytes", budget::MAX_BUDGET_BYTES), json!(limit)));
+        return Err(AppError::field(
+            &["query", "limit"],
+            "range",
+            format!("limit must be between 1 and {} bytes", budget::MAX_BUDGET_BYTES),
+            json!(limit),
+        ));
     }
-    let not_found = || AppError::NotFound(format!("No result for command {id} (results are kept for 1 hour and only for the caller that ran the command)"));
+    let not_found = || {
+        AppError::NotFound(format!(
+            "No result for command {id} (results are kept for 1 hour and only for the caller that ran the command)"
+        ))
+    };
     let uuid = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
-    let bytes = state.buckets.results.get(uuid.to_string()).await.map_err(AppError::internal("reading the result"))?.ok_or_else(not_found)?;
-    let result: CommandResult = protocol::decode(&bytes).map_err(AppError::internal("decoding the result"))?;
+    let bytes = state
+        .buckets
+        .results
+        .get(uuid.to_string())
+        .await
+        .map_err(AppError::internal("reading the result"))?
+        .ok_or_else(not_found)?;
+    let result: CommandResult =
+        protocol::decode(&bytes).map_err(AppError::internal("decoding the result"))?;
     if !access::may_read_result(caller, result.caller.as_deref()) {
         return Err(not_found());
     }

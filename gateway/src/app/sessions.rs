@@ -12,10 +12,10 @@ use utoipa::ToSchema;
 use super::access;
 use super::headers::AgentHeaders;
 use super::input::{check_cluster_id, finish};
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::session_store::{NewSession, SessionStatus};
-use crate::AppState;
 
 pub const TTL_MIN: u32 = 60;
 pub const TTL_MAX: u32 = 3600;
@@ -38,7 +38,12 @@ impl SessionRequest {
         let mut errors = Vec::new();
         check_cluster_id(&self.cluster_id, &mut errors);
         if !(TTL_MIN..=TTL_MAX).contains(&self.ttl_seconds) {
-            errors.push(FieldError::new(&["body", "ttl_seconds"], "range", format!("ttl_seconds must be between {TTL_MIN} and {TTL_MAX}"), json!(self.ttl_seconds)));
+            errors.push(FieldError::new(
+                &["body", "ttl_seconds"],
+                "range",
+                format!("ttl_seconds must be between {TTL_MIN} and {TTL_MAX}"),
+                json!(self.ttl_seconds),
+            ));
         }
         finish(errors)
     }
@@ -81,7 +86,12 @@ impl SessionView {
 }
 
 /// Validates and opens a session; the cluster is marked active (executor in fast mode) for its TTL.
-pub async fn open(state: &AppState, caller: &Caller, headers: AgentHeaders, req: SessionRequest) -> AppResult<SessionView> {
+pub async fn open(
+    state: &AppState,
+    caller: &Caller,
+    headers: AgentHeaders,
+    req: SessionRequest,
+) -> AppResult<SessionView> {
     req.validate()?;
     access::ensure_cluster(state, caller, &req.cluster_id)?;
     let record = state
@@ -91,14 +101,22 @@ pub async fn open(state: &AppState, caller: &Caller, headers: AgentHeaders, req:
             owner: caller.service.clone(),
             user_id: req.user_id,
             correlation_id: headers.correlation_id.or(req.correlation_id),
-            service_identity: headers.service_identity.or(req.service_identity).or_else(|| Some(caller.service.clone())),
+            service_identity: headers
+                .service_identity
+                .or(req.service_identity)
+                .or_else(|| Some(caller.service.clone())),
             ttl_seconds: req.ttl_seconds,
         })
         .await
         .map_err(AppError::internal("creating the session"))?;
     state.activity.mark(&record.cluster_id, Duration::from_secs(u64::from(record.ttl_seconds)));
     let data = json!({"session_id": record.session_id, "owner": record.owner, "ttl_seconds": record.ttl_seconds, "correlation_id": record.correlation_id});
-    state.events.publish(Event::new(EventType::SessionCreated, &record.cluster_id, data, OffsetDateTime::now_utc()));
+    state.events.publish(Event::new(
+        EventType::SessionCreated,
+        &record.cluster_id,
+        data,
+        OffsetDateTime::now_utc(),
+    ));
     tracing::info!(session_id = %record.session_id, cluster_id = %record.cluster_id, ttl_seconds = record.ttl_seconds, "session created");
     Ok(SessionView::of(&record))
 }
@@ -116,19 +134,37 @@ pub async fn close(state: &AppState, caller: &Caller, id: &str) -> AppResult<Ses
     }
     let record = state.sessions.end(record).await.map_err(AppError::internal("ending the session"))?;
     let data = json!({"session_id": record.session_id, "command_count": record.command_count});
-    state.events.publish(Event::new(EventType::SessionClosed, &record.cluster_id, data, OffsetDateTime::now_utc()));
+    state.events.publish(Event::new(
+        EventType::SessionClosed,
+        &record.cluster_id,
+        data,
+        OffsetDateTime::now_utc(),
+    ));
     Ok(SessionView::of(&record))
 }
 
 /// The caller's active session `id` on `cluster_id`, for running a command in it.
-pub async fn active(state: &AppState, caller: &Caller, id: &str, cluster_id: &str) -> AppResult<SessionRecord> {
+pub async fn active(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    cluster_id: &str,
+) -> AppResult<SessionRecord> {
     let record = access::session(state, caller, id).await?;
     match SessionStatus::of(&record, OffsetDateTime::now_utc()) {
         SessionStatus::Active => {}
-        status => return Err(AppError::NotFound(format!("Session not found: session {id} has {}", status.as_str()))),
+        status => {
+            return Err(AppError::NotFound(format!(
+                "Session not found: session {id} has {}",
+                status.as_str()
+            )));
+        }
     }
     if record.cluster_id != cluster_id {
-        return Err(AppError::BadRequest(format!("Session cluster mismatch: session {id} is for cluster '{}', not '{cluster_id}'", record.cluster_id)));
+        return Err(AppError::BadRequest(format!(
+            "Session cluster mismatch: session {id} is for cluster '{}', not '{cluster_id}'",
+            record.cluster_id
+        )));
     }
     Ok(record)
 }

@@ -3,18 +3,18 @@
 //! the caller's key may use. Delivery itself is `crate::webhooks`' work.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::access;
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::webhooks::patterns;
 use crate::webhooks::sender::{self, Attempt, Outcome};
 use crate::webhooks::signing::SigningSecret;
 use crate::webhooks::store::{self, DeliveryRecord, DeliveryStatus, Subscription};
-use crate::AppState;
 
 const DESCRIPTION_MAX: usize = 500;
 
@@ -77,7 +77,13 @@ pub struct AttemptView {
 
 impl AttemptView {
     fn of(attempt: &Attempt, message_id: String) -> Self {
-        Self { outcome: attempt.outcome.as_str(), status_code: attempt.status_code, error: attempt.error.clone(), duration_ms: attempt.duration.as_millis() as u64, message_id }
+        Self {
+            outcome: attempt.outcome.as_str(),
+            status_code: attempt.status_code,
+            error: attempt.error.clone(),
+            duration_ms: attempt.duration.as_millis() as u64,
+            message_id,
+        }
     }
 }
 
@@ -139,13 +145,36 @@ pub struct DeliveryFilter {
 pub async fn create(state: &AppState, caller: &Caller, req: NewSubscription) -> AppResult<SubscriptionView> {
     let hooks = &state.webhooks;
     let mut errors = Vec::new();
-    let url = hooks.sender().policy().check_url(&req.url).map(|u| u.to_string()).map_err(|e| errors.push(FieldError::new(&["body", "url"], "url", format!("url {e}"), json!(req.url))));
-    let events = patterns::normalise(&req.events).map_err(|(i, msg)| errors.push(FieldError { kind: "pattern", loc: vec!["body".into(), "events".into(), i.to_string()], msg, input: json!(req.events.get(i)) }));
-    let clusters = patterns::normalise_clusters(&req.clusters).map_err(|(i, msg)| errors.push(FieldError { kind: "cluster_id", loc: vec!["body".into(), "clusters".into(), i.to_string()], msg, input: json!(req.clusters.get(i)) }));
+    let url = hooks.sender().policy().check_url(&req.url).map(|u| u.to_string()).map_err(|e| {
+        errors.push(FieldError::new(&["body", "url"], "url", format!("url {e}"), json!(req.url)))
+    });
+    let events = patterns::normalise(&req.events).map_err(|(i, msg)| {
+        errors.push(FieldError {
+            kind: "pattern",
+            loc: vec!["body".into(), "events".into(), i.to_string()],
+            msg,
+            input: json!(req.events.get(i)),
+        })
+    });
+    let clusters = patterns::normalise_clusters(&req.clusters).map_err(|(i, msg)| {
+        errors.push(FieldError {
+            kind: "cluster_id",
+            loc: vec!["body".into(), "clusters".into(), i.to_string()],
+            msg,
+            input: json!(req.clusters.get(i)),
+        })
+    });
     if req.description.as_ref().is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
-        errors.push(FieldError::new(&["body", "description"], "length", format!("description must be at most {DESCRIPTION_MAX} characters"), Value::Null));
+        errors.push(FieldError::new(
+            &["body", "description"],
+            "length",
+            format!("description must be at most {DESCRIPTION_MAX} characters"),
+            Value::Null,
+        ));
     }
-    let (Ok(url), Ok(events), Ok(clusters)) = (url, events, clusters) else { return Err(AppError::Validation(errors)) };
+    let (Ok(url), Ok(events), Ok(clusters)) = (url, events, clusters) else {
+        return Err(AppError::Validation(errors));
+    };
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -165,15 +194,23 @@ pub async fn create(state: &AppState, caller: &Caller, req: NewSubscription) -> 
     }
     // Consumer first: events from the moment of the 201 on are kept for the subscriber.
     hooks.create_consumer(&sub).await.map_err(AppError::nats("cannot create the subscription's consumer"))?;
-    store::write(hooks.subscriptions(), &sub.id, &sub).await.map_err(AppError::nats("cannot store the subscription"))?;
+    store::write(hooks.subscriptions(), &sub.id, &sub)
+        .await
+        .map_err(AppError::nats("cannot store the subscription"))?;
     tracing::info!(subscription = %sub.id, owner = %sub.owner, events = ?sub.events, clusters = ?sub.clusters, "webhook subscription created");
     Ok(SubscriptionView::of(&sub, true))
 }
 
 /// The caller's subscriptions (every one for an admin), newest first.
 pub async fn list(state: &AppState, caller: &Caller) -> AppResult<SubscriptionList> {
-    let all: Vec<Subscription> = store::list(state.webhooks.subscriptions(), None).await.map_err(AppError::internal("listing subscriptions"))?;
-    let subscriptions = all.iter().filter(|s| access::may_see(caller, &s.owner)).map(|s| SubscriptionView::of(s, false)).collect();
+    let all: Vec<Subscription> = store::list(state.webhooks.subscriptions(), None)
+        .await
+        .map_err(AppError::internal("listing subscriptions"))?;
+    let subscriptions = all
+        .iter()
+        .filter(|s| access::may_see(caller, &s.owner))
+        .map(|s| SubscriptionView::of(s, false))
+        .collect();
     Ok(SubscriptionList { subscriptions })
 }
 
@@ -194,21 +231,41 @@ pub async fn test(state: &AppState, caller: &Caller, id: &str) -> AppResult<Atte
     let sub = access::subscription(state, caller, id).await?;
     let secret = SigningSecret::parse(&sub.secret).map_err(AppError::internal("the stored secret"))?;
     let message_id = format!("ping_{}", uuid::Uuid::now_v7().simple());
-    let body = sender::body("webhook.ping", OffsetDateTime::now_utc(), json!({"subscription_id": sub.id, "message": "Kubently webhook test"}));
+    let body = sender::body(
+        "webhook.ping",
+        OffsetDateTime::now_utc(),
+        json!({"subscription_id": sub.id, "message": "Kubently webhook test"}),
+    );
     let attempt = state.webhooks.sender().send(&sub.url, &secret, &message_id, body).await;
     Ok(AttemptView::of(&attempt, message_id))
 }
 
 /// Deliveries that failed at least once (retrying, dead, or delivered later), newest first.
-pub async fn deliveries(state: &AppState, caller: &Caller, id: &str, filter: DeliveryFilter) -> AppResult<DeliveryList> {
+pub async fn deliveries(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    filter: DeliveryFilter,
+) -> AppResult<DeliveryList> {
     let sub = access::subscription(state, caller, id).await?;
-    let records: Vec<DeliveryRecord> = store::list(state.webhooks.deliveries(), Some(&sub.id)).await.map_err(AppError::internal("listing deliveries"))?;
-    let deliveries = records.iter().filter(|r| filter.status.is_none_or(|s| r.status == s)).map(DeliveryView::of).collect();
+    let records: Vec<DeliveryRecord> = store::list(state.webhooks.deliveries(), Some(&sub.id))
+        .await
+        .map_err(AppError::internal("listing deliveries"))?;
+    let deliveries = records
+        .iter()
+        .filter(|r| filter.status.is_none_or(|s| r.status == s))
+        .map(DeliveryView::of)
+        .collect();
     Ok(DeliveryList { deliveries })
 }
 
 /// Sends a logged (typically dead) delivery again, now, with its original `webhook-id`.
-pub async fn redeliver(state: &AppState, caller: &Caller, id: &str, event_id: &str) -> AppResult<RedeliverResponse> {
+pub async fn redeliver(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    event_id: &str,
+) -> AppResult<RedeliverResponse> {
     let hooks = &state.webhooks;
     let sub = access::subscription(state, caller, id).await?;
     let not_found = || AppError::NotFound(format!("No logged delivery {event_id} for subscription {id}"));
@@ -216,9 +273,15 @@ pub async fn redeliver(state: &AppState, caller: &Caller, id: &str, event_id: &s
     if kubently_shared::names::validate_kv_key(&key).is_err() {
         return Err(not_found());
     }
-    let mut record: DeliveryRecord = store::read(hooks.deliveries(), &key).await.map_err(AppError::internal("reading the delivery"))?.ok_or_else(not_found)?;
+    let mut record: DeliveryRecord = store::read(hooks.deliveries(), &key)
+        .await
+        .map_err(AppError::internal("reading the delivery"))?
+        .ok_or_else(not_found)?;
     let secret = SigningSecret::parse(&sub.secret).map_err(AppError::internal("the stored secret"))?;
-    let attempt = hooks.sender().send(&sub.url, &secret, &record.event.id.to_string(), sender::event_body(&record.event)).await;
+    let attempt = hooks
+        .sender()
+        .send(&sub.url, &secret, &record.event.id.to_string(), sender::event_body(&record.event))
+        .await;
     record.attempts += 1;
     record.last_attempt_at = OffsetDateTime::now_utc();
     record.last_status_code = attempt.status_code;
@@ -227,9 +290,14 @@ pub async fn redeliver(state: &AppState, caller: &Caller, id: &str, event_id: &s
         record.status = DeliveryStatus::Delivered;
         record.next_attempt_at = None;
     }
-    store::write_delivery(hooks.js(), hooks.deliveries(), &record, hooks.settings().log_retention()).await.map_err(AppError::internal("recording the delivery"))?;
+    store::write_delivery(hooks.js(), hooks.deliveries(), &record, hooks.settings().log_retention())
+        .await
+        .map_err(AppError::internal("recording the delivery"))?;
     if attempt.outcome == Outcome::Gone {
         hooks.remove(&sub.id).await.map_err(AppError::internal("removing the subscription after 410"))?;
     }
-    Ok(RedeliverResponse { attempt: AttemptView::of(&attempt, record.event.id.to_string()), delivery: DeliveryView::of(&record) })
+    Ok(RedeliverResponse {
+        attempt: AttemptView::of(&attempt, record.event.id.to_string()),
+        delivery: DeliveryView::of(&record),
+    })
 }

@@ -9,15 +9,15 @@ pub mod tools;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::Router;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::auth::KeyRing;
 use crate::AppState;
+use crate::auth::KeyRing;
 
 pub const PATH: &str = "/mcp";
 
@@ -26,14 +26,26 @@ pub fn router(state: Arc<AppState>) -> Router {
     let settings = &state.settings.mcp;
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(Duration::from_secs(settings.session_idle_seconds));
-    let mut config = StreamableHttpServerConfig::default().with_sse_keep_alive(Some(Duration::from_secs(15))).with_json_response(true);
-    config = if settings.allowed_hosts.is_empty() { config.disable_allowed_hosts() } else { config.with_allowed_hosts(settings.allowed_hosts.clone()) };
+    let mut config = StreamableHttpServerConfig::default()
+        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+        .with_json_response(true);
+    config = if settings.allowed_hosts.is_empty() {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(settings.allowed_hosts.clone())
+    };
     if !settings.allowed_origins.is_empty() {
         config = config.with_allowed_origins(settings.allowed_origins.clone());
     }
     let for_service = state.clone();
-    let service = StreamableHttpService::new(move || Ok(tools::KubentlyMcp::new(for_service.clone())), Arc::new(sessions), config);
-    Router::new().nest_service(PATH, service).layer(axum::middleware::from_fn_with_state(state.keys.clone(), authenticate))
+    let service = StreamableHttpService::new(
+        move || Ok(tools::KubentlyMcp::new(for_service.clone())),
+        Arc::new(sessions),
+        config,
+    );
+    Router::new()
+        .nest_service(PATH, service)
+        .layer(axum::middleware::from_fn_with_state(state.keys.clone(), authenticate))
 }
 
 /// [`crate::auth::require_caller`], and a session's DELETE answered 204: rmcp answers 202, and

@@ -10,16 +10,16 @@ use rmcp::handler::server::tool::{Extension, IntoCallToolResult, ToolCallContext
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
-use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
+use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 
+use crate::AppState;
 use crate::app::headers::AgentHeaders;
 use crate::app::input::{self, CommandRequest};
 use crate::app::sessions::{self, SessionRequest, SessionView, TTL_DEFAULT};
 use crate::app::{access, clusters, commands, results};
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::AppState;
 use kubently_shared::protocol::CommandStatus;
 
 /// Why a tool call did not give a result: `Tool` becomes an `isError` result whose text tells
@@ -212,29 +212,69 @@ impl KubentlyMcp {
     }
 
     /// Clusters this key may debug, and whether an executor is connected to each.
-    #[tool(annotations(title = "List clusters", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn list_clusters(&self, Parameters(_): Parameters<NoArgs>, Extension(parts): Extension<Parts>) -> Result<Json<ClusterList>, ToolFailure> {
+    #[tool(annotations(
+        title = "List clusters",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn list_clusters(
+        &self,
+        Parameters(_): Parameters<NoArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<ClusterList>, ToolFailure> {
         let caller = caller(&parts)?;
         let clusters = clusters::overview(&self.state, &caller)
             .into_iter()
-            .map(|(cluster_id, newest)| ClusterInfo { connected: newest.is_some(), kubernetes_version: newest.and_then(|e| e.kubernetes_version), cluster_id })
+            .map(|(cluster_id, newest)| ClusterInfo {
+                connected: newest.is_some(),
+                kubernetes_version: newest.and_then(|e| e.kubernetes_version),
+                cluster_id,
+            })
             .collect();
         Ok(Json(ClusterList { clusters }))
     }
 
     /// Opens a debug session on a cluster: its executor stays in fast mode and the session's
     /// commands are grouped in audit. Pass the `session_id` to the other tools.
-    #[tool(annotations(title = "Create debug session", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = false))]
-    async fn create_debug_session(&self, Parameters(args): Parameters<SessionArgs>, Extension(parts): Extension<Parts>) -> Result<Json<SessionInfo>, ToolFailure> {
+    #[tool(annotations(
+        title = "Create debug session",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false
+    ))]
+    async fn create_debug_session(
+        &self,
+        Parameters(args): Parameters<SessionArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<SessionInfo>, ToolFailure> {
         let caller = caller(&parts)?;
         let headers = agent_headers(&parts)?;
-        let req = SessionRequest { cluster_id: args.cluster_id, user_id: None, correlation_id: args.correlation_id, service_identity: None, ttl_seconds: args.ttl_seconds.unwrap_or(TTL_DEFAULT) };
+        let req = SessionRequest {
+            cluster_id: args.cluster_id,
+            user_id: None,
+            correlation_id: args.correlation_id,
+            service_identity: None,
+            ttl_seconds: args.ttl_seconds.unwrap_or(TTL_DEFAULT),
+        };
         Ok(Json(session_info(sessions::open(&self.state, &caller, headers, req).await?)))
     }
 
     /// Ends a debug session.
-    #[tool(annotations(title = "Close session", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn close_session(&self, Parameters(args): Parameters<CloseArgs>, Extension(parts): Extension<Parts>) -> Result<Json<SessionInfo>, ToolFailure> {
+    #[tool(annotations(
+        title = "Close session",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn close_session(
+        &self,
+        Parameters(args): Parameters<CloseArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<SessionInfo>, ToolFailure> {
         let caller = caller(&parts)?;
         Ok(Json(session_info(sessions::close(&self.state, &caller, &args.session_id).await?)))
     }
@@ -242,16 +282,37 @@ impl KubentlyMcp {
     /// Runs one read-only kubectl command (get, describe, logs, events, top, explain, rollout
     /// status/history, version, cluster-info, api-resources, api-versions) and returns its
     /// output, cut to the output budget; secret values are always redacted.
-    #[tool(annotations(title = "Run kubectl (read-only)", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn execute_kubectl(&self, Parameters(args): Parameters<ExecuteArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
-        let (command_type, rest) = kubently_shared::policy::split_verb(&args.command).map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
+    #[tool(annotations(
+        title = "Run kubectl (read-only)",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn execute_kubectl(
+        &self,
+        Parameters(args): Parameters<ExecuteArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
+        let (command_type, rest) = kubently_shared::policy::split_verb(&args.command)
+            .map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
         self.run(&parts, command_type, rest, args.namespace, args.target).await
     }
 
     /// Reads a command's stored output from `offset` (results are kept for an hour): the way to
     /// read past a cut, or to fetch an async result.
-    #[tool(annotations(title = "Get command result", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn get_command_result(&self, Parameters(args): Parameters<ResultArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+    #[tool(annotations(
+        title = "Get command result",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn get_command_result(
+        &self,
+        Parameters(args): Parameters<ResultArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
         let caller = caller(&parts)?;
         let page = results::read(&self.state, &caller, &args.result_id, args.offset, args.limit).await?;
         Ok(Json(CommandOutput {
@@ -269,8 +330,18 @@ impl KubentlyMcp {
     }
 
     /// Lists or gets resources (`kubectl get`).
-    #[tool(annotations(title = "Get resources", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn get_resources(&self, Parameters(a): Parameters<ResourcesArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+    #[tool(annotations(
+        title = "Get resources",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn get_resources(
+        &self,
+        Parameters(a): Parameters<ResourcesArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
         let mut args = vec![a.resource];
         args.extend(a.name);
         if a.all_namespaces == Some(true) {
@@ -283,8 +354,18 @@ impl KubentlyMcp {
     }
 
     /// Describes resources (`kubectl describe`): details, conditions and recent events.
-    #[tool(annotations(title = "Describe resource", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn describe_resource(&self, Parameters(a): Parameters<DescribeArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+    #[tool(annotations(
+        title = "Describe resource",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn describe_resource(
+        &self,
+        Parameters(a): Parameters<DescribeArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
         let mut args = vec![a.resource];
         args.extend(a.name);
         push_flag(&mut args, "-l", a.label_selector);
@@ -292,8 +373,18 @@ impl KubentlyMcp {
     }
 
     /// A container's logs (`kubectl logs`), the last 100 lines unless `tail` says otherwise.
-    #[tool(annotations(title = "Get logs", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn get_logs(&self, Parameters(a): Parameters<LogsArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+    #[tool(annotations(
+        title = "Get logs",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn get_logs(
+        &self,
+        Parameters(a): Parameters<LogsArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
         let mut args = vec![a.pod];
         push_flag(&mut args, "-c", a.container);
         args.push(format!("--tail={}", a.tail.unwrap_or(100)));
@@ -305,8 +396,18 @@ impl KubentlyMcp {
     }
 
     /// Events (`kubectl events`), oldest first, optionally only warnings or one object's.
-    #[tool(annotations(title = "Get events", read_only_hint = true, open_world_hint = false, destructive_hint = false, idempotent_hint = true))]
-    async fn get_events(&self, Parameters(a): Parameters<EventsArgs>, Extension(parts): Extension<Parts>) -> Result<Json<CommandOutput>, ToolFailure> {
+    #[tool(annotations(
+        title = "Get events",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn get_events(
+        &self,
+        Parameters(a): Parameters<EventsArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
         let mut args = Vec::new();
         if a.all_namespaces == Some(true) {
             args.push("-A".into());
@@ -320,11 +421,27 @@ impl KubentlyMcp {
 
 impl KubentlyMcp {
     /// One command through the command path, as `POST /debug/execute` runs it.
-    async fn run(&self, parts: &Parts, command_type: String, args: Vec<String>, namespace: Option<String>, target: Target) -> Result<Json<CommandOutput>, ToolFailure> {
+    async fn run(
+        &self,
+        parts: &Parts,
+        command_type: String,
+        args: Vec<String>,
+        namespace: Option<String>,
+        target: Target,
+    ) -> Result<Json<CommandOutput>, ToolFailure> {
         let caller = caller(parts)?;
         let headers = agent_headers(parts)?;
         let (cluster_id, session_id) = self.resolve_target(&caller, &target).await?;
-        let req = CommandRequest { cluster_id, session_id, command_type, args, namespace, timeout_seconds: target.timeout, output_budget: target.output_budget, ..Default::default() };
+        let req = CommandRequest {
+            cluster_id,
+            session_id,
+            command_type,
+            args,
+            namespace,
+            timeout_seconds: target.timeout,
+            output_budget: target.output_budget,
+            ..Default::default()
+        };
         let input = input::prepare(&self.state, &caller, headers, req)?;
         let response = commands::execute(&self.state, &caller, input).await?;
         let meta = response.meta.as_ref();
@@ -354,13 +471,20 @@ impl KubentlyMcp {
     }
 
     /// The session's cluster, the given cluster, or the only cluster this key may use.
-    async fn resolve_target(&self, caller: &Caller, target: &Target) -> Result<(String, Option<String>), ToolFailure> {
+    async fn resolve_target(
+        &self,
+        caller: &Caller,
+        target: &Target,
+    ) -> Result<(String, Option<String>), ToolFailure> {
         if let Some(sid) = &target.session_id {
             let record = access::session(&self.state, caller, sid).await?;
             if let Some(c) = &target.cluster_id
                 && *c != record.cluster_id
             {
-                return Err(ToolFailure::Tool(format!("session {sid} belongs to cluster '{}', not '{c}'; drop cluster_id or use another session", record.cluster_id)));
+                return Err(ToolFailure::Tool(format!(
+                    "session {sid} belongs to cluster '{}', not '{c}'; drop cluster_id or use another session",
+                    record.cluster_id
+                )));
             }
             return Ok((record.cluster_id, Some(sid.clone())));
         }
@@ -379,15 +503,27 @@ impl KubentlyMcp {
 #[tool_handler(router = self.tool_router, name = "kubently",
     instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
 impl ServerHandler for KubentlyMcp {
-    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
         let Some(route) = self.tool_router.map.get(request.name.as_ref()) else {
             return Err(ErrorData::invalid_params(format!("no tool named `{}`", request.name), None));
         };
         if let Some(props) = route.attr.input_schema.get("properties").and_then(|p| p.as_object())
-            && let Some(unknown) = request.arguments.iter().flat_map(|a| a.keys()).find(|k| !props.contains_key(*k))
+            && let Some(unknown) =
+                request.arguments.iter().flat_map(|a| a.keys()).find(|k| !props.contains_key(*k))
         {
             let allowed: Vec<&str> = props.keys().map(String::as_str).collect();
-            return Err(ErrorData::invalid_params(format!("{} has no argument `{unknown}`; its arguments are: {}", request.name, allowed.join(", ")), None));
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "{} has no argument `{unknown}`; its arguments are: {}",
+                    request.name,
+                    allowed.join(", ")
+                ),
+                None,
+            ));
         }
         let call = route.call.clone();
         call(ToolCallContext::new(self, request, context)).await
@@ -396,7 +532,9 @@ impl ServerHandler for KubentlyMcp {
 
 /// The caller the HTTP layer authenticated (the `/mcp` routes refuse requests without a key).
 fn caller(parts: &Parts) -> Result<Caller, ToolFailure> {
-    parts.extensions.get::<Caller>().cloned().ok_or_else(|| ToolFailure::Protocol(ErrorData::invalid_request("no authenticated caller (X-API-Key)", None)))
+    parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+        ToolFailure::Protocol(ErrorData::invalid_request("no authenticated caller (X-API-Key)", None))
+    })
 }
 
 fn agent_headers(parts: &Parts) -> Result<AgentHeaders, ToolFailure> {
@@ -415,7 +553,10 @@ fn session_info(view: SessionView) -> SessionInfo {
         session_id: view.session_id,
         cluster_id: view.cluster_id,
         status: view.status.as_str().to_string(),
-        expires_at: view.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        expires_at: view
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         command_count: view.command_count,
     }
 }

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
 use axum::Json;
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::AppState;
 use crate::app::audit::{self, AuditPage, AuditRequest};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AuditParams {
@@ -36,7 +36,11 @@ fn parse_time(name: &str, value: &str) -> AppResult<OffsetDateTime> {
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = AuditPage), (status = 400, description = "bad time"), (status = 422, description = "bad limit")),
     security(("api_key" = [])))]
-pub async fn audit(State(state): State<Arc<AppState>>, caller: Caller, Query(p): Query<AuditParams>) -> AppResult<Json<AuditPage>> {
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(p): Query<AuditParams>,
+) -> AppResult<Json<AuditPage>> {
     let req = AuditRequest {
         event_type: p.event_type,
         cluster_id: p.cluster_id,

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 
+use crate::AppState;
 use crate::app::clusters::{self, AgentList, ClusterDetail, ClusterList, ClusterStatus};
 use crate::auth::Caller;
 use crate::error::AppResult;
-use crate::AppState;
 
 /// Every cluster ever seen that this key may use.
 #[utoipa::path(get, path = "/debug/clusters", tag = "clusters", responses((status = 200, body = ClusterList)), security(("api_key" = [])))]
@@ -19,14 +19,22 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Cl
 /// One cluster: connected executors, active-session flag, versions.
 #[utoipa::path(get, path = "/debug/clusters/{cluster_id}", tag = "clusters", params(("cluster_id" = String, Path)),
     responses((status = 200, body = ClusterDetail), (status = 404, description = "unknown cluster")), security(("api_key" = [])))]
-pub async fn detail(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<ClusterDetail>> {
+pub async fn detail(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<ClusterDetail>> {
     Ok(Json(clusters::detail(&state, &caller, &id).await?))
 }
 
 /// Connected or not, last seen, versions, fetch mode.
 #[utoipa::path(get, path = "/cluster/{cluster_id}/status", tag = "clusters", params(("cluster_id" = String, Path)),
     responses((status = 200, body = ClusterStatus), (status = 404, description = "unknown cluster")), security(("api_key" = [])))]
-pub async fn status(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<ClusterStatus>> {
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<ClusterStatus>> {
     Ok(Json(clusters::status(&state, &caller, &id)?))
 }
 
@@ -39,6 +47,10 @@ pub async fn agents(State(state): State<Arc<AppState>>, caller: Caller) -> AppRe
 /// One cluster's executor status (admin keys only).
 #[utoipa::path(get, path = "/admin/agents/{cluster_id}/status", tag = "admin", params(("cluster_id" = String, Path)),
     responses((status = 200, body = ClusterStatus), (status = 403, description = "not an admin key"), (status = 404, description = "unknown cluster")), security(("api_key" = [])))]
-pub async fn agent_status(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<ClusterStatus>> {
+pub async fn agent_status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<ClusterStatus>> {
     Ok(Json(clusters::agent_status(&state, &caller, &id)?))
 }

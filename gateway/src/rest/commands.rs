@@ -2,21 +2,21 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use kubently_shared::protocol::CommandStatus;
 use serde::Deserialize;
 
-use super::models::{AsyncAccepted, ExecuteRequest};
 use super::Body;
+use super::models::{AsyncAccepted, ExecuteRequest};
+use crate::AppState;
 use crate::app::commands::{self, CommandOutcome};
 use crate::app::headers::AgentHeaders;
 use crate::app::{input, results};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::outcome::ResultPage;
-use crate::AppState;
 
 /// Runs one read-only command and waits for its result (`status` `success`, `failure` or
 /// `timeout`; a timeout says whether no executor was connected or the executor was too slow).
@@ -24,11 +24,21 @@ use crate::AppState;
     responses((status = 200, body = CommandOutcome), (status = 400, description = "session of another cluster"),
         (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
     security(("api_key" = [])))]
-pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Body<ExecuteRequest>) -> AppResult<Json<CommandOutcome>> {
+pub async fn execute(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: AgentHeaders,
+    body: Body<ExecuteRequest>,
+) -> AppResult<Json<CommandOutcome>> {
     let Json(req) = body?;
     let input = input::prepare(&state, &caller, headers, req.into())?;
     if input.callback.is_some() {
-        return Err(AppError::field(&["body", "callback_url"], "async_only", "callback_url is only for POST /debug/execute/async (this endpoint answers with the result)", serde_json::Value::Null));
+        return Err(AppError::field(
+            &["body", "callback_url"],
+            "async_only",
+            "callback_url is only for POST /debug/execute/async (this endpoint answers with the result)",
+            serde_json::Value::Null,
+        ));
     }
     Ok(Json(commands::execute(&state, &caller, input).await?))
 }
@@ -39,12 +49,25 @@ pub async fn execute(State(state): State<Arc<AppState>>, caller: Caller, headers
     responses((status = 202, body = AsyncAccepted), (status = 400, description = "session of another cluster"),
         (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
     security(("api_key" = [])))]
-pub async fn execute_async(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Body<ExecuteRequest>) -> AppResult<(StatusCode, Json<AsyncAccepted>)> {
+pub async fn execute_async(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: AgentHeaders,
+    body: Body<ExecuteRequest>,
+) -> AppResult<(StatusCode, Json<AsyncAccepted>)> {
     let Json(req) = body?;
     let input = input::prepare(&state, &caller, headers, req.into())?;
     let callback_secret = input.callback.as_ref().filter(|c| c.generated).map(|c| c.secret.encoded());
     let id = commands::execute_async(&state, &caller, input).await?;
-    Ok((StatusCode::ACCEPTED, Json(AsyncAccepted { command_id: id.to_string(), status: CommandStatus::Pending, result_url: format!("/debug/result/{id}"), callback_secret })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AsyncAccepted {
+            command_id: id.to_string(),
+            status: CommandStatus::Pending,
+            result_url: format!("/debug/result/{id}"),
+            callback_secret,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -60,6 +83,11 @@ pub struct PageParams {
 #[utoipa::path(get, path = "/debug/result/{command_id}", tag = "commands", params(("command_id" = String, Path), PageParams),
     responses((status = 200, body = ResultPage), (status = 404, description = "unknown, expired (1 h), or not yours"), (status = 422, description = "bad limit")),
     security(("api_key" = [])))]
-pub async fn result(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, Query(p): Query<PageParams>) -> AppResult<Json<ResultPage>> {
+pub async fn result(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(p): Query<PageParams>,
+) -> AppResult<Json<ResultPage>> {
     Ok(Json(results::read(&state, &caller, &id, p.offset, p.limit).await?))
 }

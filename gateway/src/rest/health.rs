@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
 
-use crate::auth::Caller;
 use crate::AppState;
+use crate::auth::Caller;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -24,13 +24,16 @@ async fn check(state: &AppState) -> (bool, Value) {
     let nats_ok = matches!(nats, async_nats::connection::State::Connected);
     let buckets_ok = nats_ok && state.js.get_key_value(state.names.sessions_bucket()).await.is_ok();
     let ok = nats_ok && buckets_ok;
-    (ok, json!({
-        "status": if ok { "healthy" } else { "unhealthy" },
-        "nats": nats.to_string(),
-        "buckets": if buckets_ok { "present" } else { "missing" },
-        "connected_executors": state.registry.connected_count(),
-        "version": VERSION,
-    }))
+    (
+        ok,
+        json!({
+            "status": if ok { "healthy" } else { "unhealthy" },
+            "nats": nats.to_string(),
+            "buckets": if buckets_ok { "present" } else { "missing" },
+            "connected_executors": state.registry.connected_count(),
+            "version": VERSION,
+        }),
+    )
 }
 
 /// Upstream's health document: NATS connection and buckets.

@@ -32,7 +32,13 @@ fn default_ttl() -> u32 {
 
 impl From<CreateSessionRequest> for SessionRequest {
     fn from(r: CreateSessionRequest) -> Self {
-        Self { cluster_id: r.cluster_id, user_id: r.user_id, correlation_id: r.correlation_id, service_identity: r.service_identity, ttl_seconds: r.ttl_seconds }
+        Self {
+            cluster_id: r.cluster_id,
+            user_id: r.user_id,
+            correlation_id: r.correlation_id,
+            service_identity: r.service_identity,
+            ttl_seconds: r.ttl_seconds,
+        }
     }
 }
 

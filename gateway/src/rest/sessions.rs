@@ -2,23 +2,28 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 
-use super::models::CreateSessionRequest;
 use super::Body;
+use super::models::CreateSessionRequest;
+use crate::AppState;
 use crate::app::headers::AgentHeaders;
 use crate::app::sessions::{self, SessionView};
 use crate::auth::Caller;
 use crate::error::AppResult;
-use crate::AppState;
 
 /// Opens a debug session; the cluster is marked active (executor in fast mode) for its TTL.
 #[utoipa::path(post, path = "/debug/session", tag = "sessions", request_body = CreateSessionRequest,
     responses((status = 201, body = SessionView), (status = 404, description = "unknown cluster"), (status = 422, description = "validation error")),
     security(("api_key" = [])))]
-pub async fn create(State(state): State<Arc<AppState>>, caller: Caller, headers: AgentHeaders, body: Body<CreateSessionRequest>) -> AppResult<(StatusCode, Json<SessionView>)> {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: AgentHeaders,
+    body: Body<CreateSessionRequest>,
+) -> AppResult<(StatusCode, Json<SessionView>)> {
     let Json(req) = body?;
     Ok((StatusCode::CREATED, Json(sessions::open(&state, &caller, headers, req.into()).await?)))
 }
@@ -27,7 +32,11 @@ pub async fn create(State(state): State<Arc<AppState>>, caller: Caller, headers:
 #[utoipa::path(get, path = "/debug/session/{session_id}", tag = "sessions",
     params(("session_id" = String, Path)), responses((status = 200, body = SessionView), (status = 404, description = "not found or not yours")),
     security(("api_key" = [])))]
-pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<SessionView>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<SessionView>> {
     Ok(Json(sessions::get(&state, &caller, &id).await?))
 }
 
@@ -35,7 +44,11 @@ pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): P
 #[utoipa::path(delete, path = "/debug/session/{session_id}", tag = "sessions",
     params(("session_id" = String, Path)), responses((status = 204), (status = 404, description = "not found, not yours, or already ended")),
     security(("api_key" = [])))]
-pub async fn delete(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     sessions::close(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,21 +2,27 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 
-use super::models::CreateSubscription;
 use super::Body;
-use crate::app::subscriptions::{self, AttemptView, DeliveryFilter, DeliveryList, RedeliverResponse, SubscriptionList, SubscriptionView};
+use super::models::CreateSubscription;
+use crate::AppState;
+use crate::app::subscriptions::{
+    self, AttemptView, DeliveryFilter, DeliveryList, RedeliverResponse, SubscriptionList, SubscriptionView,
+};
 use crate::auth::Caller;
 use crate::error::AppResult;
-use crate::AppState;
 
 /// Subscribes to events. The response carries the signing secret; it is never shown again.
 #[utoipa::path(post, path = "/webhooks/subscriptions", tag = "webhooks", request_body = CreateSubscription,
     responses((status = 201, body = SubscriptionView), (status = 422, description = "bad URL, pattern or cluster")), security(("api_key" = [])))]
-pub async fn create(State(state): State<Arc<AppState>>, caller: Caller, body: Body<CreateSubscription>) -> AppResult<(StatusCode, Json<SubscriptionView>)> {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Body<CreateSubscription>,
+) -> AppResult<(StatusCode, Json<SubscriptionView>)> {
     let Json(req) = body?;
     Ok((StatusCode::CREATED, Json(subscriptions::create(&state, &caller, req.into()).await?)))
 }
@@ -29,14 +35,22 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> AppResu
 
 #[utoipa::path(get, path = "/webhooks/subscriptions/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = SubscriptionView), (status = 404, description = "unknown or not yours")), security(("api_key" = [])))]
-pub async fn get(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<SubscriptionView>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<SubscriptionView>> {
     Ok(Json(subscriptions::get(&state, &caller, &id).await?))
 }
 
 /// Unsubscribes; events not yet delivered are dropped.
 #[utoipa::path(delete, path = "/webhooks/subscriptions/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 204), (status = 404, description = "unknown or not yours")), security(("api_key" = [])))]
-pub async fn delete(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     subscriptions::delete(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -44,20 +58,33 @@ pub async fn delete(State(state): State<Arc<AppState>>, caller: Caller, Path(id)
 /// Sends a signed `webhook.ping` now and reports the receiver's answer (not retried).
 #[utoipa::path(post, path = "/webhooks/subscriptions/{id}/test", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = AttemptView), (status = 404, description = "unknown or not yours")), security(("api_key" = [])))]
-pub async fn test(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<AttemptView>> {
+pub async fn test(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<AttemptView>> {
     Ok(Json(subscriptions::test(&state, &caller, &id).await?))
 }
 
 /// Deliveries that failed at least once (retrying, dead, or delivered later), newest first.
 #[utoipa::path(get, path = "/webhooks/subscriptions/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryFilter),
     responses((status = 200, body = DeliveryList), (status = 404, description = "unknown or not yours")), security(("api_key" = [])))]
-pub async fn deliveries(State(state): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, Query(filter): Query<DeliveryFilter>) -> AppResult<Json<DeliveryList>> {
+pub async fn deliveries(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(filter): Query<DeliveryFilter>,
+) -> AppResult<Json<DeliveryList>> {
     Ok(Json(subscriptions::deliveries(&state, &caller, &id, filter).await?))
 }
 
 /// Sends a logged (typically dead) delivery again, now, with its original `webhook-id`.
 #[utoipa::path(post, path = "/webhooks/subscriptions/{id}/deliveries/{event_id}/redeliver", tag = "webhooks", params(("id" = String, Path), ("event_id" = String, Path)),
     responses((status = 200, body = RedeliverResponse), (status = 404, description = "unknown subscription or delivery")), security(("api_key" = [])))]
-pub async fn redeliver(State(state): State<Arc<AppState>>, caller: Caller, Path((id, event_id)): Path<(String, String)>) -> AppResult<Json<RedeliverResponse>> {
+pub async fn redeliver(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, event_id)): Path<(String, String)>,
+) -> AppResult<Json<RedeliverResponse>> {
     Ok(Json(subscriptions::redeliver(&state, &caller, &id, &event_id).await?))
 }

@@ -5,17 +5,17 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::{self, AckKind};
 use futures::TryStreamExt;
 use kubently_shared::protocol::{self, Event};
 use kubently_shared::provision;
 use time::OffsetDateTime;
 
-use super::sender::{self, Attempt, Outcome};
-use super::signing::{random_fraction, SigningSecret};
-use super::store::{self, DeliveryRecord, DeliveryStatus, Subscription};
 use super::patterns::{self, TooManyFilters};
+use super::sender::{self, Attempt, Outcome};
+use super::signing::{SigningSecret, random_fraction};
+use super::store::{self, DeliveryRecord, DeliveryStatus, Subscription};
 use super::{Result, WebhookError, Webhooks};
 
 impl Webhooks {
@@ -42,7 +42,12 @@ impl Webhooks {
     /// after the 201 is missed).
     pub async fn create_consumer(&self, sub: &Subscription) -> Result<()> {
         let config = self.consumer_config(sub)?;
-        provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), config).await?;
+        provision::ensure_consumer(
+            self.js(),
+            self.inner.provision.events_stream_config(self.names()),
+            config,
+        )
+        .await?;
         Ok(())
     }
 
@@ -50,18 +55,26 @@ impl Webhooks {
     pub(super) async fn deliver_subscription(self, sub: Subscription) {
         let secret = match SigningSecret::parse(&sub.secret) {
             Ok(s) => s,
-            Err(e) => return tracing::error!(subscription = %sub.id, error = %e, "subscription has an unusable secret; not delivering"),
+            Err(e) => {
+                return tracing::error!(subscription = %sub.id, error = %e, "subscription has an unusable secret; not delivering");
+            }
         };
         let mut delay = Duration::from_millis(500);
         loop {
             match self.consume(&sub, &secret).await {
                 Ok(()) => tracing::debug!(subscription = %sub.id, "webhook message stream ended"),
-                Err(e) => tracing::warn!(subscription = %sub.id, error = crate::error::chain(&e), "webhook delivery loop failed"),
+                Err(e) => {
+                    tracing::warn!(subscription = %sub.id, error = crate::error::chain(&e), "webhook delivery loop failed")
+                }
             }
             match store::read::<Subscription>(self.subscriptions(), &sub.id).await {
-                Ok(None) => return tracing::info!(subscription = %sub.id, "subscription gone; delivery loop ends"),
+                Ok(None) => {
+                    return tracing::info!(subscription = %sub.id, "subscription gone; delivery loop ends");
+                }
                 Ok(Some(_)) => {}
-                Err(e) => tracing::warn!(subscription = %sub.id, error = crate::error::chain(&e), "cannot re-read subscription"),
+                Err(e) => {
+                    tracing::warn!(subscription = %sub.id, error = crate::error::chain(&e), "cannot re-read subscription")
+                }
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(30));
@@ -70,7 +83,12 @@ impl Webhooks {
 
     async fn consume(&self, sub: &Subscription, secret: &SigningSecret) -> Result<()> {
         let config = self.consumer_config(sub)?;
-        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.events_stream_config(self.names()), config).await?;
+        let consumer = provision::ensure_consumer(
+            self.js(),
+            self.inner.provision.events_stream_config(self.names()),
+            config,
+        )
+        .await?;
         let in_flight = self.settings().max_in_flight;
         pull_each(consumer, in_flight, in_flight, |msg| self.deliver_one(sub, secret, msg)).await
     }
@@ -84,21 +102,26 @@ impl Webhooks {
                 return ack(&msg, AckKind::Term).await;
             }
         };
-        let result = self.sender().send(&sub.url, secret, &event.id.to_string(), sender::event_body(&event)).await;
+        let result =
+            self.sender().send(&sub.url, secret, &event.id.to_string(), sender::event_body(&event)).await;
         self.record_attempt("subscription", &result);
         let span = tracing::info_span!("webhook", subscription = %sub.id, event_id = %event.id, event_type = %event.event_type, attempt);
         let _enter = span.enter();
         match result.outcome {
             Outcome::Delivered => {
                 if attempt > 1 {
-                    self.log_delivery(&sub.id, &event, attempt, &result, DeliveryStatus::Delivered, None).await;
+                    self.log_delivery(&sub.id, &event, attempt, &result, DeliveryStatus::Delivered, None)
+                        .await;
                 }
                 ack(&msg, AckKind::Ack).await;
             }
             Outcome::Gone => {
                 tracing::info!("receiver answered 410 Gone; removing the subscription");
                 if let Err(e) = self.remove(&sub.id).await {
-                    tracing::warn!(error = crate::error::chain(&e), "cannot remove the subscription after 410");
+                    tracing::warn!(
+                        error = crate::error::chain(&e),
+                        "cannot remove the subscription after 410"
+                    );
                 }
                 ack(&msg, AckKind::Ack).await;
             }
@@ -114,16 +137,28 @@ impl Webhooks {
     /// After failed attempt number `attempt`: the jittered wait before the next one, or `None`
     /// when it was the last.
     pub(super) fn retry_in(&self, attempt: u32) -> Option<Duration> {
-        (attempt < self.max_attempts()).then(|| sender::backoff(&self.inner.schedule, attempt, random_fraction()))
+        (attempt < self.max_attempts())
+            .then(|| sender::backoff(&self.inner.schedule, attempt, random_fraction()))
     }
 
     /// Naks `msg` for a retry after `retry_in`, or gives it up (terms it, counts a dead letter).
     /// Whatever must be recorded about the failure is written before this.
-    pub(super) async fn settle_failure(&self, msg: &jetstream::Message, retry_in: Option<Duration>, result: &Attempt, what: &str) {
+    pub(super) async fn settle_failure(
+        &self,
+        msg: &jetstream::Message,
+        retry_in: Option<Duration>,
+        result: &Attempt,
+        what: &str,
+    ) {
         let error = result.error.as_deref().unwrap_or("");
         match retry_in {
             Some(wait) => {
-                tracing::info!(error, status = result.status_code, retry_in_ms = wait.as_millis() as u64, "{what} attempt failed; retrying");
+                tracing::info!(
+                    error,
+                    status = result.status_code,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "{what} attempt failed; retrying"
+                );
                 ack(msg, AckKind::Nak(Some(wait))).await;
             }
             None => {
@@ -139,7 +174,15 @@ impl Webhooks {
     }
 
     /// Records a delivery that failed at least once (under `<subscription_id>.<event_id>`).
-    pub(super) async fn log_delivery(&self, subscription_id: &str, event: &Event, attempts: u32, result: &Attempt, status: DeliveryStatus, next: Option<Duration>) {
+    pub(super) async fn log_delivery(
+        &self,
+        subscription_id: &str,
+        event: &Event,
+        attempts: u32,
+        result: &Attempt,
+        status: DeliveryStatus,
+        next: Option<Duration>,
+    ) {
         let now = OffsetDateTime::now_utc();
         let record = DeliveryRecord {
             subscription_id: subscription_id.to_string(),
@@ -151,7 +194,10 @@ impl Webhooks {
             next_attempt_at: next.map(|d| now + d),
             event: event.clone(),
         };
-        if let Err(e) = store::write_delivery(self.js(), self.deliveries(), &record, self.settings().log_retention()).await {
+        if let Err(e) =
+            store::write_delivery(self.js(), self.deliveries(), &record, self.settings().log_retention())
+                .await
+        {
             tracing::warn!(error = crate::error::chain(&e), "cannot record the webhook delivery");
         }
     }
@@ -159,7 +205,12 @@ impl Webhooks {
 
 /// Pulls `consumer` in batches of `batch` and runs `handle` on up to `concurrency` messages at
 /// once, until the pull fails (consumer deleted, connection lost).
-pub(super) async fn pull_each<F, Fut>(consumer: PullConsumer, batch: usize, concurrency: usize, handle: F) -> Result<()>
+pub(super) async fn pull_each<F, Fut>(
+    consumer: PullConsumer,
+    batch: usize,
+    concurrency: usize,
+    handle: F,
+) -> Result<()>
 where
     F: Fn(jetstream::Message) -> Fut,
     Fut: std::future::Future<Output = ()>,

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use async_nats::jetstream::{self, AckKind};
 use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::{self, AckKind};
 use futures::StreamExt;
 use kubently_shared::names::HEADER_MSG_ID;
 use kubently_shared::protocol::{self, CommandResult, Event, EventType};
@@ -25,7 +25,7 @@ use super::sender::{self, Outcome};
 use super::signing::SigningSecret;
 use super::store::DeliveryStatus;
 use super::{Result, WebhookError, Webhooks};
-use crate::outcome::{page_of, ResultPage, PENDING_GRACE};
+use crate::outcome::{PENDING_GRACE, ResultPage, page_of};
 
 /// Jobs one gateway works on at once (most of them just wait for their command).
 const CONCURRENCY: usize = 256;
@@ -95,10 +95,15 @@ impl Webhooks {
     }
 
     async fn queue(&self, subject_token: &str, msg_id: &str, job: FollowUp) -> Result<()> {
-        let payload = serde_json::to_vec(&job).map_err(|source| WebhookError::Encode { what: format!("follow-up job {msg_id}"), source })?;
+        let payload = serde_json::to_vec(&job)
+            .map_err(|source| WebhookError::Encode { what: format!("follow-up job {msg_id}"), source })?;
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_MSG_ID, msg_id);
-        let ack = self.js().publish_with_headers(self.names().callback_subject(subject_token), headers, payload.into()).await.map_err(WebhookError::nats("queueing the job"))?;
+        let ack = self
+            .js()
+            .publish_with_headers(self.names().callback_subject(subject_token), headers, payload.into())
+            .await
+            .map_err(WebhookError::nats("queueing the job"))?;
         ack.await.map_err(WebhookError::nats("queueing the job"))?;
         Ok(())
     }
@@ -131,7 +136,12 @@ impl Webhooks {
     }
 
     async fn consume_follow_ups(&self) -> Result<()> {
-        let consumer = provision::ensure_consumer(self.js(), self.inner.provision.callbacks_stream_config(self.names()), self.follow_ups_consumer_config()).await?;
+        let consumer = provision::ensure_consumer(
+            self.js(),
+            self.inner.provision.callbacks_stream_config(self.names()),
+            self.follow_ups_consumer_config(),
+        )
+        .await?;
         pull_each(consumer, 64, CONCURRENCY, |msg| self.deliver_follow_up(msg)).await
     }
 
@@ -169,7 +179,10 @@ impl Webhooks {
                 return ack(&msg, AckKind::Term).await;
             }
             Err(e) => {
-                tracing::warn!(error = crate::error::chain(&e), "cannot read the command's result; retrying the callback");
+                tracing::warn!(
+                    error = crate::error::chain(&e),
+                    "cannot read the command's result; retrying the callback"
+                );
                 return ack(&msg, AckKind::Nak(Some(Duration::from_secs(1)))).await;
             }
         };
@@ -177,8 +190,12 @@ impl Webhooks {
         let event_type = EventType::for_status(page.status).unwrap_or(EventType::CommandTimeout);
         if event_type == EventType::CommandTimeout && attempt == 1 {
             let data = json!({"command_id": job.command_id, "verb": job.verb, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
-            let event = Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc());
-            self.inner.events.publish_deduplicated(event, format!("{}.{}", EventType::CommandTimeout.as_str(), job.command_id));
+            let event =
+                Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc());
+            self.inner.events.publish_deduplicated(
+                event,
+                format!("{}.{}", EventType::CommandTimeout.as_str(), job.command_id),
+            );
         }
         let Some(target) = &job.callback else { return ack(&msg, AckKind::Ack).await };
         let secret = match SigningSecret::parse(&target.secret) {
@@ -200,7 +217,8 @@ impl Webhooks {
                     // Logged under `callback.<command_id>`; the result stays readable at /debug/result.
                     let mut event = Event::new(event_type, &job.cluster_id, data, OffsetDateTime::now_utc());
                     event.id = job.command_id;
-                    self.log_delivery(CALLBACK_LOG, &event, attempt, &result, DeliveryStatus::Dead, None).await;
+                    self.log_delivery(CALLBACK_LOG, &event, attempt, &result, DeliveryStatus::Dead, None)
+                        .await;
                 }
                 self.settle_failure(&msg, retry_in, &result, "callback").await;
             }
@@ -214,7 +232,11 @@ impl Webhooks {
         let give_up_at = job.deadline + PENDING_GRACE + time::Duration::milliseconds(100);
         let mut watch = None;
         loop {
-            let Some(bytes) = self.inner.results.get(&key).await.map_err(WebhookError::nats("reading the result"))? else { return Ok(None) };
+            let Some(bytes) =
+                self.inner.results.get(&key).await.map_err(WebhookError::nats("reading the result"))?
+            else {
+                return Ok(None);
+            };
             let result: CommandResult = protocol::decode(&bytes)?;
             let now = OffsetDateTime::now_utc();
             if result.status.is_final() || now > give_up_at {
@@ -222,7 +244,13 @@ impl Webhooks {
             }
             if watch.is_none() {
                 // Watch from now on, then re-read: a result written in between is not missed.
-                watch = Some(self.inner.results.watch(&key).await.map_err(WebhookError::nats("watching the result"))?);
+                watch = Some(
+                    self.inner
+                        .results
+                        .watch(&key)
+                        .await
+                        .map_err(WebhookError::nats("watching the result"))?,
+                );
                 continue;
             }
             let wait = Duration::try_from(give_up_at - now).unwrap_or_default().min(PROGRESS_EVERY);

@@ -105,7 +105,10 @@ pub struct WebhookDeps {
 impl Webhooks {
     pub fn new(deps: WebhookDeps, settings: WebhookSettings) -> Result<Self> {
         settings.validate()?;
-        let policy = target::TargetPolicy { allow_loopback: settings.allow_loopback, allow_private: settings.allow_private };
+        let policy = target::TargetPolicy {
+            allow_loopback: settings.allow_loopback,
+            allow_private: settings.allow_private,
+        };
         let sender = Sender::new(policy, Duration::from_secs(settings.timeout_seconds))?;
         let names = deps.provision.names()?;
         let schedule = settings.retry_schedule_seconds.iter().map(|s| Duration::from_secs(*s)).collect();
@@ -197,7 +200,9 @@ impl Webhooks {
                         let handle = tokio::spawn(self.clone().deliver_subscription(sub)).abort_handle();
                         workers.insert(entry.key, handle);
                     }
-                    Err(e) => tracing::error!(subscription = %entry.key, error = %e, "unreadable webhook subscription"),
+                    Err(e) => {
+                        tracing::error!(subscription = %entry.key, error = %e, "unreadable webhook subscription")
+                    }
                 }
             }
             kv::Operation::Delete | kv::Operation::Purge => {
@@ -211,7 +216,12 @@ impl Webhooks {
 
     /// Removes a subscription: its record, then its consumer (undelivered events go with it).
     pub async fn remove(&self, id: &str) -> Result<()> {
-        self.inner.buckets.subscriptions.delete(id).await.map_err(WebhookError::nats(format!("deleting subscription {id}")))?;
+        self.inner
+            .buckets
+            .subscriptions
+            .delete(id)
+            .await
+            .map_err(WebhookError::nats(format!("deleting subscription {id}")))?;
         let consumer = self.inner.names.webhook_consumer(id);
         match self.inner.js.delete_consumer_from_stream(&consumer, self.inner.names.events_stream()).await {
             Ok(_) => Ok(()),

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kubently_shared::names::{HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP};
 use kubently_shared::protocol::Event;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::signing::SigningSecret;
 use super::WebhookError;
+use super::signing::SigningSecret;
 use super::target::{GuardedResolver, TargetPolicy};
 
 /// How much of a failing receiver's answer is kept as the delivery's last error.
@@ -97,7 +97,11 @@ impl Sender {
     pub async fn send(&self, url: &str, secret: &SigningSecret, msg_id: &str, body: Bytes) -> Attempt {
         let timestamp = OffsetDateTime::now_utc().unix_timestamp();
         let signature = secret.sign(msg_id, timestamp, &body);
-        let headers = [(HEADER_WEBHOOK_ID, msg_id.to_string()), (HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string()), (HEADER_WEBHOOK_SIGNATURE, signature)];
+        let headers = [
+            (HEADER_WEBHOOK_ID, msg_id.to_string()),
+            (HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string()),
+            (HEADER_WEBHOOK_SIGNATURE, signature),
+        ];
         self.post(url, &headers, body).await
     }
 
@@ -105,12 +109,18 @@ impl Sender {
     /// instead of a signature).
     pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Bytes) -> Attempt {
         let started = Instant::now();
-        let done = |outcome, status_code, error: Option<String>| Attempt { outcome, status_code, error, duration: started.elapsed() };
+        let done = |outcome, status_code, error: Option<String>| Attempt {
+            outcome,
+            status_code,
+            error,
+            duration: started.elapsed(),
+        };
         // Literal-IP URLs skip DNS, so the policy is re-checked here too.
         if let Err(e) = self.policy.check_url(url) {
             return done(Outcome::Retry, None, Some(format!("target refused: {e}")));
         }
-        let mut request = self.client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        let mut request =
+            self.client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
@@ -122,7 +132,15 @@ impl Sender {
                 let code = r.status().as_u16();
                 let text = r.text().await.unwrap_or_default();
                 let excerpt: String = text.chars().take(ERROR_BODY_BYTES).collect();
-                done(Outcome::Retry, Some(code), Some(format!("receiver answered {code}: {excerpt}").trim_end_matches([' ', ':']).to_string()))
+                done(
+                    Outcome::Retry,
+                    Some(code),
+                    Some(
+                        format!("receiver answered {code}: {excerpt}")
+                            .trim_end_matches([' ', ':'])
+                            .to_string(),
+                    ),
+                )
             }
             Err(e) => done(Outcome::Retry, None, Some(describe(&e))),
         }
@@ -131,7 +149,13 @@ impl Sender {
 
 /// A reqwest error with its cause chain (the top-level message alone is "error sending request").
 fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "could not connect" } else { "request failed" };
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
     match std::error::Error::source(e) {
         Some(cause) => format!("{kind}: {}", crate::error::chain(cause)),
         None => kind.to_string(),
@@ -141,7 +165,11 @@ fn describe(e: &reqwest::Error) -> String {
 /// The wait before attempt `attempt + 1` (`attempt` ≥ 1 attempts made so far): the schedule's
 /// entry, ±20 % jitter so a burst of failures does not come back in step.
 pub fn backoff(schedule: &[Duration], attempt: u32, jitter: f64) -> Duration {
-    let base = schedule.get(attempt.saturating_sub(1) as usize).or(schedule.last()).copied().unwrap_or(Duration::from_secs(5));
+    let base = schedule
+        .get(attempt.saturating_sub(1) as usize)
+        .or(schedule.last())
+        .copied()
+        .unwrap_or(Duration::from_secs(5));
     base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
 }
 
@@ -161,7 +189,12 @@ mod tests {
 
     #[test]
     fn the_body_is_type_timestamp_data() {
-        let event = Event::new(EventType::ClusterDisconnected, "prod", json!({"revision": 3}), time::macros::datetime!(2026-01-02 03:04:05 UTC));
+        let event = Event::new(
+            EventType::ClusterDisconnected,
+            "prod",
+            json!({"revision": 3}),
+            time::macros::datetime!(2026-01-02 03:04:05 UTC),
+        );
         let body: Value = serde_json::from_slice(&event_body(&event)).expect("json");
         assert_eq!(body["type"], "cluster.disconnected");
         assert_eq!(body["timestamp"], "2026-01-02T03:04:05Z");

@@ -35,7 +35,12 @@ pub struct Subscription {
 
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription").field("id", &self.id).field("owner", &self.owner).field("url", &self.url).field("events", &self.events).finish_non_exhaustive()
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,21 +79,32 @@ pub fn delivery_key(subscription_id: &str, event_id: &str) -> String {
 /// Reads and decodes `key`, or `None` if absent/deleted.
 pub async fn read<T: serde::de::DeserializeOwned>(store: &kv::Store, key: &str) -> Result<Option<T>> {
     match store.get(key).await.map_err(WebhookError::nats(format!("reading {key}")))? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| WebhookError::Decode { what: key.to_string(), source }),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| WebhookError::Decode { what: key.to_string(), source }),
         None => Ok(None),
     }
 }
 
 pub async fn write<T: Serialize>(store: &kv::Store, key: &str, value: &T) -> Result<()> {
-    let bytes = Bytes::from(serde_json::to_vec(value).map_err(|source| WebhookError::Encode { what: key.to_string(), source })?);
+    let bytes = Bytes::from(
+        serde_json::to_vec(value).map_err(|source| WebhookError::Encode { what: key.to_string(), source })?,
+    );
     store.put(key, bytes).await.map_err(WebhookError::nats(format!("writing {key}")))?;
     Ok(())
 }
 
 /// Writes a delivery record that expires after `retention`.
-pub async fn write_delivery(js: &jetstream::Context, store: &kv::Store, record: &DeliveryRecord, retention: Duration) -> Result<()> {
+pub async fn write_delivery(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    record: &DeliveryRecord,
+    retention: Duration,
+) -> Result<()> {
     let key = delivery_key(&record.subscription_id, &record.event.id.to_string());
-    let bytes = Bytes::from(serde_json::to_vec(record).map_err(|source| WebhookError::Encode { what: key.clone(), source })?);
+    let bytes = Bytes::from(
+        serde_json::to_vec(record).map_err(|source| WebhookError::Encode { what: key.clone(), source })?,
+    );
     kv_ttl::put_with_ttl(js, store, &key, bytes, retention).await?;
     Ok(())
 }
@@ -101,10 +117,22 @@ pub async fn list<T: serde::de::DeserializeOwned>(store: &kv::Store, prefix: Opt
         None => format!("{}>", store.prefix),
     };
     let listing = || WebhookError::nats(format!("listing {}", store.name));
-    let subjects: Vec<(String, usize)> = store.stream.info_with_subjects(filter).await.map_err(listing())?.try_collect().await.map_err(listing())?;
-    let mut keys: Vec<String> = subjects.into_iter().filter_map(|(s, _)| s.strip_prefix(&store.prefix).map(str::to_string)).collect();
+    let subjects: Vec<(String, usize)> = store
+        .stream
+        .info_with_subjects(filter)
+        .await
+        .map_err(listing())?
+        .try_collect()
+        .await
+        .map_err(listing())?;
+    let mut keys: Vec<String> =
+        subjects.into_iter().filter_map(|(s, _)| s.strip_prefix(&store.prefix).map(str::to_string)).collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
     keys.truncate(LIST_LIMIT);
-    let values: Vec<Option<T>> = futures::stream::iter(keys).map(|k| async move { read::<T>(store, &k).await }).buffered(16).try_collect().await?;
+    let values: Vec<Option<T>> = futures::stream::iter(keys)
+        .map(|k| async move { read::<T>(store, &k).await })
+        .buffered(16)
+        .try_collect()
+        .await?;
     Ok(values.into_iter().flatten().collect())
 }

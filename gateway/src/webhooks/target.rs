@@ -27,9 +27,13 @@ pub enum TargetError {
     Fragment,
     #[error("must have a host")]
     NoHost,
-    #[error("{0} is a loopback address; the deployment does not allow loopback webhook targets (webhooks.allow_loopback)")]
+    #[error(
+        "{0} is a loopback address; the deployment does not allow loopback webhook targets (webhooks.allow_loopback)"
+    )]
     Loopback(IpAddr),
-    #[error("{0} is a private or link-local address; the deployment does not allow private webhook targets (webhooks.allow_private)")]
+    #[error(
+        "{0} is a private or link-local address; the deployment does not allow private webhook targets (webhooks.allow_private)"
+    )]
     Private(IpAddr),
     #[error("{0} is not a unicast address a webhook can be sent to")]
     NotUnicast(IpAddr),
@@ -63,7 +67,9 @@ impl TargetPolicy {
             None => return Err(TargetError::NoHost),
             Some(url::Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip))?,
             Some(url::Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip))?,
-            Some(url::Host::Domain(name)) if is_localhost_name(name) => self.check_ip(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
+            Some(url::Host::Domain(name)) if is_localhost_name(name) => {
+                self.check_ip(IpAddr::V4(Ipv4Addr::LOCALHOST))?
+            }
             Some(url::Host::Domain(_)) => {}
         }
         Ok(url)
@@ -107,7 +113,12 @@ fn classify_v4(ip: Ipv4Addr) -> Class {
         Class::Loopback
     } else if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || a == 0 || a >= 240 {
         Class::Never
-    } else if ip.is_private() || ip.is_link_local() || (a == 100 && (64..128).contains(&b)) || (a == 192 && b == 0) || (a == 198 && (18..20).contains(&b)) {
+    } else if ip.is_private()
+        || ip.is_link_local()
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0)
+        || (a == 198 && (18..20).contains(&b))
+    {
         // RFC 1918, 169.254/16, CGNAT 100.64/10, IETF 192.0.0/24 (and 192.0.2/24), benchmarking 198.18/15.
         Class::Private
     } else {
@@ -120,7 +131,10 @@ fn classify_v6(ip: Ipv6Addr) -> Class {
         Class::Loopback
     } else if ip.is_unspecified() || ip.is_multicast() {
         Class::Never
-    } else if ip.is_unique_local() || ip.is_unicast_link_local() || ip.segments()[0] == 0x64 && ip.segments()[1] == 0xff9b {
+    } else if ip.is_unique_local()
+        || ip.is_unicast_link_local()
+        || ip.segments()[0] == 0x64 && ip.segments()[1] == 0xff9b
+    {
         // fc00::/7, fe80::/10, NAT64 64:ff9b::/96 (reaches IPv4 space through a translator).
         Class::Private
     } else {
@@ -182,17 +196,35 @@ mod tests {
     fn only_http_and_https_urls_are_accepted() {
         assert!(STRICT.check_url("https://hooks.example.com/kubently").is_ok());
         assert!(STRICT.check_url("http://93.184.216.34:8080/x").is_ok());
-        assert!(STRICT.check_url("ftp://example.com/").expect_err("scheme").to_string().contains("http or https"));
+        assert!(
+            STRICT.check_url("ftp://example.com/").expect_err("scheme").to_string().contains("http or https")
+        );
         assert!(STRICT.check_url("not a url").expect_err("parse").to_string().contains("valid absolute URL"));
-        assert!(STRICT.check_url("https://user:pw@example.com/").expect_err("creds").to_string().contains("credentials"));
+        assert!(
+            STRICT
+                .check_url("https://user:pw@example.com/")
+                .expect_err("creds")
+                .to_string()
+                .contains("credentials")
+        );
     }
 
     #[test]
     fn internal_targets_are_refused_unless_allowed() {
-        for url in ["http://127.0.0.1:9000/", "http://localhost/", "http://[::1]/", "http://[::ffff:127.0.0.1]/"] {
+        for url in
+            ["http://127.0.0.1:9000/", "http://localhost/", "http://[::1]/", "http://[::ffff:127.0.0.1]/"]
+        {
             assert!(STRICT.check_url(url).expect_err(url).to_string().contains("loopback"), "{url}");
         }
-        for url in ["http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.1.1/", "http://169.254.169.254/latest", "http://100.64.0.1/", "http://[fd00::1]/", "http://[fe80::1]/"] {
+        for url in [
+            "http://10.0.0.1/",
+            "http://172.16.5.4/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest",
+            "http://100.64.0.1/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+        ] {
             assert!(STRICT.check_url(url).expect_err(url).to_string().contains("private"), "{url}");
         }
         for url in ["http://0.0.0.0/", "http://224.0.0.1/", "http://255.255.255.255/", "http://[::]/"] {
@@ -215,7 +247,8 @@ mod tests {
         };
         assert!(err.contains("no allowed address"), "{err}");
         let dev = GuardedResolver { policy: TargetPolicy { allow_loopback: true, allow_private: false } };
-        let addrs: Vec<SocketAddr> = dev.resolve("localhost".parse().expect("name")).await.expect("allowed").collect();
+        let addrs: Vec<SocketAddr> =
+            dev.resolve("localhost".parse().expect("name")).await.expect("allowed").collect();
         assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
     }
 }

@@ -7,15 +7,15 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{self, scan};
 use super::request::{
-    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, EventsRequest, ExplainRequest,
-    GetRequest, KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef,
-    RolloutAction, RolloutRequest, TopKind, TopRequest,
+    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, EventsRequest, ExplainRequest, GetRequest,
+    KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
+    RolloutRequest, TopKind, TopRequest,
 };
 use super::resources::{canonical_resource, validate_name, validate_resource};
 use super::token::Token;
 use super::values::{
-    conflict, get_output, int, invalid, names_with_all, names_with_selector, namespace_scope,
-    non_empty, selector, since, targets, unexpected,
+    conflict, get_output, int, invalid, names_with_all, names_with_selector, namespace_scope, non_empty,
+    selector, since, targets, unexpected,
 };
 use super::verb::{CommandName, Verb};
 
@@ -45,27 +45,17 @@ pub(crate) fn get(
     let mut label_columns = Vec::new();
     for (key, o) in s.list("label-columns") {
         if key.is_empty() || key.chars().any(char::is_whitespace) {
-            return Err(invalid(
-                &o,
-                key,
-                "comma-separated label keys without spaces, e.g. `-L app,tier`",
-            ));
+            return Err(invalid(&o, key, "comma-separated label keys without spaces, e.g. `-L app,tier`"));
         }
         label_columns.push(key.to_owned());
     }
     let sort_by = match s.text("sort-by")? {
-        Some((value, o)) => Some(non_empty(
-            value,
-            &o,
-            "a JSONPath, e.g. `--sort-by=.metadata.name`",
-        )?),
+        Some((value, o)) => Some(non_empty(value, &o, "a JSONPath, e.g. `--sort-by=.metadata.name`")?),
         None => None,
     };
     let chunk_size = match s.text("chunk-size")? {
         Some((value, o)) => Some(
-            value
-                .parse::<u32>()
-                .map_err(|_| invalid(&o, value, "a non-negative page size, e.g. `500`"))?,
+            value.parse::<u32>().map_err(|_| invalid(&o, value, "a non-negative page size, e.g. `500`"))?,
         ),
         None => None,
     };
@@ -115,10 +105,7 @@ pub(crate) fn logs(
     let namespace = namespace_scope(&s, body_ns)?;
     let label_selector = selector(&s, "selector")?;
     let mut positionals = s.positionals.iter();
-    config.check_typed(
-        "pods",
-        s.positionals.first().map_or(Location::ARGS, |t| t.at),
-    )?;
+    config.check_typed("pods", s.positionals.first().map_or(Location::ARGS, |t| t.at))?;
     let target = match (label_selector, positionals.next()) {
         (Some(selector), None) => LogTarget::Selector(selector),
         (Some(_), Some(t)) => {
@@ -163,26 +150,11 @@ pub(crate) fn logs(
     }
     let all_containers = s.bool("all-containers").unwrap_or(false);
     if all_containers && container.is_some() {
-        return Err(conflict(
-            &s,
-            "all-containers",
-            "container",
-            "pick one container or all of them",
-        ));
+        return Err(conflict(&s, "all-containers", "container", "pick one container or all of them"));
     }
 
-    let tail_lines = int(
-        &s,
-        "tail",
-        -1,
-        "a line count: -1 (all) or more, e.g. `--tail=100`",
-    )?;
-    let limit_bytes = int(
-        &s,
-        "limit-bytes",
-        1,
-        "a positive byte count, e.g. `--limit-bytes=65536`",
-    )?;
+    let tail_lines = int(&s, "tail", -1, "a line count: -1 (all) or more, e.g. `--tail=100`")?;
+    let limit_bytes = int(&s, "limit-bytes", 1, "a positive byte count, e.g. `--limit-bytes=65536`")?;
     let since_seconds = match s.text("since")? {
         Some((value, o)) => Some(since(value, &o)?),
         None => None,
@@ -196,12 +168,7 @@ pub(crate) fn logs(
         None => None,
     };
     if since_seconds.is_some() && since_time.is_some() {
-        return Err(conflict(
-            &s,
-            "since",
-            "since-time",
-            "give a duration or a start time, not both",
-        ));
+        return Err(conflict(&s, "since", "since-time", "give a duration or a start time, not both"));
     }
     Ok(KubectlRequest::Logs(LogsRequest {
         target,
@@ -225,15 +192,11 @@ fn log_object(t: &Token<'_>, config: &PolicyConfig) -> Result<ResourceRef, Polic
         Some((ty, name)) => {
             let resource = validate_resource(ty, t.at)?;
             config.check_typed(&resource, t.at)?;
-            ResourceRef {
-                resource,
-                names: vec![validate_name(name, "name", t.at)?],
-            }
+            ResourceRef { resource, names: vec![validate_name(name, "name", t.at)?] }
         }
-        None => ResourceRef {
-            resource: "pods".to_owned(),
-            names: vec![validate_name(t.text, "pod name", t.at)?],
-        },
+        None => {
+            ResourceRef { resource: "pods".to_owned(), names: vec![validate_name(t.text, "pod name", t.at)?] }
+        }
     })
 }
 
@@ -256,18 +219,11 @@ pub(crate) fn events(
     let for_object = match s.text("for")? {
         Some((value, o)) => {
             let Some((ty, name)) = value.split_once('/') else {
-                return Err(invalid(
-                    &o,
-                    value,
-                    "an object as TYPE/NAME, e.g. `--for pod/web-0`",
-                ));
+                return Err(invalid(&o, value, "an object as TYPE/NAME, e.g. `--for pod/web-0`"));
             };
             let resource = validate_resource(ty, o.at)?;
             config.check_typed(&resource, o.at)?;
-            Some(ResourceRef {
-                resource,
-                names: vec![validate_name(name, "name", o.at)?],
-            })
+            Some(ResourceRef { resource, names: vec![validate_name(name, "name", o.at)?] })
         }
         None => None,
     };
@@ -287,11 +243,7 @@ pub(crate) fn events(
             "yaml" => OutputFormat::Yaml,
             "table" => OutputFormat::Table,
             _ => {
-                return Err(invalid(
-                    &o,
-                    value,
-                    "`json` or `yaml` (omit `-o` for the default table)",
-                ));
+                return Err(invalid(&o, value, "`json` or `yaml` (omit `-o` for the default table)"));
             }
         },
         None => OutputFormat::Table,
@@ -333,15 +285,9 @@ pub(crate) fn top(
     };
     config.check_typed(plural, kind_token.at)?;
     let name_token = positionals.next();
-    let name = name_token
-        .map(|t| validate_name(t.text, "name", t.at))
-        .transpose()?;
+    let name = name_token.map(|t| validate_name(t.text, "name", t.at)).transpose()?;
     if let Some(t) = positionals.next() {
-        return Err(unexpected(
-            VERB,
-            t,
-            "`top` takes `pods` or `nodes` and at most one name",
-        ));
+        return Err(unexpected(VERB, t, "`top` takes `pods` or `nodes` and at most one name"));
     }
     let namespace = namespace_scope(&s, body_ns)?;
     let label_selector = selector(&s, "selector")?;
@@ -392,45 +338,33 @@ pub(crate) fn explain(tokens: &[Token<'_>]) -> Result<KubectlRequest, PolicyErro
         });
     };
     let plausible = path.text.split('.').all(|seg| {
-        !seg.is_empty()
-            && seg
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     });
     if !plausible {
         return Err(PolicyError::InvalidResource {
             value: preview(path.text),
-            reason:
-                "`explain` takes RESOURCE or RESOURCE.FIELD.FIELD…, e.g. `pods.spec.containers`"
-                    .to_owned(),
+            reason: "`explain` takes RESOURCE or RESOURCE.FIELD.FIELD…, e.g. `pods.spec.containers`"
+                .to_owned(),
             at: path.at,
         });
     }
     if let Some(t) = positionals.next() {
-        return Err(unexpected(
-            VERB,
-            t,
-            "`explain` takes one path, e.g. `pods.spec.containers`",
-        ));
+        return Err(unexpected(VERB, t, "`explain` takes one path, e.g. `pods.spec.containers`"));
     }
     let api_version = match s.text("api-version")? {
         Some((value, o)) => {
             let ok = |part: &str| {
                 !part.is_empty()
-                    && part.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
-                    })
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
             };
             let valid = match value.split_once('/') {
                 Some((group, version)) => ok(group) && ok(version),
                 None => ok(value),
             };
             if !valid {
-                return Err(invalid(
-                    &o,
-                    value,
-                    "GROUP/VERSION or VERSION, e.g. `apps/v1` or `v1`",
-                ));
+                return Err(invalid(&o, value, "GROUP/VERSION or VERSION, e.g. `apps/v1` or `v1`"));
             }
             Some(value.to_owned())
         }
@@ -447,17 +381,11 @@ pub(crate) fn api_resources(tokens: &[Token<'_>]) -> Result<KubectlRequest, Poli
     const VERB: &str = Verb::ApiResources.as_str();
     let s = scan(VERB, flags::API_RESOURCES, tokens)?;
     if let Some(t) = s.positionals.first() {
-        return Err(unexpected(
-            VERB,
-            t,
-            "`api-resources` takes no arguments, only flags",
-        ));
+        return Err(unexpected(VERB, t, "`api-resources` takes no arguments, only flags"));
     }
     let api_group = match s.text("api-group")? {
         Some((value, o)) => {
-            if !value
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+            if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
             {
                 return Err(invalid(
                     &o,
@@ -472,11 +400,7 @@ pub(crate) fn api_resources(tokens: &[Token<'_>]) -> Result<KubectlRequest, Poli
     let mut verbs = Vec::new();
     for (verb, o) in s.list("verbs") {
         if verb.is_empty() || !verb.bytes().all(|b| b.is_ascii_lowercase()) {
-            return Err(invalid(
-                &o,
-                verb,
-                "comma-separated API verbs, e.g. `--verbs=list,get`",
-            ));
+            return Err(invalid(&o, verb, "comma-separated API verbs, e.g. `--verbs=list,get`"));
         }
         verbs.push(verb.to_owned());
     }
@@ -485,11 +409,7 @@ pub(crate) fn api_resources(tokens: &[Token<'_>]) -> Result<KubectlRequest, Poli
             "wide" => ApiResourcesOutput::Wide,
             "name" => ApiResourcesOutput::Name,
             _ => {
-                return Err(invalid(
-                    &o,
-                    value,
-                    "`wide` or `name` (omit `-o` for the default table)",
-                ));
+                return Err(invalid(&o, value, "`wide` or `name` (omit `-o` for the default table)"));
             }
         },
         None => ApiResourcesOutput::Table,
@@ -541,28 +461,14 @@ pub(crate) fn rollout(
     const TARGET: &str =
         "a deployment, statefulset or daemonset as TYPE/NAME or TYPE NAME, e.g. `deployment/web`";
     let Some(first) = positionals.next() else {
-        return Err(PolicyError::MissingArgument {
-            verb,
-            expected: TARGET,
-            at: Location::ARGS,
-        });
+        return Err(PolicyError::MissingArgument { verb, expected: TARGET, at: Location::ARGS });
     };
     let (ty, name) = match first.text.split_once('/') {
-        Some((ty, name)) => (
-            ty,
-            Token {
-                text: name,
-                at: first.at,
-            },
-        ),
+        Some((ty, name)) => (ty, Token { text: name, at: first.at }),
         None => match positionals.next() {
             Some(name) => (first.text, *name),
             None => {
-                return Err(PolicyError::MissingArgument {
-                    verb,
-                    expected: TARGET,
-                    at: Location::ARGS,
-                });
+                return Err(PolicyError::MissingArgument { verb, expected: TARGET, at: Location::ARGS });
             }
         },
     };
@@ -574,7 +480,8 @@ pub(crate) fn rollout(
     if !rollable {
         return Err(PolicyError::InvalidResource {
             value: preview(ty),
-            reason: "`rollout` works on deployments, statefulsets and daemonsets (`deploy`, `sts`, `ds`)".to_owned(),
+            reason: "`rollout` works on deployments, statefulsets and daemonsets (`deploy`, `sts`, `ds`)"
+                .to_owned(),
             at: first.at,
         });
     }
@@ -592,10 +499,7 @@ pub(crate) fn rollout(
     };
     Ok(KubectlRequest::Rollout(RolloutRequest {
         action,
-        target: ResourceRef {
-            resource,
-            names: vec![name],
-        },
+        target: ResourceRef { resource, names: vec![name] },
         namespace,
         revision,
         watch: action == RolloutAction::Status && s.bool("watch").unwrap_or(true),
@@ -604,9 +508,7 @@ pub(crate) fn rollout(
 
 /// The rollout action a word names (any case).
 fn rollout_action(word: &str) -> Option<RolloutAction> {
-    RolloutAction::ALL
-        .into_iter()
-        .find(|action| word.eq_ignore_ascii_case(action.as_str()))
+    RolloutAction::ALL.into_iter().find(|action| word.eq_ignore_ascii_case(action.as_str()))
 }
 
 /// `version`, `api-versions`, `cluster-info`: no flags, no arguments.
@@ -620,10 +522,6 @@ pub(crate) fn no_arguments(verb: Verb, tokens: &[Token<'_>]) -> Result<(), Polic
             allowed: &[],
             at: t.at,
         }),
-        Some(t) => Err(unexpected(
-            verb.as_str(),
-            t,
-            "this command takes no arguments",
-        )),
+        Some(t) => Err(unexpected(verb.as_str(), t, "this command takes no arguments")),
     }
 }

@@ -40,11 +40,7 @@ impl Key {
 /// `qualifier` after the plural: `apps`, `v1`, `v1.apps`, `example.com` → the group.
 fn group_from_qualifier(qualifier: &str) -> String {
     let (first, rest) = qualifier.split_once('.').unwrap_or((qualifier, ""));
-    if is_version(first) {
-        rest.to_owned()
-    } else {
-        qualifier.to_owned()
-    }
+    if is_version(first) { rest.to_owned() } else { qualifier.to_owned() }
 }
 
 /// The key of a configured rule. Built-in resources match in any group (conservative).
@@ -54,20 +50,13 @@ fn rule_key(entry: &str) -> Option<Key> {
         return None;
     }
     if let Some(canonical) = canonical_resource(&lower) {
-        return Some(Key {
-            plural: plural_of(canonical).to_owned(),
-            group: None,
-        });
+        return Some(Key { plural: plural_of(canonical).to_owned(), group: None });
     }
     Some(match lower.split_once('.') {
-        Some((plural, qualifier)) => Key {
-            plural: plural.to_owned(),
-            group: Some(group_from_qualifier(qualifier)),
-        },
-        None => Key {
-            plural: lower,
-            group: None,
-        },
+        Some((plural, qualifier)) => {
+            Key { plural: plural.to_owned(), group: Some(group_from_qualifier(qualifier)) }
+        }
+        None => Key { plural: lower, group: None },
     })
 }
 
@@ -77,26 +66,14 @@ fn rule_key(entry: &str) -> Option<Key> {
 fn typed_key(token: &str) -> Key {
     let lower = token.to_ascii_lowercase();
     if let Some(canonical) = canonical_resource(&lower) {
-        return Key {
-            plural: plural_of(canonical).to_owned(),
-            group: Some(group_of(canonical).to_owned()),
-        };
+        return Key { plural: plural_of(canonical).to_owned(), group: Some(group_of(canonical).to_owned()) };
     }
     match lower.split_once('.') {
         Some((base, qualifier)) => match canonical_resource(base) {
-            Some(canonical) => Key {
-                plural: plural_of(canonical).to_owned(),
-                group: None,
-            },
-            None => Key {
-                plural: base.to_owned(),
-                group: Some(group_from_qualifier(qualifier)),
-            },
+            Some(canonical) => Key { plural: plural_of(canonical).to_owned(), group: None },
+            None => Key { plural: base.to_owned(), group: Some(group_from_qualifier(qualifier)) },
         },
-        None => Key {
-            plural: lower,
-            group: None,
-        },
+        None => Key { plural: lower, group: None },
     }
 }
 
@@ -106,9 +83,7 @@ impl PolicyConfig {
     /// is forbidden when any member of kubectl's `all` category is.
     pub fn restricted_rule(&self, resource: &str) -> Option<&str> {
         if resource.eq_ignore_ascii_case("all") {
-            return ALL_CATEGORY
-                .iter()
-                .find_map(|member| self.restricted_rule(member));
+            return ALL_CATEGORY.iter().find_map(|member| self.restricted_rule(member));
         }
         self.rule_matching(&typed_key(resource))
     }
@@ -116,18 +91,11 @@ impl PolicyConfig {
     /// Re-check after discovery: `plural` and `group` as the API server names them (`secrets`,
     /// `""`; `deployments`, `apps`). The executor calls this for every resource it resolved.
     pub fn check_resolved(&self, plural: &str, group: &str) -> Result<(), PolicyError> {
-        let key = Key {
-            plural: plural.to_ascii_lowercase(),
-            group: Some(group.to_ascii_lowercase()),
-        };
+        let key = Key { plural: plural.to_ascii_lowercase(), group: Some(group.to_ascii_lowercase()) };
         match self.rule_matching(&key) {
             None => Ok(()),
             Some(rule) => Err(PolicyError::RestrictedResource {
-                resource: if group.is_empty() {
-                    plural.to_owned()
-                } else {
-                    format!("{plural}.{group}")
-                },
+                resource: if group.is_empty() { plural.to_owned() } else { format!("{plural}.{group}") },
                 rule: rule.to_owned(),
                 at: Location::ARGS,
             }),
@@ -163,12 +131,9 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
     }
     Ok(match ListOrCsv::deserialize(deserializer)? {
         ListOrCsv::List(list) => list,
-        ListOrCsv::Csv(csv) => csv
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        ListOrCsv::Csv(csv) => {
+            csv.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
     })
 }
 
@@ -177,32 +142,16 @@ mod tests {
     use super::*;
 
     fn config(rules: &[&str]) -> PolicyConfig {
-        PolicyConfig {
-            restricted_resources: rules.iter().map(|s| (*s).to_owned()).collect(),
-        }
+        PolicyConfig { restricted_resources: rules.iter().map(|s| (*s).to_owned()).collect() }
     }
 
     #[test]
     fn every_spelling_of_a_restricted_builtin_is_caught() {
         let c = config(&["secrets"]);
-        for typed in [
-            "secrets",
-            "secret",
-            "Secret",
-            "SECRETS",
-            "secrets.v1",
-            "secret.v1",
-            "secrets.foo.io",
-        ] {
+        for typed in ["secrets", "secret", "Secret", "SECRETS", "secrets.v1", "secret.v1", "secrets.foo.io"] {
             assert_eq!(c.restricted_rule(typed), Some("secrets"), "{typed}");
         }
-        for typed in [
-            "pods",
-            "configmaps",
-            "secretstores",
-            "all",
-            "sealedsecrets.bitnami.com",
-        ] {
+        for typed in ["pods", "configmaps", "secretstores", "all", "sealedsecrets.bitnami.com"] {
             assert_eq!(c.restricted_rule(typed), None, "{typed}");
         }
     }
@@ -210,10 +159,7 @@ mod tests {
     #[test]
     fn rules_may_be_written_in_any_spelling() {
         for rule in ["secret", "Secret", "secrets", " secrets "] {
-            assert!(
-                config(&[rule]).restricted_rule("secret").is_some(),
-                "{rule}"
-            );
+            assert!(config(&[rule]).restricted_rule("secret").is_some(), "{rule}");
         }
         let c = config(&["deploy"]);
         assert_eq!(c.restricted_rule("deployments.v1.apps"), Some("deploy"));
@@ -223,10 +169,7 @@ mod tests {
     #[test]
     fn all_is_refused_when_a_member_is_restricted() {
         assert_eq!(config(&["pods"]).restricted_rule("all"), Some("pods"));
-        assert_eq!(
-            config(&["secrets", "configmaps"]).restricted_rule("all"),
-            None
-        );
+        assert_eq!(config(&["secrets", "configmaps"]).restricted_rule("all"), None);
     }
 
     #[test]
@@ -235,10 +178,7 @@ mod tests {
         // The group is not known yet: refuse conservatively.
         assert!(c.restricted_rule("sealedsecrets").is_some());
         assert!(c.restricted_rule("sealedsecrets.bitnami.com").is_some());
-        assert!(
-            c.restricted_rule("sealedsecrets.v1alpha1.bitnami.com")
-                .is_some()
-        );
+        assert!(c.restricted_rule("sealedsecrets.v1alpha1.bitnami.com").is_some());
         assert!(c.restricted_rule("sealedsecrets.other.io").is_none());
         // The singular or kind only resolves in the executor, which re-checks.
         assert!(c.restricted_rule("sealedsecret").is_none());
@@ -250,24 +190,16 @@ mod tests {
     fn check_resolved_names_resource_and_rule() {
         let err = config(&["Secret"]).check_resolved("secrets", "").err();
         let msg = err.map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            msg.contains("`secrets`") && msg.contains("rule `Secret`"),
-            "{msg}"
-        );
+        assert!(msg.contains("`secrets`") && msg.contains("rule `Secret`"), "{msg}");
         assert!(config(&["secrets"]).check_resolved("pods", "").is_ok());
-        assert!(
-            PolicyConfig::default()
-                .check_resolved("secrets", "")
-                .is_ok()
-        );
+        assert!(PolicyConfig::default().check_resolved("secrets", "").is_ok());
     }
 
     #[test]
     fn deserializes_from_list_or_csv() -> Result<(), serde_json::Error> {
         let c: PolicyConfig = serde_json::from_str(r#"{"restricted_resources":["secrets","cm"]}"#)?;
         assert_eq!(c, config(&["secrets", "cm"]));
-        let c: PolicyConfig =
-            serde_json::from_str(r#"{"restricted_resources":"secrets, configmaps"}"#)?;
+        let c: PolicyConfig = serde_json::from_str(r#"{"restricted_resources":"secrets, configmaps"}"#)?;
         assert_eq!(c, config(&["secrets", "configmaps"]));
         let c: PolicyConfig = serde_json::from_str("{}")?;
         assert_eq!(c, PolicyConfig::default());

@@ -35,18 +35,9 @@ pub struct Location {
 }
 
 impl Location {
-    pub const COMMAND_TYPE: Self = Self {
-        field: Field::CommandType,
-        index: None,
-    };
-    pub const ARGS: Self = Self {
-        field: Field::Args,
-        index: None,
-    };
-    pub const NAMESPACE: Self = Self {
-        field: Field::Namespace,
-        index: None,
-    };
+    pub const COMMAND_TYPE: Self = Self { field: Field::CommandType, index: None };
+    pub const ARGS: Self = Self { field: Field::Args, index: None };
+    pub const NAMESPACE: Self = Self { field: Field::Namespace, index: None };
 
     pub fn new(field: Field, index: Option<usize>) -> Self {
         Self { field, index }
@@ -57,11 +48,7 @@ impl Location {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     #[error("{}", unsupported_verb(.verb, .allowed))]
-    UnsupportedVerb {
-        verb: String,
-        allowed: &'static [&'static str],
-        at: Location,
-    },
+    UnsupportedVerb { verb: String, allowed: &'static [&'static str], at: Location },
 
     #[error("{}", unsupported_subcommand(.verb, .subcommand, .allowed))]
     UnsupportedSubcommand {
@@ -75,11 +62,7 @@ pub enum PolicyError {
         "args start with the verb `{arg}` but command_type is `{command_type}`: send \
          command_type `{arg}` and leave the verb out of args"
     )]
-    VerbMismatch {
-        command_type: &'static str,
-        arg: String,
-        at: Location,
-    },
+    VerbMismatch { command_type: &'static str, arg: String, at: Location },
 
     #[error("{}", unknown_flag(.verb, .flag, .allowed, .hint.as_deref()))]
     UnknownFlag {
@@ -92,102 +75,49 @@ pub enum PolicyError {
     },
 
     #[error("`{flag}` {reason}")]
-    ForbiddenFlag {
-        verb: &'static str,
-        flag: String,
-        reason: &'static str,
-        at: Location,
-    },
+    ForbiddenFlag { verb: &'static str, flag: String, reason: &'static str, at: Location },
 
     #[error("`{flag}` needs a value: {expected}")]
-    MissingValue {
-        flag: String,
-        expected: &'static str,
-        at: Location,
-    },
+    MissingValue { flag: String, expected: &'static str, at: Location },
 
     #[error("`{value}` is not a valid value for `{flag}`: {expected}")]
-    InvalidValue {
-        flag: String,
-        value: String,
-        expected: String,
-        at: Location,
-    },
+    InvalidValue { flag: String, value: String, expected: String, at: Location },
 
     #[error("`{flag}` is given more than once with different values; give it once")]
     RepeatedFlag { flag: String, at: Location },
 
     #[error("`{first}` and `{second}` conflict: {reason}")]
-    ConflictingFlags {
-        first: String,
-        second: String,
-        reason: &'static str,
-        at: Location,
-    },
+    ConflictingFlags { first: String, second: String, reason: &'static str, at: Location },
 
     #[error(
         "the request's namespace `{body}` and the flag `{flag}` disagree; give the namespace \
          once (the `namespace` field or `-n`, not both)"
     )]
-    NamespaceConflict {
-        body: String,
-        flag: String,
-        at: Location,
-    },
+    NamespaceConflict { body: String, flag: String, at: Location },
 
     #[error(
         "`{value}` is not a valid namespace: {reason} (a namespace is a DNS-1123 label: at most \
          63 lowercase letters, digits and `-`, starting and ending with a letter or digit)"
     )]
-    InvalidNamespace {
-        value: String,
-        reason: &'static str,
-        at: Location,
-    },
+    InvalidNamespace { value: String, reason: &'static str, at: Location },
 
     #[error("`{value}` is not a valid {what}: {reason}")]
-    InvalidName {
-        value: String,
-        what: &'static str,
-        reason: String,
-        at: Location,
-    },
+    InvalidName { value: String, what: &'static str, reason: String, at: Location },
 
     #[error("`{value}` is not a valid resource type: {reason}")]
-    InvalidResource {
-        value: String,
-        reason: String,
-        at: Location,
-    },
+    InvalidResource { value: String, reason: String, at: Location },
 
     #[error("{what} {}: {reason}", token_position(*.at))]
-    InvalidToken {
-        what: String,
-        reason: &'static str,
-        at: Location,
-    },
+    InvalidToken { what: String, reason: &'static str, at: Location },
 
     #[error("too many {}: {count} given, at most {max}", .at.field.as_str())]
-    TooManyTokens {
-        count: usize,
-        max: usize,
-        at: Location,
-    },
+    TooManyTokens { count: usize, max: usize, at: Location },
 
     #[error("`{verb}` needs {expected}")]
-    MissingArgument {
-        verb: &'static str,
-        expected: &'static str,
-        at: Location,
-    },
+    MissingArgument { verb: &'static str, expected: &'static str, at: Location },
 
     #[error("unexpected argument `{arg}` for `{verb}`: {expected}")]
-    UnexpectedArgument {
-        verb: &'static str,
-        arg: String,
-        expected: &'static str,
-        at: Location,
-    },
+    UnexpectedArgument { verb: &'static str, arg: String, expected: &'static str, at: Location },
 
     #[error(
         "the request is not one the policy produces (it reads as `{argv}`); build requests with \
@@ -200,11 +130,7 @@ pub enum PolicyError {
          cannot be read through Kubently under any name, so do not retry with another \
          spelling; ask an operator if you need it"
     )]
-    RestrictedResource {
-        resource: String,
-        rule: String,
-        at: Location,
-    },
+    RestrictedResource { resource: String, rule: String, at: Location },
 }
 
 impl PolicyError {
@@ -345,10 +271,7 @@ fn unknown_flag(verb: &str, flag: &str, allowed: &[&str], hint: Option<&str>) ->
     let mut msg = if allowed.is_empty() {
         format!("`{flag}` is not allowed: `{verb}` takes no flags")
     } else {
-        format!(
-            "`{flag}` is not allowed for `{verb}`; allowed flags: {}",
-            join(allowed)
-        )
+        format!("`{flag}` is not allowed for `{verb}`; allowed flags: {}", join(allowed))
     };
     if let Some(hint) = hint {
         let _ = write!(msg, " ({hint})");
@@ -362,19 +285,12 @@ mod tests {
 
     #[test]
     fn field_and_index_come_from_the_location() {
-        let err = PolicyError::RepeatedFlag {
-            flag: "-n".into(),
-            at: Location::new(Field::ExtraArgs, Some(3)),
-        };
+        let err =
+            PolicyError::RepeatedFlag { flag: "-n".into(), at: Location::new(Field::ExtraArgs, Some(3)) };
         assert_eq!(err.field(), "extra_args");
         assert_eq!(err.index(), Some(3));
         assert_eq!(
-            PolicyError::MissingArgument {
-                verb: "get",
-                expected: "x",
-                at: Location::ARGS
-            }
-            .field(),
+            PolicyError::MissingArgument { verb: "get", expected: "x", at: Location::ARGS }.field(),
             "args"
         );
     }
@@ -388,17 +304,10 @@ mod tests {
     #[test]
     fn mutating_verbs_say_why() {
         let msg = unsupported_verb("delete", &["get", "describe"]);
-        assert!(
-            msg.contains("`delete`") && msg.contains("read-only") && msg.contains("get, describe")
-        );
+        assert!(msg.contains("`delete`") && msg.contains("read-only") && msg.contains("get, describe"));
         let msg = unsupported_verb("frobnicate", &["get"]);
-        assert!(
-            msg.contains("`frobnicate` is not a supported command; allowed command types: get")
-        );
+        assert!(msg.contains("`frobnicate` is not a supported command; allowed command types: get"));
         let msg = unsupported_verb("frobnicate", &["logs", "rollout"]);
-        assert!(
-            msg.ends_with("allowed command types: logs, rollout (history, status)"),
-            "{msg}"
-        );
+        assert!(msg.ends_with("allowed command types: logs, rollout (history, status)"), "{msg}");
     }
 }

@@ -38,36 +38,14 @@ const fn flag(
     usage: &'static str,
     hint: &'static str,
 ) -> FlagSpec {
-    FlagSpec {
-        long,
-        short,
-        takes,
-        usage,
-        hint,
-    }
+    FlagSpec { long, short, takes, usage, hint }
 }
 
-const NAMESPACE: FlagSpec = flag(
-    "namespace",
-    Some('n'),
-    Takes::Value,
-    "-n/--namespace",
-    "a namespace, e.g. `-n kube-system`",
-);
-const ALL_NAMESPACES: FlagSpec = flag(
-    "all-namespaces",
-    Some('A'),
-    Takes::Bool,
-    "-A/--all-namespaces",
-    "",
-);
-const SELECTOR: FlagSpec = flag(
-    "selector",
-    Some('l'),
-    Takes::Value,
-    "-l/--selector",
-    "a label selector, e.g. `-l app=web`",
-);
+const NAMESPACE: FlagSpec =
+    flag("namespace", Some('n'), Takes::Value, "-n/--namespace", "a namespace, e.g. `-n kube-system`");
+const ALL_NAMESPACES: FlagSpec = flag("all-namespaces", Some('A'), Takes::Bool, "-A/--all-namespaces", "");
+const SELECTOR: FlagSpec =
+    flag("selector", Some('l'), Takes::Value, "-l/--selector", "a label selector, e.g. `-l app=web`");
 const FIELD_SELECTOR: FlagSpec = flag(
     "field-selector",
     None,
@@ -75,21 +53,11 @@ const FIELD_SELECTOR: FlagSpec = flag(
     "--field-selector",
     "a field selector, e.g. `--field-selector status.phase=Running`",
 );
-const OUTPUT: FlagSpec = flag(
-    "output",
-    Some('o'),
-    Takes::Value,
-    "-o/--output",
-    "an output format, e.g. `-o wide`",
-);
+const OUTPUT: FlagSpec =
+    flag("output", Some('o'), Takes::Value, "-o/--output", "an output format, e.g. `-o wide`");
 const SHOW_LABELS: FlagSpec = flag("show-labels", None, Takes::Bool, "--show-labels", "");
-const LABEL_COLUMNS: FlagSpec = flag(
-    "label-columns",
-    Some('L'),
-    Takes::Value,
-    "-L/--label-columns",
-    "label keys, e.g. `-L app,tier`",
-);
+const LABEL_COLUMNS: FlagSpec =
+    flag("label-columns", Some('L'), Takes::Value, "-L/--label-columns", "label keys, e.g. `-L app,tier`");
 const NO_HEADERS: FlagSpec = flag("no-headers", None, Takes::Bool, "--no-headers", "");
 const SHOW_KIND: FlagSpec = flag("show-kind", None, Takes::Bool, "--show-kind", "");
 const SORT_BY: FlagSpec = flag(
@@ -99,37 +67,16 @@ const SORT_BY: FlagSpec = flag(
     "--sort-by",
     "a JSONPath, e.g. `--sort-by=.metadata.creationTimestamp`",
 );
-const CHUNK_SIZE: FlagSpec = flag(
-    "chunk-size",
-    None,
-    Takes::Int,
-    "--chunk-size",
-    "a page size, e.g. `--chunk-size=500`",
-);
+const CHUNK_SIZE: FlagSpec =
+    flag("chunk-size", None, Takes::Int, "--chunk-size", "a page size, e.g. `--chunk-size=500`");
 const SHOW_EVENTS: FlagSpec = flag("show-events", None, Takes::Bool, "--show-events", "");
-const CONTAINER: FlagSpec = flag(
-    "container",
-    Some('c'),
-    Takes::Value,
-    "-c/--container",
-    "a container name, e.g. `-c app`",
-);
+const CONTAINER: FlagSpec =
+    flag("container", Some('c'), Takes::Value, "-c/--container", "a container name, e.g. `-c app`");
 const ALL_CONTAINERS: FlagSpec = flag("all-containers", None, Takes::Bool, "--all-containers", "");
 const PREVIOUS: FlagSpec = flag("previous", Some('p'), Takes::Bool, "-p/--previous", "");
-const TAIL: FlagSpec = flag(
-    "tail",
-    None,
-    Takes::Int,
-    "--tail",
-    "a line count, e.g. `--tail=100` (-1 = all)",
-);
-const SINCE: FlagSpec = flag(
-    "since",
-    None,
-    Takes::Value,
-    "--since",
-    "a duration, e.g. `--since=5m` or `--since=1h30m`",
-);
+const TAIL: FlagSpec = flag("tail", None, Takes::Int, "--tail", "a line count, e.g. `--tail=100` (-1 = all)");
+const SINCE: FlagSpec =
+    flag("since", None, Takes::Value, "--since", "a duration, e.g. `--since=5m` or `--since=1h30m`");
 const SINCE_TIME: FlagSpec = flag(
     "since-time",
     None,
@@ -138,45 +85,18 @@ const SINCE_TIME: FlagSpec = flag(
     "an RFC 3339 time, e.g. `--since-time=2024-05-01T10:00:00Z`",
 );
 const TIMESTAMPS: FlagSpec = flag("timestamps", None, Takes::Bool, "--timestamps", "");
-const LIMIT_BYTES: FlagSpec = flag(
-    "limit-bytes",
-    None,
-    Takes::Int,
-    "--limit-bytes",
-    "a byte count, e.g. `--limit-bytes=65536`",
-);
+const LIMIT_BYTES: FlagSpec =
+    flag("limit-bytes", None, Takes::Int, "--limit-bytes", "a byte count, e.g. `--limit-bytes=65536`");
 const FOLLOW: FlagSpec = flag("follow", Some('f'), Takes::Bool, "-f/--follow", "");
 const PREFIX: FlagSpec = flag("prefix", None, Takes::Bool, "--prefix", "");
-const FOR: FlagSpec = flag(
-    "for",
-    None,
-    Takes::Value,
-    "--for",
-    "an object as TYPE/NAME, e.g. `--for pod/web-0`",
-);
-const TYPES: FlagSpec = flag(
-    "types",
-    None,
-    Takes::Value,
-    "--types",
-    "event types, e.g. `--types=Warning`",
-);
+const FOR: FlagSpec =
+    flag("for", None, Takes::Value, "--for", "an object as TYPE/NAME, e.g. `--for pod/web-0`");
+const TYPES: FlagSpec = flag("types", None, Takes::Value, "--types", "event types, e.g. `--types=Warning`");
 const CONTAINERS: FlagSpec = flag("containers", None, Takes::Bool, "--containers", "");
-const TOP_SORT_BY: FlagSpec = flag(
-    "sort-by",
-    None,
-    Takes::Value,
-    "--sort-by",
-    "`cpu` or `memory`",
-);
+const TOP_SORT_BY: FlagSpec = flag("sort-by", None, Takes::Value, "--sort-by", "`cpu` or `memory`");
 const RECURSIVE: FlagSpec = flag("recursive", None, Takes::Bool, "--recursive", "");
-const API_VERSION: FlagSpec = flag(
-    "api-version",
-    None,
-    Takes::Value,
-    "--api-version",
-    "a group/version, e.g. `--api-version=apps/v1`",
-);
+const API_VERSION: FlagSpec =
+    flag("api-version", None, Takes::Value, "--api-version", "a group/version, e.g. `--api-version=apps/v1`");
 const NAMESPACED: FlagSpec = flag("namespaced", None, Takes::Bool, "--namespaced", "");
 const API_GROUP: FlagSpec = flag(
     "api-group",
@@ -185,20 +105,9 @@ const API_GROUP: FlagSpec = flag(
     "--api-group",
     "an API group, e.g. `--api-group=apps` (empty = core)",
 );
-const VERBS: FlagSpec = flag(
-    "verbs",
-    None,
-    Takes::Value,
-    "--verbs",
-    "API verbs, e.g. `--verbs=list,get`",
-);
-const REVISION: FlagSpec = flag(
-    "revision",
-    None,
-    Takes::Int,
-    "--revision",
-    "a revision number, e.g. `--revision=3`",
-);
+const VERBS: FlagSpec = flag("verbs", None, Takes::Value, "--verbs", "API verbs, e.g. `--verbs=list,get`");
+const REVISION: FlagSpec =
+    flag("revision", None, Takes::Int, "--revision", "a revision number, e.g. `--revision=3`");
 const WATCH: FlagSpec = flag("watch", Some('w'), Takes::Bool, "-w/--watch", "");
 
 pub(crate) const GET: &[FlagSpec] = &[
@@ -230,14 +139,8 @@ pub(crate) const LOGS: &[FlagSpec] = &[
     PREFIX,
 ];
 pub(crate) const EVENTS: &[FlagSpec] = &[NAMESPACE, ALL_NAMESPACES, FOR, TYPES, OUTPUT, NO_HEADERS];
-pub(crate) const TOP: &[FlagSpec] = &[
-    NAMESPACE,
-    ALL_NAMESPACES,
-    SELECTOR,
-    CONTAINERS,
-    TOP_SORT_BY,
-    NO_HEADERS,
-];
+pub(crate) const TOP: &[FlagSpec] =
+    &[NAMESPACE, ALL_NAMESPACES, SELECTOR, CONTAINERS, TOP_SORT_BY, NO_HEADERS];
 pub(crate) const EXPLAIN: &[FlagSpec] = &[RECURSIVE, API_VERSION];
 pub(crate) const API_RESOURCES: &[FlagSpec] = &[NAMESPACED, API_GROUP, VERBS, OUTPUT, NO_HEADERS];
 /// Scanned with the union; the subcommand's own list is enforced afterwards.
@@ -323,14 +226,8 @@ const DENIED: &[(&str, &str)] = &[
         "requests an arbitrary API path, which Kubently does not allow; name a resource type (and object) instead",
     ),
     ("--overrides", MUTATING),
-    (
-        "--cache-dir",
-        "would write to the executor's filesystem; not supported",
-    ),
-    (
-        "--profile-output",
-        "would write to the executor's filesystem; not supported",
-    ),
+    ("--cache-dir", "would write to the executor's filesystem; not supported"),
+    ("--profile-output", "would write to the executor's filesystem; not supported"),
     ("--request-timeout", TIMEOUT),
     ("--timeout", TIMEOUT),
     ("-v", VERBOSE),
@@ -355,10 +252,7 @@ const DENIED: &[(&str, &str)] = &[
     ("--overwrite", MUTATING),
     ("--record", MUTATING),
     ("--all", MUTATING),
-    (
-        "--",
-        "(end of flags) is not supported; object names never start with `-`, so it is never needed",
-    ),
+    ("--", "(end of flags) is not supported; object names never start with `-`, so it is never needed"),
 ];
 
 /// One flag as given.
@@ -392,14 +286,10 @@ impl<'a> Scanned<'a> {
 
     /// A boolean flag: the last occurrence wins, as in kubectl.
     pub fn bool(&self, long: &str) -> Option<bool> {
-        self.flags
-            .iter()
-            .rev()
-            .find(|o| o.spec.long == long)
-            .and_then(|o| match o.value {
-                Value::Bool(b) => Some(b),
-                Value::Text(_) => None,
-            })
+        self.flags.iter().rev().find(|o| o.spec.long == long).and_then(|o| match o.value {
+            Value::Bool(b) => Some(b),
+            Value::Text(_) => None,
+        })
     }
 
     /// A single-valued flag. Repeating it with a different value is an error (kubectl would
@@ -410,10 +300,7 @@ impl<'a> Scanned<'a> {
             let Value::Text(v) = o.value else { continue };
             match found {
                 Some((prev, _)) if prev != v => {
-                    return Err(PolicyError::RepeatedFlag {
-                        flag: o.written.to_owned(),
-                        at: o.at,
-                    });
+                    return Err(PolicyError::RepeatedFlag { flag: o.written.to_owned(), at: o.at });
                 }
                 Some(_) => {}
                 None => found = Some((v, *o)),
@@ -470,12 +357,7 @@ pub(crate) fn scan<'a>(
                 return Err(refused(verb, specs, written, None, token.at));
             };
             let value = take_value(spec, written, inline, tokens, &mut i, token.at)?;
-            out.flags.push(Occurrence {
-                spec,
-                written,
-                value,
-                at: token.at,
-            });
+            out.flags.push(Occurrence { spec, written, value, at: token.at });
         } else if text.len() > 1 && text.starts_with('-') {
             scan_shorthands(verb, specs, token, tokens, &mut i, &mut out)?;
         } else {
@@ -504,21 +386,13 @@ fn scan_shorthands<'a>(
                 verb,
                 flag: preview(flag),
                 allowed: usages(specs),
-                hint: Some(format!(
-                    "long flags take two dashes: did you mean `--{}`?",
-                    spec.long
-                )),
+                hint: Some(format!("long flags take two dashes: did you mean `--{}`?", spec.long)),
                 at: token.at,
             });
         }
         let long = format!("-{flag}");
         if let Some((_, reason)) = DENIED.iter().find(|(denied, _)| *denied == long) {
-            return Err(PolicyError::ForbiddenFlag {
-                verb,
-                flag: preview(flag),
-                reason,
-                at: token.at,
-            });
+            return Err(PolicyError::ForbiddenFlag { verb, flag: preview(flag), reason, at: token.at });
         }
     }
     let mut pos = 1;
@@ -534,35 +408,17 @@ fn scan_shorthands<'a>(
             Takes::Bool => {
                 if let Some(v) = after.strip_prefix('=') {
                     let value = bool_value(spec, written, v, token.at)?;
-                    out.flags.push(Occurrence {
-                        spec,
-                        written,
-                        value,
-                        at: token.at,
-                    });
+                    out.flags.push(Occurrence { spec, written, value, at: token.at });
                     return Ok(());
                 }
-                out.flags.push(Occurrence {
-                    spec,
-                    written,
-                    value: Value::Bool(true),
-                    at: token.at,
-                });
+                out.flags.push(Occurrence { spec, written, value: Value::Bool(true), at: token.at });
                 pos += c.len_utf8();
             }
             Takes::Value | Takes::Int => {
-                let inline = if after.is_empty() {
-                    None
-                } else {
-                    Some(after.strip_prefix('=').unwrap_or(after))
-                };
+                let inline =
+                    if after.is_empty() { None } else { Some(after.strip_prefix('=').unwrap_or(after)) };
                 let value = take_value(spec, written, inline, tokens, i, token.at)?;
-                out.flags.push(Occurrence {
-                    spec,
-                    written,
-                    value,
-                    at: token.at,
-                });
+                out.flags.push(Occurrence { spec, written, value, at: token.at });
                 return Ok(());
             }
         }
@@ -576,17 +432,12 @@ fn bool_value<'a>(
     v: &'a str,
     at: Location,
 ) -> Result<Value<'a>, PolicyError> {
-    parse_bool(v)
-        .map(Value::Bool)
-        .ok_or_else(|| PolicyError::InvalidValue {
-            flag: written.to_owned(),
-            value: preview(v),
-            expected: format!(
-                "`{written}` is a switch: write `--{0}`, `--{0}=true` or `--{0}=false`",
-                spec.long
-            ),
-            at,
-        })
+    parse_bool(v).map(Value::Bool).ok_or_else(|| PolicyError::InvalidValue {
+        flag: written.to_owned(),
+        value: preview(v),
+        expected: format!("`{written}` is a switch: write `--{0}`, `--{0}=true` or `--{0}=false`", spec.long),
+        at,
+    })
 }
 
 /// The flag's value: inline (`=value`, attached shorthand value) or the next token.
@@ -607,11 +458,7 @@ fn take_value<'a>(
     if let Some(v) = inline {
         return Ok(Value::Text(v));
     }
-    let missing = || PolicyError::MissingValue {
-        flag: written.to_owned(),
-        expected: spec.hint,
-        at,
-    };
+    let missing = || PolicyError::MissingValue { flag: written.to_owned(), expected: spec.hint, at };
     let next = tokens.get(*i).ok_or_else(missing)?;
     let negative_number = spec.takes == Takes::Int
         && next
@@ -635,12 +482,7 @@ pub(crate) fn refused(
     at: Location,
 ) -> PolicyError {
     if let Some((_, reason)) = DENIED.iter().find(|(denied, _)| *denied == flag) {
-        return PolicyError::ForbiddenFlag {
-            verb,
-            flag: flag.to_owned(),
-            reason,
-            at,
-        };
+        return PolicyError::ForbiddenFlag { verb, flag: flag.to_owned(), reason, at };
     }
     let others: Vec<&str> = CommandName::RUNNABLE
         .iter()
@@ -665,11 +507,5 @@ pub(crate) fn refused(
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
         (a, b) => a.or(b),
     };
-    PolicyError::UnknownFlag {
-        verb,
-        flag: preview(flag),
-        allowed: usages(specs),
-        hint,
-        at,
-    }
+    PolicyError::UnknownFlag { verb, flag: preview(flag), allowed: usages(specs), hint, at }
 }

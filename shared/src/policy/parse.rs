@@ -57,21 +57,11 @@ const MUTATING_VERBS: &[&str] = &[
 pub const MAX_ARGS: usize = 20;
 
 /// Parses a command into the typed read-only request, or refuses it.
-pub fn parse(
-    input: &CommandInput<'_>,
-    config: &PolicyConfig,
-) -> Result<KubectlRequest, PolicyError> {
-    for (list, field) in [
-        (input.args, Field::Args),
-        (input.extra_args, Field::ExtraArgs),
-    ] {
+pub fn parse(input: &CommandInput<'_>, config: &PolicyConfig) -> Result<KubectlRequest, PolicyError> {
+    for (list, field) in [(input.args, Field::Args), (input.extra_args, Field::ExtraArgs)] {
         if list.len() > MAX_ARGS {
             let at = Location::new(field, Some(MAX_ARGS));
-            return Err(PolicyError::TooManyTokens {
-                count: list.len(),
-                max: MAX_ARGS,
-                at,
-            });
+            return Err(PolicyError::TooManyTokens { count: list.len(), max: MAX_ARGS, at });
         }
     }
     parse_unbounded(input, config)
@@ -93,22 +83,11 @@ pub(crate) fn parse_unbounded(
         });
     };
 
-    let mut tokens: Vec<Token<'_>> = words
-        .map(|text| Token {
-            text,
-            at: Location::COMMAND_TYPE,
-        })
-        .collect();
+    let mut tokens: Vec<Token<'_>> = words.map(|text| Token { text, at: Location::COMMAND_TYPE }).collect();
     let from_command_type = tokens.len();
-    for (list, field) in [
-        (input.args, Field::Args),
-        (input.extra_args, Field::ExtraArgs),
-    ] {
+    for (list, field) in [(input.args, Field::Args), (input.extra_args, Field::ExtraArgs)] {
         let located = list.iter().enumerate();
-        tokens.extend(located.map(|(i, text)| Token {
-            text,
-            at: Location::new(field, Some(i)),
-        }));
+        tokens.extend(located.map(|(i, text)| Token { text, at: Location::new(field, Some(i)) }));
     }
     for token in &tokens {
         check_token(token)?;
@@ -116,10 +95,7 @@ pub(crate) fn parse_unbounded(
 
     // Agents often repeat the verb (`["get", "pods"]`), sometimes after `kubectl`.
     let mut skip = from_command_type;
-    if tokens
-        .get(skip)
-        .is_some_and(|t| t.at.field == Field::Args && t.text.eq_ignore_ascii_case("kubectl"))
-    {
+    if tokens.get(skip).is_some_and(|t| t.at.field == Field::Args && t.text.eq_ignore_ascii_case("kubectl")) {
         skip += 1;
     }
     if tokens
@@ -133,18 +109,10 @@ pub(crate) fn parse_unbounded(
     if let Some(first) = tokens.first().filter(|t| t.at.field == Field::Args) {
         let word = first.text.to_ascii_lowercase();
         if MUTATING_VERBS.contains(&word.as_str()) {
-            return Err(PolicyError::UnsupportedVerb {
-                verb: word,
-                allowed: ALLOWED_VERBS,
-                at: first.at,
-            });
+            return Err(PolicyError::UnsupportedVerb { verb: word, allowed: ALLOWED_VERBS, at: first.at });
         }
         if word != verb.as_str() && word != "events" && Verb::from_word(&word).is_some() {
-            return Err(PolicyError::VerbMismatch {
-                command_type: verb.as_str(),
-                arg: word,
-                at: first.at,
-            });
+            return Err(PolicyError::VerbMismatch { command_type: verb.as_str(), arg: word, at: first.at });
         }
     }
 
@@ -159,12 +127,8 @@ pub(crate) fn parse_unbounded(
         Verb::ApiResources => builders::api_resources(tokens),
         Verb::Rollout => builders::rollout(tokens, body_namespace, config),
         Verb::Version => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::Version),
-        Verb::ApiVersions => {
-            builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ApiVersions)
-        }
-        Verb::ClusterInfo => {
-            builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ClusterInfo)
-        }
+        Verb::ApiVersions => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ApiVersions),
+        Verb::ClusterInfo => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ClusterInfo),
     }
 }
 

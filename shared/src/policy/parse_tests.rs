@@ -19,15 +19,7 @@ fn run_with(
     let (command_type, args) = line.split_first().expect("a test command has a verb");
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     let extra_args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-    parse(
-        &CommandInput {
-            command_type,
-            args: &args,
-            extra_args: &extra_args,
-            namespace,
-        },
-        config,
-    )
+    parse(&CommandInput { command_type, args: &args, extra_args: &extra_args, namespace }, config)
 }
 
 fn run(line: &[&str]) -> Result<KubectlRequest, PolicyError> {
@@ -35,9 +27,7 @@ fn run(line: &[&str]) -> Result<KubectlRequest, PolicyError> {
 }
 
 fn secrets_restricted() -> PolicyConfig {
-    PolicyConfig {
-        restricted_resources: vec!["secrets".to_owned()],
-    }
+    PolicyConfig { restricted_resources: vec!["secrets".to_owned()] }
 }
 
 fn refs(list: &[(&str, &[&str])]) -> Vec<ResourceRef> {
@@ -88,25 +78,10 @@ const MUST_PASS: &[&[&str]] = &[
     &["get", "pods", "-l", "app=scaler"],
     &["get", "pods", "-l", "tier=delete-me"],
     &["get", "deploy", "-n", "web-editor"],
-    &[
-        "get",
-        "pods",
-        "-o",
-        r#"jsonpath={range .items[*]}{.metadata.name}{"|"}{end}"#,
-    ],
+    &["get", "pods", "-o", r#"jsonpath={range .items[*]}{.metadata.name}{"|"}{end}"#],
     &["get", "pods", "-o", "jsonpath={.items[*].metadata.name}|x"],
-    &[
-        "get",
-        "pods",
-        "-o",
-        "jsonpath={.items[?(@.status.phase == \"Running\")].metadata.name}",
-    ],
-    &[
-        "get",
-        "pods",
-        "-o",
-        "custom-columns=NAME:.metadata.name;x,NODE:.spec.nodeName",
-    ],
+    &["get", "pods", "-o", "jsonpath={.items[?(@.status.phase == \"Running\")].metadata.name}"],
+    &["get", "pods", "-o", "custom-columns=NAME:.metadata.name;x,NODE:.spec.nodeName"],
     &["get", "pods", "a;b", "$(id)", "`w`", "x|y&&z"],
     &["get", "pods", "--field-selector", "status.phase!=Running"],
     &["get", "pods", "--field-selector=status.phase=Running"],
@@ -122,22 +97,8 @@ const MUST_PASS: &[&[&str]] = &[
     &["get", "pods", "-l=app=web"],
     &["get", "pods", "-lapp=web"],
     &["get", "pods", "--selector", "app in (a, b)"],
-    &[
-        "get",
-        "pods",
-        "-A",
-        "--show-labels",
-        "--no-headers",
-        "--show-kind",
-        "-L",
-        "app,tier",
-    ],
-    &[
-        "get",
-        "pods",
-        "--sort-by=.metadata.creationTimestamp",
-        "--chunk-size=100",
-    ],
+    &["get", "pods", "-A", "--show-labels", "--no-headers", "--show-kind", "-L", "app,tier"],
+    &["get", "pods", "--sort-by=.metadata.creationTimestamp", "--chunk-size=100"],
     &["get", "pods", "-Ao", "wide"],
     &["get", "pods", "--show-labels=false"],
     &["get", "all"],
@@ -153,73 +114,26 @@ const MUST_PASS: &[&[&str]] = &[
     &["describe", "pods", "-l", "app=web", "-A"],
     &["logs", "web-0", "app"],
     &["logs", "web-0", "-c", "app", "--tail", "-1"],
-    &[
-        "logs",
-        "-l",
-        "app=web",
-        "--all-containers",
-        "--prefix",
-        "--limit-bytes=1000",
-    ],
+    &["logs", "-l", "app=web", "--all-containers", "--prefix", "--limit-bytes=1000"],
     &["logs", "sts/db", "-f", "--timestamps", "--since=1h30m"],
-    &[
-        "logs",
-        "job/migrate",
-        "-p=false",
-        "--since-time=2024-05-01T10:00:00Z",
-    ],
+    &["logs", "job/migrate", "-p=false", "--since-time=2024-05-01T10:00:00Z"],
     &["logs", "web-0", "--follow=true"],
     &["events"],
-    &[
-        "events",
-        "-A",
-        "--types=Warning,Normal",
-        "-o",
-        "yaml",
-        "--no-headers",
-    ],
+    &["events", "-A", "--types=Warning,Normal", "-o", "yaml", "--no-headers"],
     &["events", "--for=deploy/web"],
     &["top", "nodes"],
     &["top", "node", "node-1"],
-    &[
-        "top",
-        "po",
-        "-n",
-        "demo",
-        "--containers",
-        "--sort-by",
-        "memory",
-        "-l",
-        "app=web",
-    ],
+    &["top", "po", "-n", "demo", "--containers", "--sort-by", "memory", "-l", "app=web"],
     &["explain", "pods.spec.containers"],
-    &[
-        "explain",
-        "deployment.spec",
-        "--recursive",
-        "--api-version=apps/v1",
-    ],
+    &["explain", "deployment.spec", "--recursive", "--api-version=apps/v1"],
     &["version"],
     &["cluster-info"],
     &["api-versions"],
     &["api-resources"],
-    &[
-        "api-resources",
-        "--api-group=",
-        "--verbs=list,get",
-        "-o",
-        "wide",
-        "--no-headers",
-    ],
+    &["api-resources", "--api-group=", "--verbs=list,get", "-o", "wide", "--no-headers"],
     &["rollout", "history", "deploy/web", "--revision=2"],
     &["rollout", "status", "sts", "db", "-w"],
-    &[
-        "rollout",
-        "status",
-        "daemonset.apps/agent",
-        "-n",
-        "kube-system",
-    ],
+    &["rollout", "status", "daemonset.apps/agent", "-n", "kube-system"],
 ];
 
 #[test]
@@ -239,43 +153,25 @@ fn parsed_requests_render_and_validate() {
         let argv = to_argv(&req);
         assert_eq!(validate(&req, &config), Ok(()), "{line:?} → {argv:?}");
         let (command_type, args) = argv.split_first().expect("verb");
-        let input = CommandInput {
-            command_type,
-            args,
-            extra_args: &[],
-            namespace: None,
-        };
+        let input = CommandInput { command_type, args, extra_args: &[], namespace: None };
         assert_eq!(parse(&input, &config), Ok(req), "{line:?} → {argv:?}");
     }
     let req = run(&["get", "pods,svc", "-n", "demo", "-o", "wide"]).expect("passes");
-    assert_eq!(
-        to_argv(&req),
-        ["get", "pods,svc", "--namespace=demo", "--output=wide"]
-    );
+    assert_eq!(to_argv(&req), ["get", "pods,svc", "--namespace=demo", "--output=wide"]);
     let req = run(&["rollout", "status", "deploy", "web", "-w=false"]).expect("passes");
-    assert_eq!(
-        to_argv(&req),
-        ["rollout", "status", "deploy/web", "--watch=false"]
-    );
+    assert_eq!(to_argv(&req), ["rollout", "status", "deploy/web", "--watch=false"]);
 }
 
 #[test]
 fn validate_refuses_forged_requests() {
     let config = secrets_restricted();
     let get = |targets| KubectlRequest::Get(get_request(targets));
-    let pod = |name: &str| {
-        LogTarget::Object(ResourceRef {
-            resource: "pods".into(),
-            names: vec![name.into()],
-        })
-    };
+    let pod =
+        |name: &str| LogTarget::Object(ResourceRef { resource: "pods".into(), names: vec![name.into()] });
     let rollout = |action, revision, watch| {
         KubectlRequest::Rollout(RolloutRequest {
             action,
-            target: ResourceRef {
-                resource: "deploy".into(),
-                names: vec!["web".into()],
-            },
+            target: ResourceRef { resource: "deploy".into(), names: vec!["web".into()] },
             namespace: NamespaceScope::Default,
             revision,
             watch,
@@ -287,10 +183,7 @@ fn validate_refuses_forged_requests() {
         ("path traversal", get(refs(&[("pods", &["../secrets/x"])]))),
         ("query injection", get(refs(&[("pods", &["x?watch=true"])]))),
         ("no targets", get(vec![])),
-        (
-            "bare and named",
-            get(refs(&[("pods", &[]), ("svc", &["x"])])),
-        ),
+        ("bare and named", get(refs(&[("pods", &[]), ("svc", &["x"])]))),
         ("bad resource", get(refs(&[("pods;rm", &[])]))),
         (
             "bad namespace",
@@ -318,10 +211,7 @@ fn validate_refuses_forged_requests() {
         ),
         (
             "logs zero since",
-            KubectlRequest::Logs(LogsRequest {
-                since_seconds: Some(0),
-                ..logs_request(pod("web-0"))
-            }),
+            KubectlRequest::Logs(LogsRequest { since_seconds: Some(0), ..logs_request(pod("web-0")) }),
         ),
         (
             "logs two pods",
@@ -337,14 +227,8 @@ fn validate_refuses_forged_requests() {
                 names: vec!["x".into()],
             }))),
         ),
-        (
-            "status with revision",
-            rollout(RolloutAction::Status, Some(2), true),
-        ),
-        (
-            "history watching",
-            rollout(RolloutAction::History, None, true),
-        ),
+        ("status with revision", rollout(RolloutAction::Status, Some(2), true)),
+        ("history watching", rollout(RolloutAction::History, None, true)),
         (
             "top by name",
             KubectlRequest::Top(TopRequest {
@@ -359,32 +243,16 @@ fn validate_refuses_forged_requests() {
         ),
     ];
     for (what, req) in forged {
-        assert!(
-            validate(&req, &config).is_err(),
-            "{what}: {req:?} must be refused"
-        );
+        assert!(validate(&req, &config).is_err(), "{what}: {req:?} must be refused");
     }
-    assert_eq!(
-        validate(&get(refs(&[("pods", &["web-0"])])), &config),
-        Ok(())
-    );
+    assert_eq!(validate(&get(refs(&[("pods", &["web-0"])])), &config), Ok(()));
 }
 
 #[test]
 fn body_namespace_with_hyphenated_words_passes() {
-    let got = run_with(
-        &["get", "pods"],
-        &[],
-        Some("web-editor"),
-        &PolicyConfig::default(),
-    );
-    let KubectlRequest::Get(get) = got.expect("passes") else {
-        panic!("not a get")
-    };
-    assert_eq!(
-        get.namespace,
-        NamespaceScope::Namespace("web-editor".into())
-    );
+    let got = run_with(&["get", "pods"], &[], Some("web-editor"), &PolicyConfig::default());
+    let KubectlRequest::Get(get) = got.expect("passes") else { panic!("not a get") };
+    assert_eq!(get.namespace, NamespaceScope::Namespace("web-editor".into()));
 }
 
 #[test]
@@ -395,25 +263,15 @@ fn verb_repeated_in_args_and_kubectl_prefix_are_dropped() {
     assert_eq!(run(&["GET", "pods"]), Ok(want.clone()));
     assert_eq!(run(&["get pods"]), Ok(want));
     assert_eq!(run(&["events", "events"]).map(|r| r.verb()), Ok("events"));
-    assert_eq!(
-        run(&["rollout status", "deploy/web"]).map(|r| r.verb()),
-        Ok("rollout status")
-    );
+    assert_eq!(run(&["rollout status", "deploy/web"]).map(|r| r.verb()), Ok("rollout status"));
     // `events` is both a verb and a resource.
     assert!(run(&["get", "events"]).is_ok());
 }
 
 #[test]
 fn extra_args_continue_args() {
-    let got = run_with(
-        &["get", "pods", "-n"],
-        &["demo", "-o", "wide"],
-        None,
-        &PolicyConfig::default(),
-    );
-    let KubectlRequest::Get(get) = got.expect("passes") else {
-        panic!("not a get")
-    };
+    let got = run_with(&["get", "pods", "-n"], &["demo", "-o", "wide"], None, &PolicyConfig::default());
+    let KubectlRequest::Get(get) = got.expect("passes") else { panic!("not a get") };
     assert_eq!(get.namespace, NamespaceScope::Namespace("demo".into()));
     assert_eq!(get.output, OutputFormat::Wide);
 }
@@ -421,28 +279,16 @@ fn extra_args_continue_args() {
 /// (command, substring the message must contain). The message must name the offending token.
 const MUST_FAIL: &[(&[&str], &str)] = &[
     // Credentials, server, identity: never expressible.
-    (
-        &["get", "pods", "--token=abc"],
-        "`--token` would change the credentials",
-    ),
-    (
-        &["get", "pods", "--token", "abc"],
-        "`--token` would change the credentials",
-    ),
+    (&["get", "pods", "--token=abc"], "`--token` would change the credentials"),
+    (&["get", "pods", "--token", "abc"], "`--token` would change the credentials"),
     (&["get", "pods", "--server=https://evil"], "`--server`"),
     (&["get", "pods", "-s", "https://evil"], "`-s`"),
     (&["get", "pods", "-shttps://evil"], "`-s`"),
     (&["get", "pods", "--kubeconfig=/x"], "`--kubeconfig`"),
     (&["get", "pods", "--as=admin"], "`--as`"),
-    (
-        &["get", "pods", "--as-group=system:masters"],
-        "`--as-group`",
-    ),
+    (&["get", "pods", "--as-group=system:masters"], "`--as-group`"),
     (&["get", "pods", "--context", "prod"], "`--context`"),
-    (
-        &["get", "pods", "--insecure-skip-tls-verify"],
-        "`--insecure-skip-tls-verify`",
-    ),
+    (&["get", "pods", "--insecure-skip-tls-verify"], "`--insecure-skip-tls-verify`"),
     (&["get", "pods", "-token=abc"], "`-token`"),
     (&["logs", "web-0", "--token=abc"], "credentials"),
     (&["version", "--server=https://evil"], "`--server`"),
@@ -451,19 +297,10 @@ const MUST_FAIL: &[(&[&str], &str)] = &[
     (&["get", "--filename=x.yaml"], "`--filename`"),
     (&["get", "pods", "-k", "dir"], "`-k`"),
     (&["get", "--raw", "/api/v1/secrets"], "`--raw`"),
-    (
-        &["get", "pods", "-o", "jsonpath-file=/etc/passwd"],
-        "read a file",
-    ),
-    (
-        &["get", "pods", "-o", "custom-columns-file=/etc/passwd"],
-        "read a file",
-    ),
+    (&["get", "pods", "-o", "jsonpath-file=/etc/passwd"], "read a file"),
+    (&["get", "pods", "-o", "custom-columns-file=/etc/passwd"], "read a file"),
     (&["get", "pods", "-o", "go-template={{.}}"], "Go templates"),
-    (
-        &["get", "pods", "-o", "go-template-file=/x"],
-        "Go templates",
-    ),
+    (&["get", "pods", "-o", "go-template-file=/x"], "Go templates"),
     (&["get", "pods", "--template={{.}}"], "`--template`"),
     // Watching.
     (&["get", "pods", "-w"], "`-w`"),
@@ -484,49 +321,25 @@ const MUST_FAIL: &[(&[&str], &str)] = &[
     (&["plugin", "list"], "`plugin`"),
     (&["get", "delete", "pod", "x"], "`delete`"),
     (&["get", "describe", "pod", "x"], "command_type `describe`"),
-    (
-        &["rollout", "restart", "deploy/x"],
-        "`rollout restart` is not supported",
-    ),
+    (&["rollout", "restart", "deploy/x"], "`rollout restart` is not supported"),
     (&["rollout", "undo", "deploy/x"], "`rollout undo`"),
     (&["rollout", "pause", "deploy/x"], "`rollout pause`"),
     (&["rollout", "resume", "deploy/x"], "`rollout resume`"),
-    (
-        &["cluster-info", "dump"],
-        "`cluster-info dump` is not supported",
-    ),
+    (&["cluster-info", "dump"], "`cluster-info dump` is not supported"),
     // Namespaces.
-    (
-        &["get", "pods", "-A", "-n", "default"],
-        "`-A` and `-n` conflict",
-    ),
+    (&["get", "pods", "-A", "-n", "default"], "`-A` and `-n` conflict"),
     (
         &["get", "pods", "--all-namespaces", "--namespace=default"],
         "`--all-namespaces` and `--namespace` conflict",
     ),
-    (
-        &["get", "pods", "-n", "Default"],
-        "`Default` is not a valid namespace",
-    ),
-    (
-        &["get", "pods", "-n", "a;b"],
-        "`a;b` is not a valid namespace",
-    ),
+    (&["get", "pods", "-n", "Default"], "`Default` is not a valid namespace"),
+    (&["get", "pods", "-n", "a;b"], "`a;b` is not a valid namespace"),
     (&["get", "pods", "-n", "-A"], "`-n` needs a value"),
     (&["get", "pods", "-n"], "`-n` needs a value"),
     // Unknown flags, exact names only.
-    (
-        &["get", "pods", "--foo"],
-        "`--foo` is not allowed for `get`",
-    ),
-    (
-        &["get", "pods", "--tail=5"],
-        "`--tail` is accepted by `logs`",
-    ),
-    (
-        &["logs", "web-0", "-previous"],
-        "did you mean `--previous`?",
-    ),
+    (&["get", "pods", "--foo"], "`--foo` is not allowed for `get`"),
+    (&["get", "pods", "--tail=5"], "`--tail` is accepted by `logs`"),
+    (&["logs", "web-0", "-previous"], "did you mean `--previous`?"),
     (&["version", "--short"], "`version` takes no flags"),
     (&["version", "-o", "json"], "`version` takes no flags"),
     (
@@ -536,74 +349,36 @@ const MUST_FAIL: &[(&[&str], &str)] = &[
     (&["get", "pods", "--", "x"], "`--`"),
     // Values.
     (&["get", "pods", "-o", "jsonpath"], "needs a template"),
-    (
-        &["get", "pods", "-o", "xml"],
-        "`xml` is not a valid value for `-o`",
-    ),
-    (
-        &["get", "pods", "-l", "''"],
-        "`''` is not a valid value for `-l`",
-    ),
-    (
-        &["get", "pods", "-l", "a=b", "-l", "c=d"],
-        "`-l` is given more than once",
-    ),
+    (&["get", "pods", "-o", "xml"], "`xml` is not a valid value for `-o`"),
+    (&["get", "pods", "-l", "''"], "`''` is not a valid value for `-l`"),
+    (&["get", "pods", "-l", "a=b", "-l", "c=d"], "`-l` is given more than once"),
     (&["get", "pods", "--chunk-size=-1"], "`--chunk-size`"),
     (&["logs", "web-0", "--since=1d"], "no `d` unit"),
-    (
-        &["logs", "web-0", "--since=5"],
-        "`5` is not a valid value for `--since`",
-    ),
+    (&["logs", "web-0", "--since=5"], "`5` is not a valid value for `--since`"),
     (&["logs", "web-0", "--since=-5m"], "`--since`"),
     (&["logs", "web-0", "--since-time=yesterday"], "RFC 3339"),
     (
-        &[
-            "logs",
-            "web-0",
-            "--since=5m",
-            "--since-time=2024-05-01T10:00:00Z",
-        ],
+        &["logs", "web-0", "--since=5m", "--since-time=2024-05-01T10:00:00Z"],
         "`--since` and `--since-time` conflict",
     ),
     (&["logs", "web-0", "--tail=-2"], "`--tail`"),
     (&["logs", "web-0", "--limit-bytes=0"], "`--limit-bytes`"),
-    (
-        &["logs", "web-0", "app", "-c", "app"],
-        "give the container once",
-    ),
-    (
-        &["logs", "web-0", "-c", "app", "--all-containers"],
-        "conflict",
-    ),
-    (
-        &["events", "--types=Error"],
-        "`Error` is not a valid value for `--types`",
-    ),
+    (&["logs", "web-0", "app", "-c", "app"], "give the container once"),
+    (&["logs", "web-0", "-c", "app", "--all-containers"], "conflict"),
+    (&["events", "--types=Error"], "`Error` is not a valid value for `--types`"),
     (&["events", "--for", "web-0"], "TYPE/NAME"),
-    (
-        &["events", "-o", "wide"],
-        "`wide` is not a valid value for `-o`",
-    ),
+    (&["events", "-o", "wide"], "`wide` is not a valid value for `-o`"),
     (&["top", "pods", "--sort-by=name"], "`cpu` or `memory`"),
     (&["api-resources", "-o", "json"], "`wide` or `name`"),
-    (
-        &["explain", "pods", "--api-version=Apps/V1"],
-        "`--api-version`",
-    ),
+    (&["explain", "pods", "--api-version=Apps/V1"], "`--api-version`"),
     // Positionals.
     (&["get"], "`get` needs a resource type"),
     (&["get", "-n", "demo"], "`get` needs a resource type"),
     (&["describe"], "`describe` needs"),
     (&["logs"], "`logs` needs a pod name"),
-    (
-        &["logs", "web-0", "app", "extra"],
-        "unexpected argument `extra`",
-    ),
+    (&["logs", "web-0", "app", "extra"], "unexpected argument `extra`"),
     (&["logs", "web-0", "-l", "app=web"], "not both"),
-    (
-        &["get", "pods", "x", "-l", "app=web"],
-        "select by name or by label",
-    ),
+    (&["get", "pods", "x", "-l", "app=web"], "select by name or by label"),
     (&["get", "pods", "x", "-A"], "cannot be combined with `-A`"),
     (&["get", "pod/a", "b"], "all must be"),
     (&["get", "pod/a/b"], "`a/b` is not a valid name"),
@@ -629,32 +404,17 @@ const MUST_FAIL: &[(&[&str], &str)] = &[
     (&["rollout"], "`history` or `status`"),
     (&["rollout", "status"], "`rollout status` needs"),
     (&["rollout", "status", "deploy"], "`rollout status` needs"),
-    (
-        &["rollout", "status", "pod/x"],
-        "deployments, statefulsets and daemonsets",
-    ),
-    (
-        &["rollout", "status", "deploy/x", "--revision=2"],
-        "`--revision` is not allowed for `rollout status`",
-    ),
-    (
-        &["rollout", "status", "deploy/x", "--timeout=5m"],
-        "`--timeout`",
-    ),
-    (
-        &["rollout", "history", "deploy/x", "--revision=-1"],
-        "`--revision`",
-    ),
+    (&["rollout", "status", "pod/x"], "deployments, statefulsets and daemonsets"),
+    (&["rollout", "status", "deploy/x", "--revision=2"], "`--revision` is not allowed for `rollout status`"),
+    (&["rollout", "status", "deploy/x", "--timeout=5m"], "`--timeout`"),
+    (&["rollout", "history", "deploy/x", "--revision=-1"], "`--revision`"),
     (
         &["rollout", "history", "deploy/x", "-A"],
         "`-A` is not allowed for `rollout history`; allowed flags: -n/--namespace, --revision",
     ),
     // Tokens.
     (&["get", "pods", ""], "empty argument in args[1]"),
-    (
-        &["get", "pods", "-o", "jsonpath={.a}\n"],
-        "control character",
-    ),
+    (&["get", "pods", "-o", "jsonpath={.a}\n"], "control character"),
     (&["frobnicate"], "`frobnicate` is not a supported command"),
     (&[""], "command_type is empty"),
 ];
@@ -664,10 +424,7 @@ fn commands_that_must_fail() {
     for (line, needle) in MUST_FAIL {
         match run(line) {
             Ok(req) => panic!("{line:?} must fail, parsed as {req:?}"),
-            Err(e) => assert!(
-                e.to_string().contains(needle),
-                "{line:?}: `{e}` does not contain `{needle}`"
-            ),
+            Err(e) => assert!(e.to_string().contains(needle), "{line:?}: `{e}` does not contain `{needle}`"),
         }
     }
 }
@@ -695,34 +452,22 @@ fn restricted_resources_under_every_spelling() {
         match run_with(line, &[], None, &config) {
             Ok(req) => panic!("{line:?} must be refused, parsed as {req:?}"),
             Err(e) => {
-                assert!(
-                    matches!(e, PolicyError::RestrictedResource { .. }),
-                    "{line:?}: {e:?}"
-                );
+                assert!(matches!(e, PolicyError::RestrictedResource { .. }), "{line:?}: {e:?}");
                 assert!(e.to_string().contains("rule `secrets`"), "{e}");
             }
         }
     }
     // Not secrets: fine. `all` does not include secrets; `explain` shows only the schema.
-    for line in [
-        &["get", "pods"][..],
-        &["get", "all"],
-        &["explain", "secrets"],
-        &["get", "secretstores"],
-    ] {
+    for line in [&["get", "pods"][..], &["get", "all"], &["explain", "secrets"], &["get", "secretstores"]] {
         assert!(run_with(line, &[], None, &config).is_ok(), "{line:?}");
     }
 }
 
 #[test]
 fn restricting_a_member_of_all_refuses_all() {
-    let config = PolicyConfig {
-        restricted_resources: vec!["pods".into()],
-    };
+    let config = PolicyConfig { restricted_resources: vec!["pods".into()] };
     let err = run_with(&["get", "all"], &[], None, &config).expect_err("refused");
-    assert!(
-        matches!(err, PolicyError::RestrictedResource { ref resource, .. } if resource == "all")
-    );
+    assert!(matches!(err, PolicyError::RestrictedResource { ref resource, .. } if resource == "all"));
     assert!(run_with(&["logs", "web-0"], &[], None, &config).is_err());
     assert!(run_with(&["top", "po"], &[], None, &config).is_err());
 }
@@ -737,84 +482,45 @@ fn namespace_rules() {
     };
     assert_eq!(ns(&["get", "pods"], None), Ok(NamespaceScope::Default));
     assert_eq!(ns(&["get", "pods"], Some("")), Ok(NamespaceScope::Default));
-    assert_eq!(
-        ns(&["get", "pods"], Some("demo")),
-        Ok(NamespaceScope::Namespace("demo".into()))
-    );
+    assert_eq!(ns(&["get", "pods"], Some("demo")), Ok(NamespaceScope::Namespace("demo".into())));
     assert_eq!(
         ns(&["get", "pods", "-n", "demo"], Some("demo")),
         Ok(NamespaceScope::Namespace("demo".into()))
     );
     // The flags win: upstream appended `-n default` to `-A`.
-    assert_eq!(
-        ns(&["get", "pods", "-A"], Some("default")),
-        Ok(NamespaceScope::All)
-    );
-    assert_eq!(
-        ns(&["get", "pods", "-A=false"], Some("demo")),
-        Ok(NamespaceScope::Namespace("demo".into()))
-    );
+    assert_eq!(ns(&["get", "pods", "-A"], Some("default")), Ok(NamespaceScope::All));
+    assert_eq!(ns(&["get", "pods", "-A=false"], Some("demo")), Ok(NamespaceScope::Namespace("demo".into())));
 
     let err = ns(&["get", "pods", "-n", "kube-system"], Some("default")).expect_err("conflict");
     let msg = err.to_string();
-    assert!(
-        msg.contains("`default`") && msg.contains("`-n kube-system`"),
-        "{msg}"
-    );
+    assert!(msg.contains("`default`") && msg.contains("`-n kube-system`"), "{msg}");
     assert_eq!((err.field(), err.index()), ("args", Some(1)));
 
     let err = ns(&["get", "pods"], Some("Bad_NS")).expect_err("invalid");
     assert_eq!((err.field(), err.index()), ("namespace", None));
-    assert!(
-        err.to_string()
-            .contains("`Bad_NS` is not a valid namespace")
-    );
+    assert!(err.to_string().contains("`Bad_NS` is not a valid namespace"));
 
     // Verbs without namespaces ignore the body's (upstream clients send `default` by default).
-    for line in [
-        &["version"][..],
-        &["api-resources"],
-        &["explain", "pods"],
-        &["cluster-info"],
-    ] {
-        assert!(
-            run_with(line, &[], Some("default"), &config).is_ok(),
-            "{line:?}"
-        );
+    for line in [&["version"][..], &["api-resources"], &["explain", "pods"], &["cluster-info"]] {
+        assert!(run_with(line, &[], Some("default"), &config).is_ok(), "{line:?}");
     }
 }
 
 /// (command line, extra_args, expected `(field, index)`).
-type LocationCase = (
-    &'static [&'static str],
-    &'static [&'static str],
-    (&'static str, Option<usize>),
-);
+type LocationCase = (&'static [&'static str], &'static [&'static str], (&'static str, Option<usize>));
 
 #[test]
 fn errors_point_at_the_field_and_index() {
     let cases: &[LocationCase] = &[
         (&["delete", "pod"], &[], ("command_type", None)),
         (&["get", "pods", "--token=x"], &[], ("args", Some(1))),
-        (
-            &["get", "pods"],
-            &["-o", "wide", "--kubeconfig=/x"],
-            ("extra_args", Some(2)),
-        ),
-        (
-            &["get", "pods", "-o"],
-            &["go-template=x"],
-            ("args", Some(1)),
-        ),
+        (&["get", "pods"], &["-o", "wide", "--kubeconfig=/x"], ("extra_args", Some(2))),
+        (&["get", "pods", "-o"], &["go-template=x"], ("args", Some(1))),
         (&["get", "get", "exec"], &[], ("args", Some(1))),
     ];
     for (line, extra, want) in cases {
         let err = run_with(line, extra, None, &PolicyConfig::default()).expect_err("refused");
-        assert_eq!(
-            (err.field(), err.index()),
-            *want,
-            "{line:?} {extra:?}: {err}"
-        );
+        assert_eq!((err.field(), err.index()), *want, "{line:?} {extra:?}: {err}");
     }
 }
 
@@ -826,17 +532,7 @@ fn limits() {
     assert!(run_with(&line, &[], None, &config).is_ok(), "20 args");
     line.push("y");
     let err = run_with(&line, &[], None, &config).expect_err("21 args");
-    assert!(
-        matches!(
-            err,
-            PolicyError::TooManyTokens {
-                count: 21,
-                max: 20,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, PolicyError::TooManyTokens { count: 21, max: 20, .. }), "{err:?}");
     assert_eq!(err.field(), "args");
 
     let extra = vec!["--no-headers"; 21];
@@ -853,15 +549,7 @@ fn limits() {
 #[test]
 fn unknown_flag_messages_list_the_allowed_flags() {
     let err = run(&["get", "pods", "--foo"]).expect_err("refused");
-    let PolicyError::UnknownFlag {
-        verb,
-        ref flag,
-        ref allowed,
-        ..
-    } = err
-    else {
-        panic!("{err:?}")
-    };
+    let PolicyError::UnknownFlag { verb, ref flag, ref allowed, .. } = err else { panic!("{err:?}") };
     assert_eq!((verb, flag.as_str()), ("get", "--foo"));
     assert!(allowed.contains(&"-n/--namespace") && allowed.contains(&"--field-selector"));
     let msg = err.to_string();
@@ -871,31 +559,16 @@ fn unknown_flag_messages_list_the_allowed_flags() {
     );
 
     let msg = run(&["logs", "x", "-A"]).expect_err("refused").to_string();
-    assert!(
-        msg.contains("`-A` is not allowed for `logs`") && msg.contains("-c/--container"),
-        "{msg}"
-    );
+    assert!(msg.contains("`-A` is not allowed for `logs`") && msg.contains("-c/--container"), "{msg}");
 
-    let msg = run(&["delete", "pod", "x"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("allowed command types: get, describe, logs"),
-        "{msg}"
-    );
+    let msg = run(&["delete", "pod", "x"]).expect_err("refused").to_string();
+    assert!(msg.contains("allowed command types: get, describe, logs"), "{msg}");
 
-    let msg = run(&["rollout", "restart", "deploy/x"])
-        .expect_err("refused")
-        .to_string();
+    let msg = run(&["rollout", "restart", "deploy/x"]).expect_err("refused").to_string();
     assert!(msg.contains("`rollout history`, `rollout status`"), "{msg}");
 
-    let msg = run(&["get", "pods", "-o", "go-template={{.}}"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("`go-template={{.}}` is not a valid value for `-o`"),
-        "{msg}"
-    );
+    let msg = run(&["get", "pods", "-o", "go-template={{.}}"]).expect_err("refused").to_string();
+    assert!(msg.contains("`go-template={{.}}` is not a valid value for `-o`"), "{msg}");
 
     assert_eq!(allowed_flags("events").map(|f| f.len()), Some(6));
     assert_eq!(allowed_flags("version"), Some(vec![]));
@@ -913,34 +586,16 @@ fn round_trips() {
                 ..get_request(refs(&[("pods", &[]), ("svc", &[])]))
             }),
         ),
+        (&["get", "pods", "a", "b"], KubectlRequest::Get(get_request(refs(&[("pods", &["a", "b"])])))),
         (
-            &["get", "pods", "a", "b"],
-            KubectlRequest::Get(get_request(refs(&[("pods", &["a", "b"])]))),
-        ),
-        (
-            &[
-                "get",
-                "pod/a",
-                "svc/b",
-                "pod/c",
-                "-o",
-                "jsonpath='{.metadata.name}'",
-            ],
+            &["get", "pod/a", "svc/b", "pod/c", "-o", "jsonpath='{.metadata.name}'"],
             KubectlRequest::Get(GetRequest {
                 output: OutputFormat::JsonPath("{.metadata.name}".into()),
                 ..get_request(refs(&[("pod", &["a", "c"]), ("svc", &["b"])]))
             }),
         ),
         (
-            &[
-                "get",
-                "Pods",
-                "-l",
-                "'app=web'",
-                "-L",
-                "app,tier",
-                "--sort-by={.metadata.name}",
-            ],
+            &["get", "Pods", "-l", "'app=web'", "-L", "app,tier", "--sort-by={.metadata.name}"],
             KubectlRequest::Get(GetRequest {
                 label_selector: Some("app=web".into()),
                 label_columns: vec!["app".into(), "tier".into()],
@@ -958,14 +613,7 @@ fn round_trips() {
             }),
         ),
         (
-            &[
-                "logs",
-                "deploy/orders-api",
-                "--previous",
-                "--tail=50",
-                "-n",
-                "demo-shop",
-            ],
+            &["logs", "deploy/orders-api", "--previous", "--tail=50", "-n", "demo-shop"],
             KubectlRequest::Logs(LogsRequest {
                 namespace: NamespaceScope::Namespace("demo-shop".into()),
                 previous: true,
@@ -997,18 +645,10 @@ fn round_trips() {
             }),
         ),
         (
-            &[
-                "rollout",
-                "status",
-                "deployment/storefront",
-                "--watch=false",
-            ],
+            &["rollout", "status", "deployment/storefront", "--watch=false"],
             KubectlRequest::Rollout(RolloutRequest {
                 action: RolloutAction::Status,
-                target: ResourceRef {
-                    resource: "deployment".into(),
-                    names: vec!["storefront".into()],
-                },
+                target: ResourceRef { resource: "deployment".into(), names: vec!["storefront".into()] },
                 namespace: NamespaceScope::Default,
                 revision: None,
                 watch: false,
@@ -1018,10 +658,7 @@ fn round_trips() {
             &["rollout", "status", "sts", "db"],
             KubectlRequest::Rollout(RolloutRequest {
                 action: RolloutAction::Status,
-                target: ResourceRef {
-                    resource: "sts".into(),
-                    names: vec!["db".into()],
-                },
+                target: ResourceRef { resource: "sts".into(), names: vec!["db".into()] },
                 namespace: NamespaceScope::Default,
                 revision: None,
                 watch: true,
@@ -1031,10 +668,7 @@ fn round_trips() {
             &["rollout", "history", "ds/agent", "--revision", "3"],
             KubectlRequest::Rollout(RolloutRequest {
                 action: RolloutAction::History,
-                target: ResourceRef {
-                    resource: "ds".into(),
-                    names: vec!["agent".into()],
-                },
+                target: ResourceRef { resource: "ds".into(), names: vec!["agent".into()] },
                 namespace: NamespaceScope::Default,
                 revision: Some(3),
                 watch: false,
@@ -1069,10 +703,7 @@ fn round_trips() {
             &["events", "--for", "pod/x", "--types=Warning", "-n", "demo"],
             KubectlRequest::Events(EventsRequest {
                 namespace: NamespaceScope::Namespace("demo".into()),
-                for_object: Some(ResourceRef {
-                    resource: "pod".into(),
-                    names: vec!["x".into()],
-                }),
+                for_object: Some(ResourceRef { resource: "pod".into(), names: vec!["x".into()] }),
                 types: vec!["Warning".into()],
                 output: OutputFormat::Table,
                 no_headers: false,
@@ -1086,39 +717,20 @@ fn round_trips() {
 
 #[test]
 fn shorthand_clusters_follow_pflag() {
-    let KubectlRequest::Get(get) = run(&["get", "pods", "-Aojson"]).expect("passes") else {
-        panic!()
-    };
-    assert_eq!(
-        (get.namespace, get.output),
-        (NamespaceScope::All, OutputFormat::Json)
-    );
-    let KubectlRequest::Logs(logs) = run(&["logs", "web-0", "-pf"]).expect("passes") else {
-        panic!()
-    };
+    let KubectlRequest::Get(get) = run(&["get", "pods", "-Aojson"]).expect("passes") else { panic!() };
+    assert_eq!((get.namespace, get.output), (NamespaceScope::All, OutputFormat::Json));
+    let KubectlRequest::Logs(logs) = run(&["logs", "web-0", "-pf"]).expect("passes") else { panic!() };
     assert!(logs.previous && logs.follow);
-    let msg = run(&["get", "pods", "-Ax"])
-        .expect_err("refused")
-        .to_string();
+    let msg = run(&["get", "pods", "-Ax"]).expect_err("refused").to_string();
     assert!(msg.contains("`-x`") && msg.contains("in `-Ax`"), "{msg}");
 }
 
 #[test]
 fn requests_survive_serde() {
-    let req = run(&[
-        "logs",
-        "deploy/orders-api",
-        "--previous",
-        "--tail=50",
-        "-n",
-        "demo-shop",
-    ])
-    .expect("passes");
+    let req =
+        run(&["logs", "deploy/orders-api", "--previous", "--tail=50", "-n", "demo-shop"]).expect("passes");
     let json = serde_json::to_string(&req).expect("serializes");
-    assert_eq!(
-        serde_json::from_str::<KubectlRequest>(&json).expect("deserializes"),
-        req
-    );
+    assert_eq!(serde_json::from_str::<KubectlRequest>(&json).expect("deserializes"), req);
 }
 
 #[test]
@@ -1180,18 +792,9 @@ fn odd_tokens_never_panic_and_accepted_ones_round_trip() {
     for verb in ALLOWED_VERBS {
         for a in odd {
             for b in odd {
-                for line in [
-                    &[*verb, a, b][..],
-                    &[*verb, "pods", a, b],
-                    &[*verb, a, "x", b],
-                ] {
+                for line in [&[*verb, a, b][..], &[*verb, "pods", a, b], &[*verb, a, "x", b]] {
                     if let Ok(req) = run(line) {
-                        assert_eq!(
-                            validate(&req, &config),
-                            Ok(()),
-                            "{line:?} → {:?}",
-                            to_argv(&req)
-                        );
+                        assert_eq!(validate(&req, &config), Ok(()), "{line:?} → {:?}", to_argv(&req));
                     }
                 }
             }

@@ -7,8 +7,8 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::parse::{CommandInput, parse_unbounded};
 use super::request::{
-    ApiResourcesOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef,
-    RolloutAction, TopKind,
+    ApiResourcesOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
+    TopKind,
 };
 use super::verb::Verb;
 
@@ -32,11 +32,7 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
             switch(&mut out, "no-headers", get.no_headers);
             switch(&mut out, "show-kind", get.show_kind);
             opt(&mut out, "sort-by", get.sort_by.as_deref());
-            opt(
-                &mut out,
-                "chunk-size",
-                get.chunk_size.map(|n| n.to_string()).as_deref(),
-            );
+            opt(&mut out, "chunk-size", get.chunk_size.map(|n| n.to_string()).as_deref());
         }
         KubectlRequest::Describe(describe) => {
             out.extend(targets(&describe.targets));
@@ -48,32 +44,18 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
         }
         KubectlRequest::Logs(logs) => {
             match &logs.target {
-                LogTarget::Object(r) => {
-                    out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource)))
-                }
+                LogTarget::Object(r) => out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource))),
                 LogTarget::Selector(s) => out.push(format!("--selector={s}")),
             }
             namespace(&mut out, &logs.namespace);
             opt(&mut out, "container", logs.container.as_deref());
             switch(&mut out, "all-containers", logs.all_containers);
             switch(&mut out, "previous", logs.previous);
-            opt(
-                &mut out,
-                "tail",
-                logs.tail_lines.map(|n| n.to_string()).as_deref(),
-            );
-            opt(
-                &mut out,
-                "since",
-                logs.since_seconds.map(|n| format!("{n}s")).as_deref(),
-            );
+            opt(&mut out, "tail", logs.tail_lines.map(|n| n.to_string()).as_deref());
+            opt(&mut out, "since", logs.since_seconds.map(|n| format!("{n}s")).as_deref());
             opt(&mut out, "since-time", logs.since_time.as_deref());
             switch(&mut out, "timestamps", logs.timestamps);
-            opt(
-                &mut out,
-                "limit-bytes",
-                logs.limit_bytes.map(|n| n.to_string()).as_deref(),
-            );
+            opt(&mut out, "limit-bytes", logs.limit_bytes.map(|n| n.to_string()).as_deref());
             switch(&mut out, "follow", logs.follow);
             switch(&mut out, "prefix", logs.prefix);
         }
@@ -129,20 +111,12 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
             namespace(&mut out, &rollout.namespace);
             match rollout.action {
                 RolloutAction::History => {
-                    opt(
-                        &mut out,
-                        "revision",
-                        rollout.revision.map(|n| n.to_string()).as_deref(),
-                    );
+                    opt(&mut out, "revision", rollout.revision.map(|n| n.to_string()).as_deref());
                     switch(&mut out, "watch", rollout.watch);
                 }
                 RolloutAction::Status => {
                     // Not valid for `status`: rendered so that the re-parse refuses it.
-                    opt(
-                        &mut out,
-                        "revision",
-                        rollout.revision.map(|n| n.to_string()).as_deref(),
-                    );
+                    opt(&mut out, "revision", rollout.revision.map(|n| n.to_string()).as_deref());
                     if !rollout.watch {
                         out.push("--watch=false".to_owned());
                     }
@@ -170,42 +144,25 @@ pub fn validate(request: &KubectlRequest, config: &PolicyConfig) -> Result<(), P
         }
         _ => (command_type.clone(), args),
     };
-    let input = CommandInput {
-        command_type: &command_type,
-        args,
-        extra_args: &[],
-        namespace: None,
-    };
+    let input = CommandInput { command_type: &command_type, args, extra_args: &[], namespace: None };
     let reparsed = parse_unbounded(&input, config)?;
-    if reparsed == *request {
-        Ok(())
-    } else {
-        Err(not_canonical(&argv))
-    }
+    if reparsed == *request { Ok(()) } else { Err(not_canonical(&argv)) }
 }
 
 fn not_canonical(argv: &[String]) -> PolicyError {
-    PolicyError::NotCanonical {
-        argv: preview(&argv.join(" ")),
-        at: Location::ARGS,
-    }
+    PolicyError::NotCanonical { argv: preview(&argv.join(" ")), at: Location::ARGS }
 }
 
 /// get/describe targets: `pods,svc` when no names are given, else one `TYPE/NAME` per name.
 fn targets(refs: &[ResourceRef]) -> Vec<String> {
     if refs.iter().all(|r| r.names.is_empty()) {
         let list: Vec<&str> = refs.iter().map(|r| r.resource.as_str()).collect();
-        return if list.is_empty() {
-            vec![]
-        } else {
-            vec![list.join(",")]
-        };
+        return if list.is_empty() { vec![] } else { vec![list.join(",")] };
     }
     refs.iter()
         .flat_map(|r| {
             let bare = r.names.is_empty().then(|| r.resource.clone());
-            bare.into_iter()
-                .chain(r.names.iter().map(move |n| format!("{}/{n}", r.resource)))
+            bare.into_iter().chain(r.names.iter().map(move |n| format!("{}/{n}", r.resource)))
         })
         .collect()
 }

@@ -35,53 +35,26 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("componentstatuses", &["componentstatus", "cs"]),
     ("ingresses.networking.k8s.io", &["ingress", "ing"]),
     ("ingressclasses.networking.k8s.io", &["ingressclass"]),
-    (
-        "networkpolicies.networking.k8s.io",
-        &["networkpolicy", "netpol"],
-    ),
-    (
-        "horizontalpodautoscalers.autoscaling",
-        &["horizontalpodautoscaler", "hpa"],
-    ),
+    ("networkpolicies.networking.k8s.io", &["networkpolicy", "netpol"]),
+    ("horizontalpodautoscalers.autoscaling", &["horizontalpodautoscaler", "hpa"]),
     ("endpointslices.discovery.k8s.io", &["endpointslice"]),
-    (
-        "poddisruptionbudgets.policy",
-        &["poddisruptionbudget", "pdb"],
-    ),
+    ("poddisruptionbudgets.policy", &["poddisruptionbudget", "pdb"]),
     ("podsecuritypolicies.policy", &["podsecuritypolicy", "psp"]),
     ("storageclasses.storage.k8s.io", &["storageclass", "sc"]),
     ("csidrivers.storage.k8s.io", &["csidriver"]),
     ("csinodes.storage.k8s.io", &["csinode"]),
     ("volumeattachments.storage.k8s.io", &["volumeattachment"]),
-    (
-        "customresourcedefinitions.apiextensions.k8s.io",
-        &["customresourcedefinition", "crd", "crds"],
-    ),
+    ("customresourcedefinitions.apiextensions.k8s.io", &["customresourcedefinition", "crd", "crds"]),
     ("roles.rbac.authorization.k8s.io", &["role"]),
     ("rolebindings.rbac.authorization.k8s.io", &["rolebinding"]),
     ("clusterroles.rbac.authorization.k8s.io", &["clusterrole"]),
-    (
-        "clusterrolebindings.rbac.authorization.k8s.io",
-        &["clusterrolebinding"],
-    ),
+    ("clusterrolebindings.rbac.authorization.k8s.io", &["clusterrolebinding"]),
     ("leases.coordination.k8s.io", &["lease"]),
-    (
-        "priorityclasses.scheduling.k8s.io",
-        &["priorityclass", "pc"],
-    ),
+    ("priorityclasses.scheduling.k8s.io", &["priorityclass", "pc"]),
     ("runtimeclasses.node.k8s.io", &["runtimeclass"]),
-    (
-        "certificatesigningrequests.certificates.k8s.io",
-        &["certificatesigningrequest", "csr"],
-    ),
-    (
-        "validatingwebhookconfigurations.admissionregistration.k8s.io",
-        &["validatingwebhookconfiguration"],
-    ),
-    (
-        "mutatingwebhookconfigurations.admissionregistration.k8s.io",
-        &["mutatingwebhookconfiguration"],
-    ),
+    ("certificatesigningrequests.certificates.k8s.io", &["certificatesigningrequest", "csr"]),
+    ("validatingwebhookconfigurations.admissionregistration.k8s.io", &["validatingwebhookconfiguration"]),
+    ("mutatingwebhookconfigurations.admissionregistration.k8s.io", &["mutatingwebhookconfiguration"]),
     ("apiservices.apiregistration.k8s.io", &["apiservice"]),
 ];
 
@@ -121,9 +94,7 @@ pub fn canonical_resource(token: &str) -> Option<&'static str> {
 
 /// The plural of a canonical form: `deployments.apps` → `deployments`.
 pub(crate) fn plural_of(canonical: &str) -> &str {
-    canonical
-        .split_once('.')
-        .map_or(canonical, |(plural, _)| plural)
+    canonical.split_once('.').map_or(canonical, |(plural, _)| plural)
 }
 
 /// The group of a canonical form: `deployments.apps` → `apps`, `pods` → ``.
@@ -153,10 +124,7 @@ pub(crate) fn is_version(s: &str) -> bool {
     if tail.is_empty() {
         return true;
     }
-    let Some(n) = tail
-        .strip_prefix("alpha")
-        .or_else(|| tail.strip_prefix("beta"))
-    else {
+    let Some(n) = tail.strip_prefix("alpha").or_else(|| tail.strip_prefix("beta")) else {
         return false;
     };
     !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
@@ -168,17 +136,8 @@ pub(crate) const MAX_NAME: usize = 253;
 /// An object (or container) name: anything the API server could hold, so shell metacharacters
 /// are plain characters, but no whitespace or control characters, at most 253 characters, and
 /// nothing that would change the API URL the executor builds (`/`, `%`, `?`, `#`, `.`, `..`).
-pub(crate) fn validate_name(
-    value: &str,
-    what: &'static str,
-    at: Location,
-) -> Result<String, PolicyError> {
-    let fail = |reason: String| PolicyError::InvalidName {
-        value: preview(value),
-        what,
-        reason,
-        at,
-    };
+pub(crate) fn validate_name(value: &str, what: &'static str, at: Location) -> Result<String, PolicyError> {
+    let fail = |reason: String| PolicyError::InvalidName { value: preview(value), what, reason, at };
     if value.is_empty() {
         return Err(fail("it is empty".into()));
     }
@@ -186,22 +145,17 @@ pub(crate) fn validate_name(
         return Err(fail(format!("it is longer than {MAX_NAME} characters")));
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(fail(
-            "names cannot contain whitespace or control characters".into(),
-        ));
+        return Err(fail("names cannot contain whitespace or control characters".into()));
     }
     if value.starts_with('-') {
-        return Err(fail(
-            "names cannot start with `-` (is this a misspelt flag?)".into(),
-        ));
+        return Err(fail("names cannot start with `-` (is this a misspelt flag?)".into()));
     }
     if value == "." || value == ".." {
         return Err(fail("`.` and `..` are not object names".into()));
     }
     if value.contains('/') {
         return Err(fail(
-            "a name cannot contain `/`; use `TYPE/NAME` with exactly one slash, or `TYPE NAME`"
-                .into(),
+            "a name cannot contain `/`; use `TYPE/NAME` with exactly one slash, or `TYPE NAME`".into(),
         ));
     }
     if let Some(c) = value.chars().find(|c| matches!(c, '%' | '?' | '#')) {
@@ -212,11 +166,7 @@ pub(crate) fn validate_name(
 
 /// A namespace: a DNS-1123 label.
 pub(crate) fn validate_namespace(value: &str, at: Location) -> Result<String, PolicyError> {
-    let fail = |reason: &'static str| PolicyError::InvalidNamespace {
-        value: preview(value),
-        reason,
-        at,
-    };
+    let fail = |reason: &'static str| PolicyError::InvalidNamespace { value: preview(value), reason, at };
     if value.is_empty() {
         return Err(fail("it is empty"));
     }
@@ -226,13 +176,8 @@ pub(crate) fn validate_namespace(value: &str, at: Location) -> Result<String, Po
     if value.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(fail("namespaces are lowercase"));
     }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(fail(
-            "it contains characters other than lowercase letters, digits and `-`",
-        ));
+    if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(fail("it contains characters other than lowercase letters, digits and `-`"));
     }
     if value.starts_with('-') || value.ends_with('-') {
         return Err(fail("it must start and end with a letter or digit"));
@@ -244,38 +189,23 @@ pub(crate) fn validate_namespace(value: &str, at: Location) -> Result<String, Po
 /// letters, digits, `-` and `.`-separated non-empty segments. Returned lowercased (kubectl matches
 /// resources and kinds case-insensitively).
 pub(crate) fn validate_resource(value: &str, at: Location) -> Result<String, PolicyError> {
-    let fail = |reason: String| PolicyError::InvalidResource {
-        value: preview(value),
-        reason,
-        at,
-    };
+    let fail = |reason: String| PolicyError::InvalidResource { value: preview(value), reason, at };
     if value.is_empty() {
         return Err(fail("it is empty".into()));
     }
     if value.len() > MAX_NAME {
         return Err(fail(format!("it is longer than {MAX_NAME} characters")));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
-    {
-        let shown = if c.is_control() {
-            c.escape_default().to_string()
-        } else {
-            c.to_string()
-        };
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
+        let shown = if c.is_control() { c.escape_default().to_string() } else { c.to_string() };
         return Err(fail(format!(
             "resource types contain only letters, digits, `-` and `.`, not `{shown}` (e.g. `pods`, \
              `deploy`, `deployments.apps`)"
         )));
     }
-    if value
-        .split('.')
-        .any(|seg| seg.is_empty() || seg.starts_with('-') || seg.ends_with('-'))
-    {
+    if value.split('.').any(|seg| seg.is_empty() || seg.starts_with('-') || seg.ends_with('-')) {
         return Err(fail(
-            "each `.`-separated part must be non-empty and start and end with a letter or digit"
-                .into(),
+            "each `.`-separated part must be non-empty and start and end with a letter or digit".into(),
         ));
     }
     Ok(value.to_ascii_lowercase())
@@ -304,14 +234,8 @@ mod tests {
             ("deployments.v1.apps", Some("deployments.apps")),
             ("cj", Some("cronjobs.batch")),
             ("cronjobs.v1beta1.batch", Some("cronjobs.batch")),
-            (
-                "crds",
-                Some("customresourcedefinitions.apiextensions.k8s.io"),
-            ),
-            (
-                "crd",
-                Some("customresourcedefinitions.apiextensions.k8s.io"),
-            ),
+            ("crds", Some("customresourcedefinitions.apiextensions.k8s.io")),
+            ("crd", Some("customresourcedefinitions.apiextensions.k8s.io")),
             ("netpol", Some("networkpolicies.networking.k8s.io")),
             ("hpa", Some("horizontalpodautoscalers.autoscaling")),
             ("quota", Some("resourcequotas")),
@@ -325,10 +249,7 @@ mod tests {
                 Some("validatingwebhookconfigurations.admissionregistration.k8s.io"),
             ),
             ("apiservices", Some("apiservices.apiregistration.k8s.io")),
-            (
-                "clusterrolebindings",
-                Some("clusterrolebindings.rbac.authorization.k8s.io"),
-            ),
+            ("clusterrolebindings", Some("clusterrolebindings.rbac.authorization.k8s.io")),
             // Not built-in, or a different group: left to discovery.
             ("deployments.extensions", None),
             ("pods.metrics.k8s.io", None),
@@ -356,35 +277,11 @@ mod tests {
     #[test]
     fn names_accept_odd_characters_but_not_url_changers() {
         let at = Location::ARGS;
-        for ok in [
-            "credit-api-123",
-            "a;b",
-            "x|y",
-            "$(id)",
-            "`w`",
-            "web-editor",
-            "system:controller:x",
-            "é",
-        ] {
-            assert_eq!(
-                validate_name(ok, "name", at).ok().as_deref(),
-                Some(ok),
-                "{ok}"
-            );
+        for ok in ["credit-api-123", "a;b", "x|y", "$(id)", "`w`", "web-editor", "system:controller:x", "é"]
+        {
+            assert_eq!(validate_name(ok, "name", at).ok().as_deref(), Some(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "a b",
-            "a\nb",
-            "a\tb",
-            ".",
-            "..",
-            "a/b",
-            "a%2f",
-            "x?watch=1",
-            "x#y",
-            "-n",
-        ] {
+        for bad in ["", "a b", "a\nb", "a\tb", ".", "..", "a/b", "a%2f", "x?watch=1", "x#y", "-n"] {
             assert!(validate_name(bad, "name", at).is_err(), "{bad:?}");
         }
         assert!(validate_name(&"a".repeat(253), "name", at).is_ok());
@@ -394,27 +291,10 @@ mod tests {
     #[test]
     fn namespaces_are_dns_labels() {
         let at = Location::NAMESPACE;
-        for ok in [
-            "default",
-            "web-editor",
-            "kube-system",
-            "a",
-            "1a",
-            &"a".repeat(63),
-        ] {
+        for ok in ["default", "web-editor", "kube-system", "a", "1a", &"a".repeat(63)] {
             assert!(validate_namespace(ok, at).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "Default",
-            "a_b",
-            "-a",
-            "a-",
-            "a.b",
-            "a b",
-            &"a".repeat(64),
-            "a;b",
-        ] {
+        for bad in ["", "Default", "a_b", "-a", "a-", "a.b", "a b", &"a".repeat(64), "a;b"] {
             assert!(validate_namespace(bad, at).is_err(), "{bad}");
         }
     }
@@ -422,17 +302,9 @@ mod tests {
     #[test]
     fn resources_are_lowercased_tokens() {
         let at = Location::ARGS;
-        assert_eq!(
-            validate_resource("Deployment", at).ok().as_deref(),
-            Some("deployment")
-        );
-        assert_eq!(
-            validate_resource("foos.example.com", at).ok().as_deref(),
-            Some("foos.example.com")
-        );
-        for bad in [
-            "", "pods ", "po/ds", "a..b", ".pods", "pods.", "pods;x", "-pods", "pod_s",
-        ] {
+        assert_eq!(validate_resource("Deployment", at).ok().as_deref(), Some("deployment"));
+        assert_eq!(validate_resource("foos.example.com", at).ok().as_deref(), Some("foos.example.com"));
+        for bad in ["", "pods ", "po/ds", "a..b", ".pods", "pods.", "pods;x", "-pods", "pod_s"] {
             assert!(validate_resource(bad, at).is_err(), "{bad:?}");
         }
     }

@@ -17,15 +17,9 @@ pub(crate) struct Token<'a> {
 /// character.
 pub(crate) fn check_token(token: &Token<'_>) -> Result<(), PolicyError> {
     let (what, reason) = if token.text.is_empty() {
-        (
-            "empty argument".to_owned(),
-            "every element must be a non-empty word; remove it",
-        )
+        ("empty argument".to_owned(), "every element must be a non-empty word; remove it")
     } else if token.text.chars().count() > MAX_TOKEN_CHARS {
-        (
-            format!("argument `{}`", preview(token.text)),
-            "it is longer than 1024 characters",
-        )
+        (format!("argument `{}`", preview(token.text)), "it is longer than 1024 characters")
     } else if token.text.chars().any(char::is_control) {
         (
             format!("argument `{}`", preview(token.text)),
@@ -35,9 +29,5 @@ pub(crate) fn check_token(token: &Token<'_>) -> Result<(), PolicyError> {
     } else {
         return Ok(());
     };
-    Err(PolicyError::InvalidToken {
-        what,
-        reason,
-        at: token.at,
-    })
+    Err(PolicyError::InvalidToken { what, reason, at: token.at })
 }

@@ -4,24 +4,18 @@
 use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{Occurrence, Scanned};
-use super::token::{MAX_TOKEN_CHARS, Token};
 use super::request::{NamespaceScope, OutputFormat, ResourceRef};
 use super::resources::{validate_name, validate_namespace, validate_resource};
+use super::token::{MAX_TOKEN_CHARS, Token};
 
 /// `-n`, `-A` and the body's namespace. The flags win over the body for `-A`; `-n` and the body
 /// must agree; `-A` with `-n` is refused.
-pub(crate) fn namespace_scope(
-    s: &Scanned<'_>,
-    body: Option<&str>,
-) -> Result<NamespaceScope, PolicyError> {
+pub(crate) fn namespace_scope(s: &Scanned<'_>, body: Option<&str>) -> Result<NamespaceScope, PolicyError> {
     let flag = s.text("namespace")?;
     let all = s.bool("all-namespaces").unwrap_or(false);
     match (all, flag) {
         (true, Some((_, o))) => Err(PolicyError::ConflictingFlags {
-            first: s
-                .find("all-namespaces")
-                .map_or("-A", |a| a.written)
-                .to_owned(),
+            first: s.find("all-namespaces").map_or("-A", |a| a.written).to_owned(),
             second: o.written.to_owned(),
             reason: "`-A` covers every namespace and `-n` picks one; drop one of them",
             at: o.at,
@@ -39,10 +33,7 @@ pub(crate) fn namespace_scope(
             }
         }
         (false, None) => match body {
-            Some(body) => Ok(NamespaceScope::Namespace(validate_namespace(
-                body,
-                Location::NAMESPACE,
-            )?)),
+            Some(body) => Ok(NamespaceScope::Namespace(validate_namespace(body, Location::NAMESPACE)?)),
             None => Ok(NamespaceScope::Default),
         },
     }
@@ -73,8 +64,7 @@ pub(crate) fn targets<'a>(
             if ty.is_empty() {
                 return Err(PolicyError::InvalidResource {
                     value: preview(first.text),
-                    reason: "the comma-separated list has an empty item; write e.g. `pods,svc`"
-                        .to_owned(),
+                    reason: "the comma-separated list has an empty item; write e.g. `pods,svc`".to_owned(),
                     at: first.at,
                 });
             }
@@ -84,10 +74,7 @@ pub(crate) fn targets<'a>(
             }
             config.check_typed(&resource, first.at)?;
             if !refs.iter().any(|r: &ResourceRef| r.resource == resource) {
-                refs.push(ResourceRef {
-                    resource,
-                    names: names.clone(),
-                });
+                refs.push(ResourceRef { resource, names: names.clone() });
             }
         }
         return Ok((refs, positionals.get(1).copied()));
@@ -109,10 +96,7 @@ pub(crate) fn targets<'a>(
         let name = validate_name(name, "name", t.at)?;
         match refs.iter_mut().find(|r| r.resource == resource) {
             Some(existing) => existing.names.push(name),
-            None => refs.push(ResourceRef {
-                resource,
-                names: vec![name],
-            }),
+            None => refs.push(ResourceRef { resource, names: vec![name] }),
         }
     }
     Ok((refs, Some(*first)))
@@ -128,44 +112,36 @@ pub(crate) fn get_output(value: &str, o: &Occurrence<'_>) -> Result<OutputFormat
     };
     let template = |kind: &str, example: &str| match inline.map(strip_quotes) {
         Some(t) if !t.is_empty() => Ok(t.to_owned()),
-        _ => Err(invalid(
-            o,
-            value,
-            &format!("`{kind}` needs a template, e.g. `-o {kind}={example}`"),
-        )),
+        _ => Err(invalid(o, value, &format!("`{kind}` needs a template, e.g. `-o {kind}={example}`"))),
     };
-    Ok(
-        match (format.to_ascii_lowercase().as_str(), inline.is_some()) {
-            ("table", false) => OutputFormat::Table,
-            ("wide", false) => OutputFormat::Wide,
-            ("json", false) => OutputFormat::Json,
-            ("yaml", false) => OutputFormat::Yaml,
-            ("name", false) => OutputFormat::Name,
-            ("jsonpath", _) => {
-                OutputFormat::JsonPath(template("jsonpath", "{.items[*].metadata.name}")?)
-            }
-            ("custom-columns", _) => OutputFormat::CustomColumns(template(
-                "custom-columns",
-                "NAME:.metadata.name,NODE:.spec.nodeName",
-            )?),
-            ("go-template" | "go-template-file" | "template" | "templatefile", _) => {
-                return Err(invalid(
-                    o,
-                    value,
-                    "Go templates are not supported; use `jsonpath=…` or `custom-columns=…`",
-                ));
-            }
-            ("jsonpath-file" | "custom-columns-file", _) => {
-                return Err(invalid(
-                    o,
-                    value,
-                    "file-based formats would read a file on the executor; give the template inline: \
+    Ok(match (format.to_ascii_lowercase().as_str(), inline.is_some()) {
+        ("table", false) => OutputFormat::Table,
+        ("wide", false) => OutputFormat::Wide,
+        ("json", false) => OutputFormat::Json,
+        ("yaml", false) => OutputFormat::Yaml,
+        ("name", false) => OutputFormat::Name,
+        ("jsonpath", _) => OutputFormat::JsonPath(template("jsonpath", "{.items[*].metadata.name}")?),
+        ("custom-columns", _) => OutputFormat::CustomColumns(template(
+            "custom-columns",
+            "NAME:.metadata.name,NODE:.spec.nodeName",
+        )?),
+        ("go-template" | "go-template-file" | "template" | "templatefile", _) => {
+            return Err(invalid(
+                o,
+                value,
+                "Go templates are not supported; use `jsonpath=…` or `custom-columns=…`",
+            ));
+        }
+        ("jsonpath-file" | "custom-columns-file", _) => {
+            return Err(invalid(
+                o,
+                value,
+                "file-based formats would read a file on the executor; give the template inline: \
                  `jsonpath=…` or `custom-columns=…`",
-                ));
-            }
-            _ => return Err(invalid(o, value, FORMATS)),
-        },
-    )
+            ));
+        }
+        _ => return Err(invalid(o, value, FORMATS)),
+    })
 }
 
 /// A label or field selector: surrounding quotes stripped, non-empty, at most 1024 characters.
@@ -186,15 +162,10 @@ pub(crate) fn selector(s: &Scanned<'_>, long: &str) -> Result<Option<String>, Po
 
 /// `--since=5m`, `1h30m`, `10s`, `1.5h` (Go durations) → whole seconds, rounded up.
 pub(crate) fn since(value: &str, o: &Occurrence<'_>) -> Result<i64, PolicyError> {
-    const EXPECTED: &str =
-        "a positive duration such as `10s`, `5m`, `1h30m` (units: ns, us, ms, s, m, h)";
+    const EXPECTED: &str = "a positive duration such as `10s`, `5m`, `1h30m` (units: ns, us, ms, s, m, h)";
     let seconds = go_duration_seconds(value).ok_or_else(|| {
         if value.ends_with('d') {
-            invalid(
-                o,
-                value,
-                "a duration in hours (no `d` unit), e.g. `--since=48h`",
-            )
+            invalid(o, value, "a duration in hours (no `d` unit), e.g. `--since=48h`")
         } else {
             invalid(o, value, EXPECTED)
         }
@@ -217,15 +188,10 @@ pub(crate) fn go_duration_seconds(value: &str) -> Option<f64> {
         return None;
     }
     while !rest.is_empty() {
-        let number_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
+        let number_len = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
         let number: f64 = rest[..number_len].parse().ok()?;
         rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" | "μs" => 1e-6,
@@ -260,22 +226,17 @@ pub(crate) fn int(
 /// `'…'` or `"…"` → `…` (agents often quote as if for a shell; there is none).
 pub(crate) fn strip_quotes(mut value: &str) -> &str {
     // Every layer, so that stripping is idempotent (a rendered request parses back the same).
-    while let Some(inner) = ['\'', '"'].into_iter().find_map(|quote| {
-        value
-            .strip_prefix(quote)
-            .and_then(|v| v.strip_suffix(quote))
-    }) {
+    while let Some(inner) = ['\'', '"']
+        .into_iter()
+        .find_map(|quote| value.strip_prefix(quote).and_then(|v| v.strip_suffix(quote)))
+    {
         value = inner;
     }
     value
 }
 
 /// `raw` with surrounding quotes stripped; refused (quoting `raw`) if nothing is left.
-pub(crate) fn non_empty(
-    raw: &str,
-    o: &Occurrence<'_>,
-    expected: &str,
-) -> Result<String, PolicyError> {
+pub(crate) fn non_empty(raw: &str, o: &Occurrence<'_>, expected: &str) -> Result<String, PolicyError> {
     let value = strip_quotes(raw);
     if value.trim().is_empty() {
         return Err(invalid(o, raw, expected));
@@ -293,34 +254,13 @@ pub(crate) fn invalid(o: &Occurrence<'_>, value: &str, expected: &str) -> Policy
 }
 
 pub(crate) fn unexpected(verb: &'static str, t: &Token<'_>, expected: &'static str) -> PolicyError {
-    PolicyError::UnexpectedArgument {
-        verb,
-        arg: preview(t.text),
-        expected,
-        at: t.at,
-    }
+    PolicyError::UnexpectedArgument { verb, arg: preview(t.text), expected, at: t.at }
 }
 
-pub(crate) fn conflict(
-    s: &Scanned<'_>,
-    first: &str,
-    second: &str,
-    reason: &'static str,
-) -> PolicyError {
-    let written = |long: &str| {
-        s.find(long)
-            .map_or_else(|| format!("--{long}"), |o| o.written.to_owned())
-    };
-    let at = s
-        .find(second)
-        .or_else(|| s.find(first))
-        .map_or(Location::ARGS, |o| o.at);
-    PolicyError::ConflictingFlags {
-        first: written(first),
-        second: written(second),
-        reason,
-        at,
-    }
+pub(crate) fn conflict(s: &Scanned<'_>, first: &str, second: &str, reason: &'static str) -> PolicyError {
+    let written = |long: &str| s.find(long).map_or_else(|| format!("--{long}"), |o| o.written.to_owned());
+    let at = s.find(second).or_else(|| s.find(first)).map_or(Location::ARGS, |o| o.at);
+    PolicyError::ConflictingFlags { first: written(first), second: written(second), reason, at }
 }
 
 pub(crate) fn names_with_selector(verb: &'static str, t: Token<'_>) -> PolicyError {

@@ -148,10 +148,7 @@ impl CommandName {
             }
             i += 1;
         }
-        assert!(
-            n == out.len(),
-            "RUNNABLE's length is the number of verbs plus rollout's extra actions"
-        );
+        assert!(n == out.len(), "RUNNABLE's length is the number of verbs plus rollout's extra actions");
         out
     };
 
@@ -181,10 +178,7 @@ mod tests {
     fn names_round_trip() {
         for verb in Verb::ALL {
             assert_eq!(Verb::from_word(verb.as_str()), Some(verb));
-            assert_eq!(
-                CommandName::from_name(verb.as_str()),
-                Some(CommandName::Verb(verb))
-            );
+            assert_eq!(CommandName::from_name(verb.as_str()), Some(CommandName::Verb(verb)));
         }
         for command in CommandName::RUNNABLE {
             assert_eq!(CommandName::from_name(command.as_str()), Some(command));
@@ -198,10 +192,7 @@ mod tests {
         let runnable: Vec<&str> = CommandName::RUNNABLE.iter().map(|c| c.as_str()).collect();
         assert!(runnable.contains(&"rollout history") && runnable.contains(&"rollout status"));
         assert!(!runnable.contains(&"rollout"));
-        assert_eq!(
-            runnable.len(),
-            Verb::ALL.len() - 1 + RolloutAction::ALL.len()
-        );
+        assert_eq!(runnable.len(), Verb::ALL.len() - 1 + RolloutAction::ALL.len());
         assert_eq!(Verb::Rollout.subcommands(), ["history", "status"]);
         assert!(Verb::Get.subcommands().is_empty());
         assert_eq!(VERB_WORDS.len(), Verb::ALL.len());

@@ -11,7 +11,9 @@ pub enum SplitError {
     #[error("the command is longer than {MAX_COMMAND_CHARS} characters")]
     TooLong,
     /// Outside quotes this character would be shell syntax.
-    #[error("`{0}` is shell syntax; send exactly one kubectl command (no pipes, redirects, substitutions or chaining)")]
+    #[error(
+        "`{0}` is shell syntax; send exactly one kubectl command (no pipes, redirects, substitutions or chaining)"
+    )]
     ShellSyntax(char),
     #[error("unterminated single quote")]
     UnterminatedSingleQuote,
@@ -132,16 +134,31 @@ mod tests {
     #[test]
     fn splits_like_a_shell_without_expansions() {
         assert_eq!(split_command("kubectl get pods -n demo").expect("ok"), ["get", "pods", "-n", "demo"]);
-        assert_eq!(split_command("  get  pods\t-o 'custom-columns=NAME:.metadata.name, X:.y' ").expect("ok"), ["get", "pods", "-o", "custom-columns=NAME:.metadata.name, X:.y"]);
-        assert_eq!(split_command(r#"get pods -l "app in (a, b)" -o jsonpath='{.items[*].metadata.name}'"#).expect("ok"), ["get", "pods", "-l", "app in (a, b)", "-o", "jsonpath={.items[*].metadata.name}"]);
+        assert_eq!(
+            split_command("  get  pods\t-o 'custom-columns=NAME:.metadata.name, X:.y' ").expect("ok"),
+            ["get", "pods", "-o", "custom-columns=NAME:.metadata.name, X:.y"]
+        );
+        assert_eq!(
+            split_command(r#"get pods -l "app in (a, b)" -o jsonpath='{.items[*].metadata.name}'"#)
+                .expect("ok"),
+            ["get", "pods", "-l", "app in (a, b)", "-o", "jsonpath={.items[*].metadata.name}"]
+        );
         assert_eq!(split_command(r"logs my\ pod").expect("ok"), ["logs", "my pod"]);
-        assert_eq!(split_verb("kubectl get pods").expect("ok"), ("get".to_string(), vec!["pods".to_string()]));
-        assert_eq!(split_command("get pods -o jsonpath={$.items}").expect("nothing is expanded"), ["get", "pods", "-o", "jsonpath={$.items}"]);
+        assert_eq!(
+            split_verb("kubectl get pods").expect("ok"),
+            ("get".to_string(), vec!["pods".to_string()])
+        );
+        assert_eq!(
+            split_command("get pods -o jsonpath={$.items}").expect("nothing is expanded"),
+            ["get", "pods", "-o", "jsonpath={$.items}"]
+        );
     }
 
     #[test]
     fn refuses_shell_syntax_and_bad_quoting() {
-        for bad in ["get pods | grep x", "get pods; rm -rf /", "get pods && echo", "get pods > /tmp/x", "get `id`"] {
+        for bad in
+            ["get pods | grep x", "get pods; rm -rf /", "get pods && echo", "get pods > /tmp/x", "get `id`"]
+        {
             assert!(split_command(bad).expect_err(bad).to_string().contains("shell syntax"), "{bad}");
         }
         assert_eq!(split_command("get 'pods"), Err(SplitError::UnterminatedSingleQuote));

@@ -7,7 +7,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::*;
 
@@ -81,46 +81,81 @@ fn objects() -> Vec<Value> {
         json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": ORDERS_DB_SECRET, "namespace": SHOP_NS, "labels": labels(ORDERS_API)},
             "stringData": secret_data}),
-        deployment(SHOP_NS, STOREFRONT, 3, json!({"containers": [{
+        deployment(
+            SHOP_NS,
+            STOREFRONT,
+            3,
+            json!({"containers": [{
             "name": "nginx", "image": "nginx:1.25.3",
             "ports": [{"containerPort": 80, "name": "http"}],
             "envFrom": [{"configMapRef": {"name": STOREFRONT_CONFIG}}],
             "readinessProbe": {"httpGet": {"path": "/healthz", "port": 80}, "periodSeconds": 10},
-            "resources": resources("100m", "64Mi", "128Mi")}]})),
+            "resources": resources("100m", "64Mi", "128Mi")}]}),
+        ),
         service(SHOP_NS, STOREFRONT, json!({"app": STOREFRONT}), 80, 80),
-        deployment(SHOP_NS, ORDERS_API, 1, json!({"containers": [{
+        deployment(
+            SHOP_NS,
+            ORDERS_API,
+            1,
+            json!({"containers": [{
             "name": ORDERS_API, "image": format!("{IMAGE_REPO}/orders-api:2.4.1"),
             "ports": [{"containerPort": 8000, "name": "http"}],
             "env": [
                 {"name": "DB_HOST", "value": "postgres"}, {"name": "DB_PORT", "value": "5432"},
                 {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": ORDERS_DB_SECRET, "key": "DATABASE_URL"}}},
                 {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": ORDERS_DB_SECRET, "key": "api-token"}}}],
-            "resources": resources("250m", "128Mi", "256Mi")}]})),
+            "resources": resources("250m", "128Mi", "256Mi")}]}),
+        ),
         service(SHOP_NS, ORDERS_API, json!({"app": ORDERS_API}), 80, 8000),
-        deployment(SHOP_NS, CHECKOUT, 1, json!({"containers": [{
+        deployment(
+            SHOP_NS,
+            CHECKOUT,
+            1,
+            json!({"containers": [{
             "name": CHECKOUT, "image": format!("{IMAGE_REPO}/checkout:1.8.0"),
             "ports": [{"containerPort": 8080, "name": "http"}],
             "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 5, "failureThreshold": 3},
-            "resources": resources("100m", "128Mi", "256Mi")}]})),
+            "resources": resources("100m", "128Mi", "256Mi")}]}),
+        ),
         service(SHOP_NS, CHECKOUT, json!({"app": CHECKOUT}), 80, 8080),
         // The selector names a label no pod carries: the Service has no endpoints.
         service(SHOP_NS, PAYMENTS_SVC, json!({"app": "payments", "tier": "backend"}), 80, 8080),
         // ---- demo-batch: jobs and workers that cannot run
-        deployment(BATCH_NS, THUMBNAILER, 1, json!({"containers": [{
+        deployment(
+            BATCH_NS,
+            THUMBNAILER,
+            1,
+            json!({"containers": [{
             "name": THUMBNAILER, "image": format!("{IMAGE_REPO}/thumbnailer:v9.9.9-does-not-exist"),
-            "resources": resources("100m", "64Mi", "128Mi")}]})),
-        deployment(BATCH_NS, REPORT_BUILDER, 1, json!({"containers": [{
+            "resources": resources("100m", "64Mi", "128Mi")}]}),
+        ),
+        deployment(
+            BATCH_NS,
+            REPORT_BUILDER,
+            1,
+            json!({"containers": [{
             "name": REPORT_BUILDER, "image": format!("{IMAGE_REPO}/report-builder:3.2.0"),
-            "resources": resources("200m", "64Mi", "64Mi")}]})),
+            "resources": resources("200m", "64Mi", "64Mi")}]}),
+        ),
         // Asks for more CPU than any node has: Pending, "Insufficient cpu".
-        deployment(BATCH_NS, ML_TRAINER, 1, json!({
+        deployment(
+            BATCH_NS,
+            ML_TRAINER,
+            1,
+            json!({
             "containers": [{"name": ML_TRAINER, "image": format!("{IMAGE_REPO}/ml-trainer:0.9.0"),
-                "resources": {"requests": {"cpu": "64", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}}]})),
+                "resources": {"requests": {"cpu": "64", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}}]}),
+        ),
         // Asks for a GPU node that does not exist: Pending, "didn't match node selector".
-        deployment(BATCH_NS, GPU_INFERENCE, 1, json!({
+        deployment(
+            BATCH_NS,
+            GPU_INFERENCE,
+            1,
+            json!({
             "nodeSelector": {"accelerator": "nvidia-a100"},
             "containers": [{"name": GPU_INFERENCE, "image": format!("{IMAGE_REPO}/gpu-inference:1.1.0"),
-                "resources": resources("500m", "512Mi", "1Gi")}]})),
+                "resources": resources("500m", "512Mi", "1Gi")}]}),
+        ),
         json!({"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": NIGHTLY_MIGRATION, "namespace": BATCH_NS, "labels": labels(NIGHTLY_MIGRATION)},
             "spec": {"backoffLimit": 1, "template": {
@@ -149,7 +184,10 @@ pub async fn converged(client: &kube::Client) -> anyhow::Result<Readiness> {
     let shop = Api::<Pod>::namespaced(client.clone(), SHOP_NS).list(&ListParams::default()).await?.items;
     let batch = Api::<Pod>::namespaced(client.clone(), BATCH_NS).list(&ListParams::default()).await?.items;
     let app_pods = |pods: &[Pod], app: &str| -> Vec<Pod> {
-        pods.iter().filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get("app")).is_some_and(|a| a == app)).cloned().collect()
+        pods.iter()
+            .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get("app")).is_some_and(|a| a == app))
+            .cloned()
+            .collect()
     };
     let mut expect = |ok: bool, what: &str| {
         if !ok {
@@ -158,20 +196,44 @@ pub async fn converged(client: &kube::Client) -> anyhow::Result<Readiness> {
     };
     let sf = app_pods(&shop, STOREFRONT);
     expect(sf.len() == 3 && sf.iter().all(pod_ready), "storefront: 3 pods Running and Ready");
-    expect(app_pods(&shop, ORDERS_API).iter().any(|p| waiting_reason(p) == Some("CrashLoopBackOff")), "orders-api: CrashLoopBackOff");
-    expect(app_pods(&shop, CHECKOUT).iter().any(|p| phase(p) == "Running" && !pod_ready(p)), "checkout: Running, not Ready");
-    expect(app_pods(&batch, THUMBNAILER).iter().any(|p| waiting_reason(p) == Some("ImagePullBackOff")), "thumbnailer: ImagePullBackOff");
-    expect(app_pods(&batch, REPORT_BUILDER).iter().any(|p| terminated_reason(p) == Some("OOMKilled")), "report-builder: OOMKilled");
+    expect(
+        app_pods(&shop, ORDERS_API).iter().any(|p| waiting_reason(p) == Some("CrashLoopBackOff")),
+        "orders-api: CrashLoopBackOff",
+    );
+    expect(
+        app_pods(&shop, CHECKOUT).iter().any(|p| phase(p) == "Running" && !pod_ready(p)),
+        "checkout: Running, not Ready",
+    );
+    expect(
+        app_pods(&batch, THUMBNAILER).iter().any(|p| waiting_reason(p) == Some("ImagePullBackOff")),
+        "thumbnailer: ImagePullBackOff",
+    );
+    expect(
+        app_pods(&batch, REPORT_BUILDER).iter().any(|p| terminated_reason(p) == Some("OOMKilled")),
+        "report-builder: OOMKilled",
+    );
     expect(app_pods(&batch, ML_TRAINER).iter().any(unschedulable), "ml-trainer: Pending (Insufficient cpu)");
-    expect(app_pods(&batch, GPU_INFERENCE).iter().any(unschedulable), "gpu-inference: Pending (node selector)");
+    expect(
+        app_pods(&batch, GPU_INFERENCE).iter().any(unschedulable),
+        "gpu-inference: Pending (node selector)",
+    );
     let job = Api::<Job>::namespaced(client.clone(), BATCH_NS).get_opt(NIGHTLY_MIGRATION).await?;
-    let failed = job.and_then(|j| j.status).and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Failed" && c.status == "True");
+    let failed = job
+        .and_then(|j| j.status)
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Failed" && c.status == "True");
     expect(failed, "nightly-migration: Job Failed (BackoffLimitExceeded)");
     Ok(r)
 }
 
 /// Waits for [`converged`], reporting what is still missing every few seconds.
-pub async fn wait_converged(client: &kube::Client, timeout: Duration, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<()> {
+pub async fn wait_converged(
+    client: &kube::Client,
+    timeout: Duration,
+    progress: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut last_report = Instant::now();
     loop {
@@ -180,7 +242,10 @@ pub async fn wait_converged(client: &kube::Client, timeout: Duration, progress: 
             return Ok(());
         }
         if start.elapsed() > timeout {
-            anyhow::bail!("demo scenario did not converge within {timeout:?}; still missing: {}", r.missing.join("; "));
+            anyhow::bail!(
+                "demo scenario did not converge within {timeout:?}; still missing: {}",
+                r.missing.join("; ")
+            );
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             progress(&format!("waiting for: {}", r.missing.join("; ")));
@@ -195,7 +260,10 @@ fn phase(p: &Pod) -> &str {
 }
 
 fn pod_ready(p: &Pod) -> bool {
-    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 fn first_container_state(p: &Pod) -> Option<&k8s_openapi::api::core::v1::ContainerState> {
@@ -213,6 +281,10 @@ fn terminated_reason(p: &Pod) -> Option<&str> {
 fn unschedulable(p: &Pod) -> bool {
     phase(p) == "Pending"
         && p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
-            c.iter().any(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))
+            c.iter().any(|c| {
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
+            })
         })
 }

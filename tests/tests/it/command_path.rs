@@ -6,9 +6,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer;
 use futures::StreamExt;
 use kubently_shared::protocol::{self, CommandResult, CommandStatus};
-use kubently_tests::app::{ExecutorOptions, TestApp, ADMIN_KEY, OTHER_KEY, SCOPED_KEY};
+use kubently_tests::app::{ADMIN_KEY, ExecutorOptions, OTHER_KEY, SCOPED_KEY, TestApp};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn text(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_string()
@@ -37,7 +37,10 @@ async fn event_types(app: &TestApp) -> Vec<String> {
         return Vec::new();
     }
     let consumer = stream
-        .create_consumer(consumer::pull::OrderedConfig { filter_subject: names.events_subjects(), ..Default::default() })
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: names.events_subjects(),
+            ..Default::default()
+        })
         .await
         .expect("ordered consumer");
     let mut messages = consumer.messages().await.expect("messages");
@@ -58,7 +61,10 @@ async fn execute_without_a_session_runs_get_version_and_api_resources() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(text(&body, "status"), "success", "{body}");
     let output = text(&body, "output");
-    assert!(output.starts_with("NAME") && output.contains("orders-api-") && output.contains("CrashLoopBackOff"), "{output}");
+    assert!(
+        output.starts_with("NAME") && output.contains("orders-api-") && output.contains("CrashLoopBackOff"),
+        "{output}"
+    );
     assert!(body["session_id"].is_null());
     assert!(uuid::Uuid::parse_str(&text(&body, "command_id")).is_ok());
 
@@ -76,20 +82,39 @@ async fn execute_without_a_session_runs_get_version_and_api_resources() {
 #[tokio::test]
 async fn session_lifecycle_honours_ttl_keepalive_and_ownership() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
-    let (status, s) = app.post("/debug/session", &json!({"cluster_id": app.cluster_id, "ttl_seconds": 120, "user_id": "alice"})).await;
+    let (status, s) = app
+        .post(
+            "/debug/session",
+            &json!({"cluster_id": app.cluster_id, "ttl_seconds": 120, "user_id": "alice"}),
+        )
+        .await;
     assert_eq!(status, 201, "{s}");
     assert_eq!(text(&s, "status"), "active");
     assert_eq!(s["ttl_seconds"], 120);
-    let parse = |v: &Value, k: &str| time::OffsetDateTime::parse(v[k].as_str().expect("time"), &time::format_description::well_known::Rfc3339).expect("rfc3339");
-    assert_eq!((parse(&s, "expires_at") - parse(&s, "created_at")).whole_seconds(), 120, "ttl_seconds is honoured");
+    let parse = |v: &Value, k: &str| {
+        time::OffsetDateTime::parse(
+            v[k].as_str().expect("time"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("rfc3339")
+    };
+    assert_eq!(
+        (parse(&s, "expires_at") - parse(&s, "created_at")).whole_seconds(),
+        120,
+        "ttl_seconds is honoured"
+    );
     let id = text(&s, "session_id");
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, body) = app.execute("get", &["pods"], json!({"namespace": "demo-shop", "session_id": id})).await;
+    let (status, body) =
+        app.execute("get", &["pods"], json!({"namespace": "demo-shop", "session_id": id})).await;
     assert_eq!((status, text(&body, "status").as_str()), (200, "success"), "{body}");
     assert_eq!(text(&body, "session_id"), id);
     let (_, after) = app.get(&format!("/debug/session/{id}")).await;
-    assert!(parse(&after, "expires_at") > parse(&s, "expires_at"), "keep-alive moves expires_at: {s} → {after}");
+    assert!(
+        parse(&after, "expires_at") > parse(&s, "expires_at"),
+        "keep-alive moves expires_at: {s} → {after}"
+    );
     assert_eq!(after["command_count"], 1);
 
     let (status, _) = app.request(Method::GET, &format!("/debug/session/{id}"), Some(OTHER_KEY), None).await;
@@ -122,7 +147,8 @@ async fn a_session_expires_after_its_ttl() {
 #[tokio::test]
 async fn unknown_sessions_and_clusters_are_404s() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
-    let (status, body) = app.execute("version", &[], json!({"session_id": uuid::Uuid::new_v4().to_string()})).await;
+    let (status, body) =
+        app.execute("version", &[], json!({"session_id": uuid::Uuid::new_v4().to_string()})).await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("Session not found")));
     let (status, body) = app.execute("version", &[], json!({"session_id": "not-a-uuid"})).await;
     assert_eq!(status, 404, "{body}");
@@ -130,7 +156,10 @@ async fn unknown_sessions_and_clusters_are_404s() {
     let (status, resp) = app.post("/debug/execute", &body).await;
     assert_eq!(status, 404, "{resp}");
     let detail = resp["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains("Cluster 'some-other-cluster' not found") && detail.contains(&app.cluster_id), "lists the known clusters: {resp}");
+    assert!(
+        detail.contains("Cluster 'some-other-cluster' not found") && detail.contains(&app.cluster_id),
+        "lists the known clusters: {resp}"
+    );
     let (status, _) = app.post("/debug/session", &json!({"cluster_id": "some-other-cluster"})).await;
     assert_eq!(status, 404);
 }
@@ -165,26 +194,57 @@ async fn validation_errors_are_422_with_useful_messages() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let cases = [
         (json!({"cluster_id": "Bad_Cluster", "command_type": "version"}), "cluster_id"),
-        (json!({"cluster_id": app.cluster_id, "command_type": "delete", "args": ["pod", "x"]}), "command_type"),
-        (json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods", "--token=abc"]}), "args"),
-        (json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "extra_args": ["--kubeconfig=/etc/x"]}), "extra_args"),
-        (json!({"cluster_id": app.cluster_id, "command_type": "rollout", "args": ["restart", "deploy/x"]}), "args"),
-        (json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "timeout_seconds": 0}), "timeout_seconds"),
+        (
+            json!({"cluster_id": app.cluster_id, "command_type": "delete", "args": ["pod", "x"]}),
+            "command_type",
+        ),
+        (
+            json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods", "--token=abc"]}),
+            "args",
+        ),
+        (
+            json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "extra_args": ["--kubeconfig=/etc/x"]}),
+            "extra_args",
+        ),
+        (
+            json!({"cluster_id": app.cluster_id, "command_type": "rollout", "args": ["restart", "deploy/x"]}),
+            "args",
+        ),
+        (
+            json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "timeout_seconds": 0}),
+            "timeout_seconds",
+        ),
     ];
     for (body, field) in cases {
         let (status, resp) = app.post("/debug/execute", &body).await;
         assert_eq!(status, 422, "{body} → {resp}");
         let detail = &resp["detail"][0];
-        let loc: Vec<String> = detail["loc"].as_array().expect("loc").iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string())).collect();
+        let loc: Vec<String> = detail["loc"]
+            .as_array()
+            .expect("loc")
+            .iter()
+            .map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+            .collect();
         assert!(loc.contains(&field.to_string()), "{body}: loc {loc:?} should name {field}");
         assert!(detail["msg"].as_str().is_some_and(|m| m.len() > 20), "a message that explains: {resp}");
     }
-    let (status, resp) = app.post("/debug/execute", &json!({"cluster_id": app.cluster_id, "command_type": "exec", "args": ["x"]})).await;
+    let (status, resp) = app
+        .post("/debug/execute", &json!({"cluster_id": app.cluster_id, "command_type": "exec", "args": ["x"]}))
+        .await;
     assert_eq!(status, 422);
-    assert!(resp.to_string().contains("get") && resp.to_string().contains("describe"), "lists the allowed verbs: {resp}");
-    let (status, resp) = app.post("/debug/session", &json!({"cluster_id": app.cluster_id, "ttl_seconds": 30})).await;
+    assert!(
+        resp.to_string().contains("get") && resp.to_string().contains("describe"),
+        "lists the allowed verbs: {resp}"
+    );
+    let (status, resp) =
+        app.post("/debug/session", &json!({"cluster_id": app.cluster_id, "ttl_seconds": 30})).await;
     assert_eq!(status, 422, "{resp}");
-    let (status, resp) = app.post("/debug/execute", &json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "bogus": 1})).await;
+    let (status, resp) = app
+        .post(
+            "/debug/execute",
+            &json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "bogus": 1}),
+        )
+        .await;
     assert_eq!(status, 422, "unknown fields are refused: {resp}");
     let resp = app
         .http
@@ -197,7 +257,10 @@ async fn validation_errors_are_422_with_useful_messages() {
         .expect("send");
     assert_eq!(resp.status().as_u16(), 422);
     // Upstream's false positives pass.
-    for args in [vec!["logs", "credit-api-123", "-n", "web-editor"], vec!["get", "pods", "-l", "app=scaler", "-n", "demo-shop"]] {
+    for args in [
+        vec!["logs", "credit-api-123", "-n", "web-editor"],
+        vec!["get", "pods", "-l", "app=scaler", "-n", "demo-shop"],
+    ] {
         let (status, resp) = app.execute(args[0], &args[1..], json!({})).await;
         assert_eq!(status, 200, "{args:?} must pass the policy: {resp}");
     }
@@ -208,7 +271,8 @@ async fn api_keys_and_scopes_are_enforced() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let (status, body) = app.request(Method::GET, "/debug/clusters", None, None).await;
     assert_eq!((status, body["detail"].as_str()), (401, Some("Missing API key")));
-    let (status, body) = app.request(Method::GET, "/debug/clusters", Some("wrong-key-0123456789abc"), None).await;
+    let (status, body) =
+        app.request(Method::GET, "/debug/clusters", Some("wrong-key-0123456789abc"), None).await;
     assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid API key")));
     let body = json!({"cluster_id": app.cluster_id, "command_type": "version"});
     let (status, _) = app.request(Method::POST, "/debug/execute", Some(SCOPED_KEY), Some(&body)).await;
@@ -219,7 +283,14 @@ async fn api_keys_and_scopes_are_enforced() {
     assert_eq!(status, 403);
     let (status, agents) = app.request(Method::GET, "/admin/agents", Some(ADMIN_KEY), None).await;
     assert_eq!(status, 200);
-    assert!(agents["clusters"].as_array().expect("clusters").iter().any(|c| c["id"] == app.cluster_id.as_str() && c["connected"] == true), "{agents}");
+    assert!(
+        agents["clusters"]
+            .as_array()
+            .expect("clusters")
+            .iter()
+            .any(|c| c["id"] == app.cluster_id.as_str() && c["connected"] == true),
+        "{agents}"
+    );
     let (status, _) = app.request(Method::GET, "/metrics", None, None).await;
     assert_eq!(status, 401);
     let (status, _) = app.request(Method::GET, "/healthz", None, None).await;
@@ -234,7 +305,8 @@ async fn no_executor_means_an_explicit_timeout_and_the_command_never_runs_late()
     app.start_executor("e1", ExecutorOptions::default()).await.stop();
     app.wait_connected(false).await;
 
-    let (status, body) = app.execute("get", &["pods"], json!({"namespace": "demo-shop", "timeout_seconds": 2})).await;
+    let (status, body) =
+        app.execute("get", &["pods"], json!({"namespace": "demo-shop", "timeout_seconds": 2})).await;
     assert_eq!((status, text(&body, "status").as_str()), (200, "timeout"), "{body}");
     let error = text(&body, "error");
     assert!(error.contains(&format!("no executor connected for cluster '{}'", app.cluster_id)), "{error}");
@@ -258,7 +330,8 @@ async fn no_executor_means_an_explicit_timeout_and_the_command_never_runs_late()
 async fn a_crashed_executor_still_in_the_registry_gives_the_did_not_answer_timeout() {
     let app = TestApp::spawn().await;
     // Slow heartbeats: the crashed executor's presence outlives the 1 s command by far.
-    let executor = app.start_executor("e1", ExecutorOptions { heartbeat_seconds: 10, ..Default::default() }).await;
+    let executor =
+        app.start_executor("e1", ExecutorOptions { heartbeat_seconds: 10, ..Default::default() }).await;
     executor.kill(); // its heartbeat key lives on for up to 3 beats
     let (_, body) = app.execute("version", &[], json!({"timeout_seconds": 1})).await;
     assert_eq!(text(&body, "status"), "timeout", "{body}");
@@ -279,7 +352,11 @@ async fn the_registry_shows_connect_and_disconnect_and_emits_events() {
     executor.stop();
     app.wait_connected(false).await;
     let (_, status) = app.get(&format!("/cluster/{}/status", app.cluster_id)).await;
-    assert_eq!((status["connected"].clone(), status["status"].clone()), (json!(false), json!("disconnected")), "{status}");
+    assert_eq!(
+        (status["connected"].clone(), status["status"].clone()),
+        (json!(false), json!("disconnected")),
+        "{status}"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let types = loop {
         let types = event_types(&app).await;
@@ -289,7 +366,11 @@ async fn the_registry_shows_connect_and_disconnect_and_emits_events() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(types.contains(&"cluster.connected".to_string()) && types.contains(&"cluster.disconnected".to_string()), "{types:?}");
+    assert!(
+        types.contains(&"cluster.connected".to_string())
+            && types.contains(&"cluster.disconnected".to_string()),
+        "{types:?}"
+    );
 }
 
 #[tokio::test]
@@ -330,7 +411,9 @@ async fn audit_records_every_command_without_its_output() {
 
     let (_, theirs) = app.request(Method::GET, "/audit", Some(OTHER_KEY), None).await;
     assert_eq!(theirs["count"], 0, "another caller sees none of it: {theirs}");
-    let (_, all) = app.request(Method::GET, &format!("/audit?cluster_id={}", app.cluster_id), Some(ADMIN_KEY), None).await;
+    let (_, all) = app
+        .request(Method::GET, &format!("/audit?cluster_id={}", app.cluster_id), Some(ADMIN_KEY), None)
+        .await;
     assert_eq!(all["count"], 2);
     let (status, _) = app.get("/audit?since=yesterday").await;
     assert_eq!(status, 400);
@@ -342,7 +425,8 @@ async fn two_executor_replicas_share_the_work() {
     let opts = ExecutorOptions { concurrency: 2, ..Default::default() };
     let _a = app.start_executor("a", opts.clone()).await;
     let _b = app.start_executor("b", opts).await;
-    let calls = (0..40).map(|_| app.execute("get", &["pods"], json!({"namespace": "demo-shop", "timeout_seconds": 20})));
+    let calls = (0..40)
+        .map(|_| app.execute("get", &["pods"], json!({"namespace": "demo-shop", "timeout_seconds": 20})));
     for (status, body) in futures::future::join_all(calls).await {
         assert_eq!((status, text(&body, "status").as_str()), (200, "success"), "{body}");
     }
@@ -374,7 +458,11 @@ async fn a_gateway_restart_loses_no_accepted_command() {
     loop {
         let results = stored_results(&app).await;
         if let Some(r) = results.first() {
-            assert_eq!(r.status, CommandStatus::Success, "the queued command ran once its executor came: {r:?}");
+            assert_eq!(
+                r.status,
+                CommandStatus::Success,
+                "the queued command ran once its executor came: {r:?}"
+            );
             assert!(r.output.contains("orders-api-"));
             break;
         }
@@ -388,9 +476,21 @@ async fn metrics_openapi_and_fast_mode() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let (_, body) = app.execute("version", &[], json!({})).await;
     assert_eq!(text(&body, "status"), "success");
-    let resp = app.http.get(format!("{}/metrics", app.gateway.url)).header("X-API-Key", kubently_tests::app::AGENT_KEY).send().await.expect("metrics");
+    let resp = app
+        .http
+        .get(format!("{}/metrics", app.gateway.url))
+        .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+        .send()
+        .await
+        .expect("metrics");
     let metrics = resp.text().await.expect("text");
-    assert!(metrics.contains(&format!("kubently_commands_total{{cluster=\"{}\",verb=\"version\",status=\"success\"}} 1", app.cluster_id)), "{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "kubently_commands_total{{cluster=\"{}\",verb=\"version\",status=\"success\"}} 1",
+            app.cluster_id
+        )),
+        "{metrics}"
+    );
     assert!(metrics.contains("kubently_command_duration_seconds_bucket"), "{metrics}");
     let (status, doc) = app.request(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, 200);
@@ -414,15 +514,28 @@ async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once
     let opts = ExecutorOptions { ack_wait_seconds: 3, ..Default::default() };
     let first = app.start_executor("first", opts.clone()).await;
     let pod = {
-        let (_, body) = app.execute("get", &["pods", "-l", "app=storefront", "-o", "name"], json!({"namespace": "demo-shop"})).await;
+        let (_, body) = app
+            .execute(
+                "get",
+                &["pods", "-l", "app=storefront", "-o", "name"],
+                json!({"namespace": "demo-shop"}),
+            )
+            .await;
         text(&body, "output").lines().next().expect("a storefront pod").trim_start_matches("pod/").to_string()
     };
     // A long-running command: follow a pod's logs until the deadline.
     let call = {
-        let (http, url, cluster, pod) = (app.http.clone(), app.gateway.url.clone(), app.cluster_id.clone(), pod.clone());
+        let (http, url, cluster, pod) =
+            (app.http.clone(), app.gateway.url.clone(), app.cluster_id.clone(), pod.clone());
         tokio::spawn(async move {
             let body = json!({"cluster_id": cluster, "command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 15});
-            let resp = http.post(format!("{url}/debug/execute")).header("X-API-Key", kubently_tests::app::AGENT_KEY).json(&body).send().await.expect("send");
+            let resp = http
+                .post(format!("{url}/debug/execute"))
+                .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
             resp.json::<Value>().await.expect("json")
         })
     };
@@ -436,10 +549,15 @@ async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once
     first.kill();
 
     let body = call.await.expect("call finished");
-    assert_eq!(text(&body, "status"), "success", "redelivered after ack_wait and run by the other replica: {body}");
+    assert_eq!(
+        text(&body, "status"),
+        "success",
+        "redelivered after ack_wait and run by the other replica: {body}"
+    );
     assert!(!text(&body, "output").is_empty(), "{body}");
     let results = stored_results(&app).await;
-    let ours: Vec<&CommandResult> = results.iter().filter(|r| r.command_id.to_string() == text(&body, "command_id")).collect();
+    let ours: Vec<&CommandResult> =
+        results.iter().filter(|r| r.command_id.to_string() == text(&body, "command_id")).collect();
     assert_eq!(ours.len(), 1);
     assert_eq!(ours[0].executor_id, "second", "the killed executor never answered it");
     drop(second);
@@ -448,7 +566,8 @@ async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once
 #[tokio::test]
 async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
-    let (status, full) = app.execute("get", &["pods", "-A", "-o", "yaml"], json!({"output_budget": 1_048_576})).await;
+    let (status, full) =
+        app.execute("get", &["pods", "-A", "-o", "yaml"], json!({"output_budget": 1_048_576})).await;
     assert_eq!((status, text(&full, "status").as_str()), (200, "success"), "{full}");
     let whole = text(&full, "output");
     assert!(whole.len() > 8 * 1024, "a big output to cut: {} bytes", whole.len());
@@ -478,7 +597,10 @@ async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() 
         }
     }
     assert_eq!(joined.len(), whole.len());
-    assert_eq!(joined.lines().filter(|l| !l.contains("creationTimestamp") && !l.contains("resourceVersion")).count(), whole.lines().filter(|l| !l.contains("creationTimestamp") && !l.contains("resourceVersion")).count());
+    assert_eq!(
+        joined.lines().filter(|l| !l.contains("creationTimestamp") && !l.contains("resourceVersion")).count(),
+        whole.lines().filter(|l| !l.contains("creationTimestamp") && !l.contains("resourceVersion")).count()
+    );
     let (status, _) = app.request(Method::GET, &format!("/debug/result/{id}"), Some(OTHER_KEY), None).await;
     assert_eq!(status, 404, "results belong to the caller that ran the command");
     let (status, _) = app.request(Method::GET, &format!("/debug/result/{id}"), Some(ADMIN_KEY), None).await;
@@ -523,7 +645,12 @@ async fn async_execute_returns_at_once_and_the_result_is_fetched_later() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Refused commands are refused up front, like the sync door.
-    let (status, _) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "delete", "args": ["pod", "x"]})).await;
+    let (status, _) = app
+        .post(
+            "/debug/execute/async",
+            &json!({"cluster_id": app.cluster_id, "command_type": "delete", "args": ["pod", "x"]}),
+        )
+        .await;
     assert_eq!(status, 422);
 }
 
@@ -532,7 +659,12 @@ async fn an_async_command_nobody_answers_turns_into_a_timeout() {
     let app = TestApp::spawn().await;
     app.start_executor("e1", ExecutorOptions::default()).await.stop();
     app.wait_connected(false).await;
-    let (status, accepted) = app.post("/debug/execute/async", &json!({"cluster_id": app.cluster_id, "command_type": "version", "timeout_seconds": 1})).await;
+    let (status, accepted) = app
+        .post(
+            "/debug/execute/async",
+            &json!({"cluster_id": app.cluster_id, "command_type": "version", "timeout_seconds": 1}),
+        )
+        .await;
     assert_eq!(status, 202, "{accepted}");
     let id = text(&accepted, "command_id");
     let (_, early) = app.get(&format!("/debug/result/{id}")).await;

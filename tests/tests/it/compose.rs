@@ -13,7 +13,8 @@ use serde_json::Value;
 
 const DEMO_SERVICES: [&str; 4] = ["nats", "gateway", "executor", "k3s"];
 const NATS_DEFAULT_CLIENT_PORT: u16 = 4222;
-const CLUSTER_CONFS: [&str; 3] = ["nats/cluster/node-1.conf", "nats/cluster/node-2.conf", "nats/cluster/node-3.conf"];
+const CLUSTER_CONFS: [&str; 3] =
+    ["nats/cluster/node-1.conf", "nats/cluster/node-2.conf", "nats/cluster/node-3.conf"];
 
 // ---------------------------------------------------------------- helpers: files
 
@@ -23,7 +24,8 @@ fn read_repo_file(relative: &str) -> String {
 }
 
 fn compose() -> Value {
-    serde_yaml::from_str(&read_repo_file("compose.yaml")).unwrap_or_else(|e| panic!("compose.yaml is not valid YAML: {e}"))
+    serde_yaml::from_str(&read_repo_file("compose.yaml"))
+        .unwrap_or_else(|e| panic!("compose.yaml is not valid YAML: {e}"))
 }
 
 fn services(compose: &Value) -> &serde_json::Map<String, Value> {
@@ -55,17 +57,16 @@ fn scalar(value: &Value, what: &str) -> String {
 fn environment(compose: &Value, name: &str) -> BTreeMap<String, String> {
     match &service(compose, name)["environment"] {
         Value::Null => BTreeMap::new(),
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (k.clone(), scalar(v, &format!("{name}.environment.{k}"))))
-            .collect(),
+        Value::Object(map) => {
+            map.iter().map(|(k, v)| (k.clone(), scalar(v, &format!("{name}.environment.{k}")))).collect()
+        }
         Value::Array(items) => items
             .iter()
             .map(|item| {
                 let item = scalar(item, &format!("{name}.environment[]"));
-                let (k, v) = item
-                    .split_once('=')
-                    .unwrap_or_else(|| panic!("expected KEY=VALUE in {name}.environment, compose.yaml has `{item}`"));
+                let (k, v) = item.split_once('=').unwrap_or_else(|| {
+                    panic!("expected KEY=VALUE in {name}.environment, compose.yaml has `{item}`")
+                });
                 (k.to_string(), v.to_string())
             })
             .collect(),
@@ -76,14 +77,9 @@ fn environment(compose: &Value, name: &str) -> BTreeMap<String, String> {
 /// The service's `KUBENTLY__*` variables, as the settings loader would see them.
 fn kubently_env(compose: &Value, name: &str) -> HashMap<String, String> {
     let prefix = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
-    let env: HashMap<_, _> = environment(compose, name)
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
-        .collect();
-    assert!(
-        !env.is_empty(),
-        "expected {prefix}* variables on service `{name}`, compose.yaml sets none"
-    );
+    let env: HashMap<_, _> =
+        environment(compose, name).into_iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
+    assert!(!env.is_empty(), "expected {prefix}* variables on service `{name}`, compose.yaml sets none");
     env
 }
 
@@ -104,9 +100,7 @@ struct PortMapping {
 }
 
 fn parse_port(text: &str, what: &str) -> u16 {
-    text.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("expected a single port number in {what}, found `{text}`"))
+    text.trim().parse().unwrap_or_else(|_| panic!("expected a single port number in {what}, found `{text}`"))
 }
 
 /// `ports:` in short (`[IP:][PUBLISHED:]TARGET[/PROTO]`) or long (`{target, published}`) syntax.
@@ -166,11 +160,7 @@ fn mounts(compose: &Value, name: &str) -> Vec<Mount> {
                 let short = scalar(short, &what);
                 let parts: Vec<&str> = short.split(':').collect();
                 match parts.as_slice() {
-                    [target] => Mount {
-                        source: None,
-                        target: target.to_string(),
-                        read_only: false,
-                    },
+                    [target] => Mount { source: None, target: target.to_string(), read_only: false },
                     [source, target] => Mount {
                         source: Some(source.to_string()),
                         target: target.to_string(),
@@ -192,7 +182,9 @@ fn mounts(compose: &Value, name: &str) -> Vec<Mount> {
 fn depends_on(compose: &Value, name: &str) -> Vec<(String, Option<String>)> {
     match &service(compose, name)["depends_on"] {
         Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().map(|v| (scalar(v, &format!("{name}.depends_on[]")), None)).collect(),
+        Value::Array(items) => {
+            items.iter().map(|v| (scalar(v, &format!("{name}.depends_on[]")), None)).collect()
+        }
         Value::Object(map) => map
             .iter()
             .map(|(k, v)| {
@@ -222,9 +214,9 @@ fn nats_client_port(compose: &Value) -> u16 {
 
 /// Checks a `nats://host:port` URL points at the compose `nats` service; returns nothing, panics with context.
 fn assert_points_at_nats_service(compose: &Value, service_name: &str, url: &str) {
-    let rest = url
-        .strip_prefix("nats://")
-        .unwrap_or_else(|| panic!("expected a nats:// URL for {service_name}'s nats.url, compose.yaml has `{url}`"));
+    let rest = url.strip_prefix("nats://").unwrap_or_else(|| {
+        panic!("expected a nats:// URL for {service_name}'s nats.url, compose.yaml has `{url}`")
+    });
     let authority = rest.split('/').next().unwrap_or_default();
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) => (host, parse_port(port, &format!("compose.yaml {service_name}'s nats.url"))),
@@ -246,8 +238,11 @@ fn assert_points_at_nats_service(compose: &Value, service_name: &str, url: &str)
 }
 
 fn load_gateway_settings(env: HashMap<String, String>) -> kubently_gateway::Settings {
-    load_with_env::<kubently_gateway::Settings>(None, Some(env))
-        .unwrap_or_else(|e| panic!("gateway's KUBENTLY__* variables in compose.yaml do not load into kubently_gateway::Settings: {e}"))
+    load_with_env::<kubently_gateway::Settings>(None, Some(env)).unwrap_or_else(|e| {
+        panic!(
+            "gateway's KUBENTLY__* variables in compose.yaml do not load into kubently_gateway::Settings: {e}"
+        )
+    })
 }
 
 fn load_executor_settings(env: HashMap<String, String>) -> kubently_executor::Settings {
@@ -291,9 +286,7 @@ fn dockerfile_stages() -> Vec<Stage> {
 
 /// Lines of a nats-server config with comments removed.
 fn config_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or_default().trim())
-        .filter(|l| !l.is_empty())
+    text.lines().map(|l| l.split('#').next().unwrap_or_default().trim()).filter(|l| !l.is_empty())
 }
 
 fn nats_server_binary() -> PathBuf {
@@ -323,8 +316,8 @@ fn compose_runs_the_pinned_nats_version_with_jetstream() {
         .and_then(|last| last.split_once(':'))
         .map(|(_, tag)| tag)
         .unwrap_or_else(|| panic!("expected a pinned tag on the nats image, compose.yaml has `{image}`"));
-    let version =
-        names::parse_nats_version(tag).unwrap_or_else(|| panic!("expected a version tag on the nats image, compose.yaml has `{image}`"));
+    let version = names::parse_nats_version(tag)
+        .unwrap_or_else(|| panic!("expected a version tag on the nats image, compose.yaml has `{image}`"));
     let pinned = names::parse_nats_version(names::NATS_SERVER_VERSION).expect("NATS_SERVER_VERSION parses");
     assert!(
         (version.0, version.1) >= names::NATS_SERVER_MIN_VERSION,
@@ -394,7 +387,8 @@ fn executor_environment_loads_into_the_executor_settings() {
 
     let cluster_id = &settings.executor.cluster_id;
     assert!(
-        !cluster_id.is_empty() && cluster_id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+        !cluster_id.is_empty()
+            && cluster_id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
         "expected a cluster id of lowercase letters, digits and `-`, compose.yaml has `{cluster_id}`"
     );
     assert_points_at_nats_service(&compose, "executor", &settings.nats.url);
@@ -409,11 +403,9 @@ fn executor_environment_loads_into_the_executor_settings() {
 fn executor_kubeconfig_comes_from_a_volume_another_service_writes() {
     let compose = compose();
     let settings = load_executor_settings(kubently_env(&compose, "executor"));
-    let kubeconfig = settings
-        .kube
-        .kubeconfig
-        .as_ref()
-        .expect("expected KUBENTLY__KUBE__KUBECONFIG on the executor, compose.yaml leaves kube.kubeconfig unset");
+    let kubeconfig = settings.kube.kubeconfig.as_ref().expect(
+        "expected KUBENTLY__KUBE__KUBECONFIG on the executor, compose.yaml leaves kube.kubeconfig unset",
+    );
     let env = environment(&compose, "executor");
     if let Some(plain) = env.get("KUBECONFIG") {
         assert_eq!(
@@ -424,29 +416,24 @@ fn executor_kubeconfig_comes_from_a_volume_another_service_writes() {
     }
 
     let executor_mounts = mounts(&compose, "executor");
-    let mount = executor_mounts
-        .iter()
-        .find(|m| kubeconfig.starts_with(&m.target))
-        .unwrap_or_else(|| {
-            panic!(
-                "expected kube.kubeconfig {} under a mounted volume, compose.yaml mounts {executor_mounts:?}",
-                kubeconfig.display()
-            )
-        });
+    let mount = executor_mounts.iter().find(|m| kubeconfig.starts_with(&m.target)).unwrap_or_else(|| {
+        panic!(
+            "expected kube.kubeconfig {} under a mounted volume, compose.yaml mounts {executor_mounts:?}",
+            kubeconfig.display()
+        )
+    });
     assert!(
         mount.read_only,
         "expected the executor's kubeconfig mount read-only, compose.yaml has {mount:?}"
     );
-    let volume = mount
-        .named_volume()
-        .unwrap_or_else(|| panic!("expected the kubeconfig to come from a named volume, compose.yaml has {mount:?}"));
+    let volume = mount.named_volume().unwrap_or_else(|| {
+        panic!("expected the kubeconfig to come from a named volume, compose.yaml has {mount:?}")
+    });
 
     let writers: Vec<&String> = services(&compose)
         .keys()
         .filter(|name| {
-            mounts(&compose, name)
-                .iter()
-                .any(|m| m.named_volume() == Some(volume) && !m.read_only)
+            mounts(&compose, name).iter().any(|m| m.named_volume() == Some(volume) && !m.read_only)
         })
         .collect();
     assert!(
@@ -509,10 +496,8 @@ fn build_targets_are_dockerfile_stages() {
 #[test]
 fn depends_on_and_named_volumes_reference_defined_things() {
     let compose = compose();
-    let defined_volumes: BTreeSet<&str> = compose["volumes"]
-        .as_object()
-        .map(|v| v.keys().map(String::as_str).collect())
-        .unwrap_or_default();
+    let defined_volumes: BTreeSet<&str> =
+        compose["volumes"].as_object().map(|v| v.keys().map(String::as_str).collect()).unwrap_or_default();
     for (name, _) in services(&compose) {
         for (dependency, condition) in depends_on(&compose, name) {
             assert!(

@@ -7,7 +7,10 @@ use std::time::Instant;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{Api, ListParams, PostParams};
 use kubently_executor::engine::{Engine, EngineError, ExecOptions, Output};
-use kubently_shared::policy::{ApiResourcesOutput, ApiResourcesRequest, GetRequest, KubectlRequest, NamespaceScope, OutputFormat, ResourceRef};
+use kubently_shared::policy::{
+    ApiResourcesOutput, ApiResourcesRequest, GetRequest, KubectlRequest, NamespaceScope, OutputFormat,
+    ResourceRef,
+};
 use kubently_tests::harness::TestContext;
 use kubently_tests::scenario::{self, BATCH_NS, SHOP_NS};
 
@@ -54,7 +57,9 @@ async fn run_get(engine: &Engine, req: GetRequest) -> Output {
 /// Cells of an aligned table: kubectl separates columns by at least three spaces and cells never
 /// contain two, so splitting on runs of spaces recovers them.
 fn cells(text: &str) -> Vec<Vec<String>> {
-    text.lines().map(|l| l.split("   ").map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect()).collect()
+    text.lines()
+        .map(|l| l.split("   ").map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect())
+        .collect()
 }
 
 fn header(text: &str) -> Vec<String> {
@@ -68,18 +73,26 @@ fn assert_aligned(text: &str) {
         let Some(first) = lines.first() else { continue };
         let starts = |l: &str| -> Vec<usize> {
             let b = l.as_bytes();
-            (1..b.len()).filter(|&i| b[i] != b' ' && b[i - 1] == b' ' && i >= 3 && &l[i - 3..i] == "   ").collect()
+            (1..b.len())
+                .filter(|&i| b[i] != b' ' && b[i - 1] == b' ' && i >= 3 && &l[i - 3..i] == "   ")
+                .collect()
         };
         let want = starts(first);
         for line in &lines[1..] {
             let got = starts(line);
-            assert!(got.iter().all(|s| want.contains(s)) || got.len() < want.len(), "misaligned line {line:?} vs header {first:?}\n{text}");
+            assert!(
+                got.iter().all(|s| want.contains(s)) || got.len() < want.len(),
+                "misaligned line {line:?} vs header {first:?}\n{text}"
+            );
         }
     }
 }
 
 async fn pod_names(ctx: &TestContext, ns: &str, app: &str) -> Vec<String> {
-    let pods = Api::<Pod>::namespaced(ctx.kube.clone(), ns).list(&ListParams::default().labels(&format!("app={app}"))).await.expect("list pods");
+    let pods = Api::<Pod>::namespaced(ctx.kube.clone(), ns)
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("list pods");
     pods.items.into_iter().filter_map(|p| p.metadata.name).collect()
 }
 
@@ -96,7 +109,8 @@ async fn get_pods_prints_kubectls_table() {
     assert_eq!(header(&out.text), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "{}", out.text);
     assert!(out.text.starts_with("NAME   ") && out.text.ends_with('\n'));
     assert!(out.text.contains("CrashLoopBackOff") && out.text.contains("orders-api-"), "{}", out.text);
-    let orders = cells(&out.text).into_iter().find(|r| r[0].starts_with("orders-api-")).expect("orders-api row");
+    let orders =
+        cells(&out.text).into_iter().find(|r| r[0].starts_with("orders-api-")).expect("orders-api row");
     assert_eq!(orders[1..4], ["0/1", "CrashLoopBackOff", "47"]);
     assert_eq!(out.kind.as_deref(), Some("Pod"));
     assert_eq!(out.rows, Some(5), "3 storefront + orders-api + checkout:\n{}", out.text);
@@ -118,7 +132,13 @@ async fn get_pods_in_all_namespaces_adds_namespace_first() {
     chunked.chunk_size = Some(2);
     chunked.no_headers = true;
     // Only the demo namespaces: tests running alongside create and delete pods elsewhere.
-    let demo = |t: &str| cells(t).into_iter().filter(|r| r[0] == SHOP_NS || r[0] == BATCH_NS).map(|r| format!("{}/{}", r[0], r[1])).collect::<Vec<_>>();
+    let demo = |t: &str| {
+        cells(t)
+            .into_iter()
+            .filter(|r| r[0] == SHOP_NS || r[0] == BATCH_NS)
+            .map(|r| format!("{}/{}", r[0], r[1]))
+            .collect::<Vec<_>>()
+    };
     let small = run_get(&engine, chunked).await;
     assert_eq!(demo(&small.text), demo(&out.text), "chunks of 2 concatenate to the full list");
     assert!(demo(&small.text).len() >= 11, "{}", small.text);
@@ -127,7 +147,8 @@ async fn get_pods_in_all_namespaces_adds_namespace_first() {
 #[tokio::test]
 async fn several_types_print_kind_slash_name_tables() {
     let ctx = TestContext::new().await;
-    let out = run_get(&engine(&ctx), get(vec![target("pods", &[]), target("svc", &[])], in_ns(SHOP_NS))).await;
+    let out =
+        run_get(&engine(&ctx), get(vec![target("pods", &[]), target("svc", &[])], in_ns(SHOP_NS))).await;
     let tables: Vec<&str> = out.text.split("\n\n").collect();
     assert_eq!(tables.len(), 2, "a blank line between the pod and the service table:\n{}", out.text);
     assert_eq!(header(tables[0]), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
@@ -142,7 +163,11 @@ async fn several_types_print_kind_slash_name_tables() {
 async fn get_all_lists_the_all_category() {
     let ctx = TestContext::new().await;
     let out = run_get(&engine(&ctx), get(vec![target("all", &[])], in_ns(SHOP_NS))).await;
-    let prefixes: Vec<String> = out.text.split("\n\n").map(|t| cells(t)[1][0].split('/').next().unwrap_or_default().to_string()).collect();
+    let prefixes: Vec<String> = out
+        .text
+        .split("\n\n")
+        .map(|t| cells(t)[1][0].split('/').next().unwrap_or_default().to_string())
+        .collect();
     assert_eq!(prefixes, ["pod", "service", "deployment.apps", "replicaset.apps"], "{}", out.text);
     assert!(out.text.contains("deployment.apps/storefront ") && out.text.contains("3/3"), "{}", out.text);
 
@@ -199,11 +224,18 @@ async fn named_objects_and_labels() {
     let row = &cells(&out.text)[1];
     assert_eq!(row[0], format!("pod/{name}"));
     assert_eq!(row[5], scenario::ORDERS_API);
-    assert!(row[6].contains("app=orders-api") && row[6].contains("app.kubernetes.io/part-of=kubently-demo"), "{row:?}");
+    assert!(
+        row[6].contains("app=orders-api") && row[6].contains("app.kubernetes.io/part-of=kubently-demo"),
+        "{row:?}"
+    );
 
     // A name that exists and one that does not: kubectl prints the first and reports the second.
-    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &[&name, "nope"])], in_ns(SHOP_NS)))).await.expect_err("nope is missing");
-    let EngineError::Partial { output, errors } = &err else { panic!("expected a partial result, got {err:?}") };
+    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &[&name, "nope"])], in_ns(SHOP_NS))))
+        .await
+        .expect_err("nope is missing");
+    let EngineError::Partial { output, errors } = &err else {
+        panic!("expected a partial result, got {err:?}")
+    };
     assert!(output.text.contains(&name));
     assert_eq!(errors.len(), 1);
     assert_eq!(err.to_string(), "Error from server (NotFound): pods \"nope\" not found");
@@ -226,12 +258,19 @@ async fn sort_by_and_name_output() {
     req.sort_by = Some(".status.containerStatuses[0].restartCount".into());
     req.no_headers = true;
     let out = run_get(&engine, req).await;
-    assert!(cells(&out.text).last().is_some_and(|r| r[0].starts_with("orders-api-")), "most restarts last:\n{}", out.text);
+    assert!(
+        cells(&out.text).last().is_some_and(|r| r[0].starts_with("orders-api-")),
+        "most restarts last:\n{}",
+        out.text
+    );
 
     let mut req = get(vec![target("deployments.apps", &[])], in_ns(SHOP_NS));
     req.output = OutputFormat::Name;
     let out = run_get(&engine, req).await;
-    assert_eq!(out.text, "deployment.apps/checkout\ndeployment.apps/orders-api\ndeployment.apps/storefront\n");
+    assert_eq!(
+        out.text,
+        "deployment.apps/checkout\ndeployment.apps/orders-api\ndeployment.apps/storefront\n"
+    );
 }
 
 /// Digit runs compare by value, everything else byte by byte (Go's `sortorder.NaturalLess`).
@@ -271,7 +310,10 @@ async fn an_empty_namespace_says_no_resources_found() {
     let mut json = get(vec![target("deploy", &[])], in_ns(&ns.name));
     json.output = OutputFormat::Json;
     let out = run_get(&engine(&ctx), json).await;
-    assert_eq!(out.text, "{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n");
+    assert_eq!(
+        out.text,
+        "{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n"
+    );
 }
 
 // ---------------------------------------------------------------- get: errors
@@ -280,23 +322,35 @@ async fn an_empty_namespace_says_no_resources_found() {
 async fn errors_read_like_kubectl() {
     let ctx = TestContext::new().await;
     let engine = engine(&ctx);
-    let err = run(&engine, KubectlRequest::Get(get(vec![target("nosuchthing", &[])], NamespaceScope::Default))).await.expect_err("unknown type");
+    let err =
+        run(&engine, KubectlRequest::Get(get(vec![target("nosuchthing", &[])], NamespaceScope::Default)))
+            .await
+            .expect_err("unknown type");
     assert_eq!(err.to_string(), "error: the server doesn't have a resource type \"nosuchthing\"");
     assert!(matches!(err, EngineError::UnknownResource { .. }));
 
-    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &["nope"])], in_ns(SHOP_NS)))).await.expect_err("missing pod");
+    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &["nope"])], in_ns(SHOP_NS))))
+        .await
+        .expect_err("missing pod");
     assert_eq!(err.to_string(), "Error from server (NotFound): pods \"nope\" not found");
     assert!(err.is_not_found());
 
-    let err = run(&engine, KubectlRequest::Get(get(vec![target("deploy", &["nope"])], in_ns(SHOP_NS)))).await.expect_err("missing deployment");
+    let err = run(&engine, KubectlRequest::Get(get(vec![target("deploy", &["nope"])], in_ns(SHOP_NS))))
+        .await
+        .expect_err("missing deployment");
     assert_eq!(err.to_string(), "Error from server (NotFound): deployments.apps \"nope\" not found");
 
-    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &["../../secrets"])], in_ns(SHOP_NS)))).await.expect_err("path segment");
+    let err =
+        run(&engine, KubectlRequest::Get(get(vec![target("pods", &["../../secrets"])], in_ns(SHOP_NS))))
+            .await
+            .expect_err("path segment");
     assert!(err.to_string().starts_with("error: invalid resource name"), "{err}");
 
     let mut sorted_secrets = get(vec![target("secrets", &[])], in_ns(SHOP_NS));
     sorted_secrets.sort_by = Some(".data.password".into());
-    let err = run(&engine, KubectlRequest::Get(sorted_secrets)).await.expect_err("ordering by a secret value is refused");
+    let err = run(&engine, KubectlRequest::Get(sorted_secrets))
+        .await
+        .expect_err("ordering by a secret value is refused");
     assert!(matches!(err, EngineError::Invalid(_)), "{err:?}");
 
     // CRDs come from the apiextensions server, whose empty tables have `rows: null`.
@@ -326,7 +380,11 @@ async fn secret_values_never_leave_the_executor() {
         let out = run_get(&engine, req.clone()).await;
         for (key, value) in scenario::SECRET_VALUES {
             let b64 = crate::support::base64(value.as_bytes());
-            assert!(!out.text.contains(value) && !out.text.contains(&b64), "{req:?} leaks {key}:\n{}", out.text);
+            assert!(
+                !out.text.contains(value) && !out.text.contains(&b64),
+                "{req:?} leaks {key}:\n{}",
+                out.text
+            );
             if matches!(req.output, OutputFormat::Yaml | OutputFormat::Json) {
                 assert!(out.text.contains(key), "{req:?} keeps the key {key}:\n{}", out.text);
             }
@@ -351,7 +409,11 @@ async fn structured_output_drops_managed_fields_and_last_applied() {
     req.output = OutputFormat::Json;
     let out = run_get(&engine, req).await;
     assert!(!out.text.contains("managedFields"), "{}", out.text);
-    assert!(out.text.starts_with("{\n    \"apiVersion\": \"v1\",\n    \"items\": ["), "kubectl's four-space List:\n{}", out.text);
+    assert!(
+        out.text.starts_with("{\n    \"apiVersion\": \"v1\",\n    \"items\": ["),
+        "kubectl's four-space List:\n{}",
+        out.text
+    );
     let list: serde_json::Value = serde_json::from_str(&out.text).expect("json");
     assert_eq!(list["kind"], "List");
     let items = list["items"].as_array().expect("items");
@@ -362,12 +424,24 @@ async fn structured_output_drops_managed_fields_and_last_applied() {
     let cm: ConfigMap = serde_json::from_value(serde_json::json!({"metadata": {"name": "applied", "annotations": {
         "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"k\":\"v\"}}", "team": "shop"}}, "data": {"k": "v"}}))
     .expect("configmap");
-    Api::<ConfigMap>::namespaced(ctx.kube.clone(), &ns.name).create(&PostParams::default(), &cm).await.expect("create");
+    Api::<ConfigMap>::namespaced(ctx.kube.clone(), &ns.name)
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
     let mut req = get(vec![target("configmap", &["applied"])], in_ns(&ns.name));
     req.output = OutputFormat::Yaml;
     let out = run_get(&engine, req).await;
-    assert!(!out.text.contains("last-applied-configuration") && !out.text.contains("managedFields"), "{}", out.text);
-    assert!(out.text.contains("team: shop") && out.text.starts_with("apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\n"), "{}", out.text);
+    assert!(
+        !out.text.contains("last-applied-configuration") && !out.text.contains("managedFields"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("team: shop")
+            && out.text.starts_with("apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\n"),
+        "{}",
+        out.text
+    );
 }
 
 // ---------------------------------------------------------------- version, api-resources
@@ -386,12 +460,18 @@ async fn version_reports_the_server() {
 async fn api_resources_like_kubectl() {
     let ctx = TestContext::new().await;
     let engine = engine(&ctx);
-    let out = run(&engine, KubectlRequest::ApiResources(api_resources(ApiResourcesOutput::Table))).await.expect("api-resources");
+    let out = run(&engine, KubectlRequest::ApiResources(api_resources(ApiResourcesOutput::Table)))
+        .await
+        .expect("api-resources");
     let rows = cells(&out.text);
     assert_eq!(rows[0], ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]);
     assert_eq!(rows[1][0], "bindings", "core group first, by name");
     assert!(rows.contains(&["pods", "po", "v1", "true", "Pod"].map(String::from).to_vec()), "{}", out.text);
-    assert!(rows.contains(&["deployments", "deploy", "apps/v1", "true", "Deployment"].map(String::from).to_vec()), "{}", out.text);
+    assert!(
+        rows.contains(&["deployments", "deploy", "apps/v1", "true", "Deployment"].map(String::from).to_vec()),
+        "{}",
+        out.text
+    );
     assert!(!out.text.contains("pods/log"), "subresources are not listed");
     assert_aligned(&out.text);
 
@@ -399,12 +479,20 @@ async fn api_resources_like_kubectl() {
     req.namespaced = Some(false);
     let out = run(&engine, KubectlRequest::ApiResources(req)).await.expect("api-resources -o name");
     let names: Vec<&str> = out.text.lines().collect();
-    assert!(names.starts_with(&["componentstatuses", "namespaces", "nodes", "persistentvolumes"]), "{names:?}");
-    assert!(names.contains(&"clusterroles.rbac.authorization.k8s.io") && !names.contains(&"pods"), "{names:?}");
+    assert!(
+        names.starts_with(&["componentstatuses", "namespaces", "nodes", "persistentvolumes"]),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"clusterroles.rbac.authorization.k8s.io") && !names.contains(&"pods"),
+        "{names:?}"
+    );
 
     let mut req = api_resources(ApiResourcesOutput::Wide);
     req.api_group = Some("apps".into());
-    let out = run(&engine, KubectlRequest::ApiResources(req)).await.expect("api-resources --api-group=apps -o wide");
+    let out = run(&engine, KubectlRequest::ApiResources(req))
+        .await
+        .expect("api-resources --api-group=apps -o wide");
     insta::assert_snapshot!("api_resources_apps_wide", out.text);
 }
 
@@ -425,14 +513,30 @@ async fn an_rbac_refusal_reads_like_kubectl() {
     let ctx = TestContext::new().await;
     let ns = ctx.namespace("rbac").await;
     // A service account without any role: the executor's own identity could be this restricted.
-    let sa: ServiceAccount = serde_json::from_value(serde_json::json!({"metadata": {"name": "nobody"}})).expect("sa");
-    Api::<ServiceAccount>::namespaced(ctx.kube.clone(), &ns.name).create(&PostParams::default(), &sa).await.expect("create sa");
+    let sa: ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "nobody"}})).expect("sa");
+    Api::<ServiceAccount>::namespaced(ctx.kube.clone(), &ns.name)
+        .create(&PostParams::default(), &sa)
+        .await
+        .expect("create sa");
     let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns.name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let token = loop {
-        let list = secrets.list(&ListParams::default().fields("type=kubernetes.io/service-account-token")).await.expect("list");
-        let ours = list.items.iter().filter(|s| s.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/service-account.name")).is_some_and(|n| n == "nobody"));
-        if let Some(t) = ours.filter_map(|s| s.data.as_ref()?.get("token").map(|b| String::from_utf8_lossy(&b.0).to_string())).next() {
+        let list = secrets
+            .list(&ListParams::default().fields("type=kubernetes.io/service-account-token"))
+            .await
+            .expect("list");
+        let ours = list.items.iter().filter(|s| {
+            s.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("kubernetes.io/service-account.name"))
+                .is_some_and(|n| n == "nobody")
+        });
+        if let Some(t) = ours
+            .filter_map(|s| s.data.as_ref()?.get("token").map(|b| String::from_utf8_lossy(&b.0).to_string()))
+            .next()
+        {
             break t;
         }
         assert!(std::time::Instant::now() < deadline, "the token controller never issued a token");
@@ -444,11 +548,18 @@ async fn an_rbac_refusal_reads_like_kubectl() {
             auth.token = Some(token.clone().into());
         }
     }
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("config");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("config");
     let engine = Engine::new(kube::Client::try_from(config).expect("client"));
-    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &[])], in_ns(&ns.name)))).await.expect_err("forbidden");
+    let err = run(&engine, KubectlRequest::Get(get(vec![target("pods", &[])], in_ns(&ns.name))))
+        .await
+        .expect_err("forbidden");
     assert_eq!(
         err.to_string(),
-        format!("Error from server (Forbidden): pods is forbidden: User \"system:serviceaccount:{0}:nobody\" cannot list resource \"pods\" in API group \"\" in the namespace \"{0}\"", ns.name)
+        format!(
+            "Error from server (Forbidden): pods is forbidden: User \"system:serviceaccount:{0}:nobody\" cannot list resource \"pods\" in API group \"\" in the namespace \"{0}\"",
+            ns.name
+        )
     );
 }

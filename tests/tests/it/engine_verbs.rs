@@ -33,7 +33,10 @@ async fn setup() -> (TestContext, Engine) {
 }
 
 async fn pod_of(ctx: &TestContext, ns: &str, app: &str) -> String {
-    let pods = Api::<Pod>::namespaced(ctx.kube.clone(), ns).list(&ListParams::default().labels(&format!("app={app}"))).await.expect("list pods");
+    let pods = Api::<Pod>::namespaced(ctx.kube.clone(), ns)
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("list pods");
     pods.items.first().and_then(|p| p.metadata.name.clone()).unwrap_or_else(|| panic!("no {app} pod"))
 }
 
@@ -44,7 +47,14 @@ async fn events_show_failed_scheduling_like_kubectl() {
     let (_ctx, engine) = setup().await;
     let out = ok(&engine, "events", &["-n", BATCH_NS]).await;
     let first = out.text.lines().next().unwrap_or_default();
-    assert!(first.starts_with("LAST SEEN") && first.contains("TYPE") && first.contains("REASON") && first.contains("OBJECT") && first.ends_with("MESSAGE"), "{first}");
+    assert!(
+        first.starts_with("LAST SEEN")
+            && first.contains("TYPE")
+            && first.contains("REASON")
+            && first.contains("OBJECT")
+            && first.ends_with("MESSAGE"),
+        "{first}"
+    );
     assert!(out.text.contains("FailedScheduling"), "{}", out.text);
     assert!(out.text.contains("Pod/ml-trainer-"), "{}", out.text);
 
@@ -54,7 +64,9 @@ async fn events_show_failed_scheduling_like_kubectl() {
 
     let all = ok(&engine, "events", &["-A", "--no-headers"]).await;
     assert!(!all.text.contains("LAST SEEN"));
-    assert!(all.text.lines().any(|l| l.starts_with(BATCH_NS)) && all.text.lines().any(|l| l.starts_with(SHOP_NS)));
+    assert!(
+        all.text.lines().any(|l| l.starts_with(BATCH_NS)) && all.text.lines().any(|l| l.starts_with(SHOP_NS))
+    );
 }
 
 #[tokio::test]
@@ -90,13 +102,25 @@ async fn logs_by_selector_prefix_lines_and_tail_limits() {
     let (ctx, engine) = setup().await;
     let out = ok(&engine, "logs", &["-l", "app=storefront", "-n", SHOP_NS]).await;
     assert!(!out.text.is_empty());
-    assert!(out.text.lines().all(|l| l.starts_with("[pod/storefront-") && l.contains("/nginx] ")), "{}", out.text);
+    assert!(
+        out.text.lines().all(|l| l.starts_with("[pod/storefront-") && l.contains("/nginx] ")),
+        "{}",
+        out.text
+    );
 
     let pod = pod_of(&ctx, SHOP_NS, "storefront").await;
     let tail = ok(&engine, "logs", &[&pod, "--tail", "3", "-n", SHOP_NS]).await;
     assert_eq!(tail.text.lines().count(), 3, "{}", tail.text);
-    let stamped = ok(&engine, "logs", &[&format!("pod/{pod}"), "--tail=2", "--timestamps", "-n", SHOP_NS]).await;
-    assert!(stamped.text.lines().all(|l| l.starts_with("20") && l.split(' ').next().is_some_and(|t| t.ends_with('Z'))), "{}", stamped.text);
+    let stamped =
+        ok(&engine, "logs", &[&format!("pod/{pod}"), "--tail=2", "--timestamps", "-n", SHOP_NS]).await;
+    assert!(
+        stamped
+            .text
+            .lines()
+            .all(|l| l.starts_with("20") && l.split(' ').next().is_some_and(|t| t.ends_with('Z'))),
+        "{}",
+        stamped.text
+    );
     let limited = ok(&engine, "logs", &[&pod, "--limit-bytes=20", "-n", SHOP_NS]).await;
     assert!(limited.text.len() <= 20, "{:?}", limited.text);
     let all = ok(&engine, "logs", &[&pod, "--all-containers", "--tail=1", "-n", SHOP_NS]).await;
@@ -117,9 +141,15 @@ async fn logs_of_a_pod_with_several_containers_need_a_container() {
         "spec": {"containers": [{"name": "a", "image": "busybox"}, {"name": "b", "image": "busybox"}]}
     }))
     .expect("pod body");
-    Api::<Pod>::namespaced(ctx.kube.clone(), &ns.name).create(&PostParams::default(), &pod).await.expect("create pod");
+    Api::<Pod>::namespaced(ctx.kube.clone(), &ns.name)
+        .create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
     let err = exec(&engine, "logs", &["two", "-n", &ns.name]).await.expect_err("needs a container");
-    assert!(err.to_string().contains("a container name must be specified for pod two, choose one of: [a b]"), "{err}");
+    assert!(
+        err.to_string().contains("a container name must be specified for pod two, choose one of: [a b]"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +165,12 @@ async fn logs_follow_stops_at_the_deadline() {
     let started = Instant::now();
     let out = ok(&engine, "logs", &["-f", "--tail", "1", "-l", "app=storefront", "-n", SHOP_NS]).await;
     assert!(started.elapsed() < Duration::from_secs(11));
-    let pods: std::collections::BTreeSet<&str> = out.text.lines().filter_map(|l| l.strip_prefix("[pod/")).filter_map(|l| l.split('/').next()).collect();
+    let pods: std::collections::BTreeSet<&str> = out
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("[pod/"))
+        .filter_map(|l| l.split('/').next())
+        .collect();
     assert_eq!(pods.len(), 3, "{}", out.text);
 }
 
@@ -149,20 +184,34 @@ async fn rollout_status_and_history() {
 
     // Within its 10-minute progress deadline the crash-looping rollout is still "waiting"; after
     // it, kubectl (and we) report the deadline as an error. A fresh cluster shows the first.
-    let stuck = match exec(&engine, "rollout", &["status", "deploy/orders-api", "-n", SHOP_NS, "--watch=false"]).await {
+    let stuck = match exec(
+        &engine,
+        "rollout",
+        &["status", "deploy/orders-api", "-n", SHOP_NS, "--watch=false"],
+    )
+    .await
+    {
         Ok(out) => out.text,
         Err(e) => e.to_string(),
     };
     assert!(
-        stuck.contains("Waiting for deployment \"orders-api\" rollout to finish") || stuck.contains("deployment \"orders-api\" exceeded its progress deadline"),
+        stuck.contains("Waiting for deployment \"orders-api\" rollout to finish")
+            || stuck.contains("deployment \"orders-api\" exceeded its progress deadline"),
         "{stuck}"
     );
 
     let history = ok(&engine, "rollout", &["history", "deploy/storefront", "-n", SHOP_NS]).await;
     assert_eq!(history.text, "deployment.apps/storefront \nREVISION  CHANGE-CAUSE\n1         <none>\n\n");
 
-    let revision = ok(&engine, "rollout", &["history", "deploy/storefront", "-n", SHOP_NS, "--revision=1"]).await;
-    assert!(revision.text.starts_with("deployment.apps/storefront with revision #1\nPod Template:\n  Labels:\tapp=storefront\n"), "{}", revision.text);
+    let revision =
+        ok(&engine, "rollout", &["history", "deploy/storefront", "-n", SHOP_NS, "--revision=1"]).await;
+    assert!(
+        revision.text.starts_with(
+            "deployment.apps/storefront with revision #1\nPod Template:\n  Labels:\tapp=storefront\n"
+        ),
+        "{}",
+        revision.text
+    );
     assert!(revision.text.contains("    Image:\tnginx:"), "{}", revision.text);
 }
 
@@ -179,21 +228,42 @@ async fn rollout_status_waits_until_the_deadline_and_daemon_sets_have_history() 
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "stuck"}}, "template": pod_spec}
     }))
     .expect("deployment body");
-    Api::namespaced(ctx.kube.clone(), &ns.name).create(&PostParams::default(), &deploy).await.expect("create deployment");
+    Api::namespaced(ctx.kube.clone(), &ns.name)
+        .create(&PostParams::default(), &deploy)
+        .await
+        .expect("create deployment");
     let ds: k8s_openapi::api::apps::v1::DaemonSet = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "agent"},
         "spec": {"selector": {"matchLabels": {"app": "stuck"}}, "template": pod_spec}
     }))
     .expect("daemon set body");
-    Api::namespaced(ctx.kube.clone(), &ns.name).create(&PostParams::default(), &ds).await.expect("create daemon set");
+    Api::namespaced(ctx.kube.clone(), &ns.name)
+        .create(&PostParams::default(), &ds)
+        .await
+        .expect("create daemon set");
 
     let started = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(5);
-    let args: Vec<String> = ["status", "deploy/stuck", "-n", &ns.name].iter().map(|a| a.to_string()).collect();
-    let req = parse(&CommandInput { command_type: "rollout", args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default()).expect("parses");
-    let out = engine.execute(&req, &ExecOptions { deadline: Some(deadline), ..Default::default() }).await.expect("status answers before the deadline");
+    let args: Vec<String> =
+        ["status", "deploy/stuck", "-n", &ns.name].iter().map(|a| a.to_string()).collect();
+    let req = parse(
+        &CommandInput { command_type: "rollout", args: &args, extra_args: &[], namespace: None },
+        &PolicyConfig::default(),
+    )
+    .expect("parses");
+    let out = engine
+        .execute(&req, &ExecOptions { deadline: Some(deadline), ..Default::default() })
+        .await
+        .expect("status answers before the deadline");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(out.text.lines().last().is_some_and(|l| l.starts_with("Waiting for deployment") && l.contains("\"stuck\"")), "{}", out.text);
+    assert!(
+        out.text
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("Waiting for deployment") && l.contains("\"stuck\"")),
+        "{}",
+        out.text
+    );
 
     // The DaemonSet controller writes its first ControllerRevision right away.
     let mut history = String::new();
@@ -206,7 +276,13 @@ async fn rollout_status_waits_until_the_deadline_and_daemon_sets_have_history() 
     }
     assert_eq!(history, "daemonset.apps/agent \nREVISION  CHANGE-CAUSE\n1         <none>\n\n");
     let revision = ok(&engine, "rollout", &["history", "ds/agent", "-n", &ns.name, "--revision=1"]).await;
-    assert!(revision.text.starts_with("daemonset.apps/agent with revision #1\nPod Template:\n  Labels:\tapp=stuck\n"), "{}", revision.text);
+    assert!(
+        revision
+            .text
+            .starts_with("daemonset.apps/agent with revision #1\nPod Template:\n  Labels:\tapp=stuck\n"),
+        "{}",
+        revision.text
+    );
 }
 
 // ---------------------------------------------------------------- top, explain, cluster-info
@@ -224,11 +300,20 @@ async fn top_says_metrics_are_not_available() {
 async fn explain_reads_the_servers_openapi() {
     let (_ctx, engine) = setup().await;
     let out = ok(&engine, "explain", &["pods.spec.containers"]).await;
-    assert!(out.text.starts_with("KIND:     Pod\nVERSION:  v1\n\nRESOURCE: containers <[]Object>\n\nDESCRIPTION:\n"), "{}", out.text);
+    assert!(
+        out.text
+            .starts_with("KIND:     Pod\nVERSION:  v1\n\nRESOURCE: containers <[]Object>\n\nDESCRIPTION:\n"),
+        "{}",
+        out.text
+    );
     assert!(out.text.contains("\n   image\t<string>\n"), "{}", out.text);
 
     let recursive = ok(&engine, "explain", &["deploy.spec", "--recursive"]).await;
-    assert!(recursive.text.contains("   selector\t<Object>\n      matchExpressions\t<[]Object>\n"), "{}", recursive.text);
+    assert!(
+        recursive.text.contains("   selector\t<Object>\n      matchExpressions\t<[]Object>\n"),
+        "{}",
+        recursive.text
+    );
 
     let err = exec(&engine, "explain", &["pods.spec.nope"]).await.expect_err("unknown field");
     assert_eq!(err.to_string(), "error: field \"nope\" does not exist");

@@ -29,12 +29,35 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("describe_secret", &["describe", "secret", "orders-db-credentials", "-n", "demo-shop"]),
     ("describe_cm", &["describe", "cm", "storefront-config", "-n", "demo-shop"]),
     ("events_for_deploy", &["events", "--for", "deploy/orders-api", "-n", "demo-shop"]),
-    ("rollout_status_storefront", &["rollout", "status", "deploy/storefront", "-n", "demo-shop", "--watch=false"]),
+    (
+        "rollout_status_storefront",
+        &["rollout", "status", "deploy/storefront", "-n", "demo-shop", "--watch=false"],
+    ),
     ("rollout_history_storefront", &["rollout", "history", "deploy/storefront", "-n", "demo-shop"]),
     ("top_pods", &["top", "pods", "-n", "demo-shop"]),
     ("explain_container_resources", &["explain", "pods.spec.containers.resources"]),
-    ("get_pods_jsonpath", &["get", "pods", "-n", "demo-shop", "-o", "jsonpath={range .items[*]}{.metadata.labels.app}{\"\\t\"}{.status.phase}{\"\\n\"}{end}"]),
-    ("get_pods_custom_columns", &["get", "pods", "-n", "demo-batch", "-o", "custom-columns=APP:.metadata.labels.app,RESTARTS:.status.containerStatuses[0].restartCount"]),
+    (
+        "get_pods_jsonpath",
+        &[
+            "get",
+            "pods",
+            "-n",
+            "demo-shop",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.labels.app}{\"\\t\"}{.status.phase}{\"\\n\"}{end}",
+        ],
+    ),
+    (
+        "get_pods_custom_columns",
+        &[
+            "get",
+            "pods",
+            "-n",
+            "demo-batch",
+            "-o",
+            "custom-columns=APP:.metadata.labels.app,RESTARTS:.status.containerStatuses[0].restartCount",
+        ],
+    ),
     ("version", &["version"]),
     ("api_resources_apps", &["api-resources", "--api-group=apps"]),
 ];
@@ -60,7 +83,13 @@ fn mask(token: &str) -> String {
         // `<app>-<template hash>-<5 random>`: keep the app and template hash (deterministic).
         let parts: Vec<&str> = core.rsplitn(2, '-').collect();
         match parts.as_slice() {
-            [suffix, head] if suffix.len() == 5 && head.contains('-') && suffix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) => format!("{head}-<pod>"),
+            [suffix, head]
+                if suffix.len() == 5
+                    && head.contains('-')
+                    && suffix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
+            {
+                format!("{head}-<pod>")
+            }
             _ => core.to_string(),
         }
     };
@@ -68,7 +97,8 @@ fn mask(token: &str) -> String {
 }
 
 /// Keys whose values are per-run (times, runtime ids): the value is masked whole.
-const PER_RUN_KEYS: &[&str] = &["Start Time:", "Started:", "Finished:", "CreationTimestamp:", "Container ID:", "Last Schedule Time:"];
+const PER_RUN_KEYS: &[&str] =
+    &["Start Time:", "Started:", "Finished:", "CreationTimestamp:", "Container ID:", "Last Schedule Time:"];
 
 fn normalise(text: &str) -> String {
     text.lines()
@@ -82,7 +112,9 @@ fn normalise(text: &str) -> String {
             let mut out = " ".repeat(indent);
             out.push_str(&words.join(" "));
             // resourceVersion / generation-like numbers change with every write.
-            if out.trim_start().starts_with("resourceVersion:") || out.trim_start().starts_with("\"resourceVersion\":") {
+            if out.trim_start().starts_with("resourceVersion:")
+                || out.trim_start().starts_with("\"resourceVersion\":")
+            {
                 out = format!("{}resourceVersion: <rv>", " ".repeat(indent));
             }
             out
@@ -100,7 +132,11 @@ async fn golden_corpus_of_every_verb_on_the_demo_scenario() {
             Ok(o) => o.text,
             Err(e) => format!("{}{e}", e.partial_output().map(|o| o.text.clone()).unwrap_or_default()),
         };
-        insta::assert_snapshot!(format!("golden_{name}"), normalise(&text), &format!("kubectl {}", argv.join(" ")));
+        insta::assert_snapshot!(
+            format!("golden_{name}"),
+            normalise(&text),
+            &format!("kubectl {}", argv.join(" "))
+        );
     }
 }
 

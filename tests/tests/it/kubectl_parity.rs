@@ -40,7 +40,11 @@ fn kubectl() -> Option<String> {
 fn normalise(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("Warning:"))
-        .map(|l| l.split_whitespace().map(|t| if support::is_age(t) { "<age>".to_string() } else { t.to_string() }).collect())
+        .map(|l| {
+            l.split_whitespace()
+                .map(|t| if support::is_age(t) { "<age>".to_string() } else { t.to_string() })
+                .collect()
+        })
         .collect()
 }
 
@@ -54,15 +58,27 @@ async fn the_engine_prints_what_kubectl_prints() {
     let engine = Engine::new(ctx.kube.clone());
     let mut mismatches = Vec::new();
     for argv in COMMANDS {
-        let out = Command::new(&kubectl).args(*argv).env("KUBECONFIG", &ctx.stack.kubeconfig).output().expect("run kubectl");
-        let theirs = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&kubectl)
+            .args(*argv)
+            .env("KUBECONFIG", &ctx.stack.kubeconfig)
+            .output()
+            .expect("run kubectl");
+        let theirs =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let ours = match support::kubectl(&engine, argv[0], &argv[1..]).await {
             Ok(o) => o.text,
             Err(e) => format!("{}{e}", e.partial_output().map(|o| o.text.clone()).unwrap_or_default()),
         };
         if normalise(&ours) != normalise(&theirs) {
-            mismatches.push(format!("$ kubectl {}\n--- kubectl\n{theirs}\n--- engine\n{ours}", argv.join(" ")));
+            mismatches
+                .push(format!("$ kubectl {}\n--- kubectl\n{theirs}\n--- engine\n{ours}", argv.join(" ")));
         }
     }
-    assert!(mismatches.is_empty(), "{} of {} commands differ from kubectl:\n{}", mismatches.len(), COMMANDS.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} commands differ from kubectl:\n{}",
+        mismatches.len(),
+        COMMANDS.len(),
+        mismatches.join("\n")
+    );
 }

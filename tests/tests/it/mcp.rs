@@ -2,7 +2,7 @@
 //! 2025-11-25 (initialize + session) and 2026-07-28 (stateless). Every tool is called against
 //! the demo scenario through the real command path.
 
-use kubently_tests::app::{TestApp, AGENT_KEY};
+use kubently_tests::app::{AGENT_KEY, TestApp};
 use kubently_tests::python;
 use reqwest::Method;
 use serde_json::Value;
@@ -10,8 +10,15 @@ use serde_json::Value;
 use crate::support::assert_no_secrets;
 
 const TOOLS: [&str; 9] = [
-    "list_clusters", "create_debug_session", "close_session", "execute_kubectl", "get_command_result",
-    "get_resources", "describe_resource", "get_logs", "get_events",
+    "list_clusters",
+    "create_debug_session",
+    "close_session",
+    "execute_kubectl",
+    "get_command_result",
+    "get_resources",
+    "describe_resource",
+    "get_logs",
+    "get_events",
 ];
 
 async fn drive(app: &TestApp, key: &str, mode: &str) -> Value {
@@ -54,7 +61,10 @@ async fn check_era(mode: &str, version: &str) {
 
     // Each tool against the demo scenario.
     let clusters = ok(&out, "list_clusters")["clusters"].as_array().expect("clusters").clone();
-    assert!(clusters.iter().any(|c| c["cluster_id"] == app.cluster_id.as_str() && c["connected"] == true), "{clusters:?}");
+    assert!(
+        clusters.iter().any(|c| c["cluster_id"] == app.cluster_id.as_str() && c["connected"] == true),
+        "{clusters:?}"
+    );
     let session = ok(&out, "create_debug_session");
     assert_eq!(session["status"], "active");
     assert_eq!(session["cluster_id"], app.cluster_id.as_str());
@@ -76,7 +86,10 @@ async fn check_era(mode: &str, version: &str) {
     assert!(ok(&out, "get_events")["output"].as_str().unwrap_or_default().contains("Warning"));
     let secret = ok(&out, "secret");
     assert_no_secrets("MCP get secret -o yaml", &secret.to_string());
-    assert_no_secrets("MCP get secret -o yaml (text)", call(&out, "secret")["text"].as_str().unwrap_or_default());
+    assert_no_secrets(
+        "MCP get secret -o yaml (text)",
+        call(&out, "secret")["text"].as_str().unwrap_or_default(),
+    );
     assert_eq!(ok(&out, "close_session")["status"], "ended");
 
     // A refused or failed command is a tool error that says how to correct it.
@@ -96,7 +109,9 @@ async fn check_era(mode: &str, version: &str) {
     assert!(call(&out, "unknown_arg")["message"].as_str().unwrap_or_default().contains("namespce"));
 
     // The agent headers reach the audit log.
-    let (status, audit) = app.request(Method::GET, &format!("/audit?cluster_id={}", app.cluster_id), Some(AGENT_KEY), None).await;
+    let (status, audit) = app
+        .request(Method::GET, &format!("/audit?cluster_id={}", app.cluster_id), Some(AGENT_KEY), None)
+        .await;
     assert_eq!(status, 200, "{audit}");
     let text = audit.to_string();
     assert!(text.contains(&format!("mcp-{mode}")), "correlation id in audit: {text}");
@@ -104,7 +119,14 @@ async fn check_era(mode: &str, version: &str) {
     // No key, or a wrong one: refused before any MCP traffic.
     let denied = drive(&app, "wrong-key-0123456789abcdef", mode).await;
     assert!(denied.get("connect_error").is_some(), "a wrong key cannot connect: {denied}");
-    let (status, _) = app.request(Method::POST, "/mcp", None, Some(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))).await;
+    let (status, _) = app
+        .request(
+            Method::POST,
+            "/mcp",
+            None,
+            Some(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+        )
+        .await;
     assert_eq!(status, 401);
 }
 

@@ -12,7 +12,10 @@ use futures::StreamExt;
 use kubently_shared::Error;
 use kubently_shared::kv_ttl;
 use kubently_shared::names::Names;
-use kubently_shared::provision::{Buckets, ProvisionOptions, ensure_cluster_consumer, ensure_command_path, ensure_stream, stream_differences};
+use kubently_shared::provision::{
+    Buckets, ProvisionOptions, ensure_cluster_consumer, ensure_command_path, ensure_stream,
+    stream_differences,
+};
 use kubently_tests::harness::TestContext;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -32,7 +35,13 @@ async fn cleanup(js: &jetstream::Context, opts: &ProvisionOptions) {
     for stream in [names.commands_stream(), names.events_stream(), names.audit_stream()] {
         let _ = js.delete_stream(stream).await;
     }
-    for bucket in [names.cluster_active_bucket(), names.sessions_bucket(), names.executors_bucket(), names.results_bucket(), names.clusters_bucket()] {
+    for bucket in [
+        names.cluster_active_bucket(),
+        names.sessions_bucket(),
+        names.executors_bucket(),
+        names.results_bucket(),
+        names.clusters_bucket(),
+    ] {
         let _ = js.delete_key_value(bucket).await;
     }
 }
@@ -48,12 +57,25 @@ async fn stream_messages(js: &jetstream::Context, stream: &str) -> u64 {
     stream.info().await.expect("stream info").state.messages
 }
 
-async fn publish_command(js: &jetstream::Context, subject: String, id: &str) -> jetstream::publish::PublishAck {
-    js.send_publish(subject, PublishMessage::build().payload(id.to_string().into()).message_id(id)).await.expect("publish command").await.expect("command ack")
+async fn publish_command(
+    js: &jetstream::Context,
+    subject: String,
+    id: &str,
+) -> jetstream::publish::PublishAck {
+    js.send_publish(subject, PublishMessage::build().payload(id.to_string().into()).message_id(id))
+        .await
+        .expect("publish command")
+        .await
+        .expect("command ack")
 }
 
 /// Waits until the watcher reports `op` for `key`; returns every (key, op) seen on the way.
-async fn wait_for(watch: &mut kv::Watch, key: &str, op: kv::Operation, within: Duration) -> Vec<(String, kv::Operation)> {
+async fn wait_for(
+    watch: &mut kv::Watch,
+    key: &str,
+    op: kv::Operation,
+    within: Duration,
+) -> Vec<(String, kv::Operation)> {
     let mut seen = Vec::new();
     let found = tokio::time::timeout(within, async {
         while let Some(entry) = watch.next().await {
@@ -85,7 +107,10 @@ async fn provisioning_is_idempotent_and_repairs_drift() {
 
     let config = &consumer.cached_info().config;
     assert_eq!(config.filter_subject, names.command_subject(&cluster));
-    assert_eq!((config.ack_policy, config.ack_wait, config.max_deliver), (consumer::AckPolicy::Explicit, Duration::from_secs(30), 5));
+    assert_eq!(
+        (config.ack_policy, config.ack_wait, config.max_deliver),
+        (consumer::AckPolicy::Explicit, Duration::from_secs(30), 5)
+    );
 
     // What the server holds matches what Kubently asks for, field by field (so a restart
     // updates nothing).
@@ -108,16 +133,25 @@ async fn provisioning_is_idempotent_and_repairs_drift() {
     let ttl_buckets = [&buckets.cluster_active, &buckets.sessions, &buckets.executors, &buckets.results];
     for store in ttl_buckets {
         let cfg = &store.stream.cached_info().config;
-        assert!(cfg.allow_message_ttl && cfg.subject_delete_marker_ttl.is_some(), "{} allows per-key TTLs", store.name);
+        assert!(
+            cfg.allow_message_ttl && cfg.subject_delete_marker_ttl.is_some(),
+            "{} allows per-key TTLs",
+            store.name
+        );
         assert_eq!(cfg.max_messages_per_subject, 1, "{} keeps history 1", store.name);
     }
     assert_eq!(buckets.results.stream.cached_info().config.max_age, Duration::from_secs(3600));
     let clusters = &buckets.clusters.stream.cached_info().config;
-    assert!(!clusters.allow_message_ttl && clusters.max_age == Duration::ZERO, "the known-clusters bucket never expires");
+    assert!(
+        !clusters.allow_message_ttl && clusters.max_age == Duration::ZERO,
+        "the known-clusters bucket never expires"
+    );
 
     // Someone changes a field Kubently owns: the next start puts it back, keeping the data.
     publish_command(&js, names.command_subject(&cluster), "drift-1").await;
-    js.update_stream(&jetstream::stream::Config { max_age: Duration::from_secs(300), ..info.clone() }).await.expect("drift");
+    js.update_stream(&jetstream::stream::Config { max_age: Duration::from_secs(300), ..info.clone() })
+        .await
+        .expect("drift");
     ensure_command_path(&js, &opts).await.expect("provisioning repairs drift");
     let repaired = commands.info().await.expect("info");
     assert_eq!(repaired.config.max_age, Duration::from_secs(600));
@@ -144,7 +178,11 @@ async fn racing_replicas_converge_on_one_of_everything() {
     // Four replicas start at once; two of them run an older configuration (another command
     // max age and ack wait), as in a rolling upgrade. All must start, and converge on one
     // stream and one consumer.
-    let older = ProvisionOptions { command_max_age: Duration::from_secs(900), ack_wait: Duration::from_secs(20), ..opts.clone() };
+    let older = ProvisionOptions {
+        command_max_age: Duration::from_secs(900),
+        ack_wait: Duration::from_secs(20),
+        ..opts.clone()
+    };
     let mut tasks = Vec::new();
     for i in 0..4 {
         let js = connect(&ctx).await;
@@ -164,7 +202,8 @@ async fn racing_replicas_converge_on_one_of_everything() {
     stream_names.retain(|n| n.contains(names.prefix().expect("prefix")));
     stream_names.sort();
     assert_eq!(stream_names.len(), 8, "3 streams + 5 buckets: {stream_names:?}");
-    let max_age = js.get_stream(names.commands_stream()).await.expect("commands").cached_info().config.max_age;
+    let max_age =
+        js.get_stream(names.commands_stream()).await.expect("commands").cached_info().config.max_age;
     assert!([opts.command_max_age, older.command_max_age].contains(&max_age), "{max_age:?}");
     cleanup(&js, &opts).await;
 }
@@ -232,15 +271,27 @@ async fn the_work_queue_hands_each_command_to_exactly_one_executor() {
     // One message, acked by one consumer: gone from the stream.
     let consumer = ensure_cluster_consumer(&js, &cluster, &opts).await.expect("consumer");
     publish_command(&js, names.command_subject(&cluster), "single").await;
-    let mut batch = consumer.fetch().max_messages(1).expires(Duration::from_secs(2)).messages().await.expect("fetch");
+    let mut batch =
+        consumer.fetch().max_messages(1).expires(Duration::from_secs(2)).messages().await.expect("fetch");
     let msg = batch.next().await.expect("a message").expect("message ok");
     assert_eq!(&msg.payload[..], b"single");
     msg.double_ack().await.expect("ack");
-    assert_eq!(stream_messages(&js, &names.commands_stream()).await, 0, "an acked command leaves the work queue");
+    assert_eq!(
+        stream_messages(&js, &names.commands_stream()).await,
+        0,
+        "an acked command leaves the work queue"
+    );
 
     // A second durable with an overlapping filter is refused by the work-queue stream.
-    let other = consumer::pull::Config { durable_name: Some("intruder".into()), filter_subject: names.command_subject(&cluster), ..Default::default() };
-    let err = js.create_consumer_on_stream(other, names.commands_stream()).await.expect_err("overlapping consumer refused");
+    let other = consumer::pull::Config {
+        durable_name: Some("intruder".into()),
+        filter_subject: names.command_subject(&cluster),
+        ..Default::default()
+    };
+    let err = js
+        .create_consumer_on_stream(other, names.commands_stream())
+        .await
+        .expect_err("overlapping consumer refused");
     assert!(
         matches!(err.kind(), async_nats::jetstream::stream::ConsumerErrorKind::JetStream(ref e) if e.error_code() == ErrorCode::CONSUMER_WQ_CONSUMER_NOT_UNIQUE),
         "{err}"
@@ -260,7 +311,13 @@ async fn the_work_queue_hands_each_command_to_exactly_one_executor() {
             let mut got = Vec::new();
             let deadline = tokio::time::Instant::now() + WAIT;
             while tokio::time::Instant::now() < deadline {
-                let mut batch = consumer.fetch().max_messages(4).expires(Duration::from_millis(300)).messages().await.expect("fetch");
+                let mut batch = consumer
+                    .fetch()
+                    .max_messages(4)
+                    .expires(Duration::from_millis(300))
+                    .messages()
+                    .await
+                    .expect("fetch");
                 let mut empty = true;
                 while let Some(msg) = batch.next().await {
                     let msg = msg.expect("message");
@@ -279,8 +336,13 @@ async fn the_work_queue_hands_each_command_to_exactly_one_executor() {
     for replica in replicas {
         all.push(replica.await.expect("replica task"));
     }
-    let (a, b): (HashSet<_>, HashSet<_>) = (all[0].iter().cloned().collect(), all[1].iter().cloned().collect());
-    assert!(a.is_disjoint(&b), "a command reached both replicas: {:?}", a.intersection(&b).collect::<Vec<_>>());
+    let (a, b): (HashSet<_>, HashSet<_>) =
+        (all[0].iter().cloned().collect(), all[1].iter().cloned().collect());
+    assert!(
+        a.is_disjoint(&b),
+        "a command reached both replicas: {:?}",
+        a.intersection(&b).collect::<Vec<_>>()
+    );
     assert_eq!(all[0].len() + all[1].len(), N, "every command delivered exactly once: {all:?}");
     assert_eq!(a.union(&b).count(), N);
     assert_eq!(stream_messages(&js, &names.commands_stream()).await, 0);
@@ -297,20 +359,28 @@ async fn put_with_ttl_expires_and_watchers_see_the_purge() {
 
     let mut watch = store.watch("c.*").await.expect("watch");
     // 300 ms rounds up to NATS's 1 s minimum.
-    kv_ttl::put_with_ttl(&js, store, "c.a", "active".into(), Duration::from_millis(300)).await.expect("put with TTL");
+    kv_ttl::put_with_ttl(&js, store, "c.a", "active".into(), Duration::from_millis(300))
+        .await
+        .expect("put with TTL");
     store.put("c.b", "no ttl".into()).await.expect("plain put");
     let seen = wait_for(&mut watch, "c.a", kv::Operation::Purge, WAIT).await;
     assert_eq!(seen.first(), Some(&("c.a".to_string(), kv::Operation::Put)), "{seen:?}");
     assert!(store.get("c.a").await.expect("get").is_none(), "an expired key reads as absent");
     assert_eq!(store.get("c.b").await.expect("get").as_deref(), Some(&b"no ttl"[..]));
 
-    let zero = kv_ttl::put_with_ttl(&js, store, "c.z", "x".into(), Duration::ZERO).await.expect_err("zero TTL refused");
+    let zero = kv_ttl::put_with_ttl(&js, store, "c.z", "x".into(), Duration::ZERO)
+        .await
+        .expect_err("zero TTL refused");
     assert!(matches!(zero, Error::InvalidTtl { .. }), "{zero}");
-    let bad_key = kv_ttl::put_with_ttl(&js, store, "c.*", "x".into(), Duration::from_secs(1)).await.expect_err("wildcard key refused");
+    let bad_key = kv_ttl::put_with_ttl(&js, store, "c.*", "x".into(), Duration::from_secs(1))
+        .await
+        .expect_err("wildcard key refused");
     assert!(matches!(bad_key, Error::InvalidName { .. }), "{bad_key}");
 
     // A bucket without per-key TTLs refuses the header instead of silently keeping the key.
-    let no_ttl = kv_ttl::put_with_ttl(&js, &buckets.clusters, "x", "x".into(), Duration::from_secs(1)).await.expect_err("no TTL bucket");
+    let no_ttl = kv_ttl::put_with_ttl(&js, &buckets.clusters, "x", "x".into(), Duration::from_secs(1))
+        .await
+        .expect_err("no TTL bucket");
     assert!(no_ttl.to_string().contains(&buckets.clusters.name), "{no_ttl}");
     cleanup(&js, &opts).await;
 }
@@ -333,7 +403,8 @@ async fn create_with_ttl_over_an_expired_key_keeps_its_ttl() {
     let marker = store.entry("s1").await.expect("entry").expect("the expiry marker is the last entry");
     assert_eq!(marker.operation, kv::Operation::Purge);
 
-    let revision = kv_ttl::create_with_ttl(&js, store, "s1", "two".into(), ttl).await.expect("create over the marker");
+    let revision =
+        kv_ttl::create_with_ttl(&js, store, "s1", "two".into(), ttl).await.expect("create over the marker");
     assert!(revision > marker.revision);
     assert_eq!(store.get("s1").await.expect("get").as_deref(), Some(&b"two"[..]));
     wait_for(&mut watch, "s1", kv::Operation::Put, WAIT).await;
@@ -363,7 +434,11 @@ async fn upstream_create_with_ttl_over_a_marker_drops_the_ttl() {
     wait_for(&mut watch, "k", kv::Operation::Purge, WAIT).await;
     store.create_with_ttl("k", "two".into(), Duration::from_secs(1)).await.expect("create over the marker");
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(store.get("k").await.expect("get").as_deref(), Some(&b"two"[..]), "async-nats now keeps the TTL over a marker");
+    assert_eq!(
+        store.get("k").await.expect("get").as_deref(),
+        Some(&b"two"[..]),
+        "async-nats now keeps the TTL over a marker"
+    );
     cleanup(&js, &opts).await;
 }
 
@@ -380,20 +455,41 @@ async fn refresh_extends_life_past_the_original_ttl() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     kv_ttl::refresh_ttl(&js, store, "c.e1", "alive".into(), Duration::from_secs(3)).await.expect("refresh");
     tokio::time::sleep(Duration::from_millis(1800)).await;
-    assert_eq!(store.get("c.e1").await.expect("get").as_deref(), Some(&b"alive"[..]), "alive 0.8 s past the first TTL");
-    let refreshed = kv_ttl::refresh_existing_ttl(&js, store, "c.e1", Duration::from_secs(1)).await.expect("refresh existing");
+    assert_eq!(
+        store.get("c.e1").await.expect("get").as_deref(),
+        Some(&b"alive"[..]),
+        "alive 0.8 s past the first TTL"
+    );
+    let refreshed = kv_ttl::refresh_existing_ttl(&js, store, "c.e1", Duration::from_secs(1))
+        .await
+        .expect("refresh existing");
     assert!(refreshed.is_some());
     wait_for(&mut watch, "c.e1", kv::Operation::Purge, WAIT).await;
 
     // A refresh of an expired or unknown key never brings it back.
-    assert_eq!(kv_ttl::refresh_existing_ttl(&js, store, "c.e1", Duration::from_secs(5)).await.expect("refresh expired"), None);
-    assert_eq!(kv_ttl::refresh_existing_ttl(&js, store, "c.nobody", Duration::from_secs(5)).await.expect("refresh unknown"), None);
+    assert_eq!(
+        kv_ttl::refresh_existing_ttl(&js, store, "c.e1", Duration::from_secs(5))
+            .await
+            .expect("refresh expired"),
+        None
+    );
+    assert_eq!(
+        kv_ttl::refresh_existing_ttl(&js, store, "c.nobody", Duration::from_secs(5))
+            .await
+            .expect("refresh unknown"),
+        None
+    );
     assert!(store.get("c.e1").await.expect("get").is_none());
 
     // Compare-and-set update: the expected revision must still be the latest.
-    let r1 = kv_ttl::put_with_ttl(&js, store, "c.e2", "1".into(), Duration::from_secs(30)).await.expect("put");
-    let r2 = kv_ttl::update_with_ttl(&js, store, "c.e2", "2".into(), r1, Duration::from_secs(30)).await.expect("update");
-    let stale = kv_ttl::update_with_ttl(&js, store, "c.e2", "3".into(), r1, Duration::from_secs(30)).await.expect_err("stale");
+    let r1 =
+        kv_ttl::put_with_ttl(&js, store, "c.e2", "1".into(), Duration::from_secs(30)).await.expect("put");
+    let r2 = kv_ttl::update_with_ttl(&js, store, "c.e2", "2".into(), r1, Duration::from_secs(30))
+        .await
+        .expect("update");
+    let stale = kv_ttl::update_with_ttl(&js, store, "c.e2", "3".into(), r1, Duration::from_secs(30))
+        .await
+        .expect_err("stale");
     assert!(matches!(stale, Error::WrongRevision { expected, .. } if expected == r1), "{stale}");
     assert!(r2 > r1);
     cleanup(&js, &opts).await;
@@ -413,9 +509,16 @@ async fn different_prefixes_never_see_each_others_messages() {
 
     let ack = publish_command(&js, names_a.command_subject(cluster), "for-a").await;
     assert_eq!(ack.stream, names_a.commands_stream());
-    let mut from_b = consumer_b.fetch().max_messages(1).expires(Duration::from_millis(500)).messages().await.expect("fetch B");
+    let mut from_b = consumer_b
+        .fetch()
+        .max_messages(1)
+        .expires(Duration::from_millis(500))
+        .messages()
+        .await
+        .expect("fetch B");
     assert!(from_b.next().await.is_none(), "B must not see A's command");
-    let mut from_a = consumer_a.fetch().max_messages(1).expires(Duration::from_secs(2)).messages().await.expect("fetch A");
+    let mut from_a =
+        consumer_a.fetch().max_messages(1).expires(Duration::from_secs(2)).messages().await.expect("fetch A");
     let msg = from_a.next().await.expect("A's command").expect("ok");
     assert_eq!(&msg.payload[..], b"for-a");
     msg.double_ack().await.expect("ack");
@@ -426,7 +529,10 @@ async fn different_prefixes_never_see_each_others_messages() {
     ctx.nats.publish(names_a.reply_subject("gw", "id-1"), "reply".into()).await.expect("publish reply");
     ctx.nats.flush().await.expect("flush");
     assert!(tokio::time::timeout(WAIT, replies_a.next()).await.expect("A's reply arrives").is_some());
-    assert!(tokio::time::timeout(Duration::from_millis(300), replies_b.next()).await.is_err(), "B must not see A's reply");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), replies_b.next()).await.is_err(),
+        "B must not see A's reply"
+    );
 
     // KV buckets are separate: a key in A is absent in B.
     let buckets_a = ensure_command_path(&js, &opts_a).await.expect("buckets A");

@@ -83,7 +83,10 @@ impl Drop for Widgets {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let kube = client_from(&kubeconfig).await.ok()?;
-                Api::<CustomResourceDefinition>::all(kube).delete(&name, &DeleteParams::background()).await.ok()
+                Api::<CustomResourceDefinition>::all(kube)
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -95,7 +98,10 @@ impl Drop for Widgets {
 async fn setup() -> (TestApp, Widgets, ExecutorHandle) {
     let app = TestApp::spawn().await;
     let widgets = Widgets::install(&app).await;
-    let opts = ExecutorOptions { restricted_resources: vec![widgets.rule(), "replicasets".into()], ..ExecutorOptions::default() };
+    let opts = ExecutorOptions {
+        restricted_resources: vec![widgets.rule(), "replicasets".into()],
+        ..ExecutorOptions::default()
+    };
     let executor = app.start_executor("e1", opts).await;
     (app, widgets, executor)
 }
@@ -104,17 +110,26 @@ async fn setup() -> (TestApp, Widgets, ExecutorHandle) {
 fn request(command_type: &str, args: &[&str]) -> KubectlRequest {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let input = CommandInput { command_type, args: &args, extra_args: &[], namespace: None };
-    policy::parse(&input, &PolicyConfig::default()).unwrap_or_else(|e| panic!("{command_type} {args:?} parses: {e}"))
+    policy::parse(&input, &PolicyConfig::default())
+        .unwrap_or_else(|e| panic!("{command_type} {args:?} parses: {e}"))
 }
 
 /// Publishes the command on the cluster's subject (no gateway involved) and waits for the reply.
 async fn run_direct(app: &TestApp, command_type: &str, args: &[&str]) -> CommandResult {
     let names = &app.gateway.state.names;
     let now = OffsetDateTime::now_utc();
-    let mut command = Command::new(app.cluster_id.clone(), request(command_type, args), Caller { service: "direct".into() }, String::new(), now, Duration::from_secs(20));
+    let mut command = Command::new(
+        app.cluster_id.clone(),
+        request(command_type, args),
+        Caller { service: "direct".into() },
+        String::new(),
+        now,
+        Duration::from_secs(20),
+    );
     // Where a gateway instance named `direct` would wait.
     command.reply_to = names.reply_subject("direct", command.id);
-    let mut replies = app.ctx.nats.subscribe(command.reply_to.clone()).await.expect("subscribe to the reply subject");
+    let mut replies =
+        app.ctx.nats.subscribe(command.reply_to.clone()).await.expect("subscribe to the reply subject");
     let payload = protocol::encode(&command).expect("encode the command");
     app.ctx
         .jetstream()
@@ -123,7 +138,10 @@ async fn run_direct(app: &TestApp, command_type: &str, args: &[&str]) -> Command
         .expect("publish")
         .await
         .expect("the commands stream stores it");
-    let reply = tokio::time::timeout(Duration::from_secs(30), replies.next()).await.expect("a reply within 30 s").expect("reply subscription open");
+    let reply = tokio::time::timeout(Duration::from_secs(30), replies.next())
+        .await
+        .expect("a reply within 30 s")
+        .expect("reply subscription open");
     protocol::decode(&reply.payload).expect("decode the reply")
 }
 
@@ -148,7 +166,10 @@ async fn get_refuses_a_restricted_resource_by_kind_and_singular() {
     let plural = run_direct(&app, "get", &[&widgets.plural, "-n", SHOP_NS]).await;
     assert_eq!(plural.status, CommandStatus::Failure, "{plural:?}");
     let error = plural.error.as_deref().unwrap_or_default();
-    let refusal = format!("refused by the executor's read-only policy: `{}` is restricted on this Kubently deployment (rule `{rule}`)", widgets.plural);
+    let refusal = format!(
+        "refused by the executor's read-only policy: `{}` is restricted on this Kubently deployment (rule `{rule}`)",
+        widgets.plural
+    );
     assert!(error.starts_with(&refusal), "{error}");
     // The same path runs what is not restricted.
     let ok = run_direct(&app, "get", &["deployments", "-n", SHOP_NS]).await;
@@ -159,22 +180,38 @@ async fn get_refuses_a_restricted_resource_by_kind_and_singular() {
 #[tokio::test]
 async fn describe_refuses_a_restricted_resource() {
     let (app, widgets, _executor) = setup().await;
-    assert_refused(&run_direct(&app, "describe", &[&widgets.kind, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
-    assert_refused(&run_direct(&app, "describe", &[&widgets.singular, "w1", "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    assert_refused(
+        &run_direct(&app, "describe", &[&widgets.kind, "-n", SHOP_NS]).await,
+        &widgets.rule(),
+        &widgets.rule(),
+    );
+    assert_refused(
+        &run_direct(&app, "describe", &[&widgets.singular, "w1", "-n", SHOP_NS]).await,
+        &widgets.rule(),
+        &widgets.rule(),
+    );
 }
 
 #[tokio::test]
 async fn logs_refuses_a_restricted_target_type() {
     let (app, widgets, _executor) = setup().await;
     let target = format!("{}/w1", widgets.singular);
-    assert_refused(&run_direct(&app, "logs", &[&target, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    assert_refused(
+        &run_direct(&app, "logs", &[&target, "-n", SHOP_NS]).await,
+        &widgets.rule(),
+        &widgets.rule(),
+    );
 }
 
 #[tokio::test]
 async fn events_refuses_a_restricted_for_object() {
     let (app, widgets, _executor) = setup().await;
     let object = format!("{}/w1", widgets.kind);
-    assert_refused(&run_direct(&app, "events", &["--for", &object, "-n", SHOP_NS]).await, &widgets.rule(), &widgets.rule());
+    assert_refused(
+        &run_direct(&app, "events", &["--for", &object, "-n", SHOP_NS]).await,
+        &widgets.rule(),
+        &widgets.rule(),
+    );
     let ok = run_direct(&app, "events", &["-n", SHOP_NS]).await;
     assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");
 }
@@ -182,8 +219,16 @@ async fn events_refuses_a_restricted_for_object() {
 #[tokio::test]
 async fn explain_refuses_a_restricted_resource() {
     let (app, widgets, _executor) = setup().await;
-    assert_refused(&run_direct(&app, "explain", &[&widgets.singular]).await, &widgets.rule(), &widgets.rule());
-    assert_refused(&run_direct(&app, "explain", &["replicaset.spec"]).await, "replicasets.apps", "replicasets");
+    assert_refused(
+        &run_direct(&app, "explain", &[&widgets.singular]).await,
+        &widgets.rule(),
+        &widgets.rule(),
+    );
+    assert_refused(
+        &run_direct(&app, "explain", &["replicaset.spec"]).await,
+        "replicasets.apps",
+        "replicasets",
+    );
     let ok = run_direct(&app, "explain", &["deployment.spec.replicas"]).await;
     assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");
 }
@@ -192,7 +237,11 @@ async fn explain_refuses_a_restricted_resource() {
 async fn rollout_history_refuses_reading_restricted_replica_sets() {
     let (app, _widgets, _executor) = setup().await;
     let deployment = format!("deployment/{STOREFRONT}");
-    assert_refused(&run_direct(&app, "rollout", &["history", &deployment, "-n", SHOP_NS]).await, "replicasets.apps", "replicasets");
+    assert_refused(
+        &run_direct(&app, "rollout", &["history", &deployment, "-n", SHOP_NS]).await,
+        "replicasets.apps",
+        "replicasets",
+    );
     // `status` reads the Deployment only.
     let ok = run_direct(&app, "rollout", &["status", &deployment, "-n", SHOP_NS, "--watch=false"]).await;
     assert_eq!(ok.status, CommandStatus::Success, "{ok:?}");

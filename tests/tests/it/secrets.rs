@@ -32,7 +32,8 @@ async fn no_seeded_secret_value_appears_in_any_output_or_stored_result() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let mut seen = 0;
     for argv in COMMANDS {
-        let (status, body) = app.execute(argv[0], &argv[1..], json!({"namespace": "demo-shop", "output_budget": 2048})).await;
+        let (status, body) =
+            app.execute(argv[0], &argv[1..], json!({"namespace": "demo-shop", "output_budget": 2048})).await;
         assert_eq!(status, 200, "{argv:?}: {body}");
         let reply = body.to_string();
         assert!(leaks(&reply).is_empty(), "{argv:?} leaked {:?} in its reply", leaks(&reply));
@@ -43,7 +44,8 @@ async fn no_seeded_secret_value_appears_in_any_output_or_stored_result() {
             let mut tries = 0;
             let (status, page) = loop {
                 // An untruncated reply goes out before its copy is stored: allow a moment.
-                let (status, page) = app.get(&format!("/debug/result/{id}?offset={offset}&limit=1048576")).await;
+                let (status, page) =
+                    app.get(&format!("/debug/result/{id}?offset={offset}&limit=1048576")).await;
                 tries += 1;
                 if status != 404 || tries > 20 {
                     break (status, page);
@@ -62,5 +64,9 @@ async fn no_seeded_secret_value_appears_in_any_output_or_stored_result() {
             seen += 1;
         }
     }
-    assert!(seen >= COMMANDS.len() - 2, "most commands must succeed for this test to mean anything ({seen} of {})", COMMANDS.len());
+    assert!(
+        seen >= COMMANDS.len() - 2,
+        "most commands must succeed for this test to mean anything ({seen} of {})",
+        COMMANDS.len()
+    );
 }

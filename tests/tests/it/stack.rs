@@ -23,7 +23,12 @@ async fn pods_of(ctx: &TestContext, ns: &str, app: &str) -> Vec<Pod> {
 }
 
 fn first_status(pod: &Pod) -> k8s_openapi::api::core::v1::ContainerStatus {
-    pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|c| c.first()).cloned().expect("pod has a container status")
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .cloned()
+        .expect("pod has a container status")
 }
 
 #[tokio::test]
@@ -32,11 +37,19 @@ async fn kv_per_key_ttl_expiry_is_seen_by_a_watcher() {
     let js = ctx.jetstream();
     let bucket = ctx.unique("TTL");
     let store = js
-        .create_key_value(kv::Config { bucket: bucket.clone(), history: 1, limit_markers: Some(Duration::from_secs(1)), ..Default::default() })
+        .create_key_value(kv::Config {
+            bucket: bucket.clone(),
+            history: 1,
+            limit_markers: Some(Duration::from_secs(1)),
+            ..Default::default()
+        })
         .await
         .expect("create KV bucket with per-key TTLs");
     let mut watch = store.watch("cluster.*").await.expect("watch");
-    store.create_with_ttl("cluster.a", "active".into(), Duration::from_secs(1)).await.expect("create with TTL");
+    store
+        .create_with_ttl("cluster.a", "active".into(), Duration::from_secs(1))
+        .await
+        .expect("create with TTL");
     store.put("cluster.b", "no ttl".into()).await.expect("put");
 
     let mut seen = Vec::new();
@@ -51,9 +64,17 @@ async fn kv_per_key_ttl_expiry_is_seen_by_a_watcher() {
     })
     .await;
     assert!(outcome.is_ok(), "no expiry marker for cluster.a within 10 s; watcher saw {seen:?}");
-    assert_eq!(seen.first(), Some(&("cluster.a".to_string(), kv::Operation::Put)), "the put comes first: {seen:?}");
+    assert_eq!(
+        seen.first(),
+        Some(&("cluster.a".to_string(), kv::Operation::Put)),
+        "the put comes first: {seen:?}"
+    );
     assert!(store.get("cluster.a").await.expect("get").is_none(), "expired key must read as absent");
-    assert_eq!(store.get("cluster.b").await.expect("get").as_deref(), Some(&b"no ttl"[..]), "a key without TTL stays");
+    assert_eq!(
+        store.get("cluster.b").await.expect("get").as_deref(),
+        Some(&b"no ttl"[..]),
+        "a key without TTL stays"
+    );
     js.delete_key_value(&bucket).await.expect("delete bucket");
 }
 
@@ -65,7 +86,15 @@ async fn three_node_nats_cluster_forms_and_replicates_a_stream() {
     let stream = tokio::time::timeout(WAIT, async {
         loop {
             // The meta leader needs a moment after the nodes come up.
-            match js.get_or_create_stream(jetstream::stream::Config { name: "R3".into(), subjects: vec!["r3.>".into()], num_replicas: 3, ..Default::default() }).await {
+            match js
+                .get_or_create_stream(jetstream::stream::Config {
+                    name: "R3".into(),
+                    subjects: vec!["r3.>".into()],
+                    num_replicas: 3,
+                    ..Default::default()
+                })
+                .await
+            {
                 Ok(s) => return s,
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -92,7 +121,11 @@ async fn seeded_pods_show_every_scenario_state() {
     assert_eq!(storefront.len(), 3);
     for pod in &storefront {
         let s = first_status(pod);
-        assert!(s.ready && s.state.as_ref().and_then(|st| st.running.as_ref()).is_some(), "{:?} not running+ready", pod.metadata.name);
+        assert!(
+            s.ready && s.state.as_ref().and_then(|st| st.running.as_ref()).is_some(),
+            "{:?} not running+ready",
+            pod.metadata.name
+        );
     }
 
     let orders = first_status(&pods_of(&ctx, SHOP_NS, scenario::ORDERS_API).await[0]);
@@ -114,7 +147,10 @@ async fn seeded_pods_show_every_scenario_state() {
 
     for app in [scenario::ML_TRAINER, scenario::GPU_INFERENCE] {
         let pod = &pods_of(&ctx, BATCH_NS, app).await[0];
-        assert!(pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none(), "{app} must stay unscheduled");
+        assert!(
+            pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none(),
+            "{app} must stay unscheduled"
+        );
     }
     let services: Api<k8s_openapi::api::core::v1::Endpoints> = Api::namespaced(ctx.kube.clone(), SHOP_NS);
     let payments = services.get(scenario::PAYMENTS_SVC).await.expect("payments endpoints");
@@ -128,28 +164,46 @@ async fn logs_through_the_apiserver_come_from_the_fake_kubelet() {
     let name = pod.metadata.name.expect("pod name");
     let api: Api<Pod> = Api::namespaced(ctx.kube.clone(), SHOP_NS);
 
-    let previous = api.logs(&name, &LogParams { previous: true, ..Default::default() }).await.expect("previous logs");
+    let previous =
+        api.logs(&name, &LogParams { previous: true, ..Default::default() }).await.expect("previous logs");
     assert!(previous.to_lowercase().contains("connection refused"), "previous logs:\n{previous}");
     assert!(previous.contains("postgres:5432"), "previous logs:\n{previous}");
-    assert!(previous.contains("Traceback (most recent call last)"), "previous logs end in a stack trace:\n{previous}");
+    assert!(
+        previous.contains("Traceback (most recent call last)"),
+        "previous logs end in a stack trace:\n{previous}"
+    );
     for (_, value) in scenario::SECRET_VALUES {
         assert!(!previous.contains(value), "logs must not carry secret values");
     }
     let current = api.logs(&name, &LogParams::default()).await.expect("current logs");
     assert!(!current.is_empty());
 
-    let tail = api.logs(&name, &LogParams { tail_lines: Some(2), timestamps: true, ..Default::default() }).await.expect("tail");
+    let tail = api
+        .logs(&name, &LogParams { tail_lines: Some(2), timestamps: true, ..Default::default() })
+        .await
+        .expect("tail");
     let lines: Vec<&str> = tail.lines().collect();
     assert_eq!(lines.len(), 2, "tailLines=2:\n{tail}");
     for line in lines {
         let ts = line.split(' ').next().unwrap_or_default();
-        assert!(time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok(), "timestamps=true prefixes RFC 3339: {line}");
+        assert!(
+            time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok(),
+            "timestamps=true prefixes RFC 3339: {line}"
+        );
     }
 
     let healthy = pods_of(&ctx, SHOP_NS, scenario::STOREFRONT).await.remove(0);
-    let healthy_logs = api.logs(healthy.metadata.name.as_deref().expect("name"), &LogParams::default()).await.expect("healthy logs");
+    let healthy_logs = api
+        .logs(healthy.metadata.name.as_deref().expect("name"), &LogParams::default())
+        .await
+        .expect("healthy logs");
     assert!(healthy_logs.contains("nginx"), "a healthy nginx pod logs its startup:\n{healthy_logs}");
-    let err = api.logs(healthy.metadata.name.as_deref().expect("name"), &LogParams { previous: true, ..Default::default() }).await;
+    let err = api
+        .logs(
+            healthy.metadata.name.as_deref().expect("name"),
+            &LogParams { previous: true, ..Default::default() },
+        )
+        .await;
     assert!(err.is_err(), "a container that never restarted has no previous logs");
 }
 
@@ -158,10 +212,21 @@ async fn warning_events_explain_the_broken_pods() {
     let ctx = TestContext::new().await;
     let mut reasons = Vec::new();
     for ns in [SHOP_NS, BATCH_NS] {
-        let events = Api::<Event>::namespaced(ctx.kube.clone(), ns).list(&ListParams::default().fields("type=Warning")).await.expect("events");
+        let events = Api::<Event>::namespaced(ctx.kube.clone(), ns)
+            .list(&ListParams::default().fields("type=Warning"))
+            .await
+            .expect("events");
         for e in events.items {
-            assert!(e.involved_object.uid.is_some(), "event {:?} lacks involvedObject.uid (describe would not show it)", e.metadata.name);
-            reasons.push(format!("{}/{}", e.involved_object.name.unwrap_or_default(), e.reason.unwrap_or_default()));
+            assert!(
+                e.involved_object.uid.is_some(),
+                "event {:?} lacks involvedObject.uid (describe would not show it)",
+                e.metadata.name
+            );
+            reasons.push(format!(
+                "{}/{}",
+                e.involved_object.name.unwrap_or_default(),
+                e.reason.unwrap_or_default()
+            ));
         }
     }
     for (object, reason) in [

@@ -15,11 +15,21 @@ pub async fn kubectl(engine: &Engine, command_type: &str, args: &[&str]) -> Resu
 
 /// As [`kubectl`], with the command's deadline `within` from now (`logs -f` and `rollout status`
 /// run until it).
-pub async fn kubectl_within(engine: &Engine, command_type: &str, args: &[&str], within: Duration) -> Result<Output, EngineError> {
+pub async fn kubectl_within(
+    engine: &Engine,
+    command_type: &str,
+    args: &[&str],
+    within: Duration,
+) -> Result<Output, EngineError> {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let request = policy::parse(&CommandInput { command_type, args: &args, extra_args: &[], namespace: None }, &PolicyConfig::default())
-        .unwrap_or_else(|e| panic!("{command_type} {args:?} does not pass the policy: {e}"));
-    engine.execute(&request, &ExecOptions { deadline: Some(Instant::now() + within), ..Default::default() }).await
+    let request = policy::parse(
+        &CommandInput { command_type, args: &args, extra_args: &[], namespace: None },
+        &PolicyConfig::default(),
+    )
+    .unwrap_or_else(|e| panic!("{command_type} {args:?} does not pass the policy: {e}"));
+    engine
+        .execute(&request, &ExecOptions { deadline: Some(Instant::now() + within), ..Default::default() })
+        .await
 }
 
 /// Standard base64 with padding (the form Secret `data` holds).
@@ -30,7 +40,11 @@ pub fn base64(bytes: &[u8]) -> String {
         let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
-            out.push(if i <= chunk.len() { char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]) } else { '=' });
+            out.push(if i <= chunk.len() {
+                char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize])
+            } else {
+                '='
+            });
         }
     }
     out
@@ -41,7 +55,11 @@ pub fn secret_leaks(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (key, value) in SECRET_VALUES {
         let encoded = base64(value.as_bytes());
-        for (form, needle) in [("plain", *value), ("base64", encoded.as_str()), ("unpadded base64", encoded.trim_end_matches('='))] {
+        for (form, needle) in [
+            ("plain", *value),
+            ("base64", encoded.as_str()),
+            ("unpadded base64", encoded.trim_end_matches('=')),
+        ] {
             if text.contains(needle) {
                 found.push(format!("{key} ({form})"));
             }
@@ -77,7 +95,10 @@ fn helpers_behave() {
     assert_eq!(base64(b"orders_app"), "b3JkZXJzX2FwcA==");
     assert_eq!(base64(b"ab"), "YWI=");
     assert!(secret_leaks("nothing here").is_empty());
-    assert_eq!(secret_leaks(&base64(SECRET_VALUES[1].1.as_bytes())), vec![format!("{} (base64)", SECRET_VALUES[1].0), format!("{} (unpadded base64)", SECRET_VALUES[1].0)]);
+    assert_eq!(
+        secret_leaks(&base64(SECRET_VALUES[1].1.as_bytes())),
+        vec![format!("{} (base64)", SECRET_VALUES[1].0), format!("{} (unpadded base64)", SECRET_VALUES[1].0)]
+    );
     for age in ["47s", "3m12s", "5d", "2y31d", "10h"] {
         assert!(is_age(age), "{age}");
     }

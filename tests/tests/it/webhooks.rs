@@ -7,14 +7,19 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use kubently_tests::app::{TestApp, ADMIN_KEY, OTHER_KEY, SCOPED_KEY};
-use kubently_tests::webhook_receiver::{verify, Received, Receiver};
+use kubently_tests::app::{ADMIN_KEY, OTHER_KEY, SCOPED_KEY, TestApp};
+use kubently_tests::webhook_receiver::{Received, Receiver, verify};
 use reqwest::Method;
 use serde_json::json;
 
 /// Subscribes `events` of the app's cluster to `url`; returns (id, secret).
 async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
-    let (status, body) = app.post("/webhooks/subscriptions", &json!({"url": url, "events": events, "clusters": [app.cluster_id], "description": "test"})).await;
+    let (status, body) = app
+        .post(
+            "/webhooks/subscriptions",
+            &json!({"url": url, "events": events, "clusters": [app.cluster_id], "description": "test"}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     (body["id"].as_str().expect("id").to_string(), body["secret"].as_str().expect("secret").to_string())
 }
@@ -28,7 +33,11 @@ async fn run_command(app: &TestApp) -> String {
 }
 
 fn command_ids(received: &[Received]) -> HashSet<String> {
-    received.iter().filter(|r| (200..300).contains(&r.answered)).filter_map(|r| r.json()["data"]["command_id"].as_str().map(str::to_string)).collect()
+    received
+        .iter()
+        .filter(|r| (200..300).contains(&r.answered))
+        .filter_map(|r| r.json()["data"]["command_id"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[tokio::test]
@@ -37,20 +46,43 @@ async fn subscriptions_are_validated_owned_listed_and_deleted() {
     let receiver = Receiver::start().await;
 
     // Validation names the field and says what is allowed.
-    let (status, body) = app.post("/webhooks/subscriptions", &json!({"url": "ftp://x/", "events": ["command.*"]})).await;
+    let (status, body) =
+        app.post("/webhooks/subscriptions", &json!({"url": "ftp://x/", "events": ["command.*"]})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["detail"][0]["loc"], json!(["body", "url"]));
     assert!(body["detail"][0]["msg"].as_str().unwrap_or_default().contains("http or https"), "{body}");
-    let (status, body) = app.post("/webhooks/subscriptions", &json!({"url": "http://10.1.2.3/hook", "events": ["command.*"]})).await;
+    let (status, body) = app
+        .post("/webhooks/subscriptions", &json!({"url": "http://10.1.2.3/hook", "events": ["command.*"]}))
+        .await;
     assert_eq!(status, 422, "private targets are refused by default: {body}");
     assert!(body["detail"][0]["msg"].as_str().unwrap_or_default().contains("private"), "{body}");
-    let (status, body) = app.post("/webhooks/subscriptions", &json!({"url": receiver.url("/h"), "events": ["command.*", "pod.created"]})).await;
+    let (status, body) = app
+        .post(
+            "/webhooks/subscriptions",
+            &json!({"url": receiver.url("/h"), "events": ["command.*", "pod.created"]}),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["detail"][0]["loc"], json!(["body", "events", "1"]));
-    assert!(body["detail"][0]["msg"].as_str().unwrap_or_default().contains("cluster.disconnected"), "the allowed patterns are listed: {body}");
-    let (status, body) = app.post("/webhooks/subscriptions", &json!({"url": receiver.url("/h"), "events": ["*"], "clusters": ["Bad_Id"]})).await;
+    assert!(
+        body["detail"][0]["msg"].as_str().unwrap_or_default().contains("cluster.disconnected"),
+        "the allowed patterns are listed: {body}"
+    );
+    let (status, body) = app
+        .post(
+            "/webhooks/subscriptions",
+            &json!({"url": receiver.url("/h"), "events": ["*"], "clusters": ["Bad_Id"]}),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = app.request(Method::POST, "/webhooks/subscriptions", Some(SCOPED_KEY), Some(&json!({"url": receiver.url("/h"), "events": ["*"], "clusters": [app.cluster_id]}))).await;
+    let (status, body) = app
+        .request(
+            Method::POST,
+            "/webhooks/subscriptions",
+            Some(SCOPED_KEY),
+            Some(&json!({"url": receiver.url("/h"), "events": ["*"], "clusters": [app.cluster_id]})),
+        )
+        .await;
     assert_eq!(status, 403, "a scoped key cannot subscribe to other clusters: {body}");
     let (status, _) = app.request(Method::GET, "/webhooks/subscriptions", None, None).await;
     assert_eq!(status, 401);
@@ -67,19 +99,29 @@ async fn subscriptions_are_validated_owned_listed_and_deleted() {
     assert_eq!(got["owner"], "agent");
 
     // Scoped keys get their clusters by default.
-    let (status, scoped) = app.request(Method::POST, "/webhooks/subscriptions", Some(SCOPED_KEY), Some(&json!({"url": receiver.url("/s"), "events": ["*"]}))).await;
+    let (status, scoped) = app
+        .request(
+            Method::POST,
+            "/webhooks/subscriptions",
+            Some(SCOPED_KEY),
+            Some(&json!({"url": receiver.url("/s"), "events": ["*"]})),
+        )
+        .await;
     assert_eq!(status, 201, "{scoped}");
     assert_eq!(scoped["clusters"], json!(["elsewhere"]));
 
     // Owners see their own; admins see all; others get 404.
     let (_, mine) = app.get("/webhooks/subscriptions").await;
-    let ids: Vec<&str> = mine["subscriptions"].as_array().expect("list").iter().filter_map(|s| s["id"].as_str()).collect();
+    let ids: Vec<&str> =
+        mine["subscriptions"].as_array().expect("list").iter().filter_map(|s| s["id"].as_str()).collect();
     assert_eq!(ids, vec![id.as_str()], "{mine}");
     let (_, all) = app.request(Method::GET, "/webhooks/subscriptions", Some(ADMIN_KEY), None).await;
     assert_eq!(all["subscriptions"].as_array().expect("list").len(), 2, "{all}");
-    let (status, _) = app.request(Method::GET, &format!("/webhooks/subscriptions/{id}"), Some(OTHER_KEY), None).await;
+    let (status, _) =
+        app.request(Method::GET, &format!("/webhooks/subscriptions/{id}"), Some(OTHER_KEY), None).await;
     assert_eq!(status, 404);
-    let (status, _) = app.request(Method::DELETE, &format!("/webhooks/subscriptions/{id}"), Some(OTHER_KEY), None).await;
+    let (status, _) =
+        app.request(Method::DELETE, &format!("/webhooks/subscriptions/{id}"), Some(OTHER_KEY), None).await;
     assert_eq!(status, 404);
 
     // The test ping reaches the receiver, signed.
@@ -97,10 +139,27 @@ async fn subscriptions_are_validated_owned_listed_and_deleted() {
     let (status, _) = app.get(&format!("/webhooks/subscriptions/{id}")).await;
     assert_eq!(status, 404);
     let names = &app.gateway.state.names;
-    assert!(app.ctx.jetstream().get_consumer_from_stream::<async_nats::jetstream::consumer::pull::Config, _, _>(names.webhook_consumer(&id), names.events_stream()).await.is_err(), "consumer deleted");
+    assert!(
+        app.ctx
+            .jetstream()
+            .get_consumer_from_stream::<async_nats::jetstream::consumer::pull::Config, _, _>(
+                names.webhook_consumer(&id),
+                names.events_stream()
+            )
+            .await
+            .is_err(),
+        "consumer deleted"
+    );
     let mut app = app;
     app.restart_gateway().await;
-    let (status, again) = app.request(Method::GET, &format!("/webhooks/subscriptions/{}", scoped["id"].as_str().expect("id")), Some(SCOPED_KEY), None).await;
+    let (status, again) = app
+        .request(
+            Method::GET,
+            &format!("/webhooks/subscriptions/{}", scoped["id"].as_str().expect("id")),
+            Some(SCOPED_KEY),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "subscriptions live in NATS: {again}");
 }
 
@@ -110,7 +169,8 @@ async fn command_events_arrive_signed_with_the_standard_webhooks_scheme() {
     let receiver = Receiver::start().await;
     let (_, secret) = subscribe(&app, &receiver.url("/hooks/kubently"), &["command.*"]).await;
     let command_id = run_command(&app).await;
-    let got = receiver.wait_for(Duration::from_secs(10), "the command.completed event", |r| !r.is_empty()).await;
+    let got =
+        receiver.wait_for(Duration::from_secs(10), "the command.completed event", |r| !r.is_empty()).await;
     let r = &got[0];
     verify(&secret, r).expect("signature verifies independently");
     assert!(verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", r).is_err(), "another secret does not verify");
@@ -120,7 +180,11 @@ async fn command_events_arrive_signed_with_the_standard_webhooks_scheme() {
     assert_eq!(body["data"]["cluster_id"], app.cluster_id.as_str());
     assert_eq!(body["data"]["status"], "success");
     assert_eq!(body["data"]["caller"], "agent");
-    assert_eq!(r.id, body["data"]["event_id"].as_str().expect("event id"), "webhook-id is the event id (receivers dedupe on it)");
+    assert_eq!(
+        r.id,
+        body["data"]["event_id"].as_str().expect("event id"),
+        "webhook-id is the event id (receivers dedupe on it)"
+    );
     assert!(body["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
     assert!(body["data"].get("output").is_none(), "events carry no command output: {body}");
 }
@@ -150,7 +214,11 @@ async fn a_receiver_that_is_down_for_a_while_gets_every_event_when_it_comes_back
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     receiver.up().await;
-    let got = receiver.wait_for(Duration::from_secs(15), "every event after the outage", |r| command_ids(r).is_superset(&sent)).await;
+    let got = receiver
+        .wait_for(Duration::from_secs(15), "every event after the outage", |r| {
+            command_ids(r).is_superset(&sent)
+        })
+        .await;
     for r in got.iter().filter(|r| r.answered == 204) {
         verify(&secret, r).expect("signature");
     }
@@ -175,8 +243,13 @@ async fn an_event_in_flight_when_the_gateway_dies_arrives_after_restart() {
     app.gateway.kill().await;
     app.gateway = app.start_replica().await;
     receiver.respond(204, Duration::ZERO);
-    let got = receiver.wait_for(Duration::from_secs(30), "the redelivered event", |r| command_ids(r).contains(&command_id)).await;
-    let r = got.iter().find(|r| r.answered == 204 && r.json()["data"]["command_id"] == command_id.as_str()).expect("delivered");
+    let got = receiver
+        .wait_for(Duration::from_secs(30), "the redelivered event", |r| command_ids(r).contains(&command_id))
+        .await;
+    let r = got
+        .iter()
+        .find(|r| r.answered == 204 && r.json()["data"]["command_id"] == command_id.as_str())
+        .expect("delivered");
     verify(&secret, r).expect("signature");
 }
 
@@ -193,7 +266,10 @@ async fn a_slow_receiver_does_not_delay_another_subscriber() {
     for _ in 0..10 {
         sent.insert(run_command(&app).await);
     }
-    fast.wait_for(Duration::from_secs(5), "all 10 events at the fast receiver", |r| command_ids(r).is_superset(&sent)).await;
+    fast.wait_for(Duration::from_secs(5), "all 10 events at the fast receiver", |r| {
+        command_ids(r).is_superset(&sent)
+    })
+    .await;
     assert!(started.elapsed() < Duration::from_secs(6), "fast subscriber served in {:?}", started.elapsed());
     assert!(slow.delivered().is_empty(), "the slow receiver has not answered any yet");
 }
@@ -239,7 +315,8 @@ async fn gone_unsubscribes_and_failures_end_as_dead_letters_that_can_be_redelive
     // Redeliver once the receiver is fixed.
     failing.respond(200, Duration::ZERO);
     let event_id = dead["event_id"].as_str().expect("event id");
-    let (status, out) = app.post(&format!("/webhooks/subscriptions/{id}/deliveries/{event_id}/redeliver"), &json!({})).await;
+    let (status, out) =
+        app.post(&format!("/webhooks/subscriptions/{id}/deliveries/{event_id}/redeliver"), &json!({})).await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["attempt"]["outcome"], "delivered", "{out}");
     assert_eq!(out["delivery"]["status"], "delivered");
@@ -248,7 +325,8 @@ async fn gone_unsubscribes_and_failures_end_as_dead_letters_that_can_be_redelive
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].id, event_id);
     verify(&secret, &ok[0]).expect("signature");
-    let (status, _) = app.post(&format!("/webhooks/subscriptions/{id}/deliveries/nope/redeliver"), &json!({})).await;
+    let (status, _) =
+        app.post(&format!("/webhooks/subscriptions/{id}/deliveries/nope/redeliver"), &json!({})).await;
     assert_eq!(status, 404);
 }
 
@@ -262,7 +340,8 @@ async fn gateway_replicas_share_delivery_without_sending_twice() {
     for _ in 0..20 {
         sent.insert(run_command(&app).await);
     }
-    let got = receiver.wait_for(Duration::from_secs(15), "20 events", |r| command_ids(r).is_superset(&sent)).await;
+    let got =
+        receiver.wait_for(Duration::from_secs(15), "20 events", |r| command_ids(r).is_superset(&sent)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut per_id: HashMap<String, usize> = HashMap::new();
     for r in receiver.received() {
@@ -307,7 +386,9 @@ async fn an_async_command_calls_back_with_what_get_result_shows() {
     assert_eq!(status, 202, "{accepted}");
     assert!(accepted.get("callback_secret").is_none(), "a given secret is not echoed");
     let id = accepted["command_id"].as_str().expect("id").to_string();
-    let got = receiver.wait_for(Duration::from_secs(15), "the timeout callback", |r| r.iter().any(|x| x.id == id)).await;
+    let got = receiver
+        .wait_for(Duration::from_secs(15), "the timeout callback", |r| r.iter().any(|x| x.id == id))
+        .await;
     let r = got.iter().find(|x| x.id == id).expect("callback");
     verify(own, r).expect("signed with the caller's secret");
     let body = r.json();
@@ -316,9 +397,17 @@ async fn an_async_command_calls_back_with_what_get_result_shows() {
     assert!(body["data"]["error"].as_str().unwrap_or_default().contains("no executor connected"), "{body}");
     let (_, result) = app.get(&format!("/debug/result/{id}")).await;
     assert_eq!(body["data"], result);
-    let timeouts = events.wait_for(Duration::from_secs(15), "both command.timeout events", |r| command_ids(r).contains(&id) && command_ids(r).contains(&plain_id)).await;
+    let timeouts = events
+        .wait_for(Duration::from_secs(15), "both command.timeout events", |r| {
+            command_ids(r).contains(&id) && command_ids(r).contains(&plain_id)
+        })
+        .await;
     assert!(timeouts.iter().all(|r| r.json()["type"] == "command.timeout"));
-    assert_eq!(timeouts.iter().filter(|r| r.json()["data"]["command_id"] == plain_id.as_str()).count(), 1, "one timeout event per command");
+    assert_eq!(
+        timeouts.iter().filter(|r| r.json()["data"]["command_id"] == plain_id.as_str()).count(),
+        1,
+        "one timeout event per command"
+    );
 
     // callback fields are checked.
     let (status, body) = app.execute("get", &["pods"], json!({"callback_url": receiver.url("/cb")})).await;

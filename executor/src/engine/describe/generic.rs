@@ -5,7 +5,13 @@ use serde_json::{Map, Value};
 
 use super::writer::{Writer, s, string_map};
 
-const SKIP: &[&str] = &[".metadata.managedFields", ".metadata.name", ".metadata.namespace", ".metadata.labels", ".metadata.annotations"];
+const SKIP: &[&str] = &[
+    ".metadata.managedFields",
+    ".metadata.name",
+    ".metadata.namespace",
+    ".metadata.labels",
+    ".metadata.annotations",
+];
 
 pub fn describe(w: &mut Writer, object: &Value) {
     w.line(0, &format!("Name:\t{}", s(object, "/metadata/name")));
@@ -99,7 +105,8 @@ fn camel_split(text: &str) -> Vec<String> {
         last = k;
     }
     for i in 0..runs.len().saturating_sub(1) {
-        let upper_then_lower = runs[i].first().is_some_and(|c| c.is_uppercase()) && runs[i + 1].first().is_some_and(|c| c.is_lowercase());
+        let upper_then_lower = runs[i].first().is_some_and(|c| c.is_uppercase())
+            && runs[i + 1].first().is_some_and(|c| c.is_lowercase());
         if upper_then_lower && let Some(c) = runs[i].pop() {
             runs[i + 1].insert(0, c);
         }

@@ -58,8 +58,15 @@ pub fn config_map(w: &mut Writer, cm: &Value) {
 
 pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
     header(w, svc, true);
-    let selector: Vec<String> = string_map(svc, "/spec/selector").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    w.line(0, &format!("Selector:\t{}", if selector.is_empty() { "<none>".to_string() } else { selector.join(",") }));
+    let selector: Vec<String> =
+        string_map(svc, "/spec/selector").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    w.line(
+        0,
+        &format!(
+            "Selector:\t{}",
+            if selector.is_empty() { "<none>".to_string() } else { selector.join(",") }
+        ),
+    );
     w.line(0, &format!("Type:\t{}", s(svc, "/spec/type")));
     if !s(svc, "/spec/ipFamilyPolicy").is_empty() {
         w.line(0, &format!("IP Family Policy:\t{}", s(svc, "/spec/ipFamilyPolicy")));
@@ -77,7 +84,10 @@ pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
     if !s(svc, "/spec/loadBalancerClass").is_empty() {
         w.line(0, &format!("LoadBalancer Class:\t{}", s(svc, "/spec/loadBalancerClass")));
     }
-    let ingress: Vec<String> = array(svc, "/status/loadBalancer/ingress").iter().map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname").to_string() } else { s(i, "/ip").to_string() }).collect();
+    let ingress: Vec<String> = array(svc, "/status/loadBalancer/ingress")
+        .iter()
+        .map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname").to_string() } else { s(i, "/ip").to_string() })
+        .collect();
     if !ingress.is_empty() {
         w.line(0, &format!("LoadBalancer Ingress:\t{}", ingress.join(", ")));
     }
@@ -130,7 +140,11 @@ pub fn format_endpoints(endpoints: Option<&Value>, port_name: &str) -> String {
                 for a in addresses {
                     if list.len() < MAX {
                         let ip = s(a, "/ip");
-                        list.push(if ip.contains(':') { format!("[{ip}]:{}", int(p, "/port")) } else { format!("{ip}:{}", int(p, "/port")) });
+                        list.push(if ip.contains(':') {
+                            format!("[{ip}]:{}", int(p, "/port"))
+                        } else {
+                            format!("{ip}:{}", int(p, "/port"))
+                        });
                     }
                     count += 1;
                 }
@@ -177,12 +191,14 @@ pub fn namespace(w: &mut Writer, ns: &Value, quotas: &[Value], limits: &[Value])
         w.line(0, " ----\t--------\t---\t---\t---------------\t-------------\t-----------------------");
         for lr in limits {
             for item in array(lr, "/spec/limits") {
-                let fields = ["/min", "/max", "/defaultRequest", "/default", "/maxLimitRequestRatio"].map(|f| string_map(item, f));
+                let fields = ["/min", "/max", "/defaultRequest", "/default", "/maxLimitRequestRatio"]
+                    .map(|f| string_map(item, f));
                 let mut names: Vec<&String> = fields.iter().flat_map(|m| m.keys()).collect();
                 names.sort();
                 names.dedup();
                 for name in names {
-                    let cells: Vec<&str> = fields.iter().map(|m| m.get(name).map_or("-", String::as_str)).collect();
+                    let cells: Vec<&str> =
+                        fields.iter().map(|m| m.get(name).map_or("-", String::as_str)).collect();
                     w.line(0, &format!(" {}\t{name}\t{}", s(item, "/type"), cells.join("\t")));
                 }
             }
@@ -211,12 +227,21 @@ pub fn deployment(w: &mut Writer, d: &Value, replica_sets: &[Value]) {
     w.line(0, &format!("StrategyType:\t{}", s(d, "/spec/strategy/type")));
     w.line(0, &format!("MinReadySeconds:\t{}", int(d, "/spec/minReadySeconds")));
     if let Some(ru) = d.pointer("/spec/strategy/rollingUpdate").filter(|v| !v.is_null()) {
-        w.line(0, &format!("RollingUpdateStrategy:\t{} max unavailable, {} max surge", scalar(ru, "/maxUnavailable"), scalar(ru, "/maxSurge")));
+        w.line(
+            0,
+            &format!(
+                "RollingUpdateStrategy:\t{} max unavailable, {} max surge",
+                scalar(ru, "/maxUnavailable"),
+                scalar(ru, "/maxSurge")
+            ),
+        );
     }
     pod::template(w, d.pointer("/spec/template"));
     super::workloads::conditions(w, d);
     let revision = s(d, "/metadata/annotations/deployment.kubernetes.io~1revision");
-    let (new, old): (Vec<&Value>, Vec<&Value>) = replica_sets.iter().partition(|rs| !revision.is_empty() && s(rs, "/metadata/annotations/deployment.kubernetes.io~1revision") == revision);
+    let (new, old): (Vec<&Value>, Vec<&Value>) = replica_sets.iter().partition(|rs| {
+        !revision.is_empty() && s(rs, "/metadata/annotations/deployment.kubernetes.io~1revision") == revision
+    });
     let old: Vec<&Value> = old.into_iter().filter(|rs| int(rs, "/spec/replicas") != 0).collect();
     w.line(0, &format!("OldReplicaSets:\t{}", replica_sets_text(&old)));
     w.line(0, &format!("NewReplicaSet:\t{}", replica_sets_text(&new[..new.len().min(1)])));
@@ -226,7 +251,17 @@ fn replica_sets_text(sets: &[&Value]) -> String {
     if sets.is_empty() {
         return "<none>".into();
     }
-    sets.iter().map(|rs| format!("{} ({}/{} replicas created)", s(rs, "/metadata/name"), int(rs, "/status/replicas"), int(rs, "/spec/replicas"))).collect::<Vec<_>>().join(", ")
+    sets.iter()
+        .map(|rs| {
+            format!(
+                "{} ({}/{} replicas created)",
+                s(rs, "/metadata/name"),
+                int(rs, "/status/replicas"),
+                int(rs, "/spec/replicas")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn node(w: &mut Writer, node: &Value, lease: Option<&Value>, pods: &[Value], now: time::OffsetDateTime) {
@@ -337,7 +372,8 @@ fn node_resources(w: &mut Writer, node: &Value, pods: &[Value], now: time::Offse
     if allocatable.is_empty() {
         allocatable = string_map(node, "/status/capacity");
     }
-    let alloc = |name: &str| allocatable.get(name).and_then(|q| Quantity::parse(q)).map_or(0.0, |q| q.milli as f64);
+    let alloc =
+        |name: &str| allocatable.get(name).and_then(|q| Quantity::parse(q)).map_or(0.0, |q| q.milli as f64);
     let pct = |q: &Quantity, name: &str| {
         let total = alloc(name);
         if total > 0.0 { (q.milli as f64 / total * 100.0) as i64 } else { 0 }
@@ -385,7 +421,12 @@ fn node_resources(w: &mut Writer, node: &Value, pods: &[Value], now: time::Offse
         let l = total_lim.get(name).cloned().unwrap_or_default();
         w.line(1, &format!("{name}\t{r} ({}%)\t{l} ({}%)", pct(&r, name), pct(&l, name)));
     }
-    let standard = |k: &str| matches!(k, "cpu" | "memory" | "ephemeral-storage" | "pods" | "storage") || k.starts_with("hugepages-") || k.starts_with("requests.") || k.starts_with("limits.");
+    let standard = |k: &str| {
+        matches!(k, "cpu" | "memory" | "ephemeral-storage" | "pods" | "storage")
+            || k.starts_with("hugepages-")
+            || k.starts_with("requests.")
+            || k.starts_with("limits.")
+    };
     for ext in allocatable.keys().filter(|k| !standard(k)) {
         let r = total_req.get(ext).cloned().unwrap_or_default();
         let l = total_lim.get(ext).cloned().unwrap_or_default();
@@ -436,7 +477,9 @@ struct Quantity {
 impl Quantity {
     fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .unwrap_or(text.len());
         let (number, suffix) = text.split_at(split);
         // value = mantissa / 10^scale, exactly.
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
@@ -460,7 +503,11 @@ impl Quantity {
             "Ei" => (true, 1 << 60, 1),
             e if e.starts_with(['e', 'E']) => {
                 let exp: i32 = e[1..].parse().ok().filter(|x: &i32| x.abs() <= 18)?;
-                if exp >= 0 { (false, 10i128.pow(exp.unsigned_abs()), 1) } else { (false, 1, 10i128.pow(exp.unsigned_abs())) }
+                if exp >= 0 {
+                    (false, 10i128.pow(exp.unsigned_abs()), 1)
+                } else {
+                    (false, 1, 10i128.pow(exp.unsigned_abs()))
+                }
             }
             _ => return None,
         };
@@ -486,9 +533,23 @@ impl std::fmt::Display for Quantity {
         }
         let base = self.milli / 1000;
         let suffixes: &[(&str, i128)] = if self.binary {
-            &[("Ei", 1 << 60), ("Pi", 1 << 50), ("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)]
+            &[
+                ("Ei", 1 << 60),
+                ("Pi", 1 << 50),
+                ("Ti", 1 << 40),
+                ("Gi", 1 << 30),
+                ("Mi", 1 << 20),
+                ("Ki", 1 << 10),
+            ]
         } else {
-            &[("E", 1_000_000_000_000_000_000), ("P", 1_000_000_000_000_000), ("T", 1_000_000_000_000), ("G", 1_000_000_000), ("M", 1_000_000), ("k", 1000)]
+            &[
+                ("E", 1_000_000_000_000_000_000),
+                ("P", 1_000_000_000_000_000),
+                ("T", 1_000_000_000_000),
+                ("G", 1_000_000_000),
+                ("M", 1_000_000),
+                ("k", 1000),
+            ]
         };
         for (suffix, size) in suffixes {
             if base % size == 0 {

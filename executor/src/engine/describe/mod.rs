@@ -38,16 +38,17 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Outp
     let mut kinds: Vec<String> = Vec::new();
     let mut errors = Vec::new();
     for Target { resource, names } in &targets {
-        let found = match fetch(client, resource, namespace.as_deref(), names, req.label_selector.as_deref()).await {
-            Ok((found, errs)) => {
-                errors.extend(errs);
-                found
-            }
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
+        let found =
+            match fetch(client, resource, namespace.as_deref(), names, req.label_selector.as_deref()).await {
+                Ok((found, errs)) => {
+                    errors.extend(errs);
+                    found
+                }
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
         if found.is_empty() && names.is_empty() {
             continue;
         }
@@ -55,7 +56,11 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Outp
             kinds.push(resource.kind.clone());
         }
         for object in found {
-            let events = if req.show_events && has_events(resource) { Some(events_for(client, resource, &object).await.unwrap_or_default()) } else { None };
+            let events = if req.show_events && has_events(resource) {
+                Some(events_for(client, resource, &object).await.unwrap_or_default())
+            } else {
+                None
+            };
             texts.push(describe(client, resource, &object, events.as_deref(), now).await?);
         }
     }
@@ -86,7 +91,13 @@ fn has_events(resource: &ApiResourceInfo) -> bool {
 }
 
 /// The objects to describe, cleaned; per-name errors beside them.
-async fn fetch(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, names: &[String], selector: Option<&str>) -> Result<(Vec<Value>, Vec<EngineError>), EngineError> {
+async fn fetch(
+    client: &kube::Client,
+    resource: &ApiResourceInfo,
+    namespace: Option<&str>,
+    names: &[String],
+    selector: Option<&str>,
+) -> Result<(Vec<Value>, Vec<EngineError>), EngineError> {
     let mut found = Vec::new();
     let mut errors = Vec::new();
     if names.is_empty() {
@@ -97,7 +108,11 @@ async fn fetch(client: &kube::Client, resource: &ApiResourceInfo, namespace: Opt
                 Ok(object) => found.push(object),
                 // kubectl describes every object whose name starts with the one given.
                 Err(e) if e.is_not_found() => {
-                    let matching: Vec<Value> = list(client, resource, namespace, None).await?.into_iter().filter(|o| s(o, "/metadata/name").starts_with(name.as_str())).collect();
+                    let matching: Vec<Value> = list(client, resource, namespace, None)
+                        .await?
+                        .into_iter()
+                        .filter(|o| s(o, "/metadata/name").starts_with(name.as_str()))
+                        .collect();
                     if matching.is_empty() {
                         errors.push(e);
                     }
@@ -110,18 +125,31 @@ async fn fetch(client: &kube::Client, resource: &ApiResourceInfo, namespace: Opt
     Ok((found, errors))
 }
 
-async fn get(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, name: &str) -> Result<Value, EngineError> {
+async fn get(
+    client: &kube::Client,
+    resource: &ApiResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Value, EngineError> {
     if resource.namespaced && namespace.is_none() {
-        return Err(EngineError::Invalid("a resource cannot be retrieved by name across all namespaces".into()));
+        return Err(EngineError::Invalid(
+            "a resource cannot be retrieved by name across all namespaces".into(),
+        ));
     }
     let object = http::get_json(client, &http::object_path(resource, namespace, name)?, ACCEPT_JSON).await?;
     Ok(clean(resource, object))
 }
 
-async fn list(client: &kube::Client, resource: &ApiResourceInfo, namespace: Option<&str>, selector: Option<&str>) -> Result<Vec<Value>, EngineError> {
+async fn list(
+    client: &kube::Client,
+    resource: &ApiResourceInfo,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, EngineError> {
     let mut query = Query::default();
     query.push_opt("labelSelector", selector);
-    let mut page = http::get_json(client, &query.on(&http::collection_path(resource, namespace)?), ACCEPT_JSON).await?;
+    let mut page =
+        http::get_json(client, &query.on(&http::collection_path(resource, namespace)?), ACCEPT_JSON).await?;
     let items = match page.get_mut("items").map(Value::take) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
@@ -145,7 +173,11 @@ fn clean(resource: &ApiResourceInfo, mut object: Value) -> Value {
 
 /// The object's events, as kubectl's `Events.Search` finds them: by involved object name,
 /// namespace and uid (a Node's kubelet events carry the node's name as uid).
-async fn events_for(client: &kube::Client, resource: &ApiResourceInfo, object: &Value) -> Result<Vec<Value>, EngineError> {
+async fn events_for(
+    client: &kube::Client,
+    resource: &ApiResourceInfo,
+    object: &Value,
+) -> Result<Vec<Value>, EngineError> {
     let name = s(object, "/metadata/name");
     let mut events = search_events(client, object, s(object, "/metadata/uid")).await?;
     if resource.group.is_empty() && resource.kind == "Node" {
@@ -168,7 +200,11 @@ async fn search_events(client: &kube::Client, object: &Value, uid: &str) -> Resu
     }
     let mut query = Query::default();
     query.push("fieldSelector", selector);
-    let path = if namespace.is_empty() { "/api/v1/events".to_string() } else { format!("/api/v1/namespaces/{}/events", http::escape(namespace)) };
+    let path = if namespace.is_empty() {
+        "/api/v1/events".to_string()
+    } else {
+        format!("/api/v1/namespaces/{}/events", http::escape(namespace))
+    };
     let mut page = http::get_json(client, &query.on(&path), ACCEPT_JSON).await?;
     match page.get_mut("items").map(Value::take) {
         Some(Value::Array(items)) => Ok(items),
@@ -194,7 +230,11 @@ fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) 
         }
         let count = writer::int(e, "/count");
         let interval = if e.pointer("/series").is_some_and(|v| !v.is_null()) {
-            format!("{} (x{} over {first})", writer::since(s(e, "/series/lastObservedTime"), now), writer::int(e, "/series/count"))
+            format!(
+                "{} (x{} over {first})",
+                writer::since(s(e, "/series/lastObservedTime"), now),
+                writer::int(e, "/series/count")
+            )
         } else if count > 1 {
             format!("{} (x{count} over {first})", writer::since(s(e, "/lastTimestamp"), now))
         } else {
@@ -205,7 +245,10 @@ fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) 
             source = s(e, "/reportingComponent");
         }
         let message = s(e, "/message").replace('\n', "\\n");
-        w.line(1, &format!("{}\t{}\t{interval}\t{source}\t{}", s(e, "/type"), s(e, "/reason"), message.trim()));
+        w.line(
+            1,
+            &format!("{}\t{}\t{interval}\t{source}\t{}", s(e, "/type"), s(e, "/reason"), message.trim()),
+        );
     }
 }
 
@@ -216,7 +259,13 @@ fn event_time(e: &Value) -> String {
 }
 
 /// One object's text (no trailing newline).
-async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Value, events: Option<&[Value]>, now: time::OffsetDateTime) -> Result<String, EngineError> {
+async fn describe(
+    client: &kube::Client,
+    resource: &ApiResourceInfo,
+    object: &Value,
+    events: Option<&[Value]>,
+    now: time::OffsetDateTime,
+) -> Result<String, EngineError> {
     let mut w = Writer::default();
     match (resource.group.as_str(), resource.kind.as_str()) {
         ("", "Pod") => pod::describe(&mut w, object),
@@ -234,7 +283,10 @@ async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Va
         }
         ("", "Node") => {
             let name = s(object, "/metadata/name");
-            let lease_path = format!("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}", http::escape(name));
+            let lease_path = format!(
+                "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}",
+                http::escape(name)
+            );
             let lease = http::get_json(client, &lease_path, ACCEPT_JSON).await.ok();
             let pods = node_pods(client, name).await;
             kinds::node(&mut w, object, lease.as_ref(), &pods, now);
@@ -243,8 +295,12 @@ async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Va
             let replica_sets = owned_replica_sets(client, object).await;
             kinds::deployment(&mut w, object, &replica_sets);
         }
-        ("apps", "ReplicaSet") => workloads::replica_set(&mut w, object, controlled_pods(client, object).await),
-        ("apps", "StatefulSet") => workloads::stateful_set(&mut w, object, controlled_pods(client, object).await),
+        ("apps", "ReplicaSet") => {
+            workloads::replica_set(&mut w, object, controlled_pods(client, object).await)
+        }
+        ("apps", "StatefulSet") => {
+            workloads::stateful_set(&mut w, object, controlled_pods(client, object).await)
+        }
         ("apps", "DaemonSet") => workloads::daemon_set(&mut w, object, controlled_pods(client, object).await),
         ("batch", "Job") => workloads::job(&mut w, object),
         ("batch", "CronJob") => workloads::cron_job(&mut w, object),
@@ -253,7 +309,11 @@ async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Va
             let used_by: Vec<String> = list_core(client, "pods", s(object, "/metadata/namespace"))
                 .await
                 .iter()
-                .filter(|p| writer::array(p, "/spec/volumes").iter().any(|v| s(v, "/persistentVolumeClaim/claimName") == claim))
+                .filter(|p| {
+                    writer::array(p, "/spec/volumes")
+                        .iter()
+                        .any(|v| s(v, "/persistentVolumeClaim/claimName") == claim)
+                })
                 .map(|p| s(p, "/metadata/name").to_string())
                 .collect();
             workloads::pvc(&mut w, object, &used_by);
@@ -262,8 +322,28 @@ async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Va
             let namespace = s(object, "/metadata/namespace");
             let mut backends = network::Backends::new();
             for name in network::ingress_services(object) {
-                let svc = http::get_json(client, &format!("/api/v1/namespaces/{}/services/{}", http::escape(namespace), http::escape(&name)), ACCEPT_JSON).await.ok();
-                let ep = http::get_json(client, &format!("/api/v1/namespaces/{}/endpoints/{}", http::escape(namespace), http::escape(&name)), ACCEPT_JSON).await.ok();
+                let svc = http::get_json(
+                    client,
+                    &format!(
+                        "/api/v1/namespaces/{}/services/{}",
+                        http::escape(namespace),
+                        http::escape(&name)
+                    ),
+                    ACCEPT_JSON,
+                )
+                .await
+                .ok();
+                let ep = http::get_json(
+                    client,
+                    &format!(
+                        "/api/v1/namespaces/{}/endpoints/{}",
+                        http::escape(namespace),
+                        http::escape(&name)
+                    ),
+                    ACCEPT_JSON,
+                )
+                .await
+                .ok();
                 backends.insert(name, (svc, ep));
             }
             network::ingress(&mut w, object, &backends);
@@ -280,7 +360,11 @@ async fn describe(client: &kube::Client, resource: &ApiResourceInfo, object: &Va
 }
 
 async fn get_endpoints(client: &kube::Client, service: &Value) -> Option<Value> {
-    let path = format!("/api/v1/namespaces/{}/endpoints/{}", http::escape(s(service, "/metadata/namespace")), http::escape(s(service, "/metadata/name")));
+    let path = format!(
+        "/api/v1/namespaces/{}/endpoints/{}",
+        http::escape(s(service, "/metadata/namespace")),
+        http::escape(s(service, "/metadata/name"))
+    );
     http::get_json(client, &path, ACCEPT_JSON).await.ok()
 }
 
@@ -315,7 +399,11 @@ async fn controlled_pods(client: &kube::Client, controller: &Value) -> workloads
     let path = format!("/api/v1/namespaces/{}/pods", http::escape(s(controller, "/metadata/namespace")));
     let pods: Vec<Value> = items(http::get_json(client, &query.on(&path), ACCEPT_JSON).await.ok())
         .into_iter()
-        .filter(|p| writer::array(p, "/metadata/ownerReferences").iter().any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid))
+        .filter(|p| {
+            writer::array(p, "/metadata/ownerReferences")
+                .iter()
+                .any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid)
+        })
         .collect();
     workloads::PodCounts::of(&pods)
 }
@@ -323,9 +411,16 @@ async fn controlled_pods(client: &kube::Client, controller: &Value) -> workloads
 /// The ReplicaSets a Deployment controls.
 async fn owned_replica_sets(client: &kube::Client, deployment: &Value) -> Vec<Value> {
     let uid = s(deployment, "/metadata/uid");
-    let path = format!("/apis/apps/v1/namespaces/{}/replicasets", http::escape(s(deployment, "/metadata/namespace")));
+    let path = format!(
+        "/apis/apps/v1/namespaces/{}/replicasets",
+        http::escape(s(deployment, "/metadata/namespace"))
+    );
     items(http::get_json(client, &path, ACCEPT_JSON).await.ok())
         .into_iter()
-        .filter(|rs| writer::array(rs, "/metadata/ownerReferences").iter().any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid))
+        .filter(|rs| {
+            writer::array(rs, "/metadata/ownerReferences")
+                .iter()
+                .any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid)
+        })
         .collect()
 }

@@ -57,14 +57,24 @@ fn describe_backend(b: &Value, backends: &Backends) -> String {
     let (service, port_text, number, port_name) = backend_service(b);
     if service.is_empty() {
         let kind = s(b, "/resource/kind");
-        return if kind.is_empty() { "<default>".into() } else { format!("APIGroup: {}, Kind: {kind}, Name: {}", s(b, "/resource/apiGroup"), s(b, "/resource/name")) };
+        return if kind.is_empty() {
+            "<default>".into()
+        } else {
+            format!(
+                "APIGroup: {}, Kind: {kind}, Name: {}",
+                s(b, "/resource/apiGroup"),
+                s(b, "/resource/name")
+            )
+        };
     }
     let Some((Some(svc), endpoints)) = backends.get(&service) else {
         return format!("{service}:{port_text} (<error: services \"{service}\" not found>)");
     };
     let mut sp_name = "";
     for sp in array(svc, "/spec/ports") {
-        if (number != 0 && int(sp, "/port") == number) || (!port_name.is_empty() && s(sp, "/name") == port_name) {
+        if (number != 0 && int(sp, "/port") == number)
+            || (!port_name.is_empty() && s(sp, "/name") == port_name)
+        {
             sp_name = s(sp, "/name");
         }
     }
@@ -75,10 +85,14 @@ pub fn ingress(w: &mut Writer, ing: &Value, backends: &Backends) {
     w.line(0, &format!("Name:\t{}", s(ing, "/metadata/name")));
     writer::labels_multiline(w, 0, "Labels", &string_map(ing, "/metadata/labels"));
     w.line(0, &format!("Namespace:\t{}", s(ing, "/metadata/namespace")));
-    let address: Vec<&str> = array(ing, "/status/loadBalancer/ingress").iter().map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname") } else { s(i, "/ip") }).collect();
+    let address: Vec<&str> = array(ing, "/status/loadBalancer/ingress")
+        .iter()
+        .map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname") } else { s(i, "/ip") })
+        .collect();
     w.line(0, &format!("Address:\t{}", address.join(",")));
     w.line(0, &format!("Ingress Class:\t{}", writer::or_none(s(ing, "/spec/ingressClassName"))));
-    let default = ing.pointer("/spec/defaultBackend").or_else(|| ing.pointer("/spec/backend")).filter(|v| !v.is_null());
+    let default =
+        ing.pointer("/spec/defaultBackend").or_else(|| ing.pointer("/spec/backend")).filter(|v| !v.is_null());
     match default {
         None => w.line(0, "Default backend:\t<default>"),
         Some(b) => w.line(0, &format!("Default backend:\t{}", describe_backend(b, backends))),
@@ -135,32 +149,70 @@ pub fn hpa(w: &mut Writer, hpa: &Value) {
             let name = s(m, "/resource/name");
             let cur = current.get(i).and_then(|c| c.get("resource"));
             if !scalar(m, "/resource/target/averageValue").is_empty() {
-                let now = cur.map(|c| scalar(c, "/current/averageValue")).filter(|v| !v.is_empty()).unwrap_or_else(|| "<unknown>".into());
-                w.line(1, &format!("resource {name} on pods:\t{now} / {}", scalar(m, "/resource/target/averageValue")));
-            } else {
                 let now = cur
-                    .filter(|c| c.pointer("/current/averageUtilization").is_some())
-                    .map_or_else(|| "<unknown>".to_string(), |c| format!("{}% ({})", int(c, "/current/averageUtilization"), scalar(c, "/current/averageValue")));
-                let target = m.pointer("/resource/target/averageUtilization").and_then(Value::as_i64).map_or_else(|| "<auto>".to_string(), |t| format!("{t}%"));
-                w.line(1, &format!("resource {name} on pods  (as a percentage of request):\t{now} / {target}"));
+                    .map(|c| scalar(c, "/current/averageValue"))
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "<unknown>".into());
+                w.line(
+                    1,
+                    &format!(
+                        "resource {name} on pods:\t{now} / {}",
+                        scalar(m, "/resource/target/averageValue")
+                    ),
+                );
+            } else {
+                let now = cur.filter(|c| c.pointer("/current/averageUtilization").is_some()).map_or_else(
+                    || "<unknown>".to_string(),
+                    |c| {
+                        format!(
+                            "{}% ({})",
+                            int(c, "/current/averageUtilization"),
+                            scalar(c, "/current/averageValue")
+                        )
+                    },
+                );
+                let target = m
+                    .pointer("/resource/target/averageUtilization")
+                    .and_then(Value::as_i64)
+                    .map_or_else(|| "<auto>".to_string(), |t| format!("{t}%"));
+                w.line(
+                    1,
+                    &format!("resource {name} on pods  (as a percentage of request):\t{now} / {target}"),
+                );
             }
         }
     } else if let Some(target) = hpa.pointer("/spec/targetCPUUtilizationPercentage").and_then(Value::as_i64) {
         w.line(0, &format!("Target CPU utilization:\t{target}%"));
-        let current = hpa.pointer("/status/currentCPUUtilizationPercentage").and_then(Value::as_i64).map_or_else(|| "<unknown>".to_string(), |c| c.to_string());
+        let current = hpa
+            .pointer("/status/currentCPUUtilizationPercentage")
+            .and_then(Value::as_i64)
+            .map_or_else(|| "<unknown>".to_string(), |c| c.to_string());
         w.line(0, &format!("Current CPU utilization:\t{current}%"));
     }
-    let min = hpa.pointer("/spec/minReplicas").and_then(Value::as_i64).map_or_else(|| "<unset>".to_string(), |m| m.to_string());
+    let min = hpa
+        .pointer("/spec/minReplicas")
+        .and_then(Value::as_i64)
+        .map_or_else(|| "<unset>".to_string(), |m| m.to_string());
     w.line(0, &format!("Min replicas:\t{min}"));
     w.line(0, &format!("Max replicas:\t{}", int(hpa, "/spec/maxReplicas")));
-    w.line(0, &format!("{kind} pods:\t{} current / {} desired", int(hpa, "/status/currentReplicas"), int(hpa, "/status/desiredReplicas")));
+    w.line(
+        0,
+        &format!(
+            "{kind} pods:\t{} current / {} desired",
+            int(hpa, "/status/currentReplicas"),
+            int(hpa, "/status/desiredReplicas")
+        ),
+    );
     let conditions = array(hpa, "/status/conditions");
     if !conditions.is_empty() {
         w.line(0, "Conditions:");
         w.line(1, "Type\tStatus\tReason\tMessage");
         w.line(1, "----\t------\t------\t-------");
         for c in conditions {
-            w.line(1, &format!("{}\t{}\t{}\t{}", s(c, "/type"), s(c, "/status"), s(c, "/reason"), s(c, "/message")));
+            w.line(
+                1,
+                &format!("{}\t{}\t{}\t{}", s(c, "/type"), s(c, "/status"), s(c, "/reason"), s(c, "/message")),
+            );
         }
     }
 }

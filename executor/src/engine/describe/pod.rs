@@ -34,7 +34,10 @@ pub fn describe(w: &mut Writer, pod: &Value) {
     if !s(pod, "/metadata/deletionTimestamp").is_empty() && phase != "Failed" && phase != "Succeeded" {
         let since = writer::since(s(pod, "/metadata/deletionTimestamp"), time::OffsetDateTime::now_utc());
         w.line(0, &format!("Status:\tTerminating (lasts {since})"));
-        w.line(0, &format!("Termination Grace Period:\t{}s", int(pod, "/metadata/deletionGracePeriodSeconds")));
+        w.line(
+            0,
+            &format!("Termination Grace Period:\t{}s", int(pod, "/metadata/deletionGracePeriodSeconds")),
+        );
     } else {
         w.line(0, &format!("Status:\t{phase}"));
     }
@@ -64,7 +67,13 @@ pub fn describe(w: &mut Writer, pod: &Value) {
         w.line(0, &format!("NominatedNodeName:\t{}", s(pod, "/status/nominatedNodeName")));
     }
     if !array(pod, "/spec/initContainers").is_empty() {
-        containers(w, "Init Containers", array(pod, "/spec/initContainers"), array(pod, "/status/initContainerStatuses"), "");
+        containers(
+            w,
+            "Init Containers",
+            array(pod, "/spec/initContainers"),
+            array(pod, "/status/initContainerStatuses"),
+            "",
+        );
     }
     containers(w, "Containers", array(pod, "/spec/containers"), array(pod, "/status/containerStatuses"), "");
     let gates = array(pod, "/spec/readinessGates");
@@ -73,7 +82,11 @@ pub fn describe(w: &mut Writer, pod: &Value) {
         w.line(1, "Type\tStatus");
         for g in gates {
             let kind = s(g, "/conditionType");
-            let status = array(pod, "/status/conditions").iter().find(|c| s(c, "/type") == kind).map(|c| s(c, "/status")).unwrap_or("<none>");
+            let status = array(pod, "/status/conditions")
+                .iter()
+                .find(|c| s(c, "/type") == kind)
+                .map(|c| s(c, "/status"))
+                .unwrap_or("<none>");
             w.line(1, &format!("{kind} \t{status} "));
         }
     }
@@ -100,7 +113,16 @@ pub fn describe(w: &mut Writer, pod: &Value) {
             if i != 0 {
                 w.write(0, "\t");
             }
-            w.line(0, &format!("{}:{} when max skew {} is exceeded for selector {}", s(c, "/topologyKey"), s(c, "/whenUnsatisfiable"), int(c, "/maxSkew"), selector_text(c.pointer("/labelSelector"))));
+            w.line(
+                0,
+                &format!(
+                    "{}:{} when max skew {} is exceeded for selector {}",
+                    s(c, "/topologyKey"),
+                    s(c, "/whenUnsatisfiable"),
+                    int(c, "/maxSkew"),
+                    selector_text(c.pointer("/labelSelector"))
+                ),
+            );
         }
     }
 }
@@ -108,9 +130,11 @@ pub fn describe(w: &mut Writer, pod: &Value) {
 /// `metav1.FormatLabelSelector` for the common (matchLabels/matchExpressions) shapes.
 pub fn selector_text(selector: Option<&Value>) -> String {
     let Some(sel) = selector.filter(|v| !v.is_null()) else { return "<none>".into() };
-    let mut parts: Vec<String> = string_map(sel, "/matchLabels").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut parts: Vec<String> =
+        string_map(sel, "/matchLabels").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     for e in array(sel, "/matchExpressions") {
-        let values: Vec<String> = array(e, "/values").iter().filter_map(Value::as_str).map(str::to_string).collect();
+        let values: Vec<String> =
+            array(e, "/values").iter().filter_map(Value::as_str).map(str::to_string).collect();
         let key = s(e, "/key");
         parts.push(match s(e, "/operator") {
             "In" => format!("{key} in ({})", values.join(",")),
@@ -125,7 +149,8 @@ pub fn selector_text(selector: Option<&Value>) -> String {
 
 /// `qos.GetPodQOS`, for servers that do not report `status.qosClass`.
 fn qos_class(pod: &Value) -> String {
-    let all: Vec<&Value> = array(pod, "/spec/containers").iter().chain(array(pod, "/spec/initContainers")).collect();
+    let all: Vec<&Value> =
+        array(pod, "/spec/containers").iter().chain(array(pod, "/spec/initContainers")).collect();
     let mut any = false;
     let mut guaranteed = true;
     for c in &all {
@@ -167,8 +192,14 @@ pub fn containers(w: &mut Writer, label: &str, specs: &[Value], statuses: &[Valu
         if let Some(st) = status {
             w.line(2, &format!("Image ID:\t{}", s(st, "/imageID")));
         }
-        let ports: Vec<String> = array(c, "/ports").iter().map(|p| format!("{}/{}", int(p, "/containerPort"), s(p, "/protocol"))).collect();
-        let host_ports: Vec<String> = array(c, "/ports").iter().map(|p| format!("{}/{}", int(p, "/hostPort"), s(p, "/protocol"))).collect();
+        let ports: Vec<String> = array(c, "/ports")
+            .iter()
+            .map(|p| format!("{}/{}", int(p, "/containerPort"), s(p, "/protocol")))
+            .collect();
+        let host_ports: Vec<String> = array(c, "/ports")
+            .iter()
+            .map(|p| format!("{}/{}", int(p, "/hostPort"), s(p, "/protocol")))
+            .collect();
         for (single, plural, list) in [("Port", "Ports", ports), ("Host Port", "Host Ports", host_ports)] {
             let text = list.join(", ");
             if text.contains(',') {
@@ -208,7 +239,9 @@ pub fn containers(w: &mut Writer, label: &str, specs: &[Value], statuses: &[Valu
                 w.line(3, &format!("{k}:\t{v}"));
             }
         }
-        for (title, field) in [("Liveness", "/livenessProbe"), ("Readiness", "/readinessProbe"), ("Startup", "/startupProbe")] {
+        for (title, field) in
+            [("Liveness", "/livenessProbe"), ("Readiness", "/readinessProbe"), ("Startup", "/startupProbe")]
+        {
             if let Some(p) = c.pointer(field).filter(|p| !p.is_null()) {
                 w.line(2, &format!("{title}:\t{}", probe(p)));
             }
@@ -217,12 +250,18 @@ pub fn containers(w: &mut Writer, label: &str, specs: &[Value], statuses: &[Valu
         if !env_from.is_empty() {
             w.line(2, "Environment Variables from:");
             for e in env_from {
-                let (from, r) = if e.pointer("/configMapRef").is_some() { ("ConfigMap", "/configMapRef") } else { ("Secret", "/secretRef") };
+                let (from, r) = if e.pointer("/configMapRef").is_some() {
+                    ("ConfigMap", "/configMapRef")
+                } else {
+                    ("Secret", "/secretRef")
+                };
                 let name = s(e, &format!("{r}/name"));
                 let optional = boolean(e, &format!("{r}/optional"));
                 match s(e, "/prefix") {
                     "" => w.line(3, &format!("{name}\t{from}\tOptional: {optional}")),
-                    prefix => w.line(3, &format!("{name}\t{from} with prefix '{prefix}'\tOptional: {optional}")),
+                    prefix => {
+                        w.line(3, &format!("{name}\t{from} with prefix '{prefix}'\tOptional: {optional}"))
+                    }
                 }
             }
         }
@@ -276,9 +315,25 @@ fn env(w: &mut Writer, c: &Value) {
         } else if let Some(r) = from.get("resourceFieldRef") {
             w.line(3, &format!("{name}:\t ({})", s(r, "/resource")));
         } else if let Some(r) = from.get("secretKeyRef") {
-            w.line(3, &format!("{name}:\t<set to the key '{}' in secret '{}'>\tOptional: {}", s(r, "/key"), s(r, "/name"), boolean(r, "/optional")));
+            w.line(
+                3,
+                &format!(
+                    "{name}:\t<set to the key '{}' in secret '{}'>\tOptional: {}",
+                    s(r, "/key"),
+                    s(r, "/name"),
+                    boolean(r, "/optional")
+                ),
+            );
         } else if let Some(r) = from.get("configMapKeyRef") {
-            w.line(3, &format!("{name}:\t<set to the key '{}' of config map '{}'>\tOptional: {}", s(r, "/key"), s(r, "/name"), boolean(r, "/optional")));
+            w.line(
+                3,
+                &format!(
+                    "{name}:\t<set to the key '{}' of config map '{}'>\tOptional: {}",
+                    s(r, "/key"),
+                    s(r, "/name"),
+                    boolean(r, "/optional")
+                ),
+            );
         }
     }
 }
@@ -329,7 +384,13 @@ fn probe(p: &Value) -> String {
     } else if let Some(h) = p.get("httpGet") {
         let port = scalar(h, "/port");
         let host = s(h, "/host");
-        let host = if port.is_empty() { host.to_string() } else if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let host = if port.is_empty() {
+            host.to_string()
+        } else if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         format!("http-get {}://{host}{} {attrs}", s(h, "/scheme").to_lowercase(), s(h, "/path"))
     } else if let Some(t) = p.get("tcpSocket") {
         format!("tcp-socket {}:{} {attrs}", s(t, "/host"), scalar(t, "/port"))
@@ -358,7 +419,13 @@ pub fn volumes(w: &mut Writer, vols: &[Value], space: &str) {
             w.line(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)");
             w.line(2, &format!("Medium:\t{}", s(e, "/medium")));
             let limit = scalar(e, "/sizeLimit");
-            w.line(2, &format!("SizeLimit:\t{}", if limit.is_empty() || limit == "0" { "<unset>".to_string() } else { limit }));
+            w.line(
+                2,
+                &format!(
+                    "SizeLimit:\t{}",
+                    if limit.is_empty() || limit == "0" { "<unset>".to_string() } else { limit }
+                ),
+            );
         } else if let Some(c) = v.get("configMap") {
             w.line(2, "Type:\tConfigMap (a volume populated by a ConfigMap)");
             w.line(2, &format!("Name:\t{}", s(c, "/name")));
@@ -368,13 +435,20 @@ pub fn volumes(w: &mut Writer, vols: &[Value], space: &str) {
             w.line(2, &format!("SecretName:\t{}", s(c, "/secretName")));
             w.line(2, &format!("Optional:\t{}", boolean(c, "/optional")));
         } else if let Some(c) = v.get("persistentVolumeClaim") {
-            w.line(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)");
+            w.line(
+                2,
+                "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)",
+            );
             w.line(2, &format!("ClaimName:\t{}", s(c, "/claimName")));
             w.line(2, &format!("ReadOnly:\t{}", boolean(c, "/readOnly")));
         } else if let Some(p) = v.get("projected") {
             w.line(2, "Type:\tProjected (a volume that contains injected data from multiple sources)");
             for src in array(p, "/sources") {
-                let opt = |k: &str| src.pointer(k).and_then(Value::as_bool).map_or_else(|| "<nil>".to_string(), |b| b.to_string());
+                let opt = |k: &str| {
+                    src.pointer(k)
+                        .and_then(Value::as_bool)
+                        .map_or_else(|| "<nil>".to_string(), |b| b.to_string())
+                };
                 if let Some(sec) = src.get("secret") {
                     w.line(2, &format!("SecretName:\t{}", s(sec, "/name")));
                     w.line(2, &format!("SecretOptionalName:\t{}", opt("/secret/optional")));

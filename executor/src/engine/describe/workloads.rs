@@ -31,7 +31,10 @@ impl PodCounts {
     }
 
     fn line(self) -> String {
-        format!("Pods Status:\t{} Running / {} Waiting / {} Succeeded / {} Failed", self.running, self.waiting, self.succeeded, self.failed)
+        format!(
+            "Pods Status:\t{} Running / {} Waiting / {} Succeeded / {} Failed",
+            self.running, self.waiting, self.succeeded, self.failed
+        )
     }
 }
 
@@ -65,7 +68,14 @@ pub fn replica_set(w: &mut Writer, rs: &Value, pods: PodCounts) {
     w.line(0, &format!("Selector:\t{}", pod::selector_text(rs.pointer("/spec/selector"))));
     labels_and_annotations(w, rs);
     controlled_by(w, rs);
-    w.line(0, &format!("Replicas:\t{} current / {} desired", int(rs, "/status/replicas"), rs.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)));
+    w.line(
+        0,
+        &format!(
+            "Replicas:\t{} current / {} desired",
+            int(rs, "/status/replicas"),
+            rs.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+        ),
+    );
     w.line(0, &pods.line());
     pod::template(w, rs.pointer("/spec/template"));
     conditions(w, rs);
@@ -111,9 +121,16 @@ pub fn job(w: &mut Writer, job: &Value) {
     if present("/spec/activeDeadlineSeconds") {
         w.line(0, &format!("Active Deadline Seconds:\t{}s", int(job, "/spec/activeDeadlineSeconds")));
     }
-    let (active, succeeded, failed) = (int(job, "/status/active"), int(job, "/status/succeeded"), int(job, "/status/failed"));
+    let (active, succeeded, failed) =
+        (int(job, "/status/active"), int(job, "/status/succeeded"), int(job, "/status/failed"));
     if present("/status/ready") {
-        w.line(0, &format!("Pods Statuses:\t{active} Active ({} Ready) / {succeeded} Succeeded / {failed} Failed", int(job, "/status/ready")));
+        w.line(
+            0,
+            &format!(
+                "Pods Statuses:\t{active} Active ({} Ready) / {succeeded} Succeeded / {failed} Failed",
+                int(job, "/status/ready")
+            ),
+        );
     } else {
         w.line(0, &format!("Pods Statuses:\t{active} Active / {succeeded} Succeeded / {failed} Failed"));
     }
@@ -133,12 +150,25 @@ pub fn stateful_set(w: &mut Writer, sts: &Value, pods: PodCounts) {
     w.line(0, &format!("CreationTimestamp:\t{}", writer::rfc1123z(s(sts, "/metadata/creationTimestamp"))));
     w.line(0, &format!("Selector:\t{}", pod::selector_text(sts.pointer("/spec/selector"))));
     labels_and_annotations(w, sts);
-    w.line(0, &format!("Replicas:\t{} desired | {} total", sts.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1), int(sts, "/status/replicas")));
+    w.line(
+        0,
+        &format!(
+            "Replicas:\t{} desired | {} total",
+            sts.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1),
+            int(sts, "/status/replicas")
+        ),
+    );
     w.line(0, &format!("Update Strategy:\t{}", s(sts, "/spec/updateStrategy/type")));
     if sts.pointer("/spec/updateStrategy/rollingUpdate/partition").is_some_and(|v| !v.is_null()) {
         w.line(1, &format!("Partition:\t{}", int(sts, "/spec/updateStrategy/rollingUpdate/partition")));
         if !scalar(sts, "/spec/updateStrategy/rollingUpdate/maxUnavailable").is_empty() {
-            w.line(1, &format!("MaxUnavailable:\t{}", scalar(sts, "/spec/updateStrategy/rollingUpdate/maxUnavailable")));
+            w.line(
+                1,
+                &format!(
+                    "MaxUnavailable:\t{}",
+                    scalar(sts, "/spec/updateStrategy/rollingUpdate/maxUnavailable")
+                ),
+            );
         }
     }
     w.line(0, &pods.line());
@@ -166,13 +196,25 @@ pub fn stateful_set(w: &mut Writer, sts: &Value, pods: PodCounts) {
 pub fn daemon_set(w: &mut Writer, ds: &Value, pods: PodCounts) {
     w.line(0, &format!("Name:\t{}", s(ds, "/metadata/name")));
     w.line(0, &format!("Selector:\t{}", pod::selector_text(ds.pointer("/spec/selector"))));
-    let node_selector: Vec<String> = string_map(ds, "/spec/template/spec/nodeSelector").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let node_selector: Vec<String> = string_map(ds, "/spec/template/spec/nodeSelector")
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     w.line(0, &format!("Node-Selector:\t{}", writer::or_none(&node_selector.join(","))));
     labels_and_annotations(w, ds);
     w.line(0, &format!("Desired Number of Nodes Scheduled: {}", int(ds, "/status/desiredNumberScheduled")));
     w.line(0, &format!("Current Number of Nodes Scheduled: {}", int(ds, "/status/currentNumberScheduled")));
-    w.line(0, &format!("Number of Nodes Scheduled with Up-to-date Pods: {}", int(ds, "/status/updatedNumberScheduled")));
-    w.line(0, &format!("Number of Nodes Scheduled with Available Pods: {}", int(ds, "/status/numberAvailable")));
+    w.line(
+        0,
+        &format!(
+            "Number of Nodes Scheduled with Up-to-date Pods: {}",
+            int(ds, "/status/updatedNumberScheduled")
+        ),
+    );
+    w.line(
+        0,
+        &format!("Number of Nodes Scheduled with Available Pods: {}", int(ds, "/status/numberAvailable")),
+    );
     w.line(0, &format!("Number of Nodes Misscheduled: {}", int(ds, "/status/numberMisscheduled")));
     w.line(0, &pods.line());
     pod::template(w, ds.pointer("/spec/template"));
@@ -189,12 +231,17 @@ fn claim_class(pvc: &Value) -> String {
 /// `RWO,ROX,RWX,RWOP`.
 fn access_modes(modes: &[Value]) -> String {
     let has = |m: &str| modes.iter().any(|v| v.as_str() == Some(m));
-    [("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP")]
-        .into_iter()
-        .filter(|(m, _)| has(m))
-        .map(|(_, short)| short)
-        .collect::<Vec<_>>()
-        .join(",")
+    [
+        ("ReadWriteOnce", "RWO"),
+        ("ReadOnlyMany", "ROX"),
+        ("ReadWriteMany", "RWX"),
+        ("ReadWriteOncePod", "RWOP"),
+    ]
+    .into_iter()
+    .filter(|(m, _)| has(m))
+    .map(|(_, short)| short)
+    .collect::<Vec<_>>()
+    .join(",")
 }
 
 pub fn pvc(w: &mut Writer, pvc: &Value, used_by: &[String]) {
@@ -204,7 +251,13 @@ pub fn pvc(w: &mut Writer, pvc: &Value, used_by: &[String]) {
     if s(pvc, "/metadata/deletionTimestamp").is_empty() {
         w.line(0, &format!("Status:\t{}", s(pvc, "/status/phase")));
     } else {
-        w.line(0, &format!("Status:\tTerminating (lasts {})", writer::since(s(pvc, "/metadata/deletionTimestamp"), time::OffsetDateTime::now_utc())));
+        w.line(
+            0,
+            &format!(
+                "Status:\tTerminating (lasts {})",
+                writer::since(s(pvc, "/metadata/deletionTimestamp"), time::OffsetDateTime::now_utc())
+            ),
+        );
     }
     w.line(0, &format!("Volume:\t{}", s(pvc, "/spec/volumeName")));
     labels_and_annotations(w, pvc);
@@ -242,7 +295,11 @@ pub fn service_account(w: &mut Writer, sa: &Value) {
     let token_prefix = format!("{}-token-", s(sa, "/metadata/name"));
     let mountable = names("/secrets");
     let tokens: Vec<String> = mountable.iter().filter(|n| n.starts_with(&token_prefix)).cloned().collect();
-    for (header, list) in [("Image pull secrets:", names("/imagePullSecrets")), ("Mountable secrets: ", mountable), ("Tokens:            ", tokens)] {
+    for (header, list) in [
+        ("Image pull secrets:", names("/imagePullSecrets")),
+        ("Mountable secrets: ", mountable),
+        ("Tokens:            ", tokens),
+    ] {
         if list.is_empty() {
             w.line(0, &format!("{header}\t<none>"));
         }
@@ -262,8 +319,15 @@ pub fn cron_job(w: &mut Writer, cj: &Value) {
     w.line(0, &format!("Concurrency Policy:\t{}", s(cj, "/spec/concurrencyPolicy")));
     let suspend = cj.pointer("/spec/suspend").and_then(Value::as_bool).map_or("<unset>", writer::title_bool);
     w.line(0, &format!("Suspend:\t{suspend}"));
-    let int_or_unset = |ptr: &str, unit: &str| cj.pointer(ptr).and_then(Value::as_i64).map_or_else(|| "<unset>".to_string(), |n| format!("{n}{unit}"));
-    w.line(0, &format!("Successful Job History Limit:\t{}", int_or_unset("/spec/successfulJobsHistoryLimit", "")));
+    let int_or_unset = |ptr: &str, unit: &str| {
+        cj.pointer(ptr)
+            .and_then(Value::as_i64)
+            .map_or_else(|| "<unset>".to_string(), |n| format!("{n}{unit}"))
+    };
+    w.line(
+        0,
+        &format!("Successful Job History Limit:\t{}", int_or_unset("/spec/successfulJobsHistoryLimit", "")),
+    );
     w.line(0, &format!("Failed Job History Limit:\t{}", int_or_unset("/spec/failedJobsHistoryLimit", "")));
     w.line(0, &format!("Starting Deadline Seconds:\t{}", int_or_unset("/spec/startingDeadlineSeconds", "s")));
     let job = cj.pointer("/spec/jobTemplate/spec").cloned().unwrap_or_default();
@@ -271,7 +335,9 @@ pub fn cron_job(w: &mut Writer, cj: &Value) {
         Some(sel) => w.line(0, &format!("Selector:\t{}", pod::selector_text(Some(sel)))),
         None => w.line(0, "Selector:\t<unset>"),
     }
-    let job_int = |ptr: &str| job.pointer(ptr).and_then(Value::as_i64).map_or_else(|| "<unset>".to_string(), |n| n.to_string());
+    let job_int = |ptr: &str| {
+        job.pointer(ptr).and_then(Value::as_i64).map_or_else(|| "<unset>".to_string(), |n| n.to_string())
+    };
     w.line(0, &format!("Parallelism:\t{}", job_int("/parallelism")));
     w.line(0, &format!("Completions:\t{}", job_int("/completions")));
     if let Some(n) = job.pointer("/activeDeadlineSeconds").and_then(Value::as_i64) {
@@ -283,5 +349,11 @@ pub fn cron_job(w: &mut Writer, cj: &Value) {
         t => w.line(0, &format!("Last Schedule Time:\t{}", writer::rfc1123z(t))),
     }
     let active: Vec<&str> = array(cj, "/status/active").iter().map(|r| s(r, "/name")).collect();
-    w.line(0, &format!("Active Jobs:\t{}", if active.is_empty() { "<none>".to_string() } else { active.join(", ") }));
+    w.line(
+        0,
+        &format!(
+            "Active Jobs:\t{}",
+            if active.is_empty() { "<none>".to_string() } else { active.join(", ") }
+        ),
+    );
 }

@@ -125,7 +125,11 @@ pub fn array<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
 pub fn string_map(v: &Value, pointer: &str) -> BTreeMap<String, String> {
     v.pointer(pointer)
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -141,8 +145,9 @@ pub fn or_none(text: &str) -> &str {
 /// An RFC 3339 timestamp as Go's `time.RFC1123Z` (`Sat, 21 Nov 2026 17:53:22 +0000`); a missing
 /// one as Go's zero time.
 pub fn rfc1123z(timestamp: &str) -> String {
-    const FORMAT: &[time::format_description::FormatItem<'_>] =
-        time::macros::format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]");
+    const FORMAT: &[time::format_description::FormatItem<'_>] = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+    );
     time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
         .ok()
         .and_then(|t| t.format(FORMAT).ok())
@@ -173,7 +178,12 @@ pub fn labels_multiline(w: &mut Writer, level: usize, title: &str, labels: &BTre
 }
 
 /// `printAnnotationsMultiline` (last-applied-configuration skipped).
-pub fn annotations_multiline(w: &mut Writer, level: usize, title: &str, annotations: &BTreeMap<String, String>) {
+pub fn annotations_multiline(
+    w: &mut Writer,
+    level: usize,
+    title: &str,
+    annotations: &BTreeMap<String, String>,
+) {
     w.write(level, &format!("{title}:\t"));
     let keys: Vec<&String> = annotations.keys().filter(|k| k.as_str() != LAST_APPLIED).collect();
     if keys.is_empty() {
@@ -230,7 +240,11 @@ pub fn tolerations_multiline(w: &mut Writer, level: usize, title: &str, tolerati
             text.push_str(&format!(":{}", s(t, "/effect")));
         }
         if s(t, "/operator") == "Exists" && s(t, "/value").is_empty() {
-            text.push_str(if s(t, "/key").is_empty() && s(t, "/effect").is_empty() { "op=Exists" } else { " op=Exists" });
+            text.push_str(if s(t, "/key").is_empty() && s(t, "/effect").is_empty() {
+                "op=Exists"
+            } else {
+                " op=Exists"
+            });
         }
         if let Some(secs) = t.pointer("/tolerationSeconds").and_then(Value::as_i64) {
             text.push_str(&format!(" for {secs}s"));
@@ -254,7 +268,10 @@ mod tests {
     #[test]
     fn aligns_like_go_tabwriter() {
         let text = "Name:\ta\nAnnotations:\tx\nIPs:\n  IP:\t1\nControlled By:\tRS/x\n";
-        assert_eq!(align(text), "Name:         a\nAnnotations:  x\nIPs:\n  IP:           1\nControlled By:  RS/x\n");
+        assert_eq!(
+            align(text),
+            "Name:         a\nAnnotations:  x\nIPs:\n  IP:           1\nControlled By:  RS/x\n"
+        );
         assert_eq!(align("  Type\tStatus\n  Ready \tFalse \n"), "  Type    Status\n  Ready   False \n");
     }
 

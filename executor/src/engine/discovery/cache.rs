@@ -52,7 +52,9 @@ impl DiscoveryCache {
     pub async fn refresh(&self, seen: &Arc<ResourceIndex>) -> Result<Arc<ResourceIndex>, EngineError> {
         let mut current = self.current.lock().await;
         match current.as_ref() {
-            Some(s) if !Arc::ptr_eq(&s.index, seen) || s.read_at.elapsed() < MIN_REFRESH_AGE => Ok(s.index.clone()),
+            Some(s) if !Arc::ptr_eq(&s.index, seen) || s.read_at.elapsed() < MIN_REFRESH_AGE => {
+                Ok(s.index.clone())
+            }
             _ => self.read(&mut current).await,
         }
     }

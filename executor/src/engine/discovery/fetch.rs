@@ -18,23 +18,43 @@ const AGGREGATED_KIND: &str = "APIGroupDiscoveryList";
 
 /// Reads the server's discovery into a [`ResourceIndex`]: aggregated when served, legacy otherwise.
 pub async fn discover(client: &kube::Client) -> Result<ResourceIndex, EngineError> {
-    let (core, apis) = futures::try_join!(get_text(client, "/api", ACCEPT_AGGREGATED_DISCOVERY_V2), get_text(client, "/apis", ACCEPT_AGGREGATED_DISCOVERY_V2))?;
+    let (core, apis) = futures::try_join!(
+        get_text(client, "/api", ACCEPT_AGGREGATED_DISCOVERY_V2),
+        get_text(client, "/apis", ACCEPT_AGGREGATED_DISCOVERY_V2)
+    )?;
     if kind_of(&core) == AGGREGATED_KIND && kind_of(&apis) == AGGREGATED_KIND {
         let core: APIGroupDiscoveryList = parse(&core, "/api")?;
         let apis: APIGroupDiscoveryList = parse(&apis, "/apis")?;
         return Ok(ResourceIndex::from_aggregated(&core, &apis));
     }
-    let core = if kind_of(&core) == AGGREGATED_KIND { get_text(client, "/api", "application/json").await? } else { core };
-    let apis = if kind_of(&apis) == AGGREGATED_KIND { get_text(client, "/apis", "application/json").await? } else { apis };
+    let core = if kind_of(&core) == AGGREGATED_KIND {
+        get_text(client, "/api", "application/json").await?
+    } else {
+        core
+    };
+    let apis = if kind_of(&apis) == AGGREGATED_KIND {
+        get_text(client, "/apis", "application/json").await?
+    } else {
+        apis
+    };
     legacy(client, parse(&core, "/api")?, parse(&apis, "/apis")?).await
 }
 
-async fn legacy(client: &kube::Client, core: APIVersions, groups: APIGroupList) -> Result<ResourceIndex, EngineError> {
-    let core_reads: Vec<_> = core.versions.iter().map(|v| resource_list(client, format!("/api/{v}"))).collect();
-    let core_lists: Vec<APIResourceList> = futures::stream::iter(core_reads).buffered(CONCURRENCY).try_collect().await?;
-    let group_versions: Vec<String> = groups.groups.iter().flat_map(|g| g.versions.iter().map(|v| v.group_version.clone())).collect();
-    let group_reads: Vec<_> = group_versions.iter().map(|gv| resource_list(client, format!("/apis/{gv}"))).collect();
-    let results: Vec<Result<APIResourceList, EngineError>> = futures::stream::iter(group_reads).buffered(CONCURRENCY).collect().await;
+async fn legacy(
+    client: &kube::Client,
+    core: APIVersions,
+    groups: APIGroupList,
+) -> Result<ResourceIndex, EngineError> {
+    let core_reads: Vec<_> =
+        core.versions.iter().map(|v| resource_list(client, format!("/api/{v}"))).collect();
+    let core_lists: Vec<APIResourceList> =
+        futures::stream::iter(core_reads).buffered(CONCURRENCY).try_collect().await?;
+    let group_versions: Vec<String> =
+        groups.groups.iter().flat_map(|g| g.versions.iter().map(|v| v.group_version.clone())).collect();
+    let group_reads: Vec<_> =
+        group_versions.iter().map(|gv| resource_list(client, format!("/apis/{gv}"))).collect();
+    let results: Vec<Result<APIResourceList, EngineError>> =
+        futures::stream::iter(group_reads).buffered(CONCURRENCY).collect().await;
     let mut lists = Vec::new();
     let mut failed = Vec::new();
     for (gv, result) in group_versions.into_iter().zip(results) {

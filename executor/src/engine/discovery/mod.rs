@@ -90,7 +90,10 @@ impl TypedName {
         let mut parts = lower.splitn(2, '.');
         let resource = parts.next().unwrap_or_default().to_string();
         let group = parts.next().map(str::to_string);
-        let version_group = group.as_deref().and_then(|rest| rest.split_once('.')).map(|(v, g)| (v.to_string(), g.to_string()));
+        let version_group = group
+            .as_deref()
+            .and_then(|rest| rest.split_once('.'))
+            .map(|(v, g)| (v.to_string(), g.to_string()));
         Self { resource, group, version_group }
     }
 }
@@ -107,13 +110,22 @@ pub struct ResourceIndex {
 impl ResourceIndex {
     /// From legacy discovery: `/api/v1`'s resource list (`core`), `/apis`, and each group
     /// version's resource list (any order; failures go to `failed`).
-    pub fn from_legacy(core: Vec<APIResourceList>, groups: &APIGroupList, lists: &[APIResourceList], failed: Vec<String>) -> Self {
+    pub fn from_legacy(
+        core: Vec<APIResourceList>,
+        groups: &APIGroupList,
+        lists: &[APIResourceList],
+        failed: Vec<String>,
+    ) -> Self {
         let mut resources = Vec::new();
         for (i, list) in core.iter().enumerate() {
             push_list(&mut resources, "", list, i == 0);
         }
         for group in &groups.groups {
-            let preferred = group.preferred_version.as_ref().map(|p| p.version.as_str()).or_else(|| group.versions.first().map(|v| v.version.as_str()));
+            let preferred = group
+                .preferred_version
+                .as_ref()
+                .map(|p| p.version.as_str())
+                .or_else(|| group.versions.first().map(|v| v.version.as_str()));
             let mut versions: Vec<&str> = group.versions.iter().map(|v| v.version.as_str()).collect();
             if let Some(p) = preferred {
                 versions.sort_by_key(|v| *v != p);
@@ -139,7 +151,11 @@ impl ResourceIndex {
                 for r in &version.resources {
                     let Some(plural) = r.resource.as_deref().filter(|p| !p.contains('/')) else { continue };
                     let kind = r.response_kind.as_ref().and_then(|k| k.kind.clone()).unwrap_or_default();
-                    let singular = r.singular_resource.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| kind.to_lowercase());
+                    let singular = r
+                        .singular_resource
+                        .clone()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| kind.to_lowercase());
                     resources.push(ApiResourceInfo {
                         group: name.clone(),
                         version: v.to_string(),
@@ -209,14 +225,17 @@ impl ResourceIndex {
     /// that publish no categories.
     pub fn category(&self, name: &str) -> Option<Vec<&ApiResourceInfo>> {
         let name = name.to_lowercase();
-        let members: Vec<&ApiResourceInfo> = self.preferred_resources().into_iter().filter(|r| r.categories.contains(&name)).collect();
+        let members: Vec<&ApiResourceInfo> =
+            self.preferred_resources().into_iter().filter(|r| r.categories.contains(&name)).collect();
         if !members.is_empty() {
             return Some(members);
         }
         if name == "all" {
             let members: Vec<&ApiResourceInfo> = LEGACY_ALL
                 .iter()
-                .filter_map(|(g, p)| self.preferred_resources().into_iter().find(|r| r.group == *g && r.plural == *p))
+                .filter_map(|(g, p)| {
+                    self.preferred_resources().into_iter().find(|r| r.group == *g && r.plural == *p)
+                })
                 .collect();
             return (!members.is_empty()).then_some(members);
         }
@@ -240,7 +259,8 @@ pub fn reported_name(typed: &str) -> String {
 fn push_list(out: &mut Vec<ApiResourceInfo>, group: &str, list: &APIResourceList, preferred: bool) {
     let version = list.group_version.rsplit('/').next().unwrap_or_default().to_string();
     for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
-        let singular = if r.singular_name.is_empty() { r.kind.to_lowercase() } else { r.singular_name.clone() };
+        let singular =
+            if r.singular_name.is_empty() { r.kind.to_lowercase() } else { r.singular_name.clone() };
         out.push(ApiResourceInfo {
             group: group.to_string(),
             version: r.version.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| version.clone()),

@@ -8,7 +8,8 @@ fn legacy_index() -> ResourceIndex {
         groups: APIGroupList,
         lists: Vec<APIResourceList>,
     }
-    let fixture: Fixture = serde_json::from_str(include_str!("testdata/legacy-1.20.json")).expect("fixture parses");
+    let fixture: Fixture =
+        serde_json::from_str(include_str!("testdata/legacy-1.20.json")).expect("fixture parses");
     ResourceIndex::from_legacy(vec![fixture.core], &fixture.groups, &fixture.lists, Vec::new())
 }
 
@@ -81,7 +82,8 @@ fn subresources_are_not_resources() {
 #[test]
 fn all_expands_from_discovery_categories() {
     let index = legacy_index();
-    let all: Vec<String> = index.category("all").unwrap_or_default().iter().map(|r| r.qualified_plural()).collect();
+    let all: Vec<String> =
+        index.category("all").unwrap_or_default().iter().map(|r| r.qualified_plural()).collect();
     assert_eq!(
         all,
         [
@@ -104,7 +106,8 @@ fn all_expands_from_discovery_categories() {
 fn all_falls_back_to_kubectls_list_without_categories() {
     let mut index = legacy_index();
     index.resources.iter_mut().for_each(|r| r.categories.clear());
-    let all: Vec<String> = index.category("all").unwrap_or_default().iter().map(|r| r.qualified_plural()).collect();
+    let all: Vec<String> =
+        index.category("all").unwrap_or_default().iter().map(|r| r.qualified_plural()).collect();
     assert_eq!(all.first().map(String::as_str), Some("pods"));
     assert!(all.contains(&"deployments.apps".to_string()) && all.contains(&"cronjobs.batch".to_string()));
 }
@@ -113,9 +116,14 @@ fn all_falls_back_to_kubectls_list_without_categories() {
 fn preferred_resources_keep_one_version_each() {
     let index = legacy_index();
     let preferred = index.preferred_resources();
-    let hpa: Vec<String> = preferred.iter().filter(|r| r.plural == "horizontalpodautoscalers").map(|r| r.api_version()).collect();
+    let hpa: Vec<String> = preferred
+        .iter()
+        .filter(|r| r.plural == "horizontalpodautoscalers")
+        .map(|r| r.api_version())
+        .collect();
     assert_eq!(hpa, ["autoscaling/v1"]);
-    let events: Vec<String> = preferred.iter().filter(|r| r.plural == "events").map(|r| r.api_version()).collect();
+    let events: Vec<String> =
+        preferred.iter().filter(|r| r.plural == "events").map(|r| r.api_version()).collect();
     assert_eq!(events, ["v1", "events.k8s.io/v1"]);
 }
 
@@ -156,7 +164,8 @@ fn aggregated_discovery_builds_the_same_index() {
     assert_eq!(resolved(&index, "cj").as_deref(), Some("batch/v1/cronjobs"));
     assert_eq!(resolved(&index, "cronjobs.v1beta1.batch").as_deref(), Some("batch/v1beta1/cronjobs"));
     assert_eq!(resolved(&index, "pods/log"), None);
-    let all: Vec<String> = index.category("all").unwrap_or_default().iter().map(|r| r.qualified_plural()).collect();
+    let all: Vec<String> =
+        index.category("all").unwrap_or_default().iter().map(|r| r.qualified_plural()).collect();
     assert_eq!(all, ["pods", "deployments.apps"]);
     assert!(index.resolve("pods").is_some_and(|r| r.namespaced && r.preferred));
 }

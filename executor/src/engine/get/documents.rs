@@ -6,7 +6,12 @@ use super::super::fieldpath::FieldPath;
 use super::super::{EngineError, Output, objects};
 use super::fetched::{Fetched, Gathered, finish};
 
-pub(super) fn render(fetched: Vec<Fetched<Value>>, single: bool, yaml: bool, sort_by: Option<&FieldPath>) -> Result<Output, EngineError> {
+pub(super) fn render(
+    fetched: Vec<Fetched<Value>>,
+    single: bool,
+    yaml: bool,
+    sort_by: Option<&FieldPath>,
+) -> Result<Output, EngineError> {
     let gathered = Gathered::objects(fetched, sort_by);
     let kind = gathered.kind();
     let Gathered { mut items, errors, .. } = gathered;

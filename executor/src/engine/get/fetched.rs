@@ -48,7 +48,9 @@ impl Gathered {
 
 /// Sorts rows (or items) by a field path, stably.
 pub(super) fn sort_values<T>(items: &mut [T], path: &FieldPath, object: impl Fn(&T) -> Option<&Value>) {
-    items.sort_by(|a, b| fieldpath::compare(object(a).and_then(|o| path.find(o)), object(b).and_then(|o| path.find(o))));
+    items.sort_by(|a, b| {
+        fieldpath::compare(object(a).and_then(|o| path.find(o)), object(b).and_then(|o| path.find(o)))
+    });
 }
 
 /// Success, a lone error, or output plus the errors kubectl would have printed after it.

@@ -35,9 +35,12 @@ pub(super) async fn run(ctx: &Context<'_>, req: &GetRequest) -> Result<Output, E
         return Err(EngineError::Invalid("name cannot be provided when a selector is specified".into()));
     }
     if has_names && req.namespace == NamespaceScope::All {
-        return Err(EngineError::Invalid("a resource cannot be retrieved by name across all namespaces".into()));
+        return Err(EngineError::Invalid(
+            "a resource cannot be retrieved by name across all namespaces".into(),
+        ));
     }
-    let sort_by = req.sort_by.as_deref().filter(|s| !s.trim().is_empty()).map(FieldPath::parse).transpose()?;
+    let sort_by =
+        req.sort_by.as_deref().filter(|s| !s.trim().is_empty()).map(FieldPath::parse).transpose()?;
     let resolved = ctx.resolver.targets(&req.targets).await?;
     let targets = resolved.targets;
     if let Some(path) = &sort_by
@@ -48,7 +51,8 @@ pub(super) async fn run(ctx: &Context<'_>, req: &GetRequest) -> Result<Output, E
         return Err(EngineError::Invalid("Secrets cannot be sorted by their values".into()));
     }
     let namespace = ctx.namespaces(&req.namespace);
-    let lister = Lister { client: ctx.client, req, namespace: namespace.as_deref(), sort_by: sort_by.as_ref() };
+    let lister =
+        Lister { client: ctx.client, req, namespace: namespace.as_deref(), sort_by: sort_by.as_ref() };
     // A lone named object prints as itself, anything else as a `v1 List`.
     let single = !resolved.expanded && targets.len() == 1 && targets.iter().all(|t| t.names.len() == 1);
     if let Some(printer) = &printer {
@@ -63,7 +67,8 @@ pub(super) async fn run(ctx: &Context<'_>, req: &GetRequest) -> Result<Output, E
         }
         _ => {
             let fetched = fetch_all(targets.iter().map(|t| lister.tables(t)).collect()).await;
-            let all_namespaced = namespace.as_deref().filter(|_| targets.iter().all(|t| t.resource.namespaced));
+            let all_namespaced =
+                namespace.as_deref().filter(|_| targets.iter().all(|t| t.resource.namespaced));
             tables::render(fetched, req, all_namespaced, sort_by.as_ref())
         }
     }

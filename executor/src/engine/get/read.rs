@@ -5,12 +5,12 @@ use futures::StreamExt;
 use kubently_shared::policy::GetRequest;
 use serde_json::Value;
 
+use super::super::EngineError;
 use super::super::context::Target;
 use super::super::fieldpath::FieldPath;
 use super::super::http::{self, ACCEPT_JSON, ACCEPT_TABLE, Query};
 use super::super::objects;
 use super::super::table::Table;
-use super::super::EngineError;
 use super::fetched::Fetched;
 use super::is_secrets;
 
@@ -98,8 +98,11 @@ impl Lister<'_> {
         let mut errors = Vec::new();
         if target.names.is_empty() {
             let mut query = query;
-            query.push_opt("labelSelector", self.req.label_selector.as_deref()).push_opt("fieldSelector", self.req.field_selector.as_deref());
-            let chunk = if self.sort_by.is_some() { 0 } else { self.req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE) };
+            query
+                .push_opt("labelSelector", self.req.label_selector.as_deref())
+                .push_opt("fieldSelector", self.req.field_selector.as_deref());
+            let chunk =
+                if self.sort_by.is_some() { 0 } else { self.req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE) };
             match http::collection_path(&target.resource, namespace) {
                 Ok(path) => match list_pages(self.client, &path, &query, chunk, accept).await {
                     Ok(pages) => found = pages,
@@ -124,7 +127,13 @@ impl Lister<'_> {
 }
 
 /// Every page of a (chunked) list; `chunk` 0 = one unlimited call.
-async fn list_pages(client: &kube::Client, path: &str, query: &Query, chunk: u32, accept: &str) -> Result<Vec<Value>, EngineError> {
+async fn list_pages(
+    client: &kube::Client,
+    path: &str,
+    query: &Query,
+    chunk: u32,
+    accept: &str,
+) -> Result<Vec<Value>, EngineError> {
     let mut pages = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -134,7 +143,11 @@ async fn list_pages(client: &kube::Client, path: &str, query: &Query, chunk: u32
         }
         q.push_opt("continue", token.as_deref());
         let page = http::get_json(client, &q.on(path), accept).await?;
-        token = page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        token = page
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         pages.push(page);
         if token.is_none() {
             return Ok(pages);

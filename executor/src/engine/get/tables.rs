@@ -12,7 +12,12 @@ use super::fetched::{Fetched, finish, join_kinds, note_kind, sort_values};
 
 /// Tables (default, `-o wide`, `-o name`). `namespace_note` is the namespace to name in
 /// "No resources found in … namespace." (`None`: plain "No resources found").
-pub(super) fn render(fetched: Vec<Fetched<Table>>, req: &GetRequest, namespace_note: Option<&str>, sort_by: Option<&FieldPath>) -> Result<Output, EngineError> {
+pub(super) fn render(
+    fetched: Vec<Fetched<Table>>,
+    req: &GetRequest,
+    namespace_note: Option<&str>,
+    sort_by: Option<&FieldPath>,
+) -> Result<Output, EngineError> {
     let mut errors = Vec::new();
     let mut kinds = Vec::new();
     let mut types = Vec::new();
@@ -41,7 +46,11 @@ pub(super) fn render(fetched: Vec<Fetched<Table>>, req: &GetRequest, namespace_n
         rows += table.rows.len() as u64;
         if req.output == OutputFormat::Name {
             for row in &table.rows {
-                let name = row.name().map(str::to_string).or_else(|| row.cells.first().and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
+                let name = row
+                    .name()
+                    .map(str::to_string)
+                    .or_else(|| row.cells.first().and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_default();
                 text.push_str(&format!("{}/{name}\n", resource.kind_prefix()));
             }
             continue;

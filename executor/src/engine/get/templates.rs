@@ -22,13 +22,21 @@ impl Printer {
     pub(super) fn for_request(req: &GetRequest) -> Result<Option<Self>, EngineError> {
         Ok(match &req.output {
             OutputFormat::JsonPath(t) => Some(Self::JsonPath(JsonPath::for_output(t)?)),
-            OutputFormat::CustomColumns(spec) => Some(Self::Columns(CustomColumns::parse(strip_quotes(spec))?)),
+            OutputFormat::CustomColumns(spec) => {
+                Some(Self::Columns(CustomColumns::parse(strip_quotes(spec))?))
+            }
             _ => None,
         })
     }
 }
 
-pub(super) fn render(printer: &Printer, fetched: Vec<Fetched<Value>>, single: bool, no_headers: bool, sort_by: Option<&FieldPath>) -> Result<Output, EngineError> {
+pub(super) fn render(
+    printer: &Printer,
+    fetched: Vec<Fetched<Value>>,
+    single: bool,
+    no_headers: bool,
+    sort_by: Option<&FieldPath>,
+) -> Result<Output, EngineError> {
     let gathered = Gathered::objects(fetched, sort_by);
     let kind = gathered.kind();
     let Gathered { mut items, mut errors, .. } = gathered;
@@ -36,7 +44,8 @@ pub(super) fn render(printer: &Printer, fetched: Vec<Fetched<Value>>, single: bo
     if single && items.is_empty() && !errors.is_empty() {
         return finish(Output { text: String::new(), kind, rows: Some(0) }, errors);
     }
-    let mut document = if single && items.len() == 1 { items.pop().unwrap_or_default() } else { objects::list(items) };
+    let mut document =
+        if single && items.len() == 1 { items.pop().unwrap_or_default() } else { objects::list(items) };
     // Defensive: whatever reaches a template is cleaned exactly like `-o json`.
     objects::sanitize(&mut document);
     let text = match printer {

@@ -17,12 +17,16 @@ pub struct CustomColumns {
 impl CustomColumns {
     pub fn parse(spec: &str) -> Result<Self, EngineError> {
         if spec.is_empty() {
-            return Err(EngineError::Invalid("custom-columns format specified but no custom columns given".into()));
+            return Err(EngineError::Invalid(
+                "custom-columns format specified but no custom columns given".into(),
+            ));
         }
         let mut columns = Vec::new();
         for part in spec.split(',') {
             let Some((header, path)) = part.split_once(':') else {
-                return Err(EngineError::Invalid(format!("unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>")));
+                return Err(EngineError::Invalid(format!(
+                    "unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"
+                )));
             };
             let template = relaxed(path).ok_or_else(|| {
                 EngineError::Invalid("unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'".into())

@@ -33,7 +33,12 @@ impl Exec {
     }
 
     /// The results of every piece (from `offset` on) for `data`: one group per piece run.
-    pub fn find_results<'a>(&mut self, pieces: &[Piece], offset: usize, data: Cow<'a, Value>) -> Result<Vec<Values<'a>>, String> {
+    pub fn find_results<'a>(
+        &mut self,
+        pieces: &[Piece],
+        offset: usize,
+        data: Cow<'a, Value>,
+    ) -> Result<Vec<Values<'a>>, String> {
         let mut full = Vec::new();
         let mut i = offset;
         while i < pieces.len() {
@@ -144,7 +149,13 @@ impl Exec {
         Ok(results)
     }
 
-    fn filter<'a>(&mut self, input: Values<'a>, left: &[Node], right: &[Node], op: &str) -> Result<Values<'a>, String> {
+    fn filter<'a>(
+        &mut self,
+        input: Values<'a>,
+        left: &[Node],
+        right: &[Node],
+        op: &str,
+    ) -> Result<Values<'a>, String> {
         let mut out = Vec::new();
         for value in &input {
             if !value.is_array() {

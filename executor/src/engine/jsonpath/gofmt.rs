@@ -202,7 +202,10 @@ mod tests {
 
     #[test]
     fn json_like_go() {
-        assert_eq!(to_json(&json!({"b": [1, 2.5, null], "a": "<x> & \"y\"\n"})), r#"{"a":"\u003cx\u003e \u0026 \"y\"\n","b":[1,2.5,null]}"#);
+        assert_eq!(
+            to_json(&json!({"b": [1, 2.5, null], "a": "<x> & \"y\"\n"})),
+            r#"{"a":"\u003cx\u003e \u0026 \"y\"\n","b":[1,2.5,null]}"#
+        );
         assert_eq!(to_json(&json!(1e-7)), "1e-7");
         assert_eq!(to_json(&json!(1e21)), "1e+21");
         assert_eq!(to_json(&json!(1234567.5)), "1234567.5");
@@ -211,7 +214,16 @@ mod tests {
     #[test]
     fn print_like_go() {
         let mut s = String::new();
-        for v in [json!(1.5), json!(1e6), json!(1234567.0), json!(0.00001), json!(47), json!("x"), json!(null), json!(true)] {
+        for v in [
+            json!(1.5),
+            json!(1e6),
+            json!(1234567.0),
+            json!(0.00001),
+            json!(47),
+            json!("x"),
+            json!(null),
+            json!(true),
+        ] {
             text(&v, &mut s);
             s.push('|');
         }

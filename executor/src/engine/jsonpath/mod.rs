@@ -49,7 +49,8 @@ impl JsonPath {
     /// would), with kubectl's error text.
     pub fn for_output(template: &str) -> Result<Self, EngineError> {
         let template = strip_quotes(template);
-        Self::parse(template).map_err(|source| EngineError::JsonPathParse { template: template.to_string(), source })
+        Self::parse(template)
+            .map_err(|source| EngineError::JsonPathParse { template: template.to_string(), source })
     }
 
     /// kubectl's `--allow-missing-template-keys` (default true): false makes a missing field the
@@ -61,13 +62,17 @@ impl JsonPath {
 
     /// The values found, one group per piece run (what client-go's `FindResults` returns).
     pub fn find_results(&self, data: &Value) -> Result<Vec<Vec<Value>>, TemplateError> {
-        let groups = eval::Exec::new(self.allow_missing_keys).find_results(&self.pieces, 0, Cow::Borrowed(data)).map_err(TemplateError::Execute)?;
+        let groups = eval::Exec::new(self.allow_missing_keys)
+            .find_results(&self.pieces, 0, Cow::Borrowed(data))
+            .map_err(TemplateError::Execute)?;
         Ok(groups.into_iter().map(|g| g.into_iter().map(Cow::into_owned).collect()).collect())
     }
 
     /// The template's text for `data`; the error is the engine's message (`… is not found`).
     pub fn execute(&self, data: &Value) -> Result<String, TemplateError> {
-        let groups = eval::Exec::new(self.allow_missing_keys).find_results(&self.pieces, 0, Cow::Borrowed(data)).map_err(TemplateError::Execute)?;
+        let groups = eval::Exec::new(self.allow_missing_keys)
+            .find_results(&self.pieces, 0, Cow::Borrowed(data))
+            .map_err(TemplateError::Execute)?;
         let mut out = String::new();
         for group in groups {
             for (i, value) in group.iter().enumerate() {
@@ -82,7 +87,11 @@ impl JsonPath {
 
     /// [`Self::execute`] with kubectl's error text (the object dump kubectl appends is left out).
     pub fn print(&self, data: &Value) -> Result<String, EngineError> {
-        self.execute(data).map_err(|source| EngineError::JsonPathExecute { quoted: gofmt::go_quote(&self.raw), template: self.raw.clone(), source })
+        self.execute(data).map_err(|source| EngineError::JsonPathExecute {
+            quoted: gofmt::go_quote(&self.raw),
+            template: self.raw.clone(),
+            source,
+        })
     }
 }
 

@@ -20,7 +20,11 @@ pub(super) enum Node {
     Wildcard,
     Array([Param; 3]),
     Union(Vec<Vec<Node>>),
-    Filter { left: Vec<Node>, right: Vec<Node>, op: String },
+    Filter {
+        left: Vec<Node>,
+        right: Vec<Node>,
+        op: String,
+    },
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -217,10 +221,15 @@ impl Parser<'_> {
             text = ":";
         }
         if text.contains(',') {
-            let union = text.split(',').map(|part| parse_action(&format!("[{}]", part.trim_matches(' ')))).collect::<Result<Vec<_>, _>>()?;
+            let union = text
+                .split(',')
+                .map(|part| parse_action(&format!("[{}]", part.trim_matches(' '))))
+                .collect::<Result<Vec<_>, _>>()?;
             return Ok(vec![Node::Union(union)]);
         }
-        if let Some(key) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')).filter(|k| !k.contains('\'')) {
+        if let Some(key) =
+            text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')).filter(|k| !k.contains('\''))
+        {
             return parse_action(&format!(".{key}"));
         }
         let parts: Vec<&str> = text.split(':').collect();
@@ -232,7 +241,9 @@ impl Parser<'_> {
         for i in 0..3 {
             match parts.get(i) {
                 // `[n]`: the end is derived from the start.
-                None if i == 1 => params[1] = Param { value: params[0].value + 1, known: true, derived: true },
+                None if i == 1 => {
+                    params[1] = Param { value: params[0].value + 1, known: true, derived: true }
+                }
                 None | Some(&"") => {}
                 Some(s) => {
                     let value = s.parse::<i64>().map_err(|_| format!("array index {s} is not a number"))?;
@@ -271,7 +282,11 @@ impl Parser<'_> {
         let text = &self.input[start..self.pos - 2];
         match split_comparison(text) {
             None => Ok(Node::Filter { left: parse_action(text)?, right: Vec::new(), op: "exists".into() }),
-            Some((left, op, right)) => Ok(Node::Filter { left: parse_action(left)?, right: parse_action(right)?, op: op.to_string() }),
+            Some((left, op, right)) => Ok(Node::Filter {
+                left: parse_action(left)?,
+                right: parse_action(right)?,
+                op: op.to_string(),
+            }),
         }
     }
 
@@ -280,12 +295,18 @@ impl Parser<'_> {
         loop {
             match self.next() {
                 None | Some('\n') => return Err("unterminated quoted string".into()),
-                Some(c) if c == quote && self.input.as_bytes().get(self.pos.wrapping_sub(2)) != Some(&b'\\') => break,
+                Some(c)
+                    if c == quote && self.input.as_bytes().get(self.pos.wrapping_sub(2)) != Some(&b'\\') =>
+                {
+                    break;
+                }
                 _ => {}
             }
         }
         let value = &self.input[start..self.pos];
-        unquote(value, quote).map(Node::Text).map_err(|_| format!("unquote string {value} error invalid syntax"))
+        unquote(value, quote)
+            .map(Node::Text)
+            .map_err(|_| format!("unquote string {value} error invalid syntax"))
     }
 }
 

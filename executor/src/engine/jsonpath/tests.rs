@@ -50,13 +50,19 @@ fn templates_print_like_kubectl() {
         ("{@.kind}{$.kind}", "ListList"),
         ("kind={.kind}, first={.items[0].metadata.name}\n", "kind=List, first=checkout-1\n"),
         ("{.metadata}", r#"{"resourceVersion":""}"#),
-        ("{.items[0].metadata.labels}", r#"{"app":"checkout","app.kubernetes.io/part-of":"demo","pod-template-hash":"78956bb89d"}"#),
+        (
+            "{.items[0].metadata.labels}",
+            r#"{"app":"checkout","app.kubernetes.io/part-of":"demo","pod-template-hash":"78956bb89d"}"#,
+        ),
         ("{.items[0].metadata.labels.*}", "checkout demo 78956bb89d"),
         ("{.items[0].metadata.labels.app\\.kubernetes\\.io/part-of}", "demo"),
         // client-go re-parses `['a.b']` as `.a.b`: nothing is found.
         ("{.items[0].metadata.labels['app.kubernetes.io/part-of']}", ""),
         ("{.items[0].metadata.labels['app']}", "checkout"),
-        ("{.items[0].spec.containers[0].ports}", r#"[{"containerPort":8080,"name":"http","protocol":"TCP"}]"#),
+        (
+            "{.items[0].spec.containers[0].ports}",
+            r#"[{"containerPort":8080,"name":"http","protocol":"TCP"}]"#,
+        ),
         ("{.items[0].status.conditions[0].lastProbeTime}", "null"),
         ("{.items[*].status.containerStatuses[0].restartCount}", "0 47"),
         ("{.items[2].status.ratio} {true} {3} {-2} {1.5}", "0.5 true 3 -2 1.5"),
@@ -78,10 +84,19 @@ fn templates_print_like_kubectl() {
         (r#"{.items[?(@.status.phase=="Pending")].metadata.name}"#, "storefront-1"),
         (r#"{.items[?(@.status.phase != "Pending")].metadata.name}"#, "checkout-1 orders-api-1"),
         ("{.items[?(@.status.containerStatuses[0].restartCount>1)].metadata.name}", "orders-api-1"),
-        ("{.items[?(@.status.containerStatuses[0].restartCount>=0)].metadata.name}", "checkout-1 orders-api-1"),
+        (
+            "{.items[?(@.status.containerStatuses[0].restartCount>=0)].metadata.name}",
+            "checkout-1 orders-api-1",
+        ),
         ("{.items[?(@.status.containerStatuses[0].restartCount<1)].metadata.name}", "checkout-1"),
-        ("{.items[?(@.status.containerStatuses[0].restartCount<=47)].metadata.name}", "checkout-1 orders-api-1"),
-        (r#"{.items[?(@.status.containerStatuses[0].state.waiting.reason=="CrashLoopBackOff")].metadata.name}"#, "orders-api-1"),
+        (
+            "{.items[?(@.status.containerStatuses[0].restartCount<=47)].metadata.name}",
+            "checkout-1 orders-api-1",
+        ),
+        (
+            r#"{.items[?(@.status.containerStatuses[0].state.waiting.reason=="CrashLoopBackOff")].metadata.name}"#,
+            "orders-api-1",
+        ),
         ("{.items[?(@.status.containerStatuses)].metadata.name}", "checkout-1 orders-api-1"),
         ("{.items[?(@.status.containerStatuses[0].ready==false)].metadata.name}", "checkout-1 orders-api-1"),
         (r#"{.items[1].spec.containers[?(@.name=='sidecar')].image}"#, "envoy"),
@@ -91,13 +106,25 @@ fn templates_print_like_kubectl() {
         ("{..phase}", "Running Running Pending"),
         ("{.items[2]..image}", "nginx:1.25.3"),
         // ranges
-        ("{range .items[*]}{.metadata.name}{\"\\t\"}{.status.phase}{\"\\n\"}{end}", "checkout-1\tRunning\norders-api-1\tRunning\nstorefront-1\tPending\n"),
-        ("{range .items[*]}[{.metadata.name}]{end} tail {.kind}", "[checkout-1][orders-api-1][storefront-1] tail List"),
-        ("{range .items[*]}{.metadata.name}{range .spec.containers[*]}<{.name}>{end}|{end}", "checkout-1<checkout>|orders-api-1<orders-api><sidecar>|storefront-1<nginx>|"),
+        (
+            "{range .items[*]}{.metadata.name}{\"\\t\"}{.status.phase}{\"\\n\"}{end}",
+            "checkout-1\tRunning\norders-api-1\tRunning\nstorefront-1\tPending\n",
+        ),
+        (
+            "{range .items[*]}[{.metadata.name}]{end} tail {.kind}",
+            "[checkout-1][orders-api-1][storefront-1] tail List",
+        ),
+        (
+            "{range .items[*]}{.metadata.name}{range .spec.containers[*]}<{.name}>{end}|{end}",
+            "checkout-1<checkout>|orders-api-1<orders-api><sidecar>|storefront-1<nginx>|",
+        ),
         ("{range .items[*]}{.metadata.name}", "checkout-1orders-api-1storefront-1"),
         ("{range .items[*]}{.metadata.name}{.kind}", "checkout-1Podorders-api-1Podstorefront-1PodList"),
         ("{range .nope[*]}x{end}after", "after"),
-        ("{range .items[?(@.status.phase==\"Running\")]}{.metadata.name}{\"\\n\"}{end}", "checkout-1\norders-api-1\n"),
+        (
+            "{range .items[?(@.status.phase==\"Running\")]}{.metadata.name}{\"\\n\"}{end}",
+            "checkout-1\norders-api-1\n",
+        ),
         // string literals
         (r#"{"a\tb"}{'c'}{"\u00e9"}"#, "a\tbcé"),
         // a string's elements are its bytes
@@ -128,7 +155,11 @@ fn errors_read_like_kubectl() {
         ("{.items[-]}", "array index - is not a number"),
     ];
     for (template, want) in parse_errors {
-        assert_eq!(JsonPath::parse(template).err(), Some(TemplateError::Parse((*want).to_string())), "{template}");
+        assert_eq!(
+            JsonPath::parse(template).err(),
+            Some(TemplateError::Parse((*want).to_string())),
+            "{template}"
+        );
     }
     let exec_errors: &[(&str, &str)] = &[
         ("{end}", "not in range, nothing to end"),
@@ -140,17 +171,35 @@ fn errors_read_like_kubectl() {
         ("{.items[2:1].metadata.name}", "starting index 2 is greater than ending index 1"),
         ("{.items[::0].metadata.name}", "step must be > 0"),
         ("{.metadata[?(@.a)]}", "map[resourceVersion:] is not array or slice and cannot be filtered"),
-        ("{.items[?(@.status.containerStatuses[0].restartCount>1.5)].metadata.name}", "incompatible types for comparison"),
-        (r#"{.items[?(@.status.containerStatuses[0].restartCount=="a")].metadata.name}"#, "incompatible types for comparison"),
-        ("{.items[?(@.spec.containers[*].name==\"x\")].metadata.name}", "can only compare one element at a time"),
+        (
+            "{.items[?(@.status.containerStatuses[0].restartCount>1.5)].metadata.name}",
+            "incompatible types for comparison",
+        ),
+        (
+            r#"{.items[?(@.status.containerStatuses[0].restartCount=="a")].metadata.name}"#,
+            "incompatible types for comparison",
+        ),
+        (
+            "{.items[?(@.spec.containers[*].name==\"x\")].metadata.name}",
+            "can only compare one element at a time",
+        ),
         ("{.items[?(@.status==\"x\")].metadata.name}", "invalid type for comparison"),
-        ("{.items[?(@.status.containerStatuses[0].ready<true)].metadata.name}", "invalid type for comparison"),
+        (
+            "{.items[?(@.status.containerStatuses[0].ready<true)].metadata.name}",
+            "invalid type for comparison",
+        ),
         ("{.items[?(@.kind=!\"Pod\")].metadata.name}", "unrecognized filter operator =!"),
     ];
     for (template, want) in exec_errors {
-        assert_eq!(run(template, &data).err(), Some(TemplateError::Execute((*want).to_string())), "{template}");
+        assert_eq!(
+            run(template, &data).err(),
+            Some(TemplateError::Execute((*want).to_string())),
+            "{template}"
+        );
     }
-    let strict = JsonPath::parse("{.items[0].nope}").map(|t| t.allow_missing_keys(false)).and_then(|t| t.execute(&data));
+    let strict = JsonPath::parse("{.items[0].nope}")
+        .map(|t| t.allow_missing_keys(false))
+        .and_then(|t| t.execute(&data));
     assert_eq!(strict.err(), Some(TemplateError::Execute("nope is not found".to_string())));
 }
 
@@ -158,7 +207,11 @@ fn errors_read_like_kubectl() {
 fn output_errors_carry_kubectl_prefixes() {
     let e = JsonPath::for_output("{.x").err().map(|e| e.to_string());
     assert_eq!(e.as_deref(), Some("error: error parsing jsonpath {.x, unclosed action"));
-    let e = JsonPath::for_output("{end}").and_then(|t| t.print(&pods())).err().map(|e| e.to_string()).unwrap_or_default();
+    let e = JsonPath::for_output("{end}")
+        .and_then(|t| t.print(&pods()))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(
         e.starts_with("error: error executing jsonpath \"{end}\": Error executing template: not in range, nothing to end. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{end}\n"),
         "{e}"
@@ -170,12 +223,15 @@ fn output_errors_carry_kubectl_prefixes() {
 
 #[test]
 fn custom_columns_like_kubectl() {
-    let cols = CustomColumns::parse("NAME:.metadata.name,RESTARTS:.status.containerStatuses[0].restartCount").map_err(|e| e.to_string());
+    let cols = CustomColumns::parse("NAME:.metadata.name,RESTARTS:.status.containerStatuses[0].restartCount")
+        .map_err(|e| e.to_string());
     let (text, err) = cols.as_ref().map(|c| c.print(&pods(), false)).unwrap_or_default();
     assert!(err.is_none());
     assert_eq!(text, "NAME           RESTARTS\ncheckout-1     0\norders-api-1   47\nstorefront-1   <none>\n");
 
-    let cols = CustomColumns::parse("N:{.metadata.name},L:.metadata.labels,C:.spec.containers[*].name,P:.status.conditions[0].lastProbeTime,X:nope");
+    let cols = CustomColumns::parse(
+        "N:{.metadata.name},L:.metadata.labels,C:.spec.containers[*].name,P:.status.conditions[0].lastProbeTime,X:nope",
+    );
     let (text, _) = cols.as_ref().map(|c| c.print(&pods(), true)).unwrap_or_default();
     assert_eq!(
         text,
@@ -186,19 +242,32 @@ fn custom_columns_like_kubectl() {
 
     // A single object is one row.
     let single = pods()["items"][1].clone();
-    let (text, _) = CustomColumns::parse("A:.metadata.name,B:.kind").map(|c| c.print(&single, false)).unwrap_or_default();
+    let (text, _) =
+        CustomColumns::parse("A:.metadata.name,B:.kind").map(|c| c.print(&single, false)).unwrap_or_default();
     assert_eq!(text, "A              B\norders-api-1   Pod\n");
 
     // Errors: spec errors up front, template errors after the header (as kubectl prints them).
     let err = |spec: &str| CustomColumns::parse(spec).err().map(|e| e.to_string());
-    assert_eq!(err("NAME").as_deref(), Some("error: unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>"));
-    assert_eq!(err("NAME:.metadata.name,").as_deref(), Some("error: unexpected custom-columns spec: , expected <header>:<json-path-expr>"));
+    assert_eq!(
+        err("NAME").as_deref(),
+        Some("error: unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>")
+    );
+    assert_eq!(
+        err("NAME:.metadata.name,").as_deref(),
+        Some("error: unexpected custom-columns spec: , expected <header>:<json-path-expr>")
+    );
     assert_eq!(
         err("NAME:.metadata.{name}").as_deref(),
-        Some("error: unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'")
+        Some(
+            "error: unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'"
+        )
     );
-    let (text, e) = CustomColumns::parse("NAME:.metadata.name[x]").map(|c| c.print(&pods(), false)).unwrap_or_default();
-    assert_eq!((text.as_str(), e.map(|e| e.to_string())), ("NAME\n", Some("error: invalid array index x".to_string())));
+    let (text, e) =
+        CustomColumns::parse("NAME:.metadata.name[x]").map(|c| c.print(&pods(), false)).unwrap_or_default();
+    assert_eq!(
+        (text.as_str(), e.map(|e| e.to_string())),
+        ("NAME\n", Some("error: invalid array index x".to_string()))
+    );
     let (text, _) = CustomColumns::parse("A:").map(|c| c.print(&single, false)).unwrap_or_default();
     assert_eq!(text, "A\n<none>\n");
 }
@@ -224,9 +293,18 @@ fn runaway_templates_stop() {
     for _ in 0..40 {
         data = json!({"a": data});
     }
-    let err = run("{...*...*...*...*...*...*...*...*...*...*}", &data).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = run("{...*...*...*...*...*...*...*...*...*...*}", &data)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("narrow it down"), "{err}");
-    let err = run("{range ..}{range ..}{range ..}{range ..}{range ..}{range ..}{@}{end}{end}{end}{end}{end}{end}", &data).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = run(
+        "{range ..}{range ..}{range ..}{range ..}{range ..}{range ..}{@}{end}{end}{end}{end}{end}{end}",
+        &data,
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
     assert!(err.contains("narrow it down"), "{err}");
     assert_eq!(run("{..leaf}", &data).as_deref(), Ok("1"));
 }

@@ -49,12 +49,21 @@ fn default_columns_like_kubectl() {
 fn wide_adds_priority_columns() {
     let text = render(&pods_table(), &PrintOptions { wide: true, ..Default::default() });
     let header = text.lines().next().unwrap_or_default();
-    assert_eq!(header, "NAME                          READY   STATUS             RESTARTS   AGE     IP         NODE              NOMINATED NODE   READINESS GATES");
+    assert_eq!(
+        header,
+        "NAME                          READY   STATUS             RESTARTS   AGE     IP         NODE              NOMINATED NODE   READINESS GATES"
+    );
 }
 
 #[test]
 fn namespace_kind_and_labels_decorate_rows() {
-    let opts = PrintOptions { with_namespace: true, kind_prefix: Some("pod".into()), show_labels: true, label_columns: vec!["app".into(), "example.com/tier".into()], ..Default::default() };
+    let opts = PrintOptions {
+        with_namespace: true,
+        kind_prefix: Some("pod".into()),
+        show_labels: true,
+        label_columns: vec!["app".into(), "example.com/tier".into()],
+        ..Default::default()
+    };
     let text = render(&pods_table(), &opts);
     assert_eq!(
         text,
@@ -68,7 +77,10 @@ fn namespace_kind_and_labels_decorate_rows() {
 fn no_headers_and_empty_tables() {
     let text = render(&pods_table(), &PrintOptions { no_headers: true, ..Default::default() });
     assert_eq!(text.lines().count(), 2);
-    assert!(text.starts_with("checkout-78956bb89d-pkwqm     0/1   Running            0     8m35s\n"), "{text}");
+    assert!(
+        text.starts_with("checkout-78956bb89d-pkwqm     0/1   Running            0     8m35s\n"),
+        "{text}"
+    );
     let empty = Table { rows: Vec::new(), ..pods_table() };
     assert!(grid(&empty, &PrintOptions::default()).is_empty(), "no rows, no header");
 }
@@ -82,14 +94,20 @@ fn cells_are_printed_like_kubectl() {
     assert_eq!(format_cell(&json!(null)), "");
     assert_eq!(format_cell(&json!(["a", "b"])), "[a b]");
     assert_eq!(format_labels(&BTreeMap::new()), "<none>");
-    let labels: BTreeMap<String, String> = [("app", "x"), ("app.kubernetes.io/part-of", "demo")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let labels: BTreeMap<String, String> = [("app", "x"), ("app.kubernetes.io/part-of", "demo")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(format_labels(&labels), "app.kubernetes.io/part-of=demo,app=x");
 }
 
 #[test]
 fn objects_without_server_printing_get_name_and_age() {
     let now = time::macros::datetime!(2024-01-01 01:00:00 UTC);
-    let table = Table::from_objects(vec![json!({"metadata": {"name": "x", "creationTimestamp": "2024-01-01T00:00:00Z"}})], now);
+    let table = Table::from_objects(
+        vec![json!({"metadata": {"name": "x", "creationTimestamp": "2024-01-01T00:00:00Z"}})],
+        now,
+    );
     assert_eq!(render(&table, &PrintOptions::default()), "NAME   AGE\nx      60m\n");
 }
 
@@ -105,6 +123,8 @@ fn chunks_concatenate() {
 
 #[test]
 fn null_rows_mean_no_rows() {
-    let table: Table = serde_json::from_value(json!({"kind": "Table", "columnDefinitions": null, "rows": null})).expect("null rows parse");
+    let table: Table =
+        serde_json::from_value(json!({"kind": "Table", "columnDefinitions": null, "rows": null}))
+            .expect("null rows parse");
     assert!(table.rows.is_empty() && table.column_definitions.is_empty());
 }

@@ -131,7 +131,12 @@ impl Emitter {
             if c == ' ' {
                 let next_is_space = chars.get(i + 1) == Some(&' ');
                 let inner = !quoted || (i > 0 && i + 1 < chars.len());
-                if !after_space && self.column > BEST_WIDTH && !next_is_space && inner && chars.get(i + 1).is_some() {
+                if !after_space
+                    && self.column > BEST_WIDTH
+                    && !next_is_space
+                    && inner
+                    && chars.get(i + 1).is_some()
+                {
                     self.newline();
                     self.indent(continuation);
                 } else {

@@ -57,15 +57,18 @@ impl Analysis {
         let chars: Vec<char> = s.chars().collect();
         let mut block_indicators = s.starts_with("---") || s.starts_with("...");
         let (mut line_breaks, mut special) = (false, false);
-        let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+        let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+            (false, false, false, false);
         let (mut break_space, mut space_break) = (false, false);
         let (mut previous_space, mut previous_break) = (false, false);
         let mut preceded_by_whitespace = true;
         for (i, &c) in chars.iter().enumerate() {
-            let followed_by_whitespace = chars.get(i + 1).is_none_or(|n| matches!(n, ' ' | '\t') || is_break(*n));
+            let followed_by_whitespace =
+                chars.get(i + 1).is_none_or(|n| matches!(n, ' ' | '\t') || is_break(*n));
             if i == 0 {
                 match c {
-                    '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => block_indicators = true,
+                    '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+                    | '@' | '`' => block_indicators = true,
                     '?' | ':' | '-' if followed_by_whitespace => block_indicators = true,
                     _ => {}
                 }
@@ -126,15 +129,17 @@ fn is_break(c: char) -> bool {
 
 /// go-yaml v2's `is_printable` (note: no tab, nothing beyond the BMP).
 fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}') && c != '\u{feff}'
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        && c != '\u{feff}'
 }
 
 /// Would go-yaml v2 read this unquoted as something other than a string (null, bool, number,
 /// timestamp, merge key, base-60 float)?
 fn resolves_to_non_string(s: &str) -> bool {
     const WORDS: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
-        "On", "ON", "off", "Off", "OFF", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
+        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true",
+        "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", ".nan", ".NaN",
+        ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
     ];
     if WORDS.contains(&s) {
         return true;
@@ -194,7 +199,8 @@ fn is_base60_float(s: &str) -> bool {
     };
     let mut parts = main.split(':');
     let head = parts.next().unwrap_or_default();
-    let head_ok = head.starts_with(|c: char| c.is_ascii_digit()) && head.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let head_ok = head.starts_with(|c: char| c.is_ascii_digit())
+        && head.chars().all(|c| c.is_ascii_digit() || c == '_');
     let rest: Vec<&str> = parts.collect();
     let rest_ok = !rest.is_empty()
         && rest.iter().all(|p| {
@@ -221,7 +227,10 @@ fn is_timestamp(s: &str) -> bool {
     };
     let short = |t: &str| (1..=2).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit());
     let mut d = date.split('-');
-    let date_ok = d.next().is_some_and(|y| y.len() == 4) && d.next().is_some_and(short) && d.next().is_some_and(short) && d.next().is_none();
+    let date_ok = d.next().is_some_and(|y| y.len() == 4)
+        && d.next().is_some_and(short)
+        && d.next().is_some_and(short)
+        && d.next().is_none();
     let Some((sep, time)) = time else { return date_ok };
     let (clock, zone) = if sep == " " {
         (time, None)
@@ -236,12 +245,18 @@ fn is_timestamp(s: &str) -> bool {
         None => (clock, None),
     };
     let mut t = hms.split(':');
-    let clock_ok = t.next().is_some_and(short) && t.next().is_some_and(short) && t.next().is_some_and(short) && t.next().is_none();
+    let clock_ok = t.next().is_some_and(short)
+        && t.next().is_some_and(short)
+        && t.next().is_some_and(short)
+        && t.next().is_none();
     let frac_ok = frac.is_none_or(|f| !f.is_empty() && f.len() <= 9 && f.chars().all(|c| c.is_ascii_digit()));
     let zone_ok = zone.is_none_or(|z| {
         z == "Z" || {
             let zb = z.as_bytes();
-            zb.len() == 6 && zb[1..3].iter().all(u8::is_ascii_digit) && zb[3] == b':' && zb[4..].iter().all(u8::is_ascii_digit)
+            zb.len() == 6
+                && zb[1..3].iter().all(u8::is_ascii_digit)
+                && zb[3] == b':'
+                && zb[4..].iter().all(u8::is_ascii_digit)
         }
     });
     date_ok && clock_ok && frac_ok && zone_ok

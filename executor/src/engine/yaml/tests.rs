@@ -1,7 +1,7 @@
 use serde_json::json;
 
-use super::*;
 use super::scalar::number;
+use super::*;
 
 fn yaml(v: serde_json::Value) -> String {
     to_string(&v)
@@ -93,7 +93,10 @@ fn multi_line_strings_use_literal_blocks() {
 #[test]
 fn long_scalars_fold_after_column_80() {
     let event = json!({"items": [{"message": "Container image \"ghcr.io/kubently-demo/checkout:1.8.0\" already present on machine"}]});
-    assert_eq!(yaml(event), "items:\n- message: Container image \"ghcr.io/kubently-demo/checkout:1.8.0\" already present\n    on machine\n");
+    assert_eq!(
+        yaml(event),
+        "items:\n- message: Container image \"ghcr.io/kubently-demo/checkout:1.8.0\" already present\n    on machine\n"
+    );
     let long = "x".repeat(100);
     assert_eq!(yaml(json!({"k": long})), format!("k: {long}\n"), "no space, no fold");
 }
@@ -101,15 +104,27 @@ fn long_scalars_fold_after_column_80() {
 #[test]
 fn collections_and_scalars() {
     assert_eq!(
-        yaml(json!({"a": {}, "b": [], "c": null, "d": true, "e": 5, "f": 1.5, "g": [[1, 2], {"x": 1, "y": [3]}], "h": [{}]})),
+        yaml(
+            json!({"a": {}, "b": [], "c": null, "d": true, "e": 5, "f": 1.5, "g": [[1, 2], {"x": 1, "y": [3]}], "h": [{}]})
+        ),
         "a: {}\nb: []\nc: null\nd: true\ne: 5\nf: 1.5\ng:\n- - 1\n  - 2\n- x: 1\n  \"y\":\n  - 3\nh:\n- {}\n"
     );
-    assert_eq!(yaml(json!({"app.kubernetes.io/name": "x", "": "y", "300": "z"})), "\"\": \"y\"\n\"300\": z\napp.kubernetes.io/name: x\n");
+    assert_eq!(
+        yaml(json!({"app.kubernetes.io/name": "x", "": "y", "300": "z"})),
+        "\"\": \"y\"\n\"300\": z\napp.kubernetes.io/name: x\n"
+    );
 }
 
 #[test]
 fn floats_print_like_go() {
-    for (f, want) in [(1000.0, "1000"), (0.5, "0.5"), (1234567.0, "1.234567e+06"), (0.00001, "1e-05"), (-2.5, "-2.5"), (100000.0, "100000")] {
+    for (f, want) in [
+        (1000.0, "1000"),
+        (0.5, "0.5"),
+        (1234567.0, "1.234567e+06"),
+        (0.00001, "1e-05"),
+        (-2.5, "-2.5"),
+        (100000.0, "100000"),
+    ] {
         assert_eq!(number(&serde_json::Number::from_f64(f).expect("finite")), want, "{f}");
     }
 }
