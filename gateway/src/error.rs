@@ -52,6 +52,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request body is larger than `server.max_body_bytes`.
+    #[error("{0}")]
+    TooLarge(String),
     /// A dependency (NATS) did not do its part; the caller may retry.
     #[error("{what} (NATS): {source}")]
     Unavailable {
@@ -94,6 +97,7 @@ impl AppError {
                 | Self::NotFound(_)
                 | Self::BadRequest(_)
                 | Self::Forbidden(_)
+                | Self::TooLarge(_)
                 | Self::MissingApiKey
                 | Self::InvalidApiKey
         )
@@ -153,6 +157,7 @@ impl axum::response::IntoResponse for AppError {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"detail": m})),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"detail": m})),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, json!({"detail": m})),
+            Self::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, json!({"detail": m})),
             Self::Unavailable { .. } => {
                 // The cause is part of the message (the caller sees it too).
                 tracing::warn!(error = %self, "request failed: a dependency is unavailable");
@@ -171,10 +176,14 @@ impl axum::response::IntoResponse for AppError {
     }
 }
 
-/// Malformed JSON bodies become 422s that say what was wrong, like the rest of validation.
+/// Malformed JSON bodies become 422s that say what was wrong, like the rest of validation; a body
+/// over the size limit is a 413.
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection;
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge(too_large());
+        }
         let kind = match &rejection {
             JsonRejection::JsonDataError(_) => "value_error",
             JsonRejection::JsonSyntaxError(_) => "json_invalid",
@@ -183,4 +192,15 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
         };
         Self::field(&["body"], kind, rejection.body_text(), Value::Null)
     }
+}
+
+/// Query strings that do not parse (`?limit=-1`, `?limit=abc`) are 422s like body errors.
+impl From<axum::extract::rejection::QueryRejection> for AppError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Self::field(&["query"], "query", rejection.body_text(), Value::Null)
+    }
+}
+
+pub fn too_large() -> String {
+    "the request body is larger than this gateway accepts (server.max_body_bytes)".into()
 }

@@ -31,7 +31,7 @@ pub struct Metrics {
     registry: Registry,
     pub commands: Family<CommandLabels, Counter>,
     pub latency: Family<VerbLabels, Histogram>,
-    pub in_flight: Gauge,
+    in_flight: Gauge,
     pub active_sessions: Gauge,
     pub connected_executors: Gauge,
     pub webhook_attempts: Family<WebhookLabels, Counter>,
@@ -99,7 +99,22 @@ impl Default for Metrics {
     }
 }
 
+/// One command waiting for its result: raises `commands_in_flight` until dropped (also when the
+/// request is cancelled or fails half-way).
+pub struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 impl Metrics {
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Encoding into a String cannot fail.

@@ -54,11 +54,19 @@ pub struct ServerSettings {
     /// The URL agents reach this gateway at (`https://kubently.example.com`), for the A2A agent
     /// card; when unset the card uses the request's `Host` over http.
     pub public_url: Option<String>,
+    /// Largest request body any door (REST, MCP, A2A) accepts, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 8080, instance_id: None, public_url: None }
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            instance_id: None,
+            public_url: None,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 

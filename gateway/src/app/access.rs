@@ -110,10 +110,13 @@ pub fn audit_scope(caller: &Caller) -> Option<String> {
 
 /// The caller's subscription `id` (404 for another caller's, or an id no subscription can have).
 pub async fn subscription(state: &AppState, caller: &Caller, id: &str) -> AppResult<Subscription> {
-    let not_found = || AppError::NotFound(format!("No webhook subscription {id}"));
-    if kubently_shared::names::validate_kv_key(id).is_err() {
-        return Err(not_found());
+    if !store::is_subscription_id(id) {
+        // Not an id this gateway hands out (and not to be echoed or sent to NATS: it may be huge).
+        return Err(AppError::NotFound(
+            "No such webhook subscription (ids look like wh_ and 32 hex digits)".into(),
+        ));
     }
+    let not_found = || AppError::NotFound(format!("No webhook subscription {id}"));
     let sub: Subscription = store::read(state.webhooks.subscriptions(), id)
         .await
         .map_err(AppError::internal("reading the subscription"))?

@@ -5,8 +5,8 @@
 use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
-use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::{HeaderMap, HeaderValue};
 use kubently_shared::names::{HEADER_COMMAND_ID, HEADER_CORRELATION_ID, HEADER_MSG_ID};
 use kubently_shared::protocol::{
     self, Caller as WireCaller, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord,
@@ -78,9 +78,9 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
         // Keep-alive runs alongside the command and is done when the response leaves, so a
         // follow-up read of the session already shows the new `expires_at`.
         let keep_alive = sessions::keep_alive(state, session);
-        state.metrics.in_flight.inc();
+        let in_flight = state.metrics.in_flight();
         let (reply, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
-        state.metrics.in_flight.dec();
+        drop(in_flight);
         let outcome = outcome_of(state, &command, reply?, started);
         finish(state, &command, &input, &outcome, started);
         Ok(outcome)
@@ -245,12 +245,16 @@ fn outcome_of(
 /// stream's acknowledgement.
 async fn publish(state: &AppState, command: &Command) -> AppResult<PublishAckFuture> {
     let payload = protocol::encode(command).map_err(AppError::internal("encoding the command"))?;
+    // Fallible constructors: a value that cannot be a header is an error, never a panic (input
+    // validation refuses such values before they get here).
+    let value =
+        |v: &str| v.parse::<HeaderValue>().map_err(AppError::internal("building the command's headers"));
     let mut headers = HeaderMap::new();
-    let id = command.id.to_string();
-    headers.insert(HEADER_MSG_ID, id.as_str());
-    headers.insert(HEADER_COMMAND_ID, id.as_str());
+    let id = value(&command.id.to_string())?;
+    headers.insert(HEADER_MSG_ID, id.clone());
+    headers.insert(HEADER_COMMAND_ID, id);
     if let Some(c) = &command.correlation_id {
-        headers.insert(HEADER_CORRELATION_ID, c.as_str());
+        headers.insert(HEADER_CORRELATION_ID, value(c)?);
     }
     state
         .js

@@ -66,6 +66,7 @@ impl CommandRequest {
     fn validate(&self, max_timeout: u64) -> AppResult<()> {
         let mut errors = Vec::new();
         check_cluster_id(&self.cluster_id, &mut errors);
+        check_correlation_id(self.correlation_id.as_deref(), &mut errors);
         if self.args.len() > MAX_ARGS {
             errors.push(FieldError::new(
                 &["body", "args"],
@@ -206,6 +207,26 @@ fn callback(state: &AppState, req: &CommandRequest) -> AppResult<Option<Callback
         None => (SigningSecret::generate(), true),
     };
     Ok(Some(Callback { url: url.to_string(), secret, generated }))
+}
+
+/// Longest correlation id: it travels as a NATS header.
+pub const MAX_CORRELATION_ID: usize = 256;
+
+/// A correlation id becomes a NATS header: at most 256 printable ASCII characters (a CR or LF
+/// would end the header).
+pub(super) fn check_correlation_id(value: Option<&str>, errors: &mut Vec<FieldError>) {
+    if let Some(v) = value
+        && (v.len() > MAX_CORRELATION_ID || !v.bytes().all(|b| (b' '..=b'~').contains(&b)))
+    {
+        errors.push(FieldError::new(
+            &["body", "correlation_id"],
+            "string_pattern_mismatch",
+            format!(
+                "correlation_id must be at most {MAX_CORRELATION_ID} printable ASCII characters (no control characters such as CR or LF)"
+            ),
+            Value::Null,
+        ));
+    }
 }
 
 pub(super) fn check_cluster_id(id: &str, errors: &mut Vec<FieldError>) {

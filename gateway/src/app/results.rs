@@ -34,7 +34,9 @@ pub async fn read(
             "No result for command {id} (results are kept for 1 hour and only for the caller that ran the command)"
         ))
     };
-    let uuid = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+    let Ok(uuid) = uuid::Uuid::parse_str(id) else {
+        return Err(AppError::NotFound("No result for that command id (command ids are UUIDs)".into()));
+    };
     let bytes = state
         .buckets
         .results

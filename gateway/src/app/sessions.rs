@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::access;
 use super::headers::AgentHeaders;
-use super::input::{check_cluster_id, finish};
+use super::input::{check_cluster_id, check_correlation_id, finish};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, FieldError};
@@ -37,6 +37,7 @@ impl SessionRequest {
     fn validate(&self) -> AppResult<()> {
         let mut errors = Vec::new();
         check_cluster_id(&self.cluster_id, &mut errors);
+        check_correlation_id(self.correlation_id.as_deref(), &mut errors);
         if !(TTL_MIN..=TTL_MAX).contains(&self.ttl_seconds) {
             errors.push(FieldError::new(
                 &["body", "ttl_seconds"],

@@ -180,7 +180,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: NewSubscription) -> 
     }
     let clusters = access::subscription_clusters(caller, clusters)?;
     let sub = Subscription {
-        id: format!("wh_{}", uuid::Uuid::now_v7().simple()),
+        id: store::new_subscription_id(),
         owner: caller.service.clone(),
         url,
         events,
@@ -269,10 +269,10 @@ pub async fn redeliver(
     let hooks = &state.webhooks;
     let sub = access::subscription(state, caller, id).await?;
     let not_found = || AppError::NotFound(format!("No logged delivery {event_id} for subscription {id}"));
-    let key = store::delivery_key(&sub.id, event_id);
-    if kubently_shared::names::validate_kv_key(&key).is_err() {
-        return Err(not_found());
-    }
+    let Ok(event_id) = uuid::Uuid::parse_str(event_id) else {
+        return Err(AppError::NotFound("No such logged delivery (event ids are UUIDs)".into()));
+    };
+    let key = store::delivery_key(&sub.id, &event_id.to_string());
     let mut record: DeliveryRecord = store::read(hooks.deliveries(), &key)
         .await
         .map_err(AppError::internal("reading the delivery"))?

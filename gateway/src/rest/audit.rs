@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use super::QueryOf;
 use crate::AppState;
 use crate::app::audit::{self, AuditPage, AuditRequest};
 use crate::auth::Caller;
@@ -39,8 +40,9 @@ fn parse_time(name: &str, value: &str) -> AppResult<OffsetDateTime> {
 pub async fn audit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Query(p): Query<AuditParams>,
+    query: QueryOf<AuditParams>,
 ) -> AppResult<Json<AuditPage>> {
+    let Query(p) = query?;
     let req = AuditRequest {
         event_type: p.event_type,
         cluster_id: p.cluster_id,

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use kubently_shared::protocol::CommandStatus;
 use serde::Deserialize;
 
-use super::Body;
 use super::models::{AsyncAccepted, ExecuteRequest};
+use super::{Body, QueryOf};
 use crate::AppState;
 use crate::app::commands::{self, CommandOutcome};
 use crate::app::headers::AgentHeaders;
@@ -87,7 +87,8 @@ pub async fn result(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(p): Query<PageParams>,
+    query: QueryOf<PageParams>,
 ) -> AppResult<Json<ResultPage>> {
+    let Query(p) = query?;
     Ok(Json(results::read(&state, &caller, &id, p.offset, p.limit).await?))
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clusters;
 pub mod commands;
 pub mod health;
+pub mod layers;
 pub mod models;
 pub mod sessions;
 pub mod webhooks;
@@ -12,9 +13,11 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -62,6 +65,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// Every door: the REST routes, `/mcp` and `/a2a`.
 pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.settings.server.max_body_bytes;
     Router::new()
         .route("/debug/session", post(sessions::create))
         .route("/debug/session/{session_id}", get(sessions::get).delete(sessions::delete))
@@ -87,11 +91,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state.clone())
         .merge(crate::mcp::router(state.clone()))
         .merge(crate::a2a::router(state))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(max_body, layers::limit_body))
+        .layer(CatchPanicLayer::custom(layers::panic_response))
         .layer(TraceLayer::new_for_http())
 }
 
-/// A JSON body, or the 422 that says what was wrong with it.
+/// A JSON body, or the 422 (413) that says what was wrong with it.
 pub type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// A query string, or the 422 that says what was wrong with it.
+pub type QueryOf<T> = Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>;
 
 impl FromRequestParts<Arc<AppState>> for AgentHeaders {
     type Rejection = AppError;

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use super::Body;
 use super::models::CreateSubscription;
+use super::{Body, QueryOf};
 use crate::AppState;
 use crate::app::subscriptions::{
     self, AttemptView, DeliveryFilter, DeliveryList, RedeliverResponse, SubscriptionList, SubscriptionView,
@@ -73,8 +73,9 @@ pub async fn deliveries(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(filter): Query<DeliveryFilter>,
+    query: QueryOf<DeliveryFilter>,
 ) -> AppResult<Json<DeliveryList>> {
+    let Query(filter) = query?;
     Ok(Json(subscriptions::deliveries(&state, &caller, &id, filter).await?))
 }
 

@@ -71,6 +71,20 @@ pub struct DeliveryRecord {
     pub event: Event,
 }
 
+/// A new subscription's id: `wh_` and a v7 UUID's 32 hex digits.
+pub fn new_subscription_id() -> String {
+    format!("{SUBSCRIPTION_ID_PREFIX}{}", uuid::Uuid::now_v7().simple())
+}
+
+const SUBSCRIPTION_ID_PREFIX: &str = "wh_";
+
+/// Whether `id` has the shape of a subscription id (checked before it reaches NATS as a key).
+pub fn is_subscription_id(id: &str) -> bool {
+    id.strip_prefix(SUBSCRIPTION_ID_PREFIX).is_some_and(|hex| {
+        hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
 /// `<subscription>.<event_id>`
 pub fn delivery_key(subscription_id: &str, event_id: &str) -> String {
     format!("{subscription_id}.{event_id}")

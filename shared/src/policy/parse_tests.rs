@@ -487,8 +487,12 @@ fn namespace_rules() {
         ns(&["get", "pods", "-n", "demo"], Some("demo")),
         Ok(NamespaceScope::Namespace("demo".into()))
     );
-    // The flags win: upstream appended `-n default` to `-A`.
-    assert_eq!(ns(&["get", "pods", "-A"], Some("default")), Ok(NamespaceScope::All));
+    // Upstream appended `-n default` to `-A` and ran across every namespace; a namespace with `-A`
+    // is refused now (ambiguous), naming both.
+    let err = ns(&["get", "pods", "-A"], Some("default")).expect_err("-A with a namespace");
+    assert!(err.to_string().contains("`-A`") && err.to_string().contains("namespace default"), "{err}");
+    assert_eq!((err.field(), err.index()), ("args", Some(1)));
+    assert_eq!(ns(&["get", "pods", "-A"], None), Ok(NamespaceScope::All));
     assert_eq!(ns(&["get", "pods", "-A=false"], Some("demo")), Ok(NamespaceScope::Namespace("demo".into())));
 
     let err = ns(&["get", "pods", "-n", "kube-system"], Some("default")).expect_err("conflict");

@@ -8,8 +8,8 @@ use super::request::{NamespaceScope, OutputFormat, ResourceRef};
 use super::resources::{validate_name, validate_namespace, validate_resource};
 use super::token::{MAX_TOKEN_CHARS, Token};
 
-/// `-n`, `-A` and the body's namespace. The flags win over the body for `-A`; `-n` and the body
-/// must agree; `-A` with `-n` is refused.
+/// `-n`, `-A` and the body's namespace. `-n` and the body must agree; `-A` with `-n` or with the
+/// body's namespace is refused.
 pub(crate) fn namespace_scope(s: &Scanned<'_>, body: Option<&str>) -> Result<NamespaceScope, PolicyError> {
     let flag = s.text("namespace")?;
     let all = s.bool("all-namespaces").unwrap_or(false);
@@ -20,7 +20,17 @@ pub(crate) fn namespace_scope(s: &Scanned<'_>, body: Option<&str>) -> Result<Nam
             reason: "`-A` covers every namespace and `-n` picks one; drop one of them",
             at: o.at,
         }),
-        (true, None) => Ok(NamespaceScope::All),
+        (true, None) => match body {
+            // Upstream ran `-A` with its default `-n default` appended; a namespace and `-A`
+            // together are ambiguous, so neither wins.
+            Some(body) => Err(PolicyError::ConflictingFlags {
+                first: s.find("all-namespaces").map_or("-A", |a| a.written).to_owned(),
+                second: format!("namespace {}", preview(body)),
+                reason: "`-A` covers every namespace and the request's `namespace` picks one; drop one of them",
+                at: s.find("all-namespaces").map_or(Location::NAMESPACE, |a| a.at),
+            }),
+            None => Ok(NamespaceScope::All),
+        },
         (false, Some((value, o))) => {
             let namespace = validate_namespace(value, o.at)?;
             match body {

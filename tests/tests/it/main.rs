@@ -10,6 +10,7 @@ mod engine_describe;
 mod engine_output;
 mod engine_verbs;
 mod golden;
+mod hostile;
 mod kubectl_parity;
 mod mcp;
 mod provision;
