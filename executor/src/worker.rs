@@ -191,7 +191,8 @@ impl Worker {
             "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": self.executor_id,
         });
         self.events.publish_deduplicated(
-            Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc()),
+            Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc())
+                .by(&command.caller.service),
             format!("{}.{}", event_type.as_str(), command.id),
         );
         tracing::info!(

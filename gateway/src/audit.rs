@@ -92,8 +92,9 @@ pub struct AuditQuery {
     pub event_type: Option<String>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
-    /// Only this caller's records (`None` = admin: everyone's).
-    pub service_identity: Option<String>,
+    /// Only this caller's records on these clusters (empty: every cluster); `None` = admin:
+    /// everyone's everywhere.
+    pub scope: Option<(String, Vec<String>)>,
     pub limit: usize,
 }
 
@@ -176,8 +177,9 @@ impl AuditLog {
 }
 
 fn matches(q: &AuditQuery, e: &AuditEntry) -> bool {
-    q.service_identity.as_deref().is_none_or(|s| s == e.service_identity)
-        && q.session_id.as_deref().is_none_or(|s| Some(s) == e.session_id.as_deref())
+    q.scope.as_ref().is_none_or(|(service, clusters)| {
+        *service == e.service_identity && (clusters.is_empty() || clusters.contains(&e.cluster_id))
+    }) && q.session_id.as_deref().is_none_or(|s| Some(s) == e.session_id.as_deref())
         && q.event_type.as_deref().is_none_or(|t| t == e.entry_type)
         && q.since.is_none_or(|t| e.timestamp >= t)
         && q.until.is_none_or(|t| e.timestamp <= t)

@@ -15,7 +15,8 @@ use crate::settings::AuthSettings;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
-/// The authenticated caller. What it may use and see is decided in `crate::app::access`.
+/// The authenticated caller: one configured key (service names are unique, so the service name
+/// identifies the key). What it may use and see is decided in `crate::app::access`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Identity: owner of sessions and results, recorded in audit.
@@ -45,6 +46,10 @@ pub enum KeyConfigError {
     #[error("API key for service {0:?} is shorter than 16 characters")]
     TooShort(String),
     #[error(
+        "service name {0:?} is given to more than one API key; every key needs a service name of its own (it is the owner of the key's sessions, results, audit records, subscriptions and tasks)"
+    )]
+    DuplicateService(String),
+    #[error(
         "no API keys are configured: set KUBENTLY__AUTH__API_KEYS=service:key (every endpoint but health checks authenticates)"
     )]
     Empty,
@@ -69,6 +74,10 @@ impl KeyRing {
         }
         if entries.is_empty() {
             return Err(KeyConfigError::Empty);
+        }
+        let mut services = std::collections::HashSet::new();
+        if let Some((service, ..)) = entries.iter().find(|(service, ..)| !services.insert(service.as_str())) {
+            return Err(KeyConfigError::DuplicateService(service.clone()));
         }
         let entries = entries
             .into_iter()
@@ -160,6 +169,19 @@ mod tests {
         let short = AuthSettings { api_keys: vec!["svc:short".into()], keys: vec![] };
         assert!(matches!(KeyRing::from_settings(&short), Err(KeyConfigError::TooShort(_))));
         assert!(matches!(KeyRing::from_settings(&AuthSettings::default()), Err(KeyConfigError::Empty)));
+        // Ownership is by service name, so two keys may not share one.
+        let twice = AuthSettings {
+            api_keys: vec!["ops:ops-key-0123456789abcdef".into()],
+            keys: vec![ApiKeySettings {
+                service: "ops".into(),
+                key: "ops-scoped-key-0123456789".into(),
+                clusters: vec!["staging".into()],
+                admin: false,
+            }],
+        };
+        assert!(
+            matches!(KeyRing::from_settings(&twice), Err(KeyConfigError::DuplicateService(s)) if s == "ops")
+        );
     }
 
     #[test]

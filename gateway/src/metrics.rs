@@ -122,6 +122,12 @@ impl Metrics {
         out
     }
 
+    /// The exposition without cluster-labelled samples, for callers who may not see every
+    /// tenant's activity.
+    pub fn render_without_clusters(&self) -> String {
+        self.render().lines().filter(|l| !l.contains("cluster=\"")).flat_map(|l| [l, "\n"]).collect()
+    }
+
     pub fn record_command(&self, cluster: &str, verb: &str, status: &str, seconds: f64) {
         self.commands
             .get_or_create(&CommandLabels {

@@ -379,6 +379,10 @@ pub struct Event {
     pub timestamp: OffsetDateTime,
     #[serde(default)]
     pub data: serde_json::Value,
+    /// The caller whose session or command this event is about (`session.*`, `command.*`); only
+    /// that caller's (and admins') webhook subscriptions receive it. `None` for cluster events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 impl WireMessage for Event {
@@ -389,6 +393,12 @@ impl WireMessage for Event {
 }
 
 impl Event {
+    /// The caller this event is about (see [`Event::caller`]).
+    pub fn by(mut self, caller: impl Into<String>) -> Self {
+        self.caller = Some(caller.into());
+        self
+    }
+
     /// A new event with a fresh v7 id, stamped `now`.
     pub fn new(
         event_type: EventType,
@@ -403,6 +413,7 @@ impl Event {
             cluster_id: cluster_id.into(),
             timestamp: now,
             data,
+            caller: None,
         }
     }
 

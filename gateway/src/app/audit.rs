@@ -58,7 +58,7 @@ pub async fn read(state: &AppState, caller: &Caller, req: AuditRequest) -> AppRe
         event_type: req.event_type,
         since: req.since,
         until: req.until,
-        service_identity: access::audit_scope(caller),
+        scope: access::audit_scope(caller),
         limit,
     };
     let entries = state.audit.query(&query).await.map_err(AppError::internal("reading the audit log"))?;

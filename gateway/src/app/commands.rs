@@ -276,13 +276,10 @@ fn finish(
     state.metrics.record_command(&command.cluster_id, verb, status, started.elapsed().as_secs_f64());
     tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
     if outcome.status == CommandStatus::Timeout {
-        let data = json!({"command_id": command.id, "verb": verb, "error": outcome.error, "correlation_id": command.correlation_id});
-        state.events.publish(Event::new(
-            EventType::CommandTimeout,
-            &command.cluster_id,
-            data,
-            OffsetDateTime::now_utc(),
-        ));
+        let data = json!({"command_id": command.id, "verb": verb, "error": outcome.error, "correlation_id": command.correlation_id, "caller": command.caller.service});
+        let event =
+            Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc());
+        state.events.publish(event.by(&command.caller.service));
     }
     state.audit.record(AuditEntry::executed(command, &input.typed, status, outcome.error.as_deref()));
 }

@@ -46,7 +46,7 @@ pub async fn read(
         .ok_or_else(not_found)?;
     let result: CommandResult =
         protocol::decode(&bytes).map_err(AppError::internal("decoding the result"))?;
-    if !access::may_read_result(caller, result.caller.as_deref()) {
+    if !access::may_read_result(caller, result.caller.as_deref(), &result.cluster_id) {
         return Err(not_found());
     }
     Ok(page_of(&state.registry, &result, offset.unwrap_or(0), limit))

@@ -112,12 +112,8 @@ pub async fn open(
         .map_err(AppError::internal("creating the session"))?;
     state.activity.mark(&record.cluster_id, Duration::from_secs(u64::from(record.ttl_seconds)));
     let data = json!({"session_id": record.session_id, "owner": record.owner, "ttl_seconds": record.ttl_seconds, "correlation_id": record.correlation_id});
-    state.events.publish(Event::new(
-        EventType::SessionCreated,
-        &record.cluster_id,
-        data,
-        OffsetDateTime::now_utc(),
-    ));
+    let event = Event::new(EventType::SessionCreated, &record.cluster_id, data, OffsetDateTime::now_utc());
+    state.events.publish(event.by(&record.owner));
     tracing::info!(session_id = %record.session_id, cluster_id = %record.cluster_id, ttl_seconds = record.ttl_seconds, "session created");
     Ok(SessionView::of(&record))
 }
@@ -134,13 +130,9 @@ pub async fn close(state: &AppState, caller: &Caller, id: &str) -> AppResult<Ses
         return Err(AppError::NotFound("Session not found (already ended)".into()));
     }
     let record = state.sessions.end(record).await.map_err(AppError::internal("ending the session"))?;
-    let data = json!({"session_id": record.session_id, "command_count": record.command_count});
-    state.events.publish(Event::new(
-        EventType::SessionClosed,
-        &record.cluster_id,
-        data,
-        OffsetDateTime::now_utc(),
-    ));
+    let data = json!({"session_id": record.session_id, "owner": record.owner, "command_count": record.command_count});
+    let event = Event::new(EventType::SessionClosed, &record.cluster_id, data, OffsetDateTime::now_utc());
+    state.events.publish(event.by(&record.owner));
     Ok(SessionView::of(&record))
 }
 

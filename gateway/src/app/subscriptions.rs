@@ -188,6 +188,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: NewSubscription) -> 
         description: req.description,
         secret: SigningSecret::generate().encoded(),
         created_at: OffsetDateTime::now_utc(),
+        audience: access::subscription_audience(caller),
     };
     if let Err(e) = patterns::filter_subjects(hooks.names(), &sub.events, &sub.clusters) {
         return Err(AppError::field(&["body", "clusters"], "too_many", e.to_string(), Value::Null));
@@ -206,11 +207,8 @@ pub async fn list(state: &AppState, caller: &Caller) -> AppResult<SubscriptionLi
     let all: Vec<Subscription> = store::list(state.webhooks.subscriptions(), None)
         .await
         .map_err(AppError::internal("listing subscriptions"))?;
-    let subscriptions = all
-        .iter()
-        .filter(|s| access::may_see(caller, &s.owner))
-        .map(|s| SubscriptionView::of(s, false))
-        .collect();
+    let subscriptions =
+        access::own_subscriptions(caller, all).iter().map(|s| SubscriptionView::of(s, false)).collect();
     Ok(SubscriptionList { subscriptions })
 }
 

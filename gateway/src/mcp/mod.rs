@@ -1,25 +1,31 @@
 //! MCP at `/mcp` (rmcp, streamable HTTP). One service serves both protocol eras: a client that
 //! initializes gets a 2025-11-25 session (`Mcp-Session-Id`); a 2026-07-28 client sends
 //! self-describing stateless requests. Every request needs `X-API-Key` (checked here, before
-//! rmcp sees it; the caller rides along in the request's extensions to the tools), and the
+//! rmcp sees it; the caller rides along in the request's extensions to the tools), a session
+//! belongs to the key that opened it, and the
 //! `Host`/`Origin` values rmcp accepts come from `mcp.allowed_hosts` / `mcp.allowed_origins`.
 
 pub mod tools;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use crate::AppState;
-use crate::auth::KeyRing;
+use crate::app::access;
+use crate::auth::{Caller, KeyRing};
+use crate::error::AppError;
 
 pub const PATH: &str = "/mcp";
+/// The streamable HTTP transport's session header.
+const SESSION_HEADER: &str = "mcp-session-id";
 
 /// `/mcp` (also `/mcp/`), authenticated.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -37,22 +43,95 @@ pub fn router(state: Arc<AppState>) -> Router {
     if !settings.allowed_origins.is_empty() {
         config = config.with_allowed_origins(settings.allowed_origins.clone());
     }
+    let door = Door {
+        keys: state.keys.clone(),
+        sessions: Arc::new(SessionOwners {
+            idle: Duration::from_secs(settings.session_idle_seconds),
+            owners: Mutex::default(),
+        }),
+    };
     let for_service = state.clone();
     let service = StreamableHttpService::new(
         move || Ok(tools::KubentlyMcp::new(for_service.clone())),
         Arc::new(sessions),
         config,
     );
-    Router::new()
-        .nest_service(PATH, service)
-        .layer(axum::middleware::from_fn_with_state(state.keys.clone(), authenticate))
+    Router::new().nest_service(PATH, service).layer(axum::middleware::from_fn_with_state(door, authenticate))
 }
 
-/// [`crate::auth::require_caller`], and a session's DELETE answered 204: rmcp answers 202, and
-/// the official Python client logs "Session termination failed" for anything but 200/204.
-async fn authenticate(keys: State<KeyRing>, request: Request, next: Next) -> Response {
-    let ending_session = request.method() == http::Method::DELETE;
-    let mut response = crate::auth::require_caller(keys, request, next).await;
+/// What the door keeps per request: the keys, and which caller opened which MCP session.
+#[derive(Clone)]
+struct Door {
+    keys: KeyRing,
+    sessions: Arc<SessionOwners>,
+}
+
+/// `Mcp-Session-Id` → the caller that opened it and when it was last used. rmcp keeps the
+/// sessions themselves; this only binds each to its key (forgotten after the session's idle time).
+struct SessionOwners {
+    idle: Duration,
+    owners: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl SessionOwners {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+        self.owners.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `caller` may use session `id` (a session unknown here is rmcp's to refuse).
+    fn may_use(&self, id: &str, caller: &Caller) -> bool {
+        let mut owners = self.lock();
+        match owners.get_mut(id) {
+            Some((owner, used)) if access::may_see(caller, owner) => {
+                *used = Instant::now();
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
+    }
+
+    fn bind(&self, id: String, caller: &Caller) {
+        let now = Instant::now();
+        let mut owners = self.lock();
+        owners.retain(|_, (_, used)| now.duration_since(*used) < self.idle);
+        owners.insert(id, (caller.service.clone(), now));
+    }
+
+    fn forget(&self, id: &str) {
+        self.lock().remove(id);
+    }
+}
+
+/// Authenticates (401 without a valid key, like REST; the caller rides along in the request's
+/// extensions to the tools), keeps MCP sessions to the key that opened them (another key's
+/// request for it, DELETE and the GET event stream included, is a 404 as for an unknown session),
+/// and answers a session's DELETE with 204: rmcp answers 202, and the official Python client logs
+/// "Session termination failed" for anything but 200/204.
+async fn authenticate(State(door): State<Door>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &door.keys).await {
+        Ok(caller) => caller,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let session = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(id) = &session
+        && !door.sessions.may_use(id, &caller)
+    {
+        return AppError::NotFound("MCP session not found".into()).into_response();
+    }
+    let ending_session = parts.method == http::Method::DELETE;
+    parts.extensions.insert(caller.clone());
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    match &session {
+        None => {
+            if let Some(id) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+                door.sessions.bind(id.to_string(), &caller);
+            }
+        }
+        Some(id) if ending_session && response.status().is_success() => door.sessions.forget(id),
+        Some(_) => {}
+    }
     if ending_session && response.status() == http::StatusCode::ACCEPTED {
         *response.status_mut() = http::StatusCode::NO_CONTENT;
     }

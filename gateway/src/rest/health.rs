@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::app::access;
 use crate::auth::Caller;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -49,10 +50,16 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
     health(State(state)).await
 }
 
-/// Prometheus metrics (needs an API key: cluster names are not public).
+/// Prometheus metrics (needs an API key: cluster names are not public; the per-cluster series
+/// only for admin keys).
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")), security(("api_key" = [])))]
-pub async fn metrics(State(state): State<Arc<AppState>>, _caller: Caller) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+pub async fn metrics(State(state): State<Arc<AppState>>, caller: Caller) -> impl IntoResponse {
+    let text = if access::may_see_cluster_metrics(&caller) {
+        state.metrics.render()
+    } else {
+        state.metrics.render_without_clusters()
+    };
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
 /// The OpenAPI 3.1 document, generated from the code.

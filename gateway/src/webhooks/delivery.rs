@@ -102,6 +102,10 @@ impl Webhooks {
                 return ack(&msg, AckKind::Term).await;
             }
         };
+        if !sub.receives(&event) {
+            // Another tenant's session or command: not this subscriber's to see.
+            return ack(&msg, AckKind::Ack).await;
+        }
         let result =
             self.sender().send(&sub.url, secret, &event.id.to_string(), sender::event_body(&event)).await;
         self.record_attempt("subscription", &result);

@@ -191,7 +191,8 @@ impl Webhooks {
         if event_type == EventType::CommandTimeout && attempt == 1 {
             let data = json!({"command_id": job.command_id, "verb": job.verb, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
             let event =
-                Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc());
+                Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc())
+                    .by(&job.caller);
             self.inner.events.publish_deduplicated(
                 event,
                 format!("{}.{}", EventType::CommandTimeout.as_str(), job.command_id),

@@ -31,6 +31,33 @@ pub struct Subscription {
     pub secret: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Whose `session.*` and `command.*` events it receives (decided by `app::access` when the
+    /// subscription is made).
+    #[serde(default)]
+    pub audience: Audience,
+}
+
+/// Whose calls a subscription hears about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// Only its owner's sessions and commands (cluster events of its clusters too).
+    #[default]
+    Owner,
+    /// Every caller's (admin subscriptions).
+    Everyone,
+}
+
+impl Subscription {
+    /// Whether `event` may reach this subscription: cluster events always (the consumer's filter
+    /// already holds it to its clusters); a caller's session and command events only when the
+    /// subscription hears that caller.
+    pub fn receives(&self, event: &Event) -> bool {
+        match (self.audience, event.event_type.as_str().split_once('.').map(|(category, _)| category)) {
+            (Audience::Everyone, _) | (_, Some("cluster")) => true,
+            (Audience::Owner, _) => event.caller.as_deref() == Some(self.owner.as_str()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Subscription {

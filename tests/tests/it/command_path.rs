@@ -476,14 +476,11 @@ async fn metrics_openapi_and_fast_mode() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let (_, body) = app.execute("version", &[], json!({})).await;
     assert_eq!(text(&body, "status"), "success");
-    let resp = app
-        .http
-        .get(format!("{}/metrics", app.gateway.url))
-        .header("X-API-Key", kubently_tests::app::AGENT_KEY)
-        .send()
-        .await
-        .expect("metrics");
-    let metrics = resp.text().await.expect("text");
+    let metrics_for = |key: &'static str| {
+        let request = app.http.get(format!("{}/metrics", app.gateway.url)).header("X-API-Key", key);
+        async move { request.send().await.expect("metrics").text().await.expect("text") }
+    };
+    let metrics = metrics_for(ADMIN_KEY).await;
     assert!(
         metrics.contains(&format!(
             "kubently_commands_total{{cluster=\"{}\",verb=\"version\",status=\"success\"}} 1",
@@ -492,6 +489,12 @@ async fn metrics_openapi_and_fast_mode() {
         "{metrics}"
     );
     assert!(metrics.contains("kubently_command_duration_seconds_bucket"), "{metrics}");
+    // Per-cluster series show every tenant's activity: admin keys only.
+    let tenant = metrics_for(kubently_tests::app::AGENT_KEY).await;
+    assert!(
+        !tenant.contains("cluster=\"") && tenant.contains("kubently_command_duration_seconds_bucket"),
+        "{tenant}"
+    );
     let (status, doc) = app.request(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap_or_default().starts_with("3.1"), "{}", doc["openapi"]);
