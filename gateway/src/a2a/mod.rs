@@ -1,9 +1,15 @@
 //! A2A v1.0 at `/a2a` (JSON-RPC binding, the official `a2a-server-lf` crate) and the agent card
 //! at `/.well-known/agent-card.json`. Every `/a2a` request needs `X-API-Key` (401 otherwise,
 //! checked before the library sees it); tasks belong to their caller.
+//!
+//! Limits (constants, not settings): tasks are kept in memory, at most
+//! [`store::MAX_TASKS`] tasks and [`store::MAX_BYTES`] bytes of them, the terminal tasks
+//! updated longest ago evicted first (see [`store`]); a message is at most
+//! [`tasks::MAX_MESSAGE_BYTES`] (larger ones are -32602).
 
 pub mod agent;
 pub mod push;
+pub mod store;
 pub mod tasks;
 
 use std::collections::HashMap;
@@ -13,7 +19,7 @@ use ::a2a::{
     AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme,
     TRANSPORT_PROTOCOL_JSONRPC,
 };
-use a2a_server::{DefaultRequestHandler, InMemoryTaskStore};
+use a2a_server::DefaultRequestHandler;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -26,16 +32,15 @@ pub const CARD_PATH: &str = "/.well-known/agent-card.json";
 
 pub fn router(state: Arc<AppState>) -> Router {
     let push = Arc::new(push::PushConfigs::default());
+    let store = store::TaskStore::new(push.clone());
     // The library's own push machinery stays off: `OwnedTasks` keeps the configs and the agent
     // sends pushes through the webhook machinery.
     let library_capabilities = AgentCapabilities { push_notifications: Some(false), ..capabilities() };
-    let handler = DefaultRequestHandler::new(
-        agent::KubentlyAgent::new(state.clone(), push.clone()),
-        InMemoryTaskStore::new(),
-    )
-    .with_capabilities(library_capabilities)
-    .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
-    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push });
+    let handler =
+        DefaultRequestHandler::new(agent::KubentlyAgent::new(state.clone(), push.clone()), store.clone())
+            .with_capabilities(library_capabilities)
+            .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
+    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push, store });
     let rpc = Router::new()
         .nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler))
         .layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
