@@ -1,6 +1,7 @@
 //! A2A v1.0 at `/a2a` (JSON-RPC binding, the official `a2a-server-lf` crate) and the agent card
 //! at `/.well-known/agent-card.json`. Every `/a2a` request needs `X-API-Key` (401 otherwise,
-//! checked before the library sees it); tasks belong to their caller.
+//! checked before the library sees it); tasks belong to their caller. The protocol version
+//! comes from the `A2A-Version` header or, without one, the `A2A-Version` query parameter.
 //!
 //! Limits (constants, not settings): tasks are kept in memory, at most
 //! [`store::MAX_TASKS`] tasks and [`store::MAX_BYTES`] bytes of them, the terminal tasks
@@ -20,8 +21,10 @@ use ::a2a::{
     TRANSPORT_PROTOCOL_JSONRPC,
 };
 use a2a_server::DefaultRequestHandler;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -29,6 +32,7 @@ use crate::AppState;
 
 pub const PATH: &str = "/a2a";
 pub const CARD_PATH: &str = "/.well-known/agent-card.json";
+const VERSION_HEADER: &str = "a2a-version";
 
 pub fn router(state: Arc<AppState>) -> Router {
     let push = Arc::new(push::PushConfigs::default());
@@ -43,8 +47,23 @@ pub fn router(state: Arc<AppState>) -> Router {
     let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push, store });
     let rpc = Router::new()
         .nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler))
+        .layer(axum::middleware::from_fn(version_from_query))
         .layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
     Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
+}
+
+/// The spec lets a client send the version as the `A2A-Version` query parameter instead of the
+/// header; the library reads only the header, so a query version without a header becomes one.
+async fn version_from_query(mut req: Request, next: Next) -> Response {
+    if !req.headers().contains_key(VERSION_HEADER)
+        && let Some(query) = req.uri().query()
+        && let Some(version) = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k.eq_ignore_ascii_case(VERSION_HEADER))
+            .and_then(|(_, v)| HeaderValue::from_str(&v).ok())
+    {
+        req.headers_mut().insert(VERSION_HEADER, version);
+    }
+    next.run(req).await
 }
 
 fn capabilities() -> AgentCapabilities {

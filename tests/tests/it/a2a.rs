@@ -3,8 +3,8 @@
 //! completed), GetTask, ListTasks (only the caller's), CancelTask, a refused command ending
 //! REJECTED with the reason, push notifications (inline and by RPC) through the webhook
 //! machinery, and wrong keys. Then, over raw JSON-RPC: a missing `message` is -32602, ListTasks
-//! pages through the caller's own tasks with the true `totalSize`, and a message too large to
-//! keep is refused.
+//! pages through the caller's own tasks with the true `totalSize`, the version may come as the
+//! `A2A-Version` query parameter, and a message too large to keep is refused.
 
 use kubently_tests::app::{AGENT_KEY, OTHER_KEY, TestApp};
 use kubently_tests::python;
@@ -266,6 +266,21 @@ async fn a2a_list_tasks_pages_through_the_callers_own_tasks() {
     assert_eq!(total_tasks(&app, OTHER_KEY).await, 3);
     let body = rpc(&app, AGENT_KEY, "", "ListTasks", json!({"pageToken": "not-a-token"})).await;
     assert_eq!(body["error"]["code"], -32602, "{body}");
+}
+
+#[tokio::test]
+async fn a2a_version_may_come_as_a_query_parameter() {
+    let app = TestApp::spawn().await;
+    let get = json!({"id": "no-such-task"});
+    let body = rpc(&app, AGENT_KEY, "?A2A-Version=1.0", "GetTask", get.clone()).await;
+    assert_eq!(body["error"]["code"], -32001, "the version is accepted, the task unknown: {body}");
+    let body = rpc(&app, AGENT_KEY, "?a2a-version=1.0", "ListTasks", json!({})).await;
+    assert!(body["result"].is_object(), "{body}");
+    let body = rpc(&app, AGENT_KEY, "?A2A-Version=0.3", "GetTask", get.clone()).await;
+    assert_eq!(body["error"]["code"], -32009, "{body}");
+    // Neither header nor parameter: still refused.
+    let body = rpc(&app, AGENT_KEY, "?other=1", "GetTask", get).await;
+    assert_eq!(body["error"]["code"], -32009, "{body}");
 }
 
 #[tokio::test]
