@@ -4,7 +4,8 @@
 //! REJECTED with the reason, push notifications (inline and by RPC) through the webhook
 //! machinery, and wrong keys. Then, over raw JSON-RPC: a missing `message` is -32602, ListTasks
 //! pages through the caller's own tasks with the true `totalSize`, the version may come as the
-//! `A2A-Version` query parameter, and a message too large to keep is refused.
+//! `A2A-Version` query parameter, the card carries caching headers (304 on a match), and a
+//! message too large to keep is refused.
 
 use kubently_tests::app::{AGENT_KEY, OTHER_KEY, TestApp};
 use kubently_tests::python;
@@ -281,6 +282,47 @@ async fn a2a_version_may_come_as_a_query_parameter() {
     // Neither header nor parameter: still refused.
     let body = rpc(&app, AGENT_KEY, "?other=1", "GetTask", get).await;
     assert_eq!(body["error"]["code"], -32009, "{body}");
+}
+
+#[tokio::test]
+async fn a2a_card_has_caching_headers() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/.well-known/agent-card.json", app.gateway.url);
+    let resp = app.http.get(&url).send().await.expect("get");
+    assert_eq!(resp.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    };
+    let cache_control = header(&resp, "cache-control");
+    assert!(cache_control.contains("max-age="), "{cache_control}");
+    let etag = header(&resp, "etag");
+    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2, "{etag}");
+    let last_modified = header(&resp, "last-modified");
+    assert!(last_modified.ends_with(" GMT"), "{last_modified}");
+    let card: Value = resp.json().await.expect("card");
+    assert_eq!(card["name"], "Kubently");
+
+    for (name, value) in [
+        ("if-none-match", etag.clone()),
+        ("if-none-match", format!("\"other\", W/{etag}")),
+        ("if-modified-since", last_modified.clone()),
+    ] {
+        let resp = app.http.get(&url).header(name, &value).send().await.expect("get");
+        assert_eq!(resp.status(), 304, "{name}: {value}");
+        assert_eq!(header(&resp, "etag"), etag);
+        assert!(!header(&resp, "cache-control").is_empty());
+        assert!(resp.bytes().await.expect("body").is_empty());
+    }
+    let resp = app.http.get(&url).header("if-none-match", "\"other\"").send().await.expect("get");
+    assert_eq!(resp.status(), 200, "a stale copy gets the card");
+    let resp = app
+        .http
+        .get(&url)
+        .header("if-modified-since", "Thu, 01 Jan 1970 00:00:00 GMT")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 200, "an old copy gets the card");
 }
 
 #[tokio::test]
