@@ -4,7 +4,8 @@
     a2a_client.py BASE_URL API_KEY CLUSTER OTHER_KEY PUSH_URL
 
 Resolves the agent card, then SendMessage (text part and data part), SendStreamingMessage,
-GetTask, ListTasks, CancelTask, a command the policy refuses, and a wrong key.
+GetTask, ListTasks (whole and page by page), CancelTask, a command the policy refuses, and a
+wrong key.
 """
 
 import asyncio
@@ -69,6 +70,18 @@ async def main(base: str, key: str, cluster: str) -> dict:
         out["get_task"] = task_json(await unary.get_task(GetTaskRequest(id=task_id, history_length=10)))
         listed = await unary.list_tasks(ListTasksRequest(page_size=50))
         out["list_tasks"] = [t.id for t in listed.tasks]
+        # The same tasks two at a time, following the page tokens.
+        paged: dict = {"ids": [], "totals": [], "sizes": []}
+        token = ""
+        while True:
+            page = await unary.list_tasks(ListTasksRequest(page_size=2, page_token=token))
+            paged["ids"] += [t.id for t in page.tasks]
+            paged["totals"].append(page.total_size)
+            paged["sizes"].append(len(page.tasks))
+            token = page.next_page_token
+            if not token or len(paged["sizes"]) > 10:
+                break
+        out["list_paged"] = paged
 
         # A command that waits (logs -f until its deadline), returned at once, then canceled.
         slow = text_message("logs deploy/storefront -n demo-shop -f")

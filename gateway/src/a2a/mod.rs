@@ -1,9 +1,21 @@
 //! A2A v1.0 at `/a2a` (JSON-RPC binding, the official `a2a-server-lf` crate) and the agent card
 //! at `/.well-known/agent-card.json`. Every `/a2a` request needs `X-API-Key` (401 otherwise,
-//! checked before the library sees it); tasks belong to their caller.
+//! checked before the library sees it); tasks belong to their caller. The protocol version
+//! comes from the `A2A-Version` header or, without one, the `A2A-Version` query parameter.
+//!
+//! The card is served with `Cache-Control: public, max-age=`[`CARD_MAX_AGE_SECS`], a strong
+//! `ETag` (a digest of the card) and `Last-Modified` (when this gateway built its A2A door);
+//! a matching `If-None-Match` (or, without one, an `If-Modified-Since` not older than that)
+//! gets a 304.
+//!
+//! Limits (constants, not settings): tasks are kept in memory, at most
+//! [`store::MAX_TASKS`] tasks and [`store::MAX_BYTES`] bytes of them, the terminal tasks
+//! updated longest ago evicted first (see [`store`]); a message is at most
+//! [`tasks::MAX_MESSAGE_BYTES`] (larger ones are -32602).
 
 pub mod agent;
 pub mod push;
+pub mod store;
 pub mod tasks;
 
 use std::collections::HashMap;
@@ -13,33 +25,109 @@ use ::a2a::{
     AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme,
     TRANSPORT_PROTOCOL_JSONRPC,
 };
-use a2a_server::{DefaultRequestHandler, InMemoryTaskStore};
-use axum::extract::State;
-use axum::http::HeaderMap;
+use a2a_server::DefaultRequestHandler;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 use crate::AppState;
 
 pub const PATH: &str = "/a2a";
 pub const CARD_PATH: &str = "/.well-known/agent-card.json";
+/// How long clients and caches may reuse the agent card without asking again.
+pub const CARD_MAX_AGE_SECS: u32 = 300;
+const VERSION_HEADER: &str = "a2a-version";
 
 pub fn router(state: Arc<AppState>) -> Router {
     let push = Arc::new(push::PushConfigs::default());
+    let store = store::TaskStore::new(push.clone());
     // The library's own push machinery stays off: `OwnedTasks` keeps the configs and the agent
     // sends pushes through the webhook machinery.
     let library_capabilities = AgentCapabilities { push_notifications: Some(false), ..capabilities() };
-    let handler = DefaultRequestHandler::new(
-        agent::KubentlyAgent::new(state.clone(), push.clone()),
-        InMemoryTaskStore::new(),
-    )
-    .with_capabilities(library_capabilities)
-    .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
-    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push });
+    let handler =
+        DefaultRequestHandler::new(agent::KubentlyAgent::new(state.clone(), push.clone()), store.clone())
+            .with_capabilities(library_capabilities)
+            .with_default_input_modes(vec!["text/plain".to_string(), "application/json".to_string()]);
+    let handler = Arc::new(tasks::OwnedTasks { inner: handler, state: state.clone(), push, store });
     let rpc = Router::new()
         .nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler))
+        .layer(axum::middleware::from_fn(version_from_query))
         .layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
-    Router::new().route(CARD_PATH, get(card)).with_state(state).merge(rpc)
+    // HTTP dates have whole seconds.
+    let now = OffsetDateTime::now_utc();
+    let built = now.replace_nanosecond(0).unwrap_or(now);
+    Router::new().route(CARD_PATH, get(card)).with_state(CardState { app: state, built }).merge(rpc)
+}
+
+/// The spec lets a client send the version as the `A2A-Version` query parameter instead of the
+/// header; the library reads only the header, so a query version without a header becomes one.
+async fn version_from_query(mut req: Request, next: Next) -> Response {
+    if !req.headers().contains_key(VERSION_HEADER)
+        && let Some(query) = req.uri().query()
+        && let Some(version) = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k.eq_ignore_ascii_case(VERSION_HEADER))
+            .and_then(|(_, v)| HeaderValue::from_str(&v).ok())
+    {
+        req.headers_mut().insert(VERSION_HEADER, version);
+    }
+    next.run(req).await
+}
+
+#[derive(Clone)]
+struct CardState {
+    app: Arc<AppState>,
+    /// When this door was built: the card's `Last-Modified`.
+    built: OffsetDateTime,
+}
+
+const HTTP_DATE: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
+
+/// Whether the client's copy (named by `If-None-Match`, else dated by `If-Modified-Since`) is
+/// still current.
+fn not_modified(headers: &HeaderMap, etag: &str, built: OffsetDateTime) -> bool {
+    let text = |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    let tags = text(header::IF_NONE_MATCH);
+    if !tags.is_empty() {
+        return tags
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag);
+    }
+    text(header::IF_MODIFIED_SINCE).first().is_some_and(|since| {
+        time::PrimitiveDateTime::parse(since.trim(), HTTP_DATE).is_ok_and(|since| built <= since.assume_utc())
+    })
+}
+
+/// The card with its caching headers, or a 304 when the client's copy is current.
+async fn card(State(state): State<CardState>, headers: HeaderMap) -> Response {
+    let body = match serde_json::to_vec(&agent_card(&state.app, &headers)) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the agent card");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let digest = Sha256::digest(&body);
+    let etag = format!("\"{}\"", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..18]));
+    let last_modified = state.built.format(HTTP_DATE).unwrap_or_default();
+    let caching = [
+        (header::CACHE_CONTROL, format!("public, max-age={CARD_MAX_AGE_SECS}")),
+        (header::ETAG, etag.clone()),
+        (header::LAST_MODIFIED, last_modified),
+    ];
+    if not_modified(&headers, &etag, state.built) {
+        return (StatusCode::NOT_MODIFIED, caching).into_response();
+    }
+    (caching, [(header::CONTENT_TYPE, "application/json".to_string())], body).into_response()
 }
 
 fn capabilities() -> AgentCapabilities {
@@ -47,7 +135,7 @@ fn capabilities() -> AgentCapabilities {
 }
 
 /// The public card; its URL comes from `server.public_url`, else from the request's `Host`.
-async fn card(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<AgentCard> {
+fn agent_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
     let base = state.settings.server.public_url.clone().unwrap_or_else(|| {
         let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
         format!("http://{host}")
@@ -62,7 +150,7 @@ async fn card(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<Ag
         output_modes: None,
         security_requirements: None,
     };
-    Json(AgentCard {
+    AgentCard {
         name: "Kubently".into(),
         description: "Read-only Kubernetes debugging: send one kubectl command (get, describe, logs, events, top, explain, rollout status/history, version, cluster-info, api-resources, api-versions); outputs are sized for an agent's context and secret values are redacted.".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -80,5 +168,5 @@ async fn card(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<Ag
         security_schemes: Some(HashMap::from([("api_key".to_string(), SecurityScheme::ApiKey(ApiKeySecurityScheme { location: "header".into(), name: "X-API-Key".into(), description: Some("A Kubently API key".into()) }))])),
         security_requirements: Some(vec![HashMap::from([("api_key".to_string(), vec![])])]),
         signatures: None,
-    })
+    }
 }

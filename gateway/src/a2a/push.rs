@@ -17,6 +17,8 @@ pub const INLINE_CONFIG_KEY: &str = "kubently.pushConfig";
 pub const TOKEN_HEADER: &str = "A2A-Notification-Token";
 /// Most push configs one task may have.
 const MAX_PER_TASK: usize = 10;
+/// Largest push config (its JSON encoding) kept.
+const MAX_CONFIG_BYTES: usize = 8 * 1024;
 
 #[derive(Default)]
 pub struct PushConfigs {
@@ -35,6 +37,12 @@ impl PushConfigs {
             .policy()
             .check_url(&config.url)
             .map_err(|e| A2AError::invalid_params(format!("push notification url {e}")))?;
+        let size = serde_json::to_vec(&config).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_CONFIG_BYTES {
+            return Err(A2AError::invalid_params(format!(
+                "a push notification config is at most {MAX_CONFIG_BYTES} bytes"
+            )));
+        }
         let has_newline = |s: &str| s.contains(['\r', '\n']);
         if config.token.as_deref().is_some_and(has_newline)
             || config.authentication.as_ref().and_then(|a| a.credentials.as_deref()).is_some_and(has_newline)
@@ -79,6 +87,11 @@ impl PushConfigs {
         let before = configs.len();
         configs.retain(|c| c.id.as_deref() != Some(id));
         before != configs.len()
+    }
+
+    /// Drops every push config of a task (it left the task store).
+    pub fn forget(&self, task_id: &str) {
+        self.by_task.lock().expect("push configs lock").remove(task_id);
     }
 
     /// Queues `event` (the task's `seq`-th) for every push config of the task.

@@ -2,7 +2,9 @@
 //! handler that answers "task not found" for other callers' tasks and lists only the caller's
 //! (admins see all). The owner is recorded in the task's metadata by the agent. Push
 //! notification configs are kept here (see `push`), not in the library, so pushes go through
-//! the webhook machinery.
+//! the webhook machinery. A message is checked before the library sees it: it is required
+//! (with a `messageId` and at least one part) and at most [`MAX_MESSAGE_BYTES`], since it is
+//! kept in the task's history.
 
 use std::sync::Arc;
 
@@ -13,14 +15,41 @@ use futures::stream::BoxStream;
 
 use super::agent::{OWNER_KEY, caller_of};
 use super::push::{INLINE_CONFIG_KEY, PushConfigs};
+use super::store::TaskStore;
 use crate::AppState;
 use crate::app::access;
 use crate::auth::Caller;
+
+/// Largest message (its JSON encoding) `SendMessage` accepts: a kubectl command fits many
+/// times over, and the message stays in the task's history.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 pub struct OwnedTasks {
     pub inner: DefaultRequestHandler,
     pub state: Arc<AppState>,
     pub push: Arc<PushConfigs>,
+    /// The store `inner` writes to, listed here by owner.
+    pub store: TaskStore,
+}
+
+/// A2A §9.5: a request without its required `message` (the library fills in an empty one) or
+/// with an unusable one is -32602.
+fn check_message(message: &Message) -> Result<(), A2AError> {
+    if message.parts.is_empty() {
+        return Err(A2AError::invalid_params(
+            "invalid params: `message` is required, with at least one part",
+        ));
+    }
+    if message.message_id.trim().is_empty() {
+        return Err(A2AError::invalid_params("invalid params: `message.messageId` is required"));
+    }
+    let size = serde_json::to_vec(message).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_MESSAGE_BYTES {
+        return Err(A2AError::invalid_params(format!(
+            "invalid params: the message is {size} bytes; at most {MAX_MESSAGE_BYTES} are accepted"
+        )));
+    }
+    Ok(())
 }
 
 impl OwnedTasks {
@@ -54,6 +83,7 @@ impl OwnedTasks {
         mut req: SendMessageRequest,
     ) -> Result<SendMessageRequest, A2AError> {
         self.caller(params)?;
+        check_message(&req.message)?;
         if let Some(id) = &req.message.task_id {
             self.check(params, id).await?;
         }
@@ -97,11 +127,10 @@ impl RequestHandler for OwnedTasks {
         params: &ServiceParams,
         req: ListTasksRequest,
     ) -> Result<ListTasksResponse, A2AError> {
+        // Filtered by owner before pagination, so pages are full and `totalSize` is the
+        // caller's (the library's list would page through everyone's tasks).
         let caller = self.caller(params)?;
-        let mut page = self.inner.list_tasks(params, req).await?;
-        page.tasks.retain(|t| Self::owns(&caller, t));
-        page.total_size = page.tasks.len() as i32;
-        Ok(page)
+        self.store.list_for(&caller, &req)
     }
 
     async fn cancel_task(&self, params: &ServiceParams, req: CancelTaskRequest) -> Result<Task, A2AError> {

@@ -2,7 +2,10 @@
 //! text part and with a data part, SendStreamingMessage (Task first, then working → artifact →
 //! completed), GetTask, ListTasks (only the caller's), CancelTask, a refused command ending
 //! REJECTED with the reason, push notifications (inline and by RPC) through the webhook
-//! machinery, and wrong keys.
+//! machinery, and wrong keys. Then, over raw JSON-RPC: a missing `message` is -32602, ListTasks
+//! pages through the caller's own tasks with the true `totalSize`, the version may come as the
+//! `A2A-Version` query parameter, the card carries caching headers (304 on a match), and a
+//! message too large to keep is refused.
 
 use kubently_tests::app::{AGENT_KEY, OTHER_KEY, TestApp};
 use kubently_tests::python;
@@ -103,6 +106,15 @@ async fn a2a_with_the_python_sdk() {
     let listed: Vec<&str> =
         out["list_tasks"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
     assert_eq!(listed.len(), 4, "the four tasks sent so far: {listed:?}");
+    let paged = &out["list_paged"];
+    assert_eq!(paged["sizes"], json!([2, 2]), "{paged}");
+    assert_eq!(paged["totals"], json!([4, 4]), "totalSize counts before pagination: {paged}");
+    let mut paged_ids: Vec<&str> =
+        paged["ids"].as_array().expect("ids").iter().filter_map(Value::as_str).collect();
+    let mut all = listed.clone();
+    paged_ids.sort();
+    all.sort();
+    assert_eq!(paged_ids, all, "the pages hold every task once");
     assert_eq!(out["cancel"]["state"], "TASK_STATE_CANCELED", "{}", out["cancel"]);
     assert_eq!(out["cancel_completed"], "TaskNotCancelableError");
     assert_eq!(out["unknown_task"], "TaskNotFoundError");
@@ -165,4 +177,165 @@ async fn a2a_with_the_python_sdk() {
         )
         .await;
     assert_eq!(status, 401);
+}
+
+/// One JSON-RPC call to `/a2a{query}` with `key`; `A2A-Version: 1.0` is sent only without a
+/// query.
+async fn rpc(app: &TestApp, key: &str, query: &str, method: &str, params: Value) -> Value {
+    let mut req = app.http.post(format!("{}/a2a{query}", app.gateway.url)).header("X-API-Key", key);
+    if query.is_empty() {
+        req = req.header("A2A-Version", "1.0");
+    }
+    let resp = req
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200, "JSON-RPC answers 200");
+    resp.json().await.expect("json")
+}
+
+fn text_message(text: &str) -> Value {
+    json!({"message": {
+        "messageId": uuid::Uuid::new_v4().to_string(),
+        "role": "ROLE_USER",
+        "parts": [{"text": text}],
+    }})
+}
+
+/// `totalSize` of the caller's ListTasks (0 is left out of ProtoJSON).
+async fn total_tasks(app: &TestApp, key: &str) -> i64 {
+    let body = rpc(app, key, "", "ListTasks", json!({"pageSize": 100})).await;
+    assert!(body["result"].is_object(), "{body}");
+    body["result"]["totalSize"].as_i64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a2a_send_message_without_a_message_is_invalid_params() {
+    let app = TestApp::spawn().await;
+    for (method, params) in [
+        ("SendMessage", json!({})),
+        ("SendStreamingMessage", json!({})),
+        ("SendMessage", json!({"message": {"messageId": "m1", "role": "ROLE_USER", "parts": []}})),
+        ("SendMessage", json!({"message": {"role": "ROLE_USER", "parts": [{"text": "version"}]}})),
+    ] {
+        let body = rpc(&app, AGENT_KEY, "", method, params.clone()).await;
+        assert_eq!(body["error"]["code"], -32602, "{method} {params}: {body}");
+        assert!(body.get("result").is_none(), "{body}");
+    }
+    assert_eq!(total_tasks(&app, AGENT_KEY).await, 0, "no task was made");
+    // A real message still makes a task.
+    let body = rpc(&app, AGENT_KEY, "", "SendMessage", text_message("version")).await;
+    assert!(body["result"]["task"]["id"].is_string(), "{body}");
+    assert_eq!(total_tasks(&app, AGENT_KEY).await, 1);
+}
+
+#[tokio::test]
+async fn a2a_list_tasks_pages_through_the_callers_own_tasks() {
+    let app = TestApp::spawn().await;
+    // Interleaved with another key's tasks, so filtering after paginating would leave holes.
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        let body = rpc(&app, AGENT_KEY, "", "SendMessage", text_message("version")).await;
+        mine.push(body["result"]["task"]["id"].as_str().expect("task id").to_string());
+        if i < 3 {
+            let body = rpc(&app, OTHER_KEY, "", "SendMessage", text_message("version")).await;
+            assert!(body["result"]["task"]["id"].is_string(), "{body}");
+        }
+    }
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut token = String::new();
+    loop {
+        let body =
+            rpc(&app, AGENT_KEY, "", "ListTasks", json!({"pageSize": 2, "pageToken": token.clone()})).await;
+        let page = &body["result"];
+        assert_eq!(page["totalSize"], 5, "totalSize is every task of the caller's: {body}");
+        assert_eq!(page["pageSize"], 2, "{body}");
+        let tasks = page["tasks"].as_array().cloned().unwrap_or_default();
+        sizes.push(tasks.len());
+        seen.extend(tasks.iter().filter_map(|t| t["id"].as_str().map(str::to_string)));
+        token = page["nextPageToken"].as_str().unwrap_or_default().to_string();
+        if token.is_empty() || sizes.len() > 5 {
+            break;
+        }
+    }
+    assert_eq!(sizes, [2, 2, 1], "full pages, then the rest");
+    let mut expected = mine.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "each of my tasks once, newest first");
+    assert_eq!(total_tasks(&app, OTHER_KEY).await, 3);
+    let body = rpc(&app, AGENT_KEY, "", "ListTasks", json!({"pageToken": "not-a-token"})).await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+}
+
+#[tokio::test]
+async fn a2a_version_may_come_as_a_query_parameter() {
+    let app = TestApp::spawn().await;
+    let get = json!({"id": "no-such-task"});
+    let body = rpc(&app, AGENT_KEY, "?A2A-Version=1.0", "GetTask", get.clone()).await;
+    assert_eq!(body["error"]["code"], -32001, "the version is accepted, the task unknown: {body}");
+    let body = rpc(&app, AGENT_KEY, "?a2a-version=1.0", "ListTasks", json!({})).await;
+    assert!(body["result"].is_object(), "{body}");
+    let body = rpc(&app, AGENT_KEY, "?A2A-Version=0.3", "GetTask", get.clone()).await;
+    assert_eq!(body["error"]["code"], -32009, "{body}");
+    // Neither header nor parameter: still refused.
+    let body = rpc(&app, AGENT_KEY, "?other=1", "GetTask", get).await;
+    assert_eq!(body["error"]["code"], -32009, "{body}");
+}
+
+#[tokio::test]
+async fn a2a_card_has_caching_headers() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/.well-known/agent-card.json", app.gateway.url);
+    let resp = app.http.get(&url).send().await.expect("get");
+    assert_eq!(resp.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    };
+    let cache_control = header(&resp, "cache-control");
+    assert!(cache_control.contains("max-age="), "{cache_control}");
+    let etag = header(&resp, "etag");
+    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2, "{etag}");
+    let last_modified = header(&resp, "last-modified");
+    assert!(last_modified.ends_with(" GMT"), "{last_modified}");
+    let card: Value = resp.json().await.expect("card");
+    assert_eq!(card["name"], "Kubently");
+
+    for (name, value) in [
+        ("if-none-match", etag.clone()),
+        ("if-none-match", format!("\"other\", W/{etag}")),
+        ("if-modified-since", last_modified.clone()),
+    ] {
+        let resp = app.http.get(&url).header(name, &value).send().await.expect("get");
+        assert_eq!(resp.status(), 304, "{name}: {value}");
+        assert_eq!(header(&resp, "etag"), etag);
+        assert!(!header(&resp, "cache-control").is_empty());
+        assert!(resp.bytes().await.expect("body").is_empty());
+    }
+    let resp = app.http.get(&url).header("if-none-match", "\"other\"").send().await.expect("get");
+    assert_eq!(resp.status(), 200, "a stale copy gets the card");
+    let resp = app
+        .http
+        .get(&url)
+        .header("if-modified-since", "Thu, 01 Jan 1970 00:00:00 GMT")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 200, "an old copy gets the card");
+}
+
+#[tokio::test]
+async fn a2a_messages_too_large_to_keep_are_refused() {
+    let app = TestApp::spawn().await;
+    // The attacker's messages were kept whole in the task store; a kubectl command is tiny.
+    let big = "x".repeat(1024 * 1024);
+    for method in ["SendMessage", "SendStreamingMessage"] {
+        let body = rpc(&app, AGENT_KEY, "", method, text_message(&big)).await;
+        assert_eq!(body["error"]["code"], -32602, "{method}: {}", body["error"]);
+        assert!(body["error"]["message"].as_str().unwrap_or_default().contains("bytes"), "{}", body["error"]);
+    }
+    assert_eq!(total_tasks(&app, AGENT_KEY).await, 0, "nothing was kept");
+    let body = rpc(&app, AGENT_KEY, "", "SendMessage", text_message(&"x".repeat(1000))).await;
+    assert!(body["result"]["task"]["id"].is_string(), "an ordinary message still makes a task: {body}");
 }
