@@ -328,8 +328,9 @@ async fn a2a_card_has_caching_headers() {
 #[tokio::test]
 async fn a2a_messages_too_large_to_keep_are_refused() {
     let app = TestApp::spawn().await;
-    // The attacker's messages were kept whole in the task store; a kubectl command is tiny.
-    let big = "x".repeat(1024 * 1024);
+    // The attacker's messages were kept whole in the task store; a kubectl command is tiny. (Over
+    // the 64 KiB message limit, under the gateway's 1 MiB body limit, which answers 413 before.)
+    let big = "x".repeat(256 * 1024);
     for method in ["SendMessage", "SendStreamingMessage"] {
         let body = rpc(&app, AGENT_KEY, "", method, text_message(&big)).await;
         assert_eq!(body["error"]["code"], -32602, "{method}: {}", body["error"]);
