@@ -457,6 +457,289 @@ mod tests {
         assert!(open.check_url("http://0.0.0.0/").is_err());
     }
 
+    /// What a URL's host must be judged as.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Want {
+        Public,
+        Loopback,
+        Private,
+        Never,
+        Unparsable,
+    }
+
+    const SPELLINGS: &[(&str, Want)] = {
+        use Want::*;
+        &[
+            // IPv4, plain and in the spellings the WHATWG parser reads as numbers.
+            ("http://127.0.0.1/", Loopback),
+            ("http://127.255.255.254/", Loopback),
+            ("http://0x7f.1/", Loopback),
+            ("http://0x7f.0.0.0x1/", Loopback),
+            ("http://0177.0.0.1/", Loopback),
+            ("http://2130706433/", Loopback),
+            ("http://0x7F000001/", Loopback),
+            ("http://017700000001/", Loopback),
+            ("http://127.1/", Loopback),
+            ("http://127.0.1/", Loopback),
+            ("http://127.0.0.1./", Loopback),
+            ("http://%31%32%37.0.0.1/", Loopback),
+            ("http://\u{ff11}\u{ff12}\u{ff17}.\u{ff10}.\u{ff10}.\u{ff11}/", Loopback),
+            ("http:127.0.0.1", Loopback),
+            ("http:\\\\127.0.0.1\\x", Loopback),
+            ("http://12\t7.0.0.1/", Loopback),
+            ("http://127.0.0.1:80\\@93.184.216.34/", Loopback),
+            ("http://localhost/", Loopback),
+            ("HTTP://LOCALHOST./", Loopback),
+            ("http://hooks.localhost:8080/", Loopback),
+            ("http://0/", Never),
+            ("http://0x/", Never),
+            ("http://00000/", Never),
+            ("http://0x0.0x0.0x0.0x0/", Never),
+            ("http://0.1.2.3/", Never),
+            ("http://169.254.169.254/latest", Private),
+            ("http://169.254.43518/", Private),
+            ("http://0251.0376.0251.0376/", Private),
+            ("http://0xa9fea9fe/", Private),
+            ("http://10.0.0.1/", Private),
+            ("http://012.1/", Private),
+            ("http://172.16.0.1/", Private),
+            ("http://172.31.255.255/", Private),
+            ("http://192.168.0.1/", Private),
+            ("http://100.64.0.1/", Private),
+            ("http://100.127.255.255/", Private),
+            ("http://192.0.0.8/", Private),
+            ("http://192.0.2.1/", Private),
+            ("http://198.51.100.7/", Private),
+            ("http://203.0.113.9/", Private),
+            ("http://198.18.0.1/", Private),
+            ("http://198.19.255.255/", Private),
+            ("http://192.88.99.1/", Never),
+            ("http://224.0.0.1/", Never),
+            ("http://239.255.255.250/", Never),
+            ("http://240.0.0.1/", Never),
+            ("http://255.255.255.255/", Never),
+            ("http://0xffffffff/", Never),
+            ("http://1.2.3.4.5/", Unparsable),
+            ("http://256.0.0.1/", Unparsable),
+            ("http://0x100000000/", Unparsable),
+            ("http://93.184.216.34/", Public),
+            ("https://8.8.8.8:8443/hook", Public),
+            ("http://172.32.0.1/", Public),
+            ("http://100.128.0.1/", Public),
+            ("http://192.0.1.1/", Public),
+            ("http://198.20.0.1/", Public),
+            ("http://1572395042/", Public),
+            ("https://hooks.example.com/kubently", Public),
+            // IPv6: loopback, unspecified, bracket and case forms.
+            ("http://[::1]/", Loopback),
+            ("http://[::1]:8080/x", Loopback),
+            ("http://[0:0:0:0:0:0:0:1]/", Loopback),
+            ("http://[::]/", Never),
+            ("http://[::0]/", Never),
+            ("http://[fe80::1%25eth0]/", Unparsable),
+            ("http://[fe80::1%eth0]/", Unparsable),
+            ("http://::1/", Unparsable),
+            ("http://[127.0.0.1]/", Unparsable),
+            // IPv4-mapped.
+            ("http://[::ffff:127.0.0.1]/", Loopback),
+            ("http://[::FFFF:7F00:1]/", Loopback),
+            ("http://[0:0:0:0:0:ffff:7f00:1]/", Loopback),
+            ("http://[::ffff:169.254.169.254]/", Private),
+            ("http://[::ffff:a00:1]/", Private),
+            ("http://[::ffff:0.0.0.0]/", Never),
+            ("http://[::ffff:255.255.255.255]/", Never),
+            ("http://[::ffff:93.184.216.34]/", Public),
+            ("http://[::ffff:5db8:d822]/", Public),
+            // IPv4-compatible.
+            ("http://[::127.0.0.1]/", Loopback),
+            ("http://[::7F00:1]/", Loopback),
+            ("http://[::a9fe:a9fe]/", Private),
+            ("http://[::A9FE:A9FE]/", Private),
+            ("http://[::10.1.2.3]/", Private),
+            ("http://[::2]/", Never),
+            ("http://[::224.0.0.1]/", Never),
+            ("http://[::93.184.216.34]/", Never),
+            // IPv4-translated and NAT64: private at least.
+            ("http://[::ffff:0:127.0.0.1]/", Private),
+            ("http://[::ffff:0:93.184.216.34]/", Private),
+            ("http://[::ffff:0:0.0.0.0]/", Never),
+            ("http://[64:ff9b::127.0.0.1]/", Private),
+            ("http://[64:ff9b::7f00:1]/", Private),
+            ("http://[64:FF9B::A9FE:A9FE]/", Private),
+            ("http://[64:ff9b::93.184.216.34]/", Private),
+            ("http://[64:ff9b::224.0.0.1]/", Never),
+            ("http://[64:ff9b:1::1]/", Private),
+            ("http://[64:ff9b:1:abcd::5db8:d822]/", Private),
+            ("http://[64:ff9b:2::1]/", Never),
+            // 6to4.
+            ("http://[2002:7f00:1::]/", Loopback),
+            ("http://[2002:7F00:0001::1]/", Loopback),
+            ("http://[2002:a9fe:a9fe::]/", Private),
+            ("http://[2002:a00:1::1]/", Private),
+            ("http://[2002:c058:6301::]/", Never),
+            ("http://[2002::]/", Never),
+            ("http://[2002:5db8:d822::1]/", Public),
+            // Teredo: the server (bits 32-63) and the inverted client (last 32 bits).
+            ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", Loopback),
+            ("http://[2001:0:4136:e378::5601:5601]/", Private),
+            ("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", Private),
+            ("http://[2001:0:a00:1::a247:27dd]/", Private),
+            ("http://[2001:0:4136:e378::ffff:ffff]/", Never),
+            ("http://[2001::]/", Never),
+            ("http://[2001:0:4136:e378::a247:27dd]/", Public),
+            // Other special-purpose ranges.
+            ("http://[fec0::1]/", Private),
+            ("http://[FEC0::1]/", Private),
+            ("http://[feff:ffff::1]/", Private),
+            ("http://[fe80::1]/", Private),
+            ("http://[FE80::1]/", Private),
+            ("http://[febf::1]/", Private),
+            ("http://[fd00::1]/", Private),
+            ("http://[fc00::1]/", Private),
+            ("http://[ff02::1]/", Never),
+            ("http://[FF05::1:3]/", Never),
+            ("http://[2001:db8::1]/", Private),
+            ("http://[2001:DB8:85A3::8A2E:370:7334]/", Private),
+            ("http://[3fff::1]/", Private),
+            ("http://[3fff:fff::1]/", Private),
+            ("http://[100::1]/", Never),
+            ("http://[100:0:0:1::1]/", Never),
+            ("http://[2001:10::1]/", Never),
+            ("http://[2001:20::1]/", Never),
+            ("http://[2001:30::1]/", Never),
+            ("http://[2001:2::1]/", Private),
+            ("http://[2001:1::1]/", Private),
+            ("http://[2001:3::1]/", Private),
+            ("http://[2001:4:112::1]/", Private),
+            ("http://[2001:1ff::1]/", Private),
+            ("http://[5f00::1]/", Private),
+            ("http://[1::1]/", Never),
+            ("http://[4000::1]/", Never),
+            ("http://[::1:0:0:1]/", Never),
+            // Public IPv6 stays accepted.
+            ("http://[2606:4700::1111]/", Public),
+            ("https://[2606:4700:4700::1111]:8443/hook", Public),
+            ("http://[2001:4860:4860::8888]/", Public),
+            ("http://[2A00:1450:4001:80B::200E]/", Public),
+            ("http://[2001:200::1]/", Public),
+            ("http://[2620:4f:8000::1]/", Public),
+            ("http://[3ffe::1]/", Public),
+            ("http://[3fff:1000::1]/", Public),
+        ]
+    };
+
+    /// What a check came to, in the table's terms.
+    fn outcome(result: &Result<Url, TargetError>) -> Want {
+        match result {
+            Ok(_) => Want::Public,
+            Err(TargetError::Loopback(_)) => Want::Loopback,
+            Err(TargetError::Private(_)) => Want::Private,
+            Err(TargetError::NotUnicast(_)) => Want::Never,
+            Err(TargetError::Unparsable(_)) => Want::Unparsable,
+            Err(other) => panic!("unexpected refusal {other}"),
+        }
+    }
+
+    #[test]
+    fn every_spelling_is_judged_by_what_it_reaches() {
+        let loopback = TargetPolicy { allow_loopback: true, allow_private: false };
+        let private = TargetPolicy { allow_loopback: false, allow_private: true };
+        let both = TargetPolicy { allow_loopback: true, allow_private: true };
+        assert!(SPELLINGS.len() >= 60);
+        let mut wrong = Vec::new();
+        for &(url, want) in SPELLINGS {
+            // Under each policy, what the host must come to (Public = accepted).
+            let allowed_under = |allowed: bool| if allowed { Want::Public } else { want };
+            let expected = [
+                (STRICT, "strict", want),
+                (loopback, "allow_loopback", allowed_under(want == Want::Loopback)),
+                (private, "allow_private", allowed_under(want == Want::Private)),
+                (both, "both", allowed_under(matches!(want, Want::Loopback | Want::Private))),
+            ];
+            for (policy, name, expect) in expected {
+                let result = policy.check_url(url);
+                let got = outcome(&result);
+                if got != expect {
+                    wrong.push(format!("{url:?} under {name}: want {expect:?}, got {got:?} ({result:?})"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
+    #[test]
+    fn teredo_is_refused_when_either_embedded_address_is() {
+        // Server 10.0.0.1 (private), client 127.0.0.1 (loopback).
+        let url = "http://[2001:0:a00:1::80ff:fffe]/";
+        let loopback = TargetPolicy { allow_loopback: true, allow_private: false };
+        let private = TargetPolicy { allow_loopback: false, allow_private: true };
+        let both = TargetPolicy { allow_loopback: true, allow_private: true };
+        assert!(matches!(STRICT.check_url(url), Err(TargetError::Private(_))));
+        assert!(matches!(loopback.check_url(url), Err(TargetError::Private(_))));
+        let err = private.check_url(url).expect_err("client is loopback");
+        assert!(matches!(err, TargetError::Loopback(_)));
+        assert!(err.to_string().contains("127.0.0.1 (Teredo client"), "{err}");
+        assert!(both.check_url(url).is_ok());
+    }
+
+    #[test]
+    fn refusals_name_the_written_host_and_what_it_reaches() {
+        let msg = |url: &str| STRICT.check_url(url).expect_err(url).to_string();
+        let compatible = msg("http://[::127.0.0.1]/");
+        assert!(
+            compatible.starts_with("::127.0.0.1 embeds the IPv4 address 127.0.0.1 (IPv4-compatible"),
+            "{compatible}"
+        );
+        assert!(compatible.contains("a loopback address") && compatible.contains("allow_loopback"));
+        let six_to_four = msg("http://[2002:A9FE:A9FE::]/");
+        assert!(
+            six_to_four.starts_with("2002:A9FE:A9FE:: embeds the IPv4 address 169.254.169.254 (6to4"),
+            "{six_to_four}"
+        );
+        let hex = msg("http://0x7f.1/");
+        assert!(hex.starts_with("0x7f.1 (127.0.0.1) is a loopback address"), "{hex}");
+        let decimal = msg("http://2130706433:80/");
+        assert!(decimal.starts_with("2130706433 (127.0.0.1) is a loopback"), "{decimal}");
+        let name = msg("http://localhost/");
+        assert!(name.starts_with("localhost (127.0.0.1) is a loopback"), "{name}");
+        let nat64 = msg("http://[64:ff9b::93.184.216.34]/");
+        assert!(nat64.contains("embeds the IPv4 address 93.184.216.34 (NAT64), a public address"), "{nat64}");
+        assert!(nat64.contains("count as private") && nat64.contains("allow_private"), "{nat64}");
+        let site = msg("http://[fec0::1]:8080/");
+        assert!(site.starts_with("fec0::1 is a deprecated site-local address (fec0::/10)"), "{site}");
+        let mapped = msg("http://[::ffff:169.254.169.254]/");
+        assert!(mapped.contains("(IPv4-mapped), a link-local address"), "{mapped}");
+        let never = msg("http://[::93.184.216.34]/");
+        assert!(never.contains("deprecated") && never.contains("unicast"), "{never}");
+        // The resolver's path has no spelling: the address itself is named.
+        let err = STRICT.check_ip("::ffff:127.0.0.1".parse().expect("ip")).expect_err("loopback");
+        assert!(
+            err.to_string().starts_with("::ffff:127.0.0.1 embeds the IPv4 address 127.0.0.1 (IPv4-mapped)"),
+            "{err}"
+        );
+        match err {
+            TargetError::Loopback(refused) => {
+                assert_eq!(refused.embedded(), Some(Ipv4Addr::LOCALHOST));
+                assert_eq!(refused.ip(), "::ffff:127.0.0.1".parse::<IpAddr>().expect("ip"));
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn the_resolver_path_judges_embedded_addresses_too() {
+        for ip in ["::7f00:1", "2002:7f00:1::", "::ffff:7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe"] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert!(matches!(STRICT.check_ip(ip), Err(TargetError::Loopback(_))), "{ip}");
+        }
+        for ip in ["::a9fe:a9fe", "2002:a9fe:a9fe::", "fec0::1", "64:ff9b::5db8:d822"] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert!(matches!(STRICT.check_ip(ip), Err(TargetError::Private(_))), "{ip}");
+        }
+        assert!(STRICT.check_ip("2606:4700::1111".parse().expect("ip")).is_ok());
+        assert!(STRICT.check_ip("93.184.216.34".parse().expect("ip")).is_ok());
+    }
+
     #[tokio::test]
     async fn the_resolver_drops_refused_addresses() {
         let strict = GuardedResolver { policy: STRICT };
