@@ -419,3 +419,55 @@ async fn an_async_command_calls_back_with_what_get_result_shows() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["detail"][0]["loc"], json!(["body", "callback_secret"]));
 }
+
+/// Subscribes every event of the app's cluster to `url` with `key`.
+async fn subscribe_as(app: &TestApp, key: &str, url: &str) {
+    let body = json!({"url": url, "events": ["*"], "clusters": [app.cluster_id]});
+    let (status, body) = app.request(Method::POST, "/webhooks/subscriptions", Some(key), Some(&body)).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+fn caller_of(r: &Received) -> Option<String> {
+    let data = &r.json()["data"];
+    data["caller"].as_str().or(data["owner"].as_str()).map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_subscription_hears_only_its_own_keys_sessions_and_commands() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (other, admin) = (Receiver::start().await, Receiver::start().await);
+    subscribe_as(&app, OTHER_KEY, &other.url("/other")).await;
+    subscribe_as(&app, ADMIN_KEY, &admin.url("/admin")).await;
+
+    // The agent's session and command; then one command of the other key's own.
+    let (status, session) = app.post("/debug/session", &json!({"cluster_id": app.cluster_id})).await;
+    assert_eq!(status, 201, "{session}");
+    let agents = run_command(&app).await;
+    let body = json!({"cluster_id": app.cluster_id, "command_type": "version"});
+    let (status, own) = app.request(Method::POST, "/debug/execute", Some(OTHER_KEY), Some(&body)).await;
+    assert_eq!(status, 200, "{own}");
+    let own = own["command_id"].as_str().expect("command id").to_string();
+
+    // The admin subscription hears everyone; the other key's hears its own command only.
+    admin
+        .wait_for(Duration::from_secs(15), "both commands at the admin", |r| {
+            let ids = command_ids(r);
+            ids.contains(&agents) && ids.contains(&own)
+        })
+        .await;
+    other.wait_for(Duration::from_secs(15), "its own command", |r| command_ids(r).contains(&own)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // anything misrouted would have arrived by now
+    let heard: Vec<Option<String>> = other.received().iter().map(caller_of).collect();
+    assert!(
+        heard.iter().all(|c| c.as_deref().is_none_or(|c| c == "other")),
+        "another tenant's events: {heard:?}"
+    );
+    assert!(!command_ids(&other.received()).contains(&agents));
+    assert!(
+        admin
+            .received()
+            .iter()
+            .any(|r| r.json()["type"] == "session.created" && caller_of(r).as_deref() == Some("agent")),
+        "the admin hears the agent's session"
+    );
+}
