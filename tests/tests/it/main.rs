@@ -18,4 +18,5 @@ mod restricted;
 mod secrets;
 mod stack;
 mod support;
+mod tenancy;
 mod webhooks;
