@@ -218,6 +218,15 @@ impl<'a> Raw<'a> {
         answer(response).await
     }
 
+    /// Sends `body` as it is (any bytes), with the era's headers.
+    async fn send_raw(&self, body: &str) -> (u16, Option<String>, Value) {
+        let response = self.post(Some("tools/list"), None, body.to_string()).await;
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(String::from);
+        let (status, value) = answer(response).await;
+        (status, content_type, value)
+    }
+
     async fn request(&self, id: i64, method: &str, params: Value) -> (u16, Value) {
         self.send(Some(id), json!({"jsonrpc": "2.0", "method": method, "params": params})).await
     }
@@ -301,4 +310,52 @@ async fn only_declared_capabilities_are_served_in_both_eras() {
     let app = TestApp::spawn().await;
     capabilities_match_what_is_served(Raw::legacy(&app).await).await;
     capabilities_match_what_is_served(Raw::modern(&app)).await;
+}
+
+async fn unreadable_bodies_are_json_rpc_errors(raw: Raw<'_>) {
+    let era = if raw.is_modern() { MODERN } else { "2025-11-25" };
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let bodies = [
+        (r#"{"jsonrpc":"2.0","id":1,"method":"tools/list""#, -32700, "truncated JSON"),
+        ("{not json", -32700, "malformed JSON"),
+        ("", -32700, "an empty body"),
+        (&*format!("[{list}]"), -32600, "a batch"),
+        (&*format!("[{list},{list}]"), -32600, "a batch of two"),
+        ("[]", -32600, "an empty batch"),
+        (r#""tools/list""#, -32600, "a string"),
+        ("42", -32600, "a number"),
+        (r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"tools/list"}"#, -32600, "id over u64"),
+        (r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"tools/list"}"#, -32600, "id over i64"),
+        (r#"{"jsonrpc":"2.0","id":-9223372036854775809,"method":"tools/list"}"#, -32600, "id under i64"),
+        (r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#, -32600, "a fractional id"),
+        (r#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#, -32600, "a null id"),
+        (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"tools/list"}"#, -32600, "an object id"),
+    ];
+    for (body, code, what) in bodies {
+        let (status, content_type, reply) = raw.send_raw(body).await;
+        assert_eq!(status, 400, "{era}: {what}: {reply}");
+        assert!(
+            content_type.as_deref().is_some_and(|c| c.starts_with("application/json")),
+            "{era}: {what}: {content_type:?}"
+        );
+        assert_eq!(reply["jsonrpc"], "2.0", "{era}: {what}: {reply}");
+        assert_eq!(reply["error"]["code"], code, "{era}: {what}: {reply}");
+        assert!(reply["error"]["message"].is_string(), "{era}: {what}: {reply}");
+        assert!(reply.get("id").is_some_and(Value::is_null), "{era}: {what}: the id is null: {reply}");
+    }
+    // Largest ids that are integers in range are fine, and the session (or the stateless door)
+    // still serves.
+    for id in [i64::MAX, i64::MIN] {
+        let (status, reply) = raw.request(id, "tools/list", json!({})).await;
+        assert_eq!(status, 200, "{era}: id {id}: {reply}");
+        assert_eq!(reply["id"], id, "{era}: {reply}");
+        assert!(reply["result"]["tools"].is_array(), "{era}: {reply}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_json_rpc_bodies_are_400_json_rpc_errors_in_both_eras() {
+    let app = TestApp::spawn().await;
+    unreadable_bodies_are_json_rpc_errors(Raw::legacy(&app).await).await;
+    unreadable_bodies_are_json_rpc_errors(Raw::modern(&app)).await;
 }
