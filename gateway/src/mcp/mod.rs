@@ -189,3 +189,26 @@ fn over_limit(error: &axum::Error) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn streamed(size: usize) -> axum::body::Body {
+        let chunks = (0..size.div_ceil(100)).map(|_| Ok::<_, std::io::Error>(vec![b' '; 100]));
+        axum::body::Body::from_stream(futures::stream::iter(chunks))
+    }
+
+    /// A body without a declared length is read only up to the limit: beyond it a 413, as on every
+    /// door; within it the check decides (blanks are no JSON: a parse error).
+    #[tokio::test]
+    async fn a_streamed_body_is_read_up_to_the_limit() {
+        let over = checked_body(streamed(2000), 1024).await.expect_err("refused");
+        assert_eq!(over.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+        let blank = checked_body(streamed(500), 1024).await.expect_err("refused");
+        assert_eq!(blank.status(), http::StatusCode::BAD_REQUEST);
+        let message = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec();
+        let body = checked_body(axum::body::Body::from(message.clone()), 1024).await.expect("passes");
+        assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("bytes").to_vec(), message);
+    }
+}
