@@ -4,7 +4,10 @@
 //! rmcp sees it; the caller rides along in the request's extensions to the tools), a session
 //! belongs to the key that opened it, and the
 //! `Host`/`Origin` values rmcp accepts come from `mcp.allowed_hosts` / `mcp.allowed_origins`.
+//! A POST body that is not one JSON-RPC message rmcp can read is answered here with a JSON-RPC
+//! error ([`envelope`]).
 
+pub mod envelope;
 pub mod tools;
 
 use std::collections::HashMap;
@@ -45,6 +48,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let door = Door {
         keys: state.keys.clone(),
+        max_body: state.settings.server.max_body_bytes,
         sessions: Arc::new(SessionOwners {
             idle: Duration::from_secs(settings.session_idle_seconds),
             owners: Mutex::default(),
@@ -63,6 +67,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 #[derive(Clone)]
 struct Door {
     keys: KeyRing,
+    /// `server.max_body_bytes`: the most of a POST body read here to check it.
+    max_body: usize,
     sessions: Arc<SessionOwners>,
 }
 
@@ -107,7 +113,8 @@ impl SessionOwners {
 /// extensions to the tools), keeps MCP sessions to the key that opened them (another key's
 /// request for it, DELETE and the GET event stream included, is a 404 as for an unknown session),
 /// and answers a session's DELETE with 204: rmcp answers 202, and the official Python client logs
-/// "Session termination failed" for anything but 200/204.
+/// "Session termination failed" for anything but 200/204. A JSON POST body rmcp could not read as
+/// one JSON-RPC message is answered here with a JSON-RPC error ([`envelope::check`]).
 async fn authenticate(State(door): State<Door>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &door.keys).await {
@@ -120,6 +127,14 @@ async fn authenticate(State(door): State<Door>, request: Request, next: Next) ->
     {
         return AppError::NotFound("MCP session not found".into()).into_response();
     }
+    let body = if parts.method == http::Method::POST && is_json(&parts.headers) {
+        match checked_body(body, door.max_body).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        }
+    } else {
+        body
+    };
     let ending_session = parts.method == http::Method::DELETE;
     parts.extensions.insert(caller.clone());
     let mut response = next.run(Request::from_parts(parts, body)).await;
@@ -136,4 +151,64 @@ async fn authenticate(State(door): State<Door>, request: Request, next: Next) ->
         *response.status_mut() = http::StatusCode::NO_CONTENT;
     }
     response
+}
+
+/// `Content-Type: application/json` (with any parameters). Other bodies are rmcp's to refuse (415).
+fn is_json(headers: &http::HeaderMap) -> bool {
+    headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// The body read (at most `max` bytes: beyond that a 413 like every door's) and checked to be one
+/// JSON-RPC message, again as a body for rmcp; or the answer that refuses it.
+async fn checked_body(body: axum::body::Body, max: usize) -> Result<axum::body::Body, Response> {
+    let bytes = match axum::body::to_bytes(body, max).await {
+        Ok(bytes) => bytes,
+        Err(e) if over_limit(&e) => return Err(AppError::TooLarge(crate::error::too_large()).into_response()),
+        Err(e) => {
+            return Err(envelope::Refusal {
+                code: envelope::PARSE_ERROR,
+                message: format!("Parse error: the request body could not be read: {e}"),
+                id: serde_json::Value::Null,
+            }
+            .into_response());
+        }
+    };
+    envelope::check(&bytes).map_err(IntoResponse::into_response)?;
+    Ok(axum::body::Body::from(bytes))
+}
+
+fn over_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn streamed(size: usize) -> axum::body::Body {
+        let chunks = (0..size.div_ceil(100)).map(|_| Ok::<_, std::io::Error>(vec![b' '; 100]));
+        axum::body::Body::from_stream(futures::stream::iter(chunks))
+    }
+
+    /// A body without a declared length is read only up to the limit: beyond it a 413, as on every
+    /// door; within it the check decides (blanks are no JSON: a parse error).
+    #[tokio::test]
+    async fn a_streamed_body_is_read_up_to_the_limit() {
+        let over = checked_body(streamed(2000), 1024).await.expect_err("refused");
+        assert_eq!(over.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+        let blank = checked_body(streamed(500), 1024).await.expect_err("refused");
+        assert_eq!(blank.status(), http::StatusCode::BAD_REQUEST);
+        let message = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec();
+        let body = checked_body(axum::body::Body::from(message.clone()), 1024).await.expect("passes");
+        assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("bytes").to_vec(), message);
+    }
 }

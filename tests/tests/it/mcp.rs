@@ -5,7 +5,7 @@
 use kubently_tests::app::{AGENT_KEY, TestApp};
 use kubently_tests::python;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::assert_no_secrets;
 
@@ -138,4 +138,224 @@ async fn mcp_2025_11_25_sessions_with_the_python_sdk() {
 #[tokio::test]
 async fn mcp_2026_07_28_stateless_with_the_python_sdk() {
     check_era("2026-07-28", "2026-07-28").await;
+}
+
+/// Raw JSON-RPC to `/mcp` in one protocol era, as the SDKs send it: `legacy` is an initialized
+/// 2025-11-25 session (`Mcp-Session-Id` on every request); `2026-07-28` stateless requests carry
+/// their protocol version, client info and capabilities in `params._meta` and the
+/// `MCP-Protocol-Version` / `Mcp-Method` / `Mcp-Name` headers.
+struct Raw<'a> {
+    app: &'a TestApp,
+    session: Option<String>,
+}
+
+const MODERN: &str = "2026-07-28";
+
+impl<'a> Raw<'a> {
+    async fn legacy(app: &'a TestApp) -> Self {
+        let mut raw = Raw { app, session: None };
+        let response = raw.post(Some("initialize"), None, initialize(0).to_string()).await;
+        assert_eq!(response.status(), 200);
+        let id = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).expect("session id");
+        raw.session = Some(id.to_string());
+        let (status, _) =
+            raw.send(None, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        assert!((200..300).contains(&status), "initialized: {status}");
+        raw
+    }
+
+    fn modern(app: &'a TestApp) -> Self {
+        Raw { app, session: None }
+    }
+
+    fn is_modern(&self) -> bool {
+        self.session.is_none()
+    }
+
+    async fn post(&self, method: Option<&str>, name: Option<&str>, body: String) -> reqwest::Response {
+        let mut request = self
+            .app
+            .http
+            .post(format!("{}/mcp", self.app.gateway.url))
+            .header("X-API-Key", AGENT_KEY)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .body(body);
+        if let Some(id) = &self.session {
+            request = request.header("Mcp-Session-Id", id);
+        } else if method != Some("initialize") {
+            request = request.header("MCP-Protocol-Version", MODERN);
+            if let Some(m) = method {
+                request = request.header("Mcp-Method", m);
+            }
+            if let Some(n) = name {
+                request = request.header("Mcp-Name", n);
+            }
+        }
+        request.send().await.expect("POST /mcp")
+    }
+
+    /// Sends `message` (with the era's `_meta` when modern): the status and the JSON body (the last
+    /// event's data when the answer is an event stream).
+    async fn send(&self, id: Option<i64>, mut message: Value) -> (u16, Value) {
+        let method = message["method"].as_str().map(str::to_string);
+        if let Some(id) = id {
+            message["id"] = json!(id);
+        }
+        if self.is_modern() {
+            if message.get("params").is_none() {
+                message["params"] = json!({});
+            }
+            message["params"]["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "1"},
+            });
+        }
+        let params = &message["params"];
+        let name = ["name", "uri"].iter().find_map(|k| params[k].as_str()).map(str::to_string);
+        let response = self.post(method.as_deref(), name.as_deref(), message.to_string()).await;
+        answer(response).await
+    }
+
+    /// Sends `body` as it is (any bytes), with the era's headers.
+    async fn send_raw(&self, body: &str) -> (u16, Option<String>, Value) {
+        let response = self.post(Some("tools/list"), None, body.to_string()).await;
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(String::from);
+        let (status, value) = answer(response).await;
+        (status, content_type, value)
+    }
+
+    async fn request(&self, id: i64, method: &str, params: Value) -> (u16, Value) {
+        self.send(Some(id), json!({"jsonrpc": "2.0", "method": method, "params": params})).await
+    }
+}
+
+/// A 2025-11-25 `initialize` request.
+fn initialize(id: i64) -> Value {
+    let client = json!({"name": "raw-test", "version": "1"});
+    let params = json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client});
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": params})
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .next_back()
+            .unwrap_or(Value::String(text.clone()))
+    });
+    (status, value)
+}
+
+/// The capabilities the server declares to a client of this era: the initialize result
+/// (2025-11-25) or `server/discover` (2026-07-28).
+async fn declared(raw: &Raw<'_>) -> serde_json::Map<String, Value> {
+    let (status, answer) = if raw.is_modern() {
+        raw.request(90, "server/discover", json!({})).await
+    } else {
+        // A fresh initialize (outside the session) answers with the declared capabilities.
+        let fresh = Raw { app: raw.app, session: None };
+        let response = fresh.post(Some("initialize"), None, initialize(90).to_string()).await;
+        answer(response).await
+    };
+    assert_eq!(status, 200, "{answer}");
+    answer["result"]["capabilities"].as_object().cloned().unwrap_or_else(|| panic!("capabilities: {answer}"))
+}
+
+async fn capabilities_match_what_is_served(raw: Raw<'_>) {
+    let era = if raw.is_modern() { MODERN } else { "2025-11-25" };
+    let declared = declared(&raw).await;
+    assert!(declared.contains_key("tools"), "{era}: {declared:?}");
+    let (status, tools) = raw.request(1, "tools/list", json!({})).await;
+    assert_eq!(status, 200, "{era}: {tools}");
+    assert!(tools["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{era}: {tools}");
+
+    // A method that exists nowhere: the shape of "method not found" in this era.
+    let (unknown_status, unknown) = raw.request(2, "no/such/method", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32601, "{era}: {unknown}");
+
+    let methods = [
+        ("prompts", "prompts/list", json!({})),
+        ("prompts", "prompts/get", json!({"name": "debug"})),
+        ("resources", "resources/list", json!({})),
+        ("resources", "resources/templates/list", json!({})),
+        ("resources", "resources/read", json!({"uri": "kubently://clusters"})),
+        (
+            "completions",
+            "completion/complete",
+            json!({
+            "ref": {"type": "ref/prompt", "name": "debug"}, "argument": {"name": "cluster", "value": "lo"}}),
+        ),
+        ("logging", "logging/setLevel", json!({"level": "info"})),
+    ];
+    for (id, (capability, method, params)) in (10..).zip(methods) {
+        let (status, reply) = raw.request(id, method, params).await;
+        if declared.contains_key(capability) {
+            assert!(reply.get("result").is_some(), "{era}: {method} of declared {capability}: {reply}");
+        } else {
+            assert_eq!(reply["error"]["code"], -32601, "{era}: {method} of undeclared {capability}: {reply}");
+            assert_eq!(reply["id"], id, "{era}: {method}: {reply}");
+            assert_eq!(status, unknown_status, "{era}: {method} is answered as an unknown method");
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_declared_capabilities_are_served_in_both_eras() {
+    let app = TestApp::spawn().await;
+    capabilities_match_what_is_served(Raw::legacy(&app).await).await;
+    capabilities_match_what_is_served(Raw::modern(&app)).await;
+}
+
+async fn unreadable_bodies_are_json_rpc_errors(raw: Raw<'_>) {
+    let era = if raw.is_modern() { MODERN } else { "2025-11-25" };
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let bodies = [
+        (r#"{"jsonrpc":"2.0","id":1,"method":"tools/list""#, -32700, "truncated JSON"),
+        ("{not json", -32700, "malformed JSON"),
+        ("", -32700, "an empty body"),
+        (&*format!("[{list}]"), -32600, "a batch"),
+        (&*format!("[{list},{list}]"), -32600, "a batch of two"),
+        ("[]", -32600, "an empty batch"),
+        (r#""tools/list""#, -32600, "a string"),
+        ("42", -32600, "a number"),
+        (r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"tools/list"}"#, -32600, "id over u64"),
+        (r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"tools/list"}"#, -32600, "id over i64"),
+        (r#"{"jsonrpc":"2.0","id":-9223372036854775809,"method":"tools/list"}"#, -32600, "id under i64"),
+        (r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#, -32600, "a fractional id"),
+        (r#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#, -32600, "a null id"),
+        (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"tools/list"}"#, -32600, "an object id"),
+    ];
+    for (body, code, what) in bodies {
+        let (status, content_type, reply) = raw.send_raw(body).await;
+        assert_eq!(status, 400, "{era}: {what}: {reply}");
+        assert!(
+            content_type.as_deref().is_some_and(|c| c.starts_with("application/json")),
+            "{era}: {what}: {content_type:?}"
+        );
+        assert_eq!(reply["jsonrpc"], "2.0", "{era}: {what}: {reply}");
+        assert_eq!(reply["error"]["code"], code, "{era}: {what}: {reply}");
+        assert!(reply["error"]["message"].is_string(), "{era}: {what}: {reply}");
+        assert!(reply.get("id").is_some_and(Value::is_null), "{era}: {what}: the id is null: {reply}");
+    }
+    // Largest ids that are integers in range are fine, and the session (or the stateless door)
+    // still serves.
+    for id in [i64::MAX, i64::MIN] {
+        let (status, reply) = raw.request(id, "tools/list", json!({})).await;
+        assert_eq!(status, 200, "{era}: id {id}: {reply}");
+        assert_eq!(reply["id"], id, "{era}: {reply}");
+        assert!(reply["result"]["tools"].is_array(), "{era}: {reply}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_json_rpc_bodies_are_400_json_rpc_errors_in_both_eras() {
+    let app = TestApp::spawn().await;
+    unreadable_bodies_are_json_rpc_errors(Raw::legacy(&app).await).await;
+    unreadable_bodies_are_json_rpc_errors(Raw::modern(&app)).await;
 }
