@@ -102,7 +102,24 @@ async fn three_node_nats_cluster_forms_and_replicates_a_stream() {
     })
     .await
     .expect("R3 stream created within 60 s");
-    js.publish("r3.x", "hello".into()).await.expect("publish").await.expect("ack");
+    // A just-created R3 stream may not have elected its leader yet (more likely on a busy
+    // machine): the first publishes can answer "stream not found" until it has.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            // One message id: a retry after an ack that got lost stores nothing twice.
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(kubently_shared::names::HEADER_MSG_ID, "r3-hello");
+            match js.publish_with_headers("r3.x", headers, "hello".into()).await.expect("publish").await {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::info!(error = %e, "R3 stream not ready yet");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the R3 stream acknowledges a publish within 30 s");
     let mut stream = stream;
     let info = stream.info().await.expect("stream info");
     assert_eq!(info.config.num_replicas, 3);
