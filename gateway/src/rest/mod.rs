@@ -35,15 +35,86 @@ use crate::error::AppError;
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::redeliver,
         audit::audit, health::healthz, health::health, health::readyz, health::metrics,
     ),
-    components(schemas(models::CreateSessionRequest, models::ExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
+    components(schemas(health::HealthReport, models::ErrorBody, models::ValidationErrorBody, models::FieldErrorBody, models::CreateSessionRequest, models::ExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
         crate::app::sessions::SessionView, crate::app::commands::CommandOutcome, crate::app::commands::OutputInfo, crate::outcome::ResultPage,
         kubently_shared::protocol::CommandStatus, crate::session_store::SessionStatus, crate::audit::AuditEntry, crate::app::audit::AuditPage,
         crate::app::clusters::ClusterList, crate::app::clusters::ClusterDetail, crate::app::clusters::ClusterStatus, crate::app::clusters::AgentList,
         crate::app::subscriptions::SubscriptionView, crate::app::subscriptions::SubscriptionList, crate::app::subscriptions::AttemptView,
         crate::app::subscriptions::DeliveryView, crate::app::subscriptions::DeliveryList, crate::app::subscriptions::RedeliverResponse)),
-    modifiers(&ApiKeyScheme),
+    modifiers(&ApiKeyScheme, &CommonResponses),
 )]
 struct ApiDoc;
+
+/// The answers every operation of a kind can give, added where a route does not list them
+/// itself, as shared response components: 401 on every operation that needs a key (no key or a
+/// wrong one), 413 and 422 on every operation with a body, 422 on every operation with a query
+/// string, and 500 everywhere a handler runs.
+struct CommonResponses;
+
+/// Response component names.
+pub const UNAUTHORIZED: &str = "Unauthorized";
+pub const TOO_LARGE: &str = "PayloadTooLarge";
+pub const INVALID: &str = "ValidationFailed";
+pub const INTERNAL: &str = "InternalError";
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let json = |schema: &str, description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build(),
+                )
+                .build()
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema, description) in [
+            (UNAUTHORIZED, "Error", "No `X-API-Key` header, or a key this gateway does not know."),
+            (TOO_LARGE, "Error", "The request body is larger than `server.max_body_bytes` (1 MiB)."),
+            (
+                INVALID,
+                "ValidationError",
+                "Validation failed: a body, query string or header that does not parse or is out of range; each problem names its field in `loc`.",
+            ),
+            (
+                INTERNAL,
+                "Error",
+                "A bug or a corrupt record; the `detail` carries an error id for the gateway log.",
+            ),
+        ] {
+            components.responses.insert(name.to_string(), RefOr::T(json(schema, description)));
+        }
+        let add = |op: &mut Operation, status: &str, name: &str| {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.post, &mut item.delete, &mut item.put, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add(op, "401", UNAUTHORIZED);
+                }
+                let has_query = op.parameters.iter().flatten().any(|p| match p {
+                    RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query),
+                    RefOr::Ref(_) => false,
+                });
+                if op.request_body.is_some() {
+                    add(op, "413", TOO_LARGE);
+                    add(op, "422", INVALID);
+                }
+                if has_query {
+                    add(op, "422", INVALID);
+                }
+                add(op, "500", INTERNAL);
+            }
+        }
+    }
+}
 
 struct ApiKeyScheme;
 

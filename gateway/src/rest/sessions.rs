@@ -16,7 +16,9 @@ use crate::error::AppResult;
 
 /// Opens a debug session; the cluster is marked active (executor in fast mode) for its TTL.
 #[utoipa::path(post, path = "/debug/session", tag = "sessions", request_body = CreateSessionRequest,
-    responses((status = 201, body = SessionView), (status = 404, description = "unknown cluster"), (status = 422, description = "validation error")),
+    responses((status = 201, body = SessionView),
+        (status = 403, description = "the key may not use this cluster", body = super::models::ErrorBody),
+        (status = 404, description = "unknown cluster (no executor ever connected for it)", body = super::models::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -30,7 +32,8 @@ pub async fn create(
 
 /// A session's real status (`active`, `expired`, `ended`); `expires_at` moves with each execute.
 #[utoipa::path(get, path = "/debug/session/{session_id}", tag = "sessions",
-    params(("session_id" = String, Path)), responses((status = 200, body = SessionView), (status = 404, description = "not found or not yours")),
+    params(("session_id" = uuid::Uuid, Path, description = "A session id (UUID); anything else is a 404")),
+    responses((status = 200, body = SessionView), (status = 404, description = "not found or not yours", body = super::models::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
@@ -42,7 +45,8 @@ pub async fn get(
 
 /// Ends a session (204); it stays readable with status `ended` for the retention period.
 #[utoipa::path(delete, path = "/debug/session/{session_id}", tag = "sessions",
-    params(("session_id" = String, Path)), responses((status = 204), (status = 404, description = "not found, not yours, or already ended")),
+    params(("session_id" = uuid::Uuid, Path, description = "A session id (UUID); anything else is a 404")),
+    responses((status = 204, description = "ended"), (status = 404, description = "not found, not yours, or already ended", body = super::models::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
