@@ -1,5 +1,5 @@
 //! The official Python client SDKs (`mcp`, `a2a-sdk`) as real clients for the agent-protocol
-//! tests: a venv under the cache dir, created on first use from `tests/python/requirements.txt`
+//! tests, and `schemathesis` for the REST fuzz run: a venv under the cache dir, created on first use from `tests/python/requirements.txt`
 //! (PyPI), reused while the requirements are unchanged, and safe when tests race to create it.
 
 use std::path::PathBuf;
@@ -38,7 +38,10 @@ fn prepare() -> anyhow::Result<PathBuf> {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
         return Ok(python);
     }
-    eprintln!("[kubently-tests] creating the Python client venv {} (mcp, a2a-sdk from PyPI)", dir.display());
+    eprintln!(
+        "[kubently-tests] creating the Python client venv {} (mcp, a2a-sdk, schemathesis from PyPI)",
+        dir.display()
+    );
     let started = std::time::Instant::now();
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -53,6 +56,16 @@ fn prepare() -> anyhow::Result<PathBuf> {
     std::fs::write(&stamp, wanted)?;
     eprintln!("[kubently-tests] Python client venv ready ({:.1}s)", started.elapsed().as_secs_f64());
     Ok(python)
+}
+
+/// A console script of the venv (`schemathesis`), creating the venv first if needed (blocking).
+pub fn venv_bin(name: &str) -> anyhow::Result<PathBuf> {
+    let python = client_python()?;
+    let bin = python.parent().context("the venv's bin directory")?.join(name);
+    if !bin.exists() {
+        bail!("{} is not in the venv (is it in tests/python/requirements.txt?)", bin.display());
+    }
+    Ok(bin)
 }
 
 /// python3.11 or newer (mcp 2.x needs 3.11).
