@@ -63,8 +63,10 @@ pub struct ExecuteRequest {
     #[serde(default)]
     #[schema(pattern = r"^[ -~]*$", max_length = 256)]
     pub correlation_id: Option<String>,
-    /// get, describe, logs, top, events, version, api-resources, api-versions, explain, rollout, cluster-info.
+    /// get, describe, logs, top, events, version, api-resources, api-versions, explain, rollout,
+    /// cluster-info (any case; words after the verb are read as leading args: `get pods`).
     #[serde(default = "default_command_type")]
+    #[schema(example = "get")]
     pub command_type: String,
     /// Positional words and flags after the verb, one token per element (no shell parsing).
     #[serde(default)]
@@ -138,6 +140,7 @@ pub struct CreateSubscription {
     /// http(s) URL; loopback/private targets only where the deployment allows them.
     pub url: String,
     /// `*`, a category (`command.*`, `session.*`, `cluster.*`) or a type (`cluster.disconnected`).
+    #[schema(value_type = Vec<EventPattern>, min_items = 1)]
     pub events: Vec<String>,
     /// Only events of these clusters (default: every cluster your key may use).
     #[serde(default)]
@@ -181,4 +184,60 @@ pub struct FieldErrorBody {
     /// The offending value, when it is safe to echo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<serde_json::Value>,
+}
+
+/// An event pattern a subscription may use (documentation of `CreateSubscription::events`; the
+/// unit test below keeps it equal to what `crate::webhooks::patterns` accepts).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum EventPattern {
+    #[serde(rename = "*")]
+    All,
+    #[serde(rename = "cluster.*")]
+    Cluster,
+    #[serde(rename = "command.*")]
+    Command,
+    #[serde(rename = "session.*")]
+    Session,
+    #[serde(rename = "session.created")]
+    SessionCreated,
+    #[serde(rename = "session.closed")]
+    SessionClosed,
+    #[serde(rename = "command.completed")]
+    CommandCompleted,
+    #[serde(rename = "command.failed")]
+    CommandFailed,
+    #[serde(rename = "command.timeout")]
+    CommandTimeout,
+    #[serde(rename = "cluster.connected")]
+    ClusterConnected,
+    #[serde(rename = "cluster.disconnected")]
+    ClusterDisconnected,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_event_patterns_are_the_accepted_ones() {
+        use EventPattern::*;
+        let documented: std::collections::BTreeSet<String> = [
+            All,
+            Cluster,
+            Command,
+            Session,
+            SessionCreated,
+            SessionClosed,
+            CommandCompleted,
+            CommandFailed,
+            CommandTimeout,
+            ClusterConnected,
+            ClusterDisconnected,
+        ]
+        .iter()
+        .map(|p| serde_json::to_value(p).expect("serialises").as_str().expect("a string").to_string())
+        .collect();
+        let accepted = crate::webhooks::patterns::allowed_patterns().into_iter().collect();
+        assert_eq!(documented, accepted);
+    }
 }

@@ -20,8 +20,10 @@ use kubently_tests::webhook_receiver::Receiver;
 const MAX_EXAMPLES: &str = "8";
 /// Fixed, so a failure reproduces; change it to explore.
 const SEED: &str = "20261202";
-const CHECKS: &str =
-    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+/// No 5xx; the declared status codes, content types and bodies; and no operation that needs a key
+/// answers without one or with a wrong one (`ignored_auth`: they must be 401s).
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                      response_schema_conformance,ignored_auth";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rest_api_survives_schema_fuzzing() {
@@ -36,7 +38,7 @@ async fn rest_api_survives_schema_fuzzing() {
     let started = Instant::now();
     let run = tokio::process::Command::new(&schemathesis)
         .args(["run", &schema, "--checks", CHECKS, "--max-examples", MAX_EXAMPLES, "--seed", SEED])
-        .args(["--phases", "examples,coverage,fuzzing", "--workers", "1", "--request-timeout", "40"])
+        .args(["--phases", "examples,coverage,fuzzing,stateful", "--workers", "1", "--request-timeout", "40"])
         .args(["--generation-database", "none", "--no-color", "--suppress-health-check", "all"])
         .args(["-H", &format!("X-API-Key: {AGENT_KEY}")])
         .env("SCHEMATHESIS_HOOKS", python::script("fuzz_hooks.py"))
