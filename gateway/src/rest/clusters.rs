@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
+use super::PathParam;
 use crate::AppState;
 use crate::app::clusters::{self, AgentList, ClusterDetail, ClusterList, ClusterStatus};
 use crate::auth::Caller;
@@ -22,7 +23,7 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Cl
 pub async fn detail(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<Json<ClusterDetail>> {
     Ok(Json(clusters::detail(&state, &caller, &id).await?))
 }
@@ -33,7 +34,7 @@ pub async fn detail(
 pub async fn status(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<Json<ClusterStatus>> {
     Ok(Json(clusters::status(&state, &caller, &id)?))
 }
@@ -50,7 +51,7 @@ pub async fn agents(State(state): State<Arc<AppState>>, caller: Caller) -> AppRe
 pub async fn agent_status(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<Json<ClusterStatus>> {
     Ok(Json(clusters::agent_status(&state, &caller, &id)?))
 }

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use kubently_shared::protocol::CommandStatus;
 use serde::Deserialize;
 
 use super::models::{AsyncAccepted, ExecuteRequest};
-use super::{Body, QueryOf};
+use super::{Body, PathParam, QueryOf};
 use crate::AppState;
 use crate::app::commands::{self, CommandOutcome};
 use crate::app::headers::AgentHeaders;
@@ -95,7 +95,7 @@ pub struct PageParams {
 pub async fn result(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     query: QueryOf<PageParams>,
 ) -> AppResult<Json<ResultPage>> {
     let Query(p) = query?;

@@ -171,6 +171,26 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// A JSON body, or the 422 (413) that says what was wrong with it.
 pub type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
 
+/// A path parameter, or a 404 `{"detail": …}` when the segment does not decode (percent-escapes
+/// that are not UTF-8): such an id names no record, like every other id no record can have
+/// (axum's own answer would be a plain-text 400 the API does not declare).
+pub struct PathParam<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParam<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(AppError::NotFound(format!("Not found: {}", rejection.body_text()))),
+        }
+    }
+}
+
 /// A query string, or the 422 that says what was wrong with it.
 pub type QueryOf<T> = Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>;
 

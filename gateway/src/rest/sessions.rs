@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::Body;
 use super::models::CreateSessionRequest;
+use super::{Body, PathParam};
 use crate::AppState;
 use crate::app::headers::AgentHeaders;
 use crate::app::sessions::{self, SessionView};
@@ -38,7 +38,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<Json<SessionView>> {
     Ok(Json(sessions::get(&state, &caller, &id).await?))
 }
@@ -51,7 +51,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<StatusCode> {
     sessions::close(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)

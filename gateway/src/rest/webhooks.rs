@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
 use super::models::CreateSubscription;
-use super::{Body, QueryOf};
+use super::{Body, PathParam, QueryOf};
 use crate::AppState;
 use crate::app::subscriptions::{
     self, AttemptView, DeliveryFilter, DeliveryList, RedeliverResponse, SubscriptionList, SubscriptionView,
@@ -40,7 +40,7 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> AppResu
 pub async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<Json<SubscriptionView>> {
     Ok(Json(subscriptions::get(&state, &caller, &id).await?))
 }
@@ -52,7 +52,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<StatusCode> {
     subscriptions::delete(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -64,7 +64,7 @@ pub async fn delete(
 pub async fn test(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> AppResult<Json<AttemptView>> {
     Ok(Json(subscriptions::test(&state, &caller, &id).await?))
 }
@@ -75,7 +75,7 @@ pub async fn test(
 pub async fn deliveries(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     query: QueryOf<DeliveryFilter>,
 ) -> AppResult<Json<DeliveryList>> {
     let Query(filter) = query?;
@@ -88,7 +88,7 @@ pub async fn deliveries(
 pub async fn redeliver(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((id, event_id)): Path<(String, String)>,
+    PathParam((id, event_id)): PathParam<(String, String)>,
 ) -> AppResult<Json<RedeliverResponse>> {
     Ok(Json(subscriptions::redeliver(&state, &caller, &id, &event_id).await?))
 }

@@ -72,4 +72,31 @@ async fn rest_api_survives_schema_fuzzing() {
         assert!(url.starts_with(&receiver.url("/")), "a subscription to {url} escaped the hooks");
     }
     eprintln!("[fuzz] {} subscriptions made, all to the loopback receiver", subscriptions.len());
+
+    // What generators seldom send: path segments that are not UTF-8, and query values of the
+    // wrong type. Each is a declared status with a JSON body.
+    for (path, want) in [
+        ("/debug/session/%FF", 404),
+        ("/debug/result/%C0%AF", 404),
+        ("/debug/clusters/%FF", 404),
+        ("/cluster/%FF/status", 404),
+        ("/webhooks/subscriptions/%FF", 404),
+        ("/webhooks/subscriptions/%FF/deliveries", 404),
+        ("/audit?limit=abc", 422),
+        ("/audit?limit=%FF", 422),
+        ("/debug/result/00000000-0000-0000-0000-000000000000?offset=-1", 422),
+    ] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.gateway.url))
+            .header("X-API-Key", AGENT_KEY)
+            .send()
+            .await
+            .expect("gateway reachable");
+        let status = response.status().as_u16();
+        let json = response.headers().get("content-type").is_some_and(|v| v == "application/json");
+        let body = response.text().await.unwrap_or_default();
+        eprintln!("[fuzz] {path} -> {status} {body}");
+        assert!(status == want && json, "{path}: {status} {body}");
+    }
 }
