@@ -1,5 +1,5 @@
 //! A bounded schema fuzz run of the REST API: schemathesis (pinned in
-//! `tests/python/requirements.txt`) reads the gateway's own `/openapi.json` and sends a few
+//! `tests/python/fuzz-requirements.txt`) reads the gateway's own `/openapi.json` and sends a few
 //! hundred generated requests, valid and invalid, to a test gateway with a connected executor.
 //! Every response must be a non-5xx that the document declares: its status code, its content
 //! type and its body schema.
@@ -29,7 +29,7 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 async fn rest_api_survives_schema_fuzzing() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let receiver = Receiver::start().await;
-    let schemathesis = tokio::task::spawn_blocking(|| python::venv_bin("schemathesis"))
+    let schemathesis = tokio::task::spawn_blocking(|| python::fuzz_bin("schemathesis"))
         .await
         .expect("venv thread")
         .unwrap_or_else(|e| panic!("{e:#}"));
