@@ -73,6 +73,31 @@ async fn rest_api_survives_schema_fuzzing() {
     }
     eprintln!("[fuzz] {} subscriptions made, all to the loopback receiver", subscriptions.len());
 
+    // Every operation the document says needs a key: 401 JSON without one and with a wrong one.
+    let (status, doc) = app.request(reqwest::Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if op["security"].as_array().is_none_or(|s| s.is_empty()) {
+                continue;
+            }
+            assert!(op["responses"]["401"].is_object(), "{method} {path} does not declare its 401");
+            let concrete =
+                path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>();
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            for key in [None, Some("not-a-key-0123456789abcdef")] {
+                let (status, body) = app.request(method.clone(), &concrete.join("/"), key, None).await;
+                assert!(
+                    status == 401 && body["detail"].is_string(),
+                    "{method} {path} with {key:?}: {status} {body}"
+                );
+            }
+            secured += 1;
+        }
+    }
+    assert!(secured >= 20, "only {secured} secured operations in the document");
+
     // What generators seldom send: path segments that are not UTF-8, and query values of the
     // wrong type. Each is a declared status with a JSON body.
     for (path, want) in [
