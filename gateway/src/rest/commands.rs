@@ -21,6 +21,10 @@ use crate::outcome::ResultPage;
 /// Runs one read-only command and waits for its result (`status` `success`, `failure` or
 /// `timeout`; a timeout says whether no executor was connected or the executor was too slow).
 #[utoipa::path(post, path = "/debug/execute", tag = "commands", request_body = ExecuteRequest,
+    params(
+        ("X-Correlation-ID" = Option<String>, Header, description = "Overrides the body's correlation_id; returned and audited", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Service-Identity" = Option<String>, Header, description = "Overrides the body's service_identity", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Request-Timeout" = Option<u64>, Header, description = "Seconds, 1–60; overrides timeout_seconds", minimum = 1, maximum = 60)),
     responses((status = 200, body = CommandOutcome), (status = 400, description = "session of another cluster", body = super::models::ErrorBody),
         (status = 403, description = "the key may not use this cluster", body = super::models::ErrorBody),
         (status = 404, description = "unknown cluster or session", body = super::models::ErrorBody),
@@ -49,6 +53,10 @@ pub async fn execute(
 /// Queues one read-only command and returns at once (202); the result is read later from
 /// `result_url` (`pending` until the executor answers; `timeout` if nobody did by the deadline).
 #[utoipa::path(post, path = "/debug/execute/async", tag = "commands", request_body = ExecuteRequest,
+    params(
+        ("X-Correlation-ID" = Option<String>, Header, description = "Overrides the body's correlation_id; returned and audited", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Service-Identity" = Option<String>, Header, description = "Overrides the body's service_identity", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Request-Timeout" = Option<u64>, Header, description = "Seconds, 1–60; overrides timeout_seconds", minimum = 1, maximum = 60)),
     responses((status = 202, body = AsyncAccepted), (status = 400, description = "session of another cluster", body = super::models::ErrorBody),
         (status = 403, description = "the key may not use this cluster", body = super::models::ErrorBody),
         (status = 404, description = "unknown cluster or session", body = super::models::ErrorBody),

@@ -16,6 +16,10 @@ use crate::error::AppResult;
 
 /// Opens a debug session; the cluster is marked active (executor in fast mode) for its TTL.
 #[utoipa::path(post, path = "/debug/session", tag = "sessions", request_body = CreateSessionRequest,
+    params(
+        ("X-Correlation-ID" = Option<String>, Header, description = "Overrides the body's correlation_id; returned and audited", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Service-Identity" = Option<String>, Header, description = "Overrides the body's service_identity", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Request-Timeout" = Option<u64>, Header, description = "Seconds, 1–60; overrides timeout_seconds", minimum = 1, maximum = 60)),
     responses((status = 201, body = SessionView),
         (status = 403, description = "the key may not use this cluster", body = super::models::ErrorBody),
         (status = 404, description = "unknown cluster (no executor ever connected for it)", body = super::models::ErrorBody)),

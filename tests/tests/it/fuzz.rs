@@ -12,7 +12,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use kubently_tests::app::{AGENT_KEY, TestApp};
+use kubently_tests::app::{ADMIN_KEY, AGENT_KEY, TestApp};
 use kubently_tests::python;
 use kubently_tests::webhook_receiver::Receiver;
 
@@ -25,6 +25,40 @@ const SEED: &str = "20261202";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_schema_conformance,ignored_auth";
 
+/// One schemathesis run against `app` with `key`, plus `extra` options.
+async fn fuzz(
+    schemathesis: &std::path::Path,
+    app: &TestApp,
+    receiver: &Receiver,
+    key: &str,
+    extra: &[&str],
+    workdir: &std::path::Path,
+) -> std::process::Output {
+    let schema = format!("{}/openapi.json", app.gateway.url);
+    let run = tokio::process::Command::new(schemathesis)
+        .args(["run", &schema, "--checks", CHECKS, "--max-examples", MAX_EXAMPLES, "--seed", SEED])
+        .args(["--phases", "examples,coverage,fuzzing,stateful", "--workers", "1", "--request-timeout", "70"])
+        .args(["--generation-database", "none", "--no-color", "--suppress-health-check", "all"])
+        .args(["-H", &format!("X-API-Key: {key}")])
+        .args(extra)
+        .env("SCHEMATHESIS_HOOKS", python::script("fuzz_hooks.py"))
+        .env("KUBENTLY_FUZZ_RECEIVER", receiver.url("/fuzz"))
+        .env("KUBENTLY_FUZZ_CLUSTER", &app.cluster_id)
+        .envs(
+            ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
+                .map(|v| (v, "http://127.0.0.1:9")),
+        )
+        .envs(["NO_PROXY", "no_proxy"].map(|v| (v, "127.0.0.1,localhost,::1")))
+        .current_dir(workdir)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("schemathesis finishes within 5 minutes")
+        .expect("schemathesis runs")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rest_api_survives_schema_fuzzing() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
@@ -34,34 +68,19 @@ async fn rest_api_survives_schema_fuzzing() {
         .expect("venv thread")
         .unwrap_or_else(|e| panic!("{e:#}"));
     let workdir = tempfile::tempdir().expect("work dir");
-    let schema = format!("{}/openapi.json", app.gateway.url);
     let started = Instant::now();
-    let run = tokio::process::Command::new(&schemathesis)
-        .args(["run", &schema, "--checks", CHECKS, "--max-examples", MAX_EXAMPLES, "--seed", SEED])
-        .args(["--phases", "examples,coverage,fuzzing,stateful", "--workers", "1", "--request-timeout", "40"])
-        .args(["--generation-database", "none", "--no-color", "--suppress-health-check", "all"])
-        .args(["-H", &format!("X-API-Key: {AGENT_KEY}")])
-        .env("SCHEMATHESIS_HOOKS", python::script("fuzz_hooks.py"))
-        .env("KUBENTLY_FUZZ_RECEIVER", receiver.url("/fuzz"))
-        .env("KUBENTLY_FUZZ_CLUSTER", &app.cluster_id)
-        .envs(
-            ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
-                .map(|v| (v, "http://127.0.0.1:9")),
-        )
-        .envs(["NO_PROXY", "no_proxy"].map(|v| (v, "127.0.0.1,localhost,::1")))
-        .current_dir(workdir.path())
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("schemathesis finishes within 5 minutes")
-        .expect("schemathesis runs");
+    let out = fuzz(&schemathesis, &app, &receiver, AGENT_KEY, &[], workdir.path()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}\n[fuzz] schemathesis ran {:.1}s, {}", started.elapsed().as_secs_f64(), out.status);
     assert!(out.status.success(), "schemathesis found problems ({}):\n{stdout}\n{stderr}", out.status);
     assert!(stdout.contains("passed"), "no test case ran:\n{stdout}\n{stderr}");
+    // The admin operations once more with an admin key (the agent key only reaches their 403).
+    let admin =
+        fuzz(&schemathesis, &app, &receiver, ADMIN_KEY, &["--include-tag", "admin"], workdir.path()).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&admin.stdout), String::from_utf8_lossy(&admin.stderr));
+    eprintln!("{stdout}");
+    assert!(admin.status.success(), "schemathesis found problems with the admin key:\n{stdout}\n{stderr}");
 
     // Every subscription the fuzzer made points at the loopback receiver.
     let (status, list) = app.get("/webhooks/subscriptions").await;
