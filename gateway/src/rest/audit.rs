@@ -14,6 +14,7 @@ use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// `command_executed` or `command_rejected`.
     pub event_type: Option<String>,

@@ -85,6 +85,7 @@ pub async fn execute_async(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Byte offset into the full output (the truncation note gives the first one).
     #[param(minimum = 0)]

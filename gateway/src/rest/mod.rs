@@ -201,3 +201,56 @@ impl FromRequestParts<Arc<AppState>> for AgentHeaders {
         Self::from_headers(&parts.headers)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    /// The document says what the server does: errors on every operation, and the limits the
+    /// server enforces (the fuzz integration test checks the answers against it).
+    #[test]
+    fn the_document_declares_errors_and_limits() {
+        let doc = serde_json::to_value(super::openapi_document()).expect("serialises");
+        if let Ok(path) = std::env::var("KUBENTLY_DUMP_OPENAPI") {
+            std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")).expect("dump");
+        }
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                let has = |status: &str| op["responses"][status].is_object();
+                assert!(has("500"), "{method} {path}: 500");
+                if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    assert!(has("401"), "{method} {path}: 401");
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(has("413") && has("422"), "{method} {path}: 413, 422");
+                }
+            }
+        }
+        let schemas = &doc["components"]["schemas"];
+        let session = &schemas["CreateSessionRequest"]["properties"];
+        assert_eq!(
+            (&session["ttl_seconds"]["minimum"], &session["ttl_seconds"]["maximum"]),
+            (&json!(60), &json!(3600))
+        );
+        assert_eq!(session["cluster_id"]["maxLength"], 100);
+        let execute = &schemas["ExecuteRequest"]["properties"];
+        assert_eq!(execute["args"]["maxItems"], 20);
+        assert_eq!(execute["output_budget"]["minimum"], 1024);
+        assert_eq!(execute["output_budget"]["maximum"], 1_048_576);
+        assert_eq!(execute["correlation_id"]["maxLength"], 256);
+        assert_eq!(schemas["FieldError"]["required"], json!(["type", "loc", "msg"]));
+        for (path, query) in [
+            ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit"][..]),
+            ("/debug/result/{command_id}", &["offset", "limit"]),
+            ("/webhooks/subscriptions/{id}/deliveries", &["status"]),
+        ] {
+            let params = doc["paths"][path]["get"]["parameters"].as_array().expect("parameters").clone();
+            for name in query {
+                let p = params.iter().find(|p| p["name"] == *name).expect("declared");
+                assert_eq!((&p["in"], &p["required"]), (&json!("query"), &json!(false)), "{path} {name}");
+            }
+        }
+        let sub_id = &doc["paths"]["/webhooks/subscriptions/{id}"]["get"]["parameters"][0]["schema"];
+        assert_eq!(sub_id["pattern"], Value::from("^wh_[0-9a-f]{32}$"));
+    }
+}

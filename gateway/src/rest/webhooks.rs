@@ -15,6 +15,14 @@ use crate::app::subscriptions::{
 use crate::auth::Caller;
 use crate::error::AppResult;
 
+/// `?status=` of `GET …/deliveries`, as a query string.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryParams {
+    /// `retrying`, `dead` or `delivered`; all when absent.
+    pub status: Option<crate::webhooks::store::DeliveryStatus>,
+}
+
 /// Subscribes to events. The response carries the signing secret; it is never shown again.
 #[utoipa::path(post, path = "/webhooks/subscriptions", tag = "webhooks", request_body = CreateSubscription,
     responses((status = 201, body = SubscriptionView), (status = 403, description = "a cluster the key may not use", body = super::models::ErrorBody),
@@ -70,16 +78,16 @@ pub async fn test(
 }
 
 /// Deliveries that failed at least once (retrying, dead, or delivered later), newest first.
-#[utoipa::path(get, path = "/webhooks/subscriptions/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "A subscription id (`wh_` and 32 hex digits); anything else is a 404", pattern = r"^wh_[0-9a-f]{32}$"), DeliveryFilter),
+#[utoipa::path(get, path = "/webhooks/subscriptions/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "A subscription id (`wh_` and 32 hex digits); anything else is a 404", pattern = r"^wh_[0-9a-f]{32}$"), DeliveryParams),
     responses((status = 200, body = DeliveryList), (status = 404, description = "unknown or not yours", body = super::models::ErrorBody)), security(("api_key" = [])))]
 pub async fn deliveries(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(id): PathParam<String>,
-    query: QueryOf<DeliveryFilter>,
+    query: QueryOf<DeliveryParams>,
 ) -> AppResult<Json<DeliveryList>> {
-    let Query(filter) = query?;
-    Ok(Json(subscriptions::deliveries(&state, &caller, &id, filter).await?))
+    let Query(DeliveryParams { status }) = query?;
+    Ok(Json(subscriptions::deliveries(&state, &caller, &id, DeliveryFilter { status }).await?))
 }
 
 /// Sends a logged (typically dead) delivery again, now, with its original `webhook-id`.
