@@ -1,6 +1,8 @@
-//! The official Python client SDKs (`mcp`, `a2a-sdk`) as real clients for the agent-protocol
-//! tests: a venv under the cache dir, created on first use from `tests/python/requirements.txt`
-//! (PyPI), reused while the requirements are unchanged, and safe when tests race to create it.
+//! Python tools from PyPI for the integration tests, each in a venv of its own under the cache
+//! dir: the official client SDKs (`mcp`, `a2a-sdk`, from `tests/python/requirements.txt`) as real
+//! clients for the agent-protocol tests, and `schemathesis` (`tests/python/fuzz-requirements.txt`)
+//! for the REST fuzz run. A venv is created on first use, reused while its requirements file is
+//! unchanged, and safe when tests race to create it.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,30 +17,60 @@ pub fn script(name: &str) -> PathBuf {
     paths::repo_root().join("tests").join("python").join(name)
 }
 
+/// A venv under the cache dir, made from a requirements file of `tests/python`.
+struct Venv {
+    requirements: &'static str,
+    dir: &'static str,
+    what: &'static str,
+}
+
+/// The official SDKs the agent-protocol tests drive.
+const CLIENTS: Venv = Venv { requirements: "requirements.txt", dir: "py-clients", what: "mcp, a2a-sdk" };
+/// The REST fuzz run's schemathesis, apart from the clients so neither reinstalls the other.
+const FUZZ: Venv = Venv { requirements: "fuzz-requirements.txt", dir: "py-fuzz", what: "schemathesis" };
+
 /// The venv's python, creating the venv first if needed (blocking; call from `spawn_blocking`).
 pub fn client_python() -> anyhow::Result<PathBuf> {
     static READY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    READY.get_or_init(|| prepare().map_err(|e| format!("{e:#}"))).clone().map_err(|e| anyhow::anyhow!(e))
+    READY
+        .get_or_init(|| prepare(&CLIENTS).map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
-fn prepare() -> anyhow::Result<PathBuf> {
-    let requirements = script("requirements.txt");
+/// A console script of the fuzz venv (`schemathesis`), creating the venv first if needed
+/// (blocking).
+pub fn fuzz_bin(name: &str) -> anyhow::Result<PathBuf> {
+    static READY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let python = READY
+        .get_or_init(|| prepare(&FUZZ).map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let bin = python.parent().context("the venv's bin directory")?.join(name);
+    if !bin.exists() {
+        bail!("{} is not in the venv (is it in tests/python/{}?)", bin.display(), FUZZ.requirements);
+    }
+    Ok(bin)
+}
+
+fn prepare(venv: &Venv) -> anyhow::Result<PathBuf> {
+    let requirements = script(venv.requirements);
     let wanted = std::fs::read_to_string(&requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
-    let dir = paths::cache_dir().join("py-clients");
+    let dir = paths::cache_dir().join(venv.dir);
     std::fs::create_dir_all(paths::cache_dir())?;
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(paths::cache_dir().join("py-clients.lock"))?;
+        .open(paths::cache_dir().join(format!("{}.lock", venv.dir)))?;
     lock_exclusive(&lock)?;
     let python = dir.join("bin").join("python");
     let stamp = dir.join("installed-requirements.txt");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
         return Ok(python);
     }
-    eprintln!("[kubently-tests] creating the Python client venv {} (mcp, a2a-sdk from PyPI)", dir.display());
+    eprintln!("[kubently-tests] creating the Python venv {} ({} from PyPI)", dir.display(), venv.what);
     let started = std::time::Instant::now();
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -48,10 +80,10 @@ fn prepare() -> anyhow::Result<PathBuf> {
         Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(&requirements),
-        "pip install -r tests/python/requirements.txt",
+        &format!("pip install -r tests/python/{}", venv.requirements),
     )?;
     std::fs::write(&stamp, wanted)?;
-    eprintln!("[kubently-tests] Python client venv ready ({:.1}s)", started.elapsed().as_secs_f64());
+    eprintln!("[kubently-tests] Python venv ready ({:.1}s)", started.elapsed().as_secs_f64());
     Ok(python)
 }
 

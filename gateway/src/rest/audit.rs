@@ -14,6 +14,7 @@ use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// `command_executed` or `command_rejected`.
     pub event_type: Option<String>,
@@ -23,6 +24,7 @@ pub struct AuditParams {
     pub since: Option<String>,
     pub until: Option<String>,
     /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -35,7 +37,8 @@ fn parse_time(name: &str, value: &str) -> AppResult<OffsetDateTime> {
 
 /// Audit records: who ran what on which cluster, the outcome and correlation id — never output.
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditParams),
-    responses((status = 200, body = AuditPage), (status = 400, description = "bad time"), (status = 422, description = "bad limit")),
+    responses((status = 200, body = AuditPage), (status = 400, description = "`since` or `until` is not ISO 8601", body = super::models::ErrorBody),
+        (status = 422, description = "a limit out of range, or a query string that does not parse", body = super::models::ValidationErrorBody)),
     security(("api_key" = [])))]
 pub async fn audit(
     State(state): State<Arc<AppState>>,

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use kubently_shared::protocol::CommandStatus;
 use serde::Deserialize;
 
 use super::models::{AsyncAccepted, ExecuteRequest};
-use super::{Body, QueryOf};
+use super::{Body, PathParam, QueryOf};
 use crate::AppState;
 use crate::app::commands::{self, CommandOutcome};
 use crate::app::headers::AgentHeaders;
@@ -21,8 +21,15 @@ use crate::outcome::ResultPage;
 /// Runs one read-only command and waits for its result (`status` `success`, `failure` or
 /// `timeout`; a timeout says whether no executor was connected or the executor was too slow).
 #[utoipa::path(post, path = "/debug/execute", tag = "commands", request_body = ExecuteRequest,
-    responses((status = 200, body = CommandOutcome), (status = 400, description = "session of another cluster"),
-        (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
+    params(
+        ("X-Correlation-ID" = Option<String>, Header, description = "Overrides the body's correlation_id; returned and audited", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Service-Identity" = Option<String>, Header, description = "Overrides the body's service_identity", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Request-Timeout" = Option<u64>, Header, description = "Seconds, 1–60; overrides timeout_seconds", minimum = 1, maximum = 60)),
+    responses((status = 200, body = CommandOutcome), (status = 400, description = "session of another cluster", body = super::models::ErrorBody),
+        (status = 403, description = "the key may not use this cluster", body = super::models::ErrorBody),
+        (status = 404, description = "unknown cluster or session", body = super::models::ErrorBody),
+        (status = 422, description = "refused by the read-only policy, or invalid", body = super::models::ValidationErrorBody),
+        (status = 503, description = "NATS did not do its part (retry)", body = super::models::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn execute(
     State(state): State<Arc<AppState>>,
@@ -46,8 +53,15 @@ pub async fn execute(
 /// Queues one read-only command and returns at once (202); the result is read later from
 /// `result_url` (`pending` until the executor answers; `timeout` if nobody did by the deadline).
 #[utoipa::path(post, path = "/debug/execute/async", tag = "commands", request_body = ExecuteRequest,
-    responses((status = 202, body = AsyncAccepted), (status = 400, description = "session of another cluster"),
-        (status = 404, description = "unknown cluster or session"), (status = 422, description = "refused by the read-only policy or invalid")),
+    params(
+        ("X-Correlation-ID" = Option<String>, Header, description = "Overrides the body's correlation_id; returned and audited", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Service-Identity" = Option<String>, Header, description = "Overrides the body's service_identity", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Request-Timeout" = Option<u64>, Header, description = "Seconds, 1–60; overrides timeout_seconds", minimum = 1, maximum = 60)),
+    responses((status = 202, body = AsyncAccepted), (status = 400, description = "session of another cluster", body = super::models::ErrorBody),
+        (status = 403, description = "the key may not use this cluster", body = super::models::ErrorBody),
+        (status = 404, description = "unknown cluster or session", body = super::models::ErrorBody),
+        (status = 422, description = "refused by the read-only policy, or invalid (a callback_url the deployment does not allow)", body = super::models::ValidationErrorBody),
+        (status = 503, description = "NATS did not do its part (retry)", body = super::models::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn execute_async(
     State(state): State<Arc<AppState>>,
@@ -71,22 +85,26 @@ pub async fn execute_async(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Byte offset into the full output (the truncation note gives the first one).
+    #[param(minimum = 0)]
     pub offset: Option<u64>,
-    /// Page size in bytes (default: the deployment's output budget; at most 1 MiB).
+    /// Page size in bytes, 1–1048576 (default: the deployment's output budget).
+    #[param(minimum = 1, maximum = 1048576)]
     pub limit: Option<u64>,
 }
 
 /// A page of a command's full output (kept for an hour); only the caller that ran it (or an
 /// admin) may read it.
-#[utoipa::path(get, path = "/debug/result/{command_id}", tag = "commands", params(("command_id" = String, Path), PageParams),
-    responses((status = 200, body = ResultPage), (status = 404, description = "unknown, expired (1 h), or not yours"), (status = 422, description = "bad limit")),
+#[utoipa::path(get, path = "/debug/result/{command_id}", tag = "commands", params(("command_id" = uuid::Uuid, Path, description = "A command id (UUID); anything else is a 404"), PageParams),
+    responses((status = 200, body = ResultPage), (status = 404, description = "unknown, expired (1 h), or not yours", body = super::models::ErrorBody),
+        (status = 422, description = "a limit out of range, or a query string that does not parse", body = super::models::ValidationErrorBody)),
     security(("api_key" = [])))]
 pub async fn result(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     query: QueryOf<PageParams>,
 ) -> AppResult<Json<ResultPage>> {
     let Query(p) = query?;

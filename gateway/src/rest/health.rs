@@ -14,8 +14,30 @@ use crate::auth::Caller;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// `GET /healthz` (documentation of the body built below).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Alive {
+    /// Always `ok`.
+    status: String,
+}
+
+/// `GET /health`, `GET /readyz` (documentation of the body built in `check`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HealthReport {
+    /// `healthy` or `unhealthy`.
+    status: String,
+    /// The NATS connection state (`connected`, `disconnected`, `pending`).
+    nats: String,
+    /// `present` or `missing`.
+    buckets: String,
+    connected_executors: u64,
+    version: String,
+}
+
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "`{\"status\":\"ok\"}`", body = Alive)))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -38,21 +60,21 @@ async fn check(state: &AppState) -> (bool, Value) {
 }
 
 /// Upstream's health document: NATS connection and buckets.
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "healthy"), (status = 503, description = "unhealthy")))]
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "healthy", body = HealthReport), (status = 503, description = "unhealthy", body = HealthReport)))]
 pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let (ok, body) = check(&state).await;
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 
 /// Ready to take commands: NATS reachable and the buckets present.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "ready", body = HealthReport), (status = 503, description = "not ready", body = HealthReport)))]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     health(State(state)).await
 }
 
 /// Prometheus metrics (needs an API key: cluster names are not public; the per-cluster series
 /// only for admin keys).
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)), security(("api_key" = [])))]
 pub async fn metrics(State(state): State<Arc<AppState>>, caller: Caller) -> impl IntoResponse {
     let text = if access::may_see_cluster_metrics(&caller) {
         state.metrics.render()

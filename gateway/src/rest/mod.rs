@@ -35,15 +35,86 @@ use crate::error::AppError;
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::redeliver,
         audit::audit, health::healthz, health::health, health::readyz, health::metrics,
     ),
-    components(schemas(models::CreateSessionRequest, models::ExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
+    components(schemas(health::HealthReport, models::ErrorBody, models::ValidationErrorBody, models::FieldErrorBody, models::CreateSessionRequest, models::ExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
         crate::app::sessions::SessionView, crate::app::commands::CommandOutcome, crate::app::commands::OutputInfo, crate::outcome::ResultPage,
         kubently_shared::protocol::CommandStatus, crate::session_store::SessionStatus, crate::audit::AuditEntry, crate::app::audit::AuditPage,
         crate::app::clusters::ClusterList, crate::app::clusters::ClusterDetail, crate::app::clusters::ClusterStatus, crate::app::clusters::AgentList,
         crate::app::subscriptions::SubscriptionView, crate::app::subscriptions::SubscriptionList, crate::app::subscriptions::AttemptView,
         crate::app::subscriptions::DeliveryView, crate::app::subscriptions::DeliveryList, crate::app::subscriptions::RedeliverResponse)),
-    modifiers(&ApiKeyScheme),
+    modifiers(&ApiKeyScheme, &CommonResponses),
 )]
 struct ApiDoc;
+
+/// The answers every operation of a kind can give, added where a route does not list them
+/// itself, as shared response components: 401 on every operation that needs a key (no key or a
+/// wrong one), 413 and 422 on every operation with a body, 422 on every operation with a query
+/// string, and 500 everywhere a handler runs.
+struct CommonResponses;
+
+/// Response component names.
+pub const UNAUTHORIZED: &str = "Unauthorized";
+pub const TOO_LARGE: &str = "PayloadTooLarge";
+pub const INVALID: &str = "ValidationFailed";
+pub const INTERNAL: &str = "InternalError";
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let json = |schema: &str, description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build(),
+                )
+                .build()
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema, description) in [
+            (UNAUTHORIZED, "Error", "No `X-API-Key` header, or a key this gateway does not know."),
+            (TOO_LARGE, "Error", "The request body is larger than `server.max_body_bytes` (1 MiB)."),
+            (
+                INVALID,
+                "ValidationError",
+                "Validation failed: a body, query string or header that does not parse or is out of range; each problem names its field in `loc`.",
+            ),
+            (
+                INTERNAL,
+                "Error",
+                "A bug or a corrupt record; the `detail` carries an error id for the gateway log.",
+            ),
+        ] {
+            components.responses.insert(name.to_string(), RefOr::T(json(schema, description)));
+        }
+        let add = |op: &mut Operation, status: &str, name: &str| {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.post, &mut item.delete, &mut item.put, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add(op, "401", UNAUTHORIZED);
+                }
+                let has_query = op.parameters.iter().flatten().any(|p| match p {
+                    RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query),
+                    RefOr::Ref(_) => false,
+                });
+                if op.request_body.is_some() {
+                    add(op, "413", TOO_LARGE);
+                    add(op, "422", INVALID);
+                }
+                if has_query {
+                    add(op, "422", INVALID);
+                }
+                add(op, "500", INTERNAL);
+            }
+        }
+    }
+}
 
 struct ApiKeyScheme;
 
@@ -100,6 +171,26 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// A JSON body, or the 422 (413) that says what was wrong with it.
 pub type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
 
+/// A path parameter, or a 404 `{"detail": …}` when the segment does not decode (percent-escapes
+/// that are not UTF-8): such an id names no record, like every other id no record can have
+/// (axum's own answer would be a plain-text 400 the API does not declare).
+pub struct PathParam<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParam<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(AppError::NotFound(format!("Not found: {}", rejection.body_text()))),
+        }
+    }
+}
+
 /// A query string, or the 422 that says what was wrong with it.
 pub type QueryOf<T> = Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>;
 
@@ -108,5 +199,58 @@ impl FromRequestParts<Arc<AppState>> for AgentHeaders {
 
     async fn from_request_parts(parts: &mut Parts, _: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         Self::from_headers(&parts.headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    /// The document says what the server does: errors on every operation, and the limits the
+    /// server enforces (the fuzz integration test checks the answers against it).
+    #[test]
+    fn the_document_declares_errors_and_limits() {
+        let doc = serde_json::to_value(super::openapi_document()).expect("serialises");
+        if let Ok(path) = std::env::var("KUBENTLY_DUMP_OPENAPI") {
+            std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")).expect("dump");
+        }
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                let has = |status: &str| op["responses"][status].is_object();
+                assert!(has("500"), "{method} {path}: 500");
+                if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    assert!(has("401"), "{method} {path}: 401");
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(has("413") && has("422"), "{method} {path}: 413, 422");
+                }
+            }
+        }
+        let schemas = &doc["components"]["schemas"];
+        let session = &schemas["CreateSessionRequest"]["properties"];
+        assert_eq!(
+            (&session["ttl_seconds"]["minimum"], &session["ttl_seconds"]["maximum"]),
+            (&json!(60), &json!(3600))
+        );
+        assert_eq!(session["cluster_id"]["maxLength"], 100);
+        let execute = &schemas["ExecuteRequest"]["properties"];
+        assert_eq!(execute["args"]["maxItems"], 20);
+        assert_eq!(execute["output_budget"]["minimum"], 1024);
+        assert_eq!(execute["output_budget"]["maximum"], 1_048_576);
+        assert_eq!(execute["correlation_id"]["maxLength"], 256);
+        assert_eq!(schemas["FieldError"]["required"], json!(["type", "loc", "msg"]));
+        for (path, query) in [
+            ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit"][..]),
+            ("/debug/result/{command_id}", &["offset", "limit"]),
+            ("/webhooks/subscriptions/{id}/deliveries", &["status"]),
+        ] {
+            let params = doc["paths"][path]["get"]["parameters"].as_array().expect("parameters").clone();
+            for name in query {
+                let p = params.iter().find(|p| p["name"] == *name).expect("declared");
+                assert_eq!((&p["in"], &p["required"]), (&json!("query"), &json!(false)), "{path} {name}");
+            }
+        }
+        let sub_id = &doc["paths"]["/webhooks/subscriptions/{id}"]["get"]["parameters"][0]["schema"];
+        assert_eq!(sub_id["pattern"], Value::from("^wh_[0-9a-f]{32}$"));
     }
 }

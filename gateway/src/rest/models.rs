@@ -11,18 +11,23 @@ use crate::app::subscriptions::NewSubscription;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
-    /// Lowercase letters, digits and `-`; 1–100 characters.
+    /// Lowercase letters, digits and `-`, starting and ending with a letter or digit; 1–100
+    /// characters.
+    #[schema(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", min_length = 1, max_length = 100)]
     pub cluster_id: String,
     #[serde(default)]
     pub user_id: Option<String>,
-    /// Overridden by the `X-Correlation-ID` header.
+    /// At most 256 printable ASCII characters (it travels as a NATS header). Overridden by the
+    /// `X-Correlation-ID` header.
     #[serde(default)]
+    #[schema(pattern = r"^[ -~]*$", max_length = 256)]
     pub correlation_id: Option<String>,
     /// Overridden by the `X-Service-Identity` header.
     #[serde(default)]
     pub service_identity: Option<String>,
     /// Session lifetime, 60–3600 s (default 300). Every execute in the session extends it.
     #[serde(default = "default_ttl")]
+    #[schema(minimum = 60, maximum = 3600, default = 300)]
     pub ttl_seconds: u32,
 }
 
@@ -45,29 +50,44 @@ impl From<CreateSessionRequest> for SessionRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteRequest {
+    /// Lowercase letters, digits and `-`, starting and ending with a letter or digit; 1–100
+    /// characters.
+    #[schema(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", min_length = 1, max_length = 100)]
     pub cluster_id: String,
+    /// A session of the caller on the same cluster (optional: a sessionless command also marks
+    /// the cluster active).
     #[serde(default)]
     pub session_id: Option<String>,
-    /// Overridden by the `X-Correlation-ID` header.
+    /// At most 256 printable ASCII characters (it travels as a NATS header). Overridden by the
+    /// `X-Correlation-ID` header.
     #[serde(default)]
+    #[schema(pattern = r"^[ -~]*$", max_length = 256)]
     pub correlation_id: Option<String>,
-    /// get, describe, logs, top, events, version, api-resources, api-versions, explain, rollout, cluster-info.
+    /// get, describe, logs, top, events, version, api-resources, api-versions, explain, rollout,
+    /// cluster-info (any case; words after the verb are read as leading args: `get pods`).
     #[serde(default = "default_command_type")]
+    #[schema(example = "get")]
     pub command_type: String,
     /// Positional words and flags after the verb, one token per element (no shell parsing).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub args: Vec<String>,
     /// Namespace for namespaced resources; omit for the executor's default.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// 1 to the configured maximum (default 30); `X-Request-Timeout` (1–60) takes precedence.
+    /// 1 to the deployment's `commands.max_timeout_seconds` (30 unless configured; larger values
+    /// are 422); `X-Request-Timeout` (1–60) takes precedence.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
     pub timeout_seconds: Option<u64>,
+    /// More tokens after `args` (same rules).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub extra_args: Option<Vec<String>>,
     /// Output budget in bytes (1 KiB–1 MiB; default 16 KiB ≈ 4 000 tokens). Longer outputs are
     /// cut at a line with a note; the rest is at `GET /debug/result/{command_id}?offset=`.
     #[serde(default)]
+    #[schema(minimum = 1024, maximum = 1048576)]
     pub output_budget: Option<u64>,
     /// Async only: where to post the result when it is final (Standard Webhooks signed, retried
     /// like subscriptions). http(s); internal addresses only if the deployment allows them.
@@ -120,16 +140,104 @@ pub struct CreateSubscription {
     /// http(s) URL; loopback/private targets only where the deployment allows them.
     pub url: String,
     /// `*`, a category (`command.*`, `session.*`, `cluster.*`) or a type (`cluster.disconnected`).
+    #[schema(value_type = Vec<EventPattern>, min_items = 1)]
     pub events: Vec<String>,
     /// Only events of these clusters (default: every cluster your key may use).
     #[serde(default)]
     pub clusters: Vec<String>,
+    /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
 impl From<CreateSubscription> for NewSubscription {
     fn from(r: CreateSubscription) -> Self {
         Self { url: r.url, events: r.events, clusters: r.clusters, description: r.description }
+    }
+}
+
+/// The body of every error but validation: `{"detail": "…"}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub detail: String,
+}
+
+/// The body of a 422: every problem found, each naming its field.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ValidationError)]
+pub struct ValidationErrorBody {
+    pub detail: Vec<FieldErrorBody>,
+}
+
+/// One validation problem (the shape of `crate::error::FieldError`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FieldError)]
+pub struct FieldErrorBody {
+    /// What kind of problem: `range`, `string_pattern_mismatch`, `policy`, `json_invalid`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where: `["body", "args", "2"]`, `["query", "limit"]`, `["header", "x-request-timeout"]`.
+    pub loc: Vec<String>,
+    pub msg: String,
+    /// The offending value, when it is safe to echo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+}
+
+/// An event pattern a subscription may use (documentation of `CreateSubscription::events`; the
+/// unit test below keeps it equal to what `crate::webhooks::patterns` accepts).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum EventPattern {
+    #[serde(rename = "*")]
+    All,
+    #[serde(rename = "cluster.*")]
+    Cluster,
+    #[serde(rename = "command.*")]
+    Command,
+    #[serde(rename = "session.*")]
+    Session,
+    #[serde(rename = "session.created")]
+    SessionCreated,
+    #[serde(rename = "session.closed")]
+    SessionClosed,
+    #[serde(rename = "command.completed")]
+    CommandCompleted,
+    #[serde(rename = "command.failed")]
+    CommandFailed,
+    #[serde(rename = "command.timeout")]
+    CommandTimeout,
+    #[serde(rename = "cluster.connected")]
+    ClusterConnected,
+    #[serde(rename = "cluster.disconnected")]
+    ClusterDisconnected,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_event_patterns_are_the_accepted_ones() {
+        use EventPattern::*;
+        let documented: std::collections::BTreeSet<String> = [
+            All,
+            Cluster,
+            Command,
+            Session,
+            SessionCreated,
+            SessionClosed,
+            CommandCompleted,
+            CommandFailed,
+            CommandTimeout,
+            ClusterConnected,
+            ClusterDisconnected,
+        ]
+        .iter()
+        .map(|p| serde_json::to_value(p).expect("serialises").as_str().expect("a string").to_string())
+        .collect();
+        let accepted = crate::webhooks::patterns::allowed_patterns().into_iter().collect();
+        assert_eq!(documented, accepted);
     }
 }

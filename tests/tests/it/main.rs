@@ -9,6 +9,7 @@ mod engine;
 mod engine_describe;
 mod engine_output;
 mod engine_verbs;
+mod fuzz;
 mod golden;
 mod hostile;
 mod kubectl_parity;
