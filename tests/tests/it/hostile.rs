@@ -8,6 +8,8 @@ use kubently_tests::app::{AGENT_KEY, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::mcp_raw::Raw;
+
 fn in_flight(app: &TestApp) -> String {
     let metrics = app.gateway.state.metrics.render();
     metrics.lines().find(|l| l.starts_with("kubently_commands_in_flight ")).unwrap_or_default().to_string()
@@ -152,47 +154,17 @@ async fn declare_large_body(app: &TestApp, path: &str, length: usize) -> (u16, S
 async fn an_mcp_session_belongs_to_the_key_that_opened_it() {
     use kubently_tests::app::OTHER_KEY;
     let app = TestApp::spawn().await;
-    let mcp = format!("{}/mcp", app.gateway.url);
-    let post = |key: &'static str, body: Value, session: Option<String>| {
-        let mut request = app
-            .http
-            .post(&mcp)
-            .header("X-API-Key", key)
-            .header("Accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(id) = session {
-            request = request.header("Mcp-Session-Id", id);
-        }
-        request.send()
-    };
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "tenancy-test", "version": "1"}}});
-    let opened = post(AGENT_KEY, init, None).await.expect("initialize");
-    assert_eq!(opened.status(), 200);
-    let session =
-        opened.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).expect("session id").to_string();
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert!(
-        post(AGENT_KEY, initialized, Some(session.clone())).await.expect("initialized").status().is_success()
-    );
+    let owner = Raw::legacy(&app, AGENT_KEY).await;
+    let other = owner.with_key(OTHER_KEY);
 
     // Another key can neither use, watch nor end it: as if it did not exist.
-    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    assert_eq!(post(OTHER_KEY, list.clone(), Some(session.clone())).await.expect("post").status(), 404);
-    let with = |method: Method, key: &'static str| {
-        app.http
-            .request(method, &mcp)
-            .header("X-API-Key", key)
-            .header("Accept", "text/event-stream")
-            .header("Mcp-Session-Id", &session)
-            .send()
-    };
-    assert_eq!(with(Method::GET, OTHER_KEY).await.expect("get").status(), 404);
-    assert_eq!(with(Method::DELETE, OTHER_KEY).await.expect("delete").status(), 404);
+    assert_eq!(other.request(2, "tools/list", json!({})).await.0, 404);
+    assert_eq!(other.session_request(Method::GET).await, 404);
+    assert_eq!(other.session_request(Method::DELETE).await, 404);
 
     // The owner's session is untouched, and the owner may end it.
-    let tools = post(AGENT_KEY, list, Some(session.clone())).await.expect("tools/list");
-    assert_eq!(tools.status(), 200);
-    assert!(tools.text().await.unwrap_or_default().contains("execute_kubectl"));
-    assert_eq!(with(Method::DELETE, AGENT_KEY).await.expect("delete").status(), 204);
+    let (status, tools) = owner.request(3, "tools/list", json!({})).await;
+    assert_eq!(status, 200);
+    assert!(tools.to_string().contains("execute_kubectl"), "{tools}");
+    assert_eq!(owner.session_request(Method::DELETE).await, 204);
 }

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod kubectl_parity;
 mod mcp;
+mod mcp_raw;
 mod provision;
 mod restricted;
 mod secrets;

@@ -9,6 +9,8 @@ use kubently_tests::webhook_receiver::Receiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::mcp_raw::Raw;
+
 /// (key, may see the agent's records, may use the app's cluster)
 const KEYS: [(&str, &str, bool, bool); 4] = [
     ("owner", AGENT_KEY, true, true),
@@ -100,38 +102,10 @@ async fn rest_records_belong_to_their_key() {
     assert_eq!(app.delete(&format!("/webhooks/subscriptions/{sub}")).await.0, 204);
 }
 
-/// One MCP 2025-11-25 session for `key`: the `tools/call` answer's result.
+/// A `tools/call` of `tool` in a fresh 2025-11-25 session of `key`: the call's result.
 async fn mcp_call(app: &TestApp, key: &str, tool: &str, arguments: Value) -> Value {
-    let url = format!("{}/mcp", app.gateway.url);
-    let post = |body: Value, session: Option<&str>| {
-        let mut request = app
-            .http
-            .post(&url)
-            .header("X-API-Key", key)
-            .header("Accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(id) = session {
-            request = request.header("Mcp-Session-Id", id);
-        }
-        request.send()
-    };
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "tenancy", "version": "1"}}});
-    let opened = post(init, None).await.expect("initialize");
-    let session =
-        opened.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).expect("session").to_string();
-    post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), Some(&session))
-        .await
-        .expect("initialized");
-    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
-    let text = post(call, Some(&session)).await.expect("tools/call").text().await.expect("body");
-    // JSON, or one server-sent event carrying it.
-    let json = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:").map(str::trim))
-        .rfind(|d| !d.is_empty())
-        .unwrap_or(&text);
-    let answer: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let session = Raw::legacy(app, key).await;
+    let (_, answer) = session.request(2, "tools/call", json!({"name": tool, "arguments": arguments})).await;
     answer["result"].clone()
 }
 
