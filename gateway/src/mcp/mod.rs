@@ -48,7 +48,6 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let door = Door {
         keys: state.keys.clone(),
-        max_body: state.settings.server.max_body_bytes,
         sessions: Arc::new(SessionOwners {
             idle: Duration::from_secs(settings.session_idle_seconds),
             owners: Mutex::default(),
@@ -67,8 +66,6 @@ pub fn router(state: Arc<AppState>) -> Router {
 #[derive(Clone)]
 struct Door {
     keys: KeyRing,
-    /// `server.max_body_bytes`: the most of a POST body read here to check it.
-    max_body: usize,
     sessions: Arc<SessionOwners>,
 }
 
@@ -128,7 +125,7 @@ async fn authenticate(State(door): State<Door>, request: Request, next: Next) ->
         return AppError::NotFound("MCP session not found".into()).into_response();
     }
     let body = if parts.method == http::Method::POST && is_json(&parts.headers) {
-        match checked_body(body, door.max_body).await {
+        match checked_body(body).await {
             Ok(body) => body,
             Err(refusal) => return refusal,
         }
@@ -160,10 +157,11 @@ fn is_json(headers: &http::HeaderMap) -> bool {
     })
 }
 
-/// The body read (at most `max` bytes: beyond that a 413 like every door's) and checked to be one
-/// JSON-RPC message, again as a body for rmcp; or the answer that refuses it.
-async fn checked_body(body: axum::body::Body, max: usize) -> Result<axum::body::Body, Response> {
-    let bytes = match axum::body::to_bytes(body, max).await {
+/// The body read and checked to be one JSON-RPC message, again as a body for rmcp; or the answer
+/// that refuses it. Every door's body is already cut off at `server.max_body_bytes`
+/// (`rest::layers::limit_body`); reading past it is the 413 every door gives.
+async fn checked_body(body: axum::body::Body) -> Result<axum::body::Body, Response> {
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(e) if over_limit(&e) => return Err(AppError::TooLarge(crate::error::too_large()).into_response()),
         Err(e) => {
@@ -194,21 +192,23 @@ fn over_limit(error: &axum::Error) -> bool {
 mod tests {
     use super::*;
 
+    /// `size` blanks without a declared length, cut off at 1 KiB as the router's body limit does.
     fn streamed(size: usize) -> axum::body::Body {
         let chunks = (0..size.div_ceil(100)).map(|_| Ok::<_, std::io::Error>(vec![b' '; 100]));
-        axum::body::Body::from_stream(futures::stream::iter(chunks))
+        let body = axum::body::Body::from_stream(futures::stream::iter(chunks));
+        axum::body::Body::new(http_body_util::Limited::new(body, 1024))
     }
 
     /// A body without a declared length is read only up to the limit: beyond it a 413, as on every
     /// door; within it the check decides (blanks are no JSON: a parse error).
     #[tokio::test]
     async fn a_streamed_body_is_read_up_to_the_limit() {
-        let over = checked_body(streamed(2000), 1024).await.expect_err("refused");
+        let over = checked_body(streamed(2000)).await.expect_err("refused");
         assert_eq!(over.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
-        let blank = checked_body(streamed(500), 1024).await.expect_err("refused");
+        let blank = checked_body(streamed(500)).await.expect_err("refused");
         assert_eq!(blank.status(), http::StatusCode::BAD_REQUEST);
         let message = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec();
-        let body = checked_body(axum::body::Body::from(message.clone()), 1024).await.expect("passes");
+        let body = checked_body(axum::body::Body::from(message.clone())).await.expect("passes");
         assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("bytes").to_vec(), message);
     }
 }

@@ -186,58 +186,33 @@ pub struct FieldErrorBody {
     pub input: Option<serde_json::Value>,
 }
 
-/// An event pattern a subscription may use (documentation of `CreateSubscription::events`; the
-/// unit test below keeps it equal to what `crate::webhooks::patterns` accepts).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub enum EventPattern {
-    #[serde(rename = "*")]
-    All,
-    #[serde(rename = "cluster.*")]
-    Cluster,
-    #[serde(rename = "command.*")]
-    Command,
-    #[serde(rename = "session.*")]
-    Session,
-    #[serde(rename = "session.created")]
-    SessionCreated,
-    #[serde(rename = "session.closed")]
-    SessionClosed,
-    #[serde(rename = "command.completed")]
-    CommandCompleted,
-    #[serde(rename = "command.failed")]
-    CommandFailed,
-    #[serde(rename = "command.timeout")]
-    CommandTimeout,
-    #[serde(rename = "cluster.connected")]
-    ClusterConnected,
-    #[serde(rename = "cluster.disconnected")]
-    ClusterDisconnected,
+/// An event pattern a subscription may use (documentation of `CreateSubscription::events`): its
+/// schema is the list [`crate::webhooks::patterns`] accepts, so the two cannot drift apart.
+pub struct EventPattern;
+
+impl utoipa::PartialSchema for EventPattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(crate::webhooks::patterns::allowed_patterns()))
+            .into()
+    }
 }
+
+impl ToSchema for EventPattern {}
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn the_documented_event_patterns_are_the_accepted_ones() {
-        use EventPattern::*;
-        let documented: std::collections::BTreeSet<String> = [
-            All,
-            Cluster,
-            Command,
-            Session,
-            SessionCreated,
-            SessionClosed,
-            CommandCompleted,
-            CommandFailed,
-            CommandTimeout,
-            ClusterConnected,
-            ClusterDisconnected,
-        ]
-        .iter()
-        .map(|p| serde_json::to_value(p).expect("serialises").as_str().expect("a string").to_string())
-        .collect();
-        let accepted = crate::webhooks::patterns::allowed_patterns().into_iter().collect();
-        assert_eq!(documented, accepted);
+        let doc = serde_json::to_value(crate::rest::openapi_document()).expect("document");
+        let schema = &doc["components"]["schemas"]["CreateSubscription"]["properties"]["events"]["items"];
+        let documented = schema["enum"].as_array().or_else(|| {
+            let name = schema["$ref"].as_str()?.rsplit('/').next()?;
+            doc["components"]["schemas"][name]["enum"].as_array()
+        });
+        let documented: Vec<String> =
+            documented.expect("an enum").iter().filter_map(|v| v.as_str().map(String::from)).collect();
+        assert_eq!(documented, crate::webhooks::patterns::allowed_patterns());
     }
 }
