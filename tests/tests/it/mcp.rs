@@ -7,7 +7,7 @@ use kubently_tests::python;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::mcp_raw::{MODERN, Raw, answer, initialize};
+use crate::mcp_raw::{MODERN, Raw};
 use crate::support::assert_no_secrets;
 
 const TOOLS: [&str; 9] = [
@@ -141,28 +141,17 @@ async fn mcp_2026_07_28_stateless_with_the_python_sdk() {
     check_era("2026-07-28", "2026-07-28").await;
 }
 
-/// The capabilities the server declares to a client of this era: the initialize result
-/// (2025-11-25) or `server/discover` (2026-07-28).
-async fn declared(raw: &Raw<'_>) -> serde_json::Map<String, Value> {
-    let (status, answer) = if raw.is_modern() {
-        raw.request(90, "server/discover", json!({})).await
-    } else {
-        // A fresh initialize (outside the session) answers with the declared capabilities.
-        let fresh = Raw::modern(raw.app, AGENT_KEY);
-        let response = fresh.post(Some("initialize"), None, initialize(90).to_string()).await;
-        answer(response).await
-    };
-    assert_eq!(status, 200, "{answer}");
-    answer["result"]["capabilities"].as_object().cloned().unwrap_or_else(|| panic!("capabilities: {answer}"))
-}
-
 async fn capabilities_match_what_is_served(raw: Raw<'_>) {
     let era = if raw.is_modern() { MODERN } else { "2025-11-25" };
-    let declared = declared(&raw).await;
+    let declared = raw.declared().await;
     assert!(declared.contains_key("tools"), "{era}: {declared:?}");
     let (status, tools) = raw.request(1, "tools/list", json!({})).await;
     assert_eq!(status, 200, "{era}: {tools}");
-    assert!(tools["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{era}: {tools}");
+    let tools = tools["result"]["tools"].as_array().cloned().unwrap_or_else(|| panic!("{era}: {tools}"));
+    // In the order an agent uses them, starting with one that needs no arguments.
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, kubently_gateway::mcp::tools::TOOL_ORDER, "{era}");
+    assert!(tools[0]["inputSchema"]["required"].as_array().is_none_or(Vec::is_empty), "{era}: {}", tools[0]);
 
     // A method that exists nowhere: the shape of "method not found" in this era.
     let (unknown_status, unknown) = raw.request(2, "no/such/method", json!({})).await;

@@ -117,6 +117,24 @@ impl<'a> Raw<'a> {
     pub async fn request(&self, id: i64, method: &str, params: Value) -> (u16, Value) {
         self.send(Some(id), json!({"jsonrpc": "2.0", "method": method, "params": params})).await
     }
+
+    /// The capabilities the server declares to a client of this era: the initialize result
+    /// (2025-11-25) or `server/discover` (2026-07-28).
+    pub async fn declared(&self) -> serde_json::Map<String, Value> {
+        let (status, answer) = if self.is_modern() {
+            self.request(90, "server/discover", json!({})).await
+        } else {
+            // A fresh initialize (outside the session) answers with the declared capabilities.
+            let fresh = Raw::modern(self.app, self.key);
+            let response = fresh.post(Some("initialize"), None, initialize(90).to_string()).await;
+            answer(response).await
+        };
+        assert_eq!(status, 200, "{answer}");
+        answer["result"]["capabilities"]
+            .as_object()
+            .cloned()
+            .unwrap_or_else(|| panic!("capabilities: {answer}"))
+    }
 }
 
 /// A 2025-11-25 `initialize` request.
