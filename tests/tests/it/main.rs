@@ -5,6 +5,7 @@
 mod a2a;
 mod command_path;
 mod compose;
+mod conformance;
 mod engine;
 mod engine_describe;
 mod engine_output;
