@@ -75,7 +75,9 @@ impl Application {
         let worker = Arc::new(Worker {
             engine,
             nats,
-            events: EventPublisher::new(js, names),
+            events: EventPublisher::new(js.clone(), names.clone()),
+            js,
+            names,
             buckets,
             executor_id,
             cluster_id,

@@ -1,28 +1,43 @@
-//! One command, from message to ack: decode, refuse if expired (explicit expiry, not run),
-//! re-validate with the shared policy (a compromised gateway cannot widen what runs here), run
-//! through the engine (which applies the policy again to every resource it resolves) while
-//! telling JetStream the work is in progress (so it is not redelivered to another replica
-//! meanwhile), reply, store the result, emit the event, then ack. If this process dies before the
-//! ack, the command is redelivered.
+//! One command, from message to ack: decode, claim it (at most one execution: a command another
+//! executor took is never run again, see [`kubently_shared::claims`]), refuse if expired
+//! (explicit expiry, not run), re-validate with the shared policy (a compromised gateway cannot
+//! widen what runs here), run through the engine (which applies the policy again to every
+//! resource it resolves) while telling JetStream the work is in progress, store the result
+//! (write-once, see [`kubently_shared::results`]), then reply with what is stored, emit the
+//! event, and ack. The ack comes only after the result is stored: if this process dies before,
+//! the command is redelivered, and the next executor finds the claim and the stored result.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
-use kubently_shared::budget;
+use kubently_shared::claims::{self, Claim, Claimed};
 use kubently_shared::events::EventPublisher;
+use kubently_shared::kv_ttl;
+use kubently_shared::names::Names;
 use kubently_shared::policy::{self, PolicyConfig};
 use kubently_shared::protocol::{self, Command, CommandResult, CommandStatus, Event, EventType, OutputMeta};
 use kubently_shared::provision::Buckets;
+use kubently_shared::results::{self, Stored, fit_to_budget};
+use kubently_shared::retry;
 use serde_json::json;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::engine::{Engine, ExecOptions};
 
+/// How long past a command's deadline a result store is retried (a JetStream leader election
+/// takes a few seconds). A result that cannot be stored by then is not replied either: the
+/// command is redelivered and answered from the claim.
+const STORE_PATIENCE: Duration = Duration::from_secs(15);
+/// How often an executor that found a command taken re-reads its result while it waits.
+const CLAIMANT_POLL: Duration = Duration::from_millis(250);
+
 pub struct Worker {
     pub engine: Engine,
     pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub names: Names,
     pub buckets: Buckets,
     pub events: EventPublisher,
     pub executor_id: String,
@@ -48,16 +63,101 @@ impl Worker {
         let span = tracing::info_span!("command", command_id = %command.id, correlation_id = command.correlation_id.as_deref().unwrap_or(""), verb = command.request.verb(), delivered);
         async move {
             if delivered > 1 {
-                tracing::warn!("redelivered: a previous executor took it and did not finish");
+                tracing::warn!("redelivered: a previous executor took it and did not ack");
             }
-            let result = self.run(&command, &msg).await;
-            self.deliver(&command, &result).await;
-            if let Err(e) = msg.double_ack().await {
-                tracing::warn!(error = %e, "ack failed; the command may be redelivered and answered again");
+            let settled = match self.claim(&command).await {
+                Ok(Claimed::Mine) => {
+                    let result = self.run(&command, &msg).await;
+                    self.deliver(&command, result).await
+                }
+                Ok(Claimed::Taken(holder)) => self.await_claimant(&command, &msg, holder).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim the command; it will be redelivered");
+                    false
+                }
+            };
+            let ack = if settled { msg.double_ack().await } else { msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await };
+            if let Err(e) = ack {
+                tracing::warn!(error = %e, settled, "ack failed; a redelivery is answered from the stored result");
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// Claims `command` for this executor, riding out a leader election until its deadline.
+    async fn claim(&self, command: &Command) -> kubently_shared::Result<Claimed> {
+        let until =
+            tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default();
+        retry::until(until, "claim the command", || {
+            claims::claim(&self.js, &self.buckets.claims, command, &self.executor_id, self.buckets.claim_ttl)
+        })
+        .await
+    }
+
+    /// The command was taken before (by another replica, or by this one before a restart). It is
+    /// not run again: the claimant's result is awaited (re-sent to the gateway when it is there,
+    /// in case the claimant died between storing and replying). If the claimant's presence is
+    /// gone (it died, or is frozen past its heartbeats), an explicit failure is stored at once;
+    /// if it is alive but silent, an explicit timeout at the deadline. Returns whether the
+    /// command is settled.
+    async fn await_claimant(
+        &self,
+        command: &Command,
+        msg: &jetstream::Message,
+        holder: Option<Claim>,
+    ) -> bool {
+        let who = holder.as_ref().map_or_else(
+            || "another executor".to_string(),
+            |c| format!("executor '{}' (at {})", c.executor_id, c.claimed_at),
+        );
+        tracing::warn!(claimed_by = who, "the command was taken before; not running it again");
+        let mut last_progress = Instant::now();
+        let status = loop {
+            match results::read(&self.buckets.results, command.id).await {
+                Ok(Some(stored)) if stored.status.is_final() => {
+                    self.reply(command, &fit_to_budget(command, &stored).0).await;
+                    return true;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the result; retrying"),
+            }
+            if OffsetDateTime::now_utc() > command.deadline {
+                break CommandStatus::Timeout;
+            }
+            if let Some(claim) = &holder
+                && !self.is_present(&claim.executor_id).await
+            {
+                break CommandStatus::Failure;
+            }
+            if last_progress.elapsed() >= self.ack_wait / 3 {
+                let _ = msg.ack_with(AckKind::Progress).await;
+                last_progress = Instant::now();
+            }
+            tokio::time::sleep(CLAIMANT_POLL).await;
+        };
+        let how = match status {
+            CommandStatus::Failure => "is gone (no heartbeat) and did not answer",
+            _ => "stopped answering before its deadline",
+        };
+        let abandoned = CommandResult {
+            error: Some(format!(
+                "{who} took this command and {how}; it was not run again (a command runs at most \
+                 once), so whether it reached the cluster is unknown — send it again to retry"
+            )),
+            ..CommandResult::new(command, status, &self.executor_id, OffsetDateTime::now_utc())
+        };
+        self.deliver(command, abandoned).await
+    }
+
+    /// Whether `executor_id` of this cluster still heartbeats (an unreadable registry counts as
+    /// present: only a known absence settles early).
+    async fn is_present(&self, executor_id: &str) -> bool {
+        let key = self.names.executor_key(&self.cluster_id, executor_id);
+        !matches!(
+            kv_ttl::latest(&self.buckets.executors, &key).await,
+            Ok(None | Some(kv_ttl::Latest { value: None, .. }))
+        )
     }
 
     async fn run(&self, command: &Command, msg: &jetstream::Message) -> CommandResult {
@@ -143,17 +243,6 @@ impl Worker {
         }
     }
 
-    async fn store(&self, command: &Command, stored: &CommandResult) {
-        match protocol::encode(stored) {
-            Ok(payload) => {
-                if let Err(e) = self.buckets.results.put(command.id.to_string(), payload).await {
-                    tracing::warn!(error = %e, "result not stored");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot encode the stored result"),
-        }
-    }
-
     fn failure(&self, command: &Command, error: String, ms: u64) -> CommandResult {
         CommandResult {
             error: Some(error),
@@ -167,24 +256,49 @@ impl Worker {
         }
     }
 
-    /// Replies with the output fitted to the command's budget and stores the full output (for
-    /// paging), then emits the event. A cut reply tells the caller to page, so then the full copy
-    /// is stored first; otherwise the reply goes first (the caller is waiting).
-    async fn deliver(&self, command: &Command, result: &CommandResult) {
-        let (reply, stored) = fit_to_budget(command, result);
-        let truncated = reply.meta.as_ref().is_some_and(|m| m.truncated);
-        if truncated {
-            self.store(command, &stored).await;
-            self.reply(command, &reply).await;
-        } else {
-            self.reply(command, &reply).await;
-            self.store(command, &stored).await;
+    /// Stores the result (write-once; the full output, for paging), then replies with what is
+    /// stored, fitted to the command's budget, and emits the event if this result is the one
+    /// stored. Returns whether the command is settled (its final result is stored).
+    async fn deliver(&self, command: &Command, result: CommandResult) -> bool {
+        let (reply, stored) = fit_to_budget(command, &result);
+        let until = tokio::time::Instant::now()
+            + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default()
+            + STORE_PATIENCE;
+        let outcome = retry::until(until, "store the result", || {
+            results::store_final(&self.js, &self.buckets.results, &stored)
+        })
+        .await;
+        match outcome {
+            Ok(Stored::Written) => {
+                self.reply(command, &reply).await;
+                self.emit(command, &result);
+                tracing::info!(
+                    status = result.status.as_str(),
+                    execution_time_ms = result.execution_time_ms,
+                    "command done"
+                );
+                true
+            }
+            Ok(Stored::AlreadyFinal(existing)) => {
+                tracing::warn!(
+                    status = result.status.as_str(),
+                    stored_status = existing.status.as_str(),
+                    stored_by = existing.executor_id,
+                    "a final result was stored first; it stays, and this one is dropped"
+                );
+                self.reply(command, &fit_to_budget(command, &existing).0).await;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "result not stored; not replying, the command will be redelivered");
+                false
+            }
         }
-        let event_type = match result.status {
-            CommandStatus::Success => EventType::CommandCompleted,
-            CommandStatus::Failure => EventType::CommandFailed,
-            CommandStatus::Timeout | CommandStatus::Pending => return, // the gateway reports timeouts
-        };
+    }
+
+    /// The command's one terminal event (sent by whoever stored its final result).
+    fn emit(&self, command: &Command, result: &CommandResult) {
+        let Some(event_type) = EventType::for_status(result.status) else { return };
         let data = json!({
             "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),
             "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service,
@@ -193,46 +307,7 @@ impl Worker {
         self.events.publish_deduplicated(
             Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc())
                 .by(&command.caller.service),
-            format!("{}.{}", event_type.as_str(), command.id),
-        );
-        tracing::info!(
-            status = result.status.as_str(),
-            execution_time_ms = result.execution_time_ms,
-            "command done"
+            format!("command.{}", command.id),
         );
     }
-}
-
-/// (reply, stored): the reply's output fits the command's budget (default 16 KiB) with a footer
-/// saying what was cut and how to narrow; the stored copy keeps the full output (up to 4 MiB).
-fn fit_to_budget(command: &Command, full: &CommandResult) -> (CommandResult, CommandResult) {
-    let budget = command
-        .output_budget_bytes
-        .map_or(budget::DEFAULT_BUDGET_BYTES, |b| b as usize)
-        .clamp(budget::MIN_BUDGET_BYTES, budget::MAX_BUDGET_BYTES);
-    let fitted = budget::fit(&full.output, budget, command.request.verb(), &command.id.to_string());
-    let base = full.meta.clone().unwrap_or_default();
-    let meta = |returned: usize, truncated: bool| OutputMeta {
-        bytes: fitted.total_bytes as u64,
-        lines: fitted.total_lines as u64,
-        returned_bytes: returned as u64,
-        tokens_estimate: budget::estimate_tokens(returned),
-        truncated,
-        ..base.clone()
-    };
-    let reply = CommandResult {
-        output: fitted.text.clone(),
-        meta: Some(meta(fitted.text.len(), fitted.truncated)),
-        ..full.clone()
-    };
-    let stored_len = (0..=full.output.len().min(budget::MAX_STORED_BYTES))
-        .rev()
-        .find(|i| full.output.is_char_boundary(*i))
-        .unwrap_or(0);
-    let stored = CommandResult {
-        output: full.output[..stored_len].to_string(),
-        meta: Some(meta(stored_len, stored_len < full.output.len())),
-        ..full.clone()
-    };
-    (reply, stored)
 }

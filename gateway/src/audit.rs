@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
-use kubently_shared::names::Names;
+use kubently_shared::names::{HEADER_MSG_ID, Names};
 use kubently_shared::protocol::Command;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -109,19 +109,24 @@ impl AuditLog {
         Self { js, names }
     }
 
-    /// Stores `entry` in the background (the ack is awaited there; failures are logged).
+    /// Stores `entry` in the background (the ack is awaited there; transient failures are
+    /// retried for [`kubently_shared::events::EVENT_PATIENCE`] under one message id, so a leader
+    /// election stores it once; what still fails is logged).
     pub fn record(&self, entry: AuditEntry) {
         let subject = self.names.audit_subject(&entry.cluster_id);
         let js = self.js.clone();
         tokio::spawn(async move {
             let payload = match serde_json::to_vec(&entry) {
-                Ok(p) => p,
+                Ok(p) => bytes::Bytes::from(p),
                 Err(e) => return tracing::error!(error = %e, "cannot encode audit entry"),
             };
-            let stored = match js.publish(subject, payload.into()).await {
-                Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(HEADER_MSG_ID, uuid::Uuid::new_v4().to_string().as_str());
+            let give_up_at = tokio::time::Instant::now() + kubently_shared::events::EVENT_PATIENCE;
+            let stored = kubently_shared::retry::until(give_up_at, "store an audit record", || async {
+                js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
+            })
+            .await;
             if let Err(e) = stored {
                 tracing::error!(command_id = %entry.command_id, error = %e, "audit record not stored");
             }

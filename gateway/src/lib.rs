@@ -9,7 +9,8 @@
 //!   (routing executors' replies to waiting requests), [`registry`] (connected executors),
 //!   [`activity`] (cluster-active marks), [`session_store`], [`audit`] (the audit log),
 //!   [`webhooks`] (delivery, async follow-ups, A2A pushes), [`auth`] (who the caller is),
-//!   [`metrics`], [`settings`], [`error`] (which error type belongs where);
+//!   [`exhausted`] (answering commands every executor gave up on), [`metrics`], [`settings`],
+//!   [`error`] (which error type belongs where);
 //! * [`state`] (what they all share) and [`startup`] (building it and serving).
 
 pub mod a2a;
@@ -18,6 +19,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod exhausted;
 pub mod mcp;
 pub mod metrics;
 pub mod outcome;

@@ -104,6 +104,7 @@ impl Application {
             metrics,
             webhooks,
         });
+        tokio::spawn(crate::exhausted::answer(state.clone()));
         let router = rest::router(state.clone());
         Ok(Self { listener, router, state })
     }

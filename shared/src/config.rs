@@ -59,6 +59,8 @@ pub enum LogFormat {
 #[derive(Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NatsSettings {
+    /// One server or a comma-separated seed list (`nats://a:4222,nats://b:4222`); the client
+    /// learns the rest of the cluster from the servers and fails over between them.
     pub url: String,
     /// Path to a `.creds` file (JWT + nkey seed); never logged.
     pub credentials_file: Option<std::path::PathBuf>,
@@ -98,9 +100,34 @@ impl NatsSettings {
             })?;
         }
         options
-            .connect(&self.url)
+            .connect(self.seed_urls()?)
             .await
             .map_err(|e| crate::Error::NatsConnect { url: self.url.clone(), reason: e.to_string() })
+    }
+
+    /// The servers of [`Self::url`], each checked.
+    pub fn seed_urls(&self) -> Result<Vec<async_nats::ServerAddr>, crate::Error> {
+        let urls: Vec<async_nats::ServerAddr> = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| {
+                u.parse().map_err(|e| crate::Error::NatsConnect {
+                    url: u.to_string(),
+                    reason: format!(
+                        "not a NATS server URL (nats.url takes one URL or a comma-separated list): {e}"
+                    ),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        if urls.is_empty() {
+            return Err(crate::Error::NatsConnect {
+                url: self.url.clone(),
+                reason: "nats.url names no server".into(),
+            });
+        }
+        Ok(urls)
     }
 
     /// Provisioning options for these settings.
@@ -139,8 +166,21 @@ impl std::fmt::Debug for NatsSettings {
 
 #[cfg(test)]
 mod tests {
-    use super::reconnect_delay;
+    use super::{NatsSettings, reconnect_delay};
     use std::time::Duration;
+
+    #[test]
+    fn nats_url_takes_a_seed_list() {
+        let settings = |url: &str| NatsSettings { url: url.into(), ..NatsSettings::default() };
+        let seeds = settings("nats://127.0.0.1:4222, nats://127.0.0.1:4223,nats://[::1]:4224")
+            .seed_urls()
+            .expect("a seed list");
+        assert_eq!(seeds.len(), 3);
+        assert_eq!(settings("nats://127.0.0.1:4222").seed_urls().expect("one URL").len(), 1);
+        for bad in ["", " , ", "nats://127.0.0.1:4222,http://[::1"] {
+            assert!(settings(bad).seed_urls().is_err(), "{bad:?} must be refused");
+        }
+    }
 
     #[test]
     fn reconnect_backoff_grows_to_a_cap_with_jitter() {

@@ -1,10 +1,15 @@
 //! Publishing events (`KUBENTLY_EVENTS`) off the command path: the JetStream ack is awaited in a
-//! background task and failures are logged, so a slow stream never slows a command.
+//! background task, transient failures (a leader election) are retried for up to
+//! [`EVENT_PATIENCE`] with the same message id, and what still fails is logged, so a slow stream
+//! never slows a command.
 
 use crate::names::{HEADER_MSG_ID, Names};
 use crate::protocol::{self, Event};
 use async_nats::HeaderMap;
 use async_nats::jetstream;
+
+/// How long an event is retried.
+pub const EVENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct EventPublisher {
@@ -31,12 +36,13 @@ impl EventPublisher {
         };
         let js = self.js.clone();
         tokio::spawn(async move {
-            let mut headers = HeaderMap::new();
-            headers.insert(HEADER_MSG_ID, msg_id.as_str());
-            let ack = match js.publish_with_headers(subject.clone(), headers, payload).await {
-                Ok(ack) => ack.await.map(|_| ()),
-                Err(e) => Err(e),
-            };
+            let give_up_at = tokio::time::Instant::now() + EVENT_PATIENCE;
+            let ack = crate::retry::until(give_up_at, "store an event", || async {
+                let mut headers = HeaderMap::new();
+                headers.insert(HEADER_MSG_ID, msg_id.as_str());
+                js.publish_with_headers(subject.clone(), headers, payload.clone()).await?.await
+            })
+            .await;
             if let Err(e) = ack {
                 tracing::warn!(%subject, error = %e, "event not stored");
             }

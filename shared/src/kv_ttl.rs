@@ -1,5 +1,10 @@
-//! Per-key TTL writes to KV buckets, which async-nats 0.51 lacks or gets wrong.
+//! Per-key TTL writes, compare-and-set writes and consistent reads of KV buckets, which
+//! async-nats 0.51 lacks or gets wrong.
 //!
+//! * Its reads use direct get when the bucket allows it, and any replica of an R3 bucket answers
+//!   those, a lagging follower included: a key written a millisecond ago can read as absent.
+//!   [`latest`] asks the stream leader, so it sees every acknowledged write; every
+//!   compare-and-set loop here reads through it.
 //! * There is no `put_with_ttl`: [`put_with_ttl`] publishes to `$KV.<bucket>.<key>` through
 //!   JetStream with a `Nats-TTL: <n>s` header and waits for the ack.
 //! * `Store::create_with_ttl` over a delete/purge/expiry marker falls back to a plain `update`
@@ -17,10 +22,14 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 
-use crate::names::{HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, HEADER_TTL, validate_kv_key};
+use crate::names::{
+    HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, HEADER_KV_OPERATION, HEADER_MARKER_REASON, HEADER_TTL,
+    validate_kv_key,
+};
 use crate::{Error, Result};
 
 /// How often a compare-and-set loop re-reads the key after losing a race before giving up.
@@ -48,7 +57,7 @@ pub async fn put_with_ttl(
     value: Bytes,
     ttl: Duration,
 ) -> Result<u64> {
-    publish(js, store, key, value, ttl, None, "put with TTL").await.map_err(CasError::into_error)
+    publish(js, store, key, value, Some(ttl), None, "put with TTL").await.map_err(CasError::into_error)
 }
 
 /// Keeps `value` under `key` alive for another `ttl` (a put of the same value with a new TTL).
@@ -59,7 +68,7 @@ pub async fn refresh_ttl(
     value: Bytes,
     ttl: Duration,
 ) -> Result<u64> {
-    publish(js, store, key, value, ttl, None, "refresh TTL").await.map_err(CasError::into_error)
+    publish(js, store, key, value, Some(ttl), None, "refresh TTL").await.map_err(CasError::into_error)
 }
 
 /// Re-writes the *current* value of `key` with a new `ttl`, unless it is absent or expired (then
@@ -72,8 +81,10 @@ pub async fn refresh_existing_ttl(
     ttl: Duration,
 ) -> Result<Option<u64>> {
     for _ in 0..CAS_ATTEMPTS {
-        let Some(entry) = live_entry(store, key).await? else { return Ok(None) };
-        match publish(js, store, key, entry.value, ttl, Some(entry.revision), "refresh TTL").await {
+        let Some(Latest { revision, value: Some(value) }) = latest(store, key).await? else {
+            return Ok(None);
+        };
+        match publish(js, store, key, value, Some(ttl), Some(revision), "refresh TTL").await {
             Ok(revision) => return Ok(Some(revision)),
             Err(CasError::WrongRevision(_)) => continue,
             Err(CasError::Other(e)) => return Err(e),
@@ -95,22 +106,17 @@ pub async fn create_with_ttl(
     // Optimistic first try: a key that never existed (or whose marker has aged out).
     let mut expected = 0;
     for _ in 0..CAS_ATTEMPTS {
-        match publish(js, store, key, value.clone(), ttl, Some(expected), "create with TTL").await {
+        match publish(js, store, key, value.clone(), Some(ttl), Some(expected), "create with TTL").await {
             Ok(revision) => return Ok(revision),
             Err(CasError::Other(e)) => return Err(e),
             Err(CasError::WrongRevision(_)) => {}
         }
-        let entry = store.entry(key).await.map_err(|e| kv_error(store, key, "read before create", e))?;
-        expected = match entry {
-            Some(entry) if entry.operation == kv::Operation::Put => {
-                return Err(Error::KeyExists {
-                    bucket: store.name.clone(),
-                    key: key.to_string(),
-                    revision: entry.revision,
-                });
+        expected = match latest(store, key).await? {
+            Some(Latest { revision, value: Some(_) }) => {
+                return Err(Error::KeyExists { bucket: store.name.clone(), key: key.to_string(), revision });
             }
             // Delete/purge/expiry marker: create on top of it.
-            Some(marker) => marker.revision,
+            Some(Latest { revision, value: None }) => revision,
             // The marker itself aged out between our publish and read.
             None => 0,
         };
@@ -128,13 +134,53 @@ pub async fn update_with_ttl(
     revision: u64,
     ttl: Duration,
 ) -> Result<u64> {
-    publish(js, store, key, value, ttl, Some(revision), "update with TTL").await.map_err(CasError::into_error)
+    publish(js, store, key, value, Some(ttl), Some(revision), "update with TTL")
+        .await
+        .map_err(CasError::into_error)
 }
 
-/// The key's live entry: `None` when absent or when the last entry is a marker.
-async fn live_entry(store: &kv::Store, key: &str) -> Result<Option<kv::Entry>> {
-    let entry = store.entry(key).await.map_err(|e| kv_error(store, key, "read", e))?;
-    Ok(entry.filter(|e| e.operation == kv::Operation::Put))
+/// Writes `value` (no per-key TTL: the bucket's max age applies) only if the key's last revision
+/// is still `revision` (0: the key has no entry at all), else [`Error::WrongRevision`].
+pub async fn replace(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    revision: u64,
+) -> Result<u64> {
+    publish(js, store, key, value, None, Some(revision), "compare-and-set write")
+        .await
+        .map_err(CasError::into_error)
+}
+
+/// A key's last entry as the stream leader has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    /// The entry's revision (stream sequence): what a compare-and-set write expects.
+    pub revision: u64,
+    /// `None` when the entry is a delete, purge or expiry marker (the key reads as absent).
+    pub value: Option<Bytes>,
+}
+
+/// The key's last entry, read from the stream leader (never a lagging replica), or `None` when
+/// the key has no entry at all.
+pub async fn latest(store: &kv::Store, key: &str) -> Result<Option<Latest>> {
+    validate_kv_key(key).map_err(|reason| Error::InvalidName {
+        what: "KV key",
+        value: key.to_string(),
+        reason,
+    })?;
+    let subject = format!("{}{key}", store.prefix);
+    match store.stream.get_last_raw_message_by_subject(&subject).await {
+        Ok(message) => {
+            let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_string());
+            let is_marker = matches!(header(HEADER_KV_OPERATION).as_deref(), Some("DEL" | "PURGE"))
+                || header(HEADER_MARKER_REASON).is_some();
+            Ok(Some(Latest { revision: message.sequence, value: (!is_marker).then_some(message.payload) }))
+        }
+        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(e) => Err(kv_error(store, key, "read (from the leader)", e)),
+    }
 }
 
 enum CasError {
@@ -155,14 +201,21 @@ async fn publish(
     store: &kv::Store,
     key: &str,
     value: Bytes,
-    ttl: Duration,
+    ttl: Option<Duration>,
     expected_revision: Option<u64>,
     action: &'static str,
 ) -> Result<u64, CasError> {
-    let invalid_ttl =
-        |reason| Error::InvalidTtl { bucket: store.name.clone(), key: key.to_string(), ttl, reason };
-    let ttl_value = ttl_header_value(ttl)
-        .ok_or_else(|| CasError::Other(invalid_ttl("a per-key TTL must be at least 1 s")))?;
+    let ttl_value = match ttl {
+        Some(ttl) => Some(ttl_header_value(ttl).ok_or_else(|| {
+            CasError::Other(Error::InvalidTtl {
+                bucket: store.name.clone(),
+                key: key.to_string(),
+                ttl,
+                reason: "a per-key TTL must be at least 1 s",
+            })
+        })?),
+        None => None,
+    };
     validate_kv_key(key).map_err(|reason| {
         CasError::Other(Error::InvalidName { what: "KV key", value: key.to_string(), reason })
     })?;
@@ -177,7 +230,10 @@ async fn publish(
     }
     let subject = format!("{}{key}", store.put_prefix.as_deref().unwrap_or(&store.prefix));
 
-    let mut message = PublishMessage::build().payload(value).header(HEADER_TTL, ttl_value);
+    let mut message = PublishMessage::build().payload(value);
+    if let Some(ttl) = ttl_value {
+        message = message.header(HEADER_TTL, ttl);
+    }
     if let Some(revision) = expected_revision {
         message = message.header(HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, revision.to_string());
     }

@@ -3,6 +3,7 @@
 //! The wire protocol and the read-only command policy join this crate with the command path.
 
 pub mod budget;
+pub mod claims;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -11,6 +12,8 @@ pub mod names;
 pub mod policy;
 pub mod protocol;
 pub mod provision;
+pub mod results;
+pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
 

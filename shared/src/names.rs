@@ -37,6 +37,13 @@ pub const AUDIT_SUBJECT_PREFIX: &str = "kubently.audit";
 pub const AUDIT_SUBJECTS: &str = "kubently.audit.>";
 /// Known-clusters bucket: every cluster id ever seen, no TTL.
 pub const CLUSTERS_BUCKET: &str = "KUBENTLY_CLUSTERS";
+/// `<cluster>.<command id>` → the executor that took the command (per-key TTL = command max age).
+pub const CLAIMS_BUCKET: &str = "KUBENTLY_CLAIMS";
+/// JetStream's advisory when a consumer gives up on a message after `max_deliver` deliveries;
+/// followed by `.<stream>.<consumer>`.
+pub const MAX_DELIVERIES_ADVISORY_PREFIX: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES";
+/// Queue group in which one gateway answers each exhausted command.
+pub const EXHAUSTED_QUEUE_GROUP: &str = "kubently-gateways-exhausted";
 /// The durable pull consumer of a cluster is `executor-<cluster>`.
 pub const EXECUTOR_CONSUMER_PREFIX: &str = "executor";
 
@@ -50,6 +57,8 @@ pub const HEADER_TRACESTATE: &str = "tracestate";
 pub const HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
 /// Why the server wrote a delete marker (`MaxAge`, `Purge`, `Remove`).
 pub const HEADER_MARKER_REASON: &str = "Nats-Marker-Reason";
+/// What a KV entry is when it is not a value (`DEL`, `PURGE`).
+pub const HEADER_KV_OPERATION: &str = "KV-Operation";
 
 /// Webhook subscriptions: subscription id → record (no TTL).
 pub const WEBHOOKS_BUCKET: &str = "KUBENTLY_WEBHOOKS";
@@ -256,6 +265,14 @@ impl Names {
     pub fn clusters_bucket(&self) -> String {
         self.name(CLUSTERS_BUCKET)
     }
+    /// KV bucket: `<cluster>.<command id>` → [`crate::claims::Claim`] (per-key TTL).
+    pub fn claims_bucket(&self) -> String {
+        self.name(CLAIMS_BUCKET)
+    }
+    /// Advisories of commands that every executor of any cluster gave up on (`max_deliver`).
+    pub fn max_deliveries_advisories(&self) -> String {
+        format!("{MAX_DELIVERIES_ADVISORY_PREFIX}.{}.*", self.commands_stream())
+    }
 
     /// KV bucket: subscription id → webhook subscription (no TTL).
     pub fn webhooks_bucket(&self) -> String {
@@ -395,6 +412,11 @@ mod tests {
         assert_eq!(names.event_subject("session.created", "c"), "T1-ab.kubently.events.session.created.c");
         assert_eq!(names.audit_subject("c"), "T1-ab.kubently.audit.c");
         assert_eq!(names.executor_consumer("c"), "executor-c");
+        assert_eq!(names.claims_bucket(), "T1-ab_KUBENTLY_CLAIMS");
+        assert_eq!(
+            names.max_deliveries_advisories(),
+            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.T1-ab_KUBENTLY_COMMANDS.*"
+        );
         for bad in ["", "a.b", "a*", ">", "a b", &"x".repeat(65)] {
             assert!(Names::with_prefix(bad).is_err(), "prefix {bad:?} must be rejected");
         }

@@ -121,8 +121,8 @@ impl ProvisionOptions {
     }
 
     /// Every stream [`ensure_command_path`] provisions: the commands, events and audit streams,
-    /// then the streams behind the cluster-active, sessions, executors, results and
-    /// known-clusters buckets.
+    /// then the streams behind the cluster-active, sessions, executors, results, known-clusters
+    /// and claims buckets.
     pub fn stream_configs(&self, names: &Names) -> Vec<stream::Config> {
         vec![
             self.commands_stream_config(names),
@@ -152,6 +152,12 @@ impl ProvisionOptions {
                 Duration::ZERO,
                 false,
                 "Kubently: every cluster ever seen",
+            ),
+            self.kv_stream_config(
+                &names.claims_bucket(),
+                Duration::ZERO,
+                true,
+                "Kubently: which executor took each command (at most one execution)",
             ),
         ]
     }
@@ -235,6 +241,10 @@ pub struct Buckets {
     pub results: kv::Store,
     /// cluster id → first seen; every cluster ever seen, no TTL.
     pub clusters: kv::Store,
+    /// `<cluster>.<command id>` → [`crate::claims::Claim`], per-key TTL = [`Self::claim_ttl`].
+    pub claims: kv::Store,
+    /// How long a claim is kept: the commands stream's max age (no redelivery comes later).
+    pub claim_ttl: Duration,
 }
 
 /// Handles on the gateway-only webhook buckets.
@@ -347,14 +357,23 @@ pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOption
             source: e.into(),
         })
     };
-    let (cluster_active, sessions, executors, results, clusters) = futures::try_join!(
+    let (cluster_active, sessions, executors, results, clusters, claims) = futures::try_join!(
         open(names.cluster_active_bucket()),
         open(names.sessions_bucket()),
         open(names.executors_bucket()),
         open(names.results_bucket()),
         open(names.clusters_bucket()),
+        open(names.claims_bucket()),
     )?;
-    Ok(Buckets { cluster_active, sessions, executors, results, clusters })
+    Ok(Buckets {
+        cluster_active,
+        sessions,
+        executors,
+        results,
+        clusters,
+        claims,
+        claim_ttl: opts.command_max_age,
+    })
 }
 
 /// Creates or updates the durable pull consumer `executor-<cluster>` on the commands stream

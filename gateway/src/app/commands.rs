@@ -1,16 +1,21 @@
 //! Running one command: cluster and session checks → publish to JetStream → wait for the
 //! executor's reply → audit, metrics, events. Every door runs commands through [`execute`] (or
 //! [`execute_async`]) with an input from [`super::input::prepare`].
+//!
+//! Queueing rides out a JetStream leader election (retried until the deadline, deduplicated by
+//! the command id). A command nobody answered by its deadline gets its timeout stored as its
+//! result (write-once, [`kubently_shared::results`]), so an executor answering later cannot
+//! contradict what the caller was told; an answer stored in the last instant wins instead.
 
-use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::{HeaderMap, HeaderValue};
 use kubently_shared::names::{HEADER_COMMAND_ID, HEADER_CORRELATION_ID, HEADER_MSG_ID};
 use kubently_shared::protocol::{
     self, Caller as WireCaller, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord,
 };
+use kubently_shared::results::{self, Stored, fit_to_budget};
+use kubently_shared::{kv_ttl, retry};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -29,6 +34,8 @@ use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
 const REPLY_GRACE: Duration = Duration::from_millis(500);
+/// How long storing a timeout (or an async command's pending record) is retried.
+const STORE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// How a command ended, as every door reports it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -80,9 +87,13 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
         let keep_alive = sessions::keep_alive(state, session);
         let in_flight = state.metrics.in_flight();
         let (reply, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
+        let (result, timed_out_here) = match reply? {
+            Some(result) => (result, false),
+            None => settle_timeout(state, &command, started).await,
+        };
         drop(in_flight);
-        let outcome = outcome_of(state, &command, reply?, started);
-        finish(state, &command, &input, &outcome, started);
+        let outcome = outcome_of(&command, result);
+        finish(state, &command, &input, &outcome, timed_out_here, started);
         Ok(outcome)
     }
     .instrument(span)
@@ -100,12 +111,13 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
         // (and replaces) it.
         let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc()))
             .map_err(AppError::internal("encoding the pending result"))?;
-        state
-            .buckets
-            .results
-            .create(command.id.to_string(), pending)
-            .await
-            .map_err(AppError::nats("cannot record the command"))?;
+        let key = command.id.to_string();
+        let until = tokio::time::Instant::now() + STORE_PATIENCE;
+        retry::until(until, "record the async command", || {
+            kv_ttl::replace(&state.js, &state.buckets.results, &key, pending.clone(), 0)
+        })
+        .await
+        .map_err(AppError::nats("cannot record the command"))?;
         // Follow-up job: the timeout event if nobody answers, and the callback if asked for.
         let job = CallbackJob {
             command_id: command.id,
@@ -125,8 +137,7 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             .queue_callback(&job)
             .await
             .map_err(AppError::nats("cannot queue the async command's follow-up"))?;
-        let ack = publish(state, &command).await?;
-        ack.await.map_err(AppError::nats("the command queue did not accept the command"))?;
+        queue(state, &command, deadline_instant(&command)).await?;
         state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);
         state.audit.record(AuditEntry::executed(&command, &input.typed, "accepted", None));
         tracing::info!("async command accepted");
@@ -172,22 +183,24 @@ async fn prepare(
     Ok((command, session))
 }
 
+/// `command`'s deadline on the tokio clock.
+fn deadline_instant(command: &Command) -> tokio::time::Instant {
+    tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default()
+}
+
 /// The executor's result, or `None` if none arrived by the deadline.
 async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Option<CommandResult>> {
-    let deadline = tokio::time::Instant::now()
-        + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default()
-        + REPLY_GRACE;
+    let deadline = deadline_instant(command);
     let waiter = state.replies.register(command.id);
-    let ack = publish(state, command).await?;
     // The stream's ack and the executor's reply are awaited together (one round trip less): a
     // refused publish still fails the request, and a reply can only follow a stored command.
-    let (ack, reply) = (ack.into_future(), waiter.wait(deadline));
-    tokio::pin!(ack, reply);
+    let (queued, reply) = (queue(state, command, deadline), waiter.wait(deadline + REPLY_GRACE));
+    tokio::pin!(queued, reply);
     let mut acked = false;
     loop {
         tokio::select! {
-            stored = &mut ack, if !acked => {
-                stored.map_err(AppError::nats("the command queue did not accept the command"))?;
+            stored = &mut queued, if !acked => {
+                stored?;
                 acked = true;
             }
             result = &mut reply => return Ok(result),
@@ -195,27 +208,37 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Opti
     }
 }
 
-fn outcome_of(
-    state: &AppState,
-    command: &Command,
-    reply: Option<CommandResult>,
-    started: Instant,
-) -> CommandOutcome {
-    let Some(r) = reply else {
-        let waited = (command.deadline - command.issued_at).whole_seconds();
-        return CommandOutcome {
-            command_id: command.id.to_string(),
-            session_id: command.session_id.clone(),
-            cluster_id: command.cluster_id.clone(),
-            status: CommandStatus::Timeout,
-            correlation_id: command.correlation_id.clone(),
-            output: None,
-            error: Some(timeout_reason(&state.registry, &command.cluster_id, waited)),
-            execution_time_ms: started.elapsed().as_millis() as u64,
-            executed_at: OffsetDateTime::now_utc(),
-            meta: None,
-        };
+/// Nobody answered by the deadline: the timeout is stored as the command's result. Returns the
+/// command's result (the timeout, or an answer stored first) and whether it is this timeout.
+async fn settle_timeout(state: &AppState, command: &Command, started: Instant) -> (CommandResult, bool) {
+    let waited = (command.deadline - command.issued_at).whole_seconds();
+    let timeout = CommandResult {
+        error: Some(timeout_reason(&state.registry, &command.cluster_id, waited)),
+        execution_time_ms: started.elapsed().as_millis() as u64,
+        ..CommandResult::new(command, CommandStatus::Timeout, "", OffsetDateTime::now_utc())
     };
+    let until = tokio::time::Instant::now() + STORE_PATIENCE;
+    let stored = retry::until(until, "store the timeout", || {
+        results::store_final(&state.js, &state.buckets.results, &timeout)
+    })
+    .await;
+    match stored {
+        Ok(Stored::Written) => (timeout, true),
+        Ok(Stored::AlreadyFinal(answer)) => {
+            tracing::info!(
+                status = answer.status.as_str(),
+                "the executor's answer was stored just before the deadline"
+            );
+            (fit_to_budget(command, &answer).0, false)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the timeout could not be stored; a late answer may still be stored");
+            (timeout, true)
+        }
+    }
+}
+
+fn outcome_of(command: &Command, r: CommandResult) -> CommandOutcome {
     let meta = r.meta.as_ref().map(|m| OutputInfo {
         verb: command.request.verb().to_string(),
         kind: m.kind.clone(),
@@ -227,13 +250,14 @@ fn outcome_of(
         truncated: m.truncated,
         result_url: format!("/debug/result/{}", command.id),
     });
+    let output = (r.status != CommandStatus::Timeout || !r.output.is_empty()).then_some(r.output);
     CommandOutcome {
         command_id: command.id.to_string(),
         session_id: command.session_id.clone(),
         cluster_id: command.cluster_id.clone(),
         status: r.status,
         correlation_id: command.correlation_id.clone(),
-        output: Some(r.output),
+        output,
         error: r.error,
         execution_time_ms: r.execution_time_ms,
         executed_at: r.executed_at,
@@ -241,9 +265,9 @@ fn outcome_of(
     }
 }
 
-/// Sends the command to its cluster's queue (deduplicated by id); the returned future is the
-/// stream's acknowledgement.
-async fn publish(state: &AppState, command: &Command) -> AppResult<PublishAckFuture> {
+/// Sends the command to its cluster's queue (deduplicated by id) and waits for the stream to
+/// store it, retrying transient failures until `give_up_at`.
+async fn queue(state: &AppState, command: &Command, give_up_at: tokio::time::Instant) -> AppResult<()> {
     let payload = protocol::encode(command).map_err(AppError::internal("encoding the command"))?;
     // Fallible constructors: a value that cannot be a header is an error, never a panic (input
     // validation refuses such values before they get here).
@@ -256,30 +280,36 @@ async fn publish(state: &AppState, command: &Command) -> AppResult<PublishAckFut
     if let Some(c) = &command.correlation_id {
         headers.insert(HEADER_CORRELATION_ID, value(c)?);
     }
-    state
-        .js
-        .publish_with_headers(state.names.command_subject(&command.cluster_id), headers, payload)
-        .await
-        .map_err(AppError::nats("cannot queue the command"))
+    let subject = state.names.command_subject(&command.cluster_id);
+    retry::until(give_up_at, "queue the command", || async {
+        state.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
+    })
+    .await
+    .map(|_| ())
+    .map_err(AppError::nats("the command queue did not accept the command"))
 }
 
-/// Metrics, audit and the timeout event (the executor emits completed/failed).
+/// Metrics, audit and the timeout event when this gateway stored the timeout.
 fn finish(
     state: &AppState,
     command: &Command,
     input: &ExecuteInput,
     outcome: &CommandOutcome,
+    timed_out_here: bool,
     started: Instant,
 ) {
     let verb = command.request.verb();
     let status = outcome.status.as_str();
     state.metrics.record_command(&command.cluster_id, verb, status, started.elapsed().as_secs_f64());
     tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
-    if outcome.status == CommandStatus::Timeout {
-        let data = json!({"command_id": command.id, "verb": verb, "error": outcome.error, "correlation_id": command.correlation_id, "caller": command.caller.service});
+    // The command's one terminal event comes from whoever stored its final result.
+    if timed_out_here {
+        let data = json!({"command_id": command.id, "verb": verb, "status": status, "error": outcome.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service});
         let event =
             Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc());
-        state.events.publish(event.by(&command.caller.service));
+        state
+            .events
+            .publish_deduplicated(event.by(&command.caller.service), format!("command.{}", command.id));
     }
     state.audit.record(AuditEntry::executed(command, &input.typed, status, outcome.error.as_deref()));
 }

@@ -2,7 +2,7 @@
 //! budget piece by piece, and async commands' results (`pending` until the executor answers).
 
 use kubently_shared::budget;
-use kubently_shared::protocol::{self, CommandResult};
+use kubently_shared::results;
 use serde_json::json;
 
 use super::access;
@@ -37,15 +37,10 @@ pub async fn read(
     let Ok(uuid) = uuid::Uuid::parse_str(id) else {
         return Err(AppError::NotFound("No result for that command id (command ids are UUIDs)".into()));
     };
-    let bytes = state
-        .buckets
-        .results
-        .get(uuid.to_string())
+    let result = results::read(&state.buckets.results, uuid)
         .await
         .map_err(AppError::internal("reading the result"))?
         .ok_or_else(not_found)?;
-    let result: CommandResult =
-        protocol::decode(&bytes).map_err(AppError::internal("decoding the result"))?;
     if !access::may_read_result(caller, result.caller.as_deref(), &result.cluster_id) {
         return Err(not_found());
     }

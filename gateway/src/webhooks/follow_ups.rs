@@ -1,9 +1,10 @@
 //! Async commands' follow-up: the gateway that accepts an async command queues a job on the
 //! callbacks work queue; whichever gateway pulls it waits for the command's final result (or its
-//! deadline). A command nobody answered by then gets its `command.timeout` event (sync commands
-//! get theirs from the waiting gateway), and with a `callback_url` the same page
-//! `GET /debug/result/{id}` shows is posted, signed with the job's secret, retrying like
-//! subscriptions. A job survives gateway restarts: until it is acked, the server hands it to
+//! deadline), reading from the results stream's leader and counting a record it cannot see yet
+//! as pending, so it never gives up early. A command nobody answered by then gets its timeout
+//! stored as its result (write-once: a late answer cannot replace it) and its `command.timeout`
+//! event; with a `callback_url` the same page `GET /debug/result/{id}` shows is posted, signed
+//! with the job's secret, retrying like subscriptions. A job survives gateway restarts: until it is acked, the server hands it to
 //! another replica. A2A push notifications ride the same work queue (`PushJob`).
 
 use std::time::Duration;
@@ -13,8 +14,10 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::{self, AckKind};
 use futures::StreamExt;
 use kubently_shared::names::HEADER_MSG_ID;
-use kubently_shared::protocol::{self, CommandResult, Event, EventType};
+use kubently_shared::protocol::{CommandResult, CommandStatus, Event, EventType, PROTOCOL_VERSION};
 use kubently_shared::provision;
+use kubently_shared::results::{self, Stored};
+use kubently_shared::retry;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -25,12 +28,14 @@ use super::sender::{self, Outcome};
 use super::signing::SigningSecret;
 use super::store::DeliveryStatus;
 use super::{Result, WebhookError, Webhooks};
-use crate::outcome::{PENDING_GRACE, ResultPage, page_of};
+use crate::outcome::{PENDING_GRACE, ResultPage, page_of, timeout_reason};
 
 /// Jobs one gateway works on at once (most of them just wait for their command).
 const CONCURRENCY: usize = 256;
 /// While a job waits for its command, the gateway tells the server it is still working this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How long queueing a job rides out a JetStream leader election.
+const QUEUE_PATIENCE: Duration = Duration::from_secs(10);
 /// The delivery log records dead callbacks under `callback.<command_id>`.
 pub const CALLBACK_LOG: &str = "callback";
 
@@ -99,12 +104,14 @@ impl Webhooks {
             .map_err(|source| WebhookError::Encode { what: format!("follow-up job {msg_id}"), source })?;
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_MSG_ID, msg_id);
-        let ack = self
-            .js()
-            .publish_with_headers(self.names().callback_subject(subject_token), headers, payload.into())
-            .await
-            .map_err(WebhookError::nats("queueing the job"))?;
-        ack.await.map_err(WebhookError::nats("queueing the job"))?;
+        let subject = self.names().callback_subject(subject_token);
+        let payload = bytes::Bytes::from(payload);
+        // Deduplicated by the message id, so a retry after a lost ack stores one job.
+        retry::until(tokio::time::Instant::now() + QUEUE_PATIENCE, "queue a follow-up job", || async {
+            self.js().publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
+        })
+        .await
+        .map_err(WebhookError::nats("queueing the job"))?;
         Ok(())
     }
 
@@ -172,12 +179,8 @@ impl Webhooks {
     async fn deliver_callback(&self, msg: jetstream::Message, job: CallbackJob, attempt: u32) {
         let span = tracing::info_span!("callback", command_id = %job.command_id, attempt);
         let _enter = span.enter();
-        let page = match self.final_page(&job, &msg).await {
-            Ok(Some(page)) => page,
-            Ok(None) => {
-                tracing::warn!("the command's result is gone (results expire); callback dropped");
-                return ack(&msg, AckKind::Term).await;
-            }
+        let (page, timed_out_here) = match self.final_page(&job, &msg).await {
+            Ok(settled) => settled,
             Err(e) => {
                 tracing::warn!(
                     error = crate::error::chain(&e),
@@ -186,17 +189,14 @@ impl Webhooks {
                 return ack(&msg, AckKind::Nak(Some(Duration::from_secs(1)))).await;
             }
         };
-        // A final page (the wait above returns pending records past their deadline as timeouts).
         let event_type = EventType::for_status(page.status).unwrap_or(EventType::CommandTimeout);
-        if event_type == EventType::CommandTimeout && attempt == 1 {
-            let data = json!({"command_id": job.command_id, "verb": job.verb, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
+        // The command's one terminal event comes from whoever stored its final result.
+        if timed_out_here {
+            let data = json!({"command_id": job.command_id, "verb": job.verb, "status": page.status, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
             let event =
                 Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc())
                     .by(&job.caller);
-            self.inner.events.publish_deduplicated(
-                event,
-                format!("{}.{}", EventType::CommandTimeout.as_str(), job.command_id),
-            );
+            self.inner.events.publish_deduplicated(event, format!("command.{}", job.command_id));
         }
         let Some(target) = &job.callback else { return ack(&msg, AckKind::Ack).await };
         let secret = match SigningSecret::parse(&target.secret) {
@@ -226,25 +226,29 @@ impl Webhooks {
         }
     }
 
-    /// Waits until the command's result is final or its deadline (plus grace) passed, and
-    /// returns its first page. `None` when the result no longer exists.
-    async fn final_page(&self, job: &CallbackJob, msg: &jetstream::Message) -> Result<Option<ResultPage>> {
-        let key = job.command_id.to_string();
+    /// Waits until the command's result is final or its deadline (plus grace) passed, then
+    /// stores the timeout unless a final result is stored (write-once). Returns the final
+    /// result's first page and whether it is the timeout stored here.
+    async fn final_page(&self, job: &CallbackJob, msg: &jetstream::Message) -> Result<(ResultPage, bool)> {
         let give_up_at = job.deadline + PENDING_GRACE + time::Duration::milliseconds(100);
+        let page = |result: &CommandResult| page_of(&self.inner.registry, result, 0, job.page_bytes);
         let mut watch = None;
         loop {
-            let Some(bytes) =
-                self.inner.results.get(&key).await.map_err(WebhookError::nats("reading the result"))?
-            else {
-                return Ok(None);
-            };
-            let result: CommandResult = protocol::decode(&bytes)?;
+            let current = results::read(&self.inner.results, job.command_id).await?;
+            if let Some(result) = current.as_ref().filter(|r| r.status.is_final()) {
+                return Ok((page(result), false));
+            }
             let now = OffsetDateTime::now_utc();
-            if result.status.is_final() || now > give_up_at {
-                return Ok(Some(page_of(&self.inner.registry, &result, 0, job.page_bytes)));
+            if now > give_up_at {
+                let timeout = self.timeout_of(job, current, now);
+                return Ok(match results::store_final(self.js(), &self.inner.results, &timeout).await? {
+                    Stored::Written => (page(&timeout), true),
+                    Stored::AlreadyFinal(answer) => (page(&answer), false),
+                });
             }
             if watch.is_none() {
                 // Watch from now on, then re-read: a result written in between is not missed.
+                let key = job.command_id.to_string();
                 watch = Some(
                     self.inner
                         .results
@@ -262,6 +266,41 @@ impl Webhooks {
                     Ok(Some(_)) => {}
                 }
             }
+        }
+    }
+
+    /// The timeout result of a command nobody answered (from its pending record when readable).
+    fn timeout_of(
+        &self,
+        job: &CallbackJob,
+        pending: Option<CommandResult>,
+        now: OffsetDateTime,
+    ) -> CommandResult {
+        let accepted_at = pending.as_ref().map_or(now, |p| p.executed_at);
+        let error = Some(timeout_reason(
+            &self.inner.registry,
+            &job.cluster_id,
+            (job.deadline - accepted_at).whole_seconds().max(0),
+        ));
+        match pending {
+            Some(pending) => {
+                CommandResult { status: CommandStatus::Timeout, error, executed_at: now, ..pending }
+            }
+            None => CommandResult {
+                v: PROTOCOL_VERSION,
+                command_id: job.command_id,
+                cluster_id: job.cluster_id.clone(),
+                status: CommandStatus::Timeout,
+                output: String::new(),
+                error,
+                execution_time_ms: 0,
+                executed_at: now,
+                executor_id: String::new(),
+                meta: None,
+                caller: Some(job.caller.clone()),
+                verb: Some(job.verb.clone()),
+                deadline: Some(job.deadline),
+            },
         }
     }
 }

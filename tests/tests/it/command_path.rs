@@ -512,7 +512,7 @@ async fn metrics_openapi_and_fast_mode() {
 }
 
 #[tokio::test]
-async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once() {
+async fn an_executor_killed_mid_command_is_not_run_again_and_the_caller_is_told_at_once() {
     let app = TestApp::spawn().await;
     let opts = ExecutorOptions { ack_wait_seconds: 3, ..Default::default() };
     let first = app.start_executor("first", opts.clone()).await;
@@ -551,18 +551,25 @@ async fn an_executor_killed_mid_command_hands_it_to_another_replica_exactly_once
     let second = app.start_executor("second", opts).await;
     first.kill();
 
+    let killed_at = tokio::time::Instant::now();
+
+    // Redelivered after the ack wait, the other replica finds the claim and the claimant gone:
+    // it does not run the command again, and answers long before the 15 s deadline.
     let body = call.await.expect("call finished");
-    assert_eq!(
-        text(&body, "status"),
-        "success",
-        "redelivered after ack_wait and run by the other replica: {body}"
+    assert_eq!(text(&body, "status"), "failure", "{body}");
+    let error = text(&body, "error");
+    assert!(
+        error.contains("executor 'first'") && error.contains("was not run again"),
+        "the caller learns who took it and that it was not re-run: {error}"
     );
-    assert!(!text(&body, "output").is_empty(), "{body}");
+    assert!(killed_at.elapsed() < Duration::from_secs(12), "answered before the deadline");
     let results = stored_results(&app).await;
     let ours: Vec<&CommandResult> =
         results.iter().filter(|r| r.command_id.to_string() == text(&body, "command_id")).collect();
     assert_eq!(ours.len(), 1);
     assert_eq!(ours[0].executor_id, "second", "the killed executor never answered it");
+    assert_eq!(ours[0].status, CommandStatus::Failure);
+    assert_eq!(ours[0].error.as_deref(), Some(error.as_str()), "the stored result is the one the caller got");
     drop(second);
 }
 

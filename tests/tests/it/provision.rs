@@ -201,7 +201,7 @@ async fn racing_replicas_converge_on_one_of_everything() {
     let mut stream_names: Vec<String> = js.stream_names().map(|n| n.expect("stream name")).collect().await;
     stream_names.retain(|n| n.contains(names.prefix().expect("prefix")));
     stream_names.sort();
-    assert_eq!(stream_names.len(), 8, "3 streams + 5 buckets: {stream_names:?}");
+    assert_eq!(stream_names.len(), 9, "3 streams + 6 buckets: {stream_names:?}");
     let max_age =
         js.get_stream(names.commands_stream()).await.expect("commands").cached_info().config.max_age;
     assert!([opts.command_max_age, older.command_max_age].contains(&max_age), "{max_age:?}");

@@ -1,0 +1,64 @@
+//! At most one execution per command. Before an executor runs a command it claims it with a
+//! create-only record `<cluster>.<command id>` in the claims bucket. The claim outlives every
+//! redelivery (its TTL is the commands stream's max age), so a redelivered command — its first
+//! executor died, was paused past the ack wait, or was killed between replying and acking — is
+//! never run again: the executor that finds the claim waits for the claimant's result until the
+//! deadline and, if none comes, stores an explicit timeout saying the command was taken and not
+//! run again ([`crate::results`] keeps whichever final result came first).
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::kv_ttl::{self, Latest};
+use crate::protocol::Command;
+use crate::{Error, Result};
+
+/// Who took a command, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub executor_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub claimed_at: OffsetDateTime,
+}
+
+/// What [`claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// This executor runs the command.
+    Mine,
+    /// Someone took it before (`None` if the record could not be read back).
+    Taken(Option<Claim>),
+}
+
+/// The claims key of `command`.
+pub fn key(command: &Command) -> String {
+    format!("{}.{}", command.cluster_id, command.id)
+}
+
+/// Claims `command` for `executor_id`, for `ttl` (at least the commands stream's max age).
+pub async fn claim(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    command: &Command,
+    executor_id: &str,
+    ttl: Duration,
+) -> Result<Claimed> {
+    let key = key(command);
+    let claim = Claim { executor_id: executor_id.to_string(), claimed_at: OffsetDateTime::now_utc() };
+    let value =
+        serde_json::to_vec(&claim).map_err(|source| Error::Encode { kind: "claim", version: 1, source })?;
+    match kv_ttl::create_with_ttl(js, store, &key, value.into(), ttl).await {
+        Ok(_) => Ok(Claimed::Mine),
+        Err(Error::KeyExists { .. }) => {
+            let holder = match kv_ttl::latest(store, &key).await? {
+                Some(Latest { value: Some(bytes), .. }) => serde_json::from_slice(&bytes).ok(),
+                _ => None,
+            };
+            Ok(Claimed::Taken(holder))
+        }
+        Err(e) => Err(e),
+    }
+}
