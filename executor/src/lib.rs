@@ -11,6 +11,18 @@ pub mod worker;
 pub use settings::Settings;
 pub use startup::Application;
 
+/// What the `kubently-executor` binary does: settings from the file `KUBENTLY_CONFIG` names (if
+/// any) and the environment, tracing, then serve until SIGTERM.
+pub async fn run_from_env() -> anyhow::Result<()> {
+    use anyhow::Context;
+    let file = std::env::var_os("KUBENTLY_CONFIG").map(std::path::PathBuf::from);
+    let settings: Settings =
+        kubently_shared::config::load(file.as_deref()).context("loading executor settings")?;
+    kubently_shared::telemetry::init(&settings.log)?;
+    Application::build(settings).await?.run().await?;
+    Ok(())
+}
+
 /// Errors building or running the executor.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

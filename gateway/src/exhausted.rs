@@ -64,9 +64,12 @@ async fn settle(state: &AppState, advisory: MaxDeliveries) {
     let _enter = span.enter();
     let failure = CommandResult {
         error: Some(format!(
-            "the command was delivered {} times and no executor finished it (each one stopped before \
+            "the command was delivered {} and no executor finished it (each one stopped before \
              answering); it was given up",
-            advisory.deliveries
+            match advisory.deliveries {
+                1 => "once".to_string(),
+                n => format!("{n} times"),
+            }
         )),
         ..CommandResult::new(&command, CommandStatus::Failure, "", OffsetDateTime::now_utc())
     };

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub ctx: TestContext,
     pub prefix: String,
     pub cluster_id: String,
+    /// The NATS this app's gateways and executors use: the run's server, or a seed list.
+    pub nats: NatsTarget,
     pub gateway: GatewayHandle,
     pub http: reqwest::Client,
 }
@@ -110,6 +112,15 @@ impl Drop for ExecutorHandle {
     }
 }
 
+/// Where an app's gateways and executors connect.
+#[derive(Debug, Clone)]
+pub struct NatsTarget {
+    /// One URL or a comma-separated seed list (`nats.url`).
+    pub url: String,
+    /// Stream and bucket replicas.
+    pub replicas: usize,
+}
+
 /// Executor knobs tests change.
 #[derive(Debug, Clone)]
 pub struct ExecutorOptions {
@@ -127,15 +138,26 @@ impl Default for ExecutorOptions {
 }
 
 impl TestApp {
-    /// A gateway for a fresh cluster id; no executor yet.
+    /// A gateway for a fresh cluster id on the run's nats-server; no executor yet.
     pub async fn spawn() -> Self {
         let ctx = TestContext::new().await;
+        let nats = NatsTarget { url: ctx.stack.nats_url.clone(), replicas: 1 };
+        Self::spawn_in(ctx, nats).await
+    }
+
+    /// A gateway for a fresh cluster id on another NATS (the 3-node cluster: its seed list and
+    /// 3 replicas); no executor yet.
+    pub async fn spawn_on(nats: NatsTarget) -> Self {
+        Self::spawn_in(TestContext::new().await, nats).await
+    }
+
+    async fn spawn_in(ctx: TestContext, nats: NatsTarget) -> Self {
         let prefix = format!("T{}", ctx.id);
         let cluster_id = ctx.unique("c");
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build().expect("http client");
-        let gateway = start_gateway(&ctx, &prefix).await;
-        Self { ctx, prefix, cluster_id, gateway, http }
+        let gateway = start_gateway(&ctx, &prefix, &nats).await;
+        Self { ctx, prefix, cluster_id, nats, gateway, http }
     }
 
     /// A gateway plus one connected executor.
@@ -154,7 +176,8 @@ impl TestApp {
         s.executor.fast_fetch_ms = 200;
         s.executor.slow_fetch_seconds = 2;
         s.executor.shutdown_grace_seconds = 20;
-        s.nats.url = self.ctx.stack.nats_url.clone();
+        s.nats.url = self.nats.url.clone();
+        s.nats.replicas = self.nats.replicas;
         s.nats.prefix = Some(self.prefix.clone());
         s.nats.ack_wait_seconds = opts.ack_wait_seconds;
         s.kube.kubeconfig = Some(self.ctx.stack.kubeconfig.clone());
@@ -215,13 +238,14 @@ impl TestApp {
 
     /// Stops the gateway gracefully and starts a new one on the same NATS state.
     pub async fn restart_gateway(&mut self) {
-        let mut old = std::mem::replace(&mut self.gateway, start_gateway(&self.ctx, &self.prefix).await);
+        let new = start_gateway(&self.ctx, &self.prefix, &self.nats).await;
+        let mut old = std::mem::replace(&mut self.gateway, new);
         old.stop().await;
     }
 
     /// Another gateway replica on the same NATS state (same prefix).
     pub async fn start_replica(&self) -> GatewayHandle {
-        start_gateway(&self.ctx, &self.prefix).await
+        start_gateway(&self.ctx, &self.prefix, &self.nats).await
     }
 
     pub async fn request(
@@ -290,8 +314,11 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
     s
 }
 
-async fn start_gateway(ctx: &TestContext, prefix: &str) -> GatewayHandle {
-    spawn_gateway(gateway_settings(ctx, prefix)).await
+async fn start_gateway(ctx: &TestContext, prefix: &str, nats: &NatsTarget) -> GatewayHandle {
+    let mut settings = gateway_settings(ctx, prefix);
+    settings.nats.url = nats.url.clone();
+    settings.nats.replicas = nats.replicas;
+    spawn_gateway(settings).await
 }
 
 /// Builds and runs a gateway with `settings` on its own runtime thread.
@@ -323,4 +350,88 @@ pub async fn spawn_gateway(settings: kubently_gateway::Settings) -> GatewayHandl
         .expect("gateway thread");
     let (url, state) = ready_rx.await.expect("gateway thread alive").expect("gateway builds");
     GatewayHandle { url, state, stop: Some(stop_tx), kill: Some(kill_tx), thread: Some(thread) }
+}
+
+/// An executor as a process of its own (`kubently-test-executor`), so a test can freeze it
+/// (SIGSTOP) or kill -9 it; its log (JSON lines) is kept for the test to read.
+pub struct ExecutorProcess {
+    pub id: String,
+    pub daemon: crate::process::Daemon,
+    pub log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ExecutorProcess {
+    /// SIGSTOP: the process freezes (no progress acks, no heartbeats) until [`Self::resume`].
+    pub fn pause(&self) {
+        self.daemon.signal(libc::SIGSTOP);
+    }
+    pub fn resume(&self) {
+        self.daemon.signal(libc::SIGCONT);
+    }
+    /// kill -9.
+    pub fn kill(&self) {
+        self.daemon.signal(libc::SIGKILL);
+    }
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ExecutorProcess {
+    fn drop(&mut self) {
+        self.resume();
+        self.kill();
+    }
+}
+
+impl TestApp {
+    /// Starts `bin` (the test binary `kubently-test-executor`: pass
+    /// `env!("CARGO_BIN_EXE_kubently-test-executor")`) as executor `id` of this app's cluster and
+    /// waits until the gateway sees it connected.
+    pub async fn start_executor_process(
+        &self,
+        bin: &str,
+        id: &str,
+        opts: ExecutorOptions,
+    ) -> ExecutorProcess {
+        let s = self.executor_settings(id, &opts);
+        let dir = tempfile::Builder::new().prefix("kubently-executor-").tempdir().expect("temp dir");
+        let log = dir.path().join(format!("{id}.log"));
+        let mut cmd = std::process::Command::new(bin);
+        let kubeconfig = s.kube.kubeconfig.as_ref().expect("test executors have a kubeconfig");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("KUBENTLY__LOG__FORMAT", "json")
+            .env("KUBENTLY__EXECUTOR__CLUSTER_ID", &s.executor.cluster_id)
+            .env("KUBENTLY__EXECUTOR__ID", id)
+            .env("KUBENTLY__EXECUTOR__CONCURRENCY", s.executor.concurrency.to_string())
+            .env("KUBENTLY__EXECUTOR__HEARTBEAT_SECONDS", s.executor.heartbeat_seconds.to_string())
+            .env("KUBENTLY__EXECUTOR__FAST_FETCH_MS", s.executor.fast_fetch_ms.to_string())
+            .env("KUBENTLY__EXECUTOR__SLOW_FETCH_SECONDS", s.executor.slow_fetch_seconds.to_string())
+            .env("KUBENTLY__NATS__URL", &s.nats.url)
+            .env("KUBENTLY__NATS__REPLICAS", s.nats.replicas.to_string())
+            .env("KUBENTLY__NATS__PREFIX", &self.prefix)
+            .env("KUBENTLY__NATS__ACK_WAIT_SECONDS", s.nats.ack_wait_seconds.to_string())
+            .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
+        let daemon = crate::process::Daemon::spawn(
+            &format!("executor {id}"),
+            cmd,
+            &log,
+            crate::process::Lifetime::TiedToTestProcess,
+        )
+        .expect("start the executor process");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !self.gateway.state.registry.executors(&self.cluster_id).iter().any(|e| e.executor_id == id) {
+            assert!(
+                tokio::time::Instant::now() < deadline && daemon.is_alive(),
+                "executor process {id} never connected: {}",
+                daemon.log_tail(30)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ExecutorProcess { id: id.to_string(), daemon, log, _dir: dir }
+    }
 }

@@ -99,6 +99,17 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Sends `signal` (`libc::SIGSTOP`, `SIGCONT`, `SIGKILL`, …) if the process is still the one
+    /// we started (fault tests freeze and kill daemons).
+    pub fn signal(&self, signal: i32) {
+        if self.is_alive() {
+            // SAFETY: kill(2) on a pid verified to be our process; no memory is shared.
+            unsafe { libc::kill(self.pid, signal) };
+        }
+    }
+}
+
 fn is_running(pid: i32) -> bool {
     // A zombie (exited, not yet reaped by us) counts as gone.
     // SAFETY: kill with signal 0 only checks for existence.

@@ -6,6 +6,7 @@ mod a2a;
 mod command_path;
 mod compose;
 mod conformance;
+mod delivery;
 mod engine;
 mod engine_describe;
 mod engine_output;
