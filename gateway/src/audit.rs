@@ -1,6 +1,14 @@
 //! The audit trail: one record per command on `KUBENTLY_AUDIT` (`kubently.audit.<cluster>`) —
 //! who, which cluster, the command as typed, outcome, correlation id. Never the output.
+//!
+//! Queries reach the whole retention window: `since`/`until` are turned into stream sequences
+//! (JetStream finds the first record at or after a time), and the range between is read newest
+//! first, a window of sequences at a time, until `limit` records match; the page's cursor is the
+//! sequence to continue below. A query waits (briefly) for this gateway's audit writes still in
+//! flight, so a query right after a command sees its record, and a read that stalls is an error,
+//! never a silently short page.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
@@ -9,10 +17,15 @@ use kubently_shared::names::{HEADER_MSG_ID, Names};
 use kubently_shared::protocol::Command;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::RwLock;
 use utoipa::ToSchema;
 
-/// Upstream's scan depth: the newest 10 000 records are searched.
-const SCAN_DEPTH: u64 = 10_000;
+/// Sequences read per window while paging backwards.
+const WINDOW: u64 = 2_000;
+/// How long a query waits for this gateway's audit writes in flight.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+/// A read of the stream that delivers nothing for this long has stalled (an error).
+const READ_STALL: Duration = Duration::from_secs(5);
 const ERROR_CHARS: usize = 200;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -96,17 +109,29 @@ pub struct AuditQuery {
     /// everyone's everywhere.
     pub scope: Option<(String, Vec<String>)>,
     pub limit: usize,
+    /// Continue below this stream sequence (the previous page's cursor).
+    pub before: Option<u64>,
+}
+
+/// A page of audit records, newest first.
+#[derive(Debug, Default)]
+pub struct AuditRecords {
+    pub entries: Vec<AuditEntry>,
+    /// Where the next (older) page starts: `None` when there is nothing older.
+    pub next_before: Option<u64>,
 }
 
 #[derive(Clone)]
 pub struct AuditLog {
     js: jetstream::Context,
     names: Names,
+    /// Held (shared) by every write in flight; a query takes it exclusively to wait for them.
+    writes: Arc<RwLock<()>>,
 }
 
 impl AuditLog {
     pub fn new(js: jetstream::Context, names: Names) -> Self {
-        Self { js, names }
+        Self { js, names, writes: Arc::default() }
     }
 
     /// Stores `entry` in the background (the ack is awaited there; transient failures are
@@ -115,7 +140,17 @@ impl AuditLog {
     pub fn record(&self, entry: AuditEntry) {
         let subject = self.names.audit_subject(&entry.cluster_id);
         let js = self.js.clone();
+        let Ok(in_flight) = self.writes.clone().try_read_owned() else {
+            // A query is draining the writes before it: this one waits its turn in the background.
+            let log = self.clone();
+            tokio::spawn(async move {
+                let _ = log.writes.read().await;
+                log.record(entry);
+            });
+            return;
+        };
         tokio::spawn(async move {
+            let _in_flight = in_flight;
             let payload = match serde_json::to_vec(&entry) {
                 Ok(p) => bytes::Bytes::from(p),
                 Err(e) => return tracing::error!(error = %e, "cannot encode audit entry"),
@@ -133,50 +168,130 @@ impl AuditLog {
         });
     }
 
-    /// Newest first, at most `query.limit`.
-    pub async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, AuditReadError> {
+    /// Newest first, at most `query.limit`, continuing below `query.before`.
+    pub async fn query(&self, query: &AuditQuery) -> Result<AuditRecords, AuditReadError> {
+        // This gateway's writes still in flight land first (bounded: a write retrying through an
+        // outage does not hold queries up).
+        let _ = tokio::time::timeout(DRAIN_WAIT, self.writes.write()).await;
         self.scan(query).await.map_err(AuditReadError)
     }
 
-    async fn scan(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, async_nats::Error> {
+    async fn scan(&self, query: &AuditQuery) -> Result<AuditRecords, async_nats::Error> {
         let mut stream = self.js.get_stream(self.names.audit_stream()).await?;
-        let info = stream.info().await?;
-        let (first, last) = (info.state.first_sequence, info.state.last_sequence);
-        if info.state.messages == 0 {
-            return Ok(Vec::new());
+        let state = stream.info().await?.state.clone();
+        if state.messages == 0 {
+            return Ok(AuditRecords::default());
         }
-        let start = last.saturating_sub(SCAN_DEPTH - 1).max(first).max(1);
         let filter = query
             .cluster_id
             .as_deref()
             .map(|c| self.names.audit_subject(c))
             .unwrap_or_else(|| self.names.audit_subjects());
+        // The sequence range [low, high] the time bounds and the cursor allow.
+        let mut high = state.last_sequence;
+        if let Some(until) = query.until
+            && let Some(after) =
+                self.first_at_or_after(&stream, &filter, until + time::Duration::nanoseconds(1)).await?
+        {
+            high = high.min(after.saturating_sub(1));
+        }
+        if let Some(before) = query.before {
+            high = high.min(before.saturating_sub(1));
+        }
+        let low = match query.since {
+            Some(since) => match self.first_at_or_after(&stream, &filter, since).await? {
+                Some(seq) => seq,
+                None => return Ok(AuditRecords::default()),
+            },
+            None => state.first_sequence.max(1),
+        };
+        let mut found: Vec<(u64, AuditEntry)> = Vec::new();
+        while high >= low && found.len() < query.limit {
+            let start = high.saturating_sub(WINDOW - 1).max(low);
+            let mut window = self.read_range(&stream, &filter, start, high, query).await?;
+            window.reverse();
+            found.extend(window);
+            high = start.saturating_sub(1);
+            if start == 0 {
+                break;
+            }
+        }
+        found.truncate(query.limit);
+        let next_before = match found.last() {
+            Some((seq, _)) if found.len() == query.limit && *seq > low => Some(*seq),
+            _ => None,
+        };
+        Ok(AuditRecords { entries: found.into_iter().map(|(_, e)| e).collect(), next_before })
+    }
+
+    /// The first record on `filter` stored at or after `at`, if any.
+    async fn first_at_or_after(
+        &self,
+        stream: &jetstream::stream::Stream,
+        filter: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<u64>, async_nats::Error> {
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: filter,
+                filter_subject: filter.to_string(),
+                deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time: at },
+                ..Default::default()
+            })
+            .await?;
+        let mut info = consumer.clone();
+        if info.info().await?.num_pending == 0 {
+            return Ok(None);
+        }
+        let mut messages = consumer.messages().await?;
+        match tokio::time::timeout(READ_STALL, messages.next()).await {
+            Ok(Some(msg)) => Ok(Some(msg?.info()?.stream_sequence)),
+            Ok(None) => Ok(None),
+            Err(_) => Err("the audit stream stalled while seeking by time".into()),
+        }
+    }
+
+    /// The records on `filter` with sequences in `[start, end]` that match `query`, oldest first.
+    async fn read_range(
+        &self,
+        stream: &jetstream::stream::Stream,
+        filter: &str,
+        start: u64,
+        end: u64,
+        query: &AuditQuery,
+    ) -> Result<Vec<(u64, AuditEntry)>, async_nats::Error> {
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: filter.to_string(),
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },
                 ..Default::default()
             })
             .await?;
+        let mut info = consumer.clone();
+        if info.info().await?.num_pending == 0 {
+            return Ok(Vec::new());
+        }
         let mut messages = consumer.messages().await?;
         let mut found = Vec::new();
         loop {
-            let next = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
-            let Ok(Some(msg)) = next else { break };
-            let msg = msg?;
+            let msg = match tokio::time::timeout(READ_STALL, messages.next()).await {
+                Ok(Some(msg)) => msg?,
+                Ok(None) => break,
+                Err(_) => return Err("the audit stream stalled while reading a range".into()),
+            };
             let info = msg.info()?;
             let (seq, pending) = (info.stream_sequence, info.pending);
+            if seq > end {
+                break;
+            }
             if let Ok(entry) = serde_json::from_slice::<AuditEntry>(&msg.payload)
                 && matches(query, &entry)
             {
-                found.push(entry);
+                found.push((seq, entry));
             }
-            if pending == 0 || seq >= last {
+            if pending == 0 || seq == end {
                 break;
             }
         }
-        found.reverse();
-        found.truncate(query.limit);
         Ok(found)
     }
 }

@@ -1,4 +1,5 @@
-//! Reading the audit trail: the caller's own commands (an admin key sees everyone's), newest first.
+//! Reading the audit trail: the caller's own commands (an admin key sees everyone's), newest
+//! first, over the stream's whole retention, paged with a cursor.
 
 use serde::Serialize;
 use serde_json::json;
@@ -22,6 +23,8 @@ pub struct AuditRequest {
     pub until: Option<OffsetDateTime>,
     /// 1–1000, default 100.
     pub limit: Option<usize>,
+    /// The previous page's `next_cursor`: continue with older records.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,6 +33,8 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Whose records these are (the caller).
     pub service_identity: String,
+    /// Pass as `cursor` for the next (older) page; absent when there is none.
+    pub next_cursor: Option<String>,
 }
 
 pub async fn read(state: &AppState, caller: &Caller, req: AuditRequest) -> AppResult<AuditPage> {
@@ -42,15 +47,28 @@ pub async fn read(state: &AppState, caller: &Caller, req: AuditRequest) -> AppRe
             json!(limit),
         ));
     }
-    let page = |entries: Vec<AuditEntry>| AuditPage {
+    let page = |entries: Vec<AuditEntry>, next: Option<u64>| AuditPage {
         count: entries.len(),
         entries,
         service_identity: caller.service.clone(),
+        next_cursor: next.map(|n| n.to_string()),
+    };
+    let before = match req.cursor.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            return Err(AppError::field(
+                &["query", "cursor"],
+                "value_error",
+                "cursor must be a page's next_cursor (a positive integer)",
+                json!(req.cursor),
+            ));
+        }
     };
     if let Some(c) = &req.cluster_id
         && kubently_shared::names::validate_cluster_id(c).is_err()
     {
-        return Ok(page(Vec::new()));
+        return Ok(page(Vec::new(), None));
     }
     let query = AuditQuery {
         cluster_id: req.cluster_id,
@@ -60,7 +78,8 @@ pub async fn read(state: &AppState, caller: &Caller, req: AuditRequest) -> AppRe
         until: req.until,
         scope: access::audit_scope(caller),
         limit,
+        before,
     };
-    let entries = state.audit.query(&query).await.map_err(AppError::internal("reading the audit log"))?;
-    Ok(page(entries))
+    let records = state.audit.query(&query).await.map_err(AppError::internal("reading the audit log"))?;
+    Ok(page(records.entries, records.next_before))
 }

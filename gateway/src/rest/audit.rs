@@ -26,6 +26,8 @@ pub struct AuditParams {
     /// 1–1000, default 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
+    /// The previous page's `next_cursor`: the next (older) records.
+    pub cursor: Option<String>,
 }
 
 fn parse_time(name: &str, value: &str) -> AppResult<OffsetDateTime> {
@@ -53,6 +55,7 @@ pub async fn audit(
         since: p.since.as_deref().map(|v| parse_time("since", v)).transpose()?,
         until: p.until.as_deref().map(|v| parse_time("until", v)).transpose()?,
         limit: p.limit,
+        cursor: p.cursor,
     };
     Ok(Json(audit::read(&state, &caller, req).await?))
 }

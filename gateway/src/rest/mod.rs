@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(execute["correlation_id"]["maxLength"], 256);
         assert_eq!(schemas["FieldError"]["required"], json!(["type", "loc", "msg"]));
         for (path, query) in [
-            ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit"][..]),
+            ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit", "cursor"][..]),
             ("/debug/result/{command_id}", &["offset", "limit"]),
             ("/webhooks/subscriptions/{id}/deliveries", &["status"]),
         ] {

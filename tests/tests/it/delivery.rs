@@ -3,6 +3,7 @@
 //! up on. Most run on the 3-node JetStream cluster of `nats/cluster/` (replicas 3, clients given
 //! the seed list); executors that must be frozen or killed -9 run as processes of their own.
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -11,9 +12,10 @@ use kubently_shared::claims::{self, Claimed};
 use kubently_shared::protocol::{self, Command, CommandResult, CommandStatus};
 use kubently_shared::provision::{self, ProvisionOptions};
 use kubently_shared::results::{self, Stored};
-use kubently_tests::app::{AGENT_KEY, ExecutorOptions, NatsTarget, TestApp};
+use kubently_tests::app::{ADMIN_KEY, AGENT_KEY, ExecutorOptions, NatsTarget, TestApp};
 use kubently_tests::nats_server::NatsCluster;
 use kubently_tests::webhook_receiver::Receiver;
+use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -319,4 +321,90 @@ async fn a_command_every_executor_gave_up_on_ends_with_an_explicit_failure() {
     assert!(text(&body, "error").contains("no executor finished it"), "{body}");
     let (_, page) = app.get(&format!("/debug/result/{}", command.id)).await;
     assert_eq!(page["status"], "failure", "{page}");
+}
+
+/// An audit record as the gateway stores it.
+fn audit_record(cluster: &str, n: usize) -> Vec<u8> {
+    json!({"timestamp": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).expect("time"),
+           "type": "command_executed", "service_identity": "agent", "cluster_id": cluster, "session_id": null,
+           "command_id": uuid::Uuid::new_v4().to_string(), "command": format!("get pods # {n}"),
+           "outcome": "success", "error": null, "correlation_id": null})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn audit_queries_reach_the_whole_retention_window_and_see_fresh_writes() {
+    let app = TestApp::spawn().await;
+    let js = app.ctx.jetstream();
+    let names = &app.gateway.state.names;
+    let cluster = &app.cluster_id;
+    let publish_all = |records: Vec<Vec<u8>>, subject: String| {
+        let js = js.clone();
+        async move {
+            let mut acks = Vec::new();
+            for r in records {
+                acks.push(js.publish(subject.clone(), r.into()).await.expect("publish").into_future());
+                if acks.len() == 500 {
+                    futures::future::try_join_all(acks.drain(..)).await.expect("acks");
+                }
+            }
+            futures::future::try_join_all(acks).await.expect("acks");
+        }
+    };
+    // 50 old records of ours, then more than 10 000 newer ones of another cluster.
+    let before_old = OffsetDateTime::now_utc();
+    publish_all((0..50).map(|n| audit_record(cluster, n)).collect(), names.audit_subject(cluster)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let after_old = OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    publish_all((0..10_500).map(|n| audit_record("busy", n)).collect(), names.audit_subject("busy")).await;
+
+    let rfc = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).expect("time");
+    let window = format!("since={}&until={}", rfc(before_old), rfc(after_old));
+    let (status, page) =
+        app.request(Method::GET, &format!("/audit?{window}&limit=1000"), Some(ADMIN_KEY), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["count"], 50, "records older than the newest 10 000 are found: {page}");
+
+    // Paged with the cursor, newest first, nothing twice, nothing missed.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..10 {
+        let (status, page) = app
+            .request(
+                Method::GET,
+                &format!("/audit?cluster_id={cluster}&limit=20{cursor}"),
+                Some(ADMIN_KEY),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        for e in page["entries"].as_array().expect("entries") {
+            seen.push(
+                e["command"]
+                    .as_str()
+                    .expect("command")
+                    .trim_start_matches("get pods # ")
+                    .parse::<usize>()
+                    .expect("n"),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..50).rev().collect::<Vec<_>>(), "three pages, newest first");
+    let (status, bad) = app.request(Method::GET, "/audit?cursor=abc", Some(ADMIN_KEY), None).await;
+    assert_eq!((status, &bad["detail"][0]["loc"]), (422, &json!(["query", "cursor"])), "{bad}");
+
+    // A query right after the commands sees every one of their records.
+    for _ in 0..30 {
+        let (status, _) = app.execute("delete", &["pod", "x"], json!({})).await;
+        assert!((400..500).contains(&status));
+    }
+    let (_, fresh) =
+        app.get(&format!("/audit?cluster_id={cluster}&event_type=command_rejected&limit=1000")).await;
+    assert_eq!(fresh["count"], 30, "{fresh}");
 }
