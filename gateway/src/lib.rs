@@ -41,6 +41,8 @@ pub use state::AppState;
 pub enum Error {
     #[error("invalid API keys")]
     Keys(#[from] auth::KeyConfigError),
+    #[error("invalid settings")]
+    Settings(#[from] settings::SettingsError),
     #[error("cannot set up webhook delivery")]
     Webhooks(#[from] webhooks::WebhookError),
     #[error("cannot bind {addr}")]

@@ -15,6 +15,54 @@ pub struct Settings {
     pub policy: kubently_shared::policy::PolicyConfig,
     pub webhooks: WebhookSettings,
     pub mcp: McpSettings,
+    pub a2a: A2aSettings,
+}
+
+/// The A2A door's task store (NATS KV, shared by every gateway replica).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct A2aSettings {
+    /// Most tasks kept; beyond it the terminal tasks updated longest ago are evicted.
+    pub max_tasks: usize,
+    /// Most bytes of tasks (their JSON) kept, evicting the same way.
+    pub max_bytes: usize,
+    /// How long a task (and its push configs) is kept after its last update.
+    pub task_retention_seconds: u64,
+    /// A running task not updated for this long has lost its gateway (it died mid-run): any
+    /// gateway then ends it as failed. Longer than the longest command timeout.
+    pub task_lease_seconds: u64,
+}
+
+impl Default for A2aSettings {
+    fn default() -> Self {
+        Self {
+            max_tasks: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+            task_retention_seconds: 24 * 3600,
+            task_lease_seconds: 180,
+        }
+    }
+}
+
+impl A2aSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.max_tasks == 0 || self.max_bytes < 64 * 1024 {
+            return Err(SettingsError::new(
+                "a2a.max_tasks",
+                "must be at least 1, and a2a.max_bytes at least 65536",
+            ));
+        }
+        if self.task_retention_seconds == 0 {
+            return Err(SettingsError::new("a2a.task_retention_seconds", "must be at least 1"));
+        }
+        if self.task_lease_seconds < 5 {
+            return Err(SettingsError::new(
+                "a2a.task_lease_seconds",
+                format!("must be at least 5, got {}", self.task_lease_seconds),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The MCP door.

@@ -67,6 +67,8 @@ impl Application {
         tokio::spawn(sessions.clone().watch_active(metrics.clone()));
 
         let webhook_buckets = provision::ensure_webhooks(&js, &opts).await?;
+        settings.a2a.validate()?;
+        let a2a = provision::ensure_a2a(&js, &opts).await?;
         let webhooks = Webhooks::new(
             WebhookDeps {
                 js: js.clone(),
@@ -96,6 +98,7 @@ impl Application {
             js,
             names,
             buckets,
+            a2a,
             instance_id,
             replies,
             registry,

@@ -8,7 +8,7 @@ use axum::extract::FromRef;
 use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
 use kubently_shared::policy::PolicyConfig;
-use kubently_shared::provision::Buckets;
+use kubently_shared::provision::{A2aBuckets, Buckets};
 
 use crate::Settings;
 use crate::activity::ClusterActivity;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub js: jetstream::Context,
     pub names: Names,
     pub buckets: Buckets,
+    /// The A2A tasks and push-config buckets.
+    pub a2a: A2aBuckets,
     /// Names this gateway's reply inbox.
     pub instance_id: String,
     /// Routes executors' replies to the requests waiting for them.

@@ -39,6 +39,10 @@ pub const AUDIT_SUBJECTS: &str = "kubently.audit.>";
 pub const CLUSTERS_BUCKET: &str = "KUBENTLY_CLUSTERS";
 /// `<cluster>.<command id>` → the executor that took the command (per-key TTL = command max age).
 pub const CLAIMS_BUCKET: &str = "KUBENTLY_CLAIMS";
+/// A2A tasks: task id → the task and, while it runs, the lease of the gateway running it.
+pub const A2A_TASKS_BUCKET: &str = "KUBENTLY_A2A_TASKS";
+/// A2A push notification configs: task id → that task's configs.
+pub const A2A_PUSH_BUCKET: &str = "KUBENTLY_A2A_PUSH";
 /// JetStream's advisory when a consumer gives up on a message after `max_deliver` deliveries;
 /// followed by `.<stream>.<consumer>`.
 pub const MAX_DELIVERIES_ADVISORY_PREFIX: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES";
@@ -268,6 +272,14 @@ impl Names {
     /// KV bucket: `<cluster>.<command id>` → [`crate::claims::Claim`] (per-key TTL).
     pub fn claims_bucket(&self) -> String {
         self.name(CLAIMS_BUCKET)
+    }
+    /// KV bucket: A2A task id → task record (per-key TTL).
+    pub fn a2a_tasks_bucket(&self) -> String {
+        self.name(A2A_TASKS_BUCKET)
+    }
+    /// KV bucket: A2A task id → its push notification configs (per-key TTL).
+    pub fn a2a_push_bucket(&self) -> String {
+        self.name(A2A_PUSH_BUCKET)
     }
     /// Advisories of commands that every executor of any cluster gave up on (`max_deliver`).
     pub fn max_deliveries_advisories(&self) -> String {

@@ -296,6 +296,48 @@ impl ProvisionOptions {
     }
 }
 
+/// Handles on the gateway-only A2A buckets.
+#[derive(Debug, Clone)]
+pub struct A2aBuckets {
+    /// task id → task record (per-key TTL: the task retention).
+    pub tasks: kv::Store,
+    /// task id → that task's push notification configs (per-key TTL: the task retention).
+    pub push: kv::Store,
+}
+
+impl ProvisionOptions {
+    /// The streams behind the A2A buckets.
+    pub fn a2a_stream_configs(&self, names: &Names) -> Vec<stream::Config> {
+        vec![
+            self.kv_stream_config(&names.a2a_tasks_bucket(), Duration::ZERO, true, "Kubently: A2A tasks"),
+            self.kv_stream_config(
+                &names.a2a_push_bucket(),
+                Duration::ZERO,
+                true,
+                "Kubently: A2A push notification configs",
+            ),
+        ]
+    }
+}
+
+/// Creates or updates the A2A tasks and push-config buckets.
+pub async fn ensure_a2a(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<A2aBuckets> {
+    let names = opts.names()?;
+    futures::future::try_join_all(
+        opts.a2a_stream_configs(&names).into_iter().map(|config| ensure_stream(js, config)),
+    )
+    .await?;
+    let open = |bucket: String| async move {
+        js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
+            bucket,
+            action: "open",
+            source: e.into(),
+        })
+    };
+    let (tasks, push) = futures::try_join!(open(names.a2a_tasks_bucket()), open(names.a2a_push_bucket()))?;
+    Ok(A2aBuckets { tasks, push })
+}
+
 /// Creates or updates the webhook subscriptions and deliveries buckets and the callbacks stream.
 pub async fn ensure_webhooks(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<WebhookBuckets> {
     let names = opts.names()?;

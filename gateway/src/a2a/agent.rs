@@ -163,12 +163,13 @@ async fn run(
         return;
     };
     if let Some(inline) = ctx.metadata.as_ref().and_then(|m| m.get(INLINE_CONFIG_KEY)) {
-        let saved = serde_json::from_value::<TaskPushNotificationConfig>(inline.clone())
-            .map_err(|e| A2AError::invalid_params(format!("push notification config: {e}")))
-            .and_then(|mut config| {
+        let saved = match serde_json::from_value::<TaskPushNotificationConfig>(inline.clone()) {
+            Ok(mut config) => {
                 config.task_id = task_id.clone();
-                push.save(&state.webhooks, config)
-            });
+                push.save(&state.webhooks, config).await
+            }
+            Err(e) => Err(A2AError::invalid_params(format!("push notification config: {e}"))),
+        };
         if let Err(e) = saved {
             let _ = tx.send(Err(e)).await;
             return;

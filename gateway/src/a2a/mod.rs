@@ -8,10 +8,11 @@
 //! a matching `If-None-Match` (or, without one, an `If-Modified-Since` not older than that)
 //! gets a 304.
 //!
-//! Limits (constants, not settings): tasks are kept in memory, at most
-//! [`store::MAX_TASKS`] tasks and [`store::MAX_BYTES`] bytes of them, the terminal tasks
-//! updated longest ago evicted first (see [`store`]); a message is at most
-//! [`tasks::MAX_MESSAGE_BYTES`] (larger ones are -32602).
+//! Tasks and their push configs live in NATS KV, so a gateway restart loses none and every
+//! replica serves them; a task whose gateway died mid-run ends as failed (see [`store`]). Limits
+//! (`[a2a]` settings): at most `max_tasks` tasks and `max_bytes` bytes of them, the terminal
+//! tasks updated longest ago evicted first; a message is at most [`tasks::MAX_MESSAGE_BYTES`]
+//! (larger ones are -32602).
 
 pub mod agent;
 pub mod push;
@@ -45,8 +46,17 @@ pub const CARD_MAX_AGE_SECS: u32 = 300;
 const VERSION_HEADER: &str = "a2a-version";
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let push = Arc::new(push::PushConfigs::default());
-    let store = store::TaskStore::new(push.clone());
+    let settings = &state.settings.a2a;
+    let retention = std::time::Duration::from_secs(settings.task_retention_seconds);
+    let push = Arc::new(push::PushConfigs::new(state.js.clone(), state.a2a.push.clone(), retention));
+    let store = store::TaskStore::new(
+        state.js.clone(),
+        state.a2a.tasks.clone(),
+        push.clone(),
+        state.instance_id.clone(),
+        store::Limits::from(settings),
+    );
+    store.start();
     // The library's own push machinery stays off: `OwnedTasks` keeps the configs and the agent
     // sends pushes through the webhook machinery.
     let library_capabilities = AgentCapabilities { push_notifications: Some(false), ..capabilities() };

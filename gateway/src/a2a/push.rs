@@ -1,12 +1,15 @@
 //! A2A push notifications, sent through the webhook machinery: every event of a task with push
 //! configs becomes a job on the callbacks work queue, posted with the config's token
 //! (`A2A-Notification-Token`) and credentials, to targets the webhook policy allows, retried
-//! with the webhook backoff. Configs live beside the tasks (in the gateway's memory).
+//! with the webhook backoff. Configs live beside the tasks, in NATS KV (`KUBENTLY_A2A_PUSH`:
+//! task id → that task's configs, compare-and-set writes, the tasks' retention as per-key TTL),
+//! so every gateway replica serves and sends them.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::time::Duration;
 
 use ::a2a::{A2AError, StreamResponse, TaskPushNotificationConfig};
+use async_nats::jetstream::{self, kv};
+use kubently_shared::kv_ttl::{self, Latest};
 
 use crate::webhooks::Webhooks;
 use crate::webhooks::follow_ups::PushJob;
@@ -20,14 +23,70 @@ const MAX_PER_TASK: usize = 10;
 /// Largest push config (its JSON encoding) kept.
 const MAX_CONFIG_BYTES: usize = 8 * 1024;
 
-#[derive(Default)]
+/// Lost compare-and-set races before a write gives up.
+const CAS_ATTEMPTS: u32 = 8;
+
 pub struct PushConfigs {
-    by_task: Mutex<HashMap<String, Vec<TaskPushNotificationConfig>>>,
+    js: jetstream::Context,
+    kv: kv::Store,
+    /// How long a task's configs are kept after their last change (the tasks' retention).
+    retention: Duration,
+}
+
+fn storage(what: &str, e: impl std::fmt::Display) -> A2AError {
+    tracing::warn!(error = %e, "A2A push configs: {what} failed");
+    A2AError::internal(format!("the push notification config store is unavailable ({what})"))
 }
 
 impl PushConfigs {
+    pub fn new(js: jetstream::Context, kv: kv::Store, retention: Duration) -> Self {
+        Self { js, kv, retention }
+    }
+
+    /// The task's configs and the key's revision (0: none stored).
+    async fn read(&self, task_id: &str) -> Result<(Vec<TaskPushNotificationConfig>, u64), A2AError> {
+        if kubently_shared::names::validate_kv_key(task_id).is_err() {
+            return Ok((Vec::new(), 0));
+        }
+        match kv_ttl::latest(&self.kv, task_id).await.map_err(|e| storage("reading", e))? {
+            Some(Latest { revision, value: Some(bytes) }) => {
+                Ok((serde_json::from_slice(&bytes).map_err(|e| storage("decoding", e))?, revision))
+            }
+            Some(Latest { revision, value: None }) => Ok((Vec::new(), revision)),
+            None => Ok((Vec::new(), 0)),
+        }
+    }
+
+    /// Applies `change` to the task's configs, compare-and-set; `Ok(None)` when `change` made
+    /// no change.
+    async fn modify<T>(
+        &self,
+        task_id: &str,
+        change: impl Fn(&mut Vec<TaskPushNotificationConfig>) -> Result<Option<T>, A2AError>,
+    ) -> Result<Option<T>, A2AError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let (mut configs, revision) = self.read(task_id).await?;
+            let Some(out) = change(&mut configs)? else { return Ok(None) };
+            let value = serde_json::to_vec(&configs).map_err(|e| storage("encoding", e))?;
+            let written = if revision == 0 {
+                kv_ttl::create_with_ttl(&self.js, &self.kv, task_id, value.into(), self.retention).await
+            } else {
+                kv_ttl::update_with_ttl(&self.js, &self.kv, task_id, value.into(), revision, self.retention)
+                    .await
+            };
+            match written {
+                Ok(_) => return Ok(Some(out)),
+                Err(
+                    kubently_shared::Error::WrongRevision { .. } | kubently_shared::Error::KeyExists { .. },
+                ) => {}
+                Err(e) => return Err(storage("writing", e)),
+            }
+        }
+        Err(storage("writing", "too many concurrent writers"))
+    }
+
     /// Checks and stores `config` (for `config.task_id`), replacing one with the same id.
-    pub fn save(
+    pub async fn save(
         &self,
         webhooks: &Webhooks,
         mut config: TaskPushNotificationConfig,
@@ -61,42 +120,56 @@ impl PushConfigs {
             ));
         }
         let id = config.id.get_or_insert_with(|| uuid::Uuid::now_v7().to_string()).clone();
-        let mut map = self.by_task.lock().expect("push configs lock");
-        let configs = map.entry(config.task_id.clone()).or_default();
-        configs.retain(|c| c.id.as_deref() != Some(id.as_str()));
-        if configs.len() >= MAX_PER_TASK {
-            return Err(A2AError::invalid_params(format!(
-                "a task may have at most {MAX_PER_TASK} push notification configs"
-            )));
-        }
-        configs.push(config.clone());
+        let saved = self
+            .modify(&config.task_id.clone(), |configs| {
+                configs.retain(|c| c.id.as_deref() != Some(id.as_str()));
+                if configs.len() >= MAX_PER_TASK {
+                    return Err(A2AError::invalid_params(format!(
+                        "a task may have at most {MAX_PER_TASK} push notification configs"
+                    )));
+                }
+                configs.push(config.clone());
+                Ok(Some(()))
+            })
+            .await?;
+        debug_assert!(saved.is_some());
         Ok(config)
     }
 
-    pub fn list(&self, task_id: &str) -> Vec<TaskPushNotificationConfig> {
-        self.by_task.lock().expect("push configs lock").get(task_id).cloned().unwrap_or_default()
+    pub async fn list(&self, task_id: &str) -> Result<Vec<TaskPushNotificationConfig>, A2AError> {
+        Ok(self.read(task_id).await?.0)
     }
 
-    pub fn get(&self, task_id: &str, id: &str) -> Option<TaskPushNotificationConfig> {
-        self.list(task_id).into_iter().find(|c| c.id.as_deref() == Some(id))
+    pub async fn get(&self, task_id: &str, id: &str) -> Result<Option<TaskPushNotificationConfig>, A2AError> {
+        Ok(self.list(task_id).await?.into_iter().find(|c| c.id.as_deref() == Some(id)))
     }
 
-    pub fn delete(&self, task_id: &str, id: &str) -> bool {
-        let mut map = self.by_task.lock().expect("push configs lock");
-        let Some(configs) = map.get_mut(task_id) else { return false };
-        let before = configs.len();
-        configs.retain(|c| c.id.as_deref() != Some(id));
-        before != configs.len()
+    pub async fn delete(&self, task_id: &str, id: &str) -> Result<bool, A2AError> {
+        let removed = self
+            .modify(task_id, |configs| {
+                let before = configs.len();
+                configs.retain(|c| c.id.as_deref() != Some(id));
+                Ok((before != configs.len()).then_some(()))
+            })
+            .await?;
+        Ok(removed.is_some())
     }
 
     /// Drops every push config of a task (it left the task store).
-    pub fn forget(&self, task_id: &str) {
-        self.by_task.lock().expect("push configs lock").remove(task_id);
+    pub async fn forget(&self, task_id: &str) {
+        if let Err(e) = self.kv.purge(task_id).await {
+            tracing::debug!(task_id, error = %e, "could not drop an evicted task's push configs");
+        }
     }
 
     /// Queues `event` (the task's `seq`-th) for every push config of the task.
     pub async fn notify(&self, webhooks: &Webhooks, task_id: &str, seq: usize, event: &StreamResponse) {
-        let configs = self.list(task_id);
+        let configs = match self.list(task_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                return tracing::warn!(task_id, error = %e.message, "cannot read the task's push configs");
+            }
+        };
         if configs.is_empty() {
             return;
         }

@@ -153,7 +153,7 @@ impl RequestHandler for OwnedTasks {
         req: TaskPushNotificationConfig,
     ) -> Result<TaskPushNotificationConfig, A2AError> {
         self.check(params, &req.task_id).await?;
-        self.push.save(&self.state.webhooks, req)
+        self.push.save(&self.state.webhooks, req).await
     }
 
     async fn get_push_config(
@@ -162,7 +162,7 @@ impl RequestHandler for OwnedTasks {
         req: GetTaskPushNotificationConfigRequest,
     ) -> Result<TaskPushNotificationConfig, A2AError> {
         self.check(params, &req.task_id).await?;
-        self.push.get(&req.task_id, &req.id).ok_or_else(|| {
+        self.push.get(&req.task_id, &req.id).await?.ok_or_else(|| {
             A2AError::invalid_params(format!(
                 "task {} has no push notification config {}",
                 req.task_id, req.id
@@ -177,7 +177,7 @@ impl RequestHandler for OwnedTasks {
     ) -> Result<ListTaskPushNotificationConfigsResponse, A2AError> {
         self.check(params, &req.task_id).await?;
         Ok(ListTaskPushNotificationConfigsResponse {
-            configs: self.push.list(&req.task_id),
+            configs: self.push.list(&req.task_id).await?,
             next_page_token: None,
         })
     }
@@ -188,7 +188,7 @@ impl RequestHandler for OwnedTasks {
         req: DeleteTaskPushNotificationConfigRequest,
     ) -> Result<(), A2AError> {
         self.check(params, &req.task_id).await?;
-        self.push.delete(&req.task_id, &req.id);
+        self.push.delete(&req.task_id, &req.id).await?;
         Ok(())
     }
 

@@ -182,7 +182,12 @@ async fn a2a_with_the_python_sdk() {
 /// One JSON-RPC call to `/a2a{query}` with `key`; `A2A-Version: 1.0` is sent only without a
 /// query.
 async fn rpc(app: &TestApp, key: &str, query: &str, method: &str, params: Value) -> Value {
-    let mut req = app.http.post(format!("{}/a2a{query}", app.gateway.url)).header("X-API-Key", key);
+    rpc_at(app, &app.gateway.url, key, query, method, params).await
+}
+
+/// [`rpc`] against the gateway at `url` (a replica).
+async fn rpc_at(app: &TestApp, url: &str, key: &str, query: &str, method: &str, params: Value) -> Value {
+    let mut req = app.http.post(format!("{url}/a2a{query}")).header("X-API-Key", key);
     if query.is_empty() {
         req = req.header("A2A-Version", "1.0");
     }
@@ -339,4 +344,90 @@ async fn a2a_messages_too_large_to_keep_are_refused() {
     assert_eq!(total_tasks(&app, AGENT_KEY).await, 0, "nothing was kept");
     let body = rpc(&app, AGENT_KEY, "", "SendMessage", text_message(&"x".repeat(1000))).await;
     assert!(body["result"]["task"]["id"].is_string(), "an ordinary message still makes a task: {body}");
+}
+
+/// GetTask on the gateway at `url`, polled until `done(task)` (replicas catch up in milliseconds).
+async fn task_at(app: &TestApp, url: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = rpc_at(app, url, AGENT_KEY, "", "GetTask", json!({"id": id})).await;
+        if done(&body["result"]) {
+            return body["result"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "task {id} on {url}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a2a_tasks_and_push_configs_survive_a_restart_and_every_replica_serves_them() {
+    let (mut app, _executor) = TestApp::spawn_with_executor().await;
+    let body = rpc(&app, AGENT_KEY, "", "SendMessage", text_message("version")).await;
+    let id = body["result"]["task"]["id"].as_str().expect("task id").to_string();
+    assert_eq!(body["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED", "{body}");
+    let config = json!({"taskId": id, "id": "ops", "url": "http://127.0.0.1:9/hook", "token": "t0k"});
+    let saved = rpc(&app, AGENT_KEY, "", "CreateTaskPushNotificationConfig", config).await;
+    assert_eq!(saved["result"]["id"], "ops", "{saved}");
+
+    // Another replica reads, lists and owns the same task.
+    let replica = app.start_replica().await;
+    let task = task_at(&app, &replica.url, &id, |t| t["status"]["state"] == "TASK_STATE_COMPLETED").await;
+    assert_eq!(task["artifacts"], body["result"]["task"]["artifacts"]);
+    let listed = rpc_at(&app, &replica.url, AGENT_KEY, "", "ListTasks", json!({})).await;
+    assert_eq!(listed["result"]["totalSize"], 1, "{listed}");
+    let theirs = rpc_at(&app, &replica.url, OTHER_KEY, "", "GetTask", json!({"id": id})).await;
+    assert!(theirs["error"].is_object(), "another caller's task stays hidden: {theirs}");
+    let configs =
+        rpc_at(&app, &replica.url, AGENT_KEY, "", "ListTaskPushNotificationConfigs", json!({"taskId": id}))
+            .await;
+    assert_eq!(configs["result"]["configs"][0]["id"], "ops", "{configs}");
+
+    // The gateway that made it restarts: nothing is lost.
+    app.restart_gateway().await;
+    task_at(&app, &app.gateway.url.clone(), &id, |t| t["status"]["state"] == "TASK_STATE_COMPLETED").await;
+    let config =
+        rpc(&app, AGENT_KEY, "", "GetTaskPushNotificationConfig", json!({"taskId": id, "id": "ops"})).await;
+    assert_eq!(config["result"]["url"], "http://127.0.0.1:9/hook", "{config}");
+}
+
+#[tokio::test]
+async fn a2a_task_whose_gateway_dies_mid_run_ends_failed_everywhere() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    // Two gateways with a short task lease; the first one runs a long command and dies.
+    let short_lease = || {
+        let mut s = kubently_tests::app::gateway_settings(&app.ctx, &app.prefix);
+        s.a2a.task_lease_seconds = 5;
+        s
+    };
+    let mut doomed = kubently_tests::app::spawn_gateway(short_lease()).await;
+    let survivor = kubently_tests::app::spawn_gateway(short_lease()).await;
+    let (_, pods) = app
+        .execute("get", &["pods", "-l", "app=storefront", "-o", "name"], json!({"namespace": "demo-shop"}))
+        .await;
+    let pod =
+        pods["output"].as_str().and_then(|o| o.lines().next()).expect("a pod").trim_start_matches("pod/");
+    let ask = json!({"message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER",
+        "parts": [{"data": {"cluster_id": app.cluster_id, "command": format!("logs {pod} -f"), "namespace": "demo-shop"}}]},
+        "configuration": {"returnImmediately": true}});
+    let resp = app
+        .http
+        .post(format!("{}/a2a", doomed.url))
+        .header("X-API-Key", AGENT_KEY)
+        .header("A2A-Version", "1.0")
+        .header("X-Request-Timeout", "30")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": ask}))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = resp.json().await.expect("json");
+    let id = body["result"]["task"]["id"].as_str().expect("task id").to_string();
+    task_at(&app, &survivor.url, &id, |t| t["status"]["state"] == "TASK_STATE_WORKING").await;
+    doomed.kill().await;
+
+    let task = task_at(&app, &survivor.url, &id, |t| t["status"]["state"] == "TASK_STATE_FAILED").await;
+    let why = task["status"]["message"]["parts"][0]["text"].as_str().unwrap_or_default();
+    assert!(why.contains("stopped before it finished"), "{task}");
+    // Once ended, it stays ended: the same answer from a fresh gateway.
+    let later = kubently_tests::app::spawn_gateway(short_lease()).await;
+    task_at(&app, &later.url, &id, |t| t["status"]["state"] == "TASK_STATE_FAILED").await;
 }
