@@ -45,6 +45,12 @@ pub async fn store_final(
     debug_assert!(result.status.is_final(), "only final results go through store_final");
     let key = result.command_id.to_string();
     let payload = protocol::encode(result)?;
+    // Optimistic first try: a sync command has no record yet (one round trip, not two).
+    match kv_ttl::replace(js, store, &key, payload.clone(), 0).await {
+        Ok(_) => return Ok(Stored::Written),
+        Err(Error::WrongRevision { .. }) => {}
+        Err(e) => return Err(e),
+    }
     for _ in 0..ATTEMPTS {
         let expected = match kv_ttl::latest(store, &key).await? {
             None => 0,

@@ -408,3 +408,50 @@ async fn audit_queries_reach_the_whole_retention_window_and_see_fresh_writes() {
         app.get(&format!("/audit?cluster_id={cluster}&event_type=command_rejected&limit=1000")).await;
     assert_eq!(fresh["count"], 30, "{fresh}");
 }
+
+#[tokio::test]
+async fn a_final_result_is_written_once_and_a_pending_record_is_replaced() {
+    let app = TestApp::spawn().await;
+    let (js, results_bucket) = (&app.gateway.state.js, &app.gateway.state.buckets.results);
+    let command = Command::new(
+        app.cluster_id.clone(),
+        kubently_shared::policy::KubectlRequest::Version,
+        protocol::Caller { service: "agent".into() },
+        "reply.nowhere",
+        OffsetDateTime::now_utc(),
+        Duration::from_secs(10),
+    );
+    let final_of = |status, executor: &str| CommandResult {
+        output: format!("{executor} says {status:?}"),
+        ..CommandResult::new(&command, status, executor, OffsetDateTime::now_utc())
+    };
+    // No record yet: the first final result is stored.
+    let first = results::store_final(js, results_bucket, &final_of(CommandStatus::Success, "a")).await;
+    assert!(matches!(first.expect("store"), Stored::Written));
+    // A later one (an expiry, a duplicate) finds it and leaves it.
+    match results::store_final(js, results_bucket, &final_of(CommandStatus::Timeout, "b"))
+        .await
+        .expect("store")
+    {
+        Stored::AlreadyFinal(kept) => {
+            assert_eq!((kept.status, kept.executor_id.as_str()), (CommandStatus::Success, "a"))
+        }
+        Stored::Written => panic!("a final result was replaced"),
+    }
+    // A pending record (async execute) is replaced by the first final result only.
+    let async_command = Command { id: uuid::Uuid::now_v7(), ..command.clone() };
+    let pending =
+        protocol::encode(&CommandResult::pending(&async_command, OffsetDateTime::now_utc())).expect("encode");
+    kubently_shared::kv_ttl::replace(js, results_bucket, &async_command.id.to_string(), pending, 0)
+        .await
+        .expect("pending");
+    let done = CommandResult::new(&async_command, CommandStatus::Failure, "c", OffsetDateTime::now_utc());
+    assert!(matches!(results::store_final(js, results_bucket, &done).await.expect("store"), Stored::Written));
+    let late = CommandResult::new(&async_command, CommandStatus::Success, "d", OffsetDateTime::now_utc());
+    assert!(matches!(
+        results::store_final(js, results_bucket, &late).await.expect("store"),
+        Stored::AlreadyFinal(_)
+    ));
+    let stored = results::read(results_bucket, async_command.id).await.expect("read").expect("a result");
+    assert_eq!((stored.status, stored.executor_id.as_str()), (CommandStatus::Failure, "c"));
+}
