@@ -320,20 +320,26 @@ impl ProvisionOptions {
     }
 }
 
+/// Creates or updates every stream of `configs`, concurrently.
+async fn ensure_streams(js: &jetstream::Context, configs: Vec<stream::Config>) -> Result<()> {
+    futures::future::try_join_all(configs.into_iter().map(|config| ensure_stream(js, config))).await?;
+    Ok(())
+}
+
+/// A handle on the KV bucket `bucket` (its stream must exist).
+async fn open_bucket(js: &jetstream::Context, bucket: String) -> Result<kv::Store> {
+    js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
+        bucket,
+        action: "open",
+        source: e.into(),
+    })
+}
+
 /// Creates or updates the A2A tasks and push-config buckets.
 pub async fn ensure_a2a(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<A2aBuckets> {
     let names = opts.names()?;
-    futures::future::try_join_all(
-        opts.a2a_stream_configs(&names).into_iter().map(|config| ensure_stream(js, config)),
-    )
-    .await?;
-    let open = |bucket: String| async move {
-        js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
-            bucket,
-            action: "open",
-            source: e.into(),
-        })
-    };
+    ensure_streams(js, opts.a2a_stream_configs(&names)).await?;
+    let open = |bucket: String| open_bucket(js, bucket);
     let (tasks, push) = futures::try_join!(open(names.a2a_tasks_bucket()), open(names.a2a_push_bucket()))?;
     Ok(A2aBuckets { tasks, push })
 }
@@ -341,17 +347,8 @@ pub async fn ensure_a2a(js: &jetstream::Context, opts: &ProvisionOptions) -> Res
 /// Creates or updates the webhook subscriptions and deliveries buckets and the callbacks stream.
 pub async fn ensure_webhooks(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<WebhookBuckets> {
     let names = opts.names()?;
-    futures::future::try_join_all(
-        opts.webhook_stream_configs(&names).into_iter().map(|config| ensure_stream(js, config)),
-    )
-    .await?;
-    let open = |bucket: String| async move {
-        js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
-            bucket,
-            action: "open",
-            source: e.into(),
-        })
-    };
+    ensure_streams(js, opts.webhook_stream_configs(&names)).await?;
+    let open = |bucket: String| open_bucket(js, bucket);
     let (subscriptions, deliveries) =
         futures::try_join!(open(names.webhooks_bucket()), open(names.webhook_deliveries_bucket()))?;
     Ok(WebhookBuckets { subscriptions, deliveries })
@@ -388,17 +385,8 @@ pub async fn ensure_command_path(js: &jetstream::Context, opts: &ProvisionOption
             reason: format!("must be at least 1 s, got {:?}", opts.kv_marker_ttl),
         });
     }
-    futures::future::try_join_all(
-        opts.stream_configs(&names).into_iter().map(|config| ensure_stream(js, config)),
-    )
-    .await?;
-    let open = |bucket: String| async move {
-        js.get_key_value(bucket.as_str()).await.map_err(|e| Error::Bucket {
-            bucket,
-            action: "open",
-            source: e.into(),
-        })
-    };
+    ensure_streams(js, opts.stream_configs(&names)).await?;
+    let open = |bucket: String| open_bucket(js, bucket);
     let (cluster_active, sessions, executors, results, clusters, claims) = futures::try_join!(
         open(names.cluster_active_bucket()),
         open(names.sessions_bucket()),
