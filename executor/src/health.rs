@@ -17,6 +17,11 @@ use tokio::sync::watch;
 
 use crate::{Error, Result};
 
+/// Liveness: the process serves requests.
+pub const LIVENESS_PATH: &str = "/healthz";
+/// Readiness: NATS connected, consumer bound, API server reachable, not shutting down.
+pub const READINESS_PATH: &str = "/readyz";
+
 /// How long one Kubernetes API reachability check may take.
 const KUBE_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -132,16 +137,15 @@ pub async fn serve(host: &str, port: u16, state: Arc<HealthState>) -> Result<Hea
         .local_addr()
         .map_err(|source| Error::HealthBind { addr: SocketAddr::new(ip, port), source })?;
     let router = axum::Router::new()
-        .route("/healthz", get(live))
-        .route("/livez", get(live))
-        .route("/readyz", get(ready))
+        .route(LIVENESS_PATH, get(live))
+        .route(READINESS_PATH, get(ready))
         .with_state(state);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "the health endpoints stopped serving");
         }
     });
-    tracing::info!(%addr, "health endpoints at /healthz and /readyz");
+    tracing::info!(%addr, liveness = LIVENESS_PATH, readiness = READINESS_PATH, "serving the health endpoints");
     Ok(HealthServer { addr, task })
 }
 
