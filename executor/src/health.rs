@@ -176,6 +176,7 @@ pub async fn watch_kube_api(
         }
         let outcome = match tokio::time::timeout(KUBE_CHECK_TIMEOUT, client.apiserver_version()).await {
             Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(status))) => Err(format!("HTTP {}: {}", status.code, status.message)),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {}s", KUBE_CHECK_TIMEOUT.as_secs())),
         };

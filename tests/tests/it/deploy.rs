@@ -610,7 +610,7 @@ async fn the_executor_manifests_agree_with_the_code() {
     let policy = one(&objects, "NetworkPolicy", "kubently-executor");
     assert!(selects(policy, &pod_template_labels(deployment)));
     assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
-    assert_eq!(policy["spec"]["ingress"], json!([]));
+    assert!(policy["spec"]["ingress"].as_array().is_none_or(Vec::is_empty), "no ingress rule");
     let ports: BTreeSet<String> = policy["spec"]["egress"]
         .as_array()
         .expect("egress")
