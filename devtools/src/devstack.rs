@@ -161,20 +161,26 @@ async fn start_kubently(
     let gateway_url = format!("http://127.0.0.1:{port}");
     say(&format!("gateway ready at {gateway_url}"));
 
+    let health_port = free_port();
     let mut cmd = Command::new(paths::sibling_bin("kubently-executor"));
     cmd.env("KUBENTLY__NATS__URL", nats_url)
         .env("KUBENTLY__EXECUTOR__CLUSTER_ID", LOCAL_CLUSTER_ID)
+        .env("KUBENTLY__EXECUTOR__HEALTH_PORT", health_port.to_string())
+        // A lab stack: the bundled cluster's admin credential (or your own kubeconfig, which is
+        // often an admin's). The executor's privilege check would refuse it otherwise; with this
+        // it starts and its presence record says it holds a write identity.
+        .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", "true")
         .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
     let executor =
         Daemon::spawn("kubently-executor", cmd, &logs.join("kubently-executor.log"), Lifetime::Detached)?;
-    let log = executor.log.clone();
-    wait_until("kubently-executor", Duration::from_secs(30), Some(&executor), || {
-        let log = log.clone();
-        async move { Ok(std::fs::read_to_string(&log)?.contains("executor started")) }
+    wait_until("kubently-executor", Duration::from_secs(30), Some(&executor), || async move {
+        Ok(http_get(health_port, "/readyz").await?.0 == 200)
     })
     .await
     .inspect_err(|_| gateway.stop(Duration::from_secs(2)))?;
-    say(&format!("executor connected (cluster id \"{LOCAL_CLUSTER_ID}\")"));
+    say(&format!(
+        "executor connected (cluster id \"{LOCAL_CLUSTER_ID}\", readiness http://127.0.0.1:{health_port}/readyz)"
+    ));
     Ok((gateway_url, gateway, executor))
 }
 

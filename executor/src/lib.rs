@@ -1,8 +1,10 @@
 //! Kubently executor library. The binary is a thin wrapper around [`Application`].
 
 pub mod engine;
+pub mod health;
 pub mod mode;
 pub mod presence;
+pub mod privileges;
 pub mod pull;
 pub mod settings;
 pub mod startup;
@@ -38,8 +40,42 @@ pub enum Error {
     InferKubeConfig(#[source] kube::config::InferConfigError),
     #[error("Kubernetes API call failed: {0}")]
     Kube(#[from] kube::Error),
+    #[error("cannot serve the health endpoints on {addr}: {source}")]
+    HealthBind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The privilege self-check could not run: fail closed.
+    #[error(
+        "cannot check what the executor's Kubernetes identity may do (SelfSubjectAccessReview / \
+         SelfSubjectRulesReview), and the executor does not start without knowing it is read-only: {0}"
+    )]
+    PrivilegeCheck(#[source] kube::Error),
+    /// The identity can change the cluster and `executor.allow_write_identity` is not set.
+    #[error("{}", write_identity_message(.dangerous))]
+    WriteIdentity { dangerous: Vec<String> },
     #[error(transparent)]
     Shared(#[from] kubently_shared::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn write_identity_message(dangerous: &[String]) -> String {
+    let mut out = String::from(
+        "refusing to start: the executor's Kubernetes identity can change the cluster, and a Kubently \
+         executor runs with read access only. Dangerous permissions:",
+    );
+    for d in dangerous {
+        out.push_str("\n  - ");
+        out.push_str(d);
+    }
+    out.push_str(
+        "\nFix: run the executor as a ServiceAccount bound only to the read-only ClusterRole of \
+         deploy/executor (`kubectl apply -k deploy/executor`), and remove the bindings that grant the \
+         permissions above (`kubectl auth can-i --list --as=system:serviceaccount:<namespace>:<name>` \
+         shows what is left). For a lab cluster only, executor.allow_write_identity = true \
+         (KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY=true) starts it anyway and says so in its presence record.",
+    );
+    out
+}

@@ -10,12 +10,15 @@ use futures::StreamExt;
 use kubently_shared::protocol::FetchMode;
 use tokio::sync::{Semaphore, watch};
 
+use crate::health::HealthState;
 use crate::worker::Worker;
 
 /// Long-polls for up to as many commands as there are free slots. A poll is never abandoned
 /// (the server would still deliver to it, and those commands would wait for redelivery), so a mode
 /// change applies from the next poll and shutdown waits for the current one: that is what the
 /// fast/slow interval bounds. A command arriving during a poll is picked up at once either way.
+/// Whether polls succeed is readiness's "consumer" check.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn fetch_loop(
     consumer: PullConsumer,
     worker: Arc<Worker>,
@@ -24,6 +27,7 @@ pub(crate) async fn fetch_loop(
     stop: watch::Receiver<bool>,
     fast: Duration,
     slow: Duration,
+    health: Arc<HealthState>,
 ) {
     while !*stop.borrow() {
         // Never take more commands than free slots: the rest stay available to other replicas.
@@ -31,9 +35,13 @@ pub(crate) async fn fetch_loop(
         let want = slots.available_permits() + 1;
         let expires = if *mode.borrow() == FetchMode::Fast { fast } else { slow };
         let mut batch = match consumer.fetch().max_messages(want).expires(expires).messages().await {
-            Ok(b) => b,
+            Ok(b) => {
+                health.set_consumer(Ok(()));
+                b
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "fetch failed; retrying");
+                health.set_consumer(Err(e.to_string()));
                 drop(first);
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;

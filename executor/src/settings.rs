@@ -1,6 +1,6 @@
 //! Executor configuration: `KUBENTLY__EXECUTOR__CLUSTER_ID`, `KUBENTLY__NATS__URL`, … or a config file.
 //! The Kubernetes client comes from `kube.kubeconfig` (else `KUBECONFIG`/`~/.kube/config`), else
-//! the in-cluster service account.
+//! the in-cluster service account (`/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}`).
 
 use std::path::PathBuf;
 
@@ -16,6 +16,9 @@ pub struct Settings {
     pub log: LogSettings,
     pub policy: PolicyConfig,
 }
+
+/// The health endpoints' port unless `executor.health_port` says otherwise.
+pub const DEFAULT_HEALTH_PORT: u16 = 8081;
 
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -34,6 +37,20 @@ pub struct ExecutorSettings {
     pub heartbeat_seconds: u64,
     /// How long shutdown waits for in-flight commands.
     pub shutdown_grace_seconds: u64,
+    /// Address the health endpoints (`/healthz`, `/readyz`) listen on; `0.0.0.0` in a pod, so the
+    /// kubelet's probes reach them.
+    pub health_host: String,
+    /// Port of the health endpoints; 0 picks a free port (tests, several executors on one host).
+    pub health_port: u16,
+    /// Start even when the Kubernetes identity can change the cluster (write, exec, impersonate,
+    /// escalate, bind, approve). For lab clusters only: the executor then says so in its presence
+    /// record. Without it, such an identity makes the executor refuse to start.
+    pub allow_write_identity: bool,
+    /// Namespaces this executor is meant to read, for an identity that may not list namespaces
+    /// (the namespace-scoped deployment): the privilege check reviews them, and the presence
+    /// record shows which of them it may read. Comma-separated in the environment.
+    #[serde(deserialize_with = "kubently_shared::config::list_or_csv")]
+    pub namespaces: Vec<String>,
 }
 
 impl Default for ExecutorSettings {
@@ -46,6 +63,10 @@ impl Default for ExecutorSettings {
             slow_fetch_seconds: 15,
             heartbeat_seconds: 5,
             shutdown_grace_seconds: 35,
+            health_host: "127.0.0.1".into(),
+            health_port: DEFAULT_HEALTH_PORT,
+            allow_write_identity: false,
+            namespaces: Vec::new(),
         }
     }
 }

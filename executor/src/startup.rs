@@ -1,51 +1,72 @@
-//! Building and running the executor: connect, provision, bind the cluster's durable consumer,
-//! announce presence, then run the pull loop ([`crate::pull`]) until shutdown and drain.
+//! Building and running the executor: serve the health endpoints, check that the Kubernetes
+//! identity is read-only ([`crate::privileges`]; refuse to start otherwise), connect, provision,
+//! bind the cluster's durable consumer, announce presence, then run the pull loop
+//! ([`crate::pull`]) until shutdown and drain.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kubently_shared::events::EventPublisher;
 use kubently_shared::policy::Verb;
-use kubently_shared::protocol::{ExecutorInfo, FetchMode, PROTOCOL_VERSION};
+use kubently_shared::protocol::{AccessReport, ExecutorInfo, FetchMode, PROTOCOL_VERSION};
 use kubently_shared::provision;
 use time::OffsetDateTime;
 use tokio::sync::{Semaphore, watch};
 
 use crate::engine::Engine;
+use crate::health::{self, HealthServer, HealthState};
 use crate::presence::Presence;
 use crate::worker::Worker;
-use crate::{Error, Result, Settings, mode, pull};
+use crate::{Error, Result, Settings, mode, privileges, pull};
+
+/// How often readiness asks the API server whether it answers.
+const KUBE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct Application {
     settings: Settings,
     worker: Arc<Worker>,
     consumer: PullConsumer,
     presence: Presence,
+    health: Arc<HealthState>,
+    health_server: HealthServer,
 }
 
 impl Application {
-    /// Connects to NATS and Kubernetes, provisions (idempotent, race-safe) and binds the
-    /// cluster's durable consumer, shared by every replica of this cluster.
+    /// Serves the health endpoints (live at once, ready once everything below is), checks the
+    /// Kubernetes identity's privileges, connects to NATS, provisions (idempotent, race-safe) and
+    /// binds the cluster's durable consumer, shared by every replica of this cluster.
     pub async fn build(settings: Settings) -> Result<Self> {
         let cluster_id = settings.executor.cluster_id.clone();
         kubently_shared::names::validate_cluster_id(&cluster_id)
             .map_err(|e| Error::Config(format!("executor.cluster_id: {e}")))?;
+        let health = Arc::new(HealthState::default());
+        let health_server =
+            health::serve(&settings.executor.health_host, settings.executor.health_port, health.clone())
+                .await?;
         let kube = kube_client(&settings).await?;
+        let access = check_privileges(&kube, &settings).await?;
         let executor_id = settings.executor.id.clone().unwrap_or_else(default_executor_id);
         let nats = settings.nats.connect(format!("kubently-executor/{cluster_id}/{executor_id}")).await?;
+        health.set_nats(nats.clone());
         let js = jetstream::new(nats.clone());
         let opts = settings.nats.provision_options();
         let names = opts.names()?;
         let buckets = provision::ensure_command_path_retrying(&js, &opts).await?;
         let consumer = provision::ensure_cluster_consumer(&js, &cluster_id, &opts).await?;
+        health.set_consumer(Ok(()));
 
         let engine = Engine::new(kube).with_policy(settings.policy.clone());
         let kubernetes_version = match engine.client().apiserver_version().await {
-            Ok(v) => Some(v.git_version),
+            Ok(v) => {
+                health.set_kube_api(Ok(()));
+                Some(v.git_version)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "the Kubernetes API is not reachable yet; commands will fail until it is");
+                health.set_kube_api(Err(e.to_string()));
                 None
             }
         };
@@ -63,6 +84,7 @@ impl Application {
             started_at: now,
             last_seen: now,
             capabilities: Verb::ALL.iter().map(|v| v.as_str().to_string()).collect(),
+            access,
         };
         let presence = Presence {
             js: js.clone(),
@@ -85,11 +107,22 @@ impl Application {
             default_namespace: settings.kube.default_namespace.clone(),
             ack_wait: opts.ack_wait,
         });
-        Ok(Self { settings, worker, consumer, presence })
+        Ok(Self { settings, worker, consumer, presence, health, health_server })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.worker.engine
+    }
+
+    /// Where the health endpoints listen (`/healthz`, `/readyz`).
+    pub fn health_addr(&self) -> SocketAddr {
+        self.health_server.local_addr()
+    }
+
+    /// What the privilege check found (None only when it could not run and
+    /// `executor.allow_write_identity` let the executor start anyway).
+    pub fn access(&self) -> Option<&AccessReport> {
+        self.presence.info.access.as_ref()
     }
 
     /// Runs until SIGTERM or Ctrl-C.
@@ -110,6 +143,12 @@ impl Application {
             self.worker.cluster_id.clone(),
             mode_tx,
         ));
+        tokio::spawn(health::watch_kube_api(
+            self.health.clone(),
+            self.worker.engine.client().clone(),
+            KUBE_CHECK_INTERVAL,
+            stop_rx.clone(),
+        ));
         self.presence.register_cluster().await;
         let presence = tokio::spawn(self.presence.run(mode_rx.clone(), slots.clone(), stop_rx.clone()));
         tracing::info!(cluster_id = %self.worker.cluster_id, executor_id = %self.worker.executor_id, concurrency, "executor started");
@@ -123,8 +162,10 @@ impl Application {
             stop_fetch_rx,
             Duration::from_millis(s.fast_fetch_ms.max(10)),
             Duration::from_secs(s.slow_fetch_seconds.max(1)),
+            self.health.clone(),
         ));
         shutdown.await;
+        self.health.set_draining();
         tracing::info!("shutting down: no new commands after the current poll; finishing in-flight ones");
         let _ = stop_fetch_tx.send(true);
         let _ = fetching.await;
@@ -138,6 +179,7 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         let _ = presence.await;
+        drop(self.health_server);
         Ok(())
     }
 }
@@ -171,4 +213,72 @@ async fn kube_client(settings: &Settings) -> Result<kube::Client> {
         None => kube::Config::infer().await.map_err(Error::InferKubeConfig)?,
     };
     Ok(kube::Client::try_from(config)?)
+}
+
+/// The privilege self-check: refuses an identity that can change the cluster unless
+/// `executor.allow_write_identity` is set, and fails closed when the check cannot run. Returns
+/// the access the presence record publishes.
+async fn check_privileges(kube: &kube::Client, settings: &Settings) -> Result<Option<AccessReport>> {
+    let allow = settings.executor.allow_write_identity;
+    let mut namespaces = settings.executor.namespaces.clone();
+    namespaces.push(settings.kube.default_namespace.clone());
+    let started = Instant::now();
+    let review = match review_retrying(kube, &namespaces).await {
+        Ok(review) => review,
+        Err(e) if allow => {
+            tracing::warn!(error = %e, "the privilege check could not run; starting anyway (executor.allow_write_identity = true)");
+            return Ok(None);
+        }
+        Err(e) => return Err(Error::PrivilegeCheck(e)),
+    };
+    let mut access = review.access;
+    if review.dangerous.is_empty() {
+        tracing::info!(
+            namespaces = ?access.namespaces,
+            secrets = ?access.secrets,
+            logs = ?access.logs,
+            metrics = ?access.metrics,
+            complete = access.complete,
+            namespaces_reviewed = review.namespaces_reviewed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "privilege check passed: the Kubernetes identity is read-only"
+        );
+        return Ok(Some(access));
+    }
+    if !allow {
+        return Err(Error::WriteIdentity { dangerous: review.dangerous });
+    }
+    tracing::warn!(
+        count = review.dangerous.len(),
+        "RUNNING WITH A KUBERNETES IDENTITY THAT CAN CHANGE THE CLUSTER (executor.allow_write_identity = true; \
+         lab use only): the presence record says so"
+    );
+    for permission in &review.dangerous {
+        tracing::warn!(%permission, "dangerous permission held");
+    }
+    access.write_identity = true;
+    access.dangerous_permissions = review.dangerous;
+    Ok(Some(access))
+}
+
+/// [`privileges::review`], retried a few times while the API server is unreachable (an answer,
+/// even a refusal, is final).
+async fn review_retrying(
+    kube: &kube::Client,
+    namespaces: &[String],
+) -> std::result::Result<privileges::PrivilegeReview, kube::Error> {
+    const ATTEMPTS: u32 = 4;
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match privileges::review(kube, namespaces).await {
+            Err(e) if attempt < ATTEMPTS && !matches!(e, kube::Error::Api(_)) => {
+                tracing::warn!(error = %e, attempt, "the privilege check could not reach the API server; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }

@@ -32,6 +32,22 @@ pub fn load_with_env<T: DeserializeOwned>(
     Ok(builder.add_source(environment).build()?.try_deserialize()?)
 }
 
+/// Accepts a list (files) or a comma-separated string (environment variables) of strings.
+pub fn list_or_csv<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCsv {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match <ListOrCsv as serde::Deserialize>::deserialize(deserializer)? {
+        ListOrCsv::List(list) => list,
+        ListOrCsv::Csv(csv) => {
+            csv.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+    })
+}
+
 /// Logging settings every binary shares (`[log]` section).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]

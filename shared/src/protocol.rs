@@ -459,6 +459,45 @@ pub struct ExecutorInfo {
     pub last_seen: OffsetDateTime,
     #[serde(default)]
     pub capabilities: Vec<String>,
+    /// What the executor's Kubernetes identity may do, from its privilege self-check at start.
+    /// Absent from executors older than the check, and when the check could not run (only
+    /// possible with `executor.allow_write_identity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessReport>,
+}
+
+/// The executor identity's effective access, as the API server reported it at the executor's start
+/// (SelfSubjectAccessReview / SelfSubjectRulesReview). Namespace lists hold `"*"` alone when the
+/// access covers every namespace, and are empty when there is none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccessReport {
+    /// Namespaces whose pods (and the rest of the read-only vocabulary) it may list.
+    pub namespaces: Vec<String>,
+    /// Namespaces where it may read Secrets (`describe secret` shows keys and sizes; values are
+    /// redacted whatever the identity may read).
+    pub secrets: Vec<String>,
+    /// Namespaces where it may read container logs (`pods/log`).
+    pub logs: Vec<String>,
+    /// Namespaces where it may read pod metrics (`metrics.k8s.io`; `top pods`).
+    pub metrics: Vec<String>,
+    /// True when the identity can change the cluster and the executor runs anyway because
+    /// `executor.allow_write_identity` is set (lab use only).
+    pub write_identity: bool,
+    /// The dangerous permissions the identity holds (writes, exec/attach/port-forward,
+    /// impersonate, escalate, bind, approve), one readable line each. Empty unless
+    /// `write_identity`: otherwise the executor refuses to start.
+    pub dangerous_permissions: Vec<String>,
+    /// False when some namespace's rules review was incomplete (an authorizer besides RBAC that
+    /// cannot list its rules); then only the probed permissions are certain.
+    pub complete: bool,
+}
+
+impl AccessReport {
+    /// True when `list` names every namespace (`["*"]`).
+    pub fn everywhere(list: &[String]) -> bool {
+        list.iter().any(|n| n == "*")
+    }
 }
 
 impl WireMessage for ExecutorInfo {
@@ -581,6 +620,15 @@ mod tests {
             started_at: datetime!(2025-01-02 03:00:00 UTC),
             last_seen: datetime!(2025-01-02 03:04:00 UTC),
             capabilities: vec!["logs".into(), "top".into()],
+            access: Some(AccessReport {
+                namespaces: vec!["*".into()],
+                secrets: vec![],
+                logs: vec!["*".into()],
+                metrics: vec!["*".into()],
+                write_identity: false,
+                dangerous_permissions: vec![],
+                complete: true,
+            }),
         }
     }
 
@@ -622,6 +670,7 @@ mod tests {
         round_trip(&result());
         round_trip(&CommandResult::expired(&command(), "exec-1", datetime!(2025-01-02 03:05:00 UTC)));
         round_trip(&executor_info());
+        round_trip(&ExecutorInfo { access: None, ..executor_info() });
         round_trip(&session());
         round_trip(&SessionRecord { ended_at: Some(datetime!(2025-01-02 03:01:00 UTC)), ..session() });
         for t in EventType::ALL {
@@ -688,6 +737,25 @@ mod tests {
             (info["mode"].as_str(), info["last_seen"].as_str()),
             (Some("fast"), Some("2025-01-02T03:04:00Z"))
         );
+    }
+
+    #[test]
+    fn presence_records_without_or_with_partial_access_still_decode() {
+        let mut old = serde_json::to_value(executor_info()).expect("json");
+        old.as_object_mut().expect("object").remove("access");
+        let decoded =
+            ExecutorInfo::from_bytes(&serde_json::to_vec(&old).expect("bytes")).expect("older record");
+        assert_eq!(decoded.access, None, "an executor older than the self-check publishes no access");
+
+        let mut newer = serde_json::to_value(executor_info()).expect("json");
+        newer["access"] = json!({"secrets": ["*"], "a_field_from_the_future": 1});
+        let decoded = ExecutorInfo::from_bytes(&serde_json::to_vec(&newer).expect("bytes")).expect("newer");
+        let access = decoded.access.expect("access");
+        assert_eq!(
+            (access.secrets, access.namespaces, access.write_identity),
+            (vec!["*".into()], vec![], false)
+        );
+        assert!(AccessReport::everywhere(&["*".into()]) && !AccessReport::everywhere(&["demo".into()]));
     }
 
     #[test]

@@ -74,6 +74,8 @@ impl Drop for GatewayHandle {
 /// An executor on its own runtime thread.
 pub struct ExecutorHandle {
     pub id: String,
+    /// Its health endpoints (`/healthz`, `/readyz`), on a free loopback port.
+    pub health: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     kill: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -129,11 +131,28 @@ pub struct ExecutorOptions {
     pub heartbeat_seconds: u64,
     pub concurrency: usize,
     pub restricted_resources: Vec<String>,
+    /// The Kubernetes identity: the run's admin kubeconfig unless a test gives another (a
+    /// least-privilege ServiceAccount's, see `deploy.rs`).
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// `executor.allow_write_identity`. True by default: test executors run with the test
+    /// apiserver's admin credential (cluster-admin), which the privilege self-check refuses
+    /// otherwise; the tests of the check itself and of the least-privilege role set it false.
+    pub allow_write_identity: bool,
+    /// `executor.namespaces`: reviewed by the privilege check even when not listable.
+    pub namespaces: Vec<String>,
 }
 
 impl Default for ExecutorOptions {
     fn default() -> Self {
-        Self { ack_wait_seconds: 30, heartbeat_seconds: 1, concurrency: 16, restricted_resources: Vec::new() }
+        Self {
+            ack_wait_seconds: 30,
+            heartbeat_seconds: 1,
+            concurrency: 16,
+            restricted_resources: Vec::new(),
+            kubeconfig: None,
+            allow_write_identity: true,
+            namespaces: Vec::new(),
+        }
     }
 }
 
@@ -176,11 +195,16 @@ impl TestApp {
         s.executor.fast_fetch_ms = 200;
         s.executor.slow_fetch_seconds = 2;
         s.executor.shutdown_grace_seconds = 20;
+        s.executor.health_host = "127.0.0.1".into();
+        s.executor.health_port = 0;
+        s.executor.allow_write_identity = opts.allow_write_identity;
+        s.executor.namespaces = opts.namespaces.clone();
         s.nats.url = self.nats.url.clone();
         s.nats.replicas = self.nats.replicas;
         s.nats.prefix = Some(self.prefix.clone());
         s.nats.ack_wait_seconds = opts.ack_wait_seconds;
-        s.kube.kubeconfig = Some(self.ctx.stack.kubeconfig.clone());
+        s.kube.kubeconfig =
+            Some(opts.kubeconfig.clone().unwrap_or_else(|| self.ctx.stack.kubeconfig.clone()));
         s.policy.restricted_resources = opts.restricted_resources.clone();
         s
     }
@@ -190,7 +214,7 @@ impl TestApp {
         let settings = self.executor_settings(id, &opts);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<std::net::SocketAddr, String>>();
         let thread = std::thread::Builder::new()
             .name(format!("executor-{id}"))
             .spawn(move || {
@@ -203,7 +227,7 @@ impl TestApp {
                             return;
                         }
                     };
-                    let _ = ready_tx.send(Ok(()));
+                    let _ = ready_tx.send(Ok(app.health_addr()));
                     tokio::select! {
                         r = app.run_until(async { let _ = stop_rx.await; }) => if let Err(e) = r { tracing::error!(error = %e, "executor failed") },
                         _ = kill_rx => {}
@@ -212,9 +236,10 @@ impl TestApp {
                 rt.shutdown_background();
             })
             .expect("executor thread");
-        ready_rx.await.expect("executor thread alive").expect("executor builds");
+        let health = ready_rx.await.expect("executor thread alive").expect("executor builds");
         let handle = ExecutorHandle {
             id: id.to_string(),
+            health,
             stop: Some(stop_tx),
             kill: Some(kill_tx),
             thread: Some(thread),
@@ -415,6 +440,8 @@ impl TestApp {
             .env("KUBENTLY__NATS__REPLICAS", s.nats.replicas.to_string())
             .env("KUBENTLY__NATS__PREFIX", &self.prefix)
             .env("KUBENTLY__NATS__ACK_WAIT_SECONDS", s.nats.ack_wait_seconds.to_string())
+            .env("KUBENTLY__EXECUTOR__HEALTH_PORT", "0")
+            .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", s.executor.allow_write_identity.to_string())
             .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
         let daemon = crate::process::Daemon::spawn(
             &format!("executor {id}"),

@@ -479,6 +479,9 @@ fn start_executor(state: &StackState, prefix: &str, dir: &Path) -> anyhow::Resul
         .env("KUBENTLY__EXECUTOR__CLUSTER_ID", CLUSTER)
         .env("KUBENTLY__EXECUTOR__CONCURRENCY", "64")
         .env("KUBENTLY__EXECUTOR__HEARTBEAT_SECONDS", "1")
+        .env("KUBENTLY__EXECUTOR__HEALTH_PORT", "0")
+        // The dev stack's admin credential: a lab identity the privilege check would refuse.
+        .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", "true")
         .env("KUBENTLY__KUBE__KUBECONFIG", &state.kubeconfig)
         .env("RUST_LOG", "warn");
     Daemon::spawn("kubently-executor (bench)", cmd, &dir.join("executor.log"), Lifetime::TiedToTestProcess)

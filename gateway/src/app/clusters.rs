@@ -1,7 +1,7 @@
 //! Clusters and their executors as callers see them, from the executors registry (heartbeats
 //! with per-key TTL), in upstream Kubently's shapes.
 
-use kubently_shared::protocol::{ExecutorInfo, FetchMode};
+use kubently_shared::protocol::{AccessReport, ExecutorInfo, FetchMode};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -36,6 +36,46 @@ pub struct ExecutorView {
     #[schema(value_type = String, format = DateTime)]
     pub last_seen: OffsetDateTime,
     pub capabilities: Vec<String>,
+    /// What its Kubernetes identity may do (its privilege self-check at start); absent from
+    /// executors older than the check.
+    pub access: Option<AccessView>,
+}
+
+/// An executor identity's effective access. Namespace lists hold `"*"` alone for every namespace
+/// and are empty for none.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessView {
+    /// Namespaces it may read (list pods and the rest of the vocabulary).
+    pub namespaces: Vec<String>,
+    /// Namespaces where it may read Secrets: `describe secret` then shows keys and sizes (values
+    /// are always redacted); elsewhere Secret reads are refused with the API server's Forbidden.
+    pub secrets: Vec<String>,
+    /// Namespaces where it may read container logs.
+    pub logs: Vec<String>,
+    /// Namespaces where it may read pod metrics (`top pods`).
+    pub metrics: Vec<String>,
+    /// True when the identity can change the cluster and the executor runs anyway
+    /// (`executor.allow_write_identity`, lab use only).
+    pub write_identity: bool,
+    /// The dangerous permissions it holds (only with `writeIdentity`).
+    pub dangerous_permissions: Vec<String>,
+    /// False when an authorizer could not list all its rules (only the probed ones are certain).
+    pub complete: bool,
+}
+
+impl AccessView {
+    pub fn of(a: &AccessReport) -> Self {
+        Self {
+            namespaces: a.namespaces.clone(),
+            secrets: a.secrets.clone(),
+            logs: a.logs.clone(),
+            metrics: a.metrics.clone(),
+            write_identity: a.write_identity,
+            dangerous_permissions: a.dangerous_permissions.clone(),
+            complete: a.complete,
+        }
+    }
 }
 
 impl ExecutorView {
@@ -51,6 +91,7 @@ impl ExecutorView {
             started_at: e.started_at,
             last_seen: e.last_seen,
             capabilities: e.capabilities.clone(),
+            access: e.access.as_ref().map(AccessView::of),
         }
     }
 }
@@ -70,6 +111,8 @@ pub struct ClusterStatus {
     pub kubernetes_version: Option<String>,
     pub capabilities: Option<Vec<String>>,
     pub mode: Option<FetchMode>,
+    /// The newest executor's Kubernetes access (each executor's is under `executors`).
+    pub access: Option<AccessView>,
     pub executors: Vec<ExecutorView>,
 }
 
@@ -87,6 +130,9 @@ pub struct ClusterDetail {
     pub kubernetes_version: Option<String>,
     pub mode: Option<FetchMode>,
     pub capabilities: Option<Vec<String>>,
+    /// The newest executor's Kubernetes access: namespaces, Secrets, logs and metrics it may
+    /// read, and whether it runs with a write identity (each executor's is under `executors`).
+    pub access: Option<AccessView>,
     pub executors: Vec<ExecutorView>,
 }
 
@@ -129,6 +175,7 @@ fn status_of(state: &AppState, id: &str) -> ClusterStatus {
         kubernetes_version: newest.and_then(|e| e.kubernetes_version.clone()),
         capabilities: newest.map(|e| e.capabilities.clone()),
         mode: newest.map(|e| e.mode),
+        access: newest.and_then(|e| e.access.as_ref()).map(AccessView::of),
         executors: executors.iter().map(ExecutorView::of).collect(),
     }
 }
@@ -162,6 +209,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: &str) -> AppResult<Cl
         kubernetes_version: s.kubernetes_version,
         mode: s.mode,
         capabilities: s.capabilities,
+        access: s.access,
         executors: s.executors,
     })
 }

@@ -60,6 +60,26 @@ pub struct ClusterInfo {
     /// An executor is connected (commands run now).
     pub connected: bool,
     pub kubernetes_version: Option<String>,
+    /// What the connected executor may read there (absent when none is connected, or from an
+    /// executor older than its privilege self-check).
+    pub access: Option<ClusterAccess>,
+}
+
+/// An executor's read access. Namespace lists hold `"*"` alone for every namespace and are
+/// empty for none.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ClusterAccess {
+    /// Namespaces it may read.
+    pub namespaces: Vec<String>,
+    /// Namespaces where Secrets are readable (keys and sizes; values are always redacted).
+    /// Elsewhere a Secret read fails with Forbidden: do not retry it.
+    pub secrets: Vec<String>,
+    /// Namespaces where container logs are readable.
+    pub logs: Vec<String>,
+    /// Namespaces where pod metrics (`top pods`) are readable.
+    pub metrics: Vec<String>,
+    /// True when the executor runs with an identity that could change the cluster (lab use).
+    pub write_identity: bool,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -234,7 +254,8 @@ impl KubentlyMcp {
         Self { state, tool_router: Self::tool_router() }
     }
 
-    /// Clusters this key may debug, and whether an executor is connected to each.
+    /// Clusters this key may debug, whether an executor is connected to each, and what it may
+    /// read there (namespaces, Secrets, logs, metrics).
     #[tool(annotations(
         title = "List clusters",
         read_only_hint = true,
@@ -252,6 +273,13 @@ impl KubentlyMcp {
             .into_iter()
             .map(|(cluster_id, newest)| ClusterInfo {
                 connected: newest.is_some(),
+                access: newest.as_ref().and_then(|e| e.access.as_ref()).map(|a| ClusterAccess {
+                    namespaces: a.namespaces.clone(),
+                    secrets: a.secrets.clone(),
+                    logs: a.logs.clone(),
+                    metrics: a.metrics.clone(),
+                    write_identity: a.write_identity,
+                }),
                 kubernetes_version: newest.and_then(|e| e.kubernetes_version),
                 cluster_id,
             })

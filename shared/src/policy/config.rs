@@ -1,6 +1,6 @@
 //! Operator policy settings: which resources may not be read at all.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::error::{Location, PolicyError};
 use super::resources::{ALL_CATEGORY, canonical_resource, group_of, is_version, plural_of};
@@ -15,7 +15,7 @@ pub struct PolicyConfig {
     /// group-qualified (`sealedsecrets.bitnami.com`): the gateway catches the plural, the executor
     /// catches every other spelling after discovery ([`PolicyConfig::check_resolved`]). Accepts a
     /// list or a comma-separated string (handy for environment variables).
-    #[serde(deserialize_with = "list_or_csv")]
+    #[serde(deserialize_with = "crate::config::list_or_csv")]
     pub restricted_resources: Vec<String>,
 }
 
@@ -120,21 +120,6 @@ impl PolicyConfig {
             .find(|entry| rule_key(entry).is_some_and(|rule| rule.matches(key)))
             .map(|entry| entry.trim())
     }
-}
-
-fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrCsv {
-        List(Vec<String>),
-        Csv(String),
-    }
-    Ok(match ListOrCsv::deserialize(deserializer)? {
-        ListOrCsv::List(list) => list,
-        ListOrCsv::Csv(csv) => {
-            csv.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-        }
-    })
 }
 
 #[cfg(test)]

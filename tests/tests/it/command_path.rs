@@ -346,6 +346,14 @@ async fn the_registry_shows_connect_and_disconnect_and_emits_events() {
     assert_eq!(detail["connected"], true, "{detail}");
     assert_eq!(detail["kubernetesVersion"], "v1.20.2", "{detail}");
     assert_eq!(detail["executors"][0]["executorId"], "e1");
+    // Test executors run with the apiserver's admin credential, allowed as a lab identity: the
+    // presence record says so, with the permissions that make it dangerous.
+    assert_eq!(detail["access"]["writeIdentity"], true, "{detail}");
+    assert_eq!(detail["access"]["secrets"], json!(["*"]), "{detail}");
+    assert!(
+        detail["access"]["dangerousPermissions"][0].as_str().is_some_and(|d| d.contains("cluster-admin")),
+        "{detail}"
+    );
     let (_, listed) = app.get("/debug/clusters").await;
     assert!(listed["clusters"].as_array().expect("list").contains(&json!(app.cluster_id)));
 

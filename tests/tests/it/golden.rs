@@ -11,7 +11,7 @@ use crate::support;
 /// (snapshot name, argv). Only demo namespaces (tests create and delete others concurrently), and
 /// only outputs that do not change with the cluster's age (the scheduler keeps adding
 /// FailedScheduling events to Pending pods; live access logs move with the clock).
-const CORPUS: &[(&str, &[&str])] = &[
+pub(crate) const CORPUS: &[(&str, &[&str])] = &[
     ("get_pods_shop", &["get", "pods", "-n", "demo-shop"]),
     ("get_pods_batch_wide", &["get", "pods", "-n", "demo-batch", "-o", "wide"]),
     ("get_all_shop", &["get", "all", "-n", "demo-shop"]),
@@ -100,7 +100,7 @@ fn mask(token: &str) -> String {
 const PER_RUN_KEYS: &[&str] =
     &["Start Time:", "Started:", "Finished:", "CreationTimestamp:", "Container ID:", "Last Schedule Time:"];
 
-fn normalise(text: &str) -> String {
+pub(crate) fn normalise(text: &str) -> String {
     text.lines()
         .map(|line| {
             if let Some(key) = PER_RUN_KEYS.iter().find(|k| line.trim_start().starts_with(**k)) {
