@@ -179,6 +179,9 @@ impl Worker {
         if let Err(e) = policy::validate(&command.request, &self.policy) {
             return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
         }
+        // The one log line that says this command reached the cluster from this executor (the
+        // fault-injection suite counts them to prove a command ran at most once).
+        tracing::info!(executor_id = %self.executor_id, "running the command");
         let started = Instant::now();
         let opts = ExecOptions {
             default_namespace: self.default_namespace.clone(),
