@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, kv};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::kv_ttl::{self, Latest};
 use crate::protocol::Command;
@@ -35,7 +36,24 @@ pub enum Claimed {
 
 /// The claims key of `command`.
 pub fn key(command: &Command) -> String {
-    format!("{}.{}", command.cluster_id, command.id)
+    key_of(&command.cluster_id, command.id)
+}
+
+/// The claims key of command `command_id` of `cluster_id`.
+pub fn key_of(cluster_id: &str, command_id: Uuid) -> String {
+    format!("{cluster_id}.{command_id}")
+}
+
+/// Who claimed command `command_id` of `cluster_id`, read from the stream leader: `None` if
+/// nobody did. A command nobody claimed by its deadline never runs (an executor that claims it
+/// later finds it expired), so a reader past the deadline may say it was not run.
+pub async fn read(store: &kv::Store, cluster_id: &str, command_id: Uuid) -> Result<Option<Claim>> {
+    match kv_ttl::latest(store, &key_of(cluster_id, command_id)).await? {
+        Some(Latest { value: Some(bytes), .. }) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Decode { kind: "claim", source })
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Claims `command` for `executor_id`, for `ttl` (at least the commands stream's max age).

@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::outcome::timeout_reason;
+use crate::outcome::{Taken, timeout_reason};
 use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
@@ -212,8 +212,10 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Opti
 /// command's result (the timeout, or an answer stored first) and whether it is this timeout.
 async fn settle_timeout(state: &AppState, command: &Command, started: Instant) -> (CommandResult, bool) {
     let waited = (command.deadline - command.issued_at).whole_seconds();
+    // Read after the deadline: no claim now means the command never runs.
+    let taken = Taken::read(&state.buckets.claims, &command.cluster_id, command.id).await;
     let timeout = CommandResult {
-        error: Some(timeout_reason(&state.registry, &command.cluster_id, waited)),
+        error: Some(timeout_reason(&state.registry, &command.cluster_id, waited, &taken)),
         execution_time_ms: started.elapsed().as_millis() as u64,
         ..CommandResult::new(command, CommandStatus::Timeout, "", OffsetDateTime::now_utc())
     };

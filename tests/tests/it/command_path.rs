@@ -574,6 +574,83 @@ async fn an_executor_killed_mid_command_is_not_run_again_and_the_caller_is_told_
 }
 
 #[tokio::test]
+async fn a_command_whose_executor_died_is_never_said_not_to_have_run() {
+    // The executor takes a long command, dies, and no executor is left by the deadline: the
+    // registry says "no executor connected", but the command was taken (and may have reached the
+    // cluster), so the timeout must not say it was not run — sync or async.
+    let app = TestApp::spawn().await;
+    let opts = ExecutorOptions { heartbeat_seconds: 1, ..Default::default() };
+    let first = app.start_executor("first", opts).await;
+    let pod = {
+        let (_, body) = app
+            .execute(
+                "get",
+                &["pods", "-l", "app=storefront", "-o", "name"],
+                json!({"namespace": "demo-shop"}),
+            )
+            .await;
+        text(&body, "output").lines().next().expect("a storefront pod").trim_start_matches("pod/").to_string()
+    };
+    let follow = json!({"cluster_id": app.cluster_id, "command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 8});
+    let (status, accepted) = app.post("/debug/execute/async", &follow).await;
+    assert_eq!(status, 202, "{accepted}");
+    let call = {
+        let (http, url) = (app.http.clone(), app.gateway.url.clone());
+        tokio::spawn(async move {
+            let resp = http
+                .post(format!("{url}/debug/execute"))
+                .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+                .json(&follow)
+                .send()
+                .await
+                .expect("send");
+            resp.json::<Value>().await.expect("json")
+        })
+    };
+    // Both follows claimed (plus the `get pods` above): the executor has them running.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut keys = app.gateway.state.buckets.claims.keys().await.expect("claim keys");
+        let mut claimed = 0;
+        while let Some(k) = keys.next().await {
+            claimed += usize::from(k.expect("key").starts_with(&format!("{}.", app.cluster_id)));
+        }
+        if claimed == 3 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the commands never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill(); // its presence expires after 3 missed beats, well before the 8 s deadline
+
+    let body = call.await.expect("call finished");
+    assert_eq!(text(&body, "status"), "timeout", "{body}");
+    let taken = |error: &str| {
+        assert!(
+            error.contains("executor 'first' took the command") && !error.contains("was not run ("),
+            "the caller learns who took it, and is not told it did not run: {error}"
+        );
+    };
+    taken(&text(&body, "error"));
+    assert!(!app.gateway.state.registry.is_connected(&app.cluster_id), "no executor left at the deadline");
+
+    // The async command's follow-up stores the same kind of timeout.
+    let id = text(&accepted, "command_id");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let stored = loop {
+        if let Some(r) = stored_results(&app).await.into_iter().find(|r| r.command_id.to_string() == id)
+            && r.status.is_final()
+        {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the async command never got a final result");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(stored.status, CommandStatus::Timeout, "{stored:?}");
+    taken(stored.error.as_deref().unwrap_or_default());
+}
+
+#[tokio::test]
 async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let (status, full) =
