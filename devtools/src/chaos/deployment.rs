@@ -66,8 +66,15 @@ pub struct Deployment {
 
 impl Deployment {
     /// Starts both gateways, then both executors, and waits until each gateway sees the
-    /// cluster connected.
-    pub async fn start(seeds: &str, kubeconfig: &Path, dir: &Path, prefix: &str) -> anyhow::Result<Self> {
+    /// cluster connected. Executor `a`'s first incarnation connects to `first_executor_nats`
+    /// when given (a cutting proxy) instead of the seed list.
+    pub async fn start(
+        seeds: &str,
+        kubeconfig: &Path,
+        dir: &Path,
+        prefix: &str,
+        first_executor_nats: Option<&str>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let mut d = Self {
             prefix: prefix.to_string(),
@@ -88,7 +95,7 @@ impl Deployment {
             wait_gateway(g).await?;
         }
         for slot in ['a', 'b'] {
-            let daemon = d.spawn_executor(slot, 1)?;
+            let daemon = d.spawn_executor(slot, 1, first_executor_nats.filter(|_| slot == 'a'))?;
             d.executors.push(Executor { slot, incarnation: 1, daemon });
         }
         for e in &d.executors {
@@ -109,13 +116,16 @@ impl Deployment {
         Daemon::spawn(&format!("kubently-gateway {}", index + 1), cmd, &log, Lifetime::TiedToTestProcess)
     }
 
-    fn spawn_executor(&mut self, slot: char, incarnation: u32) -> anyhow::Result<Daemon> {
+    fn spawn_executor(&mut self, slot: char, incarnation: u32, nats: Option<&str>) -> anyhow::Result<Daemon> {
         let id = executor_id(slot, incarnation);
         let mut cmd = Command::new(paths::sibling_bin("kubently-executor"));
         cmd.env("KUBENTLY__EXECUTOR__CLUSTER_ID", CLUSTER_ID)
             .env("KUBENTLY__EXECUTOR__ID", &id)
             .env("KUBENTLY__KUBE__KUBECONFIG", &self.kubeconfig);
         self.common_env(&mut cmd);
+        if let Some(url) = nats {
+            cmd.env("KUBENTLY__NATS__URL", url);
+        }
         let log = self.dir.join(format!("executor-{id}.log"));
         self.executor_logs.push(log.clone());
         Daemon::spawn(&format!("kubently-executor {id}"), cmd, &log, Lifetime::TiedToTestProcess)
@@ -167,7 +177,7 @@ impl Deployment {
     pub async fn restart_executor(&mut self, i: usize) -> anyhow::Result<String> {
         self.executors[i].daemon.kill();
         let (slot, incarnation) = (self.executors[i].slot, self.executors[i].incarnation + 1);
-        let daemon = self.spawn_executor(slot, incarnation)?;
+        let daemon = self.spawn_executor(slot, incarnation, None)?;
         wait_executor(&daemon).await?;
         self.executors[i] = Executor { slot, incarnation, daemon };
         Ok(self.executors[i].id())

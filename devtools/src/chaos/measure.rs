@@ -20,6 +20,9 @@
 //!   arrive, arrived more than once, or arrived with a signature that does not verify; or a request
 //!   in flight on a killed gateway that got more than one.
 //! * **5xx**: HTTP 5xx answers to any request of the load or of the checks.
+//! * **terminal events**: each accepted command must have exactly one `command.completed`,
+//!   `command.failed` or `command.timeout` event in the events stream, matching its stored
+//!   status (a mismatch is a false result).
 //! * **recovery**: from the fault until commands succeed again: the completion of the first
 //!   successful command submitted after the fault and after the last command that did not
 //!   succeed (a sync answer's arrival; an async result's `executed_at`).
@@ -149,6 +152,9 @@ pub struct Row {
     pub false_results: usize,
     pub dropped_callbacks: usize,
     pub server_errors: usize,
+    /// Accepted commands without a terminal event, and with more than one.
+    pub events_missing: usize,
+    pub events_twice: usize,
     /// Seconds; `None` if nothing succeeded after the fault.
     pub recovery: Option<f64>,
     pub notes: Vec<String>,
@@ -161,6 +167,8 @@ impl Row {
             && self.false_results == 0
             && self.dropped_callbacks == 0
             && self.server_errors == 0
+            && self.events_missing == 0
+            && self.events_twice == 0
             && self.accepted > 0
     }
 }
@@ -172,6 +180,8 @@ pub struct Evidence<'a> {
     pub logs: &'a ExecutorLogs,
     pub stored: &'a HashMap<Uuid, Stored>,
     pub callbacks: &'a [Callback],
+    /// Command id → its `command.*` events (`None`: the events stream could not be read).
+    pub events: Option<&'a HashMap<Uuid, Vec<String>>>,
     pub started_wall: OffsetDateTime,
     /// 5xx answers of the checks' own reads.
     pub check_5xx: usize,
@@ -315,6 +325,26 @@ pub fn measure(e: &Evidence<'_>) -> Row {
                 if c.command_id != Some(id) || c.status != status {
                     falsehoods
                         .push(format!("callback says {} for {:?}, stored {status}", c.status, c.command_id));
+                }
+            }
+        }
+        if let Some(events) = e.events {
+            let got = events.get(&id).map(Vec::as_slice).unwrap_or_default();
+            let expected = match status.as_str() {
+                "success" => "command.completed".to_string(),
+                "failure" => "command.failed".to_string(),
+                other => format!("command.{other}"),
+            };
+            match got {
+                [] => {
+                    row.events_missing += 1;
+                    problems.push(format!("#{} {} {id}: no terminal event", r.seq, r.label));
+                }
+                [one] if *one != expected => falsehoods.push(format!("event {one}, stored {status}")),
+                [_] => {}
+                many => {
+                    row.events_twice += 1;
+                    problems.push(format!("#{} {} {id}: events {}", r.seq, r.label, many.join(", ")));
                 }
             }
         }

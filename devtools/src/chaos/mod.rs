@@ -11,6 +11,7 @@
 //! scenario says; then the drain: until every accepted command has a final result, every
 //! callback arrived and every deadline passed (at most [`DRAIN_CAP`] past the last deadline).
 
+pub mod cut_proxy;
 pub mod deployment;
 pub mod load;
 pub mod measure;
@@ -26,7 +27,7 @@ use anyhow::Context;
 use futures::StreamExt;
 use kubently_shared::config::NatsSettings;
 use kubently_shared::names::{Names, REPLY_SUBJECT_PREFIX};
-use kubently_shared::protocol::{self, CommandResult};
+use kubently_shared::protocol::{self, CommandResult, Event};
 use kubently_shared::results;
 use kubently_tests::nats_server::NatsCluster;
 use kubently_tests::process::{http_get, wait_until};
@@ -34,6 +35,7 @@ use kubently_tests::webhook_receiver::{self, Receiver};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use cut_proxy::CutProxy;
 use deployment::{API_KEY, Deployment};
 use load::{Kind, Load, Outcome, Plan, Request};
 use measure::{Callback, Evidence, ExecutorLogs, FaultLog, Page, Row, Stored};
@@ -144,7 +146,6 @@ impl Say {
 struct Ctx {
     say: Say,
     nats: NatsCluster,
-    client: async_nats::Client,
     js: async_nats::jetstream::Context,
     receiver: Receiver,
     kubeconfig: PathBuf,
@@ -183,8 +184,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Vec<Row>> {
         NatsSettings { url: seeds, ..NatsSettings::default() }.connect("kubently-chaos".into()).await?;
     let js = async_nats::jetstream::new(client.clone());
     let receiver = Receiver::start().await;
-    let mut ctx =
-        Ctx { say, nats, client, js, receiver, kubeconfig: opts.kubeconfig.clone(), dir: opts.dir.clone() };
+    let mut ctx = Ctx { say, nats, js, receiver, kubeconfig: opts.kubeconfig.clone(), dir: opts.dir.clone() };
     let mut rows = Vec::new();
     for (index, scenario) in selected {
         let started = Instant::now();
@@ -204,7 +204,21 @@ async fn run_scenario(ctx: &mut Ctx, index: usize, scenario: &Scenario) -> anyho
     let say = ctx.say;
     let prefix = format!("chaos{index}x{}", &Uuid::new_v4().simple().to_string()[..6]);
     let dir = ctx.dir.join(format!("{index}-{}", scenario.key));
-    let mut deployment = Deployment::start(&ctx.nats.seed_list(), &ctx.kubeconfig, &dir, &prefix).await?;
+    let mut proxy = match scenario.fault {
+        Fault::KillAfterReply => {
+            let upstream = format!("127.0.0.1:{}", ctx.nats.nodes[0].client_port).parse()?;
+            Some(CutProxy::start(upstream, format!("{prefix}.{REPLY_SUBJECT_PREFIX}.")).await?)
+        }
+        _ => None,
+    };
+    let mut deployment = Deployment::start(
+        &ctx.nats.seed_list(),
+        &ctx.kubeconfig,
+        &dir,
+        &prefix,
+        proxy.as_ref().map(|p| p.url.as_str()),
+    )
+    .await?;
     say.line(&format!(
         "2 gateways ({}), 2 executors ({}), NATS prefix {prefix}, ack wait {} s",
         deployment.urls().join(", "),
@@ -223,7 +237,7 @@ async fn run_scenario(ctx: &mut Ctx, index: usize, scenario: &Scenario) -> anyho
     };
     let load_task = tokio::spawn(load.clone().run(plan));
     let progress = tokio::spawn(progress(say, scenario.key, load.clone()));
-    let fault = inject(ctx, &mut deployment, scenario.fault, &load).await;
+    let fault = inject(ctx, &mut deployment, scenario.fault, &load, proxy.as_mut()).await;
     let fault = match fault {
         Ok(f) => f,
         Err(e) => {
@@ -255,6 +269,13 @@ async fn run_scenario(ctx: &mut Ctx, index: usize, scenario: &Scenario) -> anyho
         }
     }
     let (stored, check_5xx) = read_all(ctx, &deployment, &ids).await?;
+    let events = match terminal_events(&ctx.js, &deployment.prefix).await {
+        Ok(e) => Some(e),
+        Err(e) => {
+            say.line(&format!("could not read the events stream: {e:#}"));
+            None
+        }
+    };
     let row = measure::measure(&Evidence {
         scenario: scenario.title,
         requests: &requests,
@@ -262,6 +283,7 @@ async fn run_scenario(ctx: &mut Ctx, index: usize, scenario: &Scenario) -> anyho
         logs: &logs,
         stored: &stored,
         callbacks: &callbacks,
+        events: events.as_ref(),
         started_wall,
         check_5xx,
     });
@@ -309,6 +331,7 @@ async fn inject(
     d: &mut Deployment,
     fault: Fault,
     load: &Arc<Load>,
+    proxy: Option<&mut CutProxy>,
 ) -> anyhow::Result<FaultLog> {
     let say = ctx.say;
     let start = Instant::now() - Duration::from_secs_f64(load.now());
@@ -337,30 +360,22 @@ async fn inject(
         }
         Fault::KillAfterReply => {
             let target = d.executors[0].id();
-            let mut replies = ctx.client.subscribe(format!("{}.{REPLY_SUBJECT_PREFIX}.>", d.prefix)).await?;
-            ctx.client.flush().await?;
-            let (command, after) = loop {
-                let msg = tokio::time::timeout(Duration::from_secs(30), replies.next())
-                    .await
-                    .context("no reply from the target executor within 30 s")?
-                    .context("reply subscription ended")?;
-                let seen = Instant::now();
-                if let Ok(reply) = protocol::decode::<CommandResult>(&msg.payload)
-                    && reply.executor_id == target
-                {
-                    d.kill_executor(0);
-                    break (reply.command_id, seen.elapsed());
-                }
-            };
-            drop(replies);
-            log.watched = Some(command);
+            let proxy =
+                proxy.context("the kill-after-reply scenario runs executor a through the cutting proxy")?;
+            proxy.arm();
+            let subject = tokio::time::timeout(Duration::from_secs(30), proxy.cut())
+                .await
+                .context("the target executor sent no reply within 30 s")??;
+            d.kill_executor(0);
             log.injected_at = load.now();
+            let command = subject.rsplit('.').next().and_then(|id| Uuid::parse_str(id).ok());
+            log.watched = command;
             log.note(
                 say,
                 format!(
-                    "kill -9 of executor {target} at {:.1} s, {:.1} ms after its reply for command {command}",
+                    "kill -9 of executor {target} at {:.1} s, right after its reply for command {} reached NATS; nothing it sent after the reply (its ack, its event) did",
                     log.injected_at,
-                    after.as_secs_f64() * 1000.0
+                    command.map_or_else(|| subject.clone(), |c| c.to_string())
                 ),
             );
             sleep_until(start, Duration::from_secs_f64(log.injected_at) + Duration::from_secs(5)).await;
@@ -541,6 +556,30 @@ fn callbacks_of(receiver: &Receiver, index: usize, requests: &[Request]) -> Vec<
             })
         })
         .collect()
+}
+
+/// Every `command.*` event of the prefix's events stream: command id → event types, in order.
+async fn terminal_events(
+    js: &async_nats::jetstream::Context,
+    prefix: &str,
+) -> anyhow::Result<HashMap<Uuid, Vec<String>>> {
+    let names = Names::with_prefix(prefix)?;
+    let mut stream = js.get_stream(names.events_stream()).await?;
+    let state = stream.info().await?.state.clone();
+    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        let Ok(msg) = stream.get_raw_message(seq).await else { continue };
+        let Ok(event) = protocol::decode::<Event>(&msg.payload) else { continue };
+        let kind = event.event_type.as_str();
+        if let Some(id) = kind
+            .starts_with("command.")
+            .then(|| event.data["command_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()))
+            .flatten()
+        {
+            out.entry(id).or_default().push(kind.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// Reads every command's raw record and its `GET /debug/result` page; counts 5xx answers.

@@ -18,11 +18,11 @@ fn recovery(r: &Row) -> String {
 /// The markdown table.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | accepted | success | explicit failure / timeout | lost | executed twice | false results | dropped callbacks | 5xx | recovery |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | accepted | success | explicit failure / timeout | lost | executed twice | false results | dropped callbacks | 5xx | terminal events missing / twice | recovery |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} / {} | {} |\n",
             r.scenario,
             r.accepted,
             r.success,
@@ -33,10 +33,12 @@ pub fn table(rows: &[Row]) -> String {
             zero(r.false_results),
             zero(r.dropped_callbacks),
             zero(r.server_errors),
+            zero(r.events_missing),
+            zero(r.events_twice),
             recovery(r),
         ));
     }
-    out.push_str("| **target** | | | | **0** | **0** | **0** | **0** | **0** | |\n");
+    out.push_str("| **target** | | | | **0** | **0** | **0** | **0** | **0** | **0** / **0** | |\n");
     out
 }
 
@@ -55,7 +57,7 @@ pub fn notes(rows: &[Row]) -> String {
 /// One line for the progress output.
 pub fn summary(r: &Row) -> String {
     format!(
-        "accepted {}, success {}, failure {}, timeout {}, lost {}, executed twice {}, false results {}, dropped callbacks {}, 5xx {}, recovery {} — {}",
+        "accepted {}, success {}, failure {}, timeout {}, lost {}, executed twice {}, false results {}, dropped callbacks {}, 5xx {}, terminal events missing {} / twice {}, recovery {} — {}",
         r.accepted,
         r.success,
         r.failure,
@@ -65,6 +67,8 @@ pub fn summary(r: &Row) -> String {
         r.false_results,
         r.dropped_callbacks,
         r.server_errors,
+        r.events_missing,
+        r.events_twice,
         recovery(r),
         if r.targets_met() { "targets met" } else { "TARGET MISSED" }
     )
@@ -86,7 +90,12 @@ mod tests {
         };
         let bad = Row { scenario: "b".into(), accepted: 10, lost: 2, ..Row::default() };
         let t = table(&[ok.clone(), bad.clone()]);
-        assert!(t.contains("| a | 10 | 9 | 0 / 1 | **0** | **0** | **0** | **0** | **0** | 1.3 s |"), "{t}");
+        assert!(
+            t.contains(
+                "| a | 10 | 9 | 0 / 1 | **0** | **0** | **0** | **0** | **0** | **0** / **0** | 1.3 s |"
+            ),
+            "{t}"
+        );
         assert!(t.contains("| b | 10 | 0 | 0 / 0 | **2 ✗** |"), "{t}");
         assert!(ok.targets_met());
         assert!(!bad.targets_met());
