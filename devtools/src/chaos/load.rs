@@ -121,6 +121,8 @@ pub struct Load {
     urls: Vec<String>,
     pub records: Mutex<Vec<Request>>,
     pub in_flight: AtomicUsize,
+    /// Requests waiting for an answer, per gateway.
+    pub in_flight_at: [AtomicUsize; 2],
     pub submitted: AtomicUsize,
 }
 
@@ -133,6 +135,7 @@ impl Load {
             urls,
             records: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
+            in_flight_at: [AtomicUsize::new(0), AtomicUsize::new(0)],
             submitted: AtomicUsize::new(0),
         }))
     }
@@ -226,7 +229,10 @@ impl Load {
             }
             request.gateway = gateway;
             request.rerouted = attempt > 0;
-            match call.send().await {
+            self.in_flight_at[gateway % 2].fetch_add(1, Ordering::Relaxed);
+            let sent = call.send().await;
+            self.in_flight_at[gateway % 2].fetch_sub(1, Ordering::Relaxed);
+            match sent {
                 Err(e) if e.is_connect() => continue,
                 Err(e) => {
                     request.outcome = Outcome::Broken { error: error_chain(&e) };

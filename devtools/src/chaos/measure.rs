@@ -425,6 +425,10 @@ fn reason(error: &str) -> String {
     let kinds = [
         ("is gone (no heartbeat)", "claimant executor gone: failure, not run again"),
         ("stopped answering before its deadline", "claimant executor silent: timeout, not run again"),
+        (
+            "took the command (at",
+            "taken by an executor that did not answer by the deadline: timeout, not run again",
+        ),
         ("executor did not answer within", "no answer by the deadline (executor connected)"),
         ("no executor connected", "no answer by the deadline (no executor connected)"),
         ("expired before it could run", "expired in the queue, not run"),

@@ -384,19 +384,24 @@ async fn inject(
             log.note(say, format!("restarted as {new} at {:.1} s", load.now()));
         }
         Fault::GatewayKill => {
+            // With requests waiting on it (long sync commands), for up to 8 s.
+            let until = Instant::now() + Duration::from_secs(8);
+            while load.in_flight_at[0].load(Ordering::Relaxed) < 2 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             d.kill_gateway(0);
             log.injected_at = load.now();
             log.gateway_kills.push((0, log.injected_at));
-            let in_flight = load.in_flight.load(Ordering::Relaxed);
+            let in_flight = load.in_flight_at[0].load(Ordering::Relaxed);
             log.note(
                 say,
                 format!(
-                    "kill -9 of gateway 1 ({}) at {:.1} s, {in_flight} requests of the load in flight",
+                    "kill -9 of gateway 1 ({}) at {:.1} s with {in_flight} requests waiting on it",
                     d.gateways[0].url(),
                     log.injected_at
                 ),
             );
-            sleep_until(start, FAULT_AT + Duration::from_secs(5)).await;
+            sleep_until(start, Duration::from_secs_f64(log.injected_at) + Duration::from_secs(5)).await;
             d.restart_gateway(0).await?;
             log.healed_at = Some(load.now());
             log.note(say, format!("gateway 1 restarted on its port at {:.1} s", load.now()));
