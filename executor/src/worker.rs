@@ -90,12 +90,14 @@ impl Worker {
         .await
     }
 
-    /// Claims `command` for this executor, riding out a leader election until its deadline.
+    /// Claims `command` for this executor, riding out a leader election until its deadline (with
+    /// one claim value, so an attempt whose ack was lost is recognized as this one's).
     async fn claim(&self, command: &Command) -> kubently_shared::Result<Claimed> {
         let until =
             tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default();
+        let claim = Claim::new(&self.executor_id);
         retry::until(until, "claim the command", || {
-            claims::claim(&self.js, &self.buckets.claims, command, &self.executor_id, self.buckets.claim_ttl)
+            claims::claim(&self.js, &self.buckets.claims, command, &claim, self.buckets.claim_ttl)
         })
         .await
     }

@@ -56,25 +56,35 @@ pub async fn read(store: &kv::Store, cluster_id: &str, command_id: Uuid) -> Resu
     }
 }
 
-/// Claims `command` for `executor_id`, for `ttl` (at least the commands stream's max age).
+impl Claim {
+    /// A claim by `executor_id`, now. Make it once per delivery and retry [`claim`] with it: an
+    /// attempt whose ack was lost may have stored it, and the retry recognizes it as its own.
+    pub fn new(executor_id: &str) -> Self {
+        Self { executor_id: executor_id.to_string(), claimed_at: OffsetDateTime::now_utc() }
+    }
+}
+
+/// Claims `command` with `claim`, for `ttl` (at least the commands stream's max age).
 pub async fn claim(
     js: &jetstream::Context,
     store: &kv::Store,
     command: &Command,
-    executor_id: &str,
+    claim: &Claim,
     ttl: Duration,
 ) -> Result<Claimed> {
     let key = key(command);
-    let claim = Claim { executor_id: executor_id.to_string(), claimed_at: OffsetDateTime::now_utc() };
     let value =
-        serde_json::to_vec(&claim).map_err(|source| Error::Encode { kind: "claim", version: 1, source })?;
+        serde_json::to_vec(claim).map_err(|source| Error::Encode { kind: "claim", version: 1, source })?;
     match kv_ttl::create_with_ttl(js, store, &key, value.into(), ttl).await {
         Ok(_) => Ok(Claimed::Mine),
         Err(Error::KeyExists { .. }) => {
-            let holder = match kv_ttl::latest(store, &key).await? {
+            let holder: Option<Claim> = match kv_ttl::latest(store, &key).await? {
                 Some(Latest { value: Some(bytes), .. }) => serde_json::from_slice(&bytes).ok(),
                 _ => None,
             };
+            if holder.as_ref() == Some(claim) {
+                return Ok(Claimed::Mine);
+            }
             Ok(Claimed::Taken(holder))
         }
         Err(e) => Err(e),

@@ -113,8 +113,9 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             .map_err(AppError::internal("encoding the pending result"))?;
         let key = command.id.to_string();
         let until = tokio::time::Instant::now() + STORE_PATIENCE;
+        // A create: an attempt whose ack was lost finds its own record and succeeds.
         retry::until(until, "record the async command", || {
-            kv_ttl::replace(&state.js, &state.buckets.results, &key, pending.clone(), 0)
+            kv_ttl::create(&state.js, &state.buckets.results, &key, pending.clone())
         })
         .await
         .map_err(AppError::nats("cannot record the command"))?;

@@ -702,7 +702,8 @@ async fn a_claimant_that_died_after_storing_its_result_still_gets_its_one_termin
             Duration::from_secs(20),
         );
         command.reply_to = names.reply_subject("direct", command.id);
-        let claimed = claims::claim(&js, &buckets.claims, &command, "ghost", Duration::from_secs(600));
+        let ghost = claims::Claim::new("ghost");
+        let claimed = claims::claim(&js, &buckets.claims, &command, &ghost, Duration::from_secs(600));
         assert_eq!(claimed.await.expect("claim"), Claimed::Mine);
         let result = CommandResult {
             output: "ghost's output".into(),
