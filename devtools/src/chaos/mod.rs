@@ -389,10 +389,10 @@ async fn inject(
             while load.in_flight_at[0].load(Ordering::Relaxed) < 2 && Instant::now() < until {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
+            let in_flight = load.in_flight_at[0].load(Ordering::Relaxed);
             d.kill_gateway(0);
             log.injected_at = load.now();
             log.gateway_kills.push((0, log.injected_at));
-            let in_flight = load.in_flight_at[0].load(Ordering::Relaxed);
             log.note(
                 say,
                 format!(
