@@ -4,9 +4,12 @@
 //!   `up`, `down`, `status`, `seed`, `env`.
 //! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
 //!   against the running dev stack.
+//! * `kubently-chaos` (`src/bin/kubently-chaos.rs`): `./dev chaos`, the fault-injection suite
+//!   ([`chaos`]).
 //!
 //! The processes they start (nats-server, the control plane, the fake kubelet) and the stack's
 //! state file come from the test harness (`kubently-tests`), so tests and the dev stack share one
 //! implementation. Nothing here is used by tests.
 
+pub mod chaos;
 pub mod devstack;

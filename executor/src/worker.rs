@@ -3,9 +3,10 @@
 //! (explicit expiry, not run), re-validate with the shared policy (a compromised gateway cannot
 //! widen what runs here), run through the engine (which applies the policy again to every
 //! resource it resolves) while telling JetStream the work is in progress, store the result
-//! (write-once, see [`kubently_shared::results`]), then reply with what is stored, emit the
-//! event, and ack. The ack comes only after the result is stored: if this process dies before,
-//! the command is redelivered, and the next executor finds the claim and the stored result.
+//! (write-once, see [`kubently_shared::results`]), then reply with what is stored, store the
+//! event, and ack. The ack comes only after the result and its event are stored: if this process
+//! dies before, the command is redelivered, and the next executor finds the claim and the stored
+//! result, re-sends the reply and re-emits the event (deduplicated: never twice).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,10 @@ use crate::engine::{Engine, ExecOptions};
 const STORE_PATIENCE: Duration = Duration::from_secs(15);
 /// How often an executor that found a command taken re-reads its result while it waits.
 const CLAIMANT_POLL: Duration = Duration::from_millis(250);
+/// A final result found stored gets its terminal event re-emitted while it is younger than this:
+/// the events stream deduplicates `command.<id>` for 2 minutes, so a re-emitted event is either
+/// the one its writer never stored (it died in between) or dropped as a duplicate.
+const RE_EMIT_WITHIN: time::Duration = time::Duration::seconds(90);
 
 pub struct Worker {
     pub engine: Engine,
@@ -85,12 +90,14 @@ impl Worker {
         .await
     }
 
-    /// Claims `command` for this executor, riding out a leader election until its deadline.
+    /// Claims `command` for this executor, riding out a leader election until its deadline (with
+    /// one claim value, so an attempt whose ack was lost is recognized as this one's).
     async fn claim(&self, command: &Command) -> kubently_shared::Result<Claimed> {
         let until =
             tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default();
+        let claim = Claim::new(&self.executor_id);
         retry::until(until, "claim the command", || {
-            claims::claim(&self.js, &self.buckets.claims, command, &self.executor_id, self.buckets.claim_ttl)
+            claims::claim(&self.js, &self.buckets.claims, command, &claim, self.buckets.claim_ttl)
         })
         .await
     }
@@ -116,7 +123,9 @@ impl Worker {
         let status = loop {
             match results::read(&self.buckets.results, command.id).await {
                 Ok(Some(stored)) if stored.status.is_final() => {
+                    // The claimant stored it; it may have died before replying or emitting.
                     self.reply(command, &fit_to_budget(command, &stored).0).await;
+                    self.re_emit(command, &stored).await;
                     return true;
                 }
                 Ok(_) => {}
@@ -179,6 +188,9 @@ impl Worker {
         if let Err(e) = policy::validate(&command.request, &self.policy) {
             return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
         }
+        // The one log line that says this command reached the cluster from this executor (the
+        // fault-injection suite counts them to prove a command ran at most once).
+        tracing::info!(executor_id = %self.executor_id, "running the command");
         let started = Instant::now();
         let opts = ExecOptions {
             default_namespace: self.default_namespace.clone(),
@@ -271,7 +283,7 @@ impl Worker {
         match outcome {
             Ok(Stored::Written) => {
                 self.reply(command, &reply).await;
-                self.emit(command, &result);
+                self.emit(command, &result).await;
                 tracing::info!(
                     status = result.status.as_str(),
                     execution_time_ms = result.execution_time_ms,
@@ -287,6 +299,7 @@ impl Worker {
                     "a final result was stored first; it stays, and this one is dropped"
                 );
                 self.reply(command, &fit_to_budget(command, &existing).0).await;
+                self.re_emit(command, &existing).await;
                 true
             }
             Err(e) => {
@@ -296,18 +309,31 @@ impl Worker {
         }
     }
 
-    /// The command's one terminal event (sent by whoever stored its final result).
-    fn emit(&self, command: &Command, result: &CommandResult) {
+    /// The command's one terminal event (stored by whoever stored its final result, before the
+    /// command is acked; deduplicated by `command.<id>`).
+    async fn emit(&self, command: &Command, result: &CommandResult) {
         let Some(event_type) = EventType::for_status(result.status) else { return };
         let data = json!({
             "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),
             "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service,
-            "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": self.executor_id,
+            "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": result.executor_id,
         });
-        self.events.publish_deduplicated(
-            Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc())
-                .by(&command.caller.service),
-            format!("command.{}", command.id),
-        );
+        self.events
+            .store_deduplicated(
+                Event::new(event_type, &command.cluster_id, data, OffsetDateTime::now_utc())
+                    .by(&command.caller.service),
+                format!("command.{}", command.id),
+            )
+            .await;
+    }
+
+    /// Re-emits the terminal event of a final result someone else stored, in case its writer
+    /// died between storing it and storing its event: the stream keeps the first event of
+    /// `command.<id>`, so subscribers see one either way. Only while the stream still
+    /// deduplicates it ([`RE_EMIT_WITHIN`]).
+    async fn re_emit(&self, command: &Command, stored: &CommandResult) {
+        if OffsetDateTime::now_utc() - stored.executed_at < RE_EMIT_WITHIN {
+            self.emit(command, stored).await;
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! What a command came to, worded once for every door and for callbacks: the timeout reason, and
 //! pages of a stored result (a pending record past its deadline reads as a timeout).
 
+use async_nats::jetstream::kv;
 use kubently_shared::budget;
+use kubently_shared::claims::{self, Claim};
 use kubently_shared::protocol::{CommandResult, CommandStatus};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::registry::Registry;
 
@@ -13,17 +16,56 @@ use crate::registry::Registry;
 /// may be on its way).
 pub const PENDING_GRACE: time::Duration = time::Duration::seconds(2);
 
-/// Why a command has no result: the one wording of a timeout, saying whether an executor was
-/// connected (too slow) or not (the command was never run, and never will be).
-pub fn timeout_reason(registry: &Registry, cluster_id: &str, waited_seconds: i64) -> String {
-    if registry.is_connected(cluster_id) {
-        format!(
+/// Whether an executor took a command nobody answered (its claim), as far as can be read.
+#[derive(Debug, Clone)]
+pub enum Taken {
+    By(Claim),
+    /// No claim: the command never ran, and never will once its deadline passed (an executor
+    /// that claims it later finds it expired).
+    Nobody,
+    /// The claims bucket could not be read: say nothing about whether it ran.
+    Unknown,
+}
+
+impl Taken {
+    /// Reads command `command_id`'s claim (from the stream leader).
+    pub async fn read(claims: &kv::Store, cluster_id: &str, command_id: Uuid) -> Self {
+        match claims::read(claims, cluster_id, command_id).await {
+            Ok(Some(claim)) => Self::By(claim),
+            Ok(None) => Self::Nobody,
+            Err(e) => {
+                tracing::warn!(error = %e, %command_id, "cannot read the command's claim");
+                Self::Unknown
+            }
+        }
+    }
+}
+
+/// Why a command has no result: the one wording of a timeout. It says the command was not run
+/// only when no executor took it (`taken` is [`Taken::Nobody`], read after the deadline); an
+/// executor that took it and died or stalled may have run it, so then the wording says so, whether
+/// or not an executor is connected now.
+pub fn timeout_reason(registry: &Registry, cluster_id: &str, waited_seconds: i64, taken: &Taken) -> String {
+    match taken {
+        Taken::By(claim) => {
+            let at = claim
+                .claimed_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| claim.claimed_at.to_string());
+            format!(
+                "executor '{}' took the command (at {at}) and did not answer within {waited_seconds} s; it is not run again (a command runs at most once), so whether it reached the cluster is unknown — send it again to retry",
+                claim.executor_id
+            )
+        }
+        _ if registry.is_connected(cluster_id) => format!(
             "executor did not answer within {waited_seconds} s (cluster '{cluster_id}' has a connected executor; the command may be slow — raise timeout_seconds or narrow the query)"
-        )
-    } else {
-        format!(
+        ),
+        Taken::Nobody => format!(
             "no executor connected for cluster '{cluster_id}': the command waited {waited_seconds} s in the queue and was not run (it expires there, it will not run later)"
-        )
+        ),
+        Taken::Unknown => {
+            format!("no executor connected for cluster '{cluster_id}': no answer within {waited_seconds} s")
+        }
     }
 }
 
@@ -49,15 +91,28 @@ pub struct ResultPage {
     pub stored_truncated: bool,
 }
 
+/// Whether `result` is a pending record past its deadline (plus grace), which reads as a timeout.
+pub fn is_overdue(result: &CommandResult) -> bool {
+    result.status == CommandStatus::Pending
+        && result.deadline.is_some_and(|deadline| OffsetDateTime::now_utc() > deadline + PENDING_GRACE)
+}
+
 /// A page of `result`: a pending record past its deadline (plus grace) is a timeout (the
-/// executor answers a late command with an explicit timeout, which would have replaced it).
-pub fn page_of(registry: &Registry, result: &CommandResult, offset: u64, limit: u64) -> ResultPage {
-    let (status, error) = match (result.status, result.deadline) {
-        (CommandStatus::Pending, Some(deadline)) if OffsetDateTime::now_utc() > deadline + PENDING_GRACE => {
+/// executor answers a late command with an explicit timeout, which would have replaced it),
+/// worded with `taken` (read it when [`is_overdue`]; a final result does not use it).
+pub fn page_of(
+    registry: &Registry,
+    result: &CommandResult,
+    offset: u64,
+    limit: u64,
+    taken: &Taken,
+) -> ResultPage {
+    let (status, error) = match result.deadline.filter(|_| is_overdue(result)) {
+        Some(deadline) => {
             let waited = (deadline - result.executed_at).whole_seconds();
-            (CommandStatus::Timeout, Some(timeout_reason(registry, &result.cluster_id, waited)))
+            (CommandStatus::Timeout, Some(timeout_reason(registry, &result.cluster_id, waited, taken)))
         }
-        (status, _) => (status, result.error.clone()),
+        None => (result.status, result.error.clone()),
     };
     let (page, next) =
         budget::page(&result.output, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);

@@ -75,6 +75,7 @@ impl Application {
                 provision: opts.clone(),
                 buckets: webhook_buckets,
                 results: buckets.results.clone(),
+                claims: buckets.claims.clone(),
                 registry: registry.clone(),
                 metrics: metrics.clone(),
                 events: events.clone(),

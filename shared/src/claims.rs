@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, kv};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::kv_ttl::{self, Latest};
 use crate::protocol::Command;
@@ -35,28 +36,55 @@ pub enum Claimed {
 
 /// The claims key of `command`.
 pub fn key(command: &Command) -> String {
-    format!("{}.{}", command.cluster_id, command.id)
+    key_of(&command.cluster_id, command.id)
 }
 
-/// Claims `command` for `executor_id`, for `ttl` (at least the commands stream's max age).
+/// The claims key of command `command_id` of `cluster_id`.
+pub fn key_of(cluster_id: &str, command_id: Uuid) -> String {
+    format!("{cluster_id}.{command_id}")
+}
+
+/// Who claimed command `command_id` of `cluster_id`, read from the stream leader: `None` if
+/// nobody did. A command nobody claimed by its deadline never runs (an executor that claims it
+/// later finds it expired), so a reader past the deadline may say it was not run.
+pub async fn read(store: &kv::Store, cluster_id: &str, command_id: Uuid) -> Result<Option<Claim>> {
+    match kv_ttl::latest(store, &key_of(cluster_id, command_id)).await? {
+        Some(Latest { value: Some(bytes), .. }) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Decode { kind: "claim", source })
+        }
+        _ => Ok(None),
+    }
+}
+
+impl Claim {
+    /// A claim by `executor_id`, now. Make it once per delivery and retry [`claim`] with it: an
+    /// attempt whose ack was lost may have stored it, and the retry recognizes it as its own.
+    pub fn new(executor_id: &str) -> Self {
+        Self { executor_id: executor_id.to_string(), claimed_at: OffsetDateTime::now_utc() }
+    }
+}
+
+/// Claims `command` with `claim`, for `ttl` (at least the commands stream's max age).
 pub async fn claim(
     js: &jetstream::Context,
     store: &kv::Store,
     command: &Command,
-    executor_id: &str,
+    claim: &Claim,
     ttl: Duration,
 ) -> Result<Claimed> {
     let key = key(command);
-    let claim = Claim { executor_id: executor_id.to_string(), claimed_at: OffsetDateTime::now_utc() };
     let value =
-        serde_json::to_vec(&claim).map_err(|source| Error::Encode { kind: "claim", version: 1, source })?;
+        serde_json::to_vec(claim).map_err(|source| Error::Encode { kind: "claim", version: 1, source })?;
     match kv_ttl::create_with_ttl(js, store, &key, value.into(), ttl).await {
         Ok(_) => Ok(Claimed::Mine),
         Err(Error::KeyExists { .. }) => {
-            let holder = match kv_ttl::latest(store, &key).await? {
+            let holder: Option<Claim> = match kv_ttl::latest(store, &key).await? {
                 Some(Latest { value: Some(bytes), .. }) => serde_json::from_slice(&bytes).ok(),
                 _ => None,
             };
+            if holder.as_ref() == Some(claim) {
+                return Ok(Claimed::Mine);
+            }
             Ok(Claimed::Taken(holder))
         }
         Err(e) => Err(e),

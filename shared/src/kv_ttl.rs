@@ -12,6 +12,11 @@
 //!   (`Nats-Expected-Last-Subject-Sequence` = 0 for a fresh key, or the marker's revision) that
 //!   always carries the TTL.
 //! * TTLs are whole seconds, at least 1 s: shorter or fractional TTLs are rounded *up*.
+//! * Every request waits at most [`ATTEMPT_TIMEOUT`] for its answer, not the client's 10 s: a
+//!   request sent while the stream elects a new leader is never answered, and the callers'
+//!   retries ([`crate::retry`]) re-send it to the new leader. A write whose ack was lost may
+//!   still have landed, so the creates here recognize their own value ([`create`],
+//!   [`create_with_ttl`]) and compare-and-set loops their own write.
 //!
 //! The bucket must allow per-message TTLs (`allow_msg_ttl`, which [`crate::provision`] sets via
 //! the KV limit markers) and have history 1. When a key's TTL runs out the server removes it
@@ -34,6 +39,10 @@ use crate::{Error, Result};
 
 /// How often a compare-and-set loop re-reads the key after losing a race before giving up.
 const CAS_ATTEMPTS: u32 = 8;
+
+/// How long one request (a read from the leader, a write's ack) waits for its answer. A stream
+/// leader answers in milliseconds; a request sent into a leader election gets no answer at all.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The `Nats-TTL` header value for `ttl`: whole seconds, rounded up, e.g. `"2s"` for 1.2 s.
 /// `None` for a zero TTL. (nats-server 2.15 refuses `0` and sub-second values such as `500ms`
@@ -94,8 +103,9 @@ pub async fn refresh_existing_ttl(
 }
 
 /// Creates `key` with `value` and a `ttl`, failing with [`Error::KeyExists`] if it holds a live
-/// value. A key whose last entry is a delete, purge or expiry marker counts as absent, and the
-/// new value keeps its TTL (unlike async-nats' `create_with_ttl`).
+/// value other than `value` (the same value is this caller's earlier attempt, whose ack was
+/// lost: it succeeds). A key whose last entry is a delete, purge or expiry marker counts as
+/// absent, and the new value keeps its TTL (unlike async-nats' `create_with_ttl`).
 pub async fn create_with_ttl(
     js: &jetstream::Context,
     store: &kv::Store,
@@ -103,15 +113,32 @@ pub async fn create_with_ttl(
     value: Bytes,
     ttl: Duration,
 ) -> Result<u64> {
+    create_inner(js, store, key, value, Some(ttl), "create with TTL").await
+}
+
+/// As [`create_with_ttl`], without a per-key TTL (the bucket's max age applies).
+pub async fn create(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes) -> Result<u64> {
+    create_inner(js, store, key, value, None, "create").await
+}
+
+async fn create_inner(
+    js: &jetstream::Context,
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    ttl: Option<Duration>,
+    action: &'static str,
+) -> Result<u64> {
     // Optimistic first try: a key that never existed (or whose marker has aged out).
     let mut expected = 0;
     for _ in 0..CAS_ATTEMPTS {
-        match publish(js, store, key, value.clone(), Some(ttl), Some(expected), "create with TTL").await {
+        match publish(js, store, key, value.clone(), ttl, Some(expected), action).await {
             Ok(revision) => return Ok(revision),
             Err(CasError::Other(e)) => return Err(e),
             Err(CasError::WrongRevision(_)) => {}
         }
         expected = match latest(store, key).await? {
+            Some(Latest { revision, value: Some(existing) }) if existing == value => return Ok(revision),
             Some(Latest { revision, value: Some(_) }) => {
                 return Err(Error::KeyExists { bucket: store.name.clone(), key: key.to_string(), revision });
             }
@@ -171,7 +198,11 @@ pub async fn latest(store: &kv::Store, key: &str) -> Result<Option<Latest>> {
         reason,
     })?;
     let subject = format!("{}{key}", store.prefix);
-    match store.stream.get_last_raw_message_by_subject(&subject).await {
+    let read = tokio::time::timeout(ATTEMPT_TIMEOUT, store.stream.get_last_raw_message_by_subject(&subject));
+    let Ok(read) = read.await else {
+        return Err(kv_error(store, key, "read (from the leader)", no_answer()));
+    };
+    match read {
         Ok(message) => {
             let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_string());
             let is_marker = matches!(header(HEADER_KV_OPERATION).as_deref(), Some("DEL" | "PURGE"))
@@ -241,7 +272,10 @@ async fn publish(
         .send_publish(subject, message)
         .await
         .map_err(|e| CasError::Other(kv_error(store, key, action, e)))?;
-    match ack.await {
+    let Ok(ack) = tokio::time::timeout(ATTEMPT_TIMEOUT, ack).await else {
+        return Err(CasError::Other(kv_error(store, key, action, no_answer())));
+    };
+    match ack {
         Ok(ack) => Ok(ack.sequence),
         Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
             Err(CasError::WrongRevision(Error::WrongRevision {
@@ -261,6 +295,10 @@ fn kv_error(
     source: impl Into<async_nats::Error>,
 ) -> Error {
     Error::Kv { bucket: store.name.clone(), key: key.to_string(), action, source: source.into() }
+}
+
+fn no_answer() -> String {
+    format!("no answer within {} s (the stream may be electing a leader)", ATTEMPT_TIMEOUT.as_secs())
 }
 
 fn not_converged(store: &kv::Store, key: &str, action: &str) -> Error {

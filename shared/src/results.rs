@@ -56,6 +56,8 @@ pub async fn store_final(
             None => 0,
             // An expiry or delete marker: write on top of it.
             Some(Latest { revision, value: None }) => revision,
+            // This very result: an earlier attempt stored it and its ack was lost.
+            Some(Latest { value: Some(bytes), .. }) if bytes == payload => return Ok(Stored::Written),
             Some(Latest { revision, value: Some(bytes) }) => {
                 let current: CommandResult = protocol::decode(&bytes)?;
                 if current.status.is_final() {

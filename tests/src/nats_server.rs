@@ -30,6 +30,8 @@ struct NodeOptions<'a> {
     lifetime: Lifetime,
     /// (this node's cluster port, every node's cluster port)
     cluster: Option<(u16, &'a [u16])>,
+    /// (client, monitoring) ports to reuse (a restarted node); free ones when `None`.
+    ports: Option<(u16, u16)>,
 }
 
 impl NatsServer {
@@ -42,6 +44,7 @@ impl NatsServer {
             log,
             lifetime,
             cluster: None,
+            ports: None,
         };
         let server = Self::spawn(opts)?;
         server.wait_ready().await?;
@@ -51,7 +54,7 @@ impl NatsServer {
     fn spawn(opts: NodeOptions<'_>) -> anyhow::Result<Self> {
         let bin = paths::nats_server_bin();
         paths::require(&bin, "nats-server")?;
-        let (client_port, monitor_port) = (free_port(), free_port());
+        let (client_port, monitor_port) = opts.ports.unwrap_or_else(|| (free_port(), free_port()));
         let mut cmd = Command::new(&bin);
         cmd.arg("-c")
             .arg(&opts.config)
@@ -99,38 +102,79 @@ impl Drop for NatsServer {
     }
 }
 
-/// The 3-node JetStream cluster of `nats/cluster/node-{1,2,3}.conf`, in a temporary directory.
+/// The 3-node JetStream cluster of `nats/cluster/node-{1,2,3}.conf`, in a temporary directory
+/// (or a given one). A node can be killed and restarted in place (same ports, same store), as a
+/// crashed server that comes back.
 pub struct NatsCluster {
     pub nodes: Vec<NatsServer>,
-    _dir: tempfile::TempDir,
+    cluster_ports: Vec<u16>,
+    dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl NatsCluster {
     pub async fn start() -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("kubently-nats-cluster-").tempdir()?;
+        let temp = tempfile::Builder::new().prefix("kubently-nats-cluster-").tempdir()?;
+        let mut cluster = Self::start_in(temp.path()).await?;
+        cluster._temp = Some(temp);
+        Ok(cluster)
+    }
+
+    /// The cluster with its stores and logs (`kubently-<n>.log`) in `dir`, which is kept.
+    pub async fn start_in(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
         let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let mut nodes = Vec::new();
-        for (i, port) in cluster_ports.iter().enumerate() {
-            let name = format!("kubently-{}", i + 1);
-            let store = dir.path().join(&name);
-            let log = dir.path().join(format!("{name}.log"));
-            nodes.push(NatsServer::spawn(NodeOptions {
-                name: &name,
-                config: paths::nats_config_dir().join(format!("cluster/node-{}.conf", i + 1)),
-                store_dir: &store,
-                log: &log,
-                lifetime: Lifetime::TiedToTestProcess,
-                cluster: Some((*port, &cluster_ports)),
-            })?);
+        let mut cluster = Self { nodes: Vec::new(), cluster_ports, dir: dir.to_path_buf(), _temp: None };
+        for i in 0..3 {
+            let node = cluster.spawn_node(i, None)?;
+            cluster.nodes.push(node);
         }
-        for node in &nodes {
+        for node in &cluster.nodes {
             node.wait_ready().await.context("cluster node")?;
         }
-        Ok(Self { nodes, _dir: dir })
+        Ok(cluster)
+    }
+
+    /// Server name of node `i` (0-based): `kubently-<i + 1>`, as stream info's `cluster.leader`
+    /// names it.
+    pub fn node_name(i: usize) -> String {
+        format!("kubently-{}", i + 1)
+    }
+
+    fn spawn_node(&self, i: usize, ports: Option<(u16, u16)>) -> anyhow::Result<NatsServer> {
+        let name = Self::node_name(i);
+        NatsServer::spawn(NodeOptions {
+            name: &name,
+            config: paths::nats_config_dir().join(format!("cluster/node-{}.conf", i + 1)),
+            store_dir: &self.dir.join(&name),
+            log: &self.dir.join(format!("{name}.log")),
+            lifetime: Lifetime::TiedToTestProcess,
+            cluster: Some((self.cluster_ports[i], &self.cluster_ports)),
+            ports,
+        })
+    }
+
+    /// `kill -9` of node `i`.
+    pub fn kill_node(&self, i: usize) {
+        self.nodes[i].daemon.kill();
+    }
+
+    /// Starts node `i` again on its ports with its store, and waits until it serves JetStream.
+    pub async fn restart_node(&mut self, i: usize) -> anyhow::Result<()> {
+        let old = &self.nodes[i];
+        old.daemon.kill();
+        let node = self.spawn_node(i, Some((old.client_port, old.monitor_port)))?;
+        self.nodes[i] = node;
+        self.nodes[i].wait_ready().await.context("restarted cluster node")
     }
 
     /// Client URLs of every node.
     pub fn urls(&self) -> Vec<async_nats::ServerAddr> {
         self.nodes.iter().map(|n| n.url.parse().expect("nats-server URL we built is valid")).collect()
+    }
+
+    /// The seed list for `nats.url`: every node's URL, comma-separated.
+    pub fn seed_list(&self) -> String {
+        self.nodes.iter().map(|n| n.url.as_str()).collect::<Vec<_>>().join(",")
     }
 }

@@ -83,6 +83,36 @@ impl Daemon {
         }
     }
 
+    /// SIGKILL (`kill -9`, no chance to clean up), then waits until it is gone. Fault injection.
+    pub fn kill(&self) {
+        if self.is_alive() {
+            // SAFETY: signalling a pid we verified belongs to our child.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while is_running(self.pid) && Instant::now() < deadline {
+                reap(self.pid);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            reap(self.pid);
+        }
+    }
+
+    /// SIGSTOP: the process freezes (its sockets stay open) until [`Daemon::resume`].
+    pub fn pause(&self) {
+        if self.is_alive() {
+            // SAFETY: as above.
+            unsafe { libc::kill(self.pid, libc::SIGSTOP) };
+        }
+    }
+
+    /// SIGCONT after [`Daemon::pause`].
+    pub fn resume(&self) {
+        if self.is_alive() {
+            // SAFETY: as above.
+            unsafe { libc::kill(self.pid, libc::SIGCONT) };
+        }
+    }
+
     /// The last `n` lines of its log, for error messages.
     pub fn log_tail(&self, n: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -27,6 +27,8 @@ pub struct Received {
     pub signature: String,
     /// `A2A-Notification-Token` (A2A push notifications).
     pub a2a_token: String,
+    /// The request's path (`/cb/17`).
+    pub path: String,
     pub body: Bytes,
     pub at: Instant,
     /// Wall-clock arrival (latency against the event's own timestamp).
@@ -175,7 +177,12 @@ impl Drop for Receiver {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     *shared.arrived.lock().expect("lock") += 1;
     shared.changed.notify_waiters();
     let (status, delay) = {
@@ -191,6 +198,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
         a2a_token: header("a2a-notification-token"),
+        path: uri.path().to_string(),
         body,
         at: Instant::now(),
         wall: time::OffsetDateTime::now_utc(),

@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::outcome::timeout_reason;
+use crate::outcome::{Taken, timeout_reason};
 use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
@@ -113,8 +113,9 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             .map_err(AppError::internal("encoding the pending result"))?;
         let key = command.id.to_string();
         let until = tokio::time::Instant::now() + STORE_PATIENCE;
+        // A create: an attempt whose ack was lost finds its own record and succeeds.
         retry::until(until, "record the async command", || {
-            kv_ttl::replace(&state.js, &state.buckets.results, &key, pending.clone(), 0)
+            kv_ttl::create(&state.js, &state.buckets.results, &key, pending.clone())
         })
         .await
         .map_err(AppError::nats("cannot record the command"))?;
@@ -212,8 +213,10 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Opti
 /// command's result (the timeout, or an answer stored first) and whether it is this timeout.
 async fn settle_timeout(state: &AppState, command: &Command, started: Instant) -> (CommandResult, bool) {
     let waited = (command.deadline - command.issued_at).whole_seconds();
+    // Read after the deadline: no claim now means the command never runs.
+    let taken = Taken::read(&state.buckets.claims, &command.cluster_id, command.id).await;
     let timeout = CommandResult {
-        error: Some(timeout_reason(&state.registry, &command.cluster_id, waited)),
+        error: Some(timeout_reason(&state.registry, &command.cluster_id, waited, &taken)),
         execution_time_ms: started.elapsed().as_millis() as u64,
         ..CommandResult::new(command, CommandStatus::Timeout, "", OffsetDateTime::now_utc())
     };

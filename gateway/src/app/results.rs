@@ -9,7 +9,7 @@ use super::access;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::outcome::{ResultPage, page_of};
+use crate::outcome::{ResultPage, Taken, is_overdue, page_of};
 
 /// A page of the caller's result `id`: `limit` bytes (default: the deployment's output budget)
 /// from byte `offset`.
@@ -44,5 +44,10 @@ pub async fn read(
     if !access::may_read_result(caller, result.caller.as_deref(), &result.cluster_id) {
         return Err(not_found());
     }
-    Ok(page_of(&state.registry, &result, offset.unwrap_or(0), limit))
+    let taken = if is_overdue(&result) {
+        Taken::read(&state.buckets.claims, &result.cluster_id, result.command_id).await
+    } else {
+        Taken::Unknown
+    };
+    Ok(page_of(&state.registry, &result, offset.unwrap_or(0), limit, &taken))
 }

@@ -28,7 +28,7 @@ use super::sender::{self, Outcome};
 use super::signing::SigningSecret;
 use super::store::DeliveryStatus;
 use super::{Result, WebhookError, Webhooks};
-use crate::outcome::{PENDING_GRACE, ResultPage, page_of, timeout_reason};
+use crate::outcome::{PENDING_GRACE, ResultPage, Taken, page_of, timeout_reason};
 
 /// Jobs one gateway works on at once (most of them just wait for their command).
 const CONCURRENCY: usize = 256;
@@ -231,7 +231,10 @@ impl Webhooks {
     /// result's first page and whether it is the timeout stored here.
     async fn final_page(&self, job: &CallbackJob, msg: &jetstream::Message) -> Result<(ResultPage, bool)> {
         let give_up_at = job.deadline + PENDING_GRACE + time::Duration::milliseconds(100);
-        let page = |result: &CommandResult| page_of(&self.inner.registry, result, 0, job.page_bytes);
+        // Only final results are paged here, so the claim is never needed for the wording.
+        let page = |result: &CommandResult| {
+            page_of(&self.inner.registry, result, 0, job.page_bytes, &Taken::Unknown)
+        };
         let mut watch = None;
         loop {
             let current = results::read(&self.inner.results, job.command_id).await?;
@@ -240,7 +243,9 @@ impl Webhooks {
             }
             let now = OffsetDateTime::now_utc();
             if now > give_up_at {
-                let timeout = self.timeout_of(job, current, now);
+                // Read after the deadline: no claim now means the command never runs.
+                let taken = Taken::read(&self.inner.claims, &job.cluster_id, job.command_id).await;
+                let timeout = self.timeout_of(job, current, now, &taken);
                 return Ok(match results::store_final(self.js(), &self.inner.results, &timeout).await? {
                     Stored::Written => (page(&timeout), true),
                     Stored::AlreadyFinal(answer) => (page(&answer), false),
@@ -275,12 +280,14 @@ impl Webhooks {
         job: &CallbackJob,
         pending: Option<CommandResult>,
         now: OffsetDateTime,
+        taken: &Taken,
     ) -> CommandResult {
         let accepted_at = pending.as_ref().map_or(now, |p| p.executed_at);
         let error = Some(timeout_reason(
             &self.inner.registry,
             &job.cluster_id,
             (job.deadline - accepted_at).whole_seconds().max(0),
+            taken,
         ));
         match pending {
             Some(pending) => {

@@ -582,6 +582,181 @@ async fn an_executor_killed_mid_command_is_not_run_again_and_the_caller_is_told_
 }
 
 #[tokio::test]
+async fn a_command_whose_executor_died_is_never_said_not_to_have_run() {
+    // The executor takes a long command, dies, and no executor is left by the deadline: the
+    // registry says "no executor connected", but the command was taken (and may have reached the
+    // cluster), so the timeout must not say it was not run — sync or async.
+    let app = TestApp::spawn().await;
+    let opts = ExecutorOptions { heartbeat_seconds: 1, ..Default::default() };
+    let first = app.start_executor("first", opts).await;
+    let pod = {
+        let (_, body) = app
+            .execute(
+                "get",
+                &["pods", "-l", "app=storefront", "-o", "name"],
+                json!({"namespace": "demo-shop"}),
+            )
+            .await;
+        text(&body, "output").lines().next().expect("a storefront pod").trim_start_matches("pod/").to_string()
+    };
+    let follow = json!({"cluster_id": app.cluster_id, "command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 8});
+    let (status, accepted) = app.post("/debug/execute/async", &follow).await;
+    assert_eq!(status, 202, "{accepted}");
+    let call = {
+        let (http, url) = (app.http.clone(), app.gateway.url.clone());
+        tokio::spawn(async move {
+            let resp = http
+                .post(format!("{url}/debug/execute"))
+                .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+                .json(&follow)
+                .send()
+                .await
+                .expect("send");
+            resp.json::<Value>().await.expect("json")
+        })
+    };
+    // Both follows claimed (plus the `get pods` above): the executor has them running.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut keys = app.gateway.state.buckets.claims.keys().await.expect("claim keys");
+        let mut claimed = 0;
+        while let Some(k) = keys.next().await {
+            claimed += usize::from(k.expect("key").starts_with(&format!("{}.", app.cluster_id)));
+        }
+        if claimed == 3 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the commands never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill(); // its presence expires after 3 missed beats, well before the 8 s deadline
+
+    let body = call.await.expect("call finished");
+    assert_eq!(text(&body, "status"), "timeout", "{body}");
+    let taken = |error: &str| {
+        assert!(
+            error.contains("executor 'first' took the command") && !error.contains("was not run ("),
+            "the caller learns who took it, and is not told it did not run: {error}"
+        );
+    };
+    taken(&text(&body, "error"));
+    assert!(!app.gateway.state.registry.is_connected(&app.cluster_id), "no executor left at the deadline");
+
+    // The async command's follow-up stores the same kind of timeout.
+    let id = text(&accepted, "command_id");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let stored = loop {
+        if let Some(r) = stored_results(&app).await.into_iter().find(|r| r.command_id.to_string() == id)
+            && r.status.is_final()
+        {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the async command never got a final result");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(stored.status, CommandStatus::Timeout, "{stored:?}");
+    taken(stored.error.as_deref().unwrap_or_default());
+}
+
+/// The `command.*` events of command `id`, in order.
+async fn command_events(app: &TestApp, id: uuid::Uuid) -> Vec<protocol::Event> {
+    let names = &app.gateway.state.names;
+    let stream = app.ctx.jetstream().get_stream(names.events_stream()).await.expect("events stream");
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: names.events_subjects(),
+            ..Default::default()
+        })
+        .await
+        .expect("ordered consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut events = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+        let event: protocol::Event = protocol::decode(&msg.payload).expect("event");
+        if event.data["command_id"] == id.to_string() {
+            events.push(event);
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_claimant_that_died_after_storing_its_result_still_gets_its_one_terminal_event() {
+    // Executor 'ghost' took a command, stored its result and died before its event and its ack
+    // left. The command comes again; the executor that finds the claim and the stored result
+    // re-sends the reply and emits the event: one event, also when the ghost's did make it.
+    use kubently_shared::claims::{self, Claimed};
+    use kubently_shared::events::EventPublisher;
+    use kubently_shared::policy::{self, CommandInput, PolicyConfig};
+    use kubently_shared::protocol::{Caller, Command, Event, EventType};
+    use kubently_shared::results::{self, Stored};
+    use time::OffsetDateTime;
+
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (js, names, buckets) = (app.ctx.jetstream(), &app.gateway.state.names, &app.gateway.state.buckets);
+    let version = policy::parse(
+        &CommandInput { command_type: "version", args: &[], extra_args: &[], namespace: None },
+        &PolicyConfig::default(),
+    )
+    .expect("version parses");
+    for ghost_event_stored in [false, true] {
+        let now = OffsetDateTime::now_utc();
+        let mut command = Command::new(
+            app.cluster_id.clone(),
+            version.clone(),
+            Caller { service: "direct".into() },
+            String::new(),
+            now,
+            Duration::from_secs(20),
+        );
+        command.reply_to = names.reply_subject("direct", command.id);
+        let ghost = claims::Claim::new("ghost");
+        let claimed = claims::claim(&js, &buckets.claims, &command, &ghost, Duration::from_secs(600));
+        assert_eq!(claimed.await.expect("claim"), Claimed::Mine);
+        let result = CommandResult {
+            output: "ghost's output".into(),
+            ..CommandResult::new(&command, CommandStatus::Success, "ghost", now)
+        };
+        let stored = results::store_final(&js, &buckets.results, &result).await.expect("store");
+        assert!(matches!(stored, Stored::Written));
+        if ghost_event_stored {
+            let data = json!({"command_id": command.id, "status": "success", "executor_id": "ghost"});
+            EventPublisher::new(js.clone(), names.clone())
+                .store_deduplicated(
+                    Event::new(EventType::CommandCompleted, &app.cluster_id, data, now).by("direct"),
+                    format!("command.{}", command.id),
+                )
+                .await;
+        }
+
+        let mut replies = app.ctx.nats.subscribe(command.reply_to.clone()).await.expect("subscribe");
+        js.publish(names.command_subject(&app.cluster_id), protocol::encode(&command).expect("encode"))
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+        let reply = tokio::time::timeout(Duration::from_secs(15), replies.next())
+            .await
+            .expect("a reply within 15 s")
+            .expect("reply subscription open");
+        let reply: CommandResult = protocol::decode(&reply.payload).expect("decode");
+        assert_eq!((reply.executor_id.as_str(), reply.output.as_str()), ("ghost", "ghost's output"));
+
+        // The executor acks only once the event is stored: the reply came before that, so wait a bit.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let events = loop {
+            let events = command_events(&app, command.id).await;
+            if !events.is_empty() || tokio::time::Instant::now() > deadline {
+                break events;
+            }
+        };
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, ["command.completed"], "ghost's event stored first: {ghost_event_stored}");
+        assert_eq!(events[0].data["executor_id"], "ghost", "the event tells who produced the result");
+    }
+}
+
+#[tokio::test]
 async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() {
     let (app, _executor) = TestApp::spawn_with_executor().await;
     let (status, full) =

@@ -420,6 +420,65 @@ async fn create_with_ttl_over_an_expired_key_keeps_its_ttl() {
     cleanup(&js, &opts).await;
 }
 
+#[tokio::test]
+async fn a_retried_write_whose_first_attempt_landed_recognizes_it_as_its_own() {
+    // A write's ack can be lost in a leader election although the write landed; the retry must
+    // not mistake it for someone else's.
+    use kubently_shared::claims::{self, Claim, Claimed};
+    use kubently_shared::policy::{self, CommandInput, PolicyConfig};
+    use kubently_shared::protocol::{Caller, Command, CommandResult, CommandStatus};
+    use kubently_shared::results::{self, Stored};
+    use time::OffsetDateTime;
+
+    let ctx = TestContext::new().await;
+    let js = ctx.jetstream();
+    let opts = ProvisionOptions::with_prefix(ctx.unique("P"));
+    let buckets = ensure_command_path(&js, &opts).await.expect("provision");
+    let request = policy::parse(
+        &CommandInput { command_type: "version", args: &[], extra_args: &[], namespace: None },
+        &PolicyConfig::default(),
+    )
+    .expect("version parses");
+    let now = OffsetDateTime::now_utc();
+    let command =
+        Command::new("c1", request, Caller { service: "s".into() }, "r", now, Duration::from_secs(10));
+
+    // A claim: the same claim again is this executor's; a later claim by the same id is not.
+    let ttl = Duration::from_secs(60);
+    let mine = Claim::new("e1");
+    assert_eq!(
+        claims::claim(&js, &buckets.claims, &command, &mine, ttl).await.expect("claim"),
+        Claimed::Mine
+    );
+    assert_eq!(
+        claims::claim(&js, &buckets.claims, &command, &mine, ttl).await.expect("retry"),
+        Claimed::Mine
+    );
+    let later = Claim::new("e1");
+    assert_eq!(
+        claims::claim(&js, &buckets.claims, &command, &later, ttl).await.expect("another claim"),
+        Claimed::Taken(Some(mine.clone()))
+    );
+
+    // A final result: storing the same one again is "written"; another one finds it stored.
+    let result = CommandResult::new(&command, CommandStatus::Success, "e1", now);
+    let store = |r: CommandResult| {
+        let (js, results) = (js.clone(), buckets.results.clone());
+        async move { results::store_final(&js, &results, &r).await.expect("store") }
+    };
+    assert!(matches!(store(result.clone()).await, Stored::Written));
+    assert!(matches!(store(result.clone()).await, Stored::Written), "its own earlier write");
+    let other = CommandResult::new(&command, CommandStatus::Timeout, "", OffsetDateTime::now_utc());
+    assert!(matches!(store(other).await, Stored::AlreadyFinal(r) if r.status == CommandStatus::Success));
+
+    // A plain create (an async command's pending record).
+    kv_ttl::create(&js, &buckets.results, "p1", "pending".into()).await.expect("create");
+    kv_ttl::create(&js, &buckets.results, "p1", "pending".into()).await.expect("the same value again");
+    let exists = kv_ttl::create(&js, &buckets.results, "p1", "other".into()).await.expect_err("taken");
+    assert!(matches!(exists, Error::KeyExists { .. }), "{exists}");
+    cleanup(&js, &opts).await;
+}
+
 /// Canary: async-nats 0.51's own `create_with_ttl` drops the TTL when it creates over a marker
 /// (why `kv_ttl::create_with_ttl` exists). If this starts failing, async-nats fixed it.
 #[tokio::test]
