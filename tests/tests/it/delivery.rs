@@ -115,7 +115,8 @@ async fn a_redelivered_command_never_replaces_the_result_its_first_executor_stor
 
     // A first executor claims the command, stores its result, replies, and dies before acking.
     let (command, _unacked) = take_command(&consumer).await;
-    let claimed = claims::claim(&js, &buckets.claims, &command, "first", buckets.claim_ttl).await;
+    let claimed =
+        claims::claim(&js, &buckets.claims, &command, &claims::Claim::new("first"), buckets.claim_ttl).await;
     assert_eq!(claimed.expect("claim"), Claimed::Mine);
     let ran = CommandResult {
         output: "Server Version: what the first executor saw\n".into(),
