@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 
 const CLUSTER: &str = "bench";
 const KEY: &str = "bench-key-0123456789abcdef";
+/// The service name of [`KEY`]: a subscription receives `command.*` events of its own key's calls.
+const SERVICE: &str = "bench";
 
 struct Case {
     name: &'static str,
@@ -244,7 +246,8 @@ async fn webhooks(
             CLUSTER,
             json!({"command_id": format!("burst-{i}"), "status": "success"}),
             time::OffsetDateTime::now_utc(),
-        );
+        )
+        .by(SERVICE);
         acks.push(
             js.publish(
                 names.event_subject(event.event_type.as_str(), CLUSTER),
@@ -455,7 +458,7 @@ async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::
     cmd.env("KUBENTLY__SERVER__PORT", port.to_string())
         .env("KUBENTLY__NATS__URL", &state.nats_url)
         .env("KUBENTLY__NATS__PREFIX", prefix)
-        .env("KUBENTLY__AUTH__API_KEYS", format!("bench:{KEY}"))
+        .env("KUBENTLY__AUTH__API_KEYS", format!("{SERVICE}:{KEY}"))
         .env("KUBENTLY__COMMANDS__CLUSTER_ACTIVE_TTL_SECONDS", "2")
         .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
         .env("RUST_LOG", "warn");
