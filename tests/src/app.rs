@@ -305,6 +305,24 @@ impl TestApp {
         self.request(reqwest::Method::DELETE, path, Some(AGENT_KEY), None).await
     }
 
+    /// `POST /debug/execute` of `body` (its `cluster_id` set to this app's) in the background;
+    /// resolves to (HTTP status, body). For commands a test faults while they run.
+    pub fn execute_in_background(&self, mut body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
+        let (http, url) = (self.http.clone(), self.gateway.url.clone());
+        body["cluster_id"] = serde_json::json!(self.cluster_id);
+        tokio::spawn(async move {
+            let resp = http
+                .post(format!("{url}/debug/execute"))
+                .header("X-API-Key", AGENT_KEY)
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    }
+
     /// `POST /debug/execute` for this app's cluster.
     pub async fn execute(&self, command_type: &str, args: &[&str], extra: Value) -> (u16, Value) {
         let mut body =

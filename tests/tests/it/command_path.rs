@@ -535,21 +535,9 @@ async fn an_executor_killed_mid_command_is_not_run_again_and_the_caller_is_told_
         text(&body, "output").lines().next().expect("a storefront pod").trim_start_matches("pod/").to_string()
     };
     // A long-running command: follow a pod's logs until the deadline.
-    let call = {
-        let (http, url, cluster, pod) =
-            (app.http.clone(), app.gateway.url.clone(), app.cluster_id.clone(), pod.clone());
-        tokio::spawn(async move {
-            let body = json!({"cluster_id": cluster, "command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 15});
-            let resp = http
-                .post(format!("{url}/debug/execute"))
-                .header("X-API-Key", kubently_tests::app::AGENT_KEY)
-                .json(&body)
-                .send()
-                .await
-                .expect("send");
-            resp.json::<Value>().await.expect("json")
-        })
-    };
+    let call = app.execute_in_background(
+        json!({"command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 15}),
+    );
     // Wait until the first executor has it in flight, then crash it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while app.gateway.state.registry.executors(&app.cluster_id).iter().all(|e| e.in_flight == 0) {
@@ -563,7 +551,7 @@ async fn an_executor_killed_mid_command_is_not_run_again_and_the_caller_is_told_
 
     // Redelivered after the ack wait, the other replica finds the claim and the claimant gone:
     // it does not run the command again, and answers long before the 15 s deadline.
-    let body = call.await.expect("call finished");
+    let (_, body) = call.await.expect("call finished");
     assert_eq!(text(&body, "status"), "failure", "{body}");
     let error = text(&body, "error");
     assert!(
@@ -602,19 +590,7 @@ async fn a_command_whose_executor_died_is_never_said_not_to_have_run() {
     let follow = json!({"cluster_id": app.cluster_id, "command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 8});
     let (status, accepted) = app.post("/debug/execute/async", &follow).await;
     assert_eq!(status, 202, "{accepted}");
-    let call = {
-        let (http, url) = (app.http.clone(), app.gateway.url.clone());
-        tokio::spawn(async move {
-            let resp = http
-                .post(format!("{url}/debug/execute"))
-                .header("X-API-Key", kubently_tests::app::AGENT_KEY)
-                .json(&follow)
-                .send()
-                .await
-                .expect("send");
-            resp.json::<Value>().await.expect("json")
-        })
-    };
+    let call = app.execute_in_background(follow);
     // Both follows claimed (plus the `get pods` above): the executor has them running.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -631,7 +607,7 @@ async fn a_command_whose_executor_died_is_never_said_not_to_have_run() {
     }
     first.kill(); // its presence expires after 3 missed beats, well before the 8 s deadline
 
-    let body = call.await.expect("call finished");
+    let (_, body) = call.await.expect("call finished");
     assert_eq!(text(&body, "status"), "timeout", "{body}");
     let taken = |error: &str| {
         assert!(

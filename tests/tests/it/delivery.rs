@@ -12,7 +12,7 @@ use kubently_shared::claims::{self, Claimed};
 use kubently_shared::protocol::{self, Command, CommandResult, CommandStatus};
 use kubently_shared::provision::{self, ProvisionOptions};
 use kubently_shared::results::{self, Stored};
-use kubently_tests::app::{ADMIN_KEY, AGENT_KEY, ExecutorOptions, NatsTarget, TestApp};
+use kubently_tests::app::{ADMIN_KEY, ExecutorOptions, NatsTarget, TestApp};
 use kubently_tests::nats_server::NatsCluster;
 use kubently_tests::webhook_receiver::Receiver;
 use reqwest::Method;
@@ -41,24 +41,6 @@ fn options(app: &TestApp, ack_wait: u64) -> ProvisionOptions {
         ack_wait: Duration::from_secs(ack_wait),
         ..ProvisionOptions::with_prefix(app.prefix.clone())
     }
-}
-
-/// A sync execute in the background; resolves to (HTTP status, body).
-fn execute_in_background(app: &TestApp, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
-    let (http, url) = (app.http.clone(), app.gateway.url.clone());
-    let mut body = body;
-    body["cluster_id"] = json!(app.cluster_id);
-    tokio::spawn(async move {
-        let resp = http
-            .post(format!("{url}/debug/execute"))
-            .header("X-API-Key", AGENT_KEY)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status().as_u16();
-        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-    })
 }
 
 /// The next command on the cluster's queue, taken the way an executor takes it (and not acked).
@@ -111,7 +93,7 @@ async fn a_redelivered_command_never_replaces_the_result_its_first_executor_stor
     let opts = options(&app, 2);
     let buckets = provision::ensure_command_path(&js, &opts).await.expect("provision");
     let consumer = provision::ensure_cluster_consumer(&js, &app.cluster_id, &opts).await.expect("consumer");
-    let call = execute_in_background(&app, json!({"command_type": "version", "timeout_seconds": 20}));
+    let call = app.execute_in_background(json!({"command_type": "version", "timeout_seconds": 20}));
 
     // A first executor claims the command, stores its result, replies, and dies before acking.
     let (command, _unacked) = take_command(&consumer).await;
@@ -160,8 +142,7 @@ async fn an_executor_frozen_past_the_ack_wait_does_not_make_the_command_run_twic
     let pod = a_storefront_pod(&app).await;
     let before = claimed_commands(&app).await;
     // A long command (follow logs until the deadline) that the first executor has taken…
-    let call = execute_in_background(
-        &app,
+    let call = app.execute_in_background(
         json!({"command_type": "logs", "args": [pod, "-f"], "namespace": "demo-shop", "timeout_seconds": 20}),
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -227,7 +208,7 @@ async fn a_stream_leader_failover_costs_latency_not_errors_or_results() {
         }
         if i % 2 == 0 {
             sync_calls
-                .push(execute_in_background(&app, json!({"command_type": "version", "timeout_seconds": 25})));
+                .push(app.execute_in_background(json!({"command_type": "version", "timeout_seconds": 25})));
         } else {
             let (status, body) = app
                 .post(
@@ -304,7 +285,7 @@ async fn a_command_every_executor_gave_up_on_ends_with_an_explicit_failure() {
     // One delivery only: the executor that takes it dies, and nobody else may run it.
     let opts = ProvisionOptions { max_deliver: 1, ..options(&app, 1) };
     let consumer = provision::ensure_cluster_consumer(&js, &app.cluster_id, &opts).await.expect("consumer");
-    let call = execute_in_background(&app, json!({"command_type": "version", "timeout_seconds": 20}));
+    let call = app.execute_in_background(json!({"command_type": "version", "timeout_seconds": 20}));
     let (command, _never_acked) = take_command(&consumer).await;
     // Executors keep polling; the server gives up on the command after the ack wait.
     let polling = tokio::spawn(async move {
