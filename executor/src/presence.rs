@@ -8,14 +8,14 @@ use std::time::Duration;
 use async_nats::jetstream;
 use kubently_shared::kv_ttl;
 use kubently_shared::protocol::{self, ExecutorInfo, FetchMode};
-use kubently_shared::provision::Buckets;
+use kubently_shared::provision::ExecutorBuckets;
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::{Semaphore, watch};
 
 pub struct Presence {
     pub js: jetstream::Context,
-    pub buckets: Buckets,
+    pub buckets: ExecutorBuckets,
     pub key: String,
     pub info: ExecutorInfo,
     pub interval: Duration,
@@ -26,9 +26,9 @@ impl Presence {
     /// Records the cluster as known (first writer wins; later executors leave it alone).
     pub async fn register_cluster(&self) {
         let value = json!({"cluster_id": self.info.cluster_id, "first_seen": protocol_time(OffsetDateTime::now_utc())}).to_string();
-        match self.buckets.clusters.create(&self.info.cluster_id, value.into()).await {
+        match kv_ttl::create(&self.js, &self.buckets.clusters, &self.info.cluster_id, value.into()).await {
             Ok(_) => tracing::info!(cluster_id = %self.info.cluster_id, "registered a new cluster"),
-            Err(e) if e.kind() == jetstream::kv::CreateErrorKind::AlreadyExists => {}
+            Err(kubently_shared::Error::KeyExists { .. }) => {}
             Err(e) => tracing::warn!(error = %e, "could not register the cluster"),
         }
     }
@@ -72,7 +72,7 @@ impl Presence {
             info.in_flight = (self.concurrency - slots.available_permits()) as u32;
             self.beat(&info).await;
         }
-        match self.buckets.executors.delete(&self.key).await {
+        match kv_ttl::delete(&self.js, &self.buckets.executors, &self.key).await {
             Ok(()) => tracing::info!("left the executors registry"),
             Err(e) => tracing::warn!(error = %e, "could not leave the registry; it will expire"),
         }

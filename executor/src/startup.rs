@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kubently_shared::events::EventPublisher;
+use kubently_shared::names::Names;
 use kubently_shared::policy::Verb;
 use kubently_shared::protocol::{AccessReport, ExecutorInfo, FetchMode, PROTOCOL_VERSION};
 use kubently_shared::provision;
@@ -49,13 +50,19 @@ impl Application {
         let kube = kube_client(&settings).await?;
         let access = check_privileges(&kube, &settings).await?;
         let executor_id = settings.executor.id.clone().unwrap_or_else(default_executor_id);
-        let nats = settings.nats.connect(format!("kubently-executor/{cluster_id}/{executor_id}")).await?;
-        health.set_nats(nats.clone());
-        let js = jetstream::new(nats.clone());
         let opts = settings.nats.provision_options();
         let names = opts.names()?;
-        let buckets = provision::ensure_command_path_retrying(&js, &opts).await?;
-        let consumer = provision::ensure_cluster_consumer(&js, &cluster_id, &opts).await?;
+        let nats = settings
+            .nats
+            .connect_with(
+                format!("kubently-executor/{cluster_id}/{executor_id}"),
+                Some(&names.executor_inbox_prefix(&cluster_id)),
+            )
+            .await?;
+        health.set_nats(nats.clone());
+        let js = jetstream::new(nats.clone());
+        let buckets = provision::bind_executor(&js, &opts).await?;
+        let consumer = bind_consumer(&nats, &js, &names, &cluster_id, &opts).await?;
         health.set_consumer(Ok(()));
 
         let engine = Engine::new(kube).with_policy(settings.policy.clone());
@@ -139,6 +146,7 @@ impl Application {
         let (mode_tx, mode_rx) = watch::channel(FetchMode::Slow);
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(mode::follow(
+            self.worker.nats.clone(),
             self.worker.buckets.cluster_active.clone(),
             self.worker.cluster_id.clone(),
             mode_tx,
@@ -181,6 +189,48 @@ impl Application {
         let _ = presence.await;
         drop(self.health_server);
         Ok(())
+    }
+}
+
+/// Binds the cluster's durable consumer; while it does not exist (or its ack wait is not this
+/// executor's), asks the gateways to create or update it (executors may not) and waits for one
+/// to answer.
+async fn bind_consumer(
+    nats: &async_nats::Client,
+    js: &jetstream::Context,
+    names: &Names,
+    cluster_id: &str,
+    opts: &provision::ProvisionOptions,
+) -> Result<PullConsumer> {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        if let Some(consumer) = provision::bind_cluster_consumer(js, cluster_id, opts).await?
+            && consumer.cached_info().config.ack_wait == opts.ack_wait
+        {
+            return Ok(consumer);
+        }
+        let subject = names.provision_subject(cluster_id);
+        let request = provision::ProvisionRequest { ack_wait_seconds: opts.ack_wait.as_secs() };
+        let body = serde_json::to_vec(&request).unwrap_or_default();
+        match tokio::time::timeout(Duration::from_secs(5), nats.request(subject, body.into())).await {
+            Ok(Ok(msg)) => match serde_json::from_slice::<provision::ProvisionReply>(&msg.payload) {
+                Ok(reply) if reply.ok => {
+                    tracing::info!("the gateway created this cluster's consumer");
+                    continue;
+                }
+                Ok(reply) => tracing::warn!(
+                    error = reply.error,
+                    "the gateway could not create this cluster's consumer; asking again"
+                ),
+                Err(e) => tracing::warn!(error = %e, "undecodable answer to the provisioning request"),
+            },
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "no gateway answered the provisioning request yet; waiting for one")
+            }
+            Err(_) => tracing::warn!("no gateway answered the provisioning request within 5 s; asking again"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

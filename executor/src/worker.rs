@@ -18,7 +18,7 @@ use kubently_shared::kv_ttl;
 use kubently_shared::names::Names;
 use kubently_shared::policy::{self, PolicyConfig};
 use kubently_shared::protocol::{self, Command, CommandResult, CommandStatus, Event, EventType, OutputMeta};
-use kubently_shared::provision::Buckets;
+use kubently_shared::provision::ExecutorBuckets;
 use kubently_shared::results::{self, Stored, fit_to_budget};
 use kubently_shared::retry;
 use serde_json::json;
@@ -43,7 +43,7 @@ pub struct Worker {
     pub nats: async_nats::Client,
     pub js: jetstream::Context,
     pub names: Names,
-    pub buckets: Buckets,
+    pub buckets: ExecutorBuckets,
     pub events: EventPublisher,
     pub executor_id: String,
     pub cluster_id: String,
@@ -121,7 +121,7 @@ impl Worker {
         tracing::warn!(claimed_by = who, "the command was taken before; not running it again");
         let mut last_progress = Instant::now();
         let status = loop {
-            match results::read(&self.buckets.results, command.id).await {
+            match results::read(&self.buckets.results, &command.cluster_id, command.id).await {
                 Ok(Some(stored)) if stored.status.is_final() => {
                     // The claimant stored it; it may have died before replying or emitting.
                     self.reply(command, &fit_to_budget(command, &stored).0).await;

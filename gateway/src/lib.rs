@@ -23,6 +23,7 @@ pub mod exhausted;
 pub mod mcp;
 pub mod metrics;
 pub mod outcome;
+pub mod provisioner;
 pub mod registry;
 pub mod replies;
 pub mod rest;

@@ -1,18 +1,29 @@
-//! Replies from executors: one subscription on `kubently.reply.<instance>.*` for the whole
+//! Replies from executors: one subscription on `kubently.reply.*.<instance>.*` for the whole
 //! gateway, routed to the waiting request by command id. Registering before publishing means a
 //! reply can never arrive before its waiter exists.
+//!
+//! A reply counts only if it comes from the command's cluster: its subject names the cluster
+//! (`kubently.reply.<cluster>.…`, which NATS lets only that cluster's executors publish to) and
+//! the result names the same cluster and command. An executor of another cluster cannot answer
+//! for this one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
+use kubently_shared::names;
 use kubently_shared::protocol::{self, CommandResult};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+struct Pending {
+    cluster_id: String,
+    tx: oneshot::Sender<CommandResult>,
+}
+
 #[derive(Clone, Default)]
 pub struct ReplyRouter {
-    waiting: Arc<Mutex<HashMap<Uuid, oneshot::Sender<CommandResult>>>>,
+    waiting: Arc<Mutex<HashMap<Uuid, Pending>>>,
 }
 
 /// Removes its entry if the request gives up (timeout, client gone) before the reply arrives.
@@ -36,14 +47,14 @@ impl Drop for Waiter {
 }
 
 impl ReplyRouter {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, oneshot::Sender<CommandResult>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Pending>> {
         // A poisoned map only means a panic elsewhere mid-insert; the map itself is still sound.
         self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn register(&self, id: Uuid) -> Waiter {
+    pub fn register(&self, cluster_id: &str, id: Uuid) -> Waiter {
         let (tx, rx) = oneshot::channel();
-        self.lock().insert(id, tx);
+        self.lock().insert(id, Pending { cluster_id: cluster_id.to_string(), tx });
         Waiter { id, rx, router: self.clone() }
     }
 
@@ -54,16 +65,31 @@ impl ReplyRouter {
     /// Routes replies until the subscription ends.
     pub async fn run(self, mut replies: async_nats::Subscriber) {
         while let Some(msg) = replies.next().await {
-            match protocol::decode::<CommandResult>(&msg.payload) {
-                Ok(result) => match self.lock().remove(&result.command_id) {
-                    Some(tx) => {
-                        let _ = tx.send(result);
+            let result = match protocol::decode::<CommandResult>(&msg.payload) {
+                Ok(result) => result,
+                Err(e) => {
+                    tracing::warn!(subject = %msg.subject, error = %e, "undecodable reply");
+                    continue;
+                }
+            };
+            let sender = names::reply_subject_cluster(&msg.subject);
+            let mut waiting = self.lock();
+            match waiting.get(&result.command_id) {
+                Some(p) if sender == Some(p.cluster_id.as_str()) && result.cluster_id == p.cluster_id => {
+                    if let Some(p) = waiting.remove(&result.command_id) {
+                        let _ = p.tx.send(result);
                     }
-                    None => {
-                        tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting")
-                    }
-                },
-                Err(e) => tracing::warn!(subject = %msg.subject, error = %e, "undecodable reply"),
+                }
+                Some(p) => tracing::warn!(
+                    subject = %msg.subject,
+                    command_id = %result.command_id,
+                    expected_cluster = %p.cluster_id,
+                    result_cluster = %result.cluster_id,
+                    "ignored a reply from another cluster than the command's"
+                ),
+                None => {
+                    tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting")
+                }
             }
         }
         tracing::warn!("reply subscription ended");

@@ -109,6 +109,7 @@ impl Application {
             webhooks,
         });
         tokio::spawn(crate::exhausted::answer(state.clone()));
+        tokio::spawn(crate::provisioner::answer(state.clone()));
         let router = rest::router(state.clone());
         Ok(Self { listener, router, state })
     }

@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::kv_ttl::{self, Latest};
+use crate::kv_ttl::{self, Bucket, Latest};
 use crate::protocol::Command;
 use crate::{Error, Result};
 
@@ -47,7 +47,7 @@ pub fn key_of(cluster_id: &str, command_id: Uuid) -> String {
 /// Who claimed command `command_id` of `cluster_id`, read from the stream leader: `None` if
 /// nobody did. A command nobody claimed by its deadline never runs (an executor that claims it
 /// later finds it expired), so a reader past the deadline may say it was not run.
-pub async fn read(store: &kv::Store, cluster_id: &str, command_id: Uuid) -> Result<Option<Claim>> {
+pub async fn read(store: &impl Bucket, cluster_id: &str, command_id: Uuid) -> Result<Option<Claim>> {
     match kv_ttl::latest(store, &key_of(cluster_id, command_id)).await? {
         Some(Latest { value: Some(bytes), .. }) => {
             serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Decode { kind: "claim", source })
@@ -67,7 +67,7 @@ impl Claim {
 /// Claims `command` with `claim`, for `ttl` (at least the commands stream's max age).
 pub async fn claim(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     command: &Command,
     claim: &Claim,
     ttl: Duration,

@@ -105,10 +105,23 @@ impl NatsSettings {
     /// Connects with a client name, reconnecting forever in the background (with the client's
     /// jittered backoff) if the server is or becomes unreachable.
     pub async fn connect(&self, client_name: String) -> Result<async_nats::Client, crate::Error> {
+        self.connect_with(client_name, None).await
+    }
+
+    /// [`Self::connect`], with the connection's request inboxes under `inbox_prefix` (executors:
+    /// their NATS permissions allow them only their own).
+    pub async fn connect_with(
+        &self,
+        client_name: String,
+        inbox_prefix: Option<&str>,
+    ) -> Result<async_nats::Client, crate::Error> {
         let mut options = async_nats::ConnectOptions::new()
             .name(client_name)
             .retry_on_initial_connect()
             .reconnect_delay_callback(reconnect_delay);
+        if let Some(prefix) = inbox_prefix {
+            options = options.custom_inbox_prefix(prefix);
+        }
         if let Some(path) = &self.credentials_file {
             options = options.credentials_file(path).await.map_err(|e| crate::Error::NatsConnect {
                 url: self.url.clone(),

@@ -27,7 +27,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::stream::LastRawMessageErrorKind;
+use async_nats::jetstream::message::StreamMessage;
+use async_nats::jetstream::stream::{DirectGetErrorKind, LastRawMessageErrorKind};
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 
@@ -61,7 +62,7 @@ pub fn effective_ttl(ttl: Duration) -> Duration {
 /// new revision.
 pub async fn put_with_ttl(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     ttl: Duration,
@@ -72,7 +73,7 @@ pub async fn put_with_ttl(
 /// Keeps `value` under `key` alive for another `ttl` (a put of the same value with a new TTL).
 pub async fn refresh_ttl(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     ttl: Duration,
@@ -85,7 +86,7 @@ pub async fn refresh_ttl(
 /// is never overwritten with a stale value.
 pub async fn refresh_existing_ttl(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     ttl: Duration,
 ) -> Result<Option<u64>> {
@@ -108,7 +109,7 @@ pub async fn refresh_existing_ttl(
 /// absent, and the new value keeps its TTL (unlike async-nats' `create_with_ttl`).
 pub async fn create_with_ttl(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     ttl: Duration,
@@ -117,13 +118,13 @@ pub async fn create_with_ttl(
 }
 
 /// As [`create_with_ttl`], without a per-key TTL (the bucket's max age applies).
-pub async fn create(js: &jetstream::Context, store: &kv::Store, key: &str, value: Bytes) -> Result<u64> {
+pub async fn create(js: &jetstream::Context, store: &impl Bucket, key: &str, value: Bytes) -> Result<u64> {
     create_inner(js, store, key, value, None, "create").await
 }
 
 async fn create_inner(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     ttl: Option<Duration>,
@@ -131,7 +132,11 @@ async fn create_inner(
 ) -> Result<u64> {
     // Optimistic first try: a key that never existed (or whose marker has aged out).
     let mut expected = 0;
-    for _ in 0..CAS_ATTEMPTS {
+    for attempt in 0..CAS_ATTEMPTS {
+        if attempt > 1 {
+            // A [`ScopedBucket`] may have read an older entry than the leader compared against.
+            tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+        }
         match publish(js, store, key, value.clone(), ttl, Some(expected), action).await {
             Ok(revision) => return Ok(revision),
             Err(CasError::Other(e)) => return Err(e),
@@ -140,7 +145,11 @@ async fn create_inner(
         expected = match latest(store, key).await? {
             Some(Latest { revision, value: Some(existing) }) if existing == value => return Ok(revision),
             Some(Latest { revision, value: Some(_) }) => {
-                return Err(Error::KeyExists { bucket: store.name.clone(), key: key.to_string(), revision });
+                return Err(Error::KeyExists {
+                    bucket: store.bucket_name().to_string(),
+                    key: key.to_string(),
+                    revision,
+                });
             }
             // Delete/purge/expiry marker: create on top of it.
             Some(Latest { revision, value: None }) => revision,
@@ -155,7 +164,7 @@ async fn create_inner(
 /// [`Error::WrongRevision`] (someone else wrote, or it expired).
 pub async fn update_with_ttl(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     revision: u64,
@@ -170,7 +179,7 @@ pub async fn update_with_ttl(
 /// is still `revision` (0: the key has no entry at all), else [`Error::WrongRevision`].
 pub async fn replace(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     revision: u64,
@@ -189,28 +198,146 @@ pub struct Latest {
     pub value: Option<Bytes>,
 }
 
-/// The key's last entry, read from the stream leader (never a lagging replica), or `None` when
-/// the key has no entry at all.
-pub async fn latest(store: &kv::Store, key: &str) -> Result<Option<Latest>> {
+/// The key's last entry, read as the handle reads ([`kv::Store`]: from the stream leader, never a
+/// lagging replica; [`ScopedBucket`]: a direct get any replica may answer), or `None` when the
+/// key has no entry at all.
+pub async fn latest(store: &impl Bucket, key: &str) -> Result<Option<Latest>> {
     validate_kv_key(key).map_err(|reason| Error::InvalidName {
         what: "KV key",
         value: key.to_string(),
         reason,
     })?;
-    let subject = format!("{}{key}", store.prefix);
-    let read = tokio::time::timeout(ATTEMPT_TIMEOUT, store.stream.get_last_raw_message_by_subject(&subject));
-    let Ok(read) = read.await else {
-        return Err(kv_error(store, key, "read (from the leader)", no_answer()));
+    let subject = format!("{}{key}", store.key_prefix());
+    let Ok(read) = tokio::time::timeout(ATTEMPT_TIMEOUT, store.read_last(subject)).await else {
+        return Err(kv_error(store, key, store.reads(), no_answer()));
     };
     match read {
-        Ok(message) => {
+        Ok(Some(message)) => {
             let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_string());
             let is_marker = matches!(header(HEADER_KV_OPERATION).as_deref(), Some("DEL" | "PURGE"))
                 || header(HEADER_MARKER_REASON).is_some();
             Ok(Some(Latest { revision: message.sequence, value: (!is_marker).then_some(message.payload) }))
         }
-        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
-        Err(e) => Err(kv_error(store, key, "read (from the leader)", e)),
+        Ok(None) => Ok(None),
+        Err(e) => Err(kv_error(store, key, store.reads(), e)),
+    }
+}
+
+/// Deletes `key` (a delete marker; readers see it absent, watchers a delete).
+pub async fn delete(js: &jetstream::Context, store: &impl Bucket, key: &str) -> Result<()> {
+    validate_kv_key(key).map_err(|reason| Error::InvalidName {
+        what: "KV key",
+        value: key.to_string(),
+        reason,
+    })?;
+    let subject = format!("{}{key}", store.put_prefix().map_err(|e| kv_error(store, key, "delete", e))?);
+    let message = PublishMessage::build().header(HEADER_KV_OPERATION, "DEL");
+    let ack = js.send_publish(subject, message).await.map_err(|e| kv_error(store, key, "delete", e))?;
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, ack).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(kv_error(store, key, "delete", e)),
+        Err(_) => Err(kv_error(store, key, "delete", no_answer())),
+    }
+}
+
+/// A KV bucket handle as the functions here use it.
+pub trait Bucket: Sync {
+    /// The bucket's name.
+    fn bucket_name(&self) -> &str;
+    /// `$KV.<bucket>.`: the subject prefix of its keys.
+    fn key_prefix(&self) -> &str;
+    /// The subject prefix writes publish to.
+    fn put_prefix(&self) -> std::result::Result<&str, &'static str>;
+    /// How reads are served, for errors: "read (from the leader)" or "read (any replica)".
+    fn reads(&self) -> &'static str;
+    /// The last message on `subject`, or `None`.
+    fn read_last(
+        &self,
+        subject: String,
+    ) -> impl Future<Output = std::result::Result<Option<StreamMessage>, async_nats::Error>> + Send;
+}
+
+/// async-nats' handle (it read the stream's info when opened): reads go to the stream leader
+/// (`STREAM.MSG.GET`), so they see every acknowledged write. The gateway's handle.
+impl Bucket for kv::Store {
+    fn bucket_name(&self) -> &str {
+        &self.name
+    }
+    fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+    fn put_prefix(&self) -> std::result::Result<&str, &'static str> {
+        if self.use_jetstream_prefix {
+            // The subject would need the context's domain API prefix, which async-nats keeps private.
+            return Err("KV buckets behind a JetStream domain prefix are not supported");
+        }
+        Ok(self.put_prefix.as_deref().unwrap_or(&self.prefix))
+    }
+    fn reads(&self) -> &'static str {
+        "read (from the leader)"
+    }
+    async fn read_last(
+        &self,
+        subject: String,
+    ) -> std::result::Result<Option<StreamMessage>, async_nats::Error> {
+        match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => Ok(Some(message)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A bucket handle whose every request names the key in its subject, so NATS permissions can
+/// limit a connection to some keys: writes publish to `$KV.<bucket>.<key>`, reads are direct
+/// gets by subject (`$JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>`). Opening it sends
+/// nothing (no stream info, which would list every key). The executor's handle.
+///
+/// Any replica of an R3 bucket may answer its reads, a lagging one included: a key written a
+/// millisecond ago by *another* connection may read as absent or older. The compare-and-set
+/// writes here stay exact (the leader checks the expected revision), so a stale read only costs
+/// a retry.
+#[derive(Debug, Clone)]
+pub struct ScopedBucket {
+    name: String,
+    prefix: String,
+    stream: jetstream::stream::Stream<()>,
+}
+
+impl ScopedBucket {
+    /// The handle of bucket `name` (sends nothing).
+    pub async fn bind(js: &jetstream::Context, name: &str) -> Result<Self> {
+        let stream = js.get_stream_no_info(format!("KV_{name}")).await.map_err(|e| Error::InvalidName {
+            what: "KV bucket",
+            value: name.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self { name: name.to_string(), prefix: format!("$KV.{name}."), stream })
+    }
+}
+
+impl Bucket for ScopedBucket {
+    fn bucket_name(&self) -> &str {
+        &self.name
+    }
+    fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+    fn put_prefix(&self) -> std::result::Result<&str, &'static str> {
+        Ok(&self.prefix)
+    }
+    fn reads(&self) -> &'static str {
+        "read (direct get)"
+    }
+    async fn read_last(
+        &self,
+        subject: String,
+    ) -> std::result::Result<Option<StreamMessage>, async_nats::Error> {
+        match self.stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => Ok(Some(message)),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -229,7 +356,7 @@ impl CasError {
 
 async fn publish(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     value: Bytes,
     ttl: Option<Duration>,
@@ -239,7 +366,7 @@ async fn publish(
     let ttl_value = match ttl {
         Some(ttl) => Some(ttl_header_value(ttl).ok_or_else(|| {
             CasError::Other(Error::InvalidTtl {
-                bucket: store.name.clone(),
+                bucket: store.bucket_name().to_string(),
                 key: key.to_string(),
                 ttl,
                 reason: "a per-key TTL must be at least 1 s",
@@ -250,16 +377,8 @@ async fn publish(
     validate_kv_key(key).map_err(|reason| {
         CasError::Other(Error::InvalidName { what: "KV key", value: key.to_string(), reason })
     })?;
-    if store.use_jetstream_prefix {
-        // The subject would need the context's domain API prefix, which async-nats keeps private.
-        return Err(CasError::Other(kv_error(
-            store,
-            key,
-            action,
-            "KV buckets behind a JetStream domain prefix are not supported",
-        )));
-    }
-    let subject = format!("{}{key}", store.put_prefix.as_deref().unwrap_or(&store.prefix));
+    let prefix = store.put_prefix().map_err(|e| CasError::Other(kv_error(store, key, action, e)))?;
+    let subject = format!("{prefix}{key}");
 
     let mut message = PublishMessage::build().payload(value);
     if let Some(ttl) = ttl_value {
@@ -279,7 +398,7 @@ async fn publish(
         Ok(ack) => Ok(ack.sequence),
         Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
             Err(CasError::WrongRevision(Error::WrongRevision {
-                bucket: store.name.clone(),
+                bucket: store.bucket_name().to_string(),
                 key: key.to_string(),
                 expected: expected_revision.unwrap_or_default(),
             }))
@@ -289,21 +408,21 @@ async fn publish(
 }
 
 fn kv_error(
-    store: &kv::Store,
+    store: &impl Bucket,
     key: &str,
     action: &'static str,
     source: impl Into<async_nats::Error>,
 ) -> Error {
-    Error::Kv { bucket: store.name.clone(), key: key.to_string(), action, source: source.into() }
+    Error::Kv { bucket: store.bucket_name().to_string(), key: key.to_string(), action, source: source.into() }
 }
 
 fn no_answer() -> String {
     format!("no answer within {} s (the stream may be electing a leader)", ATTEMPT_TIMEOUT.as_secs())
 }
 
-fn not_converged(store: &kv::Store, key: &str, action: &str) -> Error {
+fn not_converged(store: &impl Bucket, key: &str, action: &str) -> Error {
     Error::NotConverged {
-        what: format!("KV {}/{key}: {action}", store.name),
+        what: format!("KV {}/{key}: {action}", store.bucket_name()),
         attempts: CAS_ATTEMPTS,
         reason: "the key kept changing under concurrent writers".into(),
     }

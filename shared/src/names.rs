@@ -10,8 +10,15 @@ pub const NATS_SERVER_MIN_VERSION: (u64, u64) = (2, 11);
 pub const COMMANDS_STREAM: &str = "KUBENTLY_COMMANDS";
 /// Commands for a cluster are published on `kubently.cmd.<cluster>`.
 pub const COMMAND_SUBJECT_PREFIX: &str = "kubently.cmd";
-/// Replies go to `kubently.reply.<gateway-instance>.<command_id>`.
+/// Replies go to `kubently.reply.<cluster>.<gateway-instance>.<command_id>`.
 pub const REPLY_SUBJECT_PREFIX: &str = "kubently.reply";
+/// An executor asks the gateways for its cluster's consumer on `kubently.provision.<cluster>`.
+pub const PROVISION_SUBJECT_PREFIX: &str = "kubently.provision";
+/// Queue group in which one gateway answers each provisioning request.
+pub const PROVISION_QUEUE_GROUP: &str = "kubently-gateways-provision";
+/// Executors' inboxes: `_INBOX_kubently.[<prefix>.]<cluster>.<random>` (their own, so NATS
+/// permissions can give each cluster's executors only theirs).
+pub const EXECUTOR_INBOX_ROOT: &str = "_INBOX_kubently";
 /// Event stream, subjects `kubently.events.<type>.<cluster>`.
 pub const EVENTS_STREAM: &str = "KUBENTLY_EVENTS";
 pub const EVENT_SUBJECT_PREFIX: &str = "kubently.events";
@@ -102,14 +109,24 @@ pub fn executor_consumer(cluster_id: &str) -> String {
     format!("{EXECUTOR_CONSUMER_PREFIX}-{cluster_id}")
 }
 
-/// `kubently.reply.<gateway-instance>.<command_id>`
-pub fn reply_subject(gateway_instance: &str, command_id: impl std::fmt::Display) -> String {
-    format!("{REPLY_SUBJECT_PREFIX}.{gateway_instance}.{command_id}")
+/// `kubently.reply.<cluster>.<gateway-instance>.<command_id>`: the cluster comes first, so an
+/// executor's NATS permissions can allow it `kubently.reply.<its cluster>.>` and nothing else.
+pub fn reply_subject(cluster_id: &str, gateway_instance: &str, command_id: impl std::fmt::Display) -> String {
+    format!("{REPLY_SUBJECT_PREFIX}.{cluster_id}.{gateway_instance}.{command_id}")
 }
 
-/// `kubently.reply.<gateway-instance>.*`: everything addressed to one gateway instance.
+/// `kubently.reply.*.<gateway-instance>.*`: everything addressed to one gateway instance.
 pub fn reply_wildcard(gateway_instance: &str) -> String {
-    format!("{REPLY_SUBJECT_PREFIX}.{gateway_instance}.*")
+    format!("{REPLY_SUBJECT_PREFIX}.*.{gateway_instance}.*")
+}
+
+/// The cluster a reply subject names (`kubently.reply.<cluster>.<gw>.<id>`, third token from the
+/// end): the cluster whose executor was allowed to publish it.
+pub fn reply_subject_cluster(subject: &str) -> Option<&str> {
+    let mut tokens = subject.rsplit('.');
+    tokens.next()?;
+    tokens.next()?;
+    tokens.next()
 }
 
 /// `kubently.events.<type>.<cluster>`, e.g. `kubently.events.command.completed.local`.
@@ -328,11 +345,39 @@ impl Names {
     pub fn executor_consumer(&self, cluster_id: &str) -> String {
         executor_consumer(cluster_id)
     }
-    /// `[P.]kubently.reply.<gateway-instance>.<command_id>`
-    pub fn reply_subject(&self, gateway_instance: &str, command_id: impl std::fmt::Display) -> String {
-        self.subject(reply_subject(gateway_instance, command_id))
+    /// `[P.]kubently.reply.<cluster>.<gateway-instance>.<command_id>`
+    pub fn reply_subject(
+        &self,
+        cluster_id: &str,
+        gateway_instance: &str,
+        command_id: impl std::fmt::Display,
+    ) -> String {
+        self.subject(reply_subject(cluster_id, gateway_instance, command_id))
     }
-    /// `[P.]kubently.reply.<gateway-instance>.*`
+    /// `[P.]kubently.reply.<cluster>.>`: every reply an executor of `cluster_id` may send.
+    pub fn cluster_replies(&self, cluster_id: &str) -> String {
+        self.subject(format!("{REPLY_SUBJECT_PREFIX}.{cluster_id}.>"))
+    }
+    /// `[P.]kubently.provision.<cluster>`: where an executor asks for its cluster's consumer.
+    pub fn provision_subject(&self, cluster_id: &str) -> String {
+        self.subject(format!("{PROVISION_SUBJECT_PREFIX}.{cluster_id}"))
+    }
+    /// `[P.]kubently.provision.*`
+    pub fn provision_subjects(&self) -> String {
+        self.subject(format!("{PROVISION_SUBJECT_PREFIX}.*"))
+    }
+    /// `_INBOX_kubently.[P.]<cluster>`: the inbox prefix of `cluster_id`'s executors.
+    pub fn executor_inbox_prefix(&self, cluster_id: &str) -> String {
+        match &self.prefix {
+            Some(p) => format!("{EXECUTOR_INBOX_ROOT}.{p}.{cluster_id}"),
+            None => format!("{EXECUTOR_INBOX_ROOT}.{cluster_id}"),
+        }
+    }
+    /// `$KV.<bucket>.<key>`: the subject of a KV key.
+    pub fn kv_subject(&self, bucket: &str, key: &str) -> String {
+        format!("$KV.{bucket}.{key}")
+    }
+    /// `[P.]kubently.reply.*.<gateway-instance>.*`
     pub fn reply_wildcard(&self, gateway_instance: &str) -> String {
         self.subject(reply_wildcard(gateway_instance))
     }
@@ -399,8 +444,10 @@ mod tests {
     #[test]
     fn command_path_names() {
         assert_eq!(executor_consumer("local"), "executor-local");
-        assert_eq!(reply_subject("gw-1", "0190"), "kubently.reply.gw-1.0190");
-        assert_eq!(reply_wildcard("gw-1"), "kubently.reply.gw-1.*");
+        assert_eq!(reply_subject("c1", "gw-1", "0190"), "kubently.reply.c1.gw-1.0190");
+        assert_eq!(reply_wildcard("gw-1"), "kubently.reply.*.gw-1.*");
+        assert_eq!(reply_subject_cluster("T1.kubently.reply.c1.gw-1.0190"), Some("c1"));
+        assert_eq!(reply_subject_cluster("gw.0190"), None);
         assert_eq!(event_subject("command.completed", "local"), "kubently.events.command.completed.local");
         assert_eq!(audit_subject("local"), "kubently.audit.local");
         let names = Names::default();
@@ -419,8 +466,9 @@ mod tests {
         assert_eq!(names.sessions_bucket(), "T1-ab_KUBENTLY_SESSIONS");
         assert_eq!(names.command_subject("c"), "T1-ab.kubently.cmd.c");
         assert_eq!(names.command_subjects(), "T1-ab.kubently.cmd.>");
-        assert_eq!(names.reply_subject("gw", "x"), "T1-ab.kubently.reply.gw.x");
-        assert_eq!(names.reply_wildcard("gw"), "T1-ab.kubently.reply.gw.*");
+        assert_eq!(names.reply_subject("c", "gw", "x"), "T1-ab.kubently.reply.c.gw.x");
+        assert_eq!(names.reply_wildcard("gw"), "T1-ab.kubently.reply.*.gw.*");
+        assert_eq!(names.cluster_replies("c"), "T1-ab.kubently.reply.c.>");
         assert_eq!(names.event_subject("session.created", "c"), "T1-ab.kubently.events.session.created.c");
         assert_eq!(names.audit_subject("c"), "T1-ab.kubently.audit.c");
         assert_eq!(names.executor_consumer("c"), "executor-c");

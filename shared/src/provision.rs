@@ -1,7 +1,9 @@
 //! Creates (or brings up to date) every stream, KV bucket and consumer of the command path.
 //!
-//! Both binaries call [`ensure_command_path`] at startup, and the executor also
-//! [`ensure_cluster_consumer`]. Both are idempotent and safe when replicas race: a create that
+//! The gateway calls [`ensure_command_path`] at startup, and [`ensure_cluster_consumer`] when an
+//! executor asks for its cluster's consumer (see `kubently_gateway::provisioner`). Executors never
+//! create, change or delete anything: they only bind ([`bind_executor`], [`bind_cluster_consumer`]),
+//! and their NATS permissions would refuse anything else. Both are idempotent and safe when replicas race: a create that
 //! loses to another replica re-reads what the winner made; an existing resource whose
 //! configuration differs in a field Kubently owns (subjects, retention, limits, replicas, TTL
 //! settings, ack settings) is updated in place; fields Kubently does not own are left as the
@@ -16,6 +18,7 @@ use async_nats::jetstream::stream::{self, ConsumerErrorKind, DiscardPolicy, Rete
 use async_nats::jetstream::{self, ErrorCode, kv};
 use tracing::{debug, info};
 
+use crate::kv_ttl::ScopedBucket;
 use crate::names::{Names, validate_cluster_id};
 use crate::{Error, Result};
 
@@ -245,6 +248,87 @@ pub struct Buckets {
     pub claims: kv::Store,
     /// How long a claim is kept: the commands stream's max age (no redelivery comes later).
     pub claim_ttl: Duration,
+}
+
+/// The executor's handles: only its own cluster's keys are ever named (see [`kv_ttl::ScopedBucket`]).
+#[derive(Debug, Clone)]
+pub struct ExecutorBuckets {
+    /// Its cluster's active marker (read and followed, never written).
+    pub cluster_active: ScopedBucket,
+    /// `<cluster>.<executor>` presence.
+    pub executors: ScopedBucket,
+    /// `<cluster>.<command id>` results.
+    pub results: ScopedBucket,
+    /// Its cluster's entry among the known clusters.
+    pub clusters: ScopedBucket,
+    /// `<cluster>.<command id>` claims.
+    pub claims: ScopedBucket,
+    /// How long a claim is kept: the commands stream's max age.
+    pub claim_ttl: Duration,
+}
+
+/// The executor's bucket handles (sends nothing: the gateway provisioned them).
+pub async fn bind_executor(js: &jetstream::Context, opts: &ProvisionOptions) -> Result<ExecutorBuckets> {
+    let names = opts.names()?;
+    Ok(ExecutorBuckets {
+        cluster_active: ScopedBucket::bind(js, &names.cluster_active_bucket()).await?,
+        executors: ScopedBucket::bind(js, &names.executors_bucket()).await?,
+        results: ScopedBucket::bind(js, &names.results_bucket()).await?,
+        clusters: ScopedBucket::bind(js, &names.clusters_bucket()).await?,
+        claims: ScopedBucket::bind(js, &names.claims_bucket()).await?,
+        claim_ttl: opts.command_max_age,
+    })
+}
+
+/// Binds the durable consumer `executor-<cluster>` (one `CONSUMER.INFO` request), or `None` when
+/// it does not exist yet.
+pub async fn bind_cluster_consumer(
+    js: &jetstream::Context,
+    cluster_id: &str,
+    opts: &ProvisionOptions,
+) -> Result<Option<PullConsumer>> {
+    let names = opts.names()?;
+    let (stream, durable) = (names.commands_stream(), names.executor_consumer(cluster_id));
+    let failed = |action: &'static str, source: async_nats::Error| Error::Consumer {
+        stream: stream.clone(),
+        consumer: durable.clone(),
+        action,
+        source,
+    };
+    match js.get_consumer_from_stream::<pull::Config, _, _>(&durable, &stream).await {
+        Ok(consumer) => Ok(Some(consumer)),
+        Err(e)
+            if matches!(
+                jetstream_code(&e),
+                Some(ErrorCode::CONSUMER_NOT_FOUND | ErrorCode::STREAM_NOT_FOUND)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(failed("bind", e.into())),
+    }
+}
+
+/// An executor's request for its cluster's consumer.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    /// The ack wait the executor reports progress for (the gateway keeps it within
+    /// [`ACK_WAIT_RANGE`]).
+    #[serde(default)]
+    pub ack_wait_seconds: u64,
+}
+
+/// Ack waits an executor may ask for, in seconds.
+pub const ACK_WAIT_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
+
+/// The answer to a provisioning request.
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ProvisionReply {
+    /// The consumer now exists.
+    pub ok: bool,
+    /// Why not, when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Handles on the gateway-only webhook buckets.

@@ -5,13 +5,16 @@
 //! the reply and emits the command's one terminal event, so the reply a caller got, the result
 //! `GET /debug/result` shows later and the event a subscriber sees always agree.
 //!
-//! Reads go to the stream leader ([`kv_ttl::latest`]): a result stored a millisecond ago is seen.
+//! Keys are `<cluster>.<command id>`, so an executor's NATS permissions can limit it to its own
+//! cluster's results. The gateway's reads go to the stream leader ([`kv_ttl::latest`]): a result
+//! stored a millisecond ago is seen.
 
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{self, kv};
 use uuid::Uuid;
 
 use crate::budget;
-use crate::kv_ttl::{self, Latest};
+use crate::kv_ttl::{self, Bucket, Latest};
 use crate::protocol::{self, Command, CommandResult, OutputMeta};
 use crate::{Error, Result};
 
@@ -28,22 +31,53 @@ pub enum Stored {
     AlreadyFinal(Box<CommandResult>),
 }
 
-/// The stored result of `command_id` (pending or final), read from the leader.
-pub async fn read(store: &kv::Store, command_id: Uuid) -> Result<Option<CommandResult>> {
-    match kv_ttl::latest(store, &command_id.to_string()).await? {
+/// The results key of command `command_id` of `cluster_id`: `<cluster>.<command id>`.
+pub fn key(cluster_id: &str, command_id: Uuid) -> String {
+    format!("{cluster_id}.{command_id}")
+}
+
+/// The stored result of `command_id` of `cluster_id` (pending or final).
+pub async fn read(store: &impl Bucket, cluster_id: &str, command_id: Uuid) -> Result<Option<CommandResult>> {
+    match kv_ttl::latest(store, &key(cluster_id, command_id)).await? {
         Some(Latest { value: Some(bytes), .. }) => Ok(Some(protocol::decode(&bytes)?)),
         _ => Ok(None),
     }
 }
 
+/// The stored result of `command_id` whatever its cluster (`GET /debug/result/{id}` names only the
+/// command), read from the leader: the last entry of `$KV.<bucket>.*.<command id>`.
+pub async fn find(store: &kv::Store, command_id: Uuid) -> Result<Option<CommandResult>> {
+    let subject = format!("{}*.{command_id}", store.prefix);
+    let failed = |source: async_nats::Error| Error::Kv {
+        bucket: store.name.clone(),
+        key: format!("*.{command_id}"),
+        action: "read (from the leader)",
+        source,
+    };
+    let read =
+        tokio::time::timeout(kv_ttl::ATTEMPT_TIMEOUT, store.stream.get_last_raw_message_by_subject(&subject));
+    let message = match read.await {
+        Err(_) => return Err(failed("no answer (the stream may be electing a leader)".into())),
+        Ok(Err(e)) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
+        Ok(Err(e)) => return Err(failed(e.into())),
+        Ok(Ok(message)) => message,
+    };
+    let is_marker = message.headers.get(crate::names::HEADER_KV_OPERATION).is_some()
+        || message.headers.get(crate::names::HEADER_MARKER_REASON).is_some();
+    if is_marker || message.payload.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(protocol::decode(&message.payload)?))
+}
+
 /// Stores `result` (which must be final) unless a final result is already stored.
 pub async fn store_final(
     js: &jetstream::Context,
-    store: &kv::Store,
+    store: &impl Bucket,
     result: &CommandResult,
 ) -> Result<Stored> {
     debug_assert!(result.status.is_final(), "only final results go through store_final");
-    let key = result.command_id.to_string();
+    let key = key(&result.cluster_id, result.command_id);
     let payload = protocol::encode(result)?;
     // Optimistic first try: a sync command has no record yet (one round trip, not two).
     match kv_ttl::replace(js, store, &key, payload.clone(), 0).await {
@@ -51,7 +85,12 @@ pub async fn store_final(
         Err(Error::WrongRevision { .. }) => {}
         Err(e) => return Err(e),
     }
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            // A handle that reads from any replica may have read an older entry than the leader
+            // compared against: give the replica a moment.
+            tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
+        }
         let expected = match kv_ttl::latest(store, &key).await? {
             None => 0,
             // An expiry or delete marker: write on top of it.
@@ -73,7 +112,7 @@ pub async fn store_final(
         }
     }
     Err(Error::NotConverged {
-        what: format!("KV {}/{key}: store the final result", store.name),
+        what: format!("KV {}/{key}: store the final result", store.bucket_name()),
         attempts: ATTEMPTS,
         reason: "the key kept changing under concurrent writers".into(),
     })

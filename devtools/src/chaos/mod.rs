@@ -494,7 +494,7 @@ async fn drain(
             if raw.get(id).and_then(Option::as_ref).is_some_and(|r| r.status.is_final()) {
                 continue;
             }
-            match results::read(&store, *id).await {
+            match results::find(&store, *id).await {
                 Ok(r) => {
                     raw.insert(*id, r);
                 }
@@ -599,7 +599,7 @@ async fn read_all(
     let mut out = HashMap::new();
     let mut five = 0;
     for id in ids {
-        let raw = results::read(&store, *id).await.ok().flatten();
+        let raw = results::find(&store, *id).await.ok().flatten();
         let mut page = Page::Unreadable("no gateway answered".into());
         for url in d.urls() {
             match http.get(format!("{url}/debug/result/{id}")).header("X-API-Key", API_KEY).send().await {

@@ -111,7 +111,7 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
         // (and replaces) it.
         let pending = protocol::encode(&CommandResult::pending(&command, OffsetDateTime::now_utc()))
             .map_err(AppError::internal("encoding the pending result"))?;
-        let key = command.id.to_string();
+        let key = results::key(&command.cluster_id, command.id);
         let until = tokio::time::Instant::now() + STORE_PATIENCE;
         // A create: an attempt whose ack was lost finds its own record and succeeds.
         retry::until(until, "record the async command", || {
@@ -176,7 +176,7 @@ async fn prepare(
         OffsetDateTime::now_utc(),
         input.timeout,
     );
-    command.reply_to = state.names.reply_subject(&state.instance_id, command.id);
+    command.reply_to = state.names.reply_subject(&command.cluster_id, &state.instance_id, command.id);
     command.correlation_id = input.correlation_id.clone();
     command.session_id = input.session_id.clone();
     command.output_budget_bytes =
@@ -192,7 +192,7 @@ fn deadline_instant(command: &Command) -> tokio::time::Instant {
 /// The executor's result, or `None` if none arrived by the deadline.
 async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Option<CommandResult>> {
     let deadline = deadline_instant(command);
-    let waiter = state.replies.register(command.id);
+    let waiter = state.replies.register(&command.cluster_id, command.id);
     // The stream's ack and the executor's reply are awaited together (one round trip less): a
     // refused publish still fails the request, and a reply can only follow a stored command.
     let (queued, reply) = (queue(state, command, deadline), waiter.wait(deadline + REPLY_GRACE));

@@ -37,7 +37,7 @@ pub async fn read(
     let Ok(uuid) = uuid::Uuid::parse_str(id) else {
         return Err(AppError::NotFound("No result for that command id (command ids are UUIDs)".into()));
     };
-    let result = results::read(&state.buckets.results, uuid)
+    let result = results::find(&state.buckets.results, uuid)
         .await
         .map_err(AppError::internal("reading the result"))?
         .ok_or_else(not_found)?;

@@ -237,7 +237,7 @@ impl Webhooks {
         };
         let mut watch = None;
         loop {
-            let current = results::read(&self.inner.results, job.command_id).await?;
+            let current = results::read(&self.inner.results, &job.cluster_id, job.command_id).await?;
             if let Some(result) = current.as_ref().filter(|r| r.status.is_final()) {
                 return Ok((page(result), false));
             }

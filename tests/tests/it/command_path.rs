@@ -685,7 +685,7 @@ async fn a_claimant_that_died_after_storing_its_result_still_gets_its_one_termin
             now,
             Duration::from_secs(20),
         );
-        command.reply_to = names.reply_subject("direct", command.id);
+        command.reply_to = names.reply_subject(&command.cluster_id, "direct", command.id);
         let ghost = claims::Claim::new("ghost");
         let claimed = claims::claim(&js, &buckets.claims, &command, &ghost, Duration::from_secs(600));
         assert_eq!(claimed.await.expect("claim"), Claimed::Mine);

@@ -129,7 +129,10 @@ async fn a_redelivered_command_never_replaces_the_result_its_first_executor_stor
     assert_eq!(status, 200, "{page}");
     assert_eq!(text(&page, "status"), "success", "the true result stays: {page}");
     assert_eq!(text(&page, "output"), ran.output);
-    let stored = results::read(&buckets.results, command.id).await.expect("read").expect("a result");
+    let stored = results::read(&buckets.results, &command.cluster_id, command.id)
+        .await
+        .expect("read")
+        .expect("a result");
     assert_eq!(stored.executor_id, "first", "nobody overwrote it");
     drop(second);
 }
@@ -175,7 +178,7 @@ async fn an_executor_frozen_past_the_ack_wait_does_not_make_the_command_run_twic
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let stored = results::read(&results_bucket, id).await.expect("read").expect("a result");
+    let stored = results::find(&results_bucket, id).await.expect("read").expect("a result");
     assert_eq!(stored.status, CommandStatus::Failure, "the answer the caller got stays");
     assert_eq!(stored.executor_id, "other");
     assert_eq!(stored.error.as_deref(), Some(error.as_str()));
@@ -434,6 +437,9 @@ async fn a_final_result_is_written_once_and_a_pending_record_is_replaced() {
         results::store_final(js, results_bucket, &late).await.expect("store"),
         Stored::AlreadyFinal(_)
     ));
-    let stored = results::read(results_bucket, async_command.id).await.expect("read").expect("a result");
+    let stored = results::read(results_bucket, &async_command.cluster_id, async_command.id)
+        .await
+        .expect("read")
+        .expect("a result");
     assert_eq!((stored.status, stored.executor_id.as_str()), (CommandStatus::Failure, "c"));
 }

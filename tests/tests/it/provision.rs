@@ -585,7 +585,7 @@ async fn different_prefixes_never_see_each_others_messages() {
     // Replies (core NATS) are prefixed too.
     let mut replies_b = ctx.nats.subscribe(names_b.reply_wildcard("gw")).await.expect("subscribe B");
     let mut replies_a = ctx.nats.subscribe(names_a.reply_wildcard("gw")).await.expect("subscribe A");
-    ctx.nats.publish(names_a.reply_subject("gw", "id-1"), "reply".into()).await.expect("publish reply");
+    ctx.nats.publish(names_a.reply_subject("c", "gw", "id-1"), "reply".into()).await.expect("publish reply");
     ctx.nats.flush().await.expect("flush");
     assert!(tokio::time::timeout(WAIT, replies_a.next()).await.expect("A's reply arrives").is_some());
     assert!(

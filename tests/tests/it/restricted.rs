@@ -127,7 +127,7 @@ async fn run_direct(app: &TestApp, command_type: &str, args: &[&str]) -> Command
         Duration::from_secs(20),
     );
     // Where a gateway instance named `direct` would wait.
-    command.reply_to = names.reply_subject("direct", command.id);
+    command.reply_to = names.reply_subject(&command.cluster_id, "direct", command.id);
     let mut replies =
         app.ctx.nats.subscribe(command.reply_to.clone()).await.expect("subscribe to the reply subject");
     let payload = protocol::encode(&command).expect("encode the command");
