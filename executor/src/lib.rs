@@ -55,6 +55,8 @@ pub enum Error {
     /// The identity can change the cluster and `executor.allow_write_identity` is not set.
     #[error("{}", write_identity_message(.dangerous))]
     WriteIdentity { dangerous: Vec<String> },
+    #[error("cannot load the trusted command signing keys: {0}")]
+    Signing(#[from] kubently_shared::signing::KeyError),
     #[error(transparent)]
     Shared(#[from] kubently_shared::Error),
 }

@@ -15,6 +15,8 @@ pub struct Settings {
     pub kube: KubeSettings,
     pub log: LogSettings,
     pub policy: PolicyConfig,
+    /// Whose command signatures this executor accepts.
+    pub signing: kubently_shared::signing::VerifierSettings,
 }
 
 /// The health endpoints' port unless `executor.health_port` says otherwise.

@@ -14,6 +14,7 @@ use kubently_shared::names::Names;
 use kubently_shared::policy::Verb;
 use kubently_shared::protocol::{AccessReport, ExecutorInfo, FetchMode, PROTOCOL_VERSION};
 use kubently_shared::provision;
+use kubently_shared::signing::CommandVerifier;
 use time::OffsetDateTime;
 use tokio::sync::{Semaphore, watch};
 
@@ -41,6 +42,7 @@ impl Application {
     /// binds the cluster's durable consumer, shared by every replica of this cluster.
     pub async fn build(settings: Settings) -> Result<Self> {
         let cluster_id = settings.executor.cluster_id.clone();
+        let verifier = CommandVerifier::new(&settings.signing.trusted_keys)?;
         kubently_shared::names::validate_cluster_id(&cluster_id)
             .map_err(|e| Error::Config(format!("executor.cluster_id: {e}")))?;
         let health = Arc::new(HealthState::default());
@@ -113,6 +115,7 @@ impl Application {
             policy: settings.policy.clone(),
             default_namespace: settings.kube.default_namespace.clone(),
             ack_wait: opts.ack_wait,
+            verifier,
         });
         Ok(Self { settings, worker, consumer, presence, health, health_server })
     }

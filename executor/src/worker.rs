@@ -21,6 +21,7 @@ use kubently_shared::protocol::{self, Command, CommandResult, CommandStatus, Eve
 use kubently_shared::provision::ExecutorBuckets;
 use kubently_shared::results::{self, Stored, fit_to_budget};
 use kubently_shared::retry;
+use kubently_shared::signing::{self, CommandVerifier};
 use serde_json::json;
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -51,6 +52,8 @@ pub struct Worker {
     pub default_namespace: String,
     /// Progress is reported every third of the consumer's ack wait.
     pub ack_wait: Duration,
+    /// The gateway keys whose signed commands run here.
+    pub verifier: CommandVerifier,
 }
 
 impl Worker {
@@ -64,18 +67,27 @@ impl Worker {
                 return;
             }
         };
-        let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let (delivered, sequence) = msg.info().map_or((1, None), |i| (i.delivered, Some(i.stream_sequence)));
         let span = tracing::info_span!("command", command_id = %command.id, correlation_id = command.correlation_id.as_deref().unwrap_or(""), verb = command.request.verb(), delivered);
         async move {
+            let signature = match self.admit(&command, &msg) {
+                Ok(signature) => signature,
+                Err(refusal) => return self.refuse(&command, &msg, &refusal).await,
+            };
             if delivered > 1 {
                 tracing::warn!("redelivered: a previous executor took it and did not ack");
             }
-            let settled = match self.claim(&command).await {
+            let settled = match self.claim(&command, sequence).await {
                 Ok(Claimed::Mine) => {
                     let result = self.run(&command, &msg).await;
-                    self.deliver(&command, result).await
+                    self.deliver(&command, &signature, result).await
                 }
-                Ok(Claimed::Taken(holder)) => self.await_claimant(&command, &msg, holder).await,
+                Ok(Claimed::Taken(Some(holder))) if holder.is_other_message(sequence) => {
+                    self.replayed(&command, &signature, &holder).await;
+                    let _ = msg.ack_with(AckKind::Term).await;
+                    return;
+                }
+                Ok(Claimed::Taken(holder)) => self.await_claimant(&command, &signature, &msg, holder).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot claim the command; it will be redelivered");
                     false
@@ -90,12 +102,83 @@ impl Worker {
         .await
     }
 
+    /// Whether this message may run here: signed by a trusted key, for this cluster, with a
+    /// deadline no further ahead than a command lives. Returns its signature.
+    fn admit(&self, command: &Command, msg: &jetstream::Message) -> Result<String, String> {
+        let signature = self
+            .verifier
+            .verify(msg.headers.as_ref(), &msg.payload)
+            .map_err(|refusal| refusal.to_string())?;
+        if command.cluster_id != self.cluster_id {
+            return Err(format!(
+                "the command is for cluster '{}', and this is the executor of '{}'",
+                command.cluster_id, self.cluster_id
+            ));
+        }
+        let lifetime = time::Duration::try_from(self.buckets.claim_ttl).unwrap_or(time::Duration::MAX);
+        if command.deadline - OffsetDateTime::now_utc() > lifetime {
+            return Err(format!(
+                "the command's deadline {} is further ahead than a command lives ({} s)",
+                command.deadline,
+                self.buckets.claim_ttl.as_secs()
+            ));
+        }
+        Ok(signature)
+    }
+
+    /// Refuses a message that may not run here: a log line, an explicit failure to its reply
+    /// subject (when that is one of this cluster's: NATS lets the executor publish nowhere
+    /// else), and it is terminated. Nothing is claimed or stored: a forged message cannot
+    /// touch the real command's record.
+    async fn refuse(&self, command: &Command, msg: &jetstream::Message, refusal: &str) {
+        tracing::warn!(%refusal, subject = %msg.subject, "refused a command message; not running it");
+        let reply = CommandResult {
+            error: Some(format!(
+                "refused by the executor of '{}': {refusal}; it was not run",
+                self.cluster_id
+            )),
+            command_signature: signing::signature_of(msg.headers.as_ref()),
+            ..CommandResult::new(
+                command,
+                CommandStatus::Failure,
+                &self.executor_id,
+                OffsetDateTime::now_utc(),
+            )
+        };
+        let own_replies = self.names.cluster_replies(&self.cluster_id);
+        if command.reply_to.starts_with(own_replies.trim_end_matches('>')) {
+            self.publish_reply(&command.reply_to, &reply).await;
+        }
+        let _ = msg.ack_with(AckKind::Term).await;
+    }
+
+    /// A copy of a command that was already taken from another message of the stream: someone
+    /// re-published the signed command. It is not run; if the command's final result is
+    /// stored, that (true) result is sent again, else nothing (a failure sent now would be taken
+    /// as the answer of the command that is still running).
+    async fn replayed(&self, command: &Command, signature: &str, holder: &Claim) {
+        tracing::warn!(
+            claimed_by = holder.executor_id,
+            claimed_sequence = holder.stream_sequence,
+            "refused a replayed copy of a command taken before; not running it"
+        );
+        if let Ok(Some(stored)) = results::read(&self.buckets.results, &command.cluster_id, command.id).await
+            && stored.status.is_final()
+        {
+            self.reply(command, signature, &fit_to_budget(command, &stored).0).await;
+        }
+    }
+
     /// Claims `command` for this executor, riding out a leader election until its deadline (with
     /// one claim value, so an attempt whose ack was lost is recognized as this one's).
-    async fn claim(&self, command: &Command) -> kubently_shared::Result<Claimed> {
+    async fn claim(&self, command: &Command, sequence: Option<u64>) -> kubently_shared::Result<Claimed> {
         let until =
             tokio::time::Instant::now() + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default();
         let claim = Claim::new(&self.executor_id);
+        let claim = match sequence {
+            Some(seq) => claim.for_message(seq),
+            None => claim,
+        };
         retry::until(until, "claim the command", || {
             claims::claim(&self.js, &self.buckets.claims, command, &claim, self.buckets.claim_ttl)
         })
@@ -111,6 +194,7 @@ impl Worker {
     async fn await_claimant(
         &self,
         command: &Command,
+        signature: &str,
         msg: &jetstream::Message,
         holder: Option<Claim>,
     ) -> bool {
@@ -124,7 +208,7 @@ impl Worker {
             match results::read(&self.buckets.results, &command.cluster_id, command.id).await {
                 Ok(Some(stored)) if stored.status.is_final() => {
                     // The claimant stored it; it may have died before replying or emitting.
-                    self.reply(command, &fit_to_budget(command, &stored).0).await;
+                    self.reply(command, signature, &fit_to_budget(command, &stored).0).await;
                     self.re_emit(command, &stored).await;
                     return true;
                 }
@@ -156,7 +240,7 @@ impl Worker {
             )),
             ..CommandResult::new(command, status, &self.executor_id, OffsetDateTime::now_utc())
         };
-        self.deliver(command, abandoned).await
+        self.deliver(command, signature, abandoned).await
     }
 
     /// Whether `executor_id` of this cluster still heartbeats (an unreadable registry counts as
@@ -175,16 +259,6 @@ impl Worker {
             tracing::info!("expired before it could run; answering with an explicit expiry");
             return CommandResult::expired(command, &self.executor_id, now);
         };
-        if command.cluster_id != self.cluster_id {
-            return self.failure(
-                command,
-                format!(
-                    "command for cluster '{}' reached the executor of '{}'",
-                    command.cluster_id, self.cluster_id
-                ),
-                0,
-            );
-        }
         if let Err(e) = policy::validate(&command.request, &self.policy) {
             return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
         }
@@ -244,10 +318,16 @@ impl Worker {
         }
     }
 
-    async fn reply(&self, command: &Command, reply: &CommandResult) {
+    /// Replies to `command` (signed with `signature`, which the reply echoes).
+    async fn reply(&self, command: &Command, signature: &str, reply: &CommandResult) {
+        let reply = CommandResult { command_signature: Some(signature.to_string()), ..reply.clone() };
+        self.publish_reply(&command.reply_to, &reply).await;
+    }
+
+    async fn publish_reply(&self, subject: &str, reply: &CommandResult) {
         match protocol::encode(reply) {
             Ok(payload) => {
-                if let Err(e) = self.nats.publish(command.reply_to.clone(), payload).await {
+                if let Err(e) = self.nats.publish(subject.to_string(), payload).await {
                     tracing::warn!(error = %e, "reply not sent; the result is still stored");
                 }
             }
@@ -271,7 +351,7 @@ impl Worker {
     /// Stores the result (write-once; the full output, for paging), then replies with what is
     /// stored, fitted to the command's budget, and emits the event if this result is the one
     /// stored. Returns whether the command is settled (its final result is stored).
-    async fn deliver(&self, command: &Command, result: CommandResult) -> bool {
+    async fn deliver(&self, command: &Command, signature: &str, result: CommandResult) -> bool {
         let (reply, stored) = fit_to_budget(command, &result);
         let until = tokio::time::Instant::now()
             + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default()
@@ -282,7 +362,7 @@ impl Worker {
         .await;
         match outcome {
             Ok(Stored::Written) => {
-                self.reply(command, &reply).await;
+                self.reply(command, signature, &reply).await;
                 self.emit(command, &result).await;
                 tracing::info!(
                     status = result.status.as_str(),
@@ -298,7 +378,7 @@ impl Worker {
                     stored_by = existing.executor_id,
                     "a final result was stored first; it stays, and this one is dropped"
                 );
-                self.reply(command, &fit_to_budget(command, &existing).0).await;
+                self.reply(command, signature, &fit_to_budget(command, &existing).0).await;
                 self.re_emit(command, &existing).await;
                 true
             }

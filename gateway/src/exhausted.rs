@@ -50,9 +50,14 @@ async fn settle(state: &AppState, advisory: MaxDeliveries) {
         Ok(s) => s,
         Err(e) => return tracing::warn!(error = %e, "cannot open the commands stream"),
     };
-    let command: Command = match stream.get_raw_message(advisory.stream_seq).await {
+    let (command, signature): (Command, String) = match stream.get_raw_message(advisory.stream_seq).await {
         Ok(raw) => match protocol::decode(&raw.payload) {
-            Ok(c) => c,
+            Ok(c) => match state.signer.verify_own(Some(&raw.headers), &raw.payload) {
+                Ok(signature) => (c, signature),
+                Err(refusal) => {
+                    return tracing::warn!(seq = advisory.stream_seq, %refusal, "an exhausted message this gateway did not sign; left alone");
+                }
+            },
             Err(e) => {
                 return tracing::warn!(seq = advisory.stream_seq, error = %e, "undecodable exhausted command");
             }
@@ -76,7 +81,9 @@ async fn settle(state: &AppState, advisory: MaxDeliveries) {
     match results::store_final(&state.js, &state.buckets.results, &failure).await {
         Ok(Stored::Written) => {
             tracing::warn!("every delivery of the command failed; answered with an explicit failure");
-            if let Ok(payload) = protocol::encode(&fit_to_budget(&command, &failure).0) {
+            let reply =
+                CommandResult { command_signature: Some(signature), ..fit_to_budget(&command, &failure).0 };
+            if let Ok(payload) = protocol::encode(&reply) {
                 let _ = state.nats.publish(command.reply_to.clone(), payload).await;
             }
             let data = json!({"command_id": command.id, "verb": command.request.verb(), "status": failure.status, "error": failure.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service});

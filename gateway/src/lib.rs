@@ -58,6 +58,13 @@ pub enum Error {
         #[source]
         source: async_nats::SubscribeError,
     },
+    #[error("the command signing key")]
+    Signing(#[from] kubently_shared::signing::KeyError),
+    #[error(
+        "signing.key_file is not set: every command is signed, and executors run only what a \
+         trusted key signed (`kubently-admin signing-key` makes a key pair)"
+    )]
+    NoSigningKey,
     #[error(transparent)]
     Shared(#[from] kubently_shared::Error),
     #[error("HTTP server failed")]

@@ -4,8 +4,9 @@
 //!
 //! A reply counts only if it comes from the command's cluster: its subject names the cluster
 //! (`kubently.reply.<cluster>.…`, which NATS lets only that cluster's executors publish to) and
-//! the result names the same cluster and command. An executor of another cluster cannot answer
-//! for this one.
+//! the result names the same cluster and command, and echoes the signature of the very message
+//! this gateway published. An executor of another cluster cannot answer for this one, and an
+//! executor's refusal of a forged or replayed copy does not end the real command.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 struct Pending {
     cluster_id: String,
+    signature: String,
     tx: oneshot::Sender<CommandResult>,
 }
 
@@ -52,9 +54,11 @@ impl ReplyRouter {
         self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn register(&self, cluster_id: &str, id: Uuid) -> Waiter {
+    /// Waits for the reply to command `id` of `cluster_id`, published with `signature`.
+    pub fn register(&self, cluster_id: &str, id: Uuid, signature: &str) -> Waiter {
         let (tx, rx) = oneshot::channel();
-        self.lock().insert(id, Pending { cluster_id: cluster_id.to_string(), tx });
+        let pending = Pending { cluster_id: cluster_id.to_string(), signature: signature.to_string(), tx };
+        self.lock().insert(id, pending);
         Waiter { id, rx, router: self.clone() }
     }
 
@@ -75,7 +79,11 @@ impl ReplyRouter {
             let sender = names::reply_subject_cluster(&msg.subject);
             let mut waiting = self.lock();
             match waiting.get(&result.command_id) {
-                Some(p) if sender == Some(p.cluster_id.as_str()) && result.cluster_id == p.cluster_id => {
+                Some(p)
+                    if sender == Some(p.cluster_id.as_str())
+                        && result.cluster_id == p.cluster_id
+                        && result.command_signature.as_deref() == Some(p.signature.as_str()) =>
+                {
                     if let Some(p) = waiting.remove(&result.command_id) {
                         let _ = p.tx.send(result);
                     }
@@ -85,7 +93,9 @@ impl ReplyRouter {
                     command_id = %result.command_id,
                     expected_cluster = %p.cluster_id,
                     result_cluster = %result.cluster_id,
-                    "ignored a reply from another cluster than the command's"
+                    error = result.error.as_deref().unwrap_or(""),
+                    "ignored a reply that does not answer the message this gateway signed (another \
+                     cluster's, or the refusal of a forged or replayed copy)"
                 ),
                 None => {
                     tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting")

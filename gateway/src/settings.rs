@@ -16,6 +16,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub mcp: McpSettings,
     pub a2a: A2aSettings,
+    /// The command signing key.
+    pub signing: kubently_shared::signing::SignerSettings,
 }
 
 /// The A2A door's task store (NATS KV, shared by every gateway replica).

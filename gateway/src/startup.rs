@@ -8,6 +8,7 @@ use async_nats::jetstream;
 use axum::Router;
 use kubently_shared::events::EventPublisher;
 use kubently_shared::provision;
+use kubently_shared::signing::CommandSigner;
 
 use crate::activity::ClusterActivity;
 use crate::audit::AuditLog;
@@ -31,6 +32,13 @@ impl Application {
     /// router and registry watchers, and binds the HTTP listener.
     pub async fn build(settings: Settings) -> Result<Self> {
         let keys = KeyRing::from_settings(&settings.auth)?;
+        let signer = Arc::new(CommandSigner::from_file(
+            settings.signing.key_file.as_deref().ok_or(Error::NoSigningKey)?,
+        )?);
+        tracing::info!(
+            public_key = signer.public_key(),
+            "commands are signed; executors must trust this key"
+        );
         let instance_id = settings
             .server
             .instance_id
@@ -107,6 +115,7 @@ impl Application {
             events,
             metrics,
             webhooks,
+            signer,
         });
         tokio::spawn(crate::exhausted::answer(state.clone()));
         tokio::spawn(crate::provisioner::answer(state.clone()));

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use kubently_shared::signing::CommandSigner;
+
 use async_nats::jetstream;
 use axum::extract::FromRef;
 use kubently_shared::events::EventPublisher;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub policy: PolicyConfig,
     pub webhooks: Webhooks,
+    /// Signs every command this gateway publishes.
+    pub signer: Arc<CommandSigner>,
 }
 
 /// The key ring is what authentication needs of the state (`auth` stays below the state).

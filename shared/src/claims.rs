@@ -23,6 +23,10 @@ pub struct Claim {
     pub executor_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub claimed_at: OffsetDateTime,
+    /// The commands stream's sequence of the message claimed: a redelivery is the same message,
+    /// a replayed copy (someone re-published the signed command) another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_sequence: Option<u64>,
 }
 
 /// What [`claim`] found.
@@ -60,7 +64,21 @@ impl Claim {
     /// A claim by `executor_id`, now. Make it once per delivery and retry [`claim`] with it: an
     /// attempt whose ack was lost may have stored it, and the retry recognizes it as its own.
     pub fn new(executor_id: &str) -> Self {
-        Self { executor_id: executor_id.to_string(), claimed_at: OffsetDateTime::now_utc() }
+        Self {
+            executor_id: executor_id.to_string(),
+            claimed_at: OffsetDateTime::now_utc(),
+            stream_sequence: None,
+        }
+    }
+
+    /// The claim of the message at `stream_sequence` of the commands stream.
+    pub fn for_message(self, stream_sequence: u64) -> Self {
+        Self { stream_sequence: Some(stream_sequence), ..self }
+    }
+
+    /// Whether `stream_sequence` is another message than the one claimed (a replayed copy).
+    pub fn is_other_message(&self, stream_sequence: Option<u64>) -> bool {
+        matches!((self.stream_sequence, stream_sequence), (Some(a), Some(b)) if a != b)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod provision;
 pub mod results;
 pub mod retry;
 pub mod shutdown;
+pub mod signing;
 pub mod telemetry;
 
 pub use error::{Error, Result};

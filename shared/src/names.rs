@@ -58,6 +58,9 @@ pub const EXHAUSTED_QUEUE_GROUP: &str = "kubently-gateways-exhausted";
 /// The durable pull consumer of a cluster is `executor-<cluster>`.
 pub const EXECUTOR_CONSUMER_PREFIX: &str = "executor";
 
+/// A command's signature and the public key of its signer (see [`crate::signing`]).
+pub const HEADER_SIGNATURE: &str = "Kubently-Signature";
+pub const HEADER_SIGNING_KEY: &str = "Kubently-Signing-Key";
 /// Tracing / correlation headers carried on command, reply and event messages.
 pub const HEADER_COMMAND_ID: &str = "Kubently-Command-Id";
 pub const HEADER_CORRELATION_ID: &str = "Kubently-Correlation-Id";

@@ -239,6 +239,10 @@ pub struct CommandResult {
     /// "nobody answered in time".
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub deadline: Option<OffsetDateTime>,
+    /// On replies only: the signature of the command message this answers (see
+    /// [`crate::signing`]), so a gateway takes it only for the very message it signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_signature: Option<String>,
 }
 
 impl WireMessage for CommandResult {
@@ -270,6 +274,7 @@ impl CommandResult {
             caller: Some(command.caller.service.clone()),
             verb: Some(command.request.verb().to_string()),
             deadline: None,
+            command_signature: None,
         }
     }
 

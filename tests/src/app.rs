@@ -206,6 +206,7 @@ impl TestApp {
         s.kube.kubeconfig =
             Some(opts.kubeconfig.clone().unwrap_or_else(|| self.ctx.stack.kubeconfig.clone()));
         s.policy.restricted_resources = opts.restricted_resources.clone();
+        s.signing.trusted_keys = vec![self.ctx.stack.signing_public_key.clone()];
         s
     }
 
@@ -351,6 +352,7 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
             admin: false,
         },
     ];
+    s.signing.key_file = Some(ctx.stack.signing_key_file.clone());
     s.webhooks.allow_loopback = true;
     s.webhooks.retry_schedule_seconds = vec![1, 1];
     s.webhooks.timeout_seconds = 2;
@@ -460,7 +462,8 @@ impl TestApp {
             .env("KUBENTLY__NATS__ACK_WAIT_SECONDS", s.nats.ack_wait_seconds.to_string())
             .env("KUBENTLY__EXECUTOR__HEALTH_PORT", "0")
             .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", s.executor.allow_write_identity.to_string())
-            .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
+            .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig)
+            .env("KUBENTLY__SIGNING__TRUSTED_KEYS", s.signing.trusted_keys.join(","));
         let daemon = crate::process::Daemon::spawn(
             &format!("executor {id}"),
             cmd,

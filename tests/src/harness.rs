@@ -22,6 +22,10 @@ use crate::kube_cluster::{ClusterOptions, KubeCluster, client_from};
 use crate::nats_server::NatsServer;
 use crate::process::{Lifetime, remove_at_exit};
 use crate::{devstack_state, paths, scenario};
+use bytes::Bytes;
+use kubently_shared::names::{HEADER_MSG_ID, Names};
+use kubently_shared::protocol::{self, Command};
+use kubently_shared::signing::CommandSigner;
 
 /// The shared, per-run stack.
 #[derive(Debug)]
@@ -32,6 +36,9 @@ pub struct TestStack {
     pub kube_server: String,
     /// True when the tests run against `./dev up`'s cluster.
     pub reused_dev_cluster: bool,
+    /// The run's command signing key (gateways sign with it, executors trust its public key).
+    pub signing_key_file: PathBuf,
+    pub signing_public_key: String,
 }
 
 /// Starts the stack on first use; later calls return the same one. Panics (failing the test)
@@ -97,7 +104,13 @@ async fn start() -> anyhow::Result<TestStack> {
     scenario::seed(&client).await.context("seeding the demo scenario")?;
     scenario::wait_converged(&client, Duration::from_secs(180), &progress).await?;
     progress(&format!("stack ready ({:.1}s)", t0.elapsed().as_secs_f64()));
+    let signing_key_file = dir.join("signing.key");
+    std::fs::write(&signing_key_file, kubently_shared::signing::generate_seed())?;
+    let signing_public_key =
+        kubently_shared::signing::CommandSigner::from_file(&signing_key_file)?.public_key().to_string();
     Ok(TestStack {
+        signing_key_file,
+        signing_public_key,
         nats_url: nats.url.clone(),
         nats_monitor_port: nats.monitor_port,
         kubeconfig: cluster.kubeconfig.clone(),
@@ -198,6 +211,28 @@ impl TestContext {
 
     pub fn jetstream(&self) -> async_nats::jetstream::Context {
         async_nats::jetstream::new(self.nats.clone())
+    }
+
+    /// `command` as a gateway publishes it: the payload and headers signed with the run's key.
+    pub fn signed_command(&self, command: &Command) -> (async_nats::HeaderMap, Bytes) {
+        let payload = protocol::encode(command).expect("encode the command");
+        let signer = CommandSigner::from_file(&self.stack.signing_key_file).expect("the run's signing key");
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(HEADER_MSG_ID, command.id.to_string().as_str());
+        signer.sign_into(&payload, &mut headers);
+        (headers, payload)
+    }
+
+    /// Publishes `command` signed on its cluster's subject of `names` and waits for the stream to
+    /// store it.
+    pub async fn publish_signed(&self, names: &Names, command: &Command) {
+        let (headers, payload) = self.signed_command(command);
+        self.jetstream()
+            .publish_with_headers(names.command_subject(&command.cluster_id), headers, payload)
+            .await
+            .expect("publish")
+            .await
+            .expect("the commands stream stores it");
     }
 
     /// A fresh namespace `t-<id>-<suffix>`, deleted when the guard drops.

@@ -138,7 +138,7 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             .queue_callback(&job)
             .await
             .map_err(AppError::nats("cannot queue the async command's follow-up"))?;
-        queue(state, &command, deadline_instant(&command)).await?;
+        queue(state, &Signed::new(state, &command)?, deadline_instant(&command)).await?;
         state.metrics.record_command(&command.cluster_id, command.request.verb(), "accepted", 0.0);
         state.audit.record(AuditEntry::executed(&command, &input.typed, "accepted", None));
         tracing::info!("async command accepted");
@@ -192,10 +192,11 @@ fn deadline_instant(command: &Command) -> tokio::time::Instant {
 /// The executor's result, or `None` if none arrived by the deadline.
 async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Option<CommandResult>> {
     let deadline = deadline_instant(command);
-    let waiter = state.replies.register(&command.cluster_id, command.id);
+    let signed = Signed::new(state, command)?;
+    let waiter = state.replies.register(&command.cluster_id, command.id, &signed.signature);
     // The stream's ack and the executor's reply are awaited together (one round trip less): a
     // refused publish still fails the request, and a reply can only follow a stored command.
-    let (queued, reply) = (queue(state, command, deadline), waiter.wait(deadline + REPLY_GRACE));
+    let (queued, reply) = (queue(state, &signed, deadline), waiter.wait(deadline + REPLY_GRACE));
     tokio::pin!(queued, reply);
     let mut acked = false;
     loop {
@@ -270,22 +271,40 @@ fn outcome_of(command: &Command, r: CommandResult) -> CommandOutcome {
 
 /// Sends the command to its cluster's queue (deduplicated by id) and waits for the stream to
 /// store it, retrying transient failures until `give_up_at`.
-async fn queue(state: &AppState, command: &Command, give_up_at: tokio::time::Instant) -> AppResult<()> {
-    let payload = protocol::encode(command).map_err(AppError::internal("encoding the command"))?;
-    // Fallible constructors: a value that cannot be a header is an error, never a panic (input
-    // validation refuses such values before they get here).
-    let value =
-        |v: &str| v.parse::<HeaderValue>().map_err(AppError::internal("building the command's headers"));
-    let mut headers = HeaderMap::new();
-    let id = value(&command.id.to_string())?;
-    headers.insert(HEADER_MSG_ID, id.clone());
-    headers.insert(HEADER_COMMAND_ID, id);
-    if let Some(c) = &command.correlation_id {
-        headers.insert(HEADER_CORRELATION_ID, value(c)?);
+/// A command message as published: payload, headers, and the signature over the payload.
+struct Signed {
+    subject: String,
+    payload: bytes::Bytes,
+    headers: HeaderMap,
+    signature: String,
+}
+
+impl Signed {
+    fn new(state: &AppState, command: &Command) -> AppResult<Self> {
+        let payload = protocol::encode(command).map_err(AppError::internal("encoding the command"))?;
+        // Fallible constructors: a value that cannot be a header is an error, never a panic (input
+        // validation refuses such values before they get here).
+        let value =
+            |v: &str| v.parse::<HeaderValue>().map_err(AppError::internal("building the command's headers"));
+        let mut headers = HeaderMap::new();
+        let id = value(&command.id.to_string())?;
+        headers.insert(HEADER_MSG_ID, id.clone());
+        headers.insert(HEADER_COMMAND_ID, id);
+        if let Some(c) = &command.correlation_id {
+            headers.insert(HEADER_CORRELATION_ID, value(c)?);
+        }
+        let signature = state.signer.sign_into(&payload, &mut headers);
+        Ok(Self { subject: state.names.command_subject(&command.cluster_id), payload, headers, signature })
     }
-    let subject = state.names.command_subject(&command.cluster_id);
+}
+
+async fn queue(state: &AppState, signed: &Signed, give_up_at: tokio::time::Instant) -> AppResult<()> {
     retry::until(give_up_at, "queue the command", || async {
-        state.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
+        state
+            .js
+            .publish_with_headers(signed.subject.clone(), signed.headers.clone(), signed.payload.clone())
+            .await?
+            .await
     })
     .await
     .map(|_| ())

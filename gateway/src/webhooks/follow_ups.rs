@@ -307,6 +307,7 @@ impl Webhooks {
                 caller: Some(job.caller.clone()),
                 verb: Some(job.verb.clone()),
                 deadline: Some(job.deadline),
+                command_signature: None,
             },
         }
     }

@@ -706,11 +706,7 @@ async fn a_claimant_that_died_after_storing_its_result_still_gets_its_one_termin
         }
 
         let mut replies = app.ctx.nats.subscribe(command.reply_to.clone()).await.expect("subscribe");
-        js.publish(names.command_subject(&app.cluster_id), protocol::encode(&command).expect("encode"))
-            .await
-            .expect("publish")
-            .await
-            .expect("stored");
+        app.ctx.publish_signed(names, &command).await;
         let reply = tokio::time::timeout(Duration::from_secs(15), replies.next())
             .await
             .expect("a reply within 15 s")

@@ -106,7 +106,11 @@ async fn a_redelivered_command_never_replaces_the_result_its_first_executor_stor
     };
     let stored = results::store_final(&js, &buckets.results, &ran).await.expect("store");
     assert!(matches!(stored, Stored::Written));
-    js.publish(command.reply_to.clone(), protocol::encode(&ran).expect("encode")).await.expect("reply");
+    let reply = CommandResult {
+        command_signature: kubently_shared::signing::signature_of(_unacked.headers.as_ref()),
+        ..ran.clone()
+    };
+    js.publish(command.reply_to.clone(), protocol::encode(&reply).expect("encode")).await.expect("reply");
     drop(_unacked);
 
     // The second replica gets the redelivery after the ack wait: it must neither run the command

@@ -130,14 +130,7 @@ async fn run_direct(app: &TestApp, command_type: &str, args: &[&str]) -> Command
     command.reply_to = names.reply_subject(&command.cluster_id, "direct", command.id);
     let mut replies =
         app.ctx.nats.subscribe(command.reply_to.clone()).await.expect("subscribe to the reply subject");
-    let payload = protocol::encode(&command).expect("encode the command");
-    app.ctx
-        .jetstream()
-        .publish(names.command_subject(&app.cluster_id), payload)
-        .await
-        .expect("publish")
-        .await
-        .expect("the commands stream stores it");
+    app.ctx.publish_signed(names, &command).await;
     let reply = tokio::time::timeout(Duration::from_secs(30), replies.next())
         .await
         .expect("a reply within 30 s")
