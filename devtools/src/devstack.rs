@@ -7,6 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use kubently_admin::cli::Setup as BusSetup;
+use kubently_shared::names::Names;
 
 use kubently_tests::devstack_state::StackState;
 use kubently_tests::kube_cluster::{ClusterOptions, KubeCluster, NODE_NAME, client_from};
@@ -49,10 +51,17 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("logs"))?;
     let logs = dir.join("logs");
 
-    say("starting nats-server (JetStream)");
-    let nats = NatsServer::start(&dir.join("nats"), &logs.join("nats-server.log"), Lifetime::Detached)
-        .await?
-        .keep_running();
+    say("setting up the bus: operator-mode NATS accounts, TLS, command signing key (.dev/bus)");
+    let bus = BusSetup::create(&dir.join("bus"), &["127.0.0.1", "localhost"], &Names::new())?;
+    say("starting nats-server (JetStream, authentication and TLS)");
+    let nats = NatsServer::start(
+        &dir.join("nats"),
+        &logs.join("nats-server.log"),
+        Lifetime::Detached,
+        Some(&bus.nats_config),
+    )
+    .await?
+    .keep_running();
     say(&format!("nats-server ready at {}", nats.url));
 
     let (kube, kubeconfig) = match &opts.kubeconfig {
@@ -84,7 +93,7 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
 
     let api_key = local_api_key(&dir)?;
     let (gateway_url, gateway, executor) =
-        match start_kubently(&nats.url, &kubeconfig, &api_key, &logs, &say).await {
+        match start_kubently(&bus, &nats.url, &kubeconfig, &api_key, &logs, &say).await {
             Ok(v) => v,
             Err(e) => {
                 kube.iter().for_each(KubeCluster::stop);
@@ -103,6 +112,7 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         api_key,
         gateway,
         executor,
+        bus_dir: Some(bus.dir.clone()),
     };
     state.save()?;
     say("stack is up");
@@ -135,6 +145,7 @@ fn local_api_key(dir: &Path) -> anyhow::Result<String> {
 }
 
 async fn start_kubently(
+    bus: &BusSetup,
     nats_url: &str,
     kubeconfig: &Path,
     api_key: &str,
@@ -151,7 +162,8 @@ async fn start_kubently(
         .env("KUBENTLY__SERVER__PORT", port.to_string())
         .env("KUBENTLY__NATS__URL", nats_url)
         .env("KUBENTLY__AUTH__API_KEYS", format!("dev:{api_key}"))
-        .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true");
+        .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
+        .envs(bus.gateway_env(&Names::new())?);
     let gateway =
         Daemon::spawn("kubently-gateway", cmd, &logs.join("kubently-gateway.log"), Lifetime::Detached)?;
     wait_until("kubently-gateway", Duration::from_secs(20), Some(&gateway), || async move {
@@ -170,7 +182,8 @@ async fn start_kubently(
         // often an admin's). The executor's privilege check would refuse it otherwise; with this
         // it starts and its presence record says it holds a write identity.
         .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", "true")
-        .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig);
+        .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig)
+        .envs(bus.executor_env(&Names::new(), LOCAL_CLUSTER_ID)?);
     let executor =
         Daemon::spawn("kubently-executor", cmd, &logs.join("kubently-executor.log"), Lifetime::Detached)?;
     wait_until("kubently-executor", Duration::from_secs(30), Some(&executor), || async move {
@@ -251,6 +264,11 @@ pub fn env() -> anyhow::Result<()> {
     let state = require_running()?;
     println!("export KUBECONFIG={}", state.kubeconfig.display());
     println!("export NATS_URL={}", state.nats_url);
+    if let Some(bus) = &state.bus_dir {
+        // The `nats` CLI's variables: unrestricted developer credentials and the bus CA.
+        println!("export NATS_CREDS={}", BusSetup::load(bus)?.root_creds()?.display());
+        println!("export NATS_CA={}", bus.join("tls/ca.crt").display());
+    }
     println!("export KUBENTLY_URL={}", state.gateway_url);
     println!("export KUBENTLY_API_KEY={}", state.api_key);
     Ok(())

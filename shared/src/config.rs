@@ -80,6 +80,9 @@ pub struct NatsSettings {
     pub url: String,
     /// Path to a `.creds` file (JWT + nkey seed); never logged.
     pub credentials_file: Option<std::path::PathBuf>,
+    /// The CA that signed the servers' certificates: TLS is then required and the server
+    /// verified against it (the bus CA of `kubently-admin init`).
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// Replicas of every stream and bucket: 1 on a single server, 3 on the 3-node cluster.
     pub replicas: usize,
     /// Isolates every stream, bucket and subject name (several deployments or tests on one NATS).
@@ -94,6 +97,7 @@ impl Default for NatsSettings {
         Self {
             url: "nats://127.0.0.1:4222".into(),
             credentials_file: None,
+            tls_ca_file: None,
             replicas: 1,
             prefix: None,
             ack_wait_seconds: 30,
@@ -121,6 +125,9 @@ impl NatsSettings {
             .reconnect_delay_callback(reconnect_delay);
         if let Some(prefix) = inbox_prefix {
             options = options.custom_inbox_prefix(prefix);
+        }
+        if let Some(ca) = &self.tls_ca_file {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
         }
         if let Some(path) = &self.credentials_file {
             options = options.credentials_file(path).await.map_err(|e| crate::Error::NatsConnect {
@@ -187,6 +194,7 @@ impl std::fmt::Debug for NatsSettings {
         f.debug_struct("NatsSettings")
             .field("url", &self.url)
             .field("credentials_file", &self.credentials_file.as_ref().map(|_| "<set>"))
+            .field("tls_ca_file", &self.tls_ca_file)
             .field("replicas", &self.replicas)
             .field("prefix", &self.prefix)
             .finish()

@@ -207,7 +207,16 @@ impl TestApp {
             Some(opts.kubeconfig.clone().unwrap_or_else(|| self.ctx.stack.kubeconfig.clone()));
         s.policy.restricted_resources = opts.restricted_resources.clone();
         s.signing.trusted_keys = vec![self.ctx.stack.signing_public_key.clone()];
+        s.nats.tls_ca_file = Some(self.ctx.stack.bus.tls.ca_cert.clone());
+        s.nats.credentials_file = Some(self.executor_creds(&self.cluster_id));
         s
+    }
+
+    /// Fresh NATS credentials for an executor of `cluster_id` in this app's installation.
+    pub fn executor_creds(&self, cluster_id: &str) -> std::path::PathBuf {
+        let names = kubently_shared::names::Names::with_prefix(&self.prefix).expect("prefix");
+        let creds = self.ctx.stack.trust().issue_executor(&names, cluster_id).expect("issue executor creds");
+        self.ctx.stack.write_creds(cluster_id, &creds)
     }
 
     /// Starts an executor and waits until the gateway sees it connected.
@@ -352,7 +361,11 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
             admin: false,
         },
     ];
-    s.signing.key_file = Some(ctx.stack.signing_key_file.clone());
+    s.signing.key_file = Some(ctx.stack.bus.signing_key.clone());
+    let names = kubently_shared::names::Names::with_prefix(prefix).expect("prefix");
+    let creds = ctx.stack.trust().gateway(&names).expect("gateway creds");
+    s.nats.credentials_file = Some(ctx.stack.write_creds("gateway", &creds));
+    s.nats.tls_ca_file = Some(ctx.stack.bus.tls.ca_cert.clone());
     s.webhooks.allow_loopback = true;
     s.webhooks.retry_schedule_seconds = vec![1, 1];
     s.webhooks.timeout_seconds = 2;
@@ -463,7 +476,12 @@ impl TestApp {
             .env("KUBENTLY__EXECUTOR__HEALTH_PORT", "0")
             .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", s.executor.allow_write_identity.to_string())
             .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig)
-            .env("KUBENTLY__SIGNING__TRUSTED_KEYS", s.signing.trusted_keys.join(","));
+            .env("KUBENTLY__SIGNING__TRUSTED_KEYS", s.signing.trusted_keys.join(","))
+            .env(
+                "KUBENTLY__NATS__CREDENTIALS_FILE",
+                s.nats.credentials_file.as_ref().expect("executor creds"),
+            )
+            .env("KUBENTLY__NATS__TLS_CA_FILE", s.nats.tls_ca_file.as_ref().expect("bus CA"));
         let daemon = crate::process::Daemon::spawn(
             &format!("executor {id}"),
             cmd,

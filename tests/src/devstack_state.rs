@@ -27,6 +27,9 @@ pub struct StackState {
     pub api_key: String,
     pub gateway: Daemon,
     pub executor: Daemon,
+    /// The bus setup (`kubently-admin init`): trust, TLS, signing key.
+    #[serde(default)]
+    pub bus_dir: Option<PathBuf>,
 }
 
 impl StackState {

@@ -23,6 +23,8 @@ use crate::nats_server::NatsServer;
 use crate::process::{Lifetime, remove_at_exit};
 use crate::{devstack_state, paths, scenario};
 use bytes::Bytes;
+use kubently_admin::cli::Setup as BusSetup;
+use kubently_admin::trust::Trust;
 use kubently_shared::names::{HEADER_MSG_ID, Names};
 use kubently_shared::protocol::{self, Command};
 use kubently_shared::signing::CommandSigner;
@@ -36,9 +38,43 @@ pub struct TestStack {
     pub kube_server: String,
     /// True when the tests run against `./dev up`'s cluster.
     pub reused_dev_cluster: bool,
-    /// The run's command signing key (gateways sign with it, executors trust its public key).
-    pub signing_key_file: PathBuf,
+    /// The run's bus setup (`kubently-admin init`): trust, TLS, signing key.
+    pub bus: BusSetup,
+    /// Unrestricted credentials of the Kubently account, for test code's own connection.
+    pub root_creds: PathBuf,
+    /// The run's command signing key's public half (executors trust it).
     pub signing_public_key: String,
+}
+
+impl TestStack {
+    /// A connection with `creds` to the run's nats-server (TLS, verified against the bus CA).
+    pub async fn connect_as(&self, creds: &std::path::Path) -> async_nats::Client {
+        self.connect_to(&self.nats_url, creds).await
+    }
+
+    /// A connection with `creds` to `url` (a node of the run's trust and CA).
+    pub async fn connect_to(&self, url: &str, creds: &std::path::Path) -> async_nats::Client {
+        async_nats::ConnectOptions::with_credentials_file(creds)
+            .await
+            .expect("credentials file")
+            .add_root_certificates(self.bus.tls.ca_cert.clone())
+            .require_tls(true)
+            .connect(url.split(',').collect::<Vec<_>>())
+            .await
+            .expect("connect to the test nats-server")
+    }
+
+    /// The run's trust (to issue and revoke credentials).
+    pub fn trust(&self) -> Trust {
+        Trust::load(&self.bus.dir.join("trust")).expect("the run's bus trust")
+    }
+
+    /// Writes fresh credentials to a file of the run and returns its path.
+    pub fn write_creds(&self, name: &str, creds: &kubently_admin::trust::Credentials) -> PathBuf {
+        let path = self.bus.dir.join("creds").join(format!("{name}-{}.creds", uuid::Uuid::new_v4().simple()));
+        creds.write(&path).expect("write credentials");
+        path
+    }
 }
 
 /// Starts the stack on first use; later calls return the same one. Panics (failing the test)
@@ -73,11 +109,18 @@ async fn start() -> anyhow::Result<TestStack> {
     let t0 = Instant::now();
     let dir = tempfile::Builder::new().prefix("kubently-tests-").tempdir()?.keep();
     remove_at_exit(&dir);
-    let nats =
-        NatsServer::start(&dir.join("nats"), &dir.join("nats-server.log"), Lifetime::TiedToTestProcess)
-            .await
-            .context("starting nats-server")?
-            .keep_running();
+    let bus = BusSetup::create(&dir.join("bus"), &["127.0.0.1", "localhost"], &Names::new())?;
+    let root_creds = dir.join("bus/root.creds");
+    Trust::load(&dir.join("bus/trust"))?.user("tests", None)?.write(&root_creds)?;
+    let nats = NatsServer::start(
+        &dir.join("nats"),
+        &dir.join("nats-server.log"),
+        Lifetime::TiedToTestProcess,
+        Some(&bus.nats_config),
+    )
+    .await
+    .context("starting nats-server")?
+    .keep_running();
     progress(&format!("nats-server {} ready ({:.1}s)", nats.url, t0.elapsed().as_secs_f64()));
 
     let (cluster, reused) = match devstack_state::running_cluster() {
@@ -104,12 +147,10 @@ async fn start() -> anyhow::Result<TestStack> {
     scenario::seed(&client).await.context("seeding the demo scenario")?;
     scenario::wait_converged(&client, Duration::from_secs(180), &progress).await?;
     progress(&format!("stack ready ({:.1}s)", t0.elapsed().as_secs_f64()));
-    let signing_key_file = dir.join("signing.key");
-    std::fs::write(&signing_key_file, kubently_shared::signing::generate_seed())?;
-    let signing_public_key =
-        kubently_shared::signing::CommandSigner::from_file(&signing_key_file)?.public_key().to_string();
+    let signing_public_key = bus.public_key()?;
     Ok(TestStack {
-        signing_key_file,
+        bus,
+        root_creds,
         signing_public_key,
         nats_url: nats.url.clone(),
         nats_monitor_port: nats.monitor_port,
@@ -200,7 +241,7 @@ impl TestContext {
         let stack = stack();
         let id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
         let kube = client_from(&stack.kubeconfig).await.expect("kube client for the test cluster");
-        let nats = async_nats::connect(&stack.nats_url).await.expect("connect to the test nats-server");
+        let nats = stack.connect_as(&stack.root_creds).await;
         Self { stack, id, kube, nats }
     }
 
@@ -216,7 +257,7 @@ impl TestContext {
     /// `command` as a gateway publishes it: the payload and headers signed with the run's key.
     pub fn signed_command(&self, command: &Command) -> (async_nats::HeaderMap, Bytes) {
         let payload = protocol::encode(command).expect("encode the command");
-        let signer = CommandSigner::from_file(&self.stack.signing_key_file).expect("the run's signing key");
+        let signer = CommandSigner::from_file(&self.stack.bus.signing_key).expect("the run's signing key");
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(HEADER_MSG_ID, command.id.to_string().as_str());
         signer.sign_into(&payload, &mut headers);

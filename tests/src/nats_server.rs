@@ -25,6 +25,9 @@ pub struct NatsServer {
 struct NodeOptions<'a> {
     name: &'a str,
     config: PathBuf,
+    /// Appended to `config` (the bus's operator-mode auth and TLS: `kubently-admin init`'s
+    /// `nats-auth.conf`).
+    security: Option<&'a Path>,
     store_dir: &'a Path,
     log: &'a Path,
     lifetime: Lifetime,
@@ -35,11 +38,17 @@ struct NodeOptions<'a> {
 }
 
 impl NatsServer {
-    /// One node from `nats/dev.conf`, store in `store_dir`.
-    pub async fn start(store_dir: &Path, log: &Path, lifetime: Lifetime) -> anyhow::Result<Self> {
+    /// One node from `nats/dev.conf` plus `security` (auth and TLS), store in `store_dir`.
+    pub async fn start(
+        store_dir: &Path,
+        log: &Path,
+        lifetime: Lifetime,
+        security: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let opts = NodeOptions {
             name: "kubently-dev",
             config: paths::nats_config_dir().join("dev.conf"),
+            security,
             store_dir,
             log,
             lifetime,
@@ -55,9 +64,38 @@ impl NatsServer {
         let bin = paths::nats_server_bin();
         paths::require(&bin, "nats-server")?;
         let (client_port, monitor_port) = opts.ports.unwrap_or_else(|| (free_port(), free_port()));
+        let mut tls = false;
+        let config = match opts.security {
+            None => opts.config.clone(),
+            Some(security) => {
+                // nats-server has no second -c: one file with both. Each node keeps the account
+                // JWTs it resolves in a directory of its own (nodes sharing a host must not share it).
+                let combined = opts.store_dir.with_extension("conf");
+                let accounts = opts.store_dir.with_extension("accounts");
+                let security =
+                    std::fs::read_to_string(security).context("reading the bus security config")?;
+                tls = security.lines().any(|l| l.starts_with("tls {"));
+                let security: Vec<String> = security
+                    .lines()
+                    .map(|l| match l.trim_start().strip_prefix("dir: ") {
+                        Some(_) => format!("  dir: \"{}\"", accounts.display()),
+                        None => l.to_string(),
+                    })
+                    .collect();
+                let text = format!(
+                    "{}\n{}\n",
+                    std::fs::read_to_string(&opts.config).context("reading the nats-server config")?,
+                    security.join("\n")
+                );
+                std::fs::create_dir_all(opts.store_dir)?;
+                std::fs::write(&combined, text)?;
+                combined
+            }
+        };
+        let scheme = if tls { "tls" } else { "nats" };
         let mut cmd = Command::new(&bin);
         cmd.arg("-c")
-            .arg(&opts.config)
+            .arg(&config)
             .args(["-a", "127.0.0.1", "-n", opts.name])
             .args(["-p", &client_port.to_string(), "-m", &monitor_port.to_string()])
             .arg("-sd")
@@ -70,7 +108,7 @@ impl NatsServer {
         }
         let daemon = Daemon::spawn(&format!("nats-server {}", opts.name), cmd, opts.log, opts.lifetime)?;
         Ok(Self {
-            url: format!("nats://127.0.0.1:{client_port}"),
+            url: format!("{scheme}://127.0.0.1:{client_port}"),
             client_port,
             monitor_port,
             daemon,
@@ -109,22 +147,29 @@ pub struct NatsCluster {
     pub nodes: Vec<NatsServer>,
     cluster_ports: Vec<u16>,
     dir: PathBuf,
+    security: Option<PathBuf>,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl NatsCluster {
-    pub async fn start() -> anyhow::Result<Self> {
+    pub async fn start(security: Option<&Path>) -> anyhow::Result<Self> {
         let temp = tempfile::Builder::new().prefix("kubently-nats-cluster-").tempdir()?;
-        let mut cluster = Self::start_in(temp.path()).await?;
+        let mut cluster = Self::start_in(temp.path(), security).await?;
         cluster._temp = Some(temp);
         Ok(cluster)
     }
 
     /// The cluster with its stores and logs (`kubently-<n>.log`) in `dir`, which is kept.
-    pub async fn start_in(dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start_in(dir: &Path, security: Option<&Path>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let mut cluster = Self { nodes: Vec::new(), cluster_ports, dir: dir.to_path_buf(), _temp: None };
+        let mut cluster = Self {
+            nodes: Vec::new(),
+            cluster_ports,
+            dir: dir.to_path_buf(),
+            security: security.map(Path::to_path_buf),
+            _temp: None,
+        };
         for i in 0..3 {
             let node = cluster.spawn_node(i, None)?;
             cluster.nodes.push(node);
@@ -146,6 +191,7 @@ impl NatsCluster {
         NatsServer::spawn(NodeOptions {
             name: &name,
             config: paths::nats_config_dir().join(format!("cluster/node-{}.conf", i + 1)),
+            security: self.security.as_deref(),
             store_dir: &self.dir.join(&name),
             log: &self.dir.join(format!("{name}.log")),
             lifetime: Lifetime::TiedToTestProcess,

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
+use kubently_admin::cli::Setup as BusSetup;
 use kubently_executor::engine::{Engine, ExecOptions};
+use kubently_shared::names::Names;
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
 use kubently_tests::devstack_state::StackState;
 use kubently_tests::kube_cluster::client_from;
@@ -235,7 +237,7 @@ async fn webhooks(
     say(&format!("webhooks: command completion → receipt {lat}"));
 
     // Throughput: a burst published straight to the events stream.
-    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+    let js = async_nats::jetstream::new(connect(nats_url).await?);
     let names = kubently_shared::names::Names::with_prefix(prefix)?;
     let before = receiver.received().len();
     let started = Instant::now();
@@ -299,7 +301,7 @@ async fn webhooks(
 /// Deletes every stream and bucket of bench runs (this one and any interrupted earlier one), so
 /// runs do not pile hundreds of thousands of audit records and results into the dev NATS store.
 async fn remove_bench_streams(nats_url: &str) -> anyhow::Result<()> {
-    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+    let js = async_nats::jetstream::new(connect(nats_url).await?);
     let is_bench = |name: &str| {
         let name = name.strip_prefix("KV_").unwrap_or(name);
         name.len() > 10
@@ -438,6 +440,25 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// A connection to the dev stack's NATS with the developer credentials and the bus CA.
+async fn connect(nats_url: &str) -> anyhow::Result<async_nats::Client> {
+    match StackState::load()?.and_then(|s| s.bus_dir) {
+        Some(dir) => BusSetup::load(&dir)?.connect_root(nats_url).await,
+        None => Ok(async_nats::connect(nats_url).await?),
+    }
+}
+
+/// The bus settings of the bench's gateway or executor (none on a stack without a bus setup).
+fn bus_env(
+    state: &StackState,
+    settings: impl FnOnce(&BusSetup) -> anyhow::Result<Vec<(&'static str, String)>>,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    match &state.bus_dir {
+        Some(dir) => settings(&BusSetup::load(dir)?),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// (current, peak) resident set size in KiB.
 fn rss_kib(pid: i32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -461,6 +482,7 @@ async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::
         .env("KUBENTLY__AUTH__API_KEYS", format!("{SERVICE}:{KEY}"))
         .env("KUBENTLY__COMMANDS__CLUSTER_ACTIVE_TTL_SECONDS", "2")
         .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
+        .envs(bus_env(state, |b| b.gateway_env(&Names::with_prefix(prefix)?))?)
         .env("RUST_LOG", "warn");
     let gateway = Daemon::spawn(
         "kubently-gateway (bench)",
@@ -486,6 +508,7 @@ fn start_executor(state: &StackState, prefix: &str, dir: &Path) -> anyhow::Resul
         // The dev stack's admin credential: a lab identity the privilege check would refuse.
         .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", "true")
         .env("KUBENTLY__KUBE__KUBECONFIG", &state.kubeconfig)
+        .envs(bus_env(state, |b| b.executor_env(&Names::with_prefix(prefix)?, CLUSTER))?)
         .env("RUST_LOG", "warn");
     Daemon::spawn("kubently-executor (bench)", cmd, &dir.join("executor.log"), Lifetime::TiedToTestProcess)
 }

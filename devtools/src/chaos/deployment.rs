@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures::StreamExt;
+use kubently_admin::cli::Setup as BusSetup;
+use kubently_shared::names::Names;
 use kubently_tests::paths;
 use kubently_tests::process::{Daemon, Lifetime, free_port, http_get, wait_until};
 
@@ -54,6 +56,7 @@ fn executor_id(slot: char, incarnation: u32) -> String {
 
 pub struct Deployment {
     pub prefix: String,
+    bus: BusSetup,
     seeds: String,
     kubeconfig: PathBuf,
     dir: PathBuf,
@@ -69,6 +72,7 @@ impl Deployment {
     /// cluster connected. Executor `a`'s first incarnation connects to `first_executor_nats`
     /// when given (a cutting proxy) instead of the seed list.
     pub async fn start(
+        bus: &BusSetup,
         seeds: &str,
         kubeconfig: &Path,
         dir: &Path,
@@ -78,6 +82,7 @@ impl Deployment {
         std::fs::create_dir_all(dir)?;
         let mut d = Self {
             prefix: prefix.to_string(),
+            bus: bus.clone(),
             seeds: seeds.to_string(),
             kubeconfig: kubeconfig.to_path_buf(),
             dir: dir.to_path_buf(),
@@ -110,7 +115,8 @@ impl Deployment {
         cmd.env("KUBENTLY__SERVER__HOST", "127.0.0.1")
             .env("KUBENTLY__SERVER__PORT", port.to_string())
             .env("KUBENTLY__AUTH__API_KEYS", format!("chaos:{API_KEY}"))
-            .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true");
+            .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
+            .envs(plain(self.bus.gateway_env(&Names::with_prefix(&self.prefix)?)?));
         self.common_env(&mut cmd);
         let log = self.dir.join(format!("gateway-{}-{incarnation}.log", index + 1));
         Daemon::spawn(&format!("kubently-gateway {}", index + 1), cmd, &log, Lifetime::TiedToTestProcess)
@@ -121,7 +127,8 @@ impl Deployment {
         let mut cmd = Command::new(paths::sibling_bin("kubently-executor"));
         cmd.env("KUBENTLY__EXECUTOR__CLUSTER_ID", CLUSTER_ID)
             .env("KUBENTLY__EXECUTOR__ID", &id)
-            .env("KUBENTLY__KUBE__KUBECONFIG", &self.kubeconfig);
+            .env("KUBENTLY__KUBE__KUBECONFIG", &self.kubeconfig)
+            .envs(plain(self.bus.executor_env(&Names::with_prefix(&self.prefix)?, CLUSTER_ID)?));
         self.common_env(&mut cmd);
         if let Some(url) = nats {
             cmd.env("KUBENTLY__NATS__URL", url);
@@ -247,4 +254,9 @@ async fn wait_executor(daemon: &Daemon) -> anyhow::Result<()> {
         async move { Ok(std::fs::read_to_string(&log)?.contains("executor started")) }
     })
     .await
+}
+
+/// Bus settings without TLS (the chaos NATS has none: its proxies read the protocol).
+fn plain(env: Vec<(&'static str, String)>) -> impl Iterator<Item = (&'static str, String)> {
+    env.into_iter().filter(|(k, _)| *k != "KUBENTLY__NATS__TLS_CA_FILE")
 }

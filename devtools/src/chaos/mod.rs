@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
+use kubently_admin::cli::Setup as BusSetup;
 use kubently_shared::config::NatsSettings;
 use kubently_shared::names::{Names, REPLY_SUBJECT_PREFIX};
 use kubently_shared::protocol::{self, CommandResult, Event};
@@ -145,6 +146,7 @@ impl Say {
 
 struct Ctx {
     say: Say,
+    bus: BusSetup,
     nats: NatsCluster,
     js: async_nats::jetstream::Context,
     receiver: Receiver,
@@ -170,7 +172,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Vec<Row>> {
     std::fs::create_dir_all(&opts.dir)?;
     say.line(&format!("logs and report in {}", opts.dir.display()));
     say.line("starting the 3-node JetStream cluster (nats/cluster/node-{1,2,3}.conf)");
-    let nats = NatsCluster::start_in(&opts.dir.join("nats")).await?;
+    // Authentication and signed commands as everywhere; no TLS: the fault-injection proxies
+    // read the NATS protocol to cut connections at exact points.
+    let bus = BusSetup::create(&opts.dir.join("bus"), &["127.0.0.1"], &Names::new())?;
+    let nats = NatsCluster::start_in(&opts.dir.join("nats"), Some(&bus.nats_config_plain)).await?;
     let monitor = nats.nodes[0].monitor_port;
     wait_until("a JetStream meta leader", Duration::from_secs(60), None, || async move {
         let (_, body) = http_get(monitor, "/jsz").await?;
@@ -181,10 +186,13 @@ pub async fn run(opts: Options) -> anyhow::Result<Vec<Row>> {
     let seeds = nats.seed_list();
     say.line(&format!("NATS cluster up: {seeds}"));
     let client =
-        NatsSettings { url: seeds, ..NatsSettings::default() }.connect("kubently-chaos".into()).await?;
+        NatsSettings { url: seeds, credentials_file: Some(bus.root_creds()?), ..NatsSettings::default() }
+            .connect("kubently-chaos".into())
+            .await?;
     let js = async_nats::jetstream::new(client.clone());
     let receiver = Receiver::start().await;
-    let mut ctx = Ctx { say, nats, js, receiver, kubeconfig: opts.kubeconfig.clone(), dir: opts.dir.clone() };
+    let mut ctx =
+        Ctx { say, bus, nats, js, receiver, kubeconfig: opts.kubeconfig.clone(), dir: opts.dir.clone() };
     let mut rows = Vec::new();
     for (index, scenario) in selected {
         let started = Instant::now();
@@ -212,6 +220,7 @@ async fn run_scenario(ctx: &mut Ctx, index: usize, scenario: &Scenario) -> anyho
         _ => None,
     };
     let mut deployment = Deployment::start(
+        &ctx.bus,
         &ctx.nats.seed_list(),
         &ctx.kubeconfig,
         &dir,

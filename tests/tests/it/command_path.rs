@@ -172,6 +172,7 @@ async fn session_of_another_cluster_is_a_400() {
     let mut other_settings = app.executor_settings("b", &ExecutorOptions::default());
     other_settings.executor.cluster_id = format!("{}-two", app.cluster_id);
     let second_cluster = other_settings.executor.cluster_id.clone();
+    other_settings.nats.credentials_file = Some(app.executor_creds(&second_cluster));
     let other = tokio::spawn(async move {
         let exec = kubently_executor::Application::build(other_settings).await.expect("second executor");
         exec.run_until(tokio::time::sleep(Duration::from_secs(30))).await

@@ -27,10 +27,12 @@ fn text(v: &Value, key: &str) -> String {
 
 /// A 3-node cluster and an app on it (gateway connected through the seed list, replicas 3).
 async fn three_nodes() -> (NatsCluster, TestApp, jetstream::Context) {
-    let cluster = NatsCluster::start().await.expect("start the 3-node cluster from nats/cluster/");
-    let seeds: Vec<String> = cluster.nodes.iter().map(|n| n.url.clone()).collect();
-    let app = TestApp::spawn_on(NatsTarget { url: seeds.join(","), replicas: 3 }).await;
-    let client = async_nats::connect(cluster.urls()).await.expect("connect to the cluster");
+    let stack = kubently_tests::harness::stack();
+    let cluster = NatsCluster::start(Some(&stack.bus.nats_config))
+        .await
+        .expect("start the 3-node cluster from nats/cluster/");
+    let app = TestApp::spawn_on(NatsTarget { url: cluster.seed_list(), replicas: 3 }).await;
+    let client = stack.connect_to(&cluster.seed_list(), &stack.root_creds).await;
     (cluster, app, jetstream::new(client))
 }
 

@@ -26,7 +26,7 @@ fn options(prefix: &str) -> ProvisionOptions {
 }
 
 async fn connect(ctx: &TestContext) -> jetstream::Context {
-    jetstream::new(async_nats::connect(&ctx.stack.nats_url).await.expect("connect to the test nats-server"))
+    jetstream::new(ctx.stack.connect_as(&ctx.stack.root_creds).await)
 }
 
 /// Deletes everything `opts` provisioned (best effort; the server is per test run anyway).

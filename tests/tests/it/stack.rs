@@ -80,8 +80,11 @@ async fn kv_per_key_ttl_expiry_is_seen_by_a_watcher() {
 
 #[tokio::test]
 async fn three_node_nats_cluster_forms_and_replicates_a_stream() {
-    let cluster = NatsCluster::start().await.expect("start the 3-node cluster from nats/cluster/");
-    let client = async_nats::connect(cluster.urls()).await.expect("connect");
+    let stack = kubently_tests::harness::stack();
+    let cluster = NatsCluster::start(Some(&stack.bus.nats_config))
+        .await
+        .expect("start the 3-node cluster from nats/cluster/");
+    let client = stack.connect_to(&cluster.seed_list(), &stack.root_creds).await;
     let js = jetstream::new(client);
     let stream = tokio::time::timeout(WAIT, async {
         loop {

@@ -1,0 +1,276 @@
+//! `kubently-admin`: set up the bus's trust, add and revoke clusters, make signing keys.
+//!
+//! ```text
+//! kubently-admin init           --dir D [--host H]...   trust, bus TLS, signing key, gateway and admin creds, nats-auth.conf
+//! kubently-admin add-cluster    --dir D --cluster C [--format secret|creds] [--namespace N] [--prefix P]
+//! kubently-admin revoke-cluster --dir D --cluster C --nats-url U
+//! kubently-admin signing-key    --out F
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use kubently_shared::names::Names;
+use kubently_shared::signing::{CommandSigner, generate_seed};
+
+use crate::tls::BusTls;
+use crate::trust::Trust;
+use crate::write_private;
+
+const USAGE: &str = "usage:
+  kubently-admin init           --dir DIR [--host HOST]...  set up the bus trust, TLS, signing key and gateway/admin credentials
+  kubently-admin add-cluster    --dir DIR --cluster ID [--format secret|creds] [--namespace NS] [--prefix P]
+  kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL
+  kubently-admin signing-key    --out FILE";
+
+/// Runs `kubently-admin` with `args` (without the program name).
+pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let Some((command, rest)) = args.split_first() else { bail!("{USAGE}") };
+    let flags = Flags::parse(rest)?;
+    match command.as_str() {
+        "init" => {
+            let dir = flags.path("dir")?;
+            let hosts = flags.all("host");
+            let hosts = if hosts.is_empty() { vec!["127.0.0.1", "localhost"] } else { hosts };
+            let setup = Setup::create(&dir, &hosts, &Names::from_prefix(flags.get("prefix"))?)?;
+            println!("{}", setup.summary());
+        }
+        "add-cluster" => {
+            let dir = flags.path("dir")?;
+            let cluster = flags.required("cluster")?;
+            let names = Names::from_prefix(flags.get("prefix"))?;
+            let creds = Trust::load(&dir)?.issue_executor(&names, cluster)?;
+            let setup = Setup::load(&dir)?;
+            match flags.get("format").unwrap_or("secret") {
+                "creds" => print!("{}", creds.file_text()),
+                "secret" => print!(
+                    "{}",
+                    secret_manifest(
+                        flags.get("namespace").unwrap_or("kubently"),
+                        &creds.file_text(),
+                        &std::fs::read_to_string(&setup.tls.ca_cert)?,
+                        &setup.public_key()?,
+                    )
+                ),
+                other => bail!("--format must be `secret` or `creds`, got {other:?}"),
+            }
+            eprintln!("issued NATS credentials for cluster {cluster} (user {})", creds.public_key);
+        }
+        "revoke-cluster" => {
+            let dir = flags.path("dir")?;
+            let cluster = flags.required("cluster")?;
+            let url = flags.required("nats-url")?;
+            let mut trust = Trust::load(&dir)?;
+            let revoked = trust.revoke_cluster(cluster)?;
+            let setup = Setup::load(&dir)?;
+            let system = setup.connect_system(url).await?;
+            trust.push_account(&system).await?;
+            eprintln!("revoked {revoked} credential(s) of cluster {cluster}; its executors are disconnected");
+        }
+        "signing-key" => {
+            let out = flags.path("out")?;
+            write_private(&out, &generate_seed())?;
+            println!("{}", CommandSigner::from_file(&out)?.public_key());
+        }
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+    Ok(())
+}
+
+/// Everything `init` makes, in one directory.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub dir: PathBuf,
+    pub tls: BusTls,
+    pub signing_key: PathBuf,
+    pub gateway_creds: PathBuf,
+    pub admin_creds: PathBuf,
+    /// The nats-server configuration block: operator mode with this trust, and TLS.
+    pub nats_config: PathBuf,
+    /// The same without TLS (the fault-injection suite, whose proxies read the NATS protocol).
+    pub nats_config_plain: PathBuf,
+}
+
+impl Setup {
+    fn paths(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            tls: BusTls {
+                ca_cert: dir.join("tls/ca.crt"),
+                server_cert: dir.join("tls/server.crt"),
+                server_key: dir.join("tls/server.key"),
+            },
+            signing_key: dir.join("signing.key"),
+            gateway_creds: dir.join("gateway.creds"),
+            admin_creds: dir.join("admin.creds"),
+            nats_config: dir.join("nats-auth.conf"),
+            nats_config_plain: dir.join("nats-auth-plain.conf"),
+        }
+    }
+
+    /// Creates whatever is missing in `dir` (a second run keeps the existing trust and keys).
+    /// The gateway's credentials are scoped to `names`' installation.
+    pub fn create(dir: &Path, hosts: &[&str], names: &Names) -> anyhow::Result<Self> {
+        let setup = Self::paths(dir);
+        let trust = Trust::load_or_create(&dir.join("trust"))?;
+        BusTls::load_or_create(&dir.join("tls"), hosts)?;
+        if !setup.signing_key.exists() {
+            write_private(&setup.signing_key, &generate_seed())?;
+        }
+        trust.gateway(names)?.write(&setup.gateway_creds)?;
+        trust.system_user()?.write(&setup.admin_creds)?;
+        let auth = trust.server_config(&dir.join("nats-accounts"))?;
+        write_private(&setup.nats_config, &format!("{auth}\n{}", setup.tls.server_config()))?;
+        write_private(&setup.nats_config_plain, &auth)?;
+        Ok(setup)
+    }
+
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let setup = Self::paths(dir);
+        for path in [&setup.tls.ca_cert, &setup.signing_key, &setup.admin_creds] {
+            if !path.exists() {
+                bail!(
+                    "{} is missing: run `kubently-admin init --dir {}` first",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+        Ok(setup)
+    }
+
+    /// The chain of trust.
+    pub fn trust(&self) -> anyhow::Result<Trust> {
+        Ok(Trust::load(&self.dir.join("trust"))?)
+    }
+
+    /// The settings (as `KUBENTLY__*` variables) of a gateway of `names`' installation: its own
+    /// scoped credentials (written into this directory), the bus CA and the signing key.
+    pub fn gateway_env(&self, names: &Names) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let creds =
+            self.dir.join("creds").join(format!("gateway-{}.creds", names.prefix().unwrap_or("default")));
+        self.trust()?.gateway(names)?.write(&creds)?;
+        Ok(vec![
+            ("KUBENTLY__NATS__CREDENTIALS_FILE", creds.display().to_string()),
+            ("KUBENTLY__NATS__TLS_CA_FILE", self.tls.ca_cert.display().to_string()),
+            ("KUBENTLY__SIGNING__KEY_FILE", self.signing_key.display().to_string()),
+        ])
+    }
+
+    /// The settings of an executor of `cluster_id` in `names`' installation: credentials issued
+    /// to that cluster, the bus CA and the trusted signing key.
+    pub fn executor_env(
+        &self,
+        names: &Names,
+        cluster_id: &str,
+    ) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let creds = self
+            .dir
+            .join("creds")
+            .join(format!("executor-{}-{cluster_id}.creds", names.prefix().unwrap_or("default")));
+        self.trust()?.issue_executor(names, cluster_id)?.write(&creds)?;
+        Ok(vec![
+            ("KUBENTLY__NATS__CREDENTIALS_FILE", creds.display().to_string()),
+            ("KUBENTLY__NATS__TLS_CA_FILE", self.tls.ca_cert.display().to_string()),
+            ("KUBENTLY__SIGNING__TRUSTED_KEYS", self.public_key()?),
+        ])
+    }
+
+    /// Unrestricted credentials of the Kubently account (developer tools only), made once.
+    pub fn root_creds(&self) -> anyhow::Result<PathBuf> {
+        let path = self.dir.join("root.creds");
+        if !path.exists() {
+            self.trust()?.user("kubently-tools", None)?.write(&path)?;
+        }
+        Ok(path)
+    }
+
+    /// A connection with [`Self::root_creds`] (developer tools: the bench, the chaos suite).
+    pub async fn connect_root(&self, url: &str) -> anyhow::Result<async_nats::Client> {
+        let seeds: Vec<&str> = url.split(',').collect();
+        async_nats::ConnectOptions::with_credentials_file(self.root_creds()?)
+            .await?
+            .add_root_certificates(self.tls.ca_cert.clone())
+            .require_tls(true)
+            .connect(seeds)
+            .await
+            .with_context(|| format!("connecting to {url}"))
+    }
+
+    /// The gateway's public signing key (what executors trust).
+    pub fn public_key(&self) -> anyhow::Result<String> {
+        Ok(CommandSigner::from_file(&self.signing_key)?.public_key().to_string())
+    }
+
+    /// A system-account connection (for pushing account updates).
+    pub async fn connect_system(&self, url: &str) -> anyhow::Result<async_nats::Client> {
+        async_nats::ConnectOptions::with_credentials_file(&self.admin_creds)
+            .await?
+            .add_root_certificates(self.tls.ca_cert.clone())
+            .require_tls(true)
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to {url} as the system account"))
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "bus trust, TLS and keys in {dir}\n\
+             nats-server: include {nats} (operator mode + TLS) in its configuration\n\
+             gateway:     nats.credentials_file = {gw}, nats.tls_ca_file = {ca}, signing.key_file = {key}\n\
+             executors:   signing.trusted_keys = {public}; credentials per cluster: kubently-admin add-cluster --dir {dir} --cluster <id>",
+            dir = self.dir.display(),
+            nats = self.nats_config.display(),
+            gw = self.gateway_creds.display(),
+            ca = self.tls.ca_cert.display(),
+            key = self.signing_key.display(),
+            public = self.public_key().unwrap_or_default(),
+        )
+    }
+}
+
+/// The Kubernetes Secret that installs a cluster's bus credentials next to its executor: the
+/// `.creds` file, the bus CA, and the gateway's public signing key.
+pub fn secret_manifest(namespace: &str, creds: &str, ca: &str, public_key: &str) -> String {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: kubently-executor-nats\n  namespace: {namespace}\n\
+         type: Opaque\ndata:\n  executor.creds: {}\n  ca.crt: {}\n  trusted-signing-keys: {}\n",
+        b64(creds),
+        b64(ca),
+        b64(public_key)
+    )
+}
+
+struct Flags(HashMap<String, Vec<String>>);
+
+impl Flags {
+    fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut flags: HashMap<String, Vec<String>> = HashMap::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let Some(name) = arg.strip_prefix("--") else { bail!("unexpected argument {arg:?}\n{USAGE}") };
+            let value = it.next().with_context(|| format!("--{name} needs a value"))?;
+            flags.entry(name.to_string()).or_default().push(value.clone());
+        }
+        Ok(Self(flags))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.last()).map(String::as_str)
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0.get(name).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
+    }
+
+    fn required(&self, name: &str) -> anyhow::Result<&str> {
+        self.get(name).with_context(|| format!("--{name} is required\n{USAGE}"))
+    }
+
+    fn path(&self, name: &str) -> anyhow::Result<PathBuf> {
+        self.required(name).map(PathBuf::from)
+    }
+}

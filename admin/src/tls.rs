@@ -1,0 +1,59 @@
+//! TLS for the bus: a CA and a server certificate for NATS (every client verifies the server
+//! against the CA; `nats.tls_ca_file`).
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+
+use crate::{Error, write_private};
+
+/// The files of a bus CA and its server certificate.
+#[derive(Debug, Clone)]
+pub struct BusTls {
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+impl BusTls {
+    /// The CA and server certificate in `dir`, generated (for `hosts`: names and IP literals) if
+    /// missing.
+    pub fn load_or_create(dir: &Path, hosts: &[&str]) -> Result<Self, Error> {
+        let tls = Self {
+            ca_cert: dir.join("ca.crt"),
+            server_cert: dir.join("server.crt"),
+            server_key: dir.join("server.key"),
+        };
+        if [&tls.ca_cert, &tls.server_cert, &tls.server_key].iter().all(|p| p.exists()) {
+            return Ok(tls);
+        }
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let tls_error = |e: rcgen::Error| Error::Tls(e.to_string());
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_error)?;
+        ca_params.distinguished_name.push(DnType::CommonName, "kubently-bus-ca");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(tls_error)?)
+            .map_err(tls_error)?;
+        let mut params = CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+            .map_err(tls_error)?;
+        params.distinguished_name.push(DnType::CommonName, "kubently-nats");
+        let key = KeyPair::generate().map_err(tls_error)?;
+        let cert = params.signed_by(&key, &ca).map_err(tls_error)?;
+        write_private(&tls.ca_cert, &ca.pem())?;
+        write_private(&tls.server_cert, &cert.pem())?;
+        write_private(&tls.server_key, &key.serialize_pem())?;
+        Ok(tls)
+    }
+
+    /// The nats-server `tls {}` block for client connections.
+    pub fn server_config(&self) -> String {
+        format!(
+            "# TLS on client connections (clients verify the server against the bus CA).\n\
+             tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  timeout: 2\n}}\n",
+            self.server_cert.display(),
+            self.server_key.display()
+        )
+    }
+}
