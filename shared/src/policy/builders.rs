@@ -7,8 +7,8 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{self, scan};
 use super::request::{
-    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, EventsRequest, ExplainRequest, GetRequest,
-    KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
+    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, DiagnoseOutput, DiagnoseRequest, EventsRequest,
+    ExplainRequest, GetRequest, KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
     RolloutRequest, TopKind, TopRequest,
 };
 use super::resources::{canonical_resource, validate_name, validate_resource};
@@ -183,6 +183,7 @@ pub(crate) fn logs(
         limit_bytes,
         follow: s.bool("follow").unwrap_or(false),
         prefix: s.bool("prefix").unwrap_or(false),
+        compact: s.bool("compact").unwrap_or(false),
     }))
 }
 
@@ -504,6 +505,70 @@ pub(crate) fn rollout(
         revision,
         watch: action == RolloutAction::Status && s.bool("watch").unwrap_or(true),
     }))
+}
+
+/// What `diagnose` can be pointed at (canonical forms): a pod or a pod-owning workload.
+pub const DIAGNOSE_TARGETS: &[&str] = &[
+    "pods",
+    "deployments.apps",
+    "statefulsets.apps",
+    "daemonsets.apps",
+    "replicasets.apps",
+    "jobs.batch",
+    "cronjobs.batch",
+];
+
+/// `diagnose [TYPE/NAME | TYPE NAME] [-n NS | -A] [-o text|json]`.
+pub(crate) fn diagnose(
+    tokens: &[Token<'_>],
+    body_ns: Option<&str>,
+    config: &PolicyConfig,
+) -> Result<KubectlRequest, PolicyError> {
+    const VERB: &str = Verb::Diagnose.as_str();
+    const TARGET: &str = "nothing (the whole namespace), or one pod or workload as TYPE/NAME or TYPE NAME, \
+                          e.g. `deploy/web`, `pod/web-0`, `sts/db`, `ds/agent`, `job/migrate`, `cj/nightly`";
+    let s = scan(VERB, flags::DIAGNOSE, tokens)?;
+    let namespace = namespace_scope(&s, body_ns)?;
+    let mut positionals = s.positionals.iter();
+    let target = match positionals.next() {
+        None => None,
+        Some(first) => {
+            let (ty, name) = match first.text.split_once('/') {
+                Some((ty, name)) => (ty, Token { text: name, at: first.at }),
+                None => match positionals.next() {
+                    Some(name) => (first.text, *name),
+                    None => return Err(unexpected(VERB, first, TARGET)),
+                },
+            };
+            let resource = validate_resource(ty, first.at)?;
+            if !canonical_resource(&resource).is_some_and(|c| DIAGNOSE_TARGETS.contains(&c)) {
+                return Err(PolicyError::InvalidResource {
+                    value: preview(ty),
+                    reason: "`diagnose` looks at pods and pod-owning workloads: `pod`, `deploy`, `sts`, \
+                             `ds`, `rs`, `job`, `cj` (or no target for the whole namespace)"
+                        .to_owned(),
+                    at: first.at,
+                });
+            }
+            config.check_typed(&resource, first.at)?;
+            if namespace == NamespaceScope::All {
+                return Err(names_with_all(VERB, *first));
+            }
+            Some(ResourceRef { resource, names: vec![validate_name(name.text, "name", name.at)?] })
+        }
+    };
+    if let Some(t) = positionals.next() {
+        return Err(unexpected(VERB, t, TARGET));
+    }
+    let output = match s.text("output")? {
+        Some((value, o)) => match value.to_ascii_lowercase().as_str() {
+            "json" => DiagnoseOutput::Json,
+            "text" => DiagnoseOutput::Text,
+            _ => return Err(invalid(&o, value, "`json` (omit `-o` for text)")),
+        },
+        None => DiagnoseOutput::Text,
+    };
+    Ok(KubectlRequest::Diagnose(DiagnoseRequest { namespace, target, output }))
 }
 
 /// The rollout action a word names (any case).

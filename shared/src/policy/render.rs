@@ -7,7 +7,7 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::parse::{CommandInput, parse_unbounded};
 use super::request::{
-    ApiResourcesOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
+    ApiResourcesOutput, DiagnoseOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
     TopKind,
 };
 use super::verb::Verb;
@@ -58,6 +58,7 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
             opt(&mut out, "limit-bytes", logs.limit_bytes.map(|n| n.to_string()).as_deref());
             switch(&mut out, "follow", logs.follow);
             switch(&mut out, "prefix", logs.prefix);
+            switch(&mut out, "compact", logs.compact);
         }
         KubectlRequest::Events(events) => {
             namespace(&mut out, &events.namespace);
@@ -121,6 +122,15 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
                         out.push("--watch=false".to_owned());
                     }
                 }
+            }
+        }
+        KubectlRequest::Diagnose(diagnose) => {
+            if let Some(r) = &diagnose.target {
+                out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource)));
+            }
+            namespace(&mut out, &diagnose.namespace);
+            if diagnose.output == DiagnoseOutput::Json {
+                out.push("--output=json".to_owned());
             }
         }
         KubectlRequest::Version | KubectlRequest::ClusterInfo | KubectlRequest::ApiVersions => {}
