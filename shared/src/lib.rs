@@ -16,5 +16,6 @@ pub mod results;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
+pub mod untrusted;
 
 pub use error::{Error, Result};
