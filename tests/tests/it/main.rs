@@ -7,6 +7,7 @@ mod command_path;
 mod compose;
 mod conformance;
 mod delivery;
+mod diagnose;
 mod deploy;
 mod engine;
 mod engine_describe;

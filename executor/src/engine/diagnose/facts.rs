@@ -12,8 +12,10 @@ use kubently_shared::untrusted;
 use super::finding::{Finding, ObjectRef};
 use super::gather::Snapshot;
 
-/// Longest quoted cluster message, in characters.
+/// Longest quoted cluster message, in characters: a longer one keeps its start and its end
+/// (where errors usually say what failed), with ` … ` between.
 const MAX_QUOTE_CHARS: usize = 300;
+const QUOTE_TAIL_CHARS: usize = 100;
 
 pub struct Facts<'a> {
     pub snapshot: &'a Snapshot,
@@ -139,9 +141,11 @@ pub fn quote(text: &str) -> String {
     let cleaned = untrusted::clean(text);
     let one_line = cleaned.trim().replace('\n', " ⏎ ").replace('\t', " ");
     let mut out = String::from("\"");
-    if one_line.chars().count() > MAX_QUOTE_CHARS {
-        out.extend(one_line.chars().take(MAX_QUOTE_CHARS));
-        out.push('…');
+    let chars = one_line.chars().count();
+    if chars > MAX_QUOTE_CHARS {
+        out.extend(one_line.chars().take(MAX_QUOTE_CHARS - QUOTE_TAIL_CHARS));
+        out.push_str(" … ");
+        out.extend(one_line.chars().skip(chars - QUOTE_TAIL_CHARS));
     } else {
         out.push_str(&one_line);
     }
@@ -181,7 +185,9 @@ mod tests {
     #[test]
     fn quotes_are_one_clean_bounded_line() {
         assert_eq!(quote("a\nb\u{1b}[31m c\t"), "\"a ⏎ b c\"");
-        let long = "x".repeat(1000);
-        assert_eq!(quote(&long).chars().count(), MAX_QUOTE_CHARS + 3);
+        let long = format!("{}: not found", "x".repeat(1000));
+        let quoted = quote(&long);
+        assert_eq!(quoted.chars().count(), MAX_QUOTE_CHARS + 5);
+        assert!(quoted.ends_with("x: not found\"") && quoted.contains("x … x"), "{quoted}");
     }
 }

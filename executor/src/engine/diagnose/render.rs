@@ -64,9 +64,6 @@ fn header(report: &Report) -> String {
 
 fn trailer(report: &Report) -> String {
     let mut out = String::new();
-    if !report.findings.is_empty() {
-        out.push('\n');
-    }
     let checked: Vec<String> =
         report.checked.iter().filter(|c| c.count > 0).map(|c| format!("{} {}", c.count, c.resource)).collect();
     if !checked.is_empty() {
