@@ -169,3 +169,6 @@ fn target_of(
     }
     Ok(ObjectRef::new(kind, Some(namespace), &name))
 }
+
+#[cfg(test)]
+mod tests;
