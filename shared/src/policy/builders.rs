@@ -7,7 +7,8 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{self, scan};
 use super::request::{
-    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, DiagnoseOutput, DiagnoseRequest, EventsRequest,
+    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, DiagnoseOutput, DiagnoseRequest, DiagnoseTarget,
+    EventsRequest,
     ExplainRequest, GetRequest, KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
     RolloutRequest, TopKind, TopRequest,
 };
@@ -518,48 +519,50 @@ pub const DIAGNOSE_TARGETS: &[&str] = &[
     "cronjobs.batch",
 ];
 
-/// `diagnose [TYPE/NAME | TYPE NAME] [-n NS | -A] [-o text|json]`.
+/// `diagnose [NAME | TYPE/NAME | TYPE NAME] [-n NS | -A] [-o text|json]`.
 pub(crate) fn diagnose(
     tokens: &[Token<'_>],
     body_ns: Option<&str>,
     config: &PolicyConfig,
 ) -> Result<KubectlRequest, PolicyError> {
     const VERB: &str = Verb::Diagnose.as_str();
-    const TARGET: &str = "nothing (the whole namespace), or one pod or workload as TYPE/NAME or TYPE NAME, \
-                          e.g. `deploy/web`, `pod/web-0`, `sts/db`, `ds/agent`, `job/migrate`, `cj/nightly`";
+    const TARGET: &str = "nothing (the whole namespace), or one pod or workload as NAME, TYPE/NAME or TYPE \
+                          NAME, e.g. `orders-api`, `deploy/web`, `pod/web-0`, `sts/db`, `job/migrate`";
     let s = scan(VERB, flags::DIAGNOSE, tokens)?;
     let namespace = namespace_scope(&s, body_ns)?;
-    let mut positionals = s.positionals.iter();
-    let target = match positionals.next() {
-        None => None,
-        Some(first) => {
-            let (ty, name) = match first.text.split_once('/') {
-                Some((ty, name)) => (ty, Token { text: name, at: first.at }),
-                None => match positionals.next() {
-                    Some(name) => (first.text, *name),
-                    None => return Err(unexpected(VERB, first, TARGET)),
-                },
-            };
-            let resource = validate_resource(ty, first.at)?;
-            if !canonical_resource(&resource).is_some_and(|c| DIAGNOSE_TARGETS.contains(&c)) {
-                return Err(PolicyError::InvalidResource {
-                    value: preview(ty),
-                    reason: "`diagnose` looks at pods and pod-owning workloads: `pod`, `deploy`, `sts`, \
-                             `ds`, `rs`, `job`, `cj` (or no target for the whole namespace)"
-                        .to_owned(),
-                    at: first.at,
-                });
-            }
-            config.check_typed(&resource, first.at)?;
+    let target = match s.positionals.as_slice() {
+        [] => None,
+        [first, rest @ ..] => {
             if namespace == NamespaceScope::All {
                 return Err(names_with_all(VERB, *first));
             }
-            Some(ResourceRef { resource, names: vec![validate_name(name.text, "name", name.at)?] })
+            let (ty, name) = match (first.text.split_once('/'), rest) {
+                (Some((ty, name)), []) => (Some(ty), Token { text: name, at: first.at }),
+                (None, [name]) => (Some(first.text), *name),
+                (None, []) => (None, *first),
+                (_, [_, extra, ..] | [extra]) => return Err(unexpected(VERB, extra, TARGET)),
+            };
+            match ty {
+                None => Some(DiagnoseTarget::Named(validate_name(name.text, "name", name.at)?)),
+                Some(ty) => {
+                    let resource = validate_resource(ty, first.at)?;
+                    if !canonical_resource(&resource).is_some_and(|c| DIAGNOSE_TARGETS.contains(&c)) {
+                        return Err(PolicyError::InvalidResource {
+                            value: preview(ty),
+                            reason: "`diagnose` looks at pods and pod-owning workloads: `pod`, `deploy`, \
+                                     `sts`, `ds`, `rs`, `job`, `cj` (or a bare name, or nothing for the \
+                                     whole namespace)"
+                                .to_owned(),
+                            at: first.at,
+                        });
+                    }
+                    config.check_typed(&resource, first.at)?;
+                    let name = validate_name(name.text, "name", name.at)?;
+                    Some(DiagnoseTarget::Object(ResourceRef { resource, names: vec![name] }))
+                }
+            }
         }
     };
-    if let Some(t) = positionals.next() {
-        return Err(unexpected(VERB, t, TARGET));
-    }
     let output = match s.text("output")? {
         Some((value, o)) => match value.to_ascii_lowercase().as_str() {
             "json" => DiagnoseOutput::Json,

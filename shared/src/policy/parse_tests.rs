@@ -816,12 +816,12 @@ fn odd_tokens_never_panic_and_accepted_ones_round_trip() {
 
 #[test]
 fn diagnose_parses_its_scope_and_refuses_what_it_cannot_look_at() {
-    use crate::policy::request::{DiagnoseOutput, DiagnoseRequest};
+    use crate::policy::request::{DiagnoseOutput, DiagnoseRequest, DiagnoseTarget};
     assert_eq!(
         run(&["diagnose", "deploy/web", "-n", "demo", "-o", "json"]).expect("passes"),
         KubectlRequest::Diagnose(DiagnoseRequest {
             namespace: NamespaceScope::Namespace("demo".into()),
-            target: Some(ResourceRef { resource: "deploy".into(), names: vec!["web".into()] }),
+            target: Some(DiagnoseTarget::Object(ResourceRef { resource: "deploy".into(), names: vec!["web".into()] })),
             output: DiagnoseOutput::Json,
         })
     );
@@ -836,8 +836,9 @@ fn diagnose_parses_its_scope_and_refuses_what_it_cannot_look_at() {
     for (line, needle) in [
         (&["diagnose", "svc/web"][..], "pods and pod-owning workloads"),
         (&["diagnose", "secret/x"][..], "pods and pod-owning workloads"),
-        (&["diagnose", "deploy"][..], "TYPE/NAME"),
         (&["diagnose", "deploy/a", "deploy/b"][..], "TYPE/NAME"),
+        (&["diagnose", "a", "b", "c"][..], "TYPE/NAME"),
+        (&["diagnose", "a", "-A"][..], "-A"),
         (&["diagnose", "deploy/a", "-A"][..], "-A"),
         (&["diagnose", "-o", "yaml"][..], "`json`"),
         (&["diagnose", "-l", "app=x"][..], "-l"),
@@ -846,9 +847,17 @@ fn diagnose_parses_its_scope_and_refuses_what_it_cannot_look_at() {
         let e = run(line).expect_err(&format!("{line:?} must fail"));
         assert!(e.to_string().contains(needle), "{line:?}: {e}");
     }
+    assert_eq!(
+        run(&["diagnose", "orders-api", "-n", "shop"]).expect("a bare name passes"),
+        KubectlRequest::Diagnose(DiagnoseRequest {
+            namespace: NamespaceScope::Namespace("shop".into()),
+            target: Some(DiagnoseTarget::Named("orders-api".into())),
+            output: DiagnoseOutput::Text,
+        })
+    );
     let restricted = PolicyConfig { restricted_resources: vec!["deployments".to_owned()] };
     assert!(run_with(&["diagnose", "deploy/web"], &[], None, &restricted).is_err());
-    for line in [&["diagnose", "sts", "db", "-n", "x"][..], &["logs", "web-0", "--compact"][..]] {
+    for line in [&["diagnose", "sts", "db", "-n", "x"][..], &["diagnose", "web"][..], &["logs", "web-0", "--compact"][..]] {
         let req = run(line).expect("passes");
         validate(&req, &PolicyConfig::default()).expect("round-trips");
     }

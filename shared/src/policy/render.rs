@@ -7,7 +7,7 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::parse::{CommandInput, parse_unbounded};
 use super::request::{
-    ApiResourcesOutput, DiagnoseOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
+    ApiResourcesOutput, DiagnoseOutput, DiagnoseTarget, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
     TopKind,
 };
 use super::verb::Verb;
@@ -125,8 +125,10 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
             }
         }
         KubectlRequest::Diagnose(diagnose) => {
-            if let Some(r) = &diagnose.target {
-                out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource)));
+            match &diagnose.target {
+                Some(DiagnoseTarget::Object(r)) => out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource))),
+                Some(DiagnoseTarget::Named(name)) => out.push(name.clone()),
+                None => {}
             }
             namespace(&mut out, &diagnose.namespace);
             if diagnose.output == DiagnoseOutput::Json {

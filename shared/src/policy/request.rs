@@ -284,14 +284,25 @@ pub enum DiagnoseOutput {
     Json,
 }
 
-/// `diagnose [TYPE/NAME | TYPE NAME] [-n NS | -A] [-o json]`.
+/// What one `diagnose` looks at instead of a whole namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum DiagnoseTarget {
+    /// `TYPE/NAME` or `TYPE NAME`: a pod or a pod-owning workload.
+    Object(ResourceRef),
+    /// A bare `NAME`: the workload (deployment, statefulset, daemonset, cronjob, job, replicaset)
+    /// or pod of that name, looked up in that order.
+    Named(String),
+}
+
+/// `diagnose [NAME | TYPE/NAME | TYPE NAME] [-n NS | -A] [-o json]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiagnoseRequest {
     #[serde(default)]
     pub namespace: NamespaceScope,
-    /// One workload or pod to look at (`deployments`/`x`, `pods`/`x`, …); `None` = the whole scope.
+    /// One workload or pod to look at; `None` = the whole scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<ResourceRef>,
+    pub target: Option<DiagnoseTarget>,
     #[serde(default)]
     pub output: DiagnoseOutput,
 }

@@ -199,8 +199,14 @@ async fn diagnose_one_workload_keeps_to_it_and_unknown_ones_are_not_found() {
     let r = report(&engine, &[&format!("job/{NIGHTLY_MIGRATION}"), "-n", BATCH_NS]).await;
     assert_eq!(findings(&r).len(), 1, "{r}");
 
+    let by_name = report(&engine, &[ORDERS_API, "-n", SHOP_NS]).await;
+    assert_eq!(by_name["scope"], format!("deployment/{ORDERS_API} in namespace {SHOP_NS}"), "a bare name finds the deployment");
+    assert_eq!(findings(&by_name).len(), 1, "{by_name}");
+
     let e = kubectl(&engine, "diagnose", &["deploy/nope", "-n", SHOP_NS]).await.expect_err("no such deployment");
     assert_eq!(e.to_string(), "Error from server (NotFound): deployments.apps \"nope\" not found");
+    let e = kubectl(&engine, "diagnose", &["nope", "-n", SHOP_NS]).await.expect_err("nothing named so");
+    assert!(e.to_string().contains("no deployment, statefulset, daemonset, cronjob, job, replicaset or pod named \"nope\""), "{e}");
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ pub mod pods;
 pub mod render;
 pub mod workloads;
 
-use kubently_shared::policy::{DiagnoseOutput, DiagnoseRequest, canonical_resource};
+use kubently_shared::policy::{DiagnoseOutput, DiagnoseRequest, DiagnoseTarget, canonical_resource};
 
 use super::context::Context;
 use super::{EngineError, Output};
@@ -132,43 +132,69 @@ fn belongs(facts: &Facts<'_>, pod: &k8s_openapi::api::core::v1::Pod, target: &Ob
     })
 }
 
-/// The target as an object of the snapshot, or kubectl's NotFound.
-fn target_of(
-    snapshot: &Snapshot,
-    target: &kubently_shared::policy::ResourceRef,
-    namespace: &str,
-) -> Result<ObjectRef, EngineError> {
-    let name = target.names.first().cloned().unwrap_or_default();
-    let canonical = canonical_resource(&target.resource).unwrap_or_default();
-    let named = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        meta.name.as_deref() == Some(name.as_str())
-    };
-    let (kind, listed, exists) = match canonical {
-        "pods" => ("pod", "pods", snapshot.pods.iter().any(|o| named(&o.metadata))),
-        "deployments.apps" => ("deployment", "deployments", snapshot.deployments.iter().any(|o| named(&o.metadata))),
-        "statefulsets.apps" => ("statefulset", "statefulsets", snapshot.statefulsets.iter().any(|o| named(&o.metadata))),
-        "daemonsets.apps" => ("daemonset", "daemonsets", snapshot.daemonsets.iter().any(|o| named(&o.metadata))),
-        "replicasets.apps" => ("replicaset", "replicasets", snapshot.replicasets.iter().any(|o| named(&o.metadata))),
-        "jobs.batch" => ("job", "jobs", snapshot.jobs.iter().any(|o| named(&o.metadata))),
-        "cronjobs.batch" => ("cronjob", "cronjobs", snapshot.cronjobs.iter().any(|o| named(&o.metadata))),
-        _ => {
-            return Err(EngineError::Invalid(format!(
-                "diagnose cannot look at {:?}: give a pod or a pod-owning workload",
-                target.resource
-            )));
-        }
-    };
-    let could_list = snapshot.checked.iter().any(|c| c.resource == listed);
-    if could_list && !exists {
-        let qualified = canonical.to_string();
-        return Err(EngineError::Api {
-            code: 404,
-            reason: "NotFound".into(),
-            message: format!("{qualified} \"{name}\" not found"),
-        });
+/// Where a bare name is looked for, in order, with the kind it names.
+const NAMED_ORDER: [(&str, &str); 7] = [
+    ("deployments.apps", "deployment"),
+    ("statefulsets.apps", "statefulset"),
+    ("daemonsets.apps", "daemonset"),
+    ("cronjobs.batch", "cronjob"),
+    ("jobs.batch", "job"),
+    ("replicasets.apps", "replicaset"),
+    ("pods", "pod"),
+];
+
+/// The names of the snapshot's objects of `canonical` type, and the list they came from (`None`
+/// when the type is not one diagnose can target).
+fn names_of<'s>(snapshot: &'s Snapshot, canonical: &str) -> Option<(&'static str, Vec<&'s str>)> {
+    fn names<'a, T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>>(
+        list: &'a [T],
+    ) -> Vec<&'a str> {
+        list.iter().filter_map(|o| o.metadata().name.as_deref()).collect()
     }
-    Ok(ObjectRef::new(kind, Some(namespace), &name))
+    Some(match canonical {
+        "pods" => ("pods", names(&snapshot.pods)),
+        "deployments.apps" => ("deployments", names(&snapshot.deployments)),
+        "statefulsets.apps" => ("statefulsets", names(&snapshot.statefulsets)),
+        "daemonsets.apps" => ("daemonsets", names(&snapshot.daemonsets)),
+        "replicasets.apps" => ("replicasets", names(&snapshot.replicasets)),
+        "jobs.batch" => ("jobs", names(&snapshot.jobs)),
+        "cronjobs.batch" => ("cronjobs", names(&snapshot.cronjobs)),
+        _ => return None,
+    })
 }
 
-#[cfg(test)]
-mod tests;
+/// The target as an object of the snapshot, or kubectl's NotFound.
+fn target_of(snapshot: &Snapshot, target: &DiagnoseTarget, namespace: &str) -> Result<ObjectRef, EngineError> {
+    let listed = |resource: &str| snapshot.checked.iter().any(|c| c.resource == resource);
+    match target {
+        DiagnoseTarget::Object(r) => {
+            let name = r.names.first().cloned().unwrap_or_default();
+            let canonical = canonical_resource(&r.resource).unwrap_or_default();
+            let kind = NAMED_ORDER.iter().find(|(c, _)| *c == canonical).map(|(_, k)| *k);
+            let (Some(kind), Some((list, names))) = (kind, names_of(snapshot, canonical)) else {
+                return Err(EngineError::Invalid(format!(
+                    "diagnose cannot look at {:?}: give a pod or a pod-owning workload",
+                    r.resource
+                )));
+            };
+            if listed(list) && !names.contains(&name.as_str()) {
+                return Err(EngineError::Api {
+                    code: 404,
+                    reason: "NotFound".into(),
+                    message: format!("{canonical} \"{name}\" not found"),
+                });
+            }
+            Ok(ObjectRef::new(kind, Some(namespace), &name))
+        }
+        DiagnoseTarget::Named(name) => {
+            for (canonical, kind) in NAMED_ORDER {
+                if names_of(snapshot, canonical).is_some_and(|(_, names)| names.contains(&name.as_str())) {
+                    return Ok(ObjectRef::new(kind, Some(namespace), name));
+                }
+            }
+            Err(EngineError::Invalid(format!(
+                "no deployment, statefulset, daemonset, cronjob, job, replicaset or pod named {name:?} in namespace {namespace} (name one as TYPE/NAME, or diagnose the whole namespace)"
+            )))
+        }
+    }
+}
