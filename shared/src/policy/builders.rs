@@ -7,10 +7,9 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{self, scan};
 use super::request::{
-    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, DiagnoseOutput, DiagnoseRequest, DiagnoseTarget,
-    EventsRequest,
-    ExplainRequest, GetRequest, KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
-    RolloutRequest, TopKind, TopRequest,
+    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, DiagnoseOutput, DiagnoseRequest,
+    DiagnoseTarget, EventsRequest, ExplainRequest, GetRequest, KubectlRequest, LogTarget, LogsRequest,
+    NamespaceScope, OutputFormat, ResourceRef, RolloutAction, RolloutRequest, TopKind, TopRequest,
 };
 use super::resources::{canonical_resource, validate_name, validate_resource};
 use super::token::Token;

@@ -821,7 +821,10 @@ fn diagnose_parses_its_scope_and_refuses_what_it_cannot_look_at() {
         run(&["diagnose", "deploy/web", "-n", "demo", "-o", "json"]).expect("passes"),
         KubectlRequest::Diagnose(DiagnoseRequest {
             namespace: NamespaceScope::Namespace("demo".into()),
-            target: Some(DiagnoseTarget::Object(ResourceRef { resource: "deploy".into(), names: vec!["web".into()] })),
+            target: Some(DiagnoseTarget::Object(ResourceRef {
+                resource: "deploy".into(),
+                names: vec!["web".into()]
+            })),
             output: DiagnoseOutput::Json,
         })
     );
@@ -857,7 +860,11 @@ fn diagnose_parses_its_scope_and_refuses_what_it_cannot_look_at() {
     );
     let restricted = PolicyConfig { restricted_resources: vec!["deployments".to_owned()] };
     assert!(run_with(&["diagnose", "deploy/web"], &[], None, &restricted).is_err());
-    for line in [&["diagnose", "sts", "db", "-n", "x"][..], &["diagnose", "web"][..], &["logs", "web-0", "--compact"][..]] {
+    for line in [
+        &["diagnose", "sts", "db", "-n", "x"][..],
+        &["diagnose", "web"][..],
+        &["logs", "web-0", "--compact"][..],
+    ] {
         let req = run(line).expect("passes");
         validate(&req, &PolicyConfig::default()).expect("round-trips");
     }

@@ -7,8 +7,8 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::parse::{CommandInput, parse_unbounded};
 use super::request::{
-    ApiResourcesOutput, DiagnoseOutput, DiagnoseTarget, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
-    TopKind,
+    ApiResourcesOutput, DiagnoseOutput, DiagnoseTarget, KubectlRequest, LogTarget, NamespaceScope,
+    OutputFormat, ResourceRef, RolloutAction, TopKind,
 };
 use super::verb::Verb;
 
@@ -126,7 +126,9 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
         }
         KubectlRequest::Diagnose(diagnose) => {
             match &diagnose.target {
-                Some(DiagnoseTarget::Object(r)) => out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource))),
+                Some(DiagnoseTarget::Object(r)) => {
+                    out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource)))
+                }
                 Some(DiagnoseTarget::Named(name)) => out.push(name.clone()),
                 None => {}
             }

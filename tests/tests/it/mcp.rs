@@ -88,7 +88,10 @@ async fn check_era(mode: &str, version: &str) {
     assert!(ok(&out, "get_events")["output"].as_str().unwrap_or_default().contains("Warning"));
     let diagnosis = ok(&out, "diagnose");
     let text = diagnosis["output"].as_str().unwrap_or_default();
-    assert!(text.starts_with("diagnose namespace demo-shop: 5 findings") && text.contains("CrashLoopBackOff"), "{diagnosis}");
+    assert!(
+        text.starts_with("diagnose namespace demo-shop: 5 findings") && text.contains("CrashLoopBackOff"),
+        "{diagnosis}"
+    );
     assert!(diagnosis.get("report").is_none(), "text only: {diagnosis}");
     let report = &ok(&out, "diagnose_json")["report"];
     assert_eq!(report["scope"], "deployment/report-builder in namespace demo-batch", "{report}");

@@ -55,8 +55,11 @@ impl<'a> Facts<'a> {
     /// The newest event about the object with `reason`, and how many times events with that
     /// reason were seen.
     pub fn latest(&self, namespace: &str, kind: &str, name: &str, reason: &str) -> Option<(&'a Event, i32)> {
-        let matching: Vec<&Event> =
-            self.events(namespace, kind, name).into_iter().filter(|e| e.reason.as_deref() == Some(reason)).collect();
+        let matching: Vec<&Event> = self
+            .events(namespace, kind, name)
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some(reason))
+            .collect();
         let total = matching.iter().map(|e| count(e)).sum();
         matching.first().map(|e| (*e, total))
     }
@@ -68,17 +71,17 @@ impl<'a> Facts<'a> {
         let owner = controller(&pod.metadata)?;
         match owner.kind.as_str() {
             "ReplicaSet" => {
-                let rs = self
-                    .snapshot
-                    .replicasets
-                    .iter()
-                    .find(|rs| rs.metadata.name.as_deref() == Some(&owner.name) && rs.metadata.namespace.as_deref() == ns);
+                let rs = self.snapshot.replicasets.iter().find(|rs| {
+                    rs.metadata.name.as_deref() == Some(&owner.name) && rs.metadata.namespace.as_deref() == ns
+                });
                 match rs.and_then(|rs| controller(&rs.metadata)) {
                     Some(d) if d.kind == "Deployment" => Some(ObjectRef::new("deployment", ns, &d.name)),
                     _ => Some(ObjectRef::new("replicaset", ns, &owner.name)),
                 }
             }
-            "Job" => Some(self.job_owner(ns, &owner.name).unwrap_or_else(|| ObjectRef::new("job", ns, &owner.name))),
+            "Job" => Some(
+                self.job_owner(ns, &owner.name).unwrap_or_else(|| ObjectRef::new("job", ns, &owner.name)),
+            ),
             "StatefulSet" => Some(ObjectRef::new("statefulset", ns, &owner.name)),
             "DaemonSet" => Some(ObjectRef::new("daemonset", ns, &owner.name)),
             _ => None,
@@ -87,11 +90,9 @@ impl<'a> Facts<'a> {
 
     /// The CronJob that owns the Job `name`, if any.
     pub fn job_owner(&self, namespace: Option<&str>, name: &str) -> Option<ObjectRef> {
-        let job = self
-            .snapshot
-            .jobs
-            .iter()
-            .find(|j| j.metadata.name.as_deref() == Some(name) && j.metadata.namespace.as_deref() == namespace)?;
+        let job = self.snapshot.jobs.iter().find(|j| {
+            j.metadata.name.as_deref() == Some(name) && j.metadata.namespace.as_deref() == namespace
+        })?;
         controller(&job.metadata)
             .filter(|o| o.kind == "CronJob")
             .map(|o| ObjectRef::new("cronjob", namespace, &o.name))

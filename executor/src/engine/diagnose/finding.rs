@@ -126,12 +126,7 @@ impl Suggestion {
     }
 
     /// `<verb> <object words…> [-n ns] [extra…]`
-    pub fn on(
-        command_type: &'static str,
-        words: &[&str],
-        namespace: Option<&str>,
-        extra: &[&str],
-    ) -> Self {
+    pub fn on(command_type: &'static str, words: &[&str], namespace: Option<&str>, extra: &[&str]) -> Self {
         let mut args: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         if let Some(ns) = namespace {
             args.push("-n".into());
@@ -173,7 +168,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(kind: Kind, severity: Severity, object: ObjectRef, summary: String, suggested: Suggestion) -> Self {
+    pub fn new(
+        kind: Kind,
+        severity: Severity,
+        object: ObjectRef,
+        summary: String,
+        suggested: Suggestion,
+    ) -> Self {
         Self {
             kind,
             severity,

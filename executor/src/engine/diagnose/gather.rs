@@ -101,7 +101,12 @@ pub async fn read(ctx: &Context<'_>, namespace: Option<&str>, until: Instant) ->
     );
     let (cronjobs, hpas, services, ingresses, pvcs, quotas, nodes) = futures::join!(
         list::<CronJob>(ctx, spec("batch", "cronjobs", &["v1", "v1beta1"]), ns, until),
-        list::<Value>(ctx, spec("autoscaling", "horizontalpodautoscalers", &["v2", "v2beta2", "v1"]), ns, until),
+        list::<Value>(
+            ctx,
+            spec("autoscaling", "horizontalpodautoscalers", &["v2", "v2beta2", "v1"]),
+            ns,
+            until
+        ),
         list::<Service>(ctx, spec("", "services", &["v1"]), ns, until),
         list::<Value>(ctx, spec("networking.k8s.io", "ingresses", &["v1", "v1beta1"]), ns, until),
         list::<PersistentVolumeClaim>(ctx, spec("", "persistentvolumeclaims", &["v1"]), ns, until),
@@ -207,10 +212,7 @@ fn decode_items<T: DeserializeOwned>(body: Value) -> (Vec<T>, usize) {
     (out, bad)
 }
 
-async fn find(
-    ctx: &Context<'_>,
-    spec: &Spec,
-) -> Result<Option<super::super::ApiResourceInfo>, String> {
+async fn find(ctx: &Context<'_>, spec: &Spec) -> Result<Option<super::super::ApiResourceInfo>, String> {
     for version in spec.versions {
         let found = ctx
             .resolver
@@ -287,7 +289,8 @@ mod tests {
 
     #[test]
     fn reasons_name_rbac_and_policy() {
-        let e = EngineError::Api { code: 403, reason: "Forbidden".into(), message: "nodes is forbidden".into() };
+        let e =
+            EngineError::Api { code: 403, reason: "Forbidden".into(), message: "nodes is forbidden".into() };
         assert_eq!(reason_of(&e), "forbidden (RBAC): nodes is forbidden");
         assert!(reason_of(&EngineError::DeadlineExceeded).contains("deadline"));
     }

@@ -119,7 +119,11 @@ pub fn analyze(facts: &Facts<'_>, all_namespaces: bool, target: Option<&ObjectRe
 
 /// Whether `pod` is the target or one of its pods.
 fn belongs(facts: &Facts<'_>, pod: &k8s_openapi::api::core::v1::Pod, target: &ObjectRef) -> bool {
-    let me = ObjectRef::new("pod", pod.metadata.namespace.as_deref(), pod.metadata.name.as_deref().unwrap_or_default());
+    let me = ObjectRef::new(
+        "pod",
+        pod.metadata.namespace.as_deref(),
+        pod.metadata.name.as_deref().unwrap_or_default(),
+    );
     if me == *target {
         return true;
     }
@@ -146,7 +150,10 @@ const NAMED_ORDER: [(&str, &str); 7] = [
 /// The names of the snapshot's objects of `canonical` type, and the list they came from (`None`
 /// when the type is not one diagnose can target).
 fn names_of<'s>(snapshot: &'s Snapshot, canonical: &str) -> Option<(&'static str, Vec<&'s str>)> {
-    fn names<'a, T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>>(
+    fn names<
+        'a,
+        T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+    >(
         list: &'a [T],
     ) -> Vec<&'a str> {
         list.iter().filter_map(|o| o.metadata().name.as_deref()).collect()
@@ -164,7 +171,11 @@ fn names_of<'s>(snapshot: &'s Snapshot, canonical: &str) -> Option<(&'static str
 }
 
 /// The target as an object of the snapshot, or kubectl's NotFound.
-fn target_of(snapshot: &Snapshot, target: &DiagnoseTarget, namespace: &str) -> Result<ObjectRef, EngineError> {
+fn target_of(
+    snapshot: &Snapshot,
+    target: &DiagnoseTarget,
+    namespace: &str,
+) -> Result<ObjectRef, EngineError> {
     let listed = |resource: &str| snapshot.checked.iter().any(|c| c.resource == resource);
     match target {
         DiagnoseTarget::Object(r) => {

@@ -32,8 +32,11 @@ fn selector_text(selector: &BTreeMap<String, String>) -> String {
 }
 
 fn named(pods: &[&Pod]) -> String {
-    let mut names: Vec<String> =
-        pods.iter().take(MAX_NAMED_PODS).map(|p| format!("pod/{}", p.metadata.name.as_deref().unwrap_or_default())).collect();
+    let mut names: Vec<String> = pods
+        .iter()
+        .take(MAX_NAMED_PODS)
+        .map(|p| format!("pod/{}", p.metadata.name.as_deref().unwrap_or_default()))
+        .collect();
     if pods.len() > MAX_NAMED_PODS {
         names.push(format!("and {} more", pods.len() - MAX_NAMED_PODS));
     }
@@ -44,7 +47,9 @@ fn named(pods: &[&Pod]) -> String {
 pub fn services(facts: &Facts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for svc in &facts.snapshot.services {
-        let (Some(name), ns) = (svc.metadata.name.as_deref(), svc.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (svc.metadata.name.as_deref(), svc.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let Some(spec) = svc.spec.as_ref() else { continue };
         if spec.type_.as_deref() == Some("ExternalName") {
             continue;
@@ -85,13 +90,18 @@ pub fn services(facts: &Facts<'_>) -> Vec<Finding> {
                                 None => format!("no {k} label"),
                             })
                             .collect();
-                        format!("pod/{}: {}", p.metadata.name.as_deref().unwrap_or_default(), missing.join(", "))
+                        format!(
+                            "pod/{}: {}",
+                            p.metadata.name.as_deref().unwrap_or_default(),
+                            missing.join(", ")
+                        )
                     })
                 })
                 .take(MAX_NAMED_PODS)
                 .collect();
             if near.is_empty() {
-                f.evidence.push(format!("no pod in namespace {} has any of these labels", ns.unwrap_or_default()));
+                f.evidence
+                    .push(format!("no pod in namespace {} has any of these labels", ns.unwrap_or_default()));
             } else {
                 f.evidence.push(format!("closest: {}", near.join("; ")));
             }
@@ -174,7 +184,9 @@ pub fn ingresses(facts: &Facts<'_>) -> Vec<Finding> {
 pub fn pvcs(facts: &Facts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for pvc in &facts.snapshot.pvcs {
-        let (Some(name), ns) = (pvc.metadata.name.as_deref(), pvc.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (pvc.metadata.name.as_deref(), pvc.metadata.namespace.as_deref()) else {
+            continue;
+        };
         if pvc.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Pending") {
             continue;
         }
@@ -182,7 +194,11 @@ pub fn pvcs(facts: &Facts<'_>) -> Vec<Finding> {
         if events.first().and_then(|e| e.reason.as_deref()) == Some("WaitForFirstConsumer") {
             continue;
         }
-        let class = pvc.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()).unwrap_or("<none: the default class, if any>");
+        let class = pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.storage_class_name.as_deref())
+            .unwrap_or("<none: the default class, if any>");
         let mut f = Finding::new(
             Kind::PvcPending,
             Severity::Warning,

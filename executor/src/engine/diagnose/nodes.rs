@@ -41,12 +41,18 @@ pub fn nodes(facts: &Facts<'_>, all_nodes: bool) -> Vec<Finding> {
                     .as_ref()
                     .map(|t| format!(", last heartbeat {} ago", facts.ago(t.0)))
                     .unwrap_or_default();
-                f.evidence.push(format!("Ready={} ({}){heartbeat}: {quoted}", c.status, c.reason.as_deref().unwrap_or_default()));
+                f.evidence.push(format!(
+                    "Ready={} ({}){heartbeat}: {quoted}",
+                    c.status,
+                    c.reason.as_deref().unwrap_or_default()
+                ));
             }
             out.push(f);
         }
-        let pressing: Vec<_> =
-            conditions.iter().filter(|c| PRESSURES.contains(&c.type_.as_str()) && c.status == "True").collect();
+        let pressing: Vec<_> = conditions
+            .iter()
+            .filter(|c| PRESSURES.contains(&c.type_.as_str()) && c.status == "True")
+            .collect();
         if !pressing.is_empty() {
             let names: Vec<&str> = pressing.iter().map(|c| c.type_.as_str()).collect();
             let mut f = Finding::new(
@@ -82,7 +88,8 @@ pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
         "Exists" => toleration.key.as_deref().is_none_or(|k| k.is_empty() || k == taint.key),
         _ => {
             toleration.key.as_deref() == Some(taint.key.as_str())
-                && toleration.value.as_deref().unwrap_or_default() == taint.value.as_deref().unwrap_or_default()
+                && toleration.value.as_deref().unwrap_or_default()
+                    == taint.value.as_deref().unwrap_or_default()
         }
     }
 }
@@ -107,7 +114,12 @@ pub fn taints(facts: &Facts<'_>) -> Vec<Finding> {
         let taints = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
         for taint in taints.iter().filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute") {
             let tolerated = pending.iter().any(|p| {
-                p.spec.as_ref().and_then(|s| s.tolerations.as_ref()).into_iter().flatten().any(|t| tolerates(t, taint))
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.tolerations.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .any(|t| tolerates(t, taint))
             });
             if tolerated {
                 continue;
@@ -135,7 +147,9 @@ pub fn taints(facts: &Facts<'_>) -> Vec<Finding> {
 pub fn quotas(facts: &Facts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for q in &facts.snapshot.quotas {
-        let (Some(name), ns) = (q.metadata.name.as_deref(), q.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (q.metadata.name.as_deref(), q.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let Some(status) = q.status.as_ref() else { continue };
         let (hard, used) = (status.hard.clone().unwrap_or_default(), status.used.clone().unwrap_or_default());
         let exhausted: Vec<String> = hard
@@ -162,7 +176,9 @@ pub fn quotas(facts: &Facts<'_>) -> Vec<Finding> {
             .events
             .iter()
             .filter(|e| e.metadata.namespace.as_deref() == ns)
-            .filter(|e| e.message.as_deref().is_some_and(|m| m.contains("exceeded quota") && m.contains(name)))
+            .filter(|e| {
+                e.message.as_deref().is_some_and(|m| m.contains("exceeded quota") && m.contains(name))
+            })
             .max_by_key(|e| super::facts::last_seen(e));
         if let Some(e) = refused {
             let line = super::facts::event_line(facts, &mut f, e, super::facts::count(e));

@@ -19,7 +19,8 @@ const INIT_STUCK_SECONDS: i64 = 300;
 
 const IMAGE_PULL_REASONS: &[&str] =
     &["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"];
-const START_ERROR_REASONS: &[&str] = &["CreateContainerError", "RunContainerError", "ContainerCannotRun", "StartError"];
+const START_ERROR_REASONS: &[&str] =
+    &["CreateContainerError", "RunContainerError", "ContainerCannotRun", "StartError"];
 
 /// The container logs the pod analyzers want as evidence: the previous run of every crashing
 /// container.
@@ -202,9 +203,10 @@ fn container_finding(
             f.evidence.push(format!("exit code {}, {} restarts", t.exit_code, cs.restart_count));
         }
         let resources = container.and_then(|c| c.resources.as_ref());
-        let memory = |list: Option<&std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
-            list.and_then(|l| l.get("memory")).map_or("none".to_string(), |q| q.0.clone())
-        };
+        let memory =
+            |list: Option<
+                &std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+            >| { list.and_then(|l| l.get("memory")).map_or("none".to_string(), |q| q.0.clone()) };
         f.evidence.push(format!(
             "memory limit {}, request {}",
             memory(resources.and_then(|r| r.limits.as_ref())),
@@ -221,7 +223,8 @@ fn container_finding(
         );
         if let Some(t) = last {
             let reason = t.reason.as_deref().unwrap_or("unknown");
-            let when = t.finished_at.as_ref().map(|at| format!(", {} ago", facts.ago(at.0))).unwrap_or_default();
+            let when =
+                t.finished_at.as_ref().map(|at| format!(", {} ago", facts.ago(at.0))).unwrap_or_default();
             f.evidence.push(format!("last exit code {} ({reason}){when}", t.exit_code));
             if let Some(message) = t.message.as_deref().filter(|m| !m.is_empty()) {
                 let quoted = cite(&mut f, "termination message", message);
@@ -239,10 +242,10 @@ fn container_finding(
         );
         let image = container.and_then(|c| c.image.as_deref()).unwrap_or(cs.image.as_str());
         f.evidence.push(format!("image: {}", super::facts::quote(image)));
-        let pull_error = facts
-            .events(ns, "Pod", pod_name)
-            .into_iter()
-            .find(|e| e.reason.as_deref() == Some("Failed") && e.message.as_deref().is_some_and(|m| m.starts_with("Failed to pull image")));
+        let pull_error = facts.events(ns, "Pod", pod_name).into_iter().find(|e| {
+            e.reason.as_deref() == Some("Failed")
+                && e.message.as_deref().is_some_and(|m| m.starts_with("Failed to pull image"))
+        });
         match pull_error {
             Some(e) => {
                 let line = event_line(facts, &mut f, e, super::facts::count(e));
@@ -289,7 +292,10 @@ fn container_finding(
             Kind::LivenessProbeFailing,
             Severity::Critical,
             object.clone(),
-            format!("container {c} is restarted by its failing liveness probe ({} restarts)", cs.restart_count),
+            format!(
+                "container {c} is restarted by its failing liveness probe ({} restarts)",
+                cs.restart_count
+            ),
             Suggestion::on("describe", &["pod", pod_name], Some(ns), &[]),
         );
         if let Some(p) = container.and_then(|c| c.liveness_probe.as_ref()) {
@@ -356,7 +362,10 @@ fn init_finding(
     } else if let Some(reason) = waiting.filter(|r| *r != "PodInitializing") {
         (Severity::Critical, format!("waiting: {reason}"))
     } else if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
-        (Severity::Critical, format!("exited with code {} ({})", t.exit_code, t.reason.as_deref().unwrap_or("Error")))
+        (
+            Severity::Critical,
+            format!("exited with code {} ({})", t.exit_code, t.reason.as_deref().unwrap_or("Error")),
+        )
     } else if let Some(started) = state.and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()) {
         if facts.now.as_second() - started.0.as_second() < INIT_STUCK_SECONDS {
             return None;
@@ -377,7 +386,11 @@ fn init_finding(
         f.evidence.push(format!("waiting: {quoted}"));
     }
     if let Some(t) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
-        f.evidence.push(format!("last exit code {} ({})", t.exit_code, t.reason.as_deref().unwrap_or("unknown")));
+        f.evidence.push(format!(
+            "last exit code {} ({})",
+            t.exit_code,
+            t.reason.as_deref().unwrap_or("unknown")
+        ));
     }
     if waiting == Some("CrashLoopBackOff") {
         f.suggested = Suggestion::on("logs", &[pod_name], Some(ns), &["-c", c, "--previous", "--tail=100"]);
@@ -422,7 +435,11 @@ fn describe_probe(p: &Probe) -> String {
     } else {
         "unknown".into()
     };
-    format!("{how} every {}s, fails after {}", p.period_seconds.unwrap_or(10), p.failure_threshold.unwrap_or(3))
+    format!(
+        "{how} every {}s, fails after {}",
+        p.period_seconds.unwrap_or(10),
+        p.failure_threshold.unwrap_or(3)
+    )
 }
 
 /// `cpu 64, memory 1Gi` summed over the containers (as written when one container).

@@ -49,7 +49,8 @@ pub fn text(report: &Report, budget: usize) -> String {
 }
 
 fn header(report: &Report) -> String {
-    let critical = report.findings.iter().filter(|f| f.severity == super::finding::Severity::Critical).count();
+    let critical =
+        report.findings.iter().filter(|f| f.severity == super::finding::Severity::Critical).count();
     let n = report.findings.len() + report.omitted;
     if n == 0 {
         return format!("diagnose {}: no problems found\n", report.scope);
@@ -64,8 +65,12 @@ fn header(report: &Report) -> String {
 
 fn trailer(report: &Report) -> String {
     let mut out = String::new();
-    let checked: Vec<String> =
-        report.checked.iter().filter(|c| c.count > 0).map(|c| format!("{} {}", c.count, c.resource)).collect();
+    let checked: Vec<String> = report
+        .checked
+        .iter()
+        .filter(|c| c.count > 0)
+        .map(|c| format!("{} {}", c.count, c.resource))
+        .collect();
     if !checked.is_empty() {
         out.push_str(&format!("checked: {}\n", checked.join(", ")));
     }
@@ -112,7 +117,8 @@ fn one_line(f: &Finding) -> String {
 pub fn json(report: &Report, budget: usize) -> String {
     let mut report = report.clone();
     loop {
-        let text = serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let text =
+            serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         if text.len() <= budget || report.findings.is_empty() {
             return text + "\n";
         }
@@ -135,7 +141,10 @@ mod tests {
             Suggestion::on("logs", &[&format!("web-{i}")], Some("shop"), &["--previous"]),
         );
         f.evidence.push("last exit code 1 (Error)".into());
-        f.log = Some(LogExcerpt { source: "previous log of container web".into(), lines: vec!["boom".into(); 5] });
+        f.log = Some(LogExcerpt {
+            source: "previous log of container web".into(),
+            lines: vec!["boom".into(); 5],
+        });
         f
     }
 

@@ -26,7 +26,9 @@ pub fn controllers(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Availability>) {
     let mut short = Vec::new();
     let s = facts.snapshot;
     for d in &s.deployments {
-        let (Some(name), ns) = (d.metadata.name.as_deref(), d.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (d.metadata.name.as_deref(), d.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let st = d.status.clone().unwrap_or_default();
         let available = st.available_replicas.unwrap_or(0);
@@ -44,7 +46,11 @@ pub fn controllers(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Availability>) {
                 kind,
                 Severity::Critical,
                 object.clone(),
-                format!("{} ({})", if stuck.is_some() { "rollout is stuck" } else { "cannot create its pods" }, c.reason.as_deref().unwrap_or_default()),
+                format!(
+                    "{} ({})",
+                    if stuck.is_some() { "rollout is stuck" } else { "cannot create its pods" },
+                    c.reason.as_deref().unwrap_or_default()
+                ),
                 Suggestion::on("rollout", &["status", &format!("deployment/{name}")], ns, &["--watch=false"]),
             );
             f.evidence.push(line.clone());
@@ -56,20 +62,27 @@ pub fn controllers(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Availability>) {
         }
     }
     for sts in &s.statefulsets {
-        let (Some(name), ns) = (sts.metadata.name.as_deref(), sts.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (sts.metadata.name.as_deref(), sts.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let desired = sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let st = sts.status.clone().unwrap_or_default();
         let ready = st.ready_replicas.unwrap_or(0);
         if ready < desired {
             let mut line = format!("statefulset/{name}: {ready}/{desired} ready");
             if st.update_revision.is_some() && st.update_revision != st.current_revision {
-                line.push_str(&format!(", rollout in progress ({} updated)", st.updated_replicas.unwrap_or(0)));
+                line.push_str(&format!(
+                    ", rollout in progress ({} updated)",
+                    st.updated_replicas.unwrap_or(0)
+                ));
             }
             short.push(Availability { object: ObjectRef::new("statefulset", ns, name), line });
         }
     }
     for ds in &s.daemonsets {
-        let (Some(name), ns) = (ds.metadata.name.as_deref(), ds.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (ds.metadata.name.as_deref(), ds.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let st = ds.status.clone().unwrap_or_default();
         let unavailable = st.number_unavailable.unwrap_or(0);
         if unavailable > 0 || st.number_ready < st.desired_number_scheduled {
@@ -148,7 +161,9 @@ fn newest_failed_pod(facts: &Facts<'_>, job: &Job) -> Option<LogKey> {
 pub fn jobs(facts: &Facts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for job in &facts.snapshot.jobs {
-        let (Some(name), ns) = (job.metadata.name.as_deref(), job.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (job.metadata.name.as_deref(), job.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let Some(c) = failed_condition(job) else { continue };
         if controller(&job.metadata).is_some_and(|o| o.kind == "CronJob") {
             continue;
@@ -175,7 +190,9 @@ pub fn jobs(facts: &Facts<'_>) -> Vec<Finding> {
         let mut exits: Vec<String> = Vec::new();
         for pod in facts.pods_controlled_by(ns, "Job", name) {
             for cs in pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten() {
-                if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()).filter(|t| t.exit_code != 0) {
+                if let Some(t) =
+                    cs.state.as_ref().and_then(|s| s.terminated.as_ref()).filter(|t| t.exit_code != 0)
+                {
                     exits.push(format!(
                         "pod/{} exit code {} ({})",
                         pod.metadata.name.as_deref().unwrap_or_default(),
@@ -196,7 +213,9 @@ pub fn jobs(facts: &Facts<'_>) -> Vec<Finding> {
         out.push(f);
     }
     for cj in &facts.snapshot.cronjobs {
-        let (Some(name), ns) = (cj.metadata.name.as_deref(), cj.metadata.namespace.as_deref()) else { continue };
+        let (Some(name), ns) = (cj.metadata.name.as_deref(), cj.metadata.namespace.as_deref()) else {
+            continue;
+        };
         let mut runs: Vec<&Job> = facts
             .snapshot
             .jobs
@@ -204,9 +223,12 @@ pub fn jobs(facts: &Facts<'_>) -> Vec<Finding> {
             .filter(|j| j.metadata.namespace.as_deref() == ns)
             .filter(|j| controller(&j.metadata).is_some_and(|o| o.kind == "CronJob" && o.name == name))
             .filter(|j| {
-                j.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| {
-                    (c.type_ == "Failed" || c.type_ == "Complete") && c.status == "True"
-                })
+                j.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .any(|c| (c.type_ == "Failed" || c.type_ == "Complete") && c.status == "True")
             })
             .collect();
         runs.sort_by_key(|j| std::cmp::Reverse(j.metadata.creation_timestamp.as_ref().map(|t| t.0)));
@@ -227,7 +249,9 @@ pub fn jobs(facts: &Facts<'_>) -> Vec<Finding> {
             c.reason.as_deref().unwrap_or("Failed")
         ));
         let st = cj.status.clone().unwrap_or_default();
-        let success = st.last_successful_time.map_or("never (as far as the API server says)".into(), |t| format!("{} ago", facts.ago(t.0)));
+        let success = st
+            .last_successful_time
+            .map_or("never (as far as the API server says)".into(), |t| format!("{} ago", facts.ago(t.0)));
         f.evidence.push(format!("last successful run: {success}"));
         if cj.spec.as_ref().and_then(|s| s.suspend) == Some(true) {
             f.evidence.push("the CronJob is suspended".into());
@@ -266,7 +290,8 @@ pub fn hpas(facts: &Facts<'_>) -> Vec<Finding> {
             continue;
         }
         let target = hpa.pointer("/spec/scaleTargetRef/name").and_then(Value::as_str).unwrap_or_default();
-        let target_kind = hpa.pointer("/spec/scaleTargetRef/kind").and_then(Value::as_str).unwrap_or_default();
+        let target_kind =
+            hpa.pointer("/spec/scaleTargetRef/kind").and_then(Value::as_str).unwrap_or_default();
         let mut f = Finding::new(
             Kind::HpaCannotScale,
             Severity::Warning,
