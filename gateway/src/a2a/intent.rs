@@ -243,13 +243,12 @@ fn subject_between(words: &[String], opening: &[&str], closing: &[&str]) -> Opti
     let start = words.iter().position(|w| opening.contains(&w.as_str()))?;
     let mut rest: Vec<&str> = words[start + 1..].iter().map(String::as_str).collect();
     // "why is", "why does", "why are", "why do"
-    if opening == ["why"] {
-        if rest
+    if opening == ["why"]
+        && rest
             .first()
             .is_some_and(|w| ["is", "are", "does", "do", "did", "was", "were", "has", "have"].contains(w))
-        {
-            rest.remove(0);
-        }
+    {
+        rest.remove(0);
     }
     let end = (0..rest.len()).find(|&i| {
         closing.iter().any(|c| {

@@ -150,12 +150,9 @@ const NAMED_ORDER: [(&str, &str); 7] = [
 /// The names of the snapshot's objects of `canonical` type, and the list they came from (`None`
 /// when the type is not one diagnose can target).
 fn names_of<'s>(snapshot: &'s Snapshot, canonical: &str) -> Option<(&'static str, Vec<&'s str>)> {
-    fn names<
-        'a,
-        T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
-    >(
-        list: &'a [T],
-    ) -> Vec<&'a str> {
+    fn names<T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>>(
+        list: &[T],
+    ) -> Vec<&str> {
         list.iter().filter_map(|o| o.metadata().name.as_deref()).collect()
     }
     Some(match canonical {
