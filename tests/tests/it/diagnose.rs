@@ -473,3 +473,31 @@ async fn diagnose_costs_at_most_a_quarter_of_the_tokens_of_the_kubectl_calls_it_
         assert!(ours * 4 <= theirs, "{ns}: diagnose {ours} tokens vs raw {theirs}:\n{diagnosis}");
     }
 }
+
+#[tokio::test]
+async fn diagnose_all_namespaces_finds_both_demo_namespaces_within_the_budget() {
+    let ctx = TestContext::new().await;
+    let out = kubectl(&engine(&ctx), "diagnose", &["-A"]).await.expect("diagnose -A");
+    assert!(out.text.starts_with("diagnose all namespaces: "), "{}", out.text);
+    for needle in
+        ["pod/orders-api-", "-n demo-shop", "job/nightly-migration -n demo-batch", "service/payments"]
+    {
+        assert!(out.text.contains(needle), "{needle} in:\n{}", out.text);
+    }
+    assert!(out.text.len() <= kubently_shared::budget::DEFAULT_BUDGET_BYTES, "{} bytes", out.text.len());
+}
+
+#[tokio::test]
+async fn compact_logs_fold_without_losing_the_end() {
+    let ctx = TestContext::new().await;
+    let engine = engine(&ctx);
+    let args = [&format!("deploy/{ORDERS_API}"), "-n", SHOP_NS, "--previous"];
+    let plain = kubectl(&engine, "logs", &args).await.expect("logs").text;
+    let mut compact_args = args.to_vec();
+    compact_args.push("--compact");
+    let compact = kubectl(&engine, "logs", &compact_args).await.expect("logs --compact").text;
+    assert!(compact.lines().count() <= plain.lines().count(), "{compact}");
+    assert_eq!(compact.lines().last(), plain.lines().last(), "the crash's last line survives");
+    let expected = kubently_executor::engine::compact::compact(&plain);
+    assert_eq!(compact, expected);
+}
