@@ -360,7 +360,7 @@ impl KubentlyMcp {
     }
 
     /// Runs one read-only kubectl command (get, describe, logs, events, top, explain, rollout
-    /// status/history, version, cluster-info, api-resources, api-versions) and returns its
+    /// status/history, version, cluster-info, api-resources, api-versions, diagnose) and returns its
     /// output, cut to the output budget; secret values are always redacted.
     #[tool(annotations(
         title = "Run kubectl (read-only)",

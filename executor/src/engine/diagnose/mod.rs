@@ -206,3 +206,6 @@ fn target_of(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -21,11 +21,30 @@ fn de<T: serde::de::DeserializeOwned>(v: Value) -> T {
 }
 
 fn pod(name: &str, spec: Value, status: Value) -> k8s_openapi::api::core::v1::Pod {
-    de(json!({"metadata": {"name": name, "namespace": NS, "labels": {"app": name}}, "spec": spec, "status": status}))
+    de(
+        json!({"metadata": {"name": name, "namespace": NS, "labels": {"app": name}}, "spec": spec, "status": status}),
+    )
 }
 
 fn run(s: &Snapshot) -> Vec<Finding> {
-    analyze(&Facts::new(s, now()), false, None)
+    runnable(analyze(&Facts::new(s, now()), false, None))
+}
+
+/// Every suggested command is one the read-only policy accepts as given.
+fn runnable(findings: Vec<Finding>) -> Vec<Finding> {
+    use kubently_shared::policy::{CommandInput, PolicyConfig, parse};
+    for f in &findings {
+        let input = CommandInput {
+            command_type: f.suggested.command_type,
+            args: &f.suggested.args,
+            extra_args: &[],
+            namespace: None,
+        };
+        if let Err(e) = parse(&input, &PolicyConfig::default()) {
+            panic!("{} suggests `{}`, which the policy refuses: {e}", f.object, f.suggested.command);
+        }
+    }
+    findings
 }
 
 fn kinds(findings: &[Finding]) -> Vec<(Kind, String)> {
@@ -78,8 +97,13 @@ fn init_containers_that_crash_or_hang_are_stuck() {
     );
     let s = Snapshot { pods: vec![crashing, hanging, fresh], ..Snapshot::default() };
     let found = run(&s);
-    assert_eq!(kinds(&found), [(Kind::InitContainerStuck, "pod/a".into()), (Kind::InitContainerStuck, "pod/b".into())]);
-    assert!(found[0].summary.contains("init container migrate (1/2)") && found[0].summary.contains("4 restarts"));
+    assert_eq!(
+        kinds(&found),
+        [(Kind::InitContainerStuck, "pod/a".into()), (Kind::InitContainerStuck, "pod/b".into())]
+    );
+    assert!(
+        found[0].summary.contains("init container migrate (1/2)") && found[0].summary.contains("4 restarts")
+    );
     assert_eq!(text(&found[0]), "last exit code 2 (Error)");
     assert!(found[0].suggested.command.contains("-c migrate --previous"), "{}", found[0].suggested.command);
     assert_eq!(found[1].severity, Severity::Warning);
@@ -109,13 +133,19 @@ fn liveness_failures_that_restart_a_container_are_reported() {
 #[test]
 fn workloads_short_of_replicas_without_pod_findings_are_reported() {
     let s = Snapshot {
-        statefulsets: vec![de(json!({"metadata": {"name": "db", "namespace": NS}, "spec": {"replicas": 3, "selector": {}, "serviceName": "db", "template": {}},
-            "status": {"replicas": 3, "readyReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2", "updatedReplicas": 1}}))],
-        daemonsets: vec![de(json!({"metadata": {"name": "agent", "namespace": NS}, "spec": {"selector": {}, "template": {}},
-            "status": {"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberMisscheduled": 1, "numberReady": 2, "numberUnavailable": 1}}))],
-        deployments: vec![de(json!({"metadata": {"name": "api", "namespace": NS}, "spec": {"replicas": 2, "selector": {}, "template": {}},
+        statefulsets: vec![de(
+            json!({"metadata": {"name": "db", "namespace": NS}, "spec": {"replicas": 3, "selector": {}, "serviceName": "db", "template": {}},
+            "status": {"replicas": 3, "readyReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2", "updatedReplicas": 1}}),
+        )],
+        daemonsets: vec![de(
+            json!({"metadata": {"name": "agent", "namespace": NS}, "spec": {"selector": {}, "template": {}},
+            "status": {"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberMisscheduled": 1, "numberReady": 2, "numberUnavailable": 1}}),
+        )],
+        deployments: vec![de(
+            json!({"metadata": {"name": "api", "namespace": NS}, "spec": {"replicas": 2, "selector": {}, "template": {}},
             "status": {"availableReplicas": 1, "updatedReplicas": 1, "conditions": [
-                {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"api-2\" has timed out progressing."}]}}))],
+                {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"api-2\" has timed out progressing."}]}}),
+        )],
         ..Snapshot::default()
     };
     let found = run(&s);
@@ -127,7 +157,9 @@ fn workloads_short_of_replicas_without_pod_findings_are_reported() {
             (Kind::WorkloadUnavailable, "statefulset/db".into()),
         ]
     );
-    assert!(text(&found[0]).contains("Progressing=False: \"ReplicaSet \"api-2\" has timed out progressing.\""));
+    assert!(
+        text(&found[0]).contains("Progressing=False: \"ReplicaSet \"api-2\" has timed out progressing.\"")
+    );
     assert!(found[0].suggested.command.starts_with("rollout status deployment/api -n shop"));
     assert_eq!(text(&found[1]), "daemonset/agent: 2/3 ready, 1 unavailable, 1 misscheduled");
     assert_eq!(text(&found[2]), "statefulset/db: 1/3 ready, rollout in progress (1 updated)");
@@ -146,8 +178,10 @@ fn cronjobs_whose_last_runs_failed_are_reported_once() {
             "status": {"failed": 1, "conditions": [condition]}}))
     };
     let s = Snapshot {
-        cronjobs: vec![de(json!({"metadata": {"name": "nightly", "namespace": NS}, "spec": {"schedule": "0 3 * * *", "jobTemplate": {}},
-            "status": {"lastSuccessfulTime": "2025-12-29T03:00:00Z"}}))],
+        cronjobs: vec![de(
+            json!({"metadata": {"name": "nightly", "namespace": NS}, "spec": {"schedule": "0 3 * * *", "jobTemplate": {}},
+            "status": {"lastSuccessfulTime": "2025-12-29T03:00:00Z"}}),
+        )],
         jobs: vec![
             job("nightly-1", "2025-12-29T03:00:00Z", false),
             job("nightly-2", "2025-12-30T03:00:00Z", true),
@@ -156,7 +190,11 @@ fn cronjobs_whose_last_runs_failed_are_reported_once() {
         ..Snapshot::default()
     };
     let found = run(&s);
-    assert_eq!(kinds(&found), [(Kind::CronJobFailing, "cronjob/nightly".into())], "its jobs are not reported again");
+    assert_eq!(
+        kinds(&found),
+        [(Kind::CronJobFailing, "cronjob/nightly".into())],
+        "its jobs are not reported again"
+    );
     assert_eq!(found[0].summary, "the last 2 of its 3 finished runs failed");
     let t = text(&found[0]);
     assert!(t.contains("latest run job/nightly-3: DeadlineExceeded"), "{t}");
@@ -178,17 +216,24 @@ fn hpas_that_cannot_scale_in_either_api_shape() {
     let found = run(&s);
     assert_eq!(
         kinds(&found),
-        [(Kind::HpaCannotScale, "horizontalpodautoscaler/api".into()), (Kind::HpaCannotScale, "horizontalpodautoscaler/web".into())]
+        [
+            (Kind::HpaCannotScale, "horizontalpodautoscaler/api".into()),
+            (Kind::HpaCannotScale, "horizontalpodautoscaler/web".into())
+        ]
     );
     assert!(text(&found[0]).contains("AbleToScale=False (FailedGetScale)"));
-    assert!(text(&found[1]).contains("ScalingActive=False (FailedGetResourceMetric): \"unable to get metrics for resource cpu\""));
+    assert!(text(&found[1]).contains(
+        "ScalingActive=False (FailedGetResourceMetric): \"unable to get metrics for resource cpu\""
+    ));
     assert!(text(&found[1]).contains("replicas 2 (desired 2, min 2, max 5)"));
 }
 
 #[test]
 fn ingresses_to_missing_services_and_pending_pvcs() {
     let s = Snapshot {
-        services: vec![de(json!({"metadata": {"name": "web", "namespace": NS}, "spec": {"ports": [{"port": 80}]}}))],
+        services: vec![de(
+            json!({"metadata": {"name": "web", "namespace": NS}, "spec": {"ports": [{"port": 80}]}}),
+        )],
         ingresses: vec![
             json!({"metadata": {"name": "shop", "namespace": NS}, "spec": {"rules": [{"host": "shop.example", "http": {"paths": [
                 {"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
@@ -196,15 +241,25 @@ fn ingresses_to_missing_services_and_pending_pvcs() {
             json!({"metadata": {"name": "old", "namespace": NS}, "spec": {"backend": {"serviceName": "legacy", "servicePort": 80}}}),
         ],
         pvcs: vec![
-            de(json!({"metadata": {"name": "data", "namespace": NS}, "spec": {"storageClassName": "fast"}, "status": {"phase": "Pending"}})),
-            de(json!({"metadata": {"name": "later", "namespace": NS}, "spec": {}, "status": {"phase": "Pending"}})),
-            de(json!({"metadata": {"name": "bound", "namespace": NS}, "spec": {}, "status": {"phase": "Bound"}})),
+            de(
+                json!({"metadata": {"name": "data", "namespace": NS}, "spec": {"storageClassName": "fast"}, "status": {"phase": "Pending"}}),
+            ),
+            de(
+                json!({"metadata": {"name": "later", "namespace": NS}, "spec": {}, "status": {"phase": "Pending"}}),
+            ),
+            de(
+                json!({"metadata": {"name": "bound", "namespace": NS}, "spec": {}, "status": {"phase": "Bound"}}),
+            ),
         ],
         events: vec![
-            de(json!({"metadata": {"name": "e1", "namespace": NS}, "involvedObject": {"kind": "PersistentVolumeClaim", "name": "data", "namespace": NS},
-                "reason": "ProvisioningFailed", "message": "storageclass.storage.k8s.io \"fast\" not found", "count": 12, "lastTimestamp": "2026-01-01T11:59:00Z"})),
-            de(json!({"metadata": {"name": "e2", "namespace": NS}, "involvedObject": {"kind": "PersistentVolumeClaim", "name": "later", "namespace": NS},
-                "reason": "WaitForFirstConsumer", "message": "waiting for first consumer to be created before binding", "lastTimestamp": "2026-01-01T11:59:00Z"})),
+            de(
+                json!({"metadata": {"name": "e1", "namespace": NS}, "involvedObject": {"kind": "PersistentVolumeClaim", "name": "data", "namespace": NS},
+                "reason": "ProvisioningFailed", "message": "storageclass.storage.k8s.io \"fast\" not found", "count": 12, "lastTimestamp": "2026-01-01T11:59:00Z"}),
+            ),
+            de(
+                json!({"metadata": {"name": "e2", "namespace": NS}, "involvedObject": {"kind": "PersistentVolumeClaim", "name": "later", "namespace": NS},
+                "reason": "WaitForFirstConsumer", "message": "waiting for first consumer to be created before binding", "lastTimestamp": "2026-01-01T11:59:00Z"}),
+            ),
         ],
         ..Snapshot::default()
     };
@@ -219,7 +274,10 @@ fn ingresses_to_missing_services_and_pending_pvcs() {
     );
     assert_eq!(text(&found[0]), "missing: service/legacy (for default backend)");
     assert_eq!(text(&found[1]), "missing: service/api (for shop.example/api)");
-    assert!(text(&found[2]).contains("storageClassName: fast") && text(&found[2]).contains("ProvisioningFailed ×12"));
+    assert!(
+        text(&found[2]).contains("storageClassName: fast")
+            && text(&found[2]).contains("ProvisioningFailed ×12")
+    );
 }
 
 #[test]
@@ -234,18 +292,27 @@ fn nodes_not_ready_under_pressure_or_tainted_against_pending_pods() {
         json!({"containers": [{"name": "b", "image": "b"}], "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]}),
         json!({"phase": "Pending"}),
     );
-    let running = pod("web", json!({"nodeName": "n1", "containers": [{"name": "w", "image": "w"}]}), json!({"phase": "Running"}));
+    let running = pod(
+        "web",
+        json!({"nodeName": "n1", "containers": [{"name": "w", "image": "w"}]}),
+        json!({"phase": "Running"}),
+    );
     let s = Snapshot {
         nodes: vec![
             node("n1", "False", true, json!([])),
             node("n2", "True", false, json!([{"key": "gpu", "value": "a100", "effect": "NoSchedule"}])),
-            node("n3", "True", false, json!([{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}, {"key": "soft", "effect": "PreferNoSchedule"}])),
+            node(
+                "n3",
+                "True",
+                false,
+                json!([{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}, {"key": "soft", "effect": "PreferNoSchedule"}]),
+            ),
         ],
         pods: vec![pending, running],
         ..Snapshot::default()
     };
     let facts = Facts::new(&s, now());
-    let found = analyze(&facts, false, None);
+    let found = runnable(analyze(&facts, false, None));
     assert_eq!(
         kinds(&found),
         [
@@ -255,7 +322,10 @@ fn nodes_not_ready_under_pressure_or_tainted_against_pending_pods() {
         ],
         "n2's taint is tolerated; n3 hosts none of the scope's pods but keeps its pending pod off"
     );
-    assert!(text(&found[0]).contains("Ready=False (KubeletNotReady), last heartbeat 10m ago: \"container runtime is down\""));
+    assert!(
+        text(&found[0])
+            .contains("Ready=False (KubeletNotReady), last heartbeat 10m ago: \"container runtime is down\"")
+    );
     assert_eq!(found[2].summary, "taint dedicated=infra:NoSchedule keeps all 1 pending pods off this node");
     assert_eq!(text(&found[2]), "pending without a matching toleration: pod/batch");
 
@@ -269,7 +339,10 @@ fn nodes_not_ready_under_pressure_or_tainted_against_pending_pods() {
     assert!(nodes::tolerates(&tol(json!({"operator": "Exists"})), &t("a", "b", "NoSchedule")));
     assert!(nodes::tolerates(&tol(json!({"key": "a", "value": "b"})), &t("a", "b", "NoExecute")));
     assert!(!nodes::tolerates(&tol(json!({"key": "a", "value": "c"})), &t("a", "b", "NoSchedule")));
-    assert!(!nodes::tolerates(&tol(json!({"key": "a", "operator": "Exists", "effect": "NoExecute"})), &t("a", "b", "NoSchedule")));
+    assert!(!nodes::tolerates(
+        &tol(json!({"key": "a", "operator": "Exists", "effect": "NoExecute"})),
+        &t("a", "b", "NoSchedule")
+    ));
 }
 
 #[test]
@@ -287,13 +360,19 @@ fn exhausted_quotas_name_the_resource_and_what_they_refused() {
     let found = run(&s);
     assert_eq!(kinds(&found), [(Kind::QuotaExhausted, "resourcequota/compute".into())]);
     assert_eq!(found[0].summary, "quota used up: pods 10/10, requests.memory 1024Mi/1Gi");
-    assert!(text(&found[0]).starts_with("replicaset/web-5d9: event FailedCreate ×31 (last 30s ago)"), "{}", text(&found[0]));
+    assert!(
+        text(&found[0]).starts_with("replicaset/web-5d9: event FailedCreate ×31 (last 30s ago)"),
+        "{}",
+        text(&found[0])
+    );
 }
 
 #[test]
 fn a_target_keeps_its_own_findings_and_its_nodes() {
-    let rs: k8s_openapi::api::apps::v1::ReplicaSet = de(json!({"metadata": {"name": "api-1", "namespace": NS,
-        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d", "controller": true}]}}));
+    let rs: k8s_openapi::api::apps::v1::ReplicaSet = de(
+        json!({"metadata": {"name": "api-1", "namespace": NS,
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d", "controller": true}]}}),
+    );
     let owned = |name: &str, node: &str| {
         let mut p = pod(
             name,
@@ -301,7 +380,9 @@ fn a_target_keeps_its_own_findings_and_its_nodes() {
             json!({"phase": "Pending", "containerStatuses": [{"name": "c", "image": "c:1", "imageID": "", "ready": false, "restartCount": 0,
                 "state": {"waiting": {"reason": "ErrImagePull"}}}]}),
         );
-        p.metadata.owner_references = Some(vec![de(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-1", "uid": "r", "controller": true}))]);
+        p.metadata.owner_references = Some(vec![de(
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-1", "uid": "r", "controller": true}),
+        )]);
         p
     };
     let other = pod(
@@ -311,7 +392,9 @@ fn a_target_keeps_its_own_findings_and_its_nodes() {
             "state": {"waiting": {"reason": "ErrImagePull"}}}]}),
     );
     let down = |name: &str| -> k8s_openapi::api::core::v1::Node {
-        de(json!({"metadata": {"name": name}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}}))
+        de(
+            json!({"metadata": {"name": name}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}}),
+        )
     };
     let s = Snapshot {
         replicasets: vec![rs],
@@ -321,8 +404,15 @@ fn a_target_keeps_its_own_findings_and_its_nodes() {
     };
     let facts = Facts::new(&s, now());
     let target = ObjectRef::new("deployment", Some(NS), "api");
-    let found = analyze(&facts, false, Some(&target));
-    assert_eq!(kinds(&found), [(Kind::ImagePull, "pod/api-1-a".into()), (Kind::NodeNotReady, "node/n1".into())]);
+    let found = runnable(analyze(&facts, false, Some(&target)));
+    assert_eq!(
+        kinds(&found),
+        [(Kind::ImagePull, "pod/api-1-a".into()), (Kind::NodeNotReady, "node/n1".into())]
+    );
     assert_eq!(found[0].owner.as_ref(), Some(&target));
-    assert_eq!(analyze(&facts, true, None).iter().filter(|f| f.kind == Kind::NodeNotReady).count(), 2, "-A: every node");
+    assert_eq!(
+        analyze(&facts, true, None).iter().filter(|f| f.kind == Kind::NodeNotReady).count(),
+        2,
+        "-A: every node"
+    );
 }
