@@ -18,15 +18,19 @@ pub fn text(report: &Report, budget: usize) -> String {
     let mut out = header(report);
     let limit = budget.saturating_sub(TRAILER_RESERVE).max(out.len());
     let mut short = Vec::new();
+    let mut short_bytes = 0;
     let mut omitted = report.omitted;
     for (i, f) in report.findings.iter().enumerate() {
-        let full = finding_text(f);
-        if short.is_empty() && out.len() + full.len() <= limit {
-            out.push_str(&full);
-            continue;
+        if short.is_empty() {
+            let full = finding_text(f);
+            if out.len() + full.len() <= limit {
+                out.push_str(&full);
+                continue;
+            }
         }
         let line = one_line(f);
-        if out.len() + short.iter().map(String::len).sum::<usize>() + line.len() <= limit {
+        if out.len() + short_bytes + line.len() <= limit {
+            short_bytes += line.len();
             short.push(line);
         } else {
             omitted += report.findings.len() - i;
@@ -115,16 +119,25 @@ fn one_line(f: &Finding) -> String {
 /// The report as one JSON document of at most about `budget` bytes (the lowest-ranked findings
 /// are dropped and counted in `omitted` when it would be larger).
 pub fn json(report: &Report, budget: usize) -> String {
-    let mut report = report.clone();
-    loop {
-        let text =
-            serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        if text.len() <= budget || report.findings.is_empty() {
-            return text + "\n";
-        }
-        report.findings.pop();
-        report.omitted += 1;
+    // The document with the first `n` findings; the largest `n` that fits is searched for.
+    let with = |n: usize| {
+        let kept = Report {
+            findings: report.findings[..n].to_vec(),
+            omitted: report.omitted + report.findings.len() - n,
+            ..report.clone()
+        };
+        serde_json::to_string_pretty(&kept).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+    };
+    let all = with(report.findings.len());
+    if all.len() <= budget {
+        return all;
     }
+    let (mut fits, mut too_many) = (0, report.findings.len());
+    while too_many - fits > 1 {
+        let mid = (fits + too_many) / 2;
+        if with(mid).len() <= budget { fits = mid } else { too_many = mid }
+    }
+    with(fits)
 }
 
 #[cfg(test)]
