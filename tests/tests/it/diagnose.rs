@@ -255,6 +255,9 @@ async fn diagnose_one_workload_keeps_to_it_and_unknown_ones_are_not_found() {
     let e =
         kubectl(&engine, "diagnose", &["deploy/nope", "-n", SHOP_NS]).await.expect_err("no such deployment");
     assert_eq!(e.to_string(), "Error from server (NotFound): deployments.apps \"nope\" not found");
+    let e =
+        kubectl(&engine, "diagnose", &["-n", "no-such-namespace"]).await.expect_err("a typo is not healthy");
+    assert_eq!(e.to_string(), "Error from server (NotFound): namespaces \"no-such-namespace\" not found");
     let e = kubectl(&engine, "diagnose", &["nope", "-n", SHOP_NS]).await.expect_err("nothing named so");
     assert!(
         e.to_string().contains(

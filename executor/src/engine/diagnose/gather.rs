@@ -236,6 +236,17 @@ fn reason_of(e: &EngineError) -> String {
     }
 }
 
+/// Whether `namespace` exists: `Some(false)` only when the API server says NotFound (a
+/// namespace the identity may not read, or a slow answer, is `None`: not known).
+pub async fn namespace_exists(ctx: &Context<'_>, namespace: &str, until: Instant) -> Option<bool> {
+    ctx.resolver.check("namespaces", "").ok()?;
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.client.clone());
+    match tokio::time::timeout_at(until.into(), api.get_opt(namespace)).await {
+        Ok(Ok(found)) => Some(found.is_some()),
+        _ => None,
+    }
+}
+
 /// Reads the logs `wanted` (at most [`MAX_LOG_READS`]) at once, each the last
 /// [`LOG_TAIL_LINES`] lines, into the snapshot; failures are kept as the reason.
 pub async fn read_logs(ctx: &Context<'_>, snapshot: &mut Snapshot, wanted: Vec<LogKey>, until: Instant) {

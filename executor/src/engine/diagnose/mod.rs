@@ -35,7 +35,20 @@ use gather::Snapshot;
 pub(super) async fn run(ctx: &Context<'_>, req: &DiagnoseRequest) -> Result<Output, EngineError> {
     let namespace = ctx.namespaces(&req.namespace);
     let until = gather::patience(ctx);
-    let mut snapshot = gather::read(ctx, namespace.as_deref(), until).await;
+    let exists = async {
+        match namespace.as_deref() {
+            Some(ns) => gather::namespace_exists(ctx, ns, until).await,
+            None => None,
+        }
+    };
+    let (mut snapshot, exists) = futures::join!(gather::read(ctx, namespace.as_deref(), until), exists);
+    if exists == Some(false) {
+        return Err(EngineError::Api {
+            code: 404,
+            reason: "NotFound".into(),
+            message: format!("namespaces \"{}\" not found", namespace.unwrap_or_default()),
+        });
+    }
     let target = match &req.target {
         Some(t) => Some(target_of(&snapshot, t, namespace.as_deref().unwrap_or_default())?),
         None => None,
