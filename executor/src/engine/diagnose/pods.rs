@@ -2,8 +2,9 @@
 //! lines), OOMKilled (memory limit vs. request), image pull errors (image, the pull error),
 //! Pending pods the scheduler cannot place (its FailedScheduling message), failing readiness and
 //! liveness probes (the probe, the Unhealthy events), CreateContainerConfigError (the missing
-//! ConfigMap/Secret/key as the kubelet names it — values are never read), other container start
-//! errors, init containers that do not finish, and failed or evicted pods.
+//! ConfigMap/Secret/key as the kubelet names it — values are never read), volumes that cannot be
+//! mounted (FailedMount), other container start errors, init containers that do not finish, and
+//! failed or evicted pods.
 
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, Probe};
 
@@ -136,6 +137,29 @@ pub fn analyze(facts: &Facts<'_>, pod: &Pod) -> Vec<Finding> {
             out.push(f);
         }
         return out;
+    }
+
+    // A volume that cannot be attached or mounted (a missing Secret or ConfigMap volume, a claim
+    // that is not bound): the pod stays ContainerCreating, its containers never get a status.
+    if phase == "Pending" {
+        let mount = ["FailedMount", "FailedAttachVolume"]
+            .into_iter()
+            .filter_map(|reason| facts.latest(ns, "Pod", name, reason))
+            .max_by_key(|(e, _)| super::facts::last_seen(e));
+        if let Some((e, total)) = mount {
+            let mut f = Finding::new(
+                Kind::VolumeMountFailed,
+                Severity::Critical,
+                object.clone(),
+                "cannot start: a volume cannot be attached or mounted".into(),
+                Suggestion::on("events", &[], Some(ns), &[&format!("--for=pod/{name}")]),
+            )
+            .owned_by(owner);
+            let line = event_line(facts, &mut f, e, total);
+            f.evidence.push(line);
+            out.push(f);
+            return out;
+        }
     }
 
     // Init containers that have not all finished.

@@ -416,3 +416,50 @@ fn a_target_keeps_its_own_findings_and_its_nodes() {
         "-A: every node"
     );
 }
+
+#[test]
+fn volumes_that_cannot_be_mounted_are_reported_with_the_kubelets_message() {
+    let p = pod(
+        "api",
+        json!({"nodeName": "n1", "volumes": [{"name": "tls", "secret": {"secretName": "api-tls"}}], "containers": [{"name": "api", "image": "api:1"}]}),
+        json!({"phase": "Pending", "containerStatuses": [{"name": "api", "image": "api:1", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"waiting": {"reason": "ContainerCreating"}}}]}),
+    );
+    let event: k8s_openapi::api::core::v1::Event = de(json!({
+        "metadata": {"name": "api.1", "namespace": NS}, "involvedObject": {"kind": "Pod", "name": "api", "namespace": NS},
+        "reason": "FailedMount", "message": "MountVolume.SetUp failed for volume \"tls\" : secret \"api-tls\" not found",
+        "count": 7, "lastTimestamp": "2026-01-01T11:59:00Z"}));
+    let s = Snapshot { pods: vec![p], events: vec![event], ..Snapshot::default() };
+    let found = run(&s);
+    assert_eq!(kinds(&found), [(Kind::VolumeMountFailed, "pod/api".into())]);
+    assert!(text(&found[0]).contains("event FailedMount ×7 (last 60s ago): \"MountVolume.SetUp failed for volume \"tls\" : secret \"api-tls\" not found\""), "{}", text(&found[0]));
+}
+
+#[test]
+fn a_deployment_whose_replicaset_cannot_create_pods_says_why() {
+    let s = Snapshot {
+        deployments: vec![de(
+            json!({"metadata": {"name": "web", "namespace": NS}, "spec": {"replicas": 2, "selector": {}, "template": {}},
+            "status": {"availableReplicas": 0, "updatedReplicas": 0}}),
+        )],
+        replicasets: vec![de(json!({"metadata": {"name": "web-5d9", "namespace": NS,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d", "controller": true}]}}))],
+        events: vec![de(json!({"metadata": {"name": "e", "namespace": NS},
+            "involvedObject": {"kind": "ReplicaSet", "name": "web-5d9", "namespace": NS}, "reason": "FailedCreate",
+            "message": "Error creating: pods \"web-5d9-x\" is forbidden: exceeded quota: compute",
+            "count": 31, "lastTimestamp": "2026-01-01T11:59:30Z"}))],
+        ..Snapshot::default()
+    };
+    let found = run(&s);
+    assert_eq!(kinds(&found), [(Kind::WorkloadUnavailable, "deployment/web".into())]);
+    assert_eq!(
+        (found[0].severity, found[0].summary.as_str()),
+        (Severity::Critical, "its controller cannot create pods")
+    );
+    let t = text(&found[0]);
+    assert!(
+        t.starts_with("deployment/web: 0/2 available, 0 updated\nreplicaset/web-5d9: event FailedCreate ×31"),
+        "{t}"
+    );
+    assert!(t.contains("exceeded quota: compute"), "{t}");
+}

@@ -13,10 +13,44 @@ use super::finding::{Finding, Kind, ObjectRef, Severity, Suggestion};
 use super::gather::LogKey;
 use super::pods::attach_log_of;
 
-/// A workload's availability, as evidence and for [`annotate_pod_findings`].
+/// A workload short of replicas: its availability line (evidence for its pods' findings), and
+/// the finding it is when none of its pods has one (with why its controller could not create
+/// pods, when an event says).
 pub struct Availability {
     pub object: ObjectRef,
     pub line: String,
+    pub finding: Finding,
+}
+
+impl Availability {
+    fn new(facts: &Facts<'_>, object: ObjectRef, line: String, creators: &[(&str, &str)]) -> Self {
+        let words = format!("{}/{}", object.kind, object.name);
+        let ns = object.namespace.clone();
+        let mut finding = Finding::new(
+            Kind::WorkloadUnavailable,
+            Severity::Warning,
+            object.clone(),
+            "fewer replicas available than desired".into(),
+            Suggestion::on("describe", &[&words], ns.as_deref(), &[]),
+        );
+        finding.evidence.push(line.clone());
+        // The controllers' newest FailedCreate (quota, admission webhooks, security policy).
+        let refused = creators
+            .iter()
+            .filter_map(|(kind, name)| {
+                facts
+                    .latest(ns.as_deref().unwrap_or_default(), kind, name, "FailedCreate")
+                    .map(|e| (kind, name, e))
+            })
+            .max_by_key(|(_, _, (e, _))| super::facts::last_seen(e));
+        if let Some((kind, name, (e, total))) = refused {
+            finding.severity = Severity::Critical;
+            finding.summary = "its controller cannot create pods".into();
+            let event = event_line(facts, &mut finding, e, total);
+            finding.evidence.push(format!("{}/{name}: {event}", kind.to_lowercase()));
+        }
+        Self { object, line, finding }
+    }
 }
 
 /// Findings about Deployments, StatefulSets and DaemonSets, and the availability of those that
@@ -58,7 +92,17 @@ pub fn controllers(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Availability>) {
             f.evidence.push(format!("{}={}: {quoted}", c.type_, c.status));
             findings.push(f);
         } else if available < desired {
-            short.push(Availability { object, line });
+            let replicasets: Vec<&str> = s
+                .replicasets
+                .iter()
+                .filter(|rs| rs.metadata.namespace.as_deref() == ns)
+                .filter(|rs| {
+                    controller(&rs.metadata).is_some_and(|o| o.kind == "Deployment" && o.name == name)
+                })
+                .filter_map(|rs| rs.metadata.name.as_deref())
+                .collect();
+            let creators: Vec<(&str, &str)> = replicasets.iter().map(|rs| ("ReplicaSet", *rs)).collect();
+            short.push(Availability::new(facts, object, line, &creators));
         }
     }
     for sts in &s.statefulsets {
@@ -76,7 +120,8 @@ pub fn controllers(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Availability>) {
                     st.updated_replicas.unwrap_or(0)
                 ));
             }
-            short.push(Availability { object: ObjectRef::new("statefulset", ns, name), line });
+            let object = ObjectRef::new("statefulset", ns, name);
+            short.push(Availability::new(facts, object, line, &[("StatefulSet", name)]));
         }
     }
     for ds in &s.daemonsets {
@@ -93,7 +138,8 @@ pub fn controllers(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Availability>) {
             if st.number_misscheduled > 0 {
                 line.push_str(&format!(", {} misscheduled", st.number_misscheduled));
             }
-            short.push(Availability { object: ObjectRef::new("daemonset", ns, name), line });
+            let object = ObjectRef::new("daemonset", ns, name);
+            short.push(Availability::new(facts, object, line, &[("DaemonSet", name)]));
         }
     }
     (findings, short)
@@ -111,17 +157,7 @@ pub fn annotate_pod_findings(findings: &mut Vec<Finding>, short: Vec<Availabilit
             told = true;
         }
         if !told {
-            let ns = a.object.namespace.clone();
-            let words = format!("{}/{}", a.object.kind, a.object.name);
-            let mut f = Finding::new(
-                Kind::WorkloadUnavailable,
-                Severity::Warning,
-                a.object.clone(),
-                "fewer replicas available than desired".into(),
-                Suggestion::on("describe", &[&words], ns.as_deref(), &[]),
-            );
-            f.evidence.push(a.line);
-            findings.push(f);
+            findings.push(a.finding);
         }
     }
 }
