@@ -215,9 +215,11 @@ fn container_finding(
     let liveness_failures = probe_failures(facts, ns, pod_name, "Liveness");
 
     let mut f = if oom {
+        // Running and ready again since: it recovered, for now.
+        let recovered = cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some();
         let mut f = Finding::new(
             Kind::OomKilled,
-            Severity::Critical,
+            if recovered { Severity::Warning } else { Severity::Critical },
             object.clone(),
             format!("container {c} was OOMKilled (exceeded its memory limit)"),
             Suggestion::on("describe", &["pod", pod_name], Some(ns), &[]),

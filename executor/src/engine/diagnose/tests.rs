@@ -463,3 +463,18 @@ fn a_deployment_whose_replicaset_cannot_create_pods_says_why() {
     );
     assert!(t.contains("exceeded quota: compute"), "{t}");
 }
+
+#[test]
+fn an_oom_kill_the_container_recovered_from_is_a_warning() {
+    let p = pod(
+        "worker",
+        json!({"nodeName": "n1", "containers": [{"name": "w", "image": "w", "resources": {"limits": {"memory": "128Mi"}}}]}),
+        json!({"phase": "Running", "containerStatuses": [{"name": "w", "image": "w", "imageID": "", "ready": true, "restartCount": 1,
+            "state": {"running": {"startedAt": "2026-01-01T10:00:00Z"}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2026-01-01T09:59:59Z"}}}]}),
+    );
+    let found = run(&Snapshot { pods: vec![p], ..Snapshot::default() });
+    assert_eq!(kinds(&found), [(Kind::OomKilled, "pod/worker".into())]);
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert_eq!(text(&found[0]), "exit code 137, 1 restarts\nmemory limit 128Mi, request none");
+}
