@@ -22,11 +22,22 @@ use kubently_shared::provision::ExecutorBuckets;
 use kubently_shared::results::{self, Stored, fit_to_budget};
 use kubently_shared::retry;
 use kubently_shared::signing::{self, CommandVerifier};
+use kubently_shared::untrusted;
 use serde_json::json;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::engine::{Engine, ExecOptions};
+
+/// The one place where what the engine read leaves the executor: output and error texts carry
+/// cluster-sourced text (logs, events, messages, annotations), stripped here of escape sequences
+/// and control characters ([`untrusted::clean`]) before anything stores or sends them.
+fn cluster_text(text: String) -> String {
+    match untrusted::clean(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(cleaned) => cleaned,
+    }
+}
 
 /// How long past a command's deadline a result store is retried (a JetStream leader election
 /// takes a few seconds). A result that cannot be stored by then is not replied either: the
@@ -269,6 +280,7 @@ impl Worker {
         let opts = ExecOptions {
             default_namespace: self.default_namespace.clone(),
             deadline: Some(started + remaining),
+            output_budget: kubently_shared::budget::effective(command.output_budget_bytes),
         };
         let progress = async {
             let mut tick = tokio::time::interval(self.ack_wait / 3);
@@ -287,7 +299,7 @@ impl Worker {
         let ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(Ok(output)) => CommandResult {
-                output: output.text,
+                output: cluster_text(output.text),
                 execution_time_ms: ms,
                 meta: Some(OutputMeta { kind: output.kind, rows: output.rows, ..OutputMeta::default() }),
                 ..CommandResult::new(
@@ -299,8 +311,8 @@ impl Worker {
             },
             // Like kubectl: what was read goes to the output, the errors to `error`.
             Ok(Err(e)) => CommandResult {
-                output: e.partial_output().map(|o| o.text.clone()).unwrap_or_default(),
-                ..self.failure(command, e.to_string(), ms)
+                output: cluster_text(e.partial_output().map(|o| o.text.clone()).unwrap_or_default()),
+                ..self.failure(command, cluster_text(e.to_string()), ms)
             },
             Err(_) => CommandResult {
                 error: Some(format!(

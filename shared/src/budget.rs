@@ -11,6 +11,14 @@ pub const MAX_BUDGET_BYTES: usize = 1024 * 1024;
 /// Largest full output kept for paging (NATS message size); beyond it the stored copy is cut too.
 pub const MAX_STORED_BYTES: usize = 4 * 1024 * 1024;
 
+/// The budget a command runs with: the one it asked for (clamped to what a request may ask
+/// for), else the default.
+pub fn effective(requested: Option<u64>) -> usize {
+    requested
+        .map_or(DEFAULT_BUDGET_BYTES, |b| usize::try_from(b).unwrap_or(MAX_BUDGET_BYTES))
+        .clamp(MIN_BUDGET_BYTES, MAX_BUDGET_BYTES)
+}
+
 /// Rough tokens for `bytes` of mostly-ASCII text.
 pub fn estimate_tokens(bytes: usize) -> u64 {
     bytes.div_ceil(4) as u64

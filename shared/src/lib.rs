@@ -17,5 +17,6 @@ pub mod retry;
 pub mod shutdown;
 pub mod signing;
 pub mod telemetry;
+pub mod untrusted;
 
 pub use error::{Error, Result};

@@ -121,10 +121,7 @@ pub async fn store_final(
 /// (reply, stored): the reply's output fits the command's budget (default 16 KiB) with a footer
 /// saying what was cut and how to narrow; the stored copy keeps the full output (up to 4 MiB).
 pub fn fit_to_budget(command: &Command, full: &CommandResult) -> (CommandResult, CommandResult) {
-    let budget = command
-        .output_budget_bytes
-        .map_or(budget::DEFAULT_BUDGET_BYTES, |b| b as usize)
-        .clamp(budget::MIN_BUDGET_BYTES, budget::MAX_BUDGET_BYTES);
+    let budget = budget::effective(command.output_budget_bytes);
     let fitted = budget::fit(&full.output, budget, command.request.verb(), &command.id.to_string());
     let base = full.meta.clone().unwrap_or_default();
     let meta = |returned: usize, truncated: bool| OutputMeta {

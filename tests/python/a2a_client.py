@@ -126,6 +126,11 @@ async def main(base: str, key: str, cluster: str) -> dict:
         except Exception as e:  # noqa: BLE001
             out["push_private"] = f"{type(e).__name__}: {e}"
 
+        # Plain English: health questions become `diagnose`; anything else gets the skills.
+        out["ask_shop"] = await send(unary, text_message("What's wrong in namespace demo-shop?"))
+        out["ask_why"] = await send(streaming, text_message("Why is report-builder failing in demo-batch?"))
+        out["ask_other"] = await send(unary, text_message("please scale up the checkout service"))
+
     # Another key sees none of these tasks; a wrong key is refused.
     other = sys.argv[4] if len(sys.argv) > 4 else None
     if other:

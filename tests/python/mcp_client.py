@@ -58,6 +58,8 @@ async def main(url: str, key: str, mode: str, cluster: str) -> dict:
                 calls["get_resources"] = await call("get_resources", {"resource": "deploy", "namespace": "demo-shop", "session_id": sid})
                 calls["describe_resource"] = await call("describe_resource", {"resource": "deploy", "name": "orders-api", "namespace": "demo-shop", "session_id": sid})
                 calls["get_logs"] = await call("get_logs", {"pod": "deploy/orders-api", "namespace": "demo-shop", "previous": True, "tail": 5, "session_id": sid})
+                calls["diagnose"] = await call("diagnose", {"namespace": "demo-shop", "session_id": sid})
+                calls["diagnose_json"] = await call("diagnose", {"object": "deploy/report-builder", "namespace": "demo-batch", "format": "json", "session_id": sid})
                 calls["get_events"] = await call("get_events", {"namespace": "demo-batch", "types": "Warning", "session_id": sid})
                 calls["secret"] = await call("get_resources", {"resource": "secret", "name": "orders-db-credentials", "namespace": "demo-shop", "output": "yaml", "session_id": sid})
                 calls["refused"] = await call("execute_kubectl", {"command": "delete pod x -n demo-shop", "session_id": sid})

@@ -124,6 +124,9 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
             Err(e) => errors.push(e),
         }
     }
+    if req.compact {
+        text = super::compact::compact(&text);
+    }
     let rows = text.lines().count() as u64;
     let output = Output { text, kind: Some("Log".into()), rows: Some(rows) };
     if errors.is_empty() { Ok(output) } else { Err(EngineError::Partial { output, errors }) }

@@ -8,6 +8,8 @@
 //! | [`discovery`] | legacy/aggregated discovery, the cached index, resolving `po`/`Pod`/`deployments.apps` |
 //! | `get` | `get`: chunked lists or named GETs, server-side tables, `-o json|yaml|name|jsonpath|custom-columns` |
 //! | `describe`, `logs`, `events`, `top`, `explain`, `rollout` | those verbs |
+//! | `diagnose` | Kubently's own verb: deterministic analyzers, findings ranked with evidence |
+//! | [`compact`] | `logs --compact`: near-identical lines folded, the window around errors kept |
 //! | `api_resources`, `api_versions`, `version`, `cluster_info` | those verbs |
 //! | [`table`] + `tabwriter` | the `meta.k8s.io` Table and kubectl's column layout |
 //! | [`jsonpath`] | kubectl's JSONPath and custom-columns template engine |
@@ -19,8 +21,10 @@ mod age;
 pub mod api_resources;
 mod api_versions;
 mod cluster_info;
+pub mod compact;
 mod context;
 mod describe;
+mod diagnose;
 pub mod discovery;
 mod error;
 mod events;
@@ -69,11 +73,18 @@ pub struct ExecOptions {
     pub default_namespace: String,
     /// Give up (with [`EngineError::DeadlineExceeded`]) at this instant.
     pub deadline: Option<Instant>,
+    /// The command's output budget in bytes: verbs that shape their own output (`diagnose`) fit
+    /// it; the rest is cut by the worker.
+    pub output_budget: usize,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        Self { default_namespace: "default".into(), deadline: None }
+        Self {
+            default_namespace: "default".into(),
+            deadline: None,
+            output_budget: kubently_shared::budget::DEFAULT_BUDGET_BYTES,
+        }
     }
 }
 
@@ -137,6 +148,7 @@ impl Engine {
             KubectlRequest::Top(t) => top::run(&ctx, t).await,
             KubectlRequest::Explain(e) => explain::run(&ctx, e).await,
             KubectlRequest::Rollout(r) => rollout::run(&ctx, r).await,
+            KubectlRequest::Diagnose(d) => diagnose::run(&ctx, d).await,
             // These list what the server serves; they read no objects.
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
             KubectlRequest::Version => version::run(&self.client).await,

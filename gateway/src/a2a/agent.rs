@@ -1,5 +1,7 @@
-//! The A2A agent: a message's text part is a kubectl command (`get pods -n demo-shop`), or its
-//! data part is `{cluster_id?, command, namespace?, session_id?}`. It runs through the same
+//! The A2A agent: a message's text part is a kubectl command (`get pods -n demo-shop`) or a
+//! plain-English health question ("what is wrong in demo-shop?", matched deterministically to
+//! `diagnose`, see [`intent`](super::intent)), or its data part is
+//! `{cluster_id?, command, namespace?, session_id?}`. It runs through the same
 //! command path as REST and MCP and streams Task → working → artifact (text + data) →
 //! completed; a command the policy refuses ends REJECTED with the reason, a failed one FAILED.
 
@@ -17,6 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::intent::{self, Intent};
 use super::push::{INLINE_CONFIG_KEY, PushConfigs};
 use crate::AppState;
 use crate::app::headers::{self, AgentHeaders};
@@ -47,6 +50,8 @@ struct Ask {
     session_id: Option<String>,
     command: String,
     namespace: Option<String>,
+    /// A plain-English question, and the command it was understood as.
+    understood: Option<String>,
 }
 
 fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
@@ -61,6 +66,7 @@ fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
                 session_id: text("session_id"),
                 command,
                 namespace: text("namespace"),
+                understood: None,
             });
         }
     }
@@ -71,12 +77,21 @@ fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
     let meta = |k: &str| {
         message.metadata.as_ref().and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_string)
     };
-    Ok(Ask {
-        cluster_id: meta("cluster_id"),
-        session_id: meta("session_id"),
-        command: text,
-        namespace: meta("namespace"),
-    })
+    let namespace = meta("namespace");
+    let (command, understood) = match intent::understand(&text) {
+        Intent::Command => (text, None),
+        Intent::Diagnose(mut scope) => {
+            // The message's `namespace` metadata scopes a question that names none.
+            if scope.namespace.is_none() {
+                scope.namespace.clone_from(&namespace);
+            }
+            let command = scope.command();
+            (command.clone(), Some(command))
+        }
+        Intent::Unknown => return Err(intent::help(&text)),
+    };
+    let namespace = if understood.is_some() { None } else { namespace };
+    Ok(Ask { cluster_id: meta("cluster_id"), session_id: meta("session_id"), command, namespace, understood })
 }
 
 /// The request's caller (the `/a2a` routes already refused requests without a valid key).
@@ -204,17 +219,19 @@ async fn run(
         return;
     }
 
-    let prepared = ask_of(ctx.message.as_ref())
-        .map_err(|e| e.to_string())
-        .and_then(|ask| prepare(&state, &caller, &ctx, ask).map_err(|e| e.for_agent()));
-    let input = match prepared {
-        Ok(input) => input,
+    let prepared = ask_of(ctx.message.as_ref()).and_then(|ask| {
+        let understood = ask.understood.clone();
+        prepare(&state, &caller, &ctx, ask).map(|input| (input, understood)).map_err(|e| e.for_agent())
+    });
+    let (input, understood) = match prepared {
+        Ok(prepared) => prepared,
         Err(why) => {
             send(status(&task_id, &context_id, TaskState::Rejected, Some(why))).await;
             return;
         }
     };
-    if !send(status(&task_id, &context_id, TaskState::Working, None)).await {
+    let working = understood.map(|command| format!("understood as `{command}`"));
+    if !send(status(&task_id, &context_id, TaskState::Working, working)).await {
         return;
     }
     let response = match commands::execute(&state, &caller, input).await {

@@ -15,6 +15,7 @@
 //! (larger ones are -32602).
 
 pub mod agent;
+pub mod intent;
 pub mod push;
 pub mod store;
 pub mod tasks;
@@ -162,13 +163,14 @@ fn agent_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
     };
     AgentCard {
         name: "Kubently".into(),
-        description: "Read-only Kubernetes debugging: send one kubectl command (get, describe, logs, events, top, explain, rollout status/history, version, cluster-info, api-resources, api-versions); outputs are sized for an agent's context and secret values are redacted.".into(),
+        description: "Read-only Kubernetes debugging: ask in plain English what is wrong (\"what is wrong in namespace demo-shop?\", \"why is orders-api failing?\") for ranked findings with evidence, or send one kubectl command (get, describe, logs, events, top, explain, rollout status/history, version, cluster-info, api-resources, api-versions, diagnose); outputs are sized for an agent's context and secret values are redacted.".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         supported_interfaces: vec![AgentInterface::new(format!("{}{PATH}", base.trim_end_matches('/')), TRANSPORT_PROTOCOL_JSONRPC)],
         capabilities: capabilities(),
         default_input_modes: vec!["text/plain".into(), "application/json".into()],
         default_output_modes: vec!["text/plain".into(), "application/json".into()],
         skills: vec![
+            skill("diagnose", "Diagnose what is wrong", "A question in plain English about what is broken or whether something is healthy, optionally naming a workload and a namespace; answered by deterministic checks (no model) with findings ranked by severity, each with its evidence and the next command. Other sentences are answered with these skills and examples.", &["what is wrong in namespace demo-shop?", "why is orders-api failing in demo-shop?", "is deploy/checkout healthy in demo-shop?", "what's broken in the cluster?", "diagnose -n demo-batch"]),
             skill("kubectl", "Run a read-only kubectl command", "A text part with kubectl words (without `kubectl`), or a data part {cluster_id, command, namespace}; the cluster may be omitted when only one exists.", &["get pods -n demo-shop", "describe deploy/orders-api -n demo-shop", "logs deploy/orders-api -n demo-shop --previous --tail 20", "events -n demo-batch --types Warning"]),
             skill("cluster-overview", "Cluster overview", "Version, nodes and API resources of a cluster.", &["version", "get nodes -o wide", "api-resources --namespaced=true"]),
         ],

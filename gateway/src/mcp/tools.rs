@@ -131,7 +131,7 @@ pub struct ExecuteArgs {
     /// One read-only kubectl command without the `kubectl` word, e.g. `get pods -n demo-shop`,
     /// `describe deploy/orders-api -n demo-shop`, `logs deploy/orders-api -n demo-shop --previous --tail 50`.
     /// Verbs: get, describe, logs, events, top, explain, rollout status|history, version,
-    /// cluster-info, api-resources, api-versions. No pipes or shell syntax.
+    /// cluster-info, api-resources, api-versions, diagnose. No pipes or shell syntax.
     pub command: String,
     /// Default namespace when the command has no `-n`.
     pub namespace: Option<String>,
@@ -207,6 +207,34 @@ pub struct EventsArgs {
     pub target: Target,
 }
 
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct DiagnoseArgs {
+    /// The namespace to diagnose (default: the executor's default namespace).
+    pub namespace: Option<String>,
+    /// Every namespace (`-A`); not with `object`.
+    pub all_namespaces: Option<bool>,
+    /// One pod or workload to look at instead of the whole namespace: `deploy/web`, `pod/web-0`,
+    /// `sts/db`, `ds/agent`, `job/migrate`, `cj/nightly`.
+    pub object: Option<String>,
+    /// `text` (default: findings ranked by severity, with evidence and the next command) or
+    /// `json` (the same findings as data, also in `report`).
+    pub format: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+/// What `diagnose` returns: the command's result, and with `format: "json"` the findings as data.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct DiagnoseOutput {
+    #[serde(flatten)]
+    pub result: CommandOutput,
+    /// With `format: "json"`: `{scope, findings: [{kind, severity, object, owner, summary,
+    /// evidence, log, flagged, suggested: {command, command_type, args}}], omitted, checked,
+    /// could_not_check: [{what, reason}]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
+}
+
 /// A command's result (or a page of it).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CommandOutput {
@@ -229,9 +257,10 @@ pub struct CommandOutput {
 /// instructions say), rather than rmcp's alphabetical one. The first, `list_clusters`, takes no
 /// arguments, so a client that tries the first tool with none (the MCP conformance suite's header
 /// checks do) makes a call that succeeds. A tool missing here comes last.
-pub const TOOL_ORDER: [&str; 9] = [
+pub const TOOL_ORDER: [&str; 10] = [
     "list_clusters",
     "create_debug_session",
+    "diagnose",
     "execute_kubectl",
     "get_command_result",
     "close_session",
@@ -331,7 +360,7 @@ impl KubentlyMcp {
     }
 
     /// Runs one read-only kubectl command (get, describe, logs, events, top, explain, rollout
-    /// status/history, version, cluster-info, api-resources, api-versions) and returns its
+    /// status/history, version, cluster-info, api-resources, api-versions, diagnose) and returns its
     /// output, cut to the output budget; secret values are always redacted.
     #[tool(annotations(
         title = "Run kubectl (read-only)",
@@ -348,6 +377,38 @@ impl KubentlyMcp {
         let (command_type, rest) = kubently_shared::policy::split_verb(&args.command)
             .map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
         self.run(&parts, command_type, rest, args.namespace, args.target).await
+    }
+
+    /// What is wrong in a namespace (or all, or one workload) and why, in one call: deterministic
+    /// checks of pods (crash loops with the crashed run's last log lines, OOM kills, image pulls,
+    /// scheduling, probes, missing ConfigMaps/Secrets, init containers), workloads, jobs, cronjobs,
+    /// HPAs, services, ingresses, PVCs, nodes and quotas. Findings are ranked by severity, each
+    /// with its evidence and the next command worth running. Start here; then follow a finding's
+    /// `next` command.
+    #[tool(annotations(
+        title = "Diagnose",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn diagnose(
+        &self,
+        Parameters(a): Parameters<DiagnoseArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<DiagnoseOutput>, ToolFailure> {
+        let mut args = Vec::new();
+        args.extend(a.object);
+        let all = a.all_namespaces == Some(true);
+        if all {
+            args.push("-A".into());
+        }
+        let json = a.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("json"));
+        push_flag(&mut args, "-o", a.format);
+        let namespace = if all { None } else { a.namespace };
+        let Json(result) = self.run(&parts, "diagnose".into(), args, namespace, a.target).await?;
+        let report = if json && !result.truncated { serde_json::from_str(&result.output).ok() } else { None };
+        Ok(Json(DiagnoseOutput { result, report }))
     }
 
     /// Reads a command's stored output from `offset` (results are kept for an hour): the way to
@@ -552,7 +613,7 @@ impl KubentlyMcp {
 /// (`ToolRouter::call` would turn those into tool results; an agent should learn that the call
 /// itself was wrong).
 #[tool_handler(router = self.tool_router, name = "kubently",
-    instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
+    instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, run diagnose for what is wrong in a namespace and why, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
 impl ServerHandler for KubentlyMcp {
     /// Every tool, in [`TOOL_ORDER`], with the 2026-07-28 caching hints (the list is the same for
     /// every caller, so `public`; `ttlMs: 0`, so a client revalidates), as rmcp's own does.

@@ -64,7 +64,7 @@ pub struct ExecuteRequest {
     #[schema(pattern = r"^[ -~]*$", max_length = 256)]
     pub correlation_id: Option<String>,
     /// get, describe, logs, top, events, version, api-resources, api-versions, explain, rollout,
-    /// cluster-info (any case; words after the verb are read as leading args: `get pods`).
+    /// cluster-info, diagnose (any case; words after the verb are read as leading args: `get pods`).
     #[serde(default = "default_command_type")]
     #[schema(example = "get")]
     pub command_type: String,

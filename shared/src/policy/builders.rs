@@ -7,9 +7,9 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::flags::{self, scan};
 use super::request::{
-    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, EventsRequest, ExplainRequest, GetRequest,
-    KubectlRequest, LogTarget, LogsRequest, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
-    RolloutRequest, TopKind, TopRequest,
+    ApiResourcesOutput, ApiResourcesRequest, DescribeRequest, DiagnoseOutput, DiagnoseRequest,
+    DiagnoseTarget, EventsRequest, ExplainRequest, GetRequest, KubectlRequest, LogTarget, LogsRequest,
+    NamespaceScope, OutputFormat, ResourceRef, RolloutAction, RolloutRequest, TopKind, TopRequest,
 };
 use super::resources::{canonical_resource, validate_name, validate_resource};
 use super::token::Token;
@@ -183,6 +183,7 @@ pub(crate) fn logs(
         limit_bytes,
         follow: s.bool("follow").unwrap_or(false),
         prefix: s.bool("prefix").unwrap_or(false),
+        compact: s.bool("compact").unwrap_or(false),
     }))
 }
 
@@ -504,6 +505,72 @@ pub(crate) fn rollout(
         revision,
         watch: action == RolloutAction::Status && s.bool("watch").unwrap_or(true),
     }))
+}
+
+/// What `diagnose` can be pointed at (canonical forms): a pod or a pod-owning workload.
+pub const DIAGNOSE_TARGETS: &[&str] = &[
+    "pods",
+    "deployments.apps",
+    "statefulsets.apps",
+    "daemonsets.apps",
+    "replicasets.apps",
+    "jobs.batch",
+    "cronjobs.batch",
+];
+
+/// `diagnose [NAME | TYPE/NAME | TYPE NAME] [-n NS | -A] [-o text|json]`.
+pub(crate) fn diagnose(
+    tokens: &[Token<'_>],
+    body_ns: Option<&str>,
+    config: &PolicyConfig,
+) -> Result<KubectlRequest, PolicyError> {
+    const VERB: &str = Verb::Diagnose.as_str();
+    const TARGET: &str = "nothing (the whole namespace), or one pod or workload as NAME, TYPE/NAME or TYPE \
+                          NAME, e.g. `orders-api`, `deploy/web`, `pod/web-0`, `sts/db`, `job/migrate`";
+    let s = scan(VERB, flags::DIAGNOSE, tokens)?;
+    let namespace = namespace_scope(&s, body_ns)?;
+    let target = match s.positionals.as_slice() {
+        [] => None,
+        [first, rest @ ..] => {
+            if namespace == NamespaceScope::All {
+                return Err(names_with_all(VERB, *first));
+            }
+            let (ty, name) = match (first.text.split_once('/'), rest) {
+                (Some((ty, name)), []) => (Some(ty), Token { text: name, at: first.at }),
+                (None, [name]) => (Some(first.text), *name),
+                (None, []) => (None, *first),
+                (_, [_, extra, ..] | [extra]) => return Err(unexpected(VERB, extra, TARGET)),
+            };
+            match ty {
+                None => Some(DiagnoseTarget::Named(validate_name(name.text, "name", name.at)?)),
+                Some(ty) => {
+                    let resource = validate_resource(ty, first.at)?;
+                    if !canonical_resource(&resource).is_some_and(|c| DIAGNOSE_TARGETS.contains(&c)) {
+                        return Err(PolicyError::InvalidResource {
+                            value: preview(ty),
+                            reason: "`diagnose` looks at pods and pod-owning workloads: `pod`, `deploy`, \
+                                     `sts`, `ds`, `rs`, `job`, `cj` (or a bare name, or nothing for the \
+                                     whole namespace)"
+                                .to_owned(),
+                            at: first.at,
+                        });
+                    }
+                    config.check_typed(&resource, first.at)?;
+                    let name = validate_name(name.text, "name", name.at)?;
+                    Some(DiagnoseTarget::Object(ResourceRef { resource, names: vec![name] }))
+                }
+            }
+        }
+    };
+    let output = match s.text("output")? {
+        Some((value, o)) => match value.to_ascii_lowercase().as_str() {
+            "json" => DiagnoseOutput::Json,
+            "text" => DiagnoseOutput::Text,
+            _ => return Err(invalid(&o, value, "`json` (omit `-o` for text)")),
+        },
+        None => DiagnoseOutput::Text,
+    };
+    Ok(KubectlRequest::Diagnose(DiagnoseRequest { namespace, target, output }))
 }
 
 /// The rollout action a word names (any case).

@@ -87,6 +87,7 @@ const SINCE_TIME: FlagSpec = flag(
 const TIMESTAMPS: FlagSpec = flag("timestamps", None, Takes::Bool, "--timestamps", "");
 const LIMIT_BYTES: FlagSpec =
     flag("limit-bytes", None, Takes::Int, "--limit-bytes", "a byte count, e.g. `--limit-bytes=65536`");
+const COMPACT: FlagSpec = flag("compact", None, Takes::Bool, "--compact", "");
 const FOLLOW: FlagSpec = flag("follow", Some('f'), Takes::Bool, "-f/--follow", "");
 const PREFIX: FlagSpec = flag("prefix", None, Takes::Bool, "--prefix", "");
 const FOR: FlagSpec =
@@ -137,6 +138,7 @@ pub(crate) const LOGS: &[FlagSpec] = &[
     SELECTOR,
     FOLLOW,
     PREFIX,
+    COMPACT,
 ];
 pub(crate) const EVENTS: &[FlagSpec] = &[NAMESPACE, ALL_NAMESPACES, FOR, TYPES, OUTPUT, NO_HEADERS];
 pub(crate) const TOP: &[FlagSpec] =
@@ -147,6 +149,7 @@ pub(crate) const API_RESOURCES: &[FlagSpec] = &[NAMESPACED, API_GROUP, VERBS, OU
 pub(crate) const ROLLOUT: &[FlagSpec] = &[NAMESPACE, REVISION, WATCH];
 pub(crate) const ROLLOUT_HISTORY: &[FlagSpec] = &[NAMESPACE, REVISION];
 pub(crate) const ROLLOUT_STATUS: &[FlagSpec] = &[NAMESPACE, WATCH];
+pub(crate) const DIAGNOSE: &[FlagSpec] = &[NAMESPACE, ALL_NAMESPACES, OUTPUT];
 pub(crate) const NONE: &[FlagSpec] = &[];
 
 /// A command's allow-list (for bare `rollout`, the union of its actions' lists).
@@ -162,6 +165,7 @@ pub(crate) const fn allow_list(command: CommandName) -> &'static [FlagSpec] {
             Verb::Version | Verb::ClusterInfo | Verb::ApiVersions => NONE,
             Verb::ApiResources => API_RESOURCES,
             Verb::Rollout => ROLLOUT,
+            Verb::Diagnose => DIAGNOSE,
         },
         CommandName::Rollout(RolloutAction::History) => ROLLOUT_HISTORY,
         CommandName::Rollout(RolloutAction::Status) => ROLLOUT_STATUS,

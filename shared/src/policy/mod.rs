@@ -14,6 +14,7 @@ mod values;
 mod verb;
 mod words;
 
+pub use builders::DIAGNOSE_TARGETS;
 pub use config::PolicyConfig;
 pub use error::{Field, Location, PolicyError};
 pub use flags::allowed_flags;

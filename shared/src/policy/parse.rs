@@ -126,6 +126,7 @@ pub(crate) fn parse_unbounded(
         Verb::Explain => builders::explain(tokens),
         Verb::ApiResources => builders::api_resources(tokens),
         Verb::Rollout => builders::rollout(tokens, body_namespace, config),
+        Verb::Diagnose => builders::diagnose(tokens, body_namespace, config),
         Verb::Version => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::Version),
         Verb::ApiVersions => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ApiVersions),
         Verb::ClusterInfo => builders::no_arguments(verb, tokens).map(|()| KubectlRequest::ClusterInfo),

@@ -69,6 +69,7 @@ fn logs_request(target: LogTarget) -> LogsRequest {
         limit_bytes: None,
         follow: false,
         prefix: false,
+        compact: false,
     }
 }
 
@@ -134,6 +135,13 @@ const MUST_PASS: &[&[&str]] = &[
     &["rollout", "history", "deploy/web", "--revision=2"],
     &["rollout", "status", "sts", "db", "-w"],
     &["rollout", "status", "daemonset.apps/agent", "-n", "kube-system"],
+    &["logs", "deploy/web", "--previous", "--compact", "--tail=200"],
+    &["diagnose"],
+    &["diagnose", "-n", "demo-shop"],
+    &["diagnose", "-A", "-o", "json"],
+    &["diagnose", "deploy/web", "-n", "demo"],
+    &["diagnose", "pod", "web-0", "-ojson"],
+    &["diagnose", "cj/nightly", "--output=text"],
 ];
 
 #[test]
@@ -803,5 +811,61 @@ fn odd_tokens_never_panic_and_accepted_ones_round_trip() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn diagnose_parses_its_scope_and_refuses_what_it_cannot_look_at() {
+    use crate::policy::request::{DiagnoseOutput, DiagnoseRequest, DiagnoseTarget};
+    assert_eq!(
+        run(&["diagnose", "deploy/web", "-n", "demo", "-o", "json"]).expect("passes"),
+        KubectlRequest::Diagnose(DiagnoseRequest {
+            namespace: NamespaceScope::Namespace("demo".into()),
+            target: Some(DiagnoseTarget::Object(ResourceRef {
+                resource: "deploy".into(),
+                names: vec!["web".into()]
+            })),
+            output: DiagnoseOutput::Json,
+        })
+    );
+    assert_eq!(
+        run(&["diagnose", "-A"]).expect("passes"),
+        KubectlRequest::Diagnose(DiagnoseRequest {
+            namespace: NamespaceScope::All,
+            target: None,
+            output: DiagnoseOutput::Text,
+        })
+    );
+    for (line, needle) in [
+        (&["diagnose", "svc/web"][..], "pods and pod-owning workloads"),
+        (&["diagnose", "secret/x"][..], "pods and pod-owning workloads"),
+        (&["diagnose", "deploy/a", "deploy/b"][..], "TYPE/NAME"),
+        (&["diagnose", "a", "b", "c"][..], "TYPE/NAME"),
+        (&["diagnose", "a", "-A"][..], "-A"),
+        (&["diagnose", "deploy/a", "-A"][..], "-A"),
+        (&["diagnose", "-o", "yaml"][..], "`json`"),
+        (&["diagnose", "-l", "app=x"][..], "-l"),
+        (&["diagnose", "--previous"][..], "--previous"),
+    ] {
+        let e = run(line).expect_err(&format!("{line:?} must fail"));
+        assert!(e.to_string().contains(needle), "{line:?}: {e}");
+    }
+    assert_eq!(
+        run(&["diagnose", "orders-api", "-n", "shop"]).expect("a bare name passes"),
+        KubectlRequest::Diagnose(DiagnoseRequest {
+            namespace: NamespaceScope::Namespace("shop".into()),
+            target: Some(DiagnoseTarget::Named("orders-api".into())),
+            output: DiagnoseOutput::Text,
+        })
+    );
+    let restricted = PolicyConfig { restricted_resources: vec!["deployments".to_owned()] };
+    assert!(run_with(&["diagnose", "deploy/web"], &[], None, &restricted).is_err());
+    for line in [
+        &["diagnose", "sts", "db", "-n", "x"][..],
+        &["diagnose", "web"][..],
+        &["logs", "web-0", "--compact"][..],
+    ] {
+        let req = run(line).expect("passes");
+        validate(&req, &PolicyConfig::default()).expect("round-trips");
     }
 }

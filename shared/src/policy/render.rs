@@ -7,8 +7,8 @@ use super::config::PolicyConfig;
 use super::error::{Location, PolicyError, preview};
 use super::parse::{CommandInput, parse_unbounded};
 use super::request::{
-    ApiResourcesOutput, KubectlRequest, LogTarget, NamespaceScope, OutputFormat, ResourceRef, RolloutAction,
-    TopKind,
+    ApiResourcesOutput, DiagnoseOutput, DiagnoseTarget, KubectlRequest, LogTarget, NamespaceScope,
+    OutputFormat, ResourceRef, RolloutAction, TopKind,
 };
 use super::verb::Verb;
 
@@ -58,6 +58,7 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
             opt(&mut out, "limit-bytes", logs.limit_bytes.map(|n| n.to_string()).as_deref());
             switch(&mut out, "follow", logs.follow);
             switch(&mut out, "prefix", logs.prefix);
+            switch(&mut out, "compact", logs.compact);
         }
         KubectlRequest::Events(events) => {
             namespace(&mut out, &events.namespace);
@@ -121,6 +122,19 @@ pub fn to_argv(request: &KubectlRequest) -> Vec<String> {
                         out.push("--watch=false".to_owned());
                     }
                 }
+            }
+        }
+        KubectlRequest::Diagnose(diagnose) => {
+            match &diagnose.target {
+                Some(DiagnoseTarget::Object(r)) => {
+                    out.extend(r.names.iter().map(|n| format!("{}/{n}", r.resource)))
+                }
+                Some(DiagnoseTarget::Named(name)) => out.push(name.clone()),
+                None => {}
+            }
+            namespace(&mut out, &diagnose.namespace);
+            if diagnose.output == DiagnoseOutput::Json {
+                out.push("--output=json".to_owned());
             }
         }
         KubectlRequest::Version | KubectlRequest::ClusterInfo | KubectlRequest::ApiVersions => {}

@@ -24,6 +24,7 @@ pub enum KubectlRequest {
     ApiResources(ApiResourcesRequest),
     ApiVersions,
     Rollout(RolloutRequest),
+    Diagnose(DiagnoseRequest),
 }
 
 impl KubectlRequest {
@@ -46,6 +47,7 @@ impl KubectlRequest {
             Self::ApiResources(_) => Verb::ApiResources,
             Self::ApiVersions => Verb::ApiVersions,
             Self::Rollout(r) => return CommandName::Rollout(r.action),
+            Self::Diagnose(_) => Verb::Diagnose,
         };
         CommandName::Verb(verb)
     }
@@ -172,6 +174,10 @@ pub struct LogsRequest {
     /// `--prefix`: prefix lines with the source (default on for several pods/containers).
     #[serde(default)]
     pub prefix: bool,
+    /// `--compact` (Kubently's own): runs of identical or near-identical lines folded into one
+    /// with a count, the lines around errors kept (see the executor's `compact` module).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compact: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,4 +270,39 @@ pub struct RolloutRequest {
     /// does by default; `--watch=false` reports the current state at once.
     #[serde(default)]
     pub watch: bool,
+}
+
+/// How `diagnose` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiagnoseOutput {
+    /// Findings as text, ranked by severity.
+    #[default]
+    Text,
+    /// `-o json`: the report as one JSON document (findings with kind, object, severity,
+    /// evidence and suggested command; what could not be checked).
+    Json,
+}
+
+/// What one `diagnose` looks at instead of a whole namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum DiagnoseTarget {
+    /// `TYPE/NAME` or `TYPE NAME`: a pod or a pod-owning workload.
+    Object(ResourceRef),
+    /// A bare `NAME`: the workload (deployment, statefulset, daemonset, cronjob, job, replicaset)
+    /// or pod of that name, looked up in that order.
+    Named(String),
+}
+
+/// `diagnose [NAME | TYPE/NAME | TYPE NAME] [-n NS | -A] [-o json]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnoseRequest {
+    #[serde(default)]
+    pub namespace: NamespaceScope,
+    /// One workload or pod to look at; `None` = the whole scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<DiagnoseTarget>,
+    #[serde(default)]
+    pub output: DiagnoseOutput,
 }

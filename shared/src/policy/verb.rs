@@ -19,11 +19,14 @@ pub enum Verb {
     ApiResources,
     ApiVersions,
     Rollout,
+    /// Kubently's own read-only verb: deterministic analyzers over a namespace, all namespaces or
+    /// one workload, findings ranked by severity with evidence and the next command worth running.
+    Diagnose,
 }
 
 impl Verb {
     /// Every verb, in the order messages list them.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Get,
         Self::Describe,
         Self::Logs,
@@ -35,6 +38,7 @@ impl Verb {
         Self::ApiResources,
         Self::ApiVersions,
         Self::Rollout,
+        Self::Diagnose,
     ];
 
     /// The verb as kubectl spells it: `get`, `cluster-info`, `rollout`.
@@ -51,6 +55,7 @@ impl Verb {
             Self::ApiResources => "api-resources",
             Self::ApiVersions => "api-versions",
             Self::Rollout => "rollout",
+            Self::Diagnose => "diagnose",
         }
     }
 

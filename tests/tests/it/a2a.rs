@@ -92,6 +92,37 @@ async fn a2a_with_the_python_sdk() {
     );
     assert!(artifact["artifact"]["parts"][1]["data"].is_object(), "{artifact}");
 
+    // Plain English: a health question is diagnosed, its scope understood; anything else is
+    // REJECTED with the skills and examples.
+    assert_eq!(card["skills"][0]["id"], "diagnose", "{card}");
+    let task = last_task(&out["ask_shop"]);
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{task}");
+    let text = artifact_text(task);
+    assert!(
+        text.starts_with("diagnose namespace demo-shop: 5 findings") && text.contains("CrashLoopBackOff"),
+        "{text}"
+    );
+    let events = out["ask_why"].as_array().cloned().unwrap_or_default();
+    let working = events
+        .iter()
+        .find(|e| e["statusUpdate"]["status"]["state"] == "TASK_STATE_WORKING")
+        .and_then(|e| e["statusUpdate"]["status"]["message"]["parts"][0]["text"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(working, "understood as `diagnose report-builder -n demo-batch`", "{events:?}");
+    let answer = events
+        .iter()
+        .find_map(|e| e["artifactUpdate"]["artifact"]["parts"][0]["text"].as_str())
+        .unwrap_or_default();
+    assert!(answer.contains("OOMKilled") && answer.contains("memory limit 64Mi"), "{answer}");
+    let other = out["ask_other"].as_array().and_then(|a| a.last()).expect("answer").clone();
+    assert_eq!(other["task"]["status"]["state"], "TASK_STATE_REJECTED", "{other}");
+    let help = other["task"]["status"]["message"]["parts"][0]["text"].as_str().unwrap_or_default();
+    assert!(
+        help.contains("skill `diagnose`") && help.contains("what is wrong in namespace demo-shop?"),
+        "{help}"
+    );
+
     // The policy refuses: REJECTED with the reason.
     let refused = out["refused"].as_array().and_then(|a| a.last()).expect("refused").clone();
     let refused_task = &refused["task"];

@@ -8,6 +8,7 @@ mod compose;
 mod conformance;
 mod delivery;
 mod deploy;
+mod diagnose;
 mod engine;
 mod engine_describe;
 mod engine_output;

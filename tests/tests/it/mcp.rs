@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use crate::mcp_raw::{MODERN, Raw};
 use crate::support::assert_no_secrets;
 
-const TOOLS: [&str; 9] = [
+const TOOLS: [&str; 10] = [
     "list_clusters",
     "create_debug_session",
+    "diagnose",
     "close_session",
     "execute_kubectl",
     "get_command_result",
@@ -85,6 +86,16 @@ async fn check_era(mode: &str, version: &str) {
     let logs = ok(&out, "get_logs")["output"].as_str().unwrap_or_default().to_string();
     assert!(!logs.is_empty(), "previous logs of the crash-looping orders-api");
     assert!(ok(&out, "get_events")["output"].as_str().unwrap_or_default().contains("Warning"));
+    let diagnosis = ok(&out, "diagnose");
+    let text = diagnosis["output"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("diagnose namespace demo-shop: 5 findings") && text.contains("CrashLoopBackOff"),
+        "{diagnosis}"
+    );
+    assert!(diagnosis.get("report").is_none(), "text only: {diagnosis}");
+    let report = &ok(&out, "diagnose_json")["report"];
+    assert_eq!(report["scope"], "deployment/report-builder in namespace demo-batch", "{report}");
+    assert_eq!(report["findings"][0]["kind"], "oom-killed", "{report}");
     let secret = ok(&out, "secret");
     assert_no_secrets("MCP get secret -o yaml", &secret.to_string());
     assert_no_secrets(
