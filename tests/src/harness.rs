@@ -34,6 +34,8 @@ use kubently_shared::signing::CommandSigner;
 pub struct TestStack {
     pub nats_url: String,
     pub nats_monitor_port: u16,
+    /// The run's nats-server process (started once per run).
+    pub nats_pid: i32,
     pub kubeconfig: PathBuf,
     pub kube_server: String,
     /// True when the tests run against `./dev up`'s cluster.
@@ -154,6 +156,7 @@ async fn start() -> anyhow::Result<TestStack> {
         signing_public_key,
         nats_url: nats.url.clone(),
         nats_monitor_port: nats.monitor_port,
+        nats_pid: nats.daemon.pid,
         kubeconfig: cluster.kubeconfig.clone(),
         kube_server: cluster.server.clone(),
         reused_dev_cluster: reused,

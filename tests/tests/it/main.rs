@@ -3,6 +3,7 @@
 //! `kubently_tests::harness`).
 
 mod a2a;
+mod bus_security;
 mod command_path;
 mod compose;
 mod conformance;

@@ -1,0 +1,338 @@
+//! The bus as a security boundary: every connection authenticates (operator-mode JWTs) over TLS,
+//! an executor's credentials reach only its own cluster, clusters are added and revoked without
+//! restarting NATS, and an executor runs only what the gateway signed — even for a party with
+//! full NATS write access.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use kubently_admin::tls::BusTls;
+use kubently_shared::names::{HEADER_MSG_ID, Names};
+use kubently_shared::policy::{self, CommandInput, PolicyConfig};
+use kubently_shared::protocol::{self, Caller, Command, CommandResult, CommandStatus};
+use kubently_shared::results;
+use kubently_shared::signing::{CommandSigner, generate_seed};
+use kubently_tests::app::{ExecutorOptions, TestApp};
+use serde_json::json;
+use time::OffsetDateTime;
+
+const TEST_EXECUTOR: &str = env!("CARGO_BIN_EXE_kubently-test-executor");
+
+/// A connection that records the server's permission violations.
+struct Probe {
+    client: async_nats::Client,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl Probe {
+    async fn connect(app: &TestApp, creds: &std::path::Path) -> Self {
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let seen = errors.clone();
+        let stack = app.ctx.stack;
+        let names = Names::with_prefix(&app.prefix).expect("prefix");
+        let client = async_nats::ConnectOptions::with_credentials_file(creds)
+            .await
+            .expect("creds")
+            .add_root_certificates(stack.bus.tls.ca_cert.clone())
+            .require_tls(true)
+            .custom_inbox_prefix(names.executor_inbox_prefix(&app.cluster_id))
+            .event_callback(move |event| {
+                let seen = seen.clone();
+                async move {
+                    if let async_nats::Event::ServerError(e) = event {
+                        seen.lock().expect("lock").push(e.to_string());
+                    }
+                }
+            })
+            .connect(&stack.nats_url)
+            .await
+            .expect("the credential connects");
+        Self { client, errors }
+    }
+
+    /// Waits for the server to refuse `what` on `subject`.
+    async fn refused(&self, what: &str, subject: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let errors = self.errors.lock().expect("lock").clone();
+            if errors.iter().any(|e| {
+                let e = e.to_lowercase();
+                e.contains("permissions violation") && e.contains(what) && e.contains(&subject.to_lowercase())
+            }) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what} to {subject} was not refused: {errors:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn publish_refused(&self, subject: String) {
+        self.client.publish(subject.clone(), "x".into()).await.expect("publish");
+        self.client.flush().await.expect("flush");
+        self.refused("publish", &subject).await;
+    }
+
+    async fn subscribe_refused(&self, subject: String) {
+        let _sub = self.client.subscribe(subject.clone()).await.expect("subscribe");
+        self.client.flush().await.expect("flush");
+        self.refused("subscription", &subject).await;
+    }
+}
+
+#[tokio::test]
+async fn an_executor_credential_reaches_only_its_own_clusters_subjects() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let names = Names::with_prefix(&app.prefix).expect("prefix");
+    let (a, b) = (app.cluster_id.clone(), format!("{}-b", app.cluster_id));
+    // B has a command waiting and a stored result.
+    let (_, ran) = app.execute("version", &[], json!({})).await;
+    let creds_a = app.executor_creds(&a);
+    let probe = Probe::connect(&app, &creds_a).await;
+    let js = jetstream::new(probe.client.clone());
+
+    // Its own consumer binds (the positive control: the credential works).
+    let own = js
+        .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
+            names.executor_consumer(&a),
+            names.commands_stream(),
+        )
+        .await;
+    assert!(own.is_ok(), "its own consumer: {own:?}");
+
+    let commands = names.commands_stream();
+    let results = names.results_bucket();
+    // Another cluster's commands, results and replies.
+    probe
+        .publish_refused(format!("$JS.API.CONSUMER.MSG.NEXT.{commands}.{}", names.executor_consumer(&b)))
+        .await;
+    probe.publish_refused(format!("$JS.API.CONSUMER.INFO.{commands}.{}", names.executor_consumer(&b))).await;
+    probe.publish_refused(format!("$JS.API.DIRECT.GET.KV_{results}.$KV.{results}.{b}.x")).await;
+    probe.publish_refused(format!("$JS.API.STREAM.MSG.GET.KV_{results}")).await;
+    probe.subscribe_refused(names.reply_wildcard("gw").replace(".*.gw.", &format!(".{b}.gw."))).await;
+    probe.subscribe_refused(format!("$KV.{results}.>")).await;
+    probe.subscribe_refused("_INBOX.>".into()).await;
+    // Publishing commands, or replies for another cluster.
+    probe.publish_refused(names.command_subject(&a)).await;
+    probe.publish_refused(names.command_subject(&b)).await;
+    probe.publish_refused(names.reply_subject(&b, "gw", "x")).await;
+    probe.publish_refused(format!("$KV.{results}.{b}.forged")).await;
+    // Creating, changing or deleting anything.
+    probe.publish_refused(format!("$JS.API.STREAM.DELETE.{commands}")).await;
+    probe.publish_refused("$JS.API.STREAM.CREATE.EVIL".into()).await;
+    probe
+        .publish_refused(format!("$JS.API.CONSUMER.DELETE.{commands}.{}", names.executor_consumer(&a)))
+        .await;
+    probe.publish_refused(format!("$JS.API.CONSUMER.CREATE.{commands}.evil")).await;
+
+    // Nothing was harmed: the stream is there and the stored result readable by its owner.
+    let stored = app.get(&format!("/debug/result/{}", ran["command_id"].as_str().expect("id"))).await;
+    assert_eq!(stored.0, 200, "{stored:?}");
+    assert_eq!(stored.1["status"], "success");
+}
+
+#[tokio::test]
+async fn anonymous_connections_and_a_wrong_ca_are_refused() {
+    let app = TestApp::spawn().await;
+    let stack = app.ctx.stack;
+    let anonymous = async_nats::ConnectOptions::new()
+        .add_root_certificates(stack.bus.tls.ca_cert.clone())
+        .require_tls(true)
+        .connect(&stack.nats_url)
+        .await;
+    assert!(anonymous.is_err(), "an anonymous connection must be refused");
+
+    let other = tempfile::tempdir().expect("temp dir");
+    let wrong = BusTls::load_or_create(other.path(), &["127.0.0.1"]).expect("another CA");
+    let wrong_ca = async_nats::ConnectOptions::with_credentials_file(&stack.root_creds)
+        .await
+        .expect("creds")
+        .add_root_certificates(wrong.ca_cert)
+        .require_tls(true)
+        .connect(&stack.nats_url)
+        .await;
+    let error = wrong_ca.expect_err("a server whose certificate another CA signed is refused").to_string();
+    assert!(error.to_lowercase().contains("tls") || error.contains("certificate"), "{error}");
+
+    let plaintext = async_nats::ConnectOptions::with_credentials_file(&stack.root_creds)
+        .await
+        .expect("creds")
+        .connect(stack.nats_url.replace("tls://", "nats://"))
+        .await;
+    assert!(plaintext.is_err(), "no connection without the bus CA: {plaintext:?}");
+}
+
+async fn next_reply(replies: &mut async_nats::Subscriber) -> CommandResult {
+    let msg =
+        tokio::time::timeout(Duration::from_secs(15), replies.next()).await.expect("a reply").expect("open");
+    protocol::decode::<CommandResult>(&msg.payload).expect("a result")
+}
+
+/// A `version` command for the app's cluster, replying to `reply_to`.
+fn command(app: &TestApp, reply_to: &str, timeout: Duration, issued_at: OffsetDateTime) -> Command {
+    let request = policy::parse(
+        &CommandInput { command_type: "version", args: &[], extra_args: &[], namespace: None },
+        &PolicyConfig::default(),
+    )
+    .expect("version parses");
+    let mut c = Command::new(
+        app.cluster_id.clone(),
+        request,
+        Caller { service: "attacker".into() },
+        reply_to.to_string(),
+        issued_at,
+        timeout,
+    );
+    c.reply_to = reply_to.to_string();
+    c
+}
+
+#[tokio::test]
+async fn only_commands_the_gateway_signed_run_even_for_a_party_with_full_nats_write_access() {
+    let app = TestApp::spawn().await;
+    let executor = app.start_executor_process(TEST_EXECUTOR, "guard", ExecutorOptions::default()).await;
+    let names = Names::with_prefix(&app.prefix).expect("prefix");
+    // The attacker holds unrestricted NATS credentials of the account.
+    let nats = app.ctx.nats.clone();
+    let js = jetstream::new(nats.clone());
+    let reply_to = names.reply_subject(&app.cluster_id, "attacker", "inbox");
+    let mut replies = nats.subscribe(reply_to.clone()).await.expect("subscribe");
+    let subject = names.command_subject(&app.cluster_id);
+    let publish = |headers: async_nats::HeaderMap, payload: bytes::Bytes| {
+        let (js, subject) = (js.clone(), subject.clone());
+        async move {
+            js.publish_with_headers(subject, headers, payload).await.expect("publish").await.expect("stored")
+        }
+    };
+    let refusals = [
+        ("unsigned", "is not signed"),
+        ("signed by a stranger", "does not trust"),
+        ("altered after signing", "does not match its content"),
+        ("deadline a day ahead", "further ahead than a command lives"),
+    ];
+    let mut refused_ids = Vec::new();
+    for (case, reason) in refusals {
+        let now = OffsetDateTime::now_utc();
+        let timeout =
+            if case.starts_with("deadline") { Duration::from_secs(86_400) } else { Duration::from_secs(20) };
+        let c = command(&app, &reply_to, timeout, now);
+        let (mut headers, mut payload) = app.ctx.signed_command(&c);
+        match case {
+            "unsigned" => headers = async_nats::HeaderMap::new(),
+            "signed by a stranger" => {
+                let stranger = CommandSigner::from_seed(&generate_seed()).expect("key");
+                stranger.sign_into(&payload, &mut headers);
+            }
+            "altered after signing" => {
+                let mut altered = c.clone();
+                altered.caller.service = "someone-else".into();
+                payload = protocol::encode(&altered).expect("encode");
+            }
+            _ => {}
+        }
+        headers.insert(HEADER_MSG_ID, c.id.to_string().as_str());
+        publish(headers, payload).await;
+        let reply = next_reply(&mut replies).await;
+        assert_eq!((reply.command_id, reply.status), (c.id, CommandStatus::Failure), "{case}: {reply:?}");
+        let error = reply.error.unwrap_or_default();
+        assert!(error.contains("refused by the executor") && error.contains(reason), "{case}: {error}");
+        refused_ids.push(c.id);
+    }
+
+    // Expired: signed, but past its deadline when it arrives.
+    let stale = command(
+        &app,
+        &reply_to,
+        Duration::from_secs(1),
+        OffsetDateTime::now_utc() - time::Duration::minutes(5),
+    );
+    app.ctx.publish_signed(&names, &stale).await;
+    let reply = next_reply(&mut replies).await;
+    assert_eq!((reply.command_id, reply.status), (stale.id, CommandStatus::Timeout), "{reply:?}");
+    assert!(reply.error.unwrap_or_default().contains("expired before it could run"));
+
+    // Replayed: the gateway's own signed bytes, published again as a new message.
+    let genuine = command(&app, &reply_to, Duration::from_secs(20), OffsetDateTime::now_utc());
+    let (headers, payload) = app.ctx.signed_command(&genuine);
+    publish(headers.clone(), payload.clone()).await;
+    let first = next_reply(&mut replies).await;
+    assert_eq!(first.status, CommandStatus::Success, "{first:?}");
+    let mut replay = headers;
+    replay.insert(HEADER_MSG_ID, format!("{}-again", genuine.id).as_str());
+    publish(replay, payload).await;
+    let again = next_reply(&mut replies).await;
+    assert_eq!(again.executed_at, first.executed_at, "the replay gets the stored answer, not a new run");
+
+    // None of the refused messages ran or left a record; the genuine one ran exactly once.
+    let results_bucket = app.gateway.state.buckets.results.clone();
+    for id in refused_ids {
+        assert!(results::read(&results_bucket, &app.cluster_id, id).await.expect("read").is_none());
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = executor.log_text();
+        let runs = log.lines().filter(|l| l.contains("running the command")).count();
+        let replays = log.lines().filter(|l| l.contains("refused a replayed copy")).count();
+        let refusals = log.lines().filter(|l| l.contains("refused a command message")).count();
+        if (runs, replays, refusals) == (1, 1, 4) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "runs {runs}, replays {replays}, refusals {refusals}:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_added_and_revoked_at_runtime_needs_no_nats_restart() {
+    let app = TestApp::spawn().await;
+    // Added: credentials signed just now, never seen by the server before.
+    let executor = app.start_executor("new", ExecutorOptions::default()).await;
+    let (status, body) = app.execute("version", &[], json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("success")), "{body}");
+
+    // Revoked: the account JWT with the cluster's keys revoked, pushed over the system account.
+    let stack = app.ctx.stack;
+    let mut trust = stack.trust();
+    assert!(trust.revoke_cluster(&app.cluster_id).expect("revoke") >= 1);
+    let system = async_nats::ConnectOptions::with_credentials_file(&stack.bus.admin_creds)
+        .await
+        .expect("admin creds")
+        .add_root_certificates(stack.bus.tls.ca_cert.clone())
+        .require_tls(true)
+        .connect(&stack.nats_url)
+        .await
+        .expect("system account connects");
+    trust.push_account(&system).await.expect("push the account JWT");
+
+    // Its connection is closed and it cannot come back: the cluster drops out, commands time out.
+    app.wait_connected(false).await;
+    let (_, body) = app.execute("version", &[], json!({"timeout_seconds": 3})).await;
+    assert_eq!(body["status"], "timeout", "{body}");
+    let creds = stack.bus.dir.join("creds");
+    let revoked = std::fs::read_dir(&creds)
+        .expect("creds dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&app.cluster_id)))
+        .expect("the revoked creds file");
+    let again = async_nats::ConnectOptions::with_credentials_file(&revoked)
+        .await
+        .expect("creds")
+        .add_root_certificates(stack.bus.tls.ca_cert.clone())
+        .require_tls(true)
+        .connect(&stack.nats_url)
+        .await;
+    assert!(again.is_err(), "revoked credentials connect again");
+    assert!(
+        std::path::Path::new(&format!("/proc/{}", stack.nats_pid)).exists(),
+        "the run's one nats-server was never restarted"
+    );
+    drop(executor);
+}
