@@ -19,8 +19,10 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked -p kubently-gateway -p kubently-executor \
- && install -D -m 0755 -t /out target/release/kubently-gateway target/release/kubently-executor
+    cargo build --release --locked -p kubently-gateway -p kubently-executor -p kubently-admin \
+ && install -D -m 0755 -t /out target/release/kubently-gateway target/release/kubently-executor \
+      target/release/kubently-admin \
+ && install -d -o 65532 -g 65532 /out/bus
 
 # ---------------------------------------------------------------- runtime base
 # Debian 12 matches the builder's glibc. No shell, no package manager; user nonroot:nonroot.
@@ -33,6 +35,14 @@ USER nonroot:nonroot
 FROM runtime AS executor
 COPY --from=builder /out/kubently-executor /usr/local/bin/kubently-executor
 ENTRYPOINT ["/usr/local/bin/kubently-executor"]
+
+# ---------------------------------------------------------------- admin
+# The bus's trust, TLS and credentials (`kubently-admin init`, `add-cluster`, `revoke-cluster`).
+# /bus is owned by nonroot, so a named volume mounted there starts writable for it.
+FROM runtime AS admin
+COPY --from=builder /out/kubently-admin /usr/local/bin/kubently-admin
+COPY --from=builder --chown=65532:65532 /out/bus /bus
+ENTRYPOINT ["/usr/local/bin/kubently-admin"]
 
 # ---------------------------------------------------------------- gateway (default target)
 # HTTP API for agents. Listens on all interfaces inside the container; the port is

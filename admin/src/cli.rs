@@ -1,7 +1,7 @@
 //! `kubently-admin`: set up the bus's trust, add and revoke clusters, make signing keys.
 //!
 //! ```text
-//! kubently-admin init           --dir D [--host H]...   trust, bus TLS, signing key, gateway and admin creds, nats-auth.conf
+//! kubently-admin init           --dir D [--host H]... [--cluster C]...   trust, bus TLS, signing key, creds, nats-server.conf
 //! kubently-admin add-cluster    --dir D --cluster C [--format secret|creds] [--namespace N] [--prefix P]
 //! kubently-admin revoke-cluster --dir D --cluster C --nats-url U
 //! kubently-admin signing-key    --out F
@@ -20,7 +20,9 @@ use crate::trust::Trust;
 use crate::write_private;
 
 const USAGE: &str = "usage:
-  kubently-admin init           --dir DIR [--host HOST]...  set up the bus trust, TLS, signing key and gateway/admin credentials
+  kubently-admin init           --dir DIR [--host HOST]... [--cluster ID]...
+                                set up the bus trust, TLS, signing key, gateway/admin credentials, nats-server.conf,
+                                and executor credentials for each --cluster (DIR/clusters/ID.creds)
   kubently-admin add-cluster    --dir DIR --cluster ID [--format secret|creds] [--namespace NS] [--prefix P]
   kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL
   kubently-admin signing-key    --out FILE";
@@ -34,7 +36,14 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let dir = flags.path("dir")?;
             let hosts = flags.all("host");
             let hosts = if hosts.is_empty() { vec!["127.0.0.1", "localhost"] } else { hosts };
-            let setup = Setup::create(&dir, &hosts, &Names::from_prefix(flags.get("prefix"))?)?;
+            let names = Names::from_prefix(flags.get("prefix"))?;
+            let setup = Setup::create(&dir, &hosts, &names)?;
+            let trust = setup.trust()?;
+            for cluster in flags.all("cluster") {
+                let path = dir.join("clusters").join(format!("{cluster}.creds"));
+                trust.issue_executor(&names, cluster)?.write(&path)?;
+                println!("executor credentials of cluster {cluster}: {}", path.display());
+            }
             println!("{}", setup.summary());
         }
         "add-cluster" => {
@@ -91,6 +100,11 @@ pub struct Setup {
     pub nats_config: PathBuf,
     /// The same without TLS (the fault-injection suite, whose proxies read the NATS protocol).
     pub nats_config_plain: PathBuf,
+    /// A complete nats-server configuration: Kubently's settings and `include nats-auth.conf`
+    /// (`nats-server -c DIR/nats-server.conf -js -sd STORE`).
+    pub nats_server_config: PathBuf,
+    /// The gateway's public signing key, for executors' `signing.trusted_keys_file`.
+    pub trusted_keys: PathBuf,
 }
 
 impl Setup {
@@ -107,6 +121,8 @@ impl Setup {
             admin_creds: dir.join("admin.creds"),
             nats_config: dir.join("nats-auth.conf"),
             nats_config_plain: dir.join("nats-auth-plain.conf"),
+            nats_server_config: dir.join("nats-server.conf"),
+            trusted_keys: dir.join("trusted-signing-keys"),
         }
     }
 
@@ -124,6 +140,14 @@ impl Setup {
         let auth = trust.server_config(&dir.join("nats-accounts"))?;
         write_private(&setup.nats_config, &format!("{auth}\n{}", setup.tls.server_config()))?;
         write_private(&setup.nats_config_plain, &auth)?;
+        write_private(
+            &setup.nats_server_config,
+            "# Kubently's NATS: results (pod logs, large manifests) exceed the 1 MB default payload.\n\
+             max_payload: 8MB\n\
+             # Operator-mode authentication and TLS (kubently-admin init).\n\
+             include \"nats-auth.conf\"\n",
+        )?;
+        write_private(&setup.trusted_keys, &format!("{}\n", setup.public_key()?))?;
         Ok(setup)
     }
 

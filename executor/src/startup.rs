@@ -42,7 +42,7 @@ impl Application {
     /// binds the cluster's durable consumer, shared by every replica of this cluster.
     pub async fn build(settings: Settings) -> Result<Self> {
         let cluster_id = settings.executor.cluster_id.clone();
-        let verifier = CommandVerifier::new(&settings.signing.trusted_keys)?;
+        let verifier = CommandVerifier::new(&settings.signing.keys()?)?;
         kubently_shared::names::validate_cluster_id(&cluster_id)
             .map_err(|e| Error::Config(format!("executor.cluster_id: {e}")))?;
         let health = Arc::new(HealthState::default());

@@ -23,7 +23,7 @@ use crate::names::{HEADER_SIGNATURE, HEADER_SIGNING_KEY};
 /// Why a key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("signing key file {path}: {source}")]
+    #[error("key file {path}: {source}")]
     Read {
         path: PathBuf,
         #[source]
@@ -49,6 +49,22 @@ pub struct VerifierSettings {
     /// string in an environment variable.
     #[serde(deserialize_with = "crate::config::list_or_csv")]
     pub trusted_keys: Vec<String>,
+    /// A file of trusted keys (one per line or comma-separated), e.g. the `trusted-signing-keys`
+    /// of the Secret `kubently-admin add-cluster` prints; added to [`Self::trusted_keys`].
+    pub trusted_keys_file: Option<PathBuf>,
+}
+
+impl VerifierSettings {
+    /// Every trusted key, from the list and the file.
+    pub fn keys(&self) -> Result<Vec<String>, KeyError> {
+        let mut keys = self.trusted_keys.clone();
+        if let Some(path) = &self.trusted_keys_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| KeyError::Read { path: path.clone(), source })?;
+            keys.extend(text.split([',', '\n']).map(str::trim).filter(|k| !k.is_empty()).map(String::from));
+        }
+        Ok(keys)
+    }
 }
 
 /// The gateway's signing key.

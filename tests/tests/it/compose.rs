@@ -214,8 +214,8 @@ fn nats_client_port(compose: &Value) -> u16 {
 
 /// Checks a `nats://host:port` URL points at the compose `nats` service; returns nothing, panics with context.
 fn assert_points_at_nats_service(compose: &Value, service_name: &str, url: &str) {
-    let rest = url.strip_prefix("nats://").unwrap_or_else(|| {
-        panic!("expected a nats:// URL for {service_name}'s nats.url, compose.yaml has `{url}`")
+    let rest = url.strip_prefix("tls://").unwrap_or_else(|| {
+        panic!("expected a tls:// URL (the bus is TLS-only) for {service_name}'s nats.url, compose.yaml has `{url}`")
     });
     let authority = rest.split('/').next().unwrap_or_default();
     let (host, port) = match authority.rsplit_once(':') {
@@ -588,6 +588,68 @@ fn nats_configs_are_valid_for_the_pinned_nats_server() {
             "nats-server {} rejects {relative} (with -sd): {}",
             names::NATS_SERVER_VERSION,
             String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+}
+
+// ---------------------------------------------------------------- tests: the bus is secured
+
+/// compose's bus: `bus-init` runs the real `kubently-admin init` into the `bus` volume; every file
+/// nats, the gateway and the executor take from it is one init writes, nats-server accepts the
+/// configuration it writes, and the gateway and executor connect with credentials over TLS.
+#[tokio::test]
+async fn compose_runs_the_bus_with_authentication_tls_and_signed_commands() {
+    let compose = compose();
+    let init = command(&compose, "bus-init");
+    assert_eq!(
+        init.first().map(String::as_str),
+        Some("init"),
+        "bus-init runs `kubently-admin init`: {init:?}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args: Vec<String> =
+        init.iter().map(|a| if a == "/bus" { dir.path().display().to_string() } else { a.clone() }).collect();
+    kubently_admin::cli::run(args).await.expect("kubently-admin init as compose runs it");
+    let in_volume = |path: &str| {
+        let relative =
+            path.strip_prefix("/bus/").unwrap_or_else(|| panic!("{path} is not in the bus volume"));
+        let local = dir.path().join(relative);
+        assert!(local.exists(), "{path} is not written by bus-init");
+        local
+    };
+
+    let nats = command(&compose, "nats");
+    let config = nats.iter().position(|a| a == "-c").map(|i| nats[i + 1].clone()).expect("nats -c");
+    let output = Command::new(nats_server_binary())
+        .arg("-c")
+        .arg(in_volume(&config))
+        .arg("-t")
+        .output()
+        .expect("nats-server -t runs");
+    assert!(
+        output.status.success(),
+        "nats-server rejects bus-init's config: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("nats-auth.conf")).expect("auth config");
+    assert!(text.contains("operator:") && text.contains("tls {"), "operator mode and TLS: {text}");
+
+    let gateway = load_gateway_settings(kubently_env(&compose, "gateway"));
+    in_volume(&gateway.nats.credentials_file.expect("gateway credentials").display().to_string());
+    in_volume(&gateway.nats.tls_ca_file.expect("gateway TLS CA").display().to_string());
+    in_volume(&gateway.signing.key_file.expect("gateway signing key").display().to_string());
+    let executor = load_executor_settings(kubently_env(&compose, "executor"));
+    in_volume(&executor.nats.credentials_file.expect("executor credentials").display().to_string());
+    in_volume(&executor.nats.tls_ca_file.expect("executor TLS CA").display().to_string());
+    let trusted = in_volume(&executor.signing.trusted_keys_file.expect("trusted keys").display().to_string());
+    let gateway_key = kubently_shared::signing::CommandSigner::from_file(&dir.path().join("signing.key"))
+        .expect("signing key");
+    assert_eq!(std::fs::read_to_string(trusted).expect("keys").trim(), gateway_key.public_key());
+    for service in ["nats", "gateway", "executor"] {
+        let deps = depends_on(&compose, service).into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+        assert!(
+            service != "nats" || deps.contains(&"bus-init".to_string()),
+            "nats must wait for bus-init: {deps:?}"
         );
     }
 }
