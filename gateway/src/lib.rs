@@ -20,6 +20,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod exhausted;
+pub mod https;
 pub mod mcp;
 pub mod metrics;
 pub mod outcome;
@@ -58,6 +59,10 @@ pub enum Error {
         #[source]
         source: async_nats::SubscribeError,
     },
+    #[error(transparent)]
+    Https(#[from] https::TlsError),
+    #[error("server.tls_cert_file and server.tls_key_file go together: set both or neither")]
+    HalfTls,
     #[error("the command signing key")]
     Signing(#[from] kubently_shared::signing::KeyError),
     #[error(

@@ -106,6 +106,11 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// Largest request body any door (REST, MCP, A2A) accepts, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate chain (PEM) and [`Self::tls_key_file`], for deployments
+    /// without a TLS-terminating ingress; plain HTTP when unset.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -116,6 +121,8 @@ impl Default for ServerSettings {
             instance_id: None,
             public_url: None,
             max_body_bytes: 1024 * 1024,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }

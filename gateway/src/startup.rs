@@ -23,6 +23,8 @@ use crate::{Error, Result, Settings, rest};
 
 pub struct Application {
     listener: tokio::net::TcpListener,
+    /// HTTPS when the settings give a certificate.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
     state: Arc<AppState>,
 }
@@ -32,6 +34,11 @@ impl Application {
     /// router and registry watchers, and binds the HTTP listener.
     pub async fn build(settings: Settings) -> Result<Self> {
         let keys = KeyRing::from_settings(&settings.auth)?;
+        let tls = match (&settings.server.tls_cert_file, &settings.server.tls_key_file) {
+            (Some(cert), Some(key)) => Some(crate::https::acceptor(cert, key)?),
+            (None, None) => None,
+            _ => return Err(Error::HalfTls),
+        };
         let signer = Arc::new(CommandSigner::from_file(
             settings.signing.key_file.as_deref().ok_or(Error::NoSigningKey)?,
         )?);
@@ -120,7 +127,7 @@ impl Application {
         tokio::spawn(crate::exhausted::answer(state.clone()));
         tokio::spawn(crate::provisioner::answer(state.clone()));
         let router = rest::router(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self { listener, tls, router, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -141,7 +148,16 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        tracing::info!(addr = %self.local_addr(), instance = %self.state.instance_id, "gateway listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)
+        tracing::info!(addr = %self.local_addr(), instance = %self.state.instance_id, https = self.tls.is_some(), "gateway listening");
+        match self.tls {
+            Some(acceptor) => {
+                crate::https::serve(self.listener, acceptor, self.router, shutdown).await;
+                Ok(())
+            }
+            None => axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(Error::Serve),
+        }
     }
 }

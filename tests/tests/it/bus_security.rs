@@ -336,3 +336,28 @@ async fn a_cluster_added_and_revoked_at_runtime_needs_no_nats_restart() {
     );
     drop(executor);
 }
+
+#[tokio::test]
+async fn the_gateway_serves_https_when_given_a_certificate() {
+    let ctx = kubently_tests::harness::TestContext::new().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tls = BusTls::load_or_create(dir.path(), &["127.0.0.1"]).expect("a CA and a certificate");
+    let mut settings = kubently_tests::app::gateway_settings(&ctx, &format!("T{}", ctx.id));
+    settings.server.tls_cert_file = Some(tls.server_cert.clone());
+    settings.server.tls_key_file = Some(tls.server_key.clone());
+    let gateway = kubently_tests::app::spawn_gateway(settings).await;
+    let https = gateway.url.replace("http://", "https://");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&tls.ca_cert).expect("CA")).expect("CA pem");
+    let client = reqwest::Client::builder().add_root_certificate(ca).build().expect("client");
+    let resp = client.get(format!("{https}/healthz")).send().await.expect("HTTPS answers");
+    assert_eq!(resp.status(), 200);
+    let resp = client
+        .get(format!("{https}/debug/clusters"))
+        .header("X-API-Key", kubently_tests::app::AGENT_KEY)
+        .send()
+        .await
+        .expect("an authenticated call over HTTPS");
+    assert_eq!(resp.status(), 200);
+    let plain = reqwest::Client::new().get(format!("{}/healthz", gateway.url)).send().await;
+    assert!(plain.is_err() || plain.is_ok_and(|r| r.status() != 200), "plain HTTP is not served");
+}
