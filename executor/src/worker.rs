@@ -50,6 +50,17 @@ const CLAIMANT_POLL: Duration = Duration::from_millis(250);
 /// the one its writer never stored (it died in between) or dropped as a duplicate.
 const RE_EMIT_WITHIN: time::Duration = time::Duration::seconds(90);
 
+/// Why a command message may not run here.
+#[derive(Debug, thiserror::Error)]
+enum Inadmissible {
+    #[error(transparent)]
+    Signature(#[from] signing::Refusal),
+    #[error("the command is for cluster '{0}', another cluster than this executor's")]
+    OtherCluster(String),
+    #[error("the command's deadline {deadline} is further ahead than a command lives ({} s)", lifetime.as_secs())]
+    TooFarAhead { deadline: OffsetDateTime, lifetime: Duration },
+}
+
 pub struct Worker {
     pub engine: Engine,
     pub nats: async_nats::Client,
@@ -115,24 +126,17 @@ impl Worker {
 
     /// Whether this message may run here: signed by a trusted key, for this cluster, with a
     /// deadline no further ahead than a command lives. Returns its signature.
-    fn admit(&self, command: &Command, msg: &jetstream::Message) -> Result<String, String> {
-        let signature = self
-            .verifier
-            .verify(msg.headers.as_ref(), &msg.payload)
-            .map_err(|refusal| refusal.to_string())?;
+    fn admit(&self, command: &Command, msg: &jetstream::Message) -> Result<String, Inadmissible> {
+        let signature = self.verifier.verify(msg.headers.as_ref(), &msg.payload)?;
         if command.cluster_id != self.cluster_id {
-            return Err(format!(
-                "the command is for cluster '{}', and this is the executor of '{}'",
-                command.cluster_id, self.cluster_id
-            ));
+            return Err(Inadmissible::OtherCluster(command.cluster_id.clone()));
         }
         let lifetime = time::Duration::try_from(self.buckets.claim_ttl).unwrap_or(time::Duration::MAX);
         if command.deadline - OffsetDateTime::now_utc() > lifetime {
-            return Err(format!(
-                "the command's deadline {} is further ahead than a command lives ({} s)",
-                command.deadline,
-                self.buckets.claim_ttl.as_secs()
-            ));
+            return Err(Inadmissible::TooFarAhead {
+                deadline: command.deadline,
+                lifetime: self.buckets.claim_ttl,
+            });
         }
         Ok(signature)
     }
@@ -141,7 +145,7 @@ impl Worker {
     /// subject (when that is one of this cluster's: NATS lets the executor publish nowhere
     /// else), and it is terminated. Nothing is claimed or stored: a forged message cannot
     /// touch the real command's record.
-    async fn refuse(&self, command: &Command, msg: &jetstream::Message, refusal: &str) {
+    async fn refuse(&self, command: &Command, msg: &jetstream::Message, refusal: &Inadmissible) {
         tracing::warn!(%refusal, subject = %msg.subject, "refused a command message; not running it");
         let reply = CommandResult {
             error: Some(format!(

@@ -56,6 +56,15 @@ impl TestStack {
 
     /// A connection with `creds` to `url` (a node of the run's trust and CA).
     pub async fn connect_to(&self, url: &str, creds: &std::path::Path) -> async_nats::Client {
+        self.try_connect(url, creds).await.expect("connect to the test nats-server")
+    }
+
+    /// [`Self::connect_to`], or why the server refused.
+    pub async fn try_connect(
+        &self,
+        url: &str,
+        creds: &std::path::Path,
+    ) -> Result<async_nats::Client, async_nats::ConnectError> {
         async_nats::ConnectOptions::with_credentials_file(creds)
             .await
             .expect("credentials file")
@@ -63,7 +72,6 @@ impl TestStack {
             .require_tls(true)
             .connect(url.split(',').collect::<Vec<_>>())
             .await
-            .expect("connect to the test nats-server")
     }
 
     /// The run's trust (to issue and revoke credentials).

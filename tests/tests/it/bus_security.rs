@@ -301,14 +301,7 @@ async fn a_cluster_added_and_revoked_at_runtime_needs_no_nats_restart() {
     let stack = app.ctx.stack;
     let mut trust = stack.trust();
     assert!(trust.revoke_cluster(&app.cluster_id).expect("revoke") >= 1);
-    let system = async_nats::ConnectOptions::with_credentials_file(&stack.bus.admin_creds)
-        .await
-        .expect("admin creds")
-        .add_root_certificates(stack.bus.tls.ca_cert.clone())
-        .require_tls(true)
-        .connect(&stack.nats_url)
-        .await
-        .expect("system account connects");
+    let system = stack.connect_as(&stack.bus.admin_creds).await;
     trust.push_account(&system).await.expect("push the account JWT");
 
     // Its connection is closed and it cannot come back: the cluster drops out, commands time out.
@@ -322,13 +315,7 @@ async fn a_cluster_added_and_revoked_at_runtime_needs_no_nats_restart() {
         .map(|e| e.path())
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&app.cluster_id)))
         .expect("the revoked creds file");
-    let again = async_nats::ConnectOptions::with_credentials_file(&revoked)
-        .await
-        .expect("creds")
-        .add_root_certificates(stack.bus.tls.ca_cert.clone())
-        .require_tls(true)
-        .connect(&stack.nats_url)
-        .await;
+    let again = stack.try_connect(&stack.nats_url, &revoked).await;
     assert!(again.is_err(), "revoked credentials connect again");
     assert!(
         std::path::Path::new(&format!("/proc/{}", stack.nats_pid)).exists(),
