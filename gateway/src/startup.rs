@@ -107,6 +107,7 @@ impl Application {
             events,
             metrics,
             webhooks,
+            namespaces: Default::default(),
         });
         tokio::spawn(crate::exhausted::answer(state.clone()));
         let router = rest::router(state.clone());
