@@ -86,6 +86,12 @@ async def as_owner(url: str, key: str, mode: str, cluster: str) -> dict:
         result_id = (run.structured_content or {}).get("result_id")
         out["result_id"] = result_id
         out["read_result"] = contents_of(await client.read_resource(f"kubently://results/{result_id}"))
+        searched = await client.call_tool("get_command_result", {"result_id": result_id, "grep": "(?i)crashloop", "context": 1})
+        out["search"] = {"is_error": bool(searched.is_error), "structured": searched.structured_content}
+        counted = await client.call_tool("get_command_result", {"result_id": result_id, "grep": "Running", "count": True})
+        out["search_count"] = {"is_error": bool(counted.is_error), "structured": counted.structured_content}
+        bad = await client.call_tool("get_command_result", {"result_id": result_id, "grep": "(unclosed"})
+        out["search_bad"] = {"is_error": bool(bad.is_error), "text": "".join(getattr(c, "text", "") for c in bad.content)}
         out["read_unknown"] = await attempt(client.read_resource("kubently://results/00000000-0000-0000-0000-000000000000"))
         out["read_foreign_uri"] = await attempt(client.read_resource("file:///etc/passwd"))
 

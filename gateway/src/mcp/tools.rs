@@ -22,6 +22,7 @@ use super::{completion, prompts, resources};
 use crate::AppState;
 use crate::app::headers::AgentHeaders;
 use crate::app::input::{self, CommandRequest};
+use crate::app::result_search::SearchRequest;
 use crate::app::sessions::{self, SessionRequest, SessionView, TTL_DEFAULT};
 use crate::app::{access, clusters, commands, results};
 use crate::auth::Caller;
@@ -146,6 +147,14 @@ pub struct ResultArgs {
     pub offset: Option<u64>,
     /// Page size in bytes (default 16 KiB).
     pub limit: Option<u64>,
+    /// Search instead of paging everything: only the lines matching this regular expression
+    /// (Rust regex syntax, at most 512 bytes; `(?i)` for case-insensitive), numbered as `grep -n`
+    /// does (`12:` a match, `11-` a context line). Offsets then page these lines.
+    pub grep: Option<String>,
+    /// Lines of context before and after each match, 0–20 (with `grep`).
+    pub context: Option<u32>,
+    /// Only count the matching lines (with `grep`); the count is in `matches`.
+    pub count: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -222,6 +231,9 @@ pub struct CommandOutput {
     pub total_bytes: u64,
     pub execution_time_ms: u64,
     pub error: Option<String>,
+    /// With `grep` (`get_command_result`): how many lines match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<u64>,
 }
 
 /// The order `tools/list` gives the tools in: the order an agent uses them (as the server's
@@ -338,7 +350,9 @@ impl KubentlyMcp {
     }
 
     /// Reads a command's stored output from `offset` (results are kept for an hour): the way to
-    /// read past a cut, or to fetch an async result.
+    /// read past a cut, or to fetch an async result. With `grep` it searches the stored output
+    /// instead (matching lines, `context` lines around them, or only a `count`): cheaper than
+    /// running the command again.
     #[tool(annotations(
         title = "Get command result",
         read_only_hint = true,
@@ -352,7 +366,11 @@ impl KubentlyMcp {
         Extension(parts): Extension<Parts>,
     ) -> Result<Json<CommandOutput>, ToolFailure> {
         let caller = caller(&parts)?;
-        let page = results::read(&self.state, &caller, &args.result_id, args.offset, args.limit).await?;
+        let search =
+            SearchRequest { grep: args.grep, context: args.context, count: args.count }.check("arguments")?;
+        let page =
+            results::search(&self.state, &caller, &args.result_id, args.offset, args.limit, search.as_ref())
+                .await?;
         Ok(Json(CommandOutput {
             result_id: page.command_id,
             cluster_id: page.cluster_id,
@@ -364,6 +382,7 @@ impl KubentlyMcp {
             total_bytes: page.total_bytes,
             execution_time_ms: page.execution_time_ms,
             error: page.error,
+            matches: page.matches,
         }))
     }
 
@@ -495,6 +514,7 @@ impl KubentlyMcp {
                 output: response.output.clone().unwrap_or_default(),
                 execution_time_ms: response.execution_time_ms,
                 error: None,
+                matches: None,
             })),
             CommandStatus::Timeout => Err(ToolFailure::Tool(format!(
                 "The command timed out: {}. result_id {} — read it later with get_command_result, or retry with a larger `timeout` (up to 30).",

@@ -121,6 +121,21 @@ async fn check_era(mode: &str, other_key: &str) {
         result.contains("orders-api") && result.starts_with("NAME"),
         "{mode}: the stored result: {result}"
     );
+    // get_command_result searches the stored result.
+    let searched = &owner["search"]["structured"];
+    assert_eq!(searched["matches"], 1, "{mode}: one crash-looping pod in demo-shop: {searched}");
+    let lines: Vec<&str> = text(&searched["output"]).lines().collect();
+    assert!(lines.iter().any(|l| l.contains(":orders-api") && l.contains("CrashLoopBackOff")), "{lines:?}");
+    assert!(
+        lines.len() >= 2
+            && lines.iter().any(|l| l.split_once('-').is_some_and(|(n, _)| n.parse::<u32>().is_ok())),
+        "context: {lines:?}"
+    );
+    let counted = &owner["search_count"]["structured"];
+    assert!(counted["matches"].as_u64().is_some_and(|n| n >= 3), "{counted}");
+    assert!(text(&counted["output"]).ends_with("lines match\n"), "{counted}");
+    assert_eq!(owner["search_bad"]["is_error"], true, "{}", owner["search_bad"]);
+    assert!(text(&owner["search_bad"]["text"]).contains("grep"), "{}", owner["search_bad"]);
     assert_eq!(owner["read_unknown"]["error"], -32602, "{}", owner["read_unknown"]);
     assert_eq!(owner["read_foreign_uri"]["error"], -32602, "{}", owner["read_foreign_uri"]);
     assert_eq!(
