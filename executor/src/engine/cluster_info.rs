@@ -56,7 +56,7 @@ pub(super) async fn run(client: &kube::Client) -> Result<Output, EngineError> {
             rows += 1;
         }
     }
-    Ok(Output { text, kind: Some("ClusterInfo".into()), rows: Some(rows) })
+    Ok(Output { text, kind: Some("ClusterInfo".into()), rows: Some(rows), ..Output::default() })
 }
 
 /// `https://10.96.0.1:443` from the `kubernetes` service.

@@ -55,7 +55,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &ExplainRequest) -> Result<Outpu
         })?;
     let text = explain(definitions, root, &resource.api_version(), &resource.kind, &fields, req.recursive)?;
     let rows = text.lines().count() as u64;
-    Ok(Output { text, kind: Some("Explain".into()), rows: Some(rows) })
+    Ok(Output { text, kind: Some("Explain".into()), rows: Some(rows), ..Output::default() })
 }
 
 /// The definition whose `x-kubernetes-group-version-kind` names this kind.

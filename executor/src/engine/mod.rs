@@ -60,6 +60,9 @@ pub struct Output {
     pub kind: Option<String>,
     /// Rows/objects printed, where that means something.
     pub rows: Option<u64>,
+    /// What kubectl would have said on stderr besides the output (e.g. `Found 3 pods, using
+    /// pod/x`): carried in the result's `meta.notices`, never inside the output.
+    pub notices: Vec<String>,
 }
 
 /// Per-command settings.

@@ -234,6 +234,10 @@ pub struct CommandOutput {
     /// With `grep` (`get_command_result`): how many lines match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<u64>,
+    /// What kubectl would have said on stderr, e.g. `Found 3 pods, using pod/web-1` (`get_logs`
+    /// of a workload).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// The order `tools/list` gives the tools in: the order an agent uses them (as the server's
@@ -383,6 +387,7 @@ impl KubentlyMcp {
             execution_time_ms: page.execution_time_ms,
             error: page.error,
             matches: page.matches,
+            notices: Vec::new(),
         }))
     }
 
@@ -515,6 +520,7 @@ impl KubentlyMcp {
                 execution_time_ms: response.execution_time_ms,
                 error: None,
                 matches: None,
+                notices: meta.map(|m| m.notices.clone()).unwrap_or_default(),
             })),
             CommandStatus::Timeout => Err(ToolFailure::Tool(format!(
                 "The command timed out: {}. result_id {} — read it later with get_command_result, or retry with a larger `timeout` (up to 30).",

@@ -77,7 +77,12 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Outp
             None => "No resources found\n".into(),
         };
     }
-    let output = Output { text, kind: (!kinds.is_empty()).then(|| kinds.join(",")), rows: Some(rows) };
+    let output = Output {
+        text,
+        kind: (!kinds.is_empty()).then(|| kinds.join(",")),
+        rows: Some(rows),
+        ..Output::default()
+    };
     match errors.len() {
         0 => Ok(output),
         1 if rows == 0 => Err(errors.remove(0)),
