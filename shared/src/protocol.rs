@@ -600,6 +600,7 @@ mod tests {
                 returned_bytes: 10,
                 tokens_estimate: 3,
                 truncated: false,
+                notices: vec![],
             }),
             ..CommandResult::new(
                 &command(),
