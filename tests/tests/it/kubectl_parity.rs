@@ -198,3 +198,108 @@ async fn logs_of_a_workload_read_the_pod_kubectl_picks() {
         );
     }
 }
+
+/// kubectl's output of `args` against the test cluster (stdout, then stderr).
+fn run_kubectl(kubectl: &str, ctx: &TestContext, args: &[&str]) -> String {
+    let out = Command::new(kubectl)
+        .args(args)
+        .env("KUBECONFIG", &ctx.stack.kubeconfig)
+        .output()
+        .expect("run kubectl");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The lines from `Events:` on, ages masked.
+fn events_section(text: &str) -> Vec<Vec<String>> {
+    let from = text.find("Events:").unwrap_or(text.len());
+    normalise(&text[from..])
+}
+
+/// `describe node` of a node without a Lease prints kubectl's `Lease:  Failed to get lease: …`
+/// line, and describe's Events section puts an event with only an `eventTime` (the scheduler's
+/// `Scheduled`, written through events.k8s.io) where kubectl does: first.
+#[tokio::test]
+async fn describe_prints_the_lease_line_and_orders_events_as_kubectl_does() {
+    use k8s_openapi::api::core::v1::{Event, Node, Pod};
+    use kube::api::{Api, DeleteParams, PostParams};
+
+    let Some(kubectl) = kubectl() else {
+        eprintln!("kubectl not found (set KUBENTLY_KUBECTL): parity check skipped");
+        return;
+    };
+    let ctx = TestContext::new().await;
+    let engine = Engine::new(ctx.kube.clone());
+
+    // A node no kubelet runs for: no Lease in kube-node-lease.
+    let node_name = format!("t-{}-no-lease", ctx.id);
+    let node: Node = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": node_name}, "spec": {"unschedulable": true}
+    }))
+    .expect("node");
+    let nodes: Api<Node> = Api::all(ctx.kube.clone());
+    nodes.create(&PostParams::default(), &node).await.expect("create node");
+    let theirs = run_kubectl(&kubectl, &ctx, &["describe", "node", &node_name]);
+    let ours =
+        support::kubectl(&engine, "describe", &["node", &node_name]).await.expect("describe node").text;
+    let _ = nodes.delete(&node_name, &DeleteParams::default()).await;
+    let lease_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Lease:"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(
+        lease_line(&theirs).as_deref(),
+        Some(
+            format!("Lease: Failed to get lease: leases.coordination.k8s.io \"{node_name}\" not found")
+                .as_str()
+        ),
+        "{theirs}"
+    );
+    assert_eq!(lease_line(&ours), lease_line(&theirs), "{ours}");
+
+    // A pod on a node nothing runs (no scheduler or kubelet events), with three events: two with
+    // lastTimestamp, and a later one with only eventTime.
+    let ns = ctx.namespace("events").await;
+    let pods: Api<Pod> = Api::namespaced(ctx.kube.clone(), &ns.name);
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "evented"},
+        "spec": {"nodeName": "nowhere", "containers": [{"name": "app", "image": "busybox"}]}
+    }))
+    .expect("pod");
+    let pod = pods.create(&PostParams::default(), &pod).await.expect("create pod");
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc();
+    let at = |minutes_ago: i64| {
+        (now - time::Duration::minutes(minutes_ago))
+            .replace_nanosecond(0)
+            .expect("whole seconds")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("time")
+    };
+    let involved = serde_json::json!({"kind": "Pod", "namespace": ns.name, "name": "evented", "uid": uid, "apiVersion": "v1"});
+    let events: Api<Event> = Api::namespaced(ctx.kube.clone(), &ns.name);
+    for body in [
+        serde_json::json!({"metadata": {"name": "evented.pulled"}, "involvedObject": involved, "type": "Normal", "reason": "Pulled",
+            "message": "Container image already present", "count": 1, "firstTimestamp": at(30), "lastTimestamp": at(30),
+            "source": {"component": "kubelet", "host": "nowhere"}}),
+        serde_json::json!({"metadata": {"name": "evented.scheduled"}, "involvedObject": involved, "type": "Normal", "reason": "Scheduled",
+            "message": "Successfully assigned to nowhere", "eventTime": format!("{}.000000Z", at(5).trim_end_matches('Z')),
+            "action": "Binding", "reportingComponent": "default-scheduler", "reportingInstance": "default-scheduler-nowhere"}),
+        serde_json::json!({"metadata": {"name": "evented.backoff"}, "involvedObject": involved, "type": "Warning", "reason": "BackOff",
+            "message": "Back-off restarting failed container", "count": 4, "firstTimestamp": at(25), "lastTimestamp": at(10),
+            "source": {"component": "kubelet", "host": "nowhere"}}),
+    ] {
+        let event: Event = serde_json::from_value(body).expect("event");
+        events.create(&PostParams::default(), &event).await.expect("create event");
+    }
+    let theirs = run_kubectl(&kubectl, &ctx, &["describe", "pod", "evented", "-n", &ns.name]);
+    let ours = support::kubectl(&engine, "describe", &["pod", "evented", "-n", &ns.name])
+        .await
+        .expect("describe")
+        .text;
+    let reasons = |section: &[Vec<String>]| {
+        section.iter().skip(3).filter_map(|l| l.get(1).cloned()).collect::<Vec<_>>()
+    };
+    assert_eq!(reasons(&events_section(&theirs)), ["Scheduled", "Pulled", "BackOff"], "{theirs}");
+    assert_eq!(events_section(&ours), events_section(&theirs), "ours:\n{ours}\nkubectl:\n{theirs}");
+}

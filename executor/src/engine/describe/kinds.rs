@@ -264,7 +264,14 @@ fn replica_sets_text(sets: &[&Value]) -> String {
         .join(", ")
 }
 
-pub fn node(w: &mut Writer, node: &Value, lease: Option<&Value>, pods: &[Value], now: time::OffsetDateTime) {
+/// `lease` is the node's Lease in `kube-node-lease`, or why it could not be read.
+pub fn node(
+    w: &mut Writer,
+    node: &Value,
+    lease: Result<&Value, &str>,
+    pods: &[Value],
+    now: time::OffsetDateTime,
+) {
     w.line(0, &format!("Name:\t{}", s(node, "/metadata/name")));
     let labels = string_map(node, "/metadata/labels");
     let mut roles: Vec<String> = labels
@@ -294,16 +301,19 @@ pub fn node(w: &mut Writer, node: &Value, lease: Option<&Value>, pods: &[Value],
         w.line(0, &format!("{}{value}:{}", s(t, "/key"), s(t, "/effect")));
     }
     w.line(0, &format!("Unschedulable:\t{}", writer::boolean(node, "/spec/unschedulable")));
-    if let Some(lease) = lease {
-        let or_unset = |ptr: &str, time: bool| match s(lease, ptr) {
-            "" => "<unset>".to_string(),
-            v if time => writer::rfc1123z(v),
-            v => v.to_string(),
-        };
-        w.line(0, "Lease:");
-        w.line(1, &format!("HolderIdentity:\t{}", or_unset("/spec/holderIdentity", false)));
-        w.line(1, &format!("AcquireTime:\t{}", or_unset("/spec/acquireTime", true)));
-        w.line(1, &format!("RenewTime:\t{}", or_unset("/spec/renewTime", true)));
+    match lease {
+        Err(why) => w.line(0, &format!("Lease:\tFailed to get lease: {why}")),
+        Ok(lease) => {
+            let or_unset = |ptr: &str, time: bool| match s(lease, ptr) {
+                "" => "<unset>".to_string(),
+                v if time => writer::rfc1123z(v),
+                v => v.to_string(),
+            };
+            w.line(0, "Lease:");
+            w.line(1, &format!("HolderIdentity:\t{}", or_unset("/spec/holderIdentity", false)));
+            w.line(1, &format!("AcquireTime:\t{}", or_unset("/spec/acquireTime", true)));
+            w.line(1, &format!("RenewTime:\t{}", or_unset("/spec/renewTime", true)));
+        }
     }
     let conditions = array(node, "/status/conditions");
     if !conditions.is_empty() {

@@ -224,7 +224,7 @@ fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) 
         return;
     }
     let mut sorted: Vec<&Value> = events.iter().collect();
-    sorted.sort_by_key(|e| event_time(e));
+    sorted.sort_by_key(|e| last_seen(e));
     w.line(0, "Events:");
     w.line(1, "Type\tReason\tAge\tFrom\tMessage");
     w.line(1, "----\t------\t----\t----\t-------");
@@ -257,10 +257,13 @@ fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) 
     }
 }
 
-/// What kubectl sorts events by: the last time seen, else the event time.
-fn event_time(e: &Value) -> String {
-    let last = s(e, "/lastTimestamp");
-    if last.is_empty() { s(e, "/eventTime").to_string() } else { last.to_string() }
+/// What kubectl's describe sorts events by (`event.SortableEvents`): `lastTimestamp` alone. An
+/// event that has only an `eventTime` (the scheduler's `Scheduled`, anything written through
+/// `events.k8s.io`) has a zero `lastTimestamp` and so comes first; the sort keeps the list's
+/// order among equal times, as kubectl's does for a describe's few events. RFC 3339 times of one
+/// precision order as strings; the empty string first.
+fn last_seen(e: &Value) -> &str {
+    s(e, "/lastTimestamp")
 }
 
 /// One object's text (no trailing newline).
@@ -292,9 +295,14 @@ async fn describe(
                 "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}",
                 http::escape(name)
             );
-            let lease = http::get_json(client, &lease_path, ACCEPT_JSON).await.ok();
+            // As kubectl: the Lease, or why it could not be read (client-go's error text: a
+            // Status failure's message, e.g. `leases.coordination.k8s.io "n1" not found`).
+            let lease = http::get_json(client, &lease_path, ACCEPT_JSON).await.map_err(|e| match e {
+                EngineError::Api { message, .. } => message,
+                other => other.to_string(),
+            });
             let pods = node_pods(client, name).await;
-            kinds::node(&mut w, object, lease.as_ref(), &pods, now);
+            kinds::node(&mut w, object, lease.as_ref().map_err(String::as_str), &pods, now);
         }
         ("apps", "Deployment") => {
             let replica_sets = owned_replica_sets(client, object).await;
@@ -428,4 +436,31 @@ async fn owned_replica_sets(client: &kube::Client, deployment: &Value) -> Vec<Va
                 .any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn events_with_only_an_event_time_come_first_as_in_kubectl() {
+        let now = time::macros::datetime!(2026-01-01 01:00:00 UTC);
+        let events = [
+            json!({"type": "Normal", "reason": "Pulled", "message": "pulled", "count": 1,
+                "firstTimestamp": "2026-01-01T00:10:00Z", "lastTimestamp": "2026-01-01T00:10:00Z", "source": {"component": "kubelet"}}),
+            json!({"type": "Normal", "reason": "Scheduled", "message": "assigned", "eventTime": "2026-01-01T00:50:00.000000Z",
+                "reportingComponent": "default-scheduler"}),
+            json!({"type": "Warning", "reason": "BackOff", "message": "back-off", "count": 3,
+                "firstTimestamp": "2026-01-01T00:05:00Z", "lastTimestamp": "2026-01-01T00:40:00Z", "source": {"component": "kubelet"}}),
+        ];
+        let mut w = Writer::default();
+        describe_events(&mut w, &events, now);
+        let text = w.finish();
+        let reasons: Vec<&str> = text.lines().skip(3).filter_map(|l| l.split_whitespace().nth(1)).collect();
+        assert_eq!(reasons, ["Scheduled", "Pulled", "BackOff"], "{text}");
+        assert!(text.contains("Scheduled  10m"), "the age is the event time's: {text}");
+        assert!(text.contains("default-scheduler"), "{text}");
+    }
 }
