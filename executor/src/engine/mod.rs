@@ -87,6 +87,9 @@ pub struct Engine {
     discovery: Arc<DiscoveryCache>,
     /// Applied to every resource a verb resolves (`restricted_resources`).
     policy: Arc<kubently_shared::policy::PolicyConfig>,
+    /// The API server URL the client talks to (`cluster-info` names it, as kubectl names its
+    /// configured server).
+    server_url: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -98,7 +101,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     pub fn new(client: kube::Client) -> Self {
         let discovery = Arc::new(DiscoveryCache::new(client.clone()));
-        Self { client, discovery, policy: Arc::default() }
+        Self { client, discovery, policy: Arc::default(), server_url: None }
+    }
+
+    /// The API server URL the client was configured with (kube's `Config::cluster_url`).
+    pub fn with_server_url(mut self, url: impl Into<String>) -> Self {
+        self.server_url = Some(url.into().trim_end_matches('/').to_string());
+        self
     }
 
     /// The executor's policy, enforced on resources after discovery resolved them.
@@ -144,7 +153,7 @@ impl Engine {
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
             KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
-            KubectlRequest::ClusterInfo => cluster_info::run(&self.client).await,
+            KubectlRequest::ClusterInfo => cluster_info::run(&self.client, self.server_url.as_deref()).await,
         }
     }
 }

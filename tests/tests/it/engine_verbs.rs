@@ -328,5 +328,14 @@ async fn cluster_info_names_the_control_plane() {
     let (_ctx, engine) = setup().await;
     let out = ok(&engine, "cluster-info", &[]).await;
     assert!(out.text.starts_with("Kubernetes control plane is running"), "{}", out.text);
-    assert!(out.text.contains("v1.20"), "{}", out.text);
+    assert!(
+        out.text.contains("v1.20"),
+        "without a known server URL, the version and the service address: {}",
+        out.text
+    );
+    assert!(
+        out.text.ends_with(
+            "\n\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n"
+        )
+    );
 }

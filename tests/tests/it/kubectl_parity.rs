@@ -303,3 +303,26 @@ async fn describe_prints_the_lease_line_and_orders_events_as_kubectl_does() {
     assert_eq!(reasons(&events_section(&theirs)), ["Scheduled", "Pulled", "BackOff"], "{theirs}");
     assert_eq!(events_section(&ours), events_section(&theirs), "ours:\n{ours}\nkubectl:\n{theirs}");
 }
+
+/// `cluster-info` names the API server the client really uses (here the kubeconfig's server, as
+/// kubectl's) and ends with kubectl's hint line: the same text as kubectl's.
+#[tokio::test]
+async fn cluster_info_prints_what_kubectl_prints() {
+    let Some(kubectl) = kubectl() else {
+        eprintln!("kubectl not found (set KUBENTLY_KUBECTL): parity check skipped");
+        return;
+    };
+    let ctx = TestContext::new().await;
+    let config = kube::config::Kubeconfig::read_from(&ctx.stack.kubeconfig).expect("kubeconfig");
+    let server = config.clusters[0].cluster.as_ref().and_then(|c| c.server.clone()).expect("server");
+    let engine = Engine::new(ctx.kube.clone()).with_server_url(server.clone());
+    let theirs = run_kubectl(&kubectl, &ctx, &["cluster-info"]);
+    let ours = support::kubectl(&engine, "cluster-info", &[]).await.expect("cluster-info").text;
+    assert_eq!(ours, theirs);
+    assert!(ours.starts_with(&format!("Kubernetes control plane is running at {server}\n")), "{ours}");
+    assert!(
+        ours.ends_with(
+            "\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n"
+        )
+    );
+}
