@@ -25,6 +25,7 @@ pub mod discovery;
 mod error;
 mod events;
 mod explain;
+mod explain_v3;
 mod fieldpath;
 mod get;
 mod http;

@@ -326,3 +326,76 @@ async fn cluster_info_prints_what_kubectl_prints() {
         )
     );
 }
+
+/// A server that serves OpenAPI v3 (1.27+): `explain` prints kubectl's current layout. The API
+/// here is a loopback stand-in serving legacy discovery for `services` and the real OpenAPI v3
+/// document of core/v1 (kubectl's own testdata, `testdata/openapi/v3/api/v1.json`, cut to what
+/// `services` needs: `tests/testdata/openapi-v3-api-v1-services.json`); kubectl and the engine
+/// both read it, and must print the same text. (Multi-threaded: kubectl runs as a blocking child
+/// while the stand-in serves it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_prints_kubectls_openapi_v3_layout() {
+    use axum::routing::get;
+    use serde_json::json;
+
+    let Some(kubectl) = kubectl() else {
+        eprintln!("kubectl not found (set KUBENTLY_KUBECTL): parity check skipped");
+        return;
+    };
+    let document: serde_json::Value =
+        serde_json::from_str(include_str!("../../testdata/openapi-v3-api-v1-services.json"))
+            .expect("the v3 document");
+    let resources = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
+        {"name": "services", "singularName": "service", "namespaced": true, "kind": "Service",
+         "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"], "shortNames": ["svc"], "categories": ["all"]}]});
+    let app = axum::Router::new()
+        .route("/api", get(|| async { axum::Json(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})) }))
+        .route("/apis", get(|| async { axum::Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})) }))
+        .route("/api/v1", get(move || async move { axum::Json(resources) }))
+        .route("/version", get(|| async { axum::Json(json!({"major": "1", "minor": "30", "gitVersion": "v1.30.0"})) }))
+        .route("/openapi/v3", get(|| async { axum::Json(json!({"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=0123456789ABCDEF"}}})) }))
+        .route("/openapi/v3/api/v1", get(move || async move { axum::Json(document) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: v3\n  cluster:\n    server: {url}\ncontexts:\n- name: v3\n  context:\n    cluster: v3\n    user: v3\ncurrent-context: v3\nusers:\n- name: v3\n  user: {{}}\n"),
+    )
+    .expect("kubeconfig");
+    let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let engine = Engine::new(client);
+    let mut mismatches = Vec::new();
+    for path in [
+        "services",
+        "services.spec",
+        "svc.spec.type",
+        "services.spec.ports",
+        "services.metadata.labels",
+        "services.status.loadBalancer",
+        "services.spec.sessionAffinityConfig --recursive",
+        "services.spec.nope",
+    ] {
+        let mut words: Vec<&str> = path.split(' ').collect();
+        let out = Command::new(&kubectl)
+            .arg("explain")
+            .args(&words)
+            .args(["--request-timeout=10s", "--cache-dir", &dir.path().join("cache").display().to_string()])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .expect("run kubectl");
+        let theirs =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        words.retain(|w| !w.is_empty());
+        let ours = match support::kubectl(&engine, "explain", &words).await {
+            Ok(o) => o.text,
+            Err(e) => format!("{}{e}\n", e.partial_output().map(|o| o.text.clone()).unwrap_or_default()),
+        };
+        if ours != theirs {
+            mismatches.push(format!("$ kubectl explain {path}\n--- kubectl\n{theirs}\n--- engine\n{ours}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
