@@ -56,7 +56,15 @@ pub fn config_map(w: &mut Writer, cm: &Value) {
     w.line(0, "");
 }
 
-pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
+/// Where a Service's backends are read from: its EndpointSlices (`discovery.k8s.io/v1`, as
+/// current kubectl reads them), or its Endpoints object on servers that do not serve that
+/// version (before 1.21, as the kubectl of those releases read it).
+pub enum Backends {
+    Slices(Vec<Value>),
+    Endpoints(Option<Value>),
+}
+
+pub fn service(w: &mut Writer, svc: &Value, backends: &Backends) {
     header(w, svc, true);
     let selector: Vec<String> =
         string_map(svc, "/spec/selector").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -102,7 +110,11 @@ pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
         if int(p, "/nodePort") != 0 {
             w.line(0, &format!("NodePort:\t{name}\t{}/{proto}", int(p, "/nodePort")));
         }
-        w.line(0, &format!("Endpoints:\t{}", format_endpoints(endpoints, s(p, "/name"))));
+        let listed = match backends {
+            Backends::Slices(slices) => format_endpoint_slices(slices, s(p, "/name")),
+            Backends::Endpoints(endpoints) => format_endpoints(endpoints.as_ref(), s(p, "/name")),
+        };
+        w.line(0, &format!("Endpoints:\t{listed}"));
     }
     w.line(0, &format!("Session Affinity:\t{}", s(svc, "/spec/sessionAffinity")));
     if !s(svc, "/spec/externalTrafficPolicy").is_empty() {
@@ -116,7 +128,59 @@ pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
     }
 }
 
-/// kubectl's `formatEndpoints` for one service port.
+/// kubectl's `formatEndpointSlices` for one service port: the first address of each ready (or
+/// unknown-readiness) endpoint with the slice port of that name, the first three listed and the rest counted
+/// (with kubectl's quirks: `more` is noticed before readiness is, and a list of only unready
+/// endpoints prints nothing).
+pub fn format_endpoint_slices(slices: &[Value], port_name: &str) -> String {
+    if slices.is_empty() {
+        return "<none>".into();
+    }
+    const MAX: usize = 3;
+    let (mut list, mut more, mut count) = (Vec::new(), false, 0usize);
+    let ready = |e: &Value| e.pointer("/conditions/ready").and_then(Value::as_bool).unwrap_or(true);
+    let first_address =
+        |e: &Value| array(e, "/addresses").first().and_then(Value::as_str).unwrap_or_default().to_string();
+    for slice in slices {
+        let ports = array(slice, "/ports");
+        let endpoints = array(slice, "/endpoints");
+        if ports.is_empty() {
+            for e in endpoints {
+                if list.len() == MAX {
+                    more = true;
+                }
+                if !ready(e) {
+                    continue;
+                }
+                if !more {
+                    list.push(first_address(e));
+                }
+                count += 1;
+            }
+        } else {
+            for port in ports.iter().filter(|p| s(p, "/name") == port_name) {
+                for e in endpoints {
+                    if list.len() == MAX {
+                        more = true;
+                    }
+                    if !ready(e) {
+                        continue;
+                    }
+                    if !more {
+                        let addr = first_address(e);
+                        let host = if addr.contains(':') { format!("[{addr}]") } else { addr };
+                        list.push(format!("{host}:{}", int(port, "/port")));
+                    }
+                    count += 1;
+                }
+            }
+        }
+    }
+    let joined = list.join(",");
+    if more { format!("{joined} + {} more...", count.saturating_sub(MAX)) } else { joined }
+}
+
+/// kubectl's `formatEndpoints` for one service port (the Endpoints object; servers before 1.21).
 pub fn format_endpoints(endpoints: Option<&Value>, port_name: &str) -> String {
     let subsets = endpoints.map(|e| array(e, "/subsets")).unwrap_or_default();
     if subsets.is_empty() {

@@ -280,8 +280,11 @@ async fn describe(
         ("", "Secret") => kinds::secret(&mut w, object),
         ("", "ConfigMap") => kinds::config_map(&mut w, object),
         ("", "Service") => {
-            let endpoints = get_endpoints(client, object).await;
-            kinds::service(&mut w, object, endpoints.as_ref());
+            let backends = match endpoint_slices(client, object).await {
+                Some(slices) => kinds::Backends::Slices(slices),
+                None => kinds::Backends::Endpoints(get_endpoints(client, object).await),
+            };
+            kinds::service(&mut w, object, &backends);
         }
         ("", "Namespace") => {
             let name = s(object, "/metadata/name");
@@ -370,6 +373,23 @@ async fn describe(
     }
     let text = w.finish();
     Ok(text.trim_end_matches('\n').to_string())
+}
+
+/// The Service's EndpointSlices (`kubernetes.io/service-name=<name>`), or `None` when the server
+/// does not serve `discovery.k8s.io/v1` (then the Endpoints object is read, as older kubectl did).
+async fn endpoint_slices(client: &kube::Client, service: &Value) -> Option<Vec<Value>> {
+    let mut query = Query::default();
+    query.push("labelSelector", format!("kubernetes.io/service-name={}", s(service, "/metadata/name")));
+    let path = format!(
+        "/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices",
+        http::escape(s(service, "/metadata/namespace"))
+    );
+    match http::get_json(client, &query.on(&path), ACCEPT_JSON).await {
+        Ok(page) => Some(items(Some(page))),
+        Err(EngineError::Api { code: 404, .. }) => None,
+        // Served but unreadable (RBAC): kubectl ignores the error and shows no endpoints.
+        Err(_) => Some(Vec::new()),
+    }
 }
 
 async fn get_endpoints(client: &kube::Client, service: &Value) -> Option<Value> {
@@ -462,5 +482,40 @@ mod tests {
         assert_eq!(reasons, ["Scheduled", "Pulled", "BackOff"], "{text}");
         assert!(text.contains("Scheduled  10m"), "the age is the event time's: {text}");
         assert!(text.contains("default-scheduler"), "{text}");
+    }
+
+    #[test]
+    fn endpoint_slices_list_like_kubectl() {
+        let slice = |ports: Value, endpoints: Value| json!({"ports": ports, "endpoints": endpoints});
+        let ep = |ip: &str, ready: Option<bool>| match ready {
+            Some(r) => json!({"addresses": [ip], "conditions": {"ready": r}}),
+            None => json!({"addresses": [ip], "conditions": {}}),
+        };
+        let web = json!([{"name": "web", "port": 8080}, {"name": "metrics", "port": 9090}]);
+        let one = [slice(
+            web.clone(),
+            json!([ep("10.0.0.1", Some(true)), ep("10.0.0.2", None), ep("10.0.0.3", Some(false))]),
+        )];
+        assert_eq!(kinds::format_endpoint_slices(&one, "web"), "10.0.0.1:8080,10.0.0.2:8080");
+        assert_eq!(kinds::format_endpoint_slices(&one, "metrics"), "10.0.0.1:9090,10.0.0.2:9090");
+        assert_eq!(kinds::format_endpoint_slices(&[], "web"), "<none>");
+        let many = [slice(
+            json!([{"name": "", "port": 80}]),
+            json!([
+                ep("10.0.0.1", None),
+                ep("10.0.0.2", None),
+                ep("fd00::3", None),
+                ep("10.0.0.4", None),
+                ep("10.0.0.5", None)
+            ]),
+        )];
+        assert_eq!(
+            kinds::format_endpoint_slices(&many, ""),
+            "10.0.0.1:80,10.0.0.2:80,[fd00::3]:80 + 2 more..."
+        );
+        let headless = [slice(json!([]), json!([ep("10.0.0.9", None), ep("10.0.0.8", Some(false))]))];
+        assert_eq!(kinds::format_endpoint_slices(&headless, "x"), "10.0.0.9");
+        let unready = [slice(web, json!([ep("10.0.0.1", Some(false))]))];
+        assert_eq!(kinds::format_endpoint_slices(&unready, "web"), "", "kubectl prints nothing then");
     }
 }
