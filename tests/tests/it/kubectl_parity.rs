@@ -399,3 +399,137 @@ async fn explain_prints_kubectls_openapi_v3_layout() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// Dedicated describers print what kubectl prints: Role/ClusterRole (rules broken down, merged and
+/// sorted as kubectl does; the built-in aggregated `view`, `edit` and `system:node` roles
+/// included), RoleBinding/ClusterRoleBinding and StorageClass.
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_and_storage_class_describers_print_what_kubectl_prints() {
+    use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
+    use kube::discovery::ApiResource;
+
+    let Some(kubectl) = kubectl() else {
+        eprintln!("kubectl not found (set KUBENTLY_KUBECTL): parity check skipped");
+        return;
+    };
+    let ctx = TestContext::new().await;
+    let engine = Engine::new(ctx.kube.clone());
+    let ns = ctx.namespace("rbac").await;
+    let cluster_name = format!("t-{}-parity", ctx.id);
+    let objects = [
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role",
+            "roles",
+            Some(ns.name.as_str()),
+            serde_json::json!({
+            "metadata": {"name": "reader", "labels": {"team": "a"}},
+            "rules": [
+                {"apiGroups": ["", "apps"], "resources": ["pods", "deployments/scale"], "verbs": ["get", "list"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["watch", "get"]},
+                {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["a", "b"], "verbs": ["get"]},
+            ]}),
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            Some(ns.name.as_str()),
+            serde_json::json!({
+            "metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns.name},
+                         {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "jane"}]}),
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            None,
+            serde_json::json!({
+            "metadata": {"name": cluster_name, "annotations": {"note": "parity"}},
+            "rules": [{"nonResourceURLs": ["/healthz", "/version"], "verbs": ["get"]},
+                      {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["list", "get", "list"]}]}),
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            None,
+            serde_json::json!({
+            "metadata": {"name": cluster_name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_name},
+            "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "ops"}]}),
+        ),
+        (
+            "storage.k8s.io",
+            "v1",
+            "StorageClass",
+            "storageclasses",
+            None,
+            serde_json::json!({
+            "metadata": {"name": cluster_name, "annotations": {"storageclass.kubernetes.io/is-default-class": "false", "x": "y"}},
+            "provisioner": "example.com/fast", "parameters": {"type": "ssd", "iops": "3000"},
+            "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true,
+            "mountOptions": ["noatime", "nodiratime"],
+            "allowedTopologies": [{"matchLabelExpressions": [{"key": "topology.kubernetes.io/zone", "values": ["a", "b"]}, {"key": "disk", "values": ["ssd"]}]}]}),
+        ),
+    ];
+    let mut created = Vec::new();
+    for (group, version, kind, plural, namespace, body) in &objects {
+        let ar = ApiResource {
+            group: group.to_string(),
+            version: version.to_string(),
+            api_version: format!("{group}/{version}"),
+            kind: kind.to_string(),
+            plural: plural.to_string(),
+        };
+        let api: Api<DynamicObject> = match namespace {
+            Some(n) => Api::namespaced_with(ctx.kube.clone(), n, &ar),
+            None => Api::all_with(ctx.kube.clone(), &ar),
+        };
+        let mut object: DynamicObject = serde_json::from_value(body.clone()).expect("object");
+        object.types =
+            Some(kube::api::TypeMeta { api_version: format!("{group}/{version}"), kind: kind.to_string() });
+        api.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("create {kind}: {e}"));
+        if namespace.is_none() {
+            created.push((api, object.metadata.name.clone().unwrap_or_default()));
+        }
+    }
+    let mut mismatches = Vec::new();
+    let commands: Vec<Vec<String>> = vec![
+        vec!["role".into(), "reader".into(), "-n".into(), ns.name.clone()],
+        vec!["rolebinding".into(), "reader".into(), "-n".into(), ns.name.clone()],
+        vec!["clusterrole".into(), cluster_name.clone()],
+        vec!["clusterrolebinding".into(), cluster_name.clone()],
+        vec!["storageclass".into(), cluster_name.clone()],
+        vec!["clusterrole".into(), "view".into()],
+        vec!["clusterrole".into(), "edit".into()],
+        vec!["clusterrole".into(), "system:node".into()],
+    ];
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut argv = vec!["describe"];
+        argv.extend(&args);
+        let theirs = run_kubectl(&kubectl, &ctx, &argv);
+        assert!(theirs.starts_with("Name:"), "kubectl describes it: {theirs}");
+        let ours = match support::kubectl(&engine, "describe", &args).await {
+            Ok(o) => o.text,
+            Err(e) => e.to_string(),
+        };
+        if normalise(&ours) != normalise(&theirs) {
+            mismatches.push(format!(
+                "$ kubectl describe {}\n--- kubectl\n{theirs}\n--- engine\n{ours}",
+                args.join(" ")
+            ));
+        }
+    }
+    for (api, name) in created {
+        let _ = api.delete(&name, &DeleteParams::default()).await;
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -634,6 +634,75 @@ impl std::fmt::Display for Quantity {
     }
 }
 
+/// kubectl's `labels.FormatLabels`: `k=v,k2=v2` sorted, `<none>` when empty.
+fn format_labels(v: &Value, pointer: &str) -> String {
+    let map = string_map(v, pointer);
+    if map.is_empty() {
+        return "<none>".into();
+    }
+    map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// kubectl's StorageClass describer (its events follow, as kubectl's).
+pub fn storage_class(w: &mut Writer, sc: &Value) {
+    w.line(0, &format!("Name:\t{}", s(sc, "/metadata/name")));
+    let annotations = string_map(sc, "/metadata/annotations");
+    let default =
+        ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"]
+            .iter()
+            .any(|k| annotations.get(*k).is_some_and(|v| v == "true"));
+    w.line(0, &format!("IsDefaultClass:\t{}", if default { "Yes" } else { "No" }));
+    w.line(0, &format!("Annotations:\t{}", format_labels(sc, "/metadata/annotations")));
+    w.line(0, &format!("Provisioner:\t{}", s(sc, "/provisioner")));
+    w.line(0, &format!("Parameters:\t{}", format_labels(sc, "/parameters")));
+    let expansion = match sc.get("allowVolumeExpansion").and_then(Value::as_bool) {
+        Some(b) => writer::title_bool(b),
+        None => "<unset>",
+    };
+    w.line(0, &format!("AllowVolumeExpansion:\t{expansion}"));
+    let options = array(sc, "/mountOptions");
+    if options.is_empty() {
+        w.line(0, "MountOptions:\t<none>");
+    } else {
+        w.line(0, "MountOptions:");
+        for o in options {
+            w.line(1, o.as_str().unwrap_or_default());
+        }
+    }
+    if !s(sc, "/reclaimPolicy").is_empty() {
+        w.line(0, &format!("ReclaimPolicy:\t{}", s(sc, "/reclaimPolicy")));
+    }
+    if !s(sc, "/volumeBindingMode").is_empty() {
+        w.line(0, &format!("VolumeBindingMode:\t{}", s(sc, "/volumeBindingMode")));
+    }
+    if let Some(terms) = sc.get("allowedTopologies").and_then(Value::as_array) {
+        w.write(0, "AllowedTopologies:\t");
+        if terms.is_empty() {
+            w.line(0, "<none>");
+        } else {
+            w.line(0, "");
+            for (i, term) in terms.iter().enumerate() {
+                w.write(1, &format!("Term {i}:\t"));
+                let reqs = array(term, "/matchLabelExpressions");
+                if reqs.is_empty() {
+                    w.line(0, "<none>");
+                }
+                for (j, req) in reqs.iter().enumerate() {
+                    if j != 0 {
+                        w.write(1, "\t");
+                    }
+                    let values: Vec<&str> = array(req, "/values").iter().filter_map(Value::as_str).collect();
+                    let mut expr = format!("{} in", s(req, "/key"));
+                    if !values.is_empty() {
+                        expr = format!("{expr} [{}]", values.join(", "));
+                    }
+                    w.line(0, &expr);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Quantity;

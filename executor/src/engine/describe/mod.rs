@@ -8,6 +8,7 @@ mod generic;
 mod kinds;
 mod network;
 mod pod;
+mod rbac;
 mod workloads;
 mod writer;
 
@@ -92,7 +93,10 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Outp
 
 /// Kinds whose kubectl describer prints no Events section.
 fn has_events(resource: &ApiResourceInfo) -> bool {
-    !(resource.group.is_empty() && matches!(resource.kind.as_str(), "Secret" | "Event" | "Namespace"))
+    let core_without =
+        resource.group.is_empty() && matches!(resource.kind.as_str(), "Secret" | "Event" | "Namespace");
+    let rbac = resource.group == "rbac.authorization.k8s.io";
+    !(core_without || rbac)
 }
 
 /// The objects to describe, cleaned; per-name errors beside them.
@@ -366,6 +370,9 @@ async fn describe(
         }
         ("autoscaling", "HorizontalPodAutoscaler") => network::hpa(&mut w, object),
         ("", "ServiceAccount") => workloads::service_account(&mut w, object),
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::role(&mut w, object),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => rbac::binding(&mut w, object),
+        ("storage.k8s.io", "StorageClass") => kinds::storage_class(&mut w, object),
         _ => generic::describe(&mut w, object),
     }
     if let Some(events) = events {
