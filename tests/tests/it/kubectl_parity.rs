@@ -402,9 +402,9 @@ async fn explain_prints_kubectls_openapi_v3_layout() {
 
 /// Dedicated describers print what kubectl prints: Role/ClusterRole (rules broken down, merged and
 /// sorted as kubectl does; the built-in aggregated `view`, `edit` and `system:node` roles
-/// included), RoleBinding/ClusterRoleBinding and StorageClass.
+/// included), RoleBinding/ClusterRoleBinding, StorageClass and NetworkPolicy.
 #[tokio::test(flavor = "multi_thread")]
-async fn rbac_and_storage_class_describers_print_what_kubectl_prints() {
+async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_prints() {
     use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
     use kube::discovery::ApiResource;
 
@@ -466,6 +466,32 @@ async fn rbac_and_storage_class_describers_print_what_kubectl_prints() {
             "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "ops"}]}),
         ),
         (
+            "networking.k8s.io",
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            Some(ns.name.as_str()),
+            serde_json::json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"podSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["front", "edge"]}]},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {"from": [{"podSelector": {"matchLabels": {"role": "lb"}}, "namespaceSelector": {"matchLabels": {"team": "ops"}}},
+                              {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.2.0.0/16"]}}],
+                     "ports": [{"port": 80}, {"port": "https", "protocol": "TCP"}]},
+                    {"from": [{"namespaceSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {"matchExpressions": [{"key": "db", "operator": "Exists"}]}}], "ports": [{"port": 5432, "protocol": "TCP"}]}]}}),
+        ),
+        (
+            "networking.k8s.io",
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            Some(ns.name.as_str()),
+            serde_json::json!({
+            "metadata": {"name": "deny-all"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+        ),
+        (
             "storage.k8s.io",
             "v1",
             "StorageClass",
@@ -507,6 +533,8 @@ async fn rbac_and_storage_class_describers_print_what_kubectl_prints() {
         vec!["clusterrole".into(), cluster_name.clone()],
         vec!["clusterrolebinding".into(), cluster_name.clone()],
         vec!["storageclass".into(), cluster_name.clone()],
+        vec!["networkpolicy".into(), "web".into(), "-n".into(), ns.name.clone()],
+        vec!["netpol".into(), "deny-all".into(), "-n".into(), ns.name.clone()],
         vec!["clusterrole".into(), "view".into()],
         vec!["clusterrole".into(), "edit".into()],
         vec!["clusterrole".into(), "system:node".into()],

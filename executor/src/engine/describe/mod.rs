@@ -96,7 +96,8 @@ fn has_events(resource: &ApiResourceInfo) -> bool {
     let core_without =
         resource.group.is_empty() && matches!(resource.kind.as_str(), "Secret" | "Event" | "Namespace");
     let rbac = resource.group == "rbac.authorization.k8s.io";
-    !(core_without || rbac)
+    let network_policy = resource.group == "networking.k8s.io" && resource.kind == "NetworkPolicy";
+    !(core_without || rbac || network_policy)
 }
 
 /// The objects to describe, cleaned; per-name errors beside them.
@@ -373,6 +374,7 @@ async fn describe(
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::role(&mut w, object),
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => rbac::binding(&mut w, object),
         ("storage.k8s.io", "StorageClass") => kinds::storage_class(&mut w, object),
+        ("networking.k8s.io", "NetworkPolicy") => network::network_policy(&mut w, object),
         _ => generic::describe(&mut w, object),
     }
     if let Some(events) = events {
