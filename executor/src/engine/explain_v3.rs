@@ -13,7 +13,7 @@
 //!     Number of desired pods. …        (wrapped at 76 columns, indented 4, then a line of 4 blanks)
 //!
 //! FIELDS:
-//!   name	<type> -required-           (two blanks per level, a tab before the type)
+//!   name<TAB><type> -required-      (two blanks per level, a tab before the type)
 //!     description …
 //! ```
 //!
@@ -365,7 +365,7 @@ impl<'a> Doc<'a> {
         out
     }
 
-    /// One field: `name	<type> -required-`, its enum, and (not recursive) its description.
+    /// One field: `name<TAB><type> -required-`, its enum, and (not recursive) its description.
     fn field_detail(&self, name: &str, container: &'a Value, level: usize) -> String {
         let pad = level * 2;
         let field = container.pointer(&format!("/properties/{}", name.replace('~', "~0").replace('/', "~1")));

@@ -24,22 +24,27 @@ const LIST_TIMEOUT_SECONDS: u64 = 3;
 /// Most (caller, cluster) lists kept; the oldest go first.
 const MAX_ENTRIES: usize = 256;
 
+/// (caller service, cluster).
+type Key = (String, String);
+/// When the list was read, and the names.
+type Entry = (Instant, Vec<String>);
+
 /// Namespace lists by (caller service, cluster), with when they were read.
 #[derive(Default)]
 pub struct NamespaceCache {
-    entries: Mutex<HashMap<(String, String), (Instant, Vec<String>)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl NamespaceCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (Instant, Vec<String>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn get(&self, key: &(String, String)) -> Option<Vec<String>> {
+    fn get(&self, key: &Key) -> Option<Vec<String>> {
         self.lock().get(key).filter(|(at, _)| at.elapsed() < FRESH_FOR).map(|(_, names)| names.clone())
     }
 
-    fn put(&self, key: (String, String), names: Vec<String>) {
+    fn put(&self, key: Key, names: Vec<String>) {
         let mut entries = self.lock();
         entries.retain(|_, (at, _)| at.elapsed() < FRESH_FOR);
         if entries.len() >= MAX_ENTRIES
