@@ -318,6 +318,7 @@ async fn cluster_info_prints_what_kubectl_prints() {
     let engine = Engine::new(ctx.kube.clone()).with_server_url(server.clone());
     let theirs = run_kubectl(&kubectl, &ctx, &["cluster-info"]);
     let ours = support::kubectl(&engine, "cluster-info", &[]).await.expect("cluster-info").text;
+    eprintln!("[parity] cluster-info:\n{ours}");
     assert_eq!(ours, theirs);
     assert!(ours.starts_with(&format!("Kubernetes control plane is running at {server}\n")), "{ours}");
     assert!(

@@ -123,6 +123,10 @@ async fn check_era(mode: &str, other_key: &str) {
     );
     // get_command_result searches the stored result.
     let searched = &owner["search"]["structured"];
+    eprintln!(
+        "[mcp_context] {mode} get_command_result grep=(?i)crashloop context=1:\n{}",
+        text(&searched["output"])
+    );
     assert_eq!(searched["matches"], 1, "{mode}: one crash-looping pod in demo-shop: {searched}");
     let lines: Vec<&str> = text(&searched["output"]).lines().collect();
     assert!(lines.iter().any(|l| l.contains(":orders-api") && l.contains("CrashLoopBackOff")), "{lines:?}");
