@@ -375,6 +375,7 @@ async fn describe(
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => rbac::binding(&mut w, object),
         ("storage.k8s.io", "StorageClass") => kinds::storage_class(&mut w, object),
         ("networking.k8s.io", "NetworkPolicy") => network::network_policy(&mut w, object),
+        ("policy", "PodDisruptionBudget") => workloads::pod_disruption_budget(&mut w, object),
         _ => generic::describe(&mut w, object),
     }
     if let Some(events) = events {
@@ -526,5 +527,23 @@ mod tests {
         assert_eq!(kinds::format_endpoint_slices(&headless, "x"), "10.0.0.9");
         let unready = [slice(web, json!([ep("10.0.0.1", Some(false))]))];
         assert_eq!(kinds::format_endpoint_slices(&unready, "web"), "", "kubectl prints nothing then");
+    }
+
+    #[test]
+    fn pod_disruption_budgets_read_like_kubectl() {
+        let pdb = json!({"metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"maxUnavailable": "25%", "selector": {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["b", "a"]}]}},
+            "status": {"disruptionsAllowed": 1, "currentHealthy": 3, "desiredHealthy": 2, "expectedPods": 3}});
+        let mut w = Writer::default();
+        workloads::pod_disruption_budget(&mut w, &pdb);
+        assert_eq!(
+            w.finish(),
+            "Name:             web\nNamespace:        shop\nMax unavailable:  25%\nSelector:         app=web,tier notin (a,b)\nStatus:\n    Allowed disruptions:  1\n    Current:              3\n    Desired:              2\n    Total:                3\n"
+        );
+        let min = json!({"metadata": {"name": "db", "namespace": "shop"}, "spec": {"minAvailable": 2}, "status": {}});
+        let mut w = Writer::default();
+        workloads::pod_disruption_budget(&mut w, &min);
+        let text = w.finish();
+        assert!(text.contains("Min available:  2\nSelector:       <unset>\n"), "{text}");
     }
 }

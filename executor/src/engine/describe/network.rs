@@ -219,7 +219,7 @@ pub fn hpa(w: &mut Writer, hpa: &Value) {
 
 /// `metav1.FormatLabelSelector`: requirements sorted by key (`k=v`, `k in (a,b)`,
 /// `k notin (a,b)`, `k`, `!k`; values sorted), `<none>` for a selector that selects everything.
-fn format_label_selector(selector: &Value) -> String {
+pub(super) fn format_label_selector(selector: &Value) -> String {
     let mut requirements: Vec<(String, String)> = string_map(selector, "/matchLabels")
         .into_iter()
         .map(|(k, v)| (k.clone(), format!("{k}={v}")))

@@ -357,3 +357,30 @@ pub fn cron_job(w: &mut Writer, cj: &Value) {
         ),
     );
 }
+
+/// kubectl's PodDisruptionBudget describer (`policy/v1`, and `policy/v1beta1` on servers before
+/// 1.21, whose objects have the same fields); its events follow.
+pub fn pod_disruption_budget(w: &mut Writer, pdb: &Value) {
+    w.line(0, &format!("Name:\t{}", s(pdb, "/metadata/name")));
+    w.line(0, &format!("Namespace:\t{}", s(pdb, "/metadata/namespace")));
+    let int_or_string = |v: &Value| match v {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    if let Some(min) = pdb.pointer("/spec/minAvailable").filter(|v| !v.is_null()) {
+        w.line(0, &format!("Min available:\t{}", int_or_string(min)));
+    } else if let Some(max) = pdb.pointer("/spec/maxUnavailable").filter(|v| !v.is_null()) {
+        w.line(0, &format!("Max unavailable:\t{}", int_or_string(max)));
+    }
+    match pdb.pointer("/spec/selector").filter(|v| !v.is_null()) {
+        Some(selector) => {
+            w.line(0, &format!("Selector:\t{}", super::network::format_label_selector(selector)))
+        }
+        None => w.line(0, "Selector:\t<unset>"),
+    }
+    w.line(0, "Status:");
+    w.line(2, &format!("Allowed disruptions:\t{}", int(pdb, "/status/disruptionsAllowed")));
+    w.line(2, &format!("Current:\t{}", int(pdb, "/status/currentHealthy")));
+    w.line(2, &format!("Desired:\t{}", int(pdb, "/status/desiredHealthy")));
+    w.line(2, &format!("Total:\t{}", int(pdb, "/status/expectedPods")));
+}
