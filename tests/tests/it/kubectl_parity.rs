@@ -403,7 +403,8 @@ async fn explain_prints_kubectls_openapi_v3_layout() {
 
 /// Dedicated describers print what kubectl prints: Role/ClusterRole (rules broken down, merged and
 /// sorted as kubectl does; the built-in aggregated `view`, `edit` and `system:node` roles
-/// included), RoleBinding/ClusterRoleBinding, StorageClass and NetworkPolicy.
+/// included), RoleBinding/ClusterRoleBinding, StorageClass, NetworkPolicy and PersistentVolume
+/// (hostPath, local with node affinity, NFS, CSI with attributes).
 #[tokio::test(flavor = "multi_thread")]
 async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_prints() {
     use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
@@ -493,6 +494,54 @@ async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_pri
             "metadata": {"name": "deny-all"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
         ),
         (
+            "",
+            "v1",
+            "PersistentVolume",
+            "persistentvolumes",
+            None,
+            serde_json::json!({
+            "metadata": {"name": format!("{cluster_name}-host"), "labels": {"tier": "fast"}},
+            "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteMany", "ReadWriteOnce", "ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "manual", "volumeMode": "Filesystem",
+                "claimRef": {"namespace": "shop", "name": "data"},
+                "hostPath": {"path": "/srv/data", "type": "DirectoryOrCreate"}}}),
+        ),
+        (
+            "",
+            "v1",
+            "PersistentVolume",
+            "persistentvolumes",
+            None,
+            serde_json::json!({
+            "metadata": {"name": format!("{cluster_name}-local")},
+            "spec": {"capacity": {"storage": "100Mi"}, "accessModes": ["ReadWriteOnce"], "local": {"path": "/mnt/disks/ssd1"},
+                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                    {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-a", "node-b"]},
+                    {"key": "disk", "operator": "Exists"}]}]}}}}),
+        ),
+        (
+            "",
+            "v1",
+            "PersistentVolume",
+            "persistentvolumes",
+            None,
+            serde_json::json!({
+            "metadata": {"name": format!("{cluster_name}-nfs")},
+            "spec": {"capacity": {"storage": "1Ti"}, "accessModes": ["ReadOnlyMany"], "nfs": {"server": "nfs.example", "path": "/exports", "readOnly": true}}}),
+        ),
+        (
+            "",
+            "v1",
+            "PersistentVolume",
+            "persistentvolumes",
+            None,
+            serde_json::json!({
+            "metadata": {"name": format!("{cluster_name}-csi")},
+            "spec": {"capacity": {"storage": "20Gi"}, "accessModes": ["ReadWriteOnce"],
+                "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0123", "fsType": "ext4",
+                        "volumeAttributes": {"storage.kubernetes.io/csiProvisionerIdentity": "1700000000000-8081-ebs.csi.aws.com", "type": "gp3"}}}}),
+        ),
+        (
             "storage.k8s.io",
             "v1",
             "StorageClass",
@@ -508,10 +557,11 @@ async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_pri
     ];
     let mut created = Vec::new();
     for (group, version, kind, plural, namespace, body) in &objects {
+        let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
         let ar = ApiResource {
             group: group.to_string(),
             version: version.to_string(),
-            api_version: format!("{group}/{version}"),
+            api_version: api_version.clone(),
             kind: kind.to_string(),
             plural: plural.to_string(),
         };
@@ -520,8 +570,7 @@ async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_pri
             None => Api::all_with(ctx.kube.clone(), &ar),
         };
         let mut object: DynamicObject = serde_json::from_value(body.clone()).expect("object");
-        object.types =
-            Some(kube::api::TypeMeta { api_version: format!("{group}/{version}"), kind: kind.to_string() });
+        object.types = Some(kube::api::TypeMeta { api_version, kind: kind.to_string() });
         api.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("create {kind}: {e}"));
         if namespace.is_none() {
             created.push((api, object.metadata.name.clone().unwrap_or_default()));
@@ -535,6 +584,10 @@ async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_pri
         vec!["clusterrolebinding".into(), cluster_name.clone()],
         vec!["storageclass".into(), cluster_name.clone()],
         vec!["networkpolicy".into(), "web".into(), "-n".into(), ns.name.clone()],
+        vec!["pv".into(), format!("{cluster_name}-host")],
+        vec!["pv".into(), format!("{cluster_name}-local")],
+        vec!["persistentvolume".into(), format!("{cluster_name}-nfs")],
+        vec!["pv".into(), format!("{cluster_name}-csi")],
         vec!["netpol".into(), "deny-all".into(), "-n".into(), ns.name.clone()],
         vec!["clusterrole".into(), "view".into()],
         vec!["clusterrole".into(), "edit".into()],

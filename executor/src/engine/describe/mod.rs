@@ -376,6 +376,12 @@ async fn describe(
         ("storage.k8s.io", "StorageClass") => kinds::storage_class(&mut w, object),
         ("networking.k8s.io", "NetworkPolicy") => network::network_policy(&mut w, object),
         ("policy", "PodDisruptionBudget") => workloads::pod_disruption_budget(&mut w, object),
+        ("", "PersistentVolume") => {
+            if workloads::persistent_volume(&mut w, object).is_none() {
+                w = Writer::default();
+                generic::describe(&mut w, object);
+            }
+        }
         _ => generic::describe(&mut w, object),
     }
     if let Some(events) = events {
