@@ -615,3 +615,90 @@ async fn rbac_storage_class_and_network_policy_describers_print_what_kubectl_pri
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// A server that serves `discovery.k8s.io/v1` (1.21+): `describe service` lists its endpoints from
+/// its EndpointSlices as current kubectl does (ready and unknown-readiness endpoints of the port's
+/// name, three shown and the rest counted). A loopback stand-in plays the API server (the 1.20
+/// test cluster serves only v1beta1 slices) and serves the same backends both ways: as
+/// EndpointSlices and as the equivalent Endpoints object. The kubectl here (1.32) still reads
+/// Endpoints; the engine must read the slices, and both must print the same text.
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_service_reads_endpoint_slices_as_kubectl_does() {
+    use axum::routing::get;
+    use serde_json::json;
+
+    let Some(kubectl) = kubectl() else {
+        eprintln!("kubectl not found (set KUBENTLY_KUBECTL): parity check skipped");
+        return;
+    };
+    let core = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
+        {"name": "services", "singularName": "service", "namespaced": true, "kind": "Service", "verbs": ["get", "list"], "shortNames": ["svc"]},
+        {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event", "verbs": ["get", "list"], "shortNames": ["ev"]}]});
+    let discovery = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "discovery.k8s.io/v1", "resources": [
+        {"name": "endpointslices", "singularName": "endpointslice", "namespaced": true, "kind": "EndpointSlice", "verbs": ["get", "list"]}]});
+    let groups = json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [{"name": "discovery.k8s.io",
+        "versions": [{"groupVersion": "discovery.k8s.io/v1", "version": "v1"}], "preferredVersion": {"groupVersion": "discovery.k8s.io/v1", "version": "v1"}}]});
+    let service = json!({"kind": "Service", "apiVersion": "v1",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "6f1c2a3b-0000-4000-8000-000000000001", "creationTimestamp": "2026-01-01T00:00:00Z", "labels": {"app": "web"}},
+        "spec": {"selector": {"app": "web"}, "type": "ClusterIP", "clusterIP": "10.96.0.20", "clusterIPs": ["10.96.0.20"],
+            "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}, {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}]},
+        "status": {"loadBalancer": {}}});
+    let endpoint = |ip: &str, ready: Option<bool>| match ready {
+        Some(r) => json!({"addresses": [ip], "conditions": {"ready": r}}),
+        None => json!({"addresses": [ip], "conditions": {}}),
+    };
+    let slices = json!({"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1", "metadata": {}, "items": [
+        {"metadata": {"name": "web-abc", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}}, "addressType": "IPv4",
+         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}, {"name": "metrics", "port": 9102, "protocol": "TCP"}],
+         "endpoints": [endpoint("10.0.0.1", Some(true)), endpoint("10.0.0.2", None), endpoint("10.0.0.3", Some(false))]},
+        {"metadata": {"name": "web-def", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}}, "addressType": "IPv4",
+         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+         "endpoints": [endpoint("10.0.1.1", Some(true)), endpoint("10.0.1.2", Some(true)), endpoint("10.0.1.3", Some(true))]}]});
+    let as_endpoints = json!({"kind": "Endpoints", "apiVersion": "v1", "metadata": {"name": "web", "namespace": "shop"}, "subsets": [
+        {"addresses": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "notReadyAddresses": [{"ip": "10.0.0.3"}],
+         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}, {"name": "metrics", "port": 9102, "protocol": "TCP"}]},
+        {"addresses": [{"ip": "10.0.1.1"}, {"ip": "10.0.1.2"}, {"ip": "10.0.1.3"}], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]});
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let app = axum::Router::new()
+        .route("/api", get(|| async { axum::Json(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})) }))
+        .route("/apis", get(move || async move { axum::Json(groups) }))
+        .route("/api/v1", get(move || async move { axum::Json(core) }))
+        .route("/apis/discovery.k8s.io/v1", get(move || async move { axum::Json(discovery) }))
+        .route("/version", get(|| async { axum::Json(json!({"major": "1", "minor": "30", "gitVersion": "v1.30.0"})) }))
+        .route("/api/v1/namespaces/shop/services/web", get(move || async move { axum::Json(service) }))
+        .route("/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices", get(move || async move { axum::Json(slices) }))
+        .route("/api/v1/namespaces/shop/endpoints/web", get(move || async move { axum::Json(as_endpoints) }))
+        .route("/api/v1/namespaces/shop/events", get(|| async { axum::Json(json!({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []})) }))
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            record.lock().expect("record").push(req.uri().path().to_string());
+            next.run(req)
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: s\n  cluster:\n    server: {url}\ncontexts:\n- name: s\n  context:\n    cluster: s\n    user: s\ncurrent-context: s\nusers:\n- name: s\n  user: {{}}\n"),
+    )
+    .expect("kubeconfig");
+    let out = Command::new(&kubectl)
+        .args(["describe", "svc", "web", "-n", "shop", "--request-timeout=10s", "--cache-dir"])
+        .arg(dir.path().join("cache"))
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .expect("run kubectl");
+    let theirs = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        theirs.contains("Endpoints:         10.0.0.1:8080,10.0.0.2:8080,10.0.1.1:8080 + 2 more..."),
+        "{theirs}"
+    );
+    let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let engine = Engine::new(client);
+    let ours =
+        support::kubectl(&engine, "describe", &["svc", "web", "-n", "shop"]).await.expect("describe").text;
+    assert_eq!(ours.trim_end(), theirs.trim_end(), "ours:\n{ours}\nkubectl:\n{theirs}");
+}
