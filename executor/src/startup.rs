@@ -49,7 +49,7 @@ impl Application {
         let health_server =
             health::serve(&settings.executor.health_host, settings.executor.health_port, health.clone())
                 .await?;
-        let kube = kube_client(&settings).await?;
+        let (kube, server_url) = kube_client(&settings).await?;
         let access = check_privileges(&kube, &settings).await?;
         let executor_id = settings.executor.id.clone().unwrap_or_else(default_executor_id);
         let opts = settings.nats.provision_options();
@@ -67,7 +67,7 @@ impl Application {
         let consumer = bind_consumer(&nats, &js, &names, &cluster_id, &opts).await?;
         health.set_consumer(Ok(()));
 
-        let engine = Engine::new(kube).with_policy(settings.policy.clone());
+        let engine = Engine::new(kube).with_policy(settings.policy.clone()).with_server_url(server_url);
         let kubernetes_version = match engine.client().apiserver_version().await {
             Ok(v) => {
                 health.set_kube_api(Ok(()));
@@ -255,7 +255,8 @@ fn default_executor_id() -> String {
     format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-async fn kube_client(settings: &Settings) -> Result<kube::Client> {
+/// The client, and the API server URL it talks to.
+async fn kube_client(settings: &Settings) -> Result<(kube::Client, String)> {
     let options = KubeConfigOptions { context: settings.kube.context.clone(), ..Default::default() };
     let config = match &settings.kube.kubeconfig {
         Some(path) => {
@@ -265,7 +266,8 @@ async fn kube_client(settings: &Settings) -> Result<kube::Client> {
         }
         None => kube::Config::infer().await.map_err(Error::InferKubeConfig)?,
     };
-    Ok(kube::Client::try_from(config)?)
+    let url = config.cluster_url.to_string();
+    Ok((kube::Client::try_from(config)?, url))
 }
 
 /// The privilege self-check: refuses an identity that can change the cluster unless

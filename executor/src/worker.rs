@@ -305,7 +305,12 @@ impl Worker {
             Ok(Ok(output)) => CommandResult {
                 output: cluster_text(output.text),
                 execution_time_ms: ms,
-                meta: Some(OutputMeta { kind: output.kind, rows: output.rows, ..OutputMeta::default() }),
+                meta: Some(OutputMeta {
+                    kind: output.kind,
+                    rows: output.rows,
+                    notices: output.notices,
+                    ..OutputMeta::default()
+                }),
                 ..CommandResult::new(
                     command,
                     CommandStatus::Success,

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::app::result_search::{Found, Search};
 use crate::registry::Registry;
 
 /// How long after its deadline a pending command still counts as pending (the executor's answer
@@ -89,6 +90,10 @@ pub struct ResultPage {
     pub total_bytes: u64,
     /// True when even the stored copy was cut (outputs over 4 MiB).
     pub stored_truncated: bool,
+    /// With `grep`: how many lines of the output match (`output`, `offset`, `next_offset` and
+    /// `total_bytes` are then those of the matching lines with their context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<u64>,
 }
 
 /// Whether `result` is a pending record past its deadline (plus grace), which reads as a timeout.
@@ -107,6 +112,18 @@ pub fn page_of(
     limit: u64,
     taken: &Taken,
 ) -> ResultPage {
+    searched_page_of(registry, result, offset, limit, taken, None)
+}
+
+/// [`page_of`] the lines `search` finds in the output (all of it without a search).
+pub fn searched_page_of(
+    registry: &Registry,
+    result: &CommandResult,
+    offset: u64,
+    limit: u64,
+    taken: &Taken,
+    search: Option<&Search>,
+) -> ResultPage {
     let (status, error) = match result.deadline.filter(|_| is_overdue(result)) {
         Some(deadline) => {
             let waited = (deadline - result.executed_at).whole_seconds();
@@ -114,8 +131,17 @@ pub fn page_of(
         }
         None => (result.status, result.error.clone()),
     };
-    let (page, next) =
-        budget::page(&result.output, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);
+    let found = search.map(|s| {
+        let found = s.run(&result.output);
+        if s.count_only() {
+            let text = format!("{} of {} lines match\n", found.matches, found.lines);
+            Found { text, ..found }
+        } else {
+            found
+        }
+    });
+    let text = found.as_ref().map_or(result.output.as_str(), |f| f.text.as_str());
+    let (page, next) = budget::page(text, usize::try_from(offset).unwrap_or(usize::MAX), limit as usize);
     ResultPage {
         command_id: result.command_id.to_string(),
         cluster_id: result.cluster_id.clone(),
@@ -127,7 +153,8 @@ pub fn page_of(
         output: page.to_string(),
         offset,
         next_offset: next.map(|n| n as u64),
-        total_bytes: result.output.len() as u64,
+        total_bytes: text.len() as u64,
         stored_truncated: result.meta.as_ref().is_some_and(|m| m.truncated),
+        matches: found.as_ref().map(|f| f.matches),
     }
 }

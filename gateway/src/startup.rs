@@ -123,6 +123,7 @@ impl Application {
             metrics,
             webhooks,
             signer,
+            namespaces: Default::default(),
         });
         tokio::spawn(crate::exhausted::answer(state.clone()));
         tokio::spawn(crate::provisioner::answer(state.clone()));

@@ -14,6 +14,7 @@ use kubently_shared::provision::{A2aBuckets, Buckets};
 
 use crate::Settings;
 use crate::activity::ClusterActivity;
+use crate::app::namespaces::NamespaceCache;
 use crate::audit::AuditLog;
 use crate::auth::KeyRing;
 use crate::metrics::Metrics;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub webhooks: Webhooks,
     /// Signs every command this gateway publishes.
     pub signer: Arc<CommandSigner>,
+    /// Namespace names per caller and cluster, for completion.
+    pub namespaces: NamespaceCache,
 }
 
 /// The key ring is what authentication needs of the state (`auth` stays below the state).

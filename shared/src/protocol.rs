@@ -210,6 +210,10 @@ pub struct OutputMeta {
     /// Rough token count of `output` as sent (bytes / 4): what it costs an agent's context.
     #[serde(default)]
     pub tokens_estimate: u64,
+    /// What kubectl writes to stderr besides the output (`Found 3 pods, using pod/x`), kept out
+    /// of `output`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// The executor's answer to a [`Command`].
@@ -601,6 +605,7 @@ mod tests {
                 returned_bytes: 10,
                 tokens_estimate: 3,
                 truncated: false,
+                notices: vec![],
             }),
             ..CommandResult::new(
                 &command(),

@@ -16,7 +16,7 @@ pub fn render(index: &ResourceIndex, req: &ApiResourcesRequest) -> Output {
     let kind = Some("APIResourceList".to_string());
     if req.output == ApiResourcesOutput::Name {
         let text: String = resources.iter().map(|r| format!("{}\n", r.qualified_plural())).collect();
-        return Output { text, kind, rows };
+        return Output { text, kind, rows, ..Output::default() };
     }
     let wide = req.output == ApiResourcesOutput::Wide;
     let mut lines = Vec::with_capacity(resources.len() + 1);
@@ -45,7 +45,7 @@ pub fn render(index: &ResourceIndex, req: &ApiResourcesRequest) -> Output {
         }
         lines.push(line);
     }
-    Output { text: tabwriter::align(&lines), kind, rows }
+    Output { text: tabwriter::align(&lines), kind, rows, ..Output::default() }
 }
 
 fn selected(r: &ApiResourceInfo, req: &ApiResourcesRequest) -> bool {

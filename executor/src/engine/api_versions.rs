@@ -21,5 +21,5 @@ pub fn render(core: &APIVersions, groups: &APIGroupList) -> Output {
     versions.dedup();
     let rows = Some(versions.len() as u64);
     let text = versions.iter().map(|v| format!("{v}\n")).collect();
-    Output { text, kind: Some("APIVersions".into()), rows }
+    Output { text, kind: Some("APIVersions".into()), rows, ..Output::default() }
 }

@@ -75,7 +75,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &EventsRequest) -> Result<Output
             } else {
                 objects::to_json(&list)?
             };
-            Ok(Output { text, kind: Some("EventList".into()), rows: Some(rows) })
+            Ok(Output { text, kind: Some("EventList".into()), rows: Some(rows), ..Output::default() })
         }
         OutputFormat::Table | OutputFormat::Wide => {
             if items.is_empty() {
@@ -83,10 +83,10 @@ pub(super) async fn run(ctx: &Context<'_>, req: &EventsRequest) -> Result<Output
                     Some(ns) => format!("No events found in {ns} namespace.\n"),
                     None => "No events found.\n".to_string(),
                 };
-                return Ok(Output { text, kind: Some("Event".into()), rows: Some(0) });
+                return Ok(Output { text, kind: Some("Event".into()), rows: Some(0), ..Output::default() });
             }
             let text = render_table(&items, namespace.is_none(), req.no_headers, OffsetDateTime::now_utc());
-            Ok(Output { text, kind: Some("Event".into()), rows: Some(rows) })
+            Ok(Output { text, kind: Some("Event".into()), rows: Some(rows), ..Output::default() })
         }
         other => Err(EngineError::Unsupported { verb: format!("events -o {}", format_name(other)) }),
     }

@@ -1,4 +1,5 @@
-//! `explain` from the server's OpenAPI v2 document (`/openapi/v2`, served from 1.x through
+//! `explain` from the server's OpenAPI v3 documents where served ([`super::explain_v3`], kubectl's
+//! default layout), else from the OpenAPI v2 document (`/openapi/v2`, served from 1.x through
 //! today's releases), printed as kubectl prints the v2 model (`--output=plaintext-openapiv2`):
 //! `KIND`/`VERSION`, `RESOURCE`/`FIELD`, the descriptions wrapped at 80 columns, `FIELDS` with
 //! `<type>` and `-required-`, or the field tree with `--recursive`. The resource is resolved
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::context::Context;
 use super::http::{self, ACCEPT_JSON};
-use super::{EngineError, Output};
+use super::{EngineError, Output, explain_v3};
 
 /// kubectl wraps descriptions at this width (minus the indentation).
 const WRAP: usize = 80;
@@ -44,6 +45,12 @@ pub(super) async fn run(ctx: &Context<'_>, req: &ExplainRequest) -> Result<Outpu
                 ))
             })?;
     }
+    // kubectl's default layout comes from OpenAPI v3 where the server serves it.
+    if let Some(document) = explain_v3::document(ctx.client, &resource).await? {
+        let text = explain_v3::render(&document, &resource, &fields, req.recursive)?;
+        let rows = text.lines().count() as u64;
+        return Ok(Output { text, kind: Some("Explain".into()), rows: Some(rows), ..Output::default() });
+    }
     let document = http::get_json(ctx.client, "/openapi/v2", ACCEPT_JSON).await?;
     let definitions = document
         .get("definitions")
@@ -55,7 +62,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &ExplainRequest) -> Result<Outpu
         })?;
     let text = explain(definitions, root, &resource.api_version(), &resource.kind, &fields, req.recursive)?;
     let rows = text.lines().count() as u64;
-    Ok(Output { text, kind: Some("Explain".into()), rows: Some(rows) })
+    Ok(Output { text, kind: Some("Explain".into()), rows: Some(rows), ..Output::default() })
 }
 
 /// The definition whose `x-kubernetes-group-version-kind` names this kind.

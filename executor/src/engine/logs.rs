@@ -37,9 +37,9 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
     ctx.resolver.check("pods", "")?;
     let namespace = ctx.namespace(&req.namespace);
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-    let mut notes = String::new();
+    let mut notices = Vec::new();
     let pods: Vec<Pod> = match &req.target {
-        LogTarget::Object(r) => vec![target_pod(ctx, &api, r, &namespace, &mut notes).await?],
+        LogTarget::Object(r) => vec![target_pod(ctx, &api, r, &namespace, &mut notices).await?],
         LogTarget::Selector(selector) => {
             let mut pods = api.list(&ListParams::default().labels(selector)).await?.items;
             if pods.is_empty() {
@@ -47,6 +47,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
                     text: format!("No resources found in {namespace} namespace.\n"),
                     kind: Some("Log".into()),
                     rows: Some(0),
+                    ..Output::default()
                 });
             }
             if pods.len() > MAX_LOG_REQUESTS && req.follow {
@@ -106,7 +107,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
     } else {
         futures::stream::iter(reads).buffered(READ_CONCURRENCY).collect().await
     };
-    let mut text = notes;
+    let mut text = String::new();
     let mut errors = Vec::new();
     for (source, result) in sources.iter().zip(results) {
         match result {
@@ -128,7 +129,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &LogsRequest) -> Result<Output, 
         text = super::compact::compact(&text);
     }
     let rows = text.lines().count() as u64;
-    let output = Output { text, kind: Some("Log".into()), rows: Some(rows) };
+    let output = Output { text, kind: Some("Log".into()), rows: Some(rows), notices };
     if errors.is_empty() { Ok(output) } else { Err(EngineError::Partial { output, errors }) }
 }
 
@@ -154,7 +155,7 @@ async fn target_pod(
     api: &Api<Pod>,
     target: &ResourceRef,
     namespace: &str,
-    notes: &mut String,
+    notices: &mut Vec<String>,
 ) -> Result<Pod, EngineError> {
     let [name] = target.names.as_slice() else {
         return Err(EngineError::Invalid("logs takes exactly one pod (NAME or TYPE/NAME)".into()));
@@ -183,8 +184,9 @@ async fn target_pod(
     let count = pods.len();
     let pod = pods.swap_remove(0);
     if count > 1 {
-        notes.push_str(&format!(
-            "Found {count} pods, using pod/{}\n",
+        // kubectl writes this to stderr: a notice, not a line of the log.
+        notices.push(format!(
+            "Found {count} pods, using pod/{}",
             pod.metadata.name.as_deref().unwrap_or_default()
         ));
     }
@@ -235,23 +237,28 @@ pub(super) fn label_selector_string(sel: &Value) -> String {
     parts.join(",")
 }
 
-/// kubectl's `podutils.ByLogging`: assigned, running, ready, more restarts, older first.
+/// kubectl's `podutils.ByLogging` (the pod `kubectl logs deploy/x` reads): assigned to a node
+/// first; then by phase, Running before Unknown before Pending (any other phase ranks with
+/// Running, as a missing key of kubectl's phase map reads 0); ready before not ready; of two ready
+/// pods the one ready longer (no ready time last); more container restarts first; older first
+/// (no creation time last). Ties keep the list's (name) order, as kubectl's insertion sort does
+/// for the few pods of a workload.
 fn by_logging(a: &Pod, b: &Pod) -> Ordering {
     let assigned =
-        |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty());
+        |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default().to_string();
     let phase = |p: &Pod| match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
-        Some("Running") => 0,
         Some("Unknown") => 1,
         Some("Pending") => 2,
-        _ => 3,
+        _ => 0,
     };
-    let ready = |p: &Pod| {
+    let ready_since = |p: &Pod| {
         p.status
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
             .into_iter()
             .flatten()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
+            .find(|c| c.type_ == "Ready" && c.status == "True")
+            .map(|c| c.last_transition_time.as_ref().map(|t| t.0))
     };
     let restarts = |p: &Pod| {
         p.status
@@ -262,19 +269,34 @@ fn by_logging(a: &Pod, b: &Pod) -> Ordering {
             .map(|c| c.restart_count)
             .max()
             .unwrap_or(0)
+            .max(0)
     };
     let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
-    assigned(b)
-        .cmp(&assigned(a))
-        .then_with(|| phase(a).cmp(&phase(b)))
-        .then_with(|| ready(b).cmp(&ready(a)))
-        .then_with(|| restarts(b).cmp(&restarts(a)))
-        .then_with(|| match (created(a), created(b)) {
+    // Earlier first, a missing time last (kubectl's `afterOrZero`).
+    fn earlier_first<T: Ord>(x: Option<T>, y: Option<T>) -> Ordering {
+        match (x, y) {
             (Some(x), Some(y)) => x.cmp(&y),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
+        }
+    }
+    let (node_a, node_b) = (assigned(a), assigned(b));
+    let by_node = if node_a != node_b && (node_a.is_empty() || node_b.is_empty()) {
+        node_a.is_empty().cmp(&node_b.is_empty())
+    } else {
+        Ordering::Equal
+    };
+    let (ready_a, ready_b) = (ready_since(a), ready_since(b));
+    by_node
+        .then_with(|| phase(a).cmp(&phase(b)))
+        .then_with(|| ready_b.is_some().cmp(&ready_a.is_some()))
+        .then_with(|| match (ready_a, ready_b) {
+            (Some(x), Some(y)) => earlier_first(x, y),
+            _ => Ordering::Equal,
         })
+        .then_with(|| restarts(b).cmp(&restarts(a)))
+        .then_with(|| earlier_first(created(a), created(b)))
 }
 
 async fn read_source(
@@ -337,5 +359,82 @@ mod tests {
         let svc = json!({"spec": {"selector": {"app": "web"}}});
         assert_eq!(workload_selector("Service", &svc).ok().as_deref(), Some("app=web"));
         assert!(workload_selector("Deployment", &json!({})).is_err());
+    }
+
+    /// A pod as the API returns it: name, node, phase, ready since (RFC 3339), max restarts,
+    /// created.
+    fn pod(
+        name: &str,
+        node: &str,
+        phase: &str,
+        ready_since: Option<&str>,
+        restarts: i32,
+        created: &str,
+    ) -> Pod {
+        let mut conditions = vec![];
+        if let Some(at) = ready_since {
+            conditions.push(json!({"type": "Ready", "status": "True", "lastTransitionTime": at}));
+        } else {
+            conditions.push(json!({"type": "Ready", "status": "False", "lastTransitionTime": created}));
+        }
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "creationTimestamp": created},
+            "spec": {"nodeName": node, "containers": [{"name": "c"}]},
+            "status": {"phase": phase, "conditions": conditions,
+                "containerStatuses": [{"name": "c", "restartCount": restarts, "ready": ready_since.is_some(), "image": "i", "imageID": ""}]}
+        }))
+        .expect("pod")
+    }
+
+    fn pick(mut pods: Vec<Pod>) -> Vec<String> {
+        pods.sort_by(by_logging);
+        pods.into_iter().map(|p| p.metadata.name.unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn logs_read_the_pod_kubectl_picks() {
+        let t0 = "2026-01-01T00:00:00Z";
+        // Ready beats not ready, whatever the restarts.
+        assert_eq!(
+            pick(vec![
+                pod("a-crashing", "n", "Running", None, 9, t0),
+                pod("b-ready", "n", "Running", Some(t0), 0, t0)
+            ]),
+            ["b-ready", "a-crashing"]
+        );
+        // Of two ready pods, the one ready longer, even if newer and with fewer restarts.
+        assert_eq!(
+            pick(vec![
+                pod("a", "n", "Running", Some("2026-01-01T00:10:00Z"), 3, t0),
+                pod("b", "n", "Running", Some("2026-01-01T00:05:00Z"), 0, "2026-01-01T00:04:00Z"),
+            ]),
+            ["b", "a"]
+        );
+        // Both unready: more restarts, then older.
+        assert_eq!(
+            pick(vec![
+                pod("a", "n", "Running", None, 1, t0),
+                pod("b", "n", "Running", None, 4, "2026-01-01T00:09:00Z"),
+                pod("c", "n", "Running", None, 4, "2026-01-01T00:01:00Z"),
+            ]),
+            ["c", "b", "a"]
+        );
+        // Assigned before unassigned; Running (and phases kubectl does not rank, like Succeeded)
+        // before Unknown before Pending.
+        assert_eq!(
+            pick(vec![
+                pod("a-unassigned", "", "Pending", None, 0, t0),
+                pod("b-pending", "n", "Pending", None, 0, t0),
+                pod("c-unknown", "n", "Unknown", None, 0, t0),
+                pod("d-succeeded", "n", "Succeeded", None, 0, "2026-01-01T00:02:00Z"),
+                pod("e-running", "n", "Running", None, 0, "2026-01-01T00:03:00Z"),
+            ]),
+            ["d-succeeded", "e-running", "c-unknown", "b-pending", "a-unassigned"]
+        );
+        // Ties keep the list's order.
+        assert_eq!(
+            pick(vec![pod("x", "n", "Running", Some(t0), 0, t0), pod("y", "n", "Running", Some(t0), 0, t0)]),
+            ["x", "y"]
+        );
     }
 }

@@ -29,6 +29,7 @@ pub mod discovery;
 mod error;
 mod events;
 mod explain;
+mod explain_v3;
 mod fieldpath;
 mod get;
 mod http;
@@ -64,6 +65,9 @@ pub struct Output {
     pub kind: Option<String>,
     /// Rows/objects printed, where that means something.
     pub rows: Option<u64>,
+    /// What kubectl would have said on stderr besides the output (e.g. `Found 3 pods, using
+    /// pod/x`): carried in the result's `meta.notices`, never inside the output.
+    pub notices: Vec<String>,
 }
 
 /// Per-command settings.
@@ -95,6 +99,9 @@ pub struct Engine {
     discovery: Arc<DiscoveryCache>,
     /// Applied to every resource a verb resolves (`restricted_resources`).
     policy: Arc<kubently_shared::policy::PolicyConfig>,
+    /// The API server URL the client talks to (`cluster-info` names it, as kubectl names its
+    /// configured server).
+    server_url: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -106,7 +113,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     pub fn new(client: kube::Client) -> Self {
         let discovery = Arc::new(DiscoveryCache::new(client.clone()));
-        Self { client, discovery, policy: Arc::default() }
+        Self { client, discovery, policy: Arc::default(), server_url: None }
+    }
+
+    /// The API server URL the client was configured with (kube's `Config::cluster_url`).
+    pub fn with_server_url(mut self, url: impl Into<String>) -> Self {
+        self.server_url = Some(url.into().trim_end_matches('/').to_string());
+        self
     }
 
     /// The executor's policy, enforced on resources after discovery resolved them.
@@ -153,7 +166,7 @@ impl Engine {
             KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
             KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
-            KubectlRequest::ClusterInfo => cluster_info::run(&self.client).await,
+            KubectlRequest::ClusterInfo => cluster_info::run(&self.client, self.server_url.as_deref()).await,
         }
     }
 }

@@ -82,7 +82,12 @@ async fn status(
         }
         if done || !watch || Instant::now() + POLL >= stop {
             let rows = text.lines().count() as u64;
-            return Ok(Output { text, kind: Some("RolloutStatus".into()), rows: Some(rows) });
+            return Ok(Output {
+                text,
+                kind: Some("RolloutStatus".into()),
+                rows: Some(rows),
+                ..Output::default()
+            });
         }
         tokio::time::sleep(POLL).await;
     }
@@ -308,7 +313,7 @@ async fn history(
             return Err(EngineError::Invalid("unable to find the specified revision".into()));
         };
         let text = format!("{header} with revision #{n}\n{}\n", pod_template(&found.template));
-        return Ok(Output { text, kind: Some("PodTemplate".into()), rows: Some(1) });
+        return Ok(Output { text, kind: Some("PodTemplate".into()), rows: Some(1), ..Output::default() });
     }
     let mut lines = vec![("REVISION".to_string(), "CHANGE-CAUSE".to_string())];
     for r in revisions.values() {
@@ -321,7 +326,12 @@ async fn history(
         text.push_str(&format!("{n:<width$}{cause}\n"));
     }
     text.push('\n');
-    Ok(Output { text, kind: Some("RolloutHistory".into()), rows: Some(revisions.len() as u64) })
+    Ok(Output {
+        text,
+        kind: Some("RolloutHistory".into()),
+        rows: Some(revisions.len() as u64),
+        ..Output::default()
+    })
 }
 
 /// kubectl's `DescribePodTemplate` (the common fields), tab-separated as kubectl prints it here.

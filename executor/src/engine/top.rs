@@ -58,6 +58,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &TopRequest) -> Result<Output, E
         text,
         kind: Some(if req.kind == TopKind::Pods { "PodMetrics" } else { "NodeMetrics" }.into()),
         rows: Some(count),
+        ..Output::default()
     })
 }
 

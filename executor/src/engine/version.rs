@@ -8,5 +8,6 @@ pub(super) async fn run(client: &kube::Client) -> Result<Output, EngineError> {
         text: format!("Server Version: {}\n", info.git_version),
         kind: Some("Version".into()),
         rows: None,
+        ..Output::default()
     })
 }

@@ -74,6 +74,10 @@ pub struct OutputInfo {
     pub truncated: bool,
     /// Where the full output can be paged (`?offset=&limit=`).
     pub result_url: String,
+    /// What kubectl would have written to stderr besides the output, e.g. `Found 3 pods, using
+    /// pod/web-1` for `logs deploy/web` (never inside `output`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// Runs `input` for `caller`; timeouts are a normal outcome (`status: "timeout"`), not an error.
@@ -253,6 +257,7 @@ fn outcome_of(command: &Command, r: CommandResult) -> CommandOutcome {
         tokens_estimate: m.tokens_estimate,
         truncated: m.truncated,
         result_url: format!("/debug/result/{}", command.id),
+        notices: m.notices.clone(),
     });
     let output = (r.status != CommandStatus::Timeout || !r.output.is_empty()).then_some(r.output);
     CommandOutcome {

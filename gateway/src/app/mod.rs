@@ -10,6 +10,9 @@
 //! | [`input`] | the door-neutral command request, its validation and the read-only policy |
 //! | [`commands`] | running a command (sync or async) and its outcome |
 //! | [`results`] | reading stored results page by page |
+//! | [`result_search`] | searching a stored result: matching lines with context, or a count |
+//! | [`guidance`] | how to debug with Kubently: the workflow and how to explain a finding (MCP prompts) |
+//! | [`namespaces`] | a cluster's namespace names, cheaply (completion) |
 //! | [`sessions`] | opening, reading and closing debug sessions |
 //! | [`clusters`] | clusters and their executors, as callers see them |
 //! | [`subscriptions`] | webhook subscriptions and their delivery log |
@@ -21,8 +24,11 @@ pub mod access;
 pub mod audit;
 pub mod clusters;
 pub mod commands;
+pub mod guidance;
 pub mod headers;
 pub mod input;
+pub mod namespaces;
+pub mod result_search;
 pub mod results;
 pub mod sessions;
 pub mod subscriptions;

@@ -1,15 +1,17 @@
 //! Stored results (kept for an hour), paged, so an agent can read an output that was cut to its
-//! budget piece by piece, and async commands' results (`pending` until the executor answers).
+//! budget piece by piece, or search it ([`super::result_search`]), and async commands' results
+//! (`pending` until the executor answers).
 
 use kubently_shared::budget;
 use kubently_shared::results;
 use serde_json::json;
 
 use super::access;
+use super::result_search::Search;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::outcome::{ResultPage, Taken, is_overdue, page_of};
+use crate::outcome::{ResultPage, Taken, is_overdue, searched_page_of};
 
 /// A page of the caller's result `id`: `limit` bytes (default: the deployment's output budget)
 /// from byte `offset`.
@@ -19,6 +21,19 @@ pub async fn read(
     id: &str,
     offset: Option<u64>,
     limit: Option<u64>,
+) -> AppResult<ResultPage> {
+    search(state, caller, id, offset, limit, None).await
+}
+
+/// [`read`] the lines of the caller's result `id` that `search` finds (paged the same way), or
+/// all of it without a search.
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    offset: Option<u64>,
+    limit: Option<u64>,
+    search: Option<&Search>,
 ) -> AppResult<ResultPage> {
     let limit = limit.unwrap_or(state.settings.commands.output_budget_bytes);
     if !(1..=budget::MAX_BUDGET_BYTES as u64).contains(&limit) {
@@ -49,5 +64,5 @@ pub async fn read(
     } else {
         Taken::Unknown
     };
-    Ok(page_of(&state.registry, &result, offset.unwrap_or(0), limit, &taken))
+    Ok(searched_page_of(&state.registry, &result, offset.unwrap_or(0), limit, &taken, search))
 }

@@ -7,7 +7,10 @@
 //! A POST body that is not one JSON-RPC message rmcp can read is answered here with a JSON-RPC
 //! error ([`envelope`]).
 
+pub mod completion;
 pub mod envelope;
+pub mod prompts;
+pub mod resources;
 pub mod tools;
 
 use std::collections::HashMap;

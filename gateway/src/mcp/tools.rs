@@ -9,20 +9,20 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{Extension, IntoCallToolResult, ToolCallContext};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod, CompleteRequestParams,
-    CompleteResult, ContentBlock, GetPromptRequestMethod, GetPromptRequestParams, GetPromptResponse,
-    ListPromptsRequestMethod, ListPromptsResult, ListResourceTemplatesRequestMethod,
-    ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestMethod, ReadResourceRequestParams,
-    ReadResourceResponse,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 
+use super::{completion, prompts, resources};
 use crate::AppState;
 use crate::app::headers::AgentHeaders;
 use crate::app::input::{self, CommandRequest};
+use crate::app::result_search::SearchRequest;
 use crate::app::sessions::{self, SessionRequest, SessionView, TTL_DEFAULT};
 use crate::app::{access, clusters, commands, results};
 use crate::auth::Caller;
@@ -147,6 +147,14 @@ pub struct ResultArgs {
     pub offset: Option<u64>,
     /// Page size in bytes (default 16 KiB).
     pub limit: Option<u64>,
+    /// Search instead of paging everything: only the lines matching this regular expression
+    /// (Rust regex syntax, at most 512 bytes; `(?i)` for case-insensitive), numbered as `grep -n`
+    /// does (`12:` a match, `11-` a context line). Offsets then page these lines.
+    pub grep: Option<String>,
+    /// Lines of context before and after each match, 0–20 (with `grep`).
+    pub context: Option<u32>,
+    /// Only count the matching lines (with `grep`); the count is in `matches`.
+    pub count: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -251,6 +259,13 @@ pub struct CommandOutput {
     pub total_bytes: u64,
     pub execution_time_ms: u64,
     pub error: Option<String>,
+    /// With `grep` (`get_command_result`): how many lines match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<u64>,
+    /// What kubectl would have said on stderr, e.g. `Found 3 pods, using pod/web-1` (`get_logs`
+    /// of a workload).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// The order `tools/list` gives the tools in: the order an agent uses them (as the server's
@@ -269,6 +284,9 @@ pub const TOOL_ORDER: [&str; 10] = [
     "get_logs",
     "get_events",
 ];
+
+/// What `initialize` tells a client about using the server.
+pub const INSTRUCTIONS: &str = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, run diagnose for what is wrong in a namespace and why, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page or search them with get_command_result. The prompt debug_workflow gives the whole workflow; the resources kubently://clusters, kubently://clusters/{cluster_id} and kubently://results/{result_id} show clusters and stored results.";
 
 /// Kubently's MCP server.
 #[derive(Clone)]
@@ -298,22 +316,7 @@ impl KubentlyMcp {
         Extension(parts): Extension<Parts>,
     ) -> Result<Json<ClusterList>, ToolFailure> {
         let caller = caller(&parts)?;
-        let clusters = clusters::overview(&self.state, &caller)
-            .into_iter()
-            .map(|(cluster_id, newest)| ClusterInfo {
-                connected: newest.is_some(),
-                access: newest.as_ref().and_then(|e| e.access.as_ref()).map(|a| ClusterAccess {
-                    namespaces: a.namespaces.clone(),
-                    secrets: a.secrets.clone(),
-                    logs: a.logs.clone(),
-                    metrics: a.metrics.clone(),
-                    write_identity: a.write_identity,
-                }),
-                kubernetes_version: newest.and_then(|e| e.kubernetes_version),
-                cluster_id,
-            })
-            .collect();
-        Ok(Json(ClusterList { clusters }))
+        Ok(Json(cluster_list(&self.state, &caller)))
     }
 
     /// Opens a debug session on a cluster: its executor stays in fast mode and the session's
@@ -412,7 +415,9 @@ impl KubentlyMcp {
     }
 
     /// Reads a command's stored output from `offset` (results are kept for an hour): the way to
-    /// read past a cut, or to fetch an async result.
+    /// read past a cut, or to fetch an async result. With `grep` it searches the stored output
+    /// instead (matching lines, `context` lines around them, or only a `count`): cheaper than
+    /// running the command again.
     #[tool(annotations(
         title = "Get command result",
         read_only_hint = true,
@@ -426,7 +431,11 @@ impl KubentlyMcp {
         Extension(parts): Extension<Parts>,
     ) -> Result<Json<CommandOutput>, ToolFailure> {
         let caller = caller(&parts)?;
-        let page = results::read(&self.state, &caller, &args.result_id, args.offset, args.limit).await?;
+        let search =
+            SearchRequest { grep: args.grep, context: args.context, count: args.count }.check("arguments")?;
+        let page =
+            results::search(&self.state, &caller, &args.result_id, args.offset, args.limit, search.as_ref())
+                .await?;
         Ok(Json(CommandOutput {
             result_id: page.command_id,
             cluster_id: page.cluster_id,
@@ -438,6 +447,8 @@ impl KubentlyMcp {
             total_bytes: page.total_bytes,
             execution_time_ms: page.execution_time_ms,
             error: page.error,
+            matches: page.matches,
+            notices: Vec::new(),
         }))
     }
 
@@ -569,6 +580,8 @@ impl KubentlyMcp {
                 output: response.output.clone().unwrap_or_default(),
                 execution_time_ms: response.execution_time_ms,
                 error: None,
+                matches: None,
+                notices: meta.map(|m| m.notices.clone()).unwrap_or_default(),
             })),
             CommandStatus::Timeout => Err(ToolFailure::Tool(format!(
                 "The command timed out: {}. result_id {} — read it later with get_command_result, or retry with a larger `timeout` (up to 30).",
@@ -612,8 +625,7 @@ impl KubentlyMcp {
 /// serde alone cannot refuse them), and arguments the route's `Parameters` cannot deserialize
 /// (`ToolRouter::call` would turn those into tool results; an agent should learn that the call
 /// itself was wrong).
-#[tool_handler(router = self.tool_router, name = "kubently",
-    instructions = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, run diagnose for what is wrong in a namespace and why, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page with get_command_result.")]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for KubentlyMcp {
     /// Every tool, in [`TOOL_ORDER`], with the 2026-07-28 caching hints (the list is the same for
     /// every caller, so `public`; `ttlMs: 0`, so a client revalidates), as rmcp's own does.
@@ -624,10 +636,8 @@ impl ServerHandler for KubentlyMcp {
     ) -> Result<ListToolsResult, ErrorData> {
         let mut tools = self.tool_router.list_all();
         tools.sort_by_key(|t| TOOL_ORDER.iter().position(|name| t.name == *name).unwrap_or(TOOL_ORDER.len()));
-        let cache_hints = context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
         let mut result = ListToolsResult::with_all_items(tools);
-        result.ttl_ms = cache_hints.then_some(0);
-        result.cache_scope = cache_hints.then_some(rmcp::model::CacheScope::Public);
+        (result.ttl_ms, result.cache_scope) = cache_hints(&context, CacheScope::Public);
         Ok(result)
     }
 
@@ -657,60 +667,123 @@ impl ServerHandler for KubentlyMcp {
         call(ToolCallContext::new(self, request, context)).await
     }
 
-    // Only what `get_info` declares (just `tools`) is served: rmcp's defaults would answer these
-    // methods of undeclared capabilities with empty results, so each is -32601 (method not found),
-    // as an unknown method is; rmcp itself refuses `logging/setLevel`, `resources/subscribe` and
-    // the methods of undeclared extensions. To serve prompts, use `#[prompt_handler]` (it declares
-    // the capability) and drop the two prompt overrides; for resources, declare the capability in
-    // `get_info` and replace the three resource overrides (`complete` likewise, with completions).
+    /// Tools, prompts, resources (without subscriptions) and completions; rmcp refuses the
+    /// methods of what is not declared (`logging/setLevel`, `resources/subscribe`, undeclared
+    /// extensions) with -32601.
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_completions()
+                .enable_prompts()
+                .enable_resources()
+                .enable_tools()
+                .build(),
+        )
+        .with_server_info(rmcp::model::Implementation::new("kubently", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS.to_string())
+    }
 
     async fn list_prompts(
         &self,
         _: Option<PaginatedRequestParams>,
-        _: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ListPromptsRequestMethod>())
+        let mut result = ListPromptsResult::with_all_items(prompts::list());
+        (result.ttl_ms, result.cache_scope) = cache_hints(&context, CacheScope::Public);
+        Ok(result)
     }
 
     async fn get_prompt(
         &self,
-        _: GetPromptRequestParams,
-        _: RequestContext<RoleServer>,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        Err(ErrorData::method_not_found::<GetPromptRequestMethod>())
+        let caller = context_caller(&context)?;
+        Ok(prompts::get(&self.state, &caller, &request.name, request.arguments)?.into())
     }
 
     async fn list_resources(
         &self,
         _: Option<PaginatedRequestParams>,
-        _: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ListResourcesRequestMethod>())
+        let caller = context_caller(&context)?;
+        let mut result = ListResourcesResult::with_all_items(resources::list(&self.state, &caller));
+        (result.ttl_ms, result.cache_scope) = cache_hints(&context, CacheScope::Private);
+        Ok(result)
     }
 
     async fn list_resource_templates(
         &self,
         _: Option<PaginatedRequestParams>,
-        _: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ListResourceTemplatesRequestMethod>())
+        let mut result = ListResourceTemplatesResult::with_all_items(resources::templates());
+        (result.ttl_ms, result.cache_scope) = cache_hints(&context, CacheScope::Public);
+        Ok(result)
     }
 
     async fn read_resource(
         &self,
-        _: ReadResourceRequestParams,
-        _: RequestContext<RoleServer>,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        Err(ErrorData::method_not_found::<ReadResourceRequestMethod>())
+        let caller = context_caller(&context)?;
+        let contents = resources::read(&self.state, &caller, &request.uri).await?;
+        let mut result = ReadResourceResult::new(vec![contents]);
+        (result.ttl_ms, result.cache_scope) = cache_hints(&context, CacheScope::Private);
+        Ok(result.into())
     }
 
     async fn complete(
         &self,
-        _: CompleteRequestParams,
-        _: RequestContext<RoleServer>,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        Err(ErrorData::method_not_found::<CompleteRequestMethod>())
+        let caller = context_caller(&context)?;
+        Ok(CompleteResult::new(completion::complete(&self.state, &caller, &request).await?))
     }
+}
+
+/// The 2026-07-28 caching hints (absent in the earlier era): `ttlMs: 0` (revalidate every time:
+/// cluster state changes) and `scope` (`public` for what is the same for every caller, `private`
+/// for what depends on the key).
+fn cache_hints(context: &RequestContext<RoleServer>, scope: CacheScope) -> (Option<u64>, Option<CacheScope>) {
+    if context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28) {
+        (Some(0), Some(scope))
+    } else {
+        (None, None)
+    }
+}
+
+/// The authenticated caller of a prompt, resource or completion request.
+fn context_caller(context: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
+    context
+        .extensions
+        .get::<Parts>()
+        .and_then(|p| p.extensions.get::<Caller>())
+        .cloned()
+        .ok_or_else(|| ErrorData::invalid_request("no authenticated caller (X-API-Key)", None))
+}
+
+/// The clusters `caller` may use, as `list_clusters` and the `kubently://clusters` resource show them.
+pub fn cluster_list(state: &AppState, caller: &Caller) -> ClusterList {
+    let clusters = clusters::overview(state, caller)
+        .into_iter()
+        .map(|(cluster_id, newest)| ClusterInfo {
+            connected: newest.is_some(),
+            access: newest.as_ref().and_then(|e| e.access.as_ref()).map(|a| ClusterAccess {
+                namespaces: a.namespaces.clone(),
+                secrets: a.secrets.clone(),
+                logs: a.logs.clone(),
+                metrics: a.metrics.clone(),
+                write_identity: a.write_identity,
+            }),
+            kubernetes_version: newest.and_then(|e| e.kubernetes_version),
+            cluster_id,
+        })
+        .collect();
+    ClusterList { clusters }
 }
 
 /// The caller the HTTP layer authenticated (the `/mcp` routes refuse requests without a key).

@@ -13,6 +13,7 @@ use super::{Body, PathParam, QueryOf};
 use crate::AppState;
 use crate::app::commands::{self, CommandOutcome};
 use crate::app::headers::AgentHeaders;
+use crate::app::result_search::SearchRequest;
 use crate::app::{input, results};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
@@ -93,13 +94,23 @@ pub struct PageParams {
     /// Page size in bytes, 1–1048576 (default: the deployment's output budget).
     #[param(minimum = 1, maximum = 1048576)]
     pub limit: Option<u64>,
+    /// Only the lines matching this regular expression (Rust `regex` syntax, linear time; at most
+    /// 512 bytes; `(?i)` for case-insensitive), numbered as `grep -n` does (`12:` a match, `11-` a
+    /// context line). `offset`, `limit`, `next_offset` and `total_bytes` then page these lines.
+    #[param(max_length = 512)]
+    pub grep: Option<String>,
+    /// Lines of context before and after each match, 0–20 (with `grep`).
+    #[param(minimum = 0, maximum = 20)]
+    pub context: Option<u32>,
+    /// Only count the matching lines (with `grep`): `matches`, and one line saying how many.
+    pub count: Option<bool>,
 }
 
 /// A page of a command's full output (kept for an hour); only the caller that ran it (or an
 /// admin) may read it.
 #[utoipa::path(get, path = "/debug/result/{command_id}", tag = "commands", params(("command_id" = uuid::Uuid, Path, description = "A command id (UUID); anything else is a 404"), PageParams),
     responses((status = 200, body = ResultPage), (status = 404, description = "unknown, expired (1 h), or not yours", body = super::models::ErrorBody),
-        (status = 422, description = "a limit out of range, or a query string that does not parse", body = super::models::ValidationErrorBody)),
+        (status = 422, description = "a limit or context out of range, a grep that is not a regular expression (or too long), context or count without grep, or a query string that does not parse", body = super::models::ValidationErrorBody)),
     security(("api_key" = [])))]
 pub async fn result(
     State(state): State<Arc<AppState>>,
@@ -108,5 +119,6 @@ pub async fn result(
     query: QueryOf<PageParams>,
 ) -> AppResult<Json<ResultPage>> {
     let Query(p) = query?;
-    Ok(Json(results::read(&state, &caller, &id, p.offset, p.limit).await?))
+    let search = SearchRequest { grep: p.grep, context: p.context, count: p.count }.check("query")?;
+    Ok(Json(results::search(&state, &caller, &id, p.offset, p.limit, search.as_ref()).await?))
 }

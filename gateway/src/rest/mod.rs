@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(schemas["FieldError"]["required"], json!(["type", "loc", "msg"]));
         for (path, query) in [
             ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit", "cursor"][..]),
-            ("/debug/result/{command_id}", &["offset", "limit"]),
+            ("/debug/result/{command_id}", &["offset", "limit", "grep", "context", "count"]),
             ("/webhooks/subscriptions/{id}/deliveries", &["status"]),
         ] {
             let params = doc["paths"][path]["get"]["parameters"].as_array().expect("parameters").clone();

@@ -775,6 +775,88 @@ async fn large_outputs_are_cut_to_the_budget_and_paged_from_the_stored_result() 
     assert_eq!(status, 422, "a budget below 1 KiB is refused");
 }
 
+/// A stored result is searched instead of re-run: `grep` gives the matching lines numbered as
+/// `grep -n` does, `context` the lines around them, `count` only how many; the filtered lines
+/// page like the whole output; a bad search is a 422 naming its query field.
+#[tokio::test]
+async fn stored_results_are_searched_with_grep_context_and_count() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let (status, full) =
+        app.execute("get", &["pods", "-A", "-o", "yaml"], json!({"output_budget": 1_048_576})).await;
+    assert_eq!((status, text(&full, "status").as_str()), (200, "success"), "{full}");
+    let whole: Vec<String> = text(&full, "output").lines().map(str::to_string).collect();
+    let id = text(&full, "command_id");
+    let expected: Vec<usize> = whole
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("phase: "))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert!(expected.len() >= 5, "every pod has a phase: {expected:?}");
+
+    // Matching lines only, each with its line number.
+    let (status, page) = app.get(&format!("/debug/result/{id}?grep=%5E%5Cs%2Bphase%3A%20")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["matches"].as_u64(), Some(expected.len() as u64), "{page}");
+    let numbered: Vec<usize> = text(&page, "output")
+        .lines()
+        .map(|l| l.split_once(':').and_then(|(n, _)| n.parse().ok()).unwrap_or_else(|| panic!("{l}")))
+        .collect();
+    assert_eq!(numbered, expected);
+    assert!(text(&page, "output").lines().all(|l| l.contains("phase: ")));
+
+    // With two lines of context: each line is the output's line of that number.
+    let (_, ctx) = app.get(&format!("/debug/result/{id}?grep=phase%3A%20&context=2")).await;
+    let out = text(&ctx, "output");
+    let mut shown = 0;
+    for line in out.lines().filter(|l| *l != "--") {
+        let at = line.find([':', '-']).unwrap_or_else(|| panic!("{line}"));
+        let number: usize = line[..at].parse().unwrap_or_else(|_| panic!("{line}"));
+        assert_eq!(&line[at + 1..], whole[number - 1], "line {number}");
+        assert_eq!(&line[at..=at] == ":", expected.contains(&number), "{line}");
+        shown += 1;
+    }
+    assert!(
+        shown > expected.len() && shown <= expected.len() * 5,
+        "context lines around each match: {shown}"
+    );
+
+    // Only the count; and the filtered lines page like a whole output.
+    let (_, count) = app.get(&format!("/debug/result/{id}?grep=phase%3A%20&count=true")).await;
+    assert_eq!(count["matches"].as_u64(), Some(expected.len() as u64));
+    assert_eq!(text(&count, "output"), format!("{} of {} lines match\n", expected.len(), whole.len()));
+    let (mut offset, mut joined) = (0u64, String::new());
+    loop {
+        let (status, page) = app
+            .get(&format!("/debug/result/{id}?grep=phase%3A%20&context=2&offset={offset}&limit=100"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        joined.push_str(text(&page, "output").as_str());
+        match page["next_offset"].as_u64() {
+            Some(n) => offset = n,
+            None => break,
+        }
+    }
+    assert_eq!(joined, out, "the filtered lines reassemble from pages");
+
+    // Bad searches: 422 naming the field.
+    for (query, field) in [
+        ("grep=(unclosed", "grep"),
+        ("grep=(%3F%3Dlookahead)", "grep"),
+        (&*format!("grep={}", "a".repeat(513)), "grep"),
+        ("grep=x&context=21", "context"),
+        ("context=2", "context"),
+        ("count=true", "count"),
+    ] {
+        let (status, body) = app.get(&format!("/debug/result/{id}?{query}")).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["detail"][0]["loc"], json!(["query", field]), "{query}: {body}");
+    }
+    let (status, _) =
+        app.request(Method::GET, &format!("/debug/result/{id}?grep=phase"), Some(OTHER_KEY), None).await;
+    assert_eq!(status, 404, "another caller's result is not searched either");
+}
+
 /// Polls `GET /debug/result/{id}` until its status is not `pending` (or 20 s pass).
 async fn settled_result(app: &TestApp, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -8,8 +8,8 @@
 //!   need the suite's fixture server's tools. Each must still fail, or the entry is stale, and a
 //!   whole-scenario entry does not excuse the scenario's wire-schema check;
 //! * a check that fails only because the suite called a method of a capability the gateway does
-//!   not declare (prompts, resources, completions, logging: read from the gateway in each era)
-//!   and got rmcp's -32601 answer, whose message is the method's name. That answer is what the
+//!   not declare (prompts, resources, resource subscriptions, completions, logging: read from the
+//!   gateway in each era) and got rmcp's -32601 answer, whose message is the method's name. That answer is what the
 //!   spec asks for (`mcp.rs` checks it directly); such scenarios are reported as not applicable.
 //!
 //! The suite cannot send the gateway's `X-API-Key` (it has no option for headers), so it talks
@@ -32,12 +32,25 @@ use crate::mcp_raw::Raw;
 const ERAS: [&str; 2] = ["2025-11-25", "2026-07-28"];
 
 /// The optional server capabilities whose methods the suite calls, and each one's method prefix.
-const CAPABILITIES: [(&str, &str); 4] = [
+/// `resources.subscribe` is the `subscribe` flag of `resources` (a server may serve resources
+/// without subscriptions); it is matched before `resources`.
+const CAPABILITIES: [(&str, &str); 6] = [
     ("prompts", "prompts/"),
+    ("resources.subscribe", "resources/subscribe"),
+    ("resources.subscribe", "resources/unsubscribe"),
     ("resources", "resources/"),
     ("completions", "completion/"),
     ("logging", "logging/"),
 ];
+
+/// Whether the capabilities `declared` include `capability` (`resources.subscribe`: the flag is
+/// true).
+fn is_declared(declared: &serde_json::Map<String, Value>, capability: &str) -> bool {
+    match capability.split_once('.') {
+        None => declared.contains_key(capability),
+        Some((parent, flag)) => declared.get(parent).and_then(|p| p.get(flag)) == Some(&Value::Bool(true)),
+    }
+}
 
 /// The check the suite adds to every scenario: each message the server sent matches the schema.
 const WIRE_SCHEMA_CHECK: &str = "wire-schema-valid";
@@ -94,7 +107,12 @@ fn refused_method(message: &str, undeclared: &[&str]) -> Option<String> {
     }
     let (capability, prefix) = CAPABILITIES.iter().find(|(_, prefix)| rest.starts_with(prefix))?;
     let verb = &rest[prefix.len()..];
-    let is_method = !verb.is_empty() && verb.chars().all(|c| c.is_ascii_alphabetic() || c == '/');
+    // A prefix that is a whole method (`resources/subscribe`) matches that method only.
+    let is_method = if prefix.ends_with('/') {
+        !verb.is_empty() && verb.chars().all(|c| c.is_ascii_alphabetic() || c == '/')
+    } else {
+        verb.is_empty()
+    };
     (is_method && undeclared.contains(capability)).then(|| rest.to_string())
 }
 
@@ -198,8 +216,9 @@ async fn the_mcp_conformance_suite_passes_in_both_eras() {
         let raw =
             if era == ERAS[0] { Raw::legacy(&app, AGENT_KEY).await } else { Raw::modern(&app, AGENT_KEY) };
         let declared = raw.declared().await;
-        let undeclared: Vec<&str> =
-            CAPABILITIES.iter().map(|(c, _)| *c).filter(|c| !declared.contains_key(*c)).collect();
+        let mut undeclared: Vec<&str> =
+            CAPABILITIES.iter().map(|(c, _)| *c).filter(|c| !is_declared(&declared, c)).collect();
+        undeclared.dedup();
 
         let started = Instant::now();
         let results = run_suite(&suite, &url, era).await;
@@ -293,4 +312,21 @@ fn only_a_bare_refusal_of_an_undeclared_capability_is_not_applicable() {
     }
     // A declared capability's refusal is a failure like any other.
     assert_eq!(refused_method("Failed: resources/list", &["prompts"]), None);
+    // Resources without subscriptions: only the subscription methods are not applicable.
+    let no_subscribe = ["resources.subscribe", "logging"];
+    assert_eq!(
+        refused_method("Failed: MCP error -32601: resources/subscribe", &no_subscribe).as_deref(),
+        Some("resources/subscribe")
+    );
+    assert_eq!(
+        refused_method("Failed: resources/unsubscribe", &no_subscribe).as_deref(),
+        Some("resources/unsubscribe")
+    );
+    assert_eq!(refused_method("Failed: resources/list", &no_subscribe), None);
+    assert_eq!(refused_method("Failed: resources/subscribed", &no_subscribe), None);
+    let declared = serde_json::json!({"resources": {}, "prompts": {}}).as_object().cloned().expect("object");
+    assert!(is_declared(&declared, "resources") && !is_declared(&declared, "resources.subscribe"));
+    let declared =
+        serde_json::json!({"resources": {"subscribe": true}}).as_object().cloned().expect("object");
+    assert!(is_declared(&declared, "resources.subscribe"));
 }

@@ -19,6 +19,7 @@ mod golden;
 mod hostile;
 mod kubectl_parity;
 mod mcp;
+mod mcp_context;
 mod mcp_raw;
 mod provision;
 mod restricted;

@@ -170,7 +170,7 @@ async fn capabilities_match_what_is_served(raw: Raw<'_>) {
 
     let methods = [
         ("prompts", "prompts/list", json!({})),
-        ("prompts", "prompts/get", json!({"name": "debug"})),
+        ("prompts", "prompts/get", json!({"name": "explain_finding", "arguments": {"finding": "OOMKilled"}})),
         ("resources", "resources/list", json!({})),
         ("resources", "resources/templates/list", json!({})),
         ("resources", "resources/read", json!({"uri": "kubently://clusters"})),
@@ -178,7 +178,7 @@ async fn capabilities_match_what_is_served(raw: Raw<'_>) {
             "completions",
             "completion/complete",
             json!({
-            "ref": {"type": "ref/prompt", "name": "debug"}, "argument": {"name": "cluster", "value": "lo"}}),
+            "ref": {"type": "ref/prompt", "name": "debug_workflow"}, "argument": {"name": "cluster", "value": "lo"}}),
         ),
         ("logging", "logging/setLevel", json!({"level": "info"})),
     ];

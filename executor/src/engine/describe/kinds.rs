@@ -56,7 +56,15 @@ pub fn config_map(w: &mut Writer, cm: &Value) {
     w.line(0, "");
 }
 
-pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
+/// Where a Service's backends are read from: its EndpointSlices (`discovery.k8s.io/v1`, as
+/// current kubectl reads them), or its Endpoints object on servers that do not serve that
+/// version (before 1.21, as the kubectl of those releases read it).
+pub enum Backends {
+    Slices(Vec<Value>),
+    Endpoints(Option<Value>),
+}
+
+pub fn service(w: &mut Writer, svc: &Value, backends: &Backends) {
     header(w, svc, true);
     let selector: Vec<String> =
         string_map(svc, "/spec/selector").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -102,7 +110,11 @@ pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
         if int(p, "/nodePort") != 0 {
             w.line(0, &format!("NodePort:\t{name}\t{}/{proto}", int(p, "/nodePort")));
         }
-        w.line(0, &format!("Endpoints:\t{}", format_endpoints(endpoints, s(p, "/name"))));
+        let listed = match backends {
+            Backends::Slices(slices) => format_endpoint_slices(slices, s(p, "/name")),
+            Backends::Endpoints(endpoints) => format_endpoints(endpoints.as_ref(), s(p, "/name")),
+        };
+        w.line(0, &format!("Endpoints:\t{listed}"));
     }
     w.line(0, &format!("Session Affinity:\t{}", s(svc, "/spec/sessionAffinity")));
     if !s(svc, "/spec/externalTrafficPolicy").is_empty() {
@@ -116,7 +128,59 @@ pub fn service(w: &mut Writer, svc: &Value, endpoints: Option<&Value>) {
     }
 }
 
-/// kubectl's `formatEndpoints` for one service port.
+/// kubectl's `formatEndpointSlices` for one service port: the first address of each ready (or
+/// unknown-readiness) endpoint with the slice port of that name, the first three listed and the rest counted
+/// (with kubectl's quirks: `more` is noticed before readiness is, and a list of only unready
+/// endpoints prints nothing).
+pub fn format_endpoint_slices(slices: &[Value], port_name: &str) -> String {
+    if slices.is_empty() {
+        return "<none>".into();
+    }
+    const MAX: usize = 3;
+    let (mut list, mut more, mut count) = (Vec::new(), false, 0usize);
+    let ready = |e: &Value| e.pointer("/conditions/ready").and_then(Value::as_bool).unwrap_or(true);
+    let first_address =
+        |e: &Value| array(e, "/addresses").first().and_then(Value::as_str).unwrap_or_default().to_string();
+    for slice in slices {
+        let ports = array(slice, "/ports");
+        let endpoints = array(slice, "/endpoints");
+        if ports.is_empty() {
+            for e in endpoints {
+                if list.len() == MAX {
+                    more = true;
+                }
+                if !ready(e) {
+                    continue;
+                }
+                if !more {
+                    list.push(first_address(e));
+                }
+                count += 1;
+            }
+        } else {
+            for port in ports.iter().filter(|p| s(p, "/name") == port_name) {
+                for e in endpoints {
+                    if list.len() == MAX {
+                        more = true;
+                    }
+                    if !ready(e) {
+                        continue;
+                    }
+                    if !more {
+                        let addr = first_address(e);
+                        let host = if addr.contains(':') { format!("[{addr}]") } else { addr };
+                        list.push(format!("{host}:{}", int(port, "/port")));
+                    }
+                    count += 1;
+                }
+            }
+        }
+    }
+    let joined = list.join(",");
+    if more { format!("{joined} + {} more...", count.saturating_sub(MAX)) } else { joined }
+}
+
+/// kubectl's `formatEndpoints` for one service port (the Endpoints object; servers before 1.21).
 pub fn format_endpoints(endpoints: Option<&Value>, port_name: &str) -> String {
     let subsets = endpoints.map(|e| array(e, "/subsets")).unwrap_or_default();
     if subsets.is_empty() {
@@ -264,7 +328,14 @@ fn replica_sets_text(sets: &[&Value]) -> String {
         .join(", ")
 }
 
-pub fn node(w: &mut Writer, node: &Value, lease: Option<&Value>, pods: &[Value], now: time::OffsetDateTime) {
+/// `lease` is the node's Lease in `kube-node-lease`, or why it could not be read.
+pub fn node(
+    w: &mut Writer,
+    node: &Value,
+    lease: Result<&Value, &str>,
+    pods: &[Value],
+    now: time::OffsetDateTime,
+) {
     w.line(0, &format!("Name:\t{}", s(node, "/metadata/name")));
     let labels = string_map(node, "/metadata/labels");
     let mut roles: Vec<String> = labels
@@ -294,16 +365,19 @@ pub fn node(w: &mut Writer, node: &Value, lease: Option<&Value>, pods: &[Value],
         w.line(0, &format!("{}{value}:{}", s(t, "/key"), s(t, "/effect")));
     }
     w.line(0, &format!("Unschedulable:\t{}", writer::boolean(node, "/spec/unschedulable")));
-    if let Some(lease) = lease {
-        let or_unset = |ptr: &str, time: bool| match s(lease, ptr) {
-            "" => "<unset>".to_string(),
-            v if time => writer::rfc1123z(v),
-            v => v.to_string(),
-        };
-        w.line(0, "Lease:");
-        w.line(1, &format!("HolderIdentity:\t{}", or_unset("/spec/holderIdentity", false)));
-        w.line(1, &format!("AcquireTime:\t{}", or_unset("/spec/acquireTime", true)));
-        w.line(1, &format!("RenewTime:\t{}", or_unset("/spec/renewTime", true)));
+    match lease {
+        Err(why) => w.line(0, &format!("Lease:\tFailed to get lease: {why}")),
+        Ok(lease) => {
+            let or_unset = |ptr: &str, time: bool| match s(lease, ptr) {
+                "" => "<unset>".to_string(),
+                v if time => writer::rfc1123z(v),
+                v => v.to_string(),
+            };
+            w.line(0, "Lease:");
+            w.line(1, &format!("HolderIdentity:\t{}", or_unset("/spec/holderIdentity", false)));
+            w.line(1, &format!("AcquireTime:\t{}", or_unset("/spec/acquireTime", true)));
+            w.line(1, &format!("RenewTime:\t{}", or_unset("/spec/renewTime", true)));
+        }
     }
     let conditions = array(node, "/status/conditions");
     if !conditions.is_empty() {
@@ -557,6 +631,75 @@ impl std::fmt::Display for Quantity {
             }
         }
         write!(f, "{base}")
+    }
+}
+
+/// kubectl's `labels.FormatLabels`: `k=v,k2=v2` sorted, `<none>` when empty.
+fn format_labels(v: &Value, pointer: &str) -> String {
+    let map = string_map(v, pointer);
+    if map.is_empty() {
+        return "<none>".into();
+    }
+    map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// kubectl's StorageClass describer (its events follow, as kubectl's).
+pub fn storage_class(w: &mut Writer, sc: &Value) {
+    w.line(0, &format!("Name:\t{}", s(sc, "/metadata/name")));
+    let annotations = string_map(sc, "/metadata/annotations");
+    let default =
+        ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"]
+            .iter()
+            .any(|k| annotations.get(*k).is_some_and(|v| v == "true"));
+    w.line(0, &format!("IsDefaultClass:\t{}", if default { "Yes" } else { "No" }));
+    w.line(0, &format!("Annotations:\t{}", format_labels(sc, "/metadata/annotations")));
+    w.line(0, &format!("Provisioner:\t{}", s(sc, "/provisioner")));
+    w.line(0, &format!("Parameters:\t{}", format_labels(sc, "/parameters")));
+    let expansion = match sc.get("allowVolumeExpansion").and_then(Value::as_bool) {
+        Some(b) => writer::title_bool(b),
+        None => "<unset>",
+    };
+    w.line(0, &format!("AllowVolumeExpansion:\t{expansion}"));
+    let options = array(sc, "/mountOptions");
+    if options.is_empty() {
+        w.line(0, "MountOptions:\t<none>");
+    } else {
+        w.line(0, "MountOptions:");
+        for o in options {
+            w.line(1, o.as_str().unwrap_or_default());
+        }
+    }
+    if !s(sc, "/reclaimPolicy").is_empty() {
+        w.line(0, &format!("ReclaimPolicy:\t{}", s(sc, "/reclaimPolicy")));
+    }
+    if !s(sc, "/volumeBindingMode").is_empty() {
+        w.line(0, &format!("VolumeBindingMode:\t{}", s(sc, "/volumeBindingMode")));
+    }
+    if let Some(terms) = sc.get("allowedTopologies").and_then(Value::as_array) {
+        w.write(0, "AllowedTopologies:\t");
+        if terms.is_empty() {
+            w.line(0, "<none>");
+        } else {
+            w.line(0, "");
+            for (i, term) in terms.iter().enumerate() {
+                w.write(1, &format!("Term {i}:\t"));
+                let reqs = array(term, "/matchLabelExpressions");
+                if reqs.is_empty() {
+                    w.line(0, "<none>");
+                }
+                for (j, req) in reqs.iter().enumerate() {
+                    if j != 0 {
+                        w.write(1, "\t");
+                    }
+                    let values: Vec<&str> = array(req, "/values").iter().filter_map(Value::as_str).collect();
+                    let mut expr = format!("{} in", s(req, "/key"));
+                    if !values.is_empty() {
+                        expr = format!("{expr} [{}]", values.join(", "));
+                    }
+                    w.line(0, &expr);
+                }
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod generic;
 mod kinds;
 mod network;
 mod pod;
+mod rbac;
 mod workloads;
 mod writer;
 
@@ -77,7 +78,12 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Outp
             None => "No resources found\n".into(),
         };
     }
-    let output = Output { text, kind: (!kinds.is_empty()).then(|| kinds.join(",")), rows: Some(rows) };
+    let output = Output {
+        text,
+        kind: (!kinds.is_empty()).then(|| kinds.join(",")),
+        rows: Some(rows),
+        ..Output::default()
+    };
     match errors.len() {
         0 => Ok(output),
         1 if rows == 0 => Err(errors.remove(0)),
@@ -87,7 +93,11 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DescribeRequest) -> Result<Outp
 
 /// Kinds whose kubectl describer prints no Events section.
 fn has_events(resource: &ApiResourceInfo) -> bool {
-    !(resource.group.is_empty() && matches!(resource.kind.as_str(), "Secret" | "Event" | "Namespace"))
+    let core_without =
+        resource.group.is_empty() && matches!(resource.kind.as_str(), "Secret" | "Event" | "Namespace");
+    let rbac = resource.group == "rbac.authorization.k8s.io";
+    let network_policy = resource.group == "networking.k8s.io" && resource.kind == "NetworkPolicy";
+    !(core_without || rbac || network_policy)
 }
 
 /// The objects to describe, cleaned; per-name errors beside them.
@@ -219,7 +229,7 @@ fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) 
         return;
     }
     let mut sorted: Vec<&Value> = events.iter().collect();
-    sorted.sort_by_key(|e| event_time(e));
+    sorted.sort_by_key(|e| last_seen(e));
     w.line(0, "Events:");
     w.line(1, "Type\tReason\tAge\tFrom\tMessage");
     w.line(1, "----\t------\t----\t----\t-------");
@@ -252,10 +262,13 @@ fn describe_events(w: &mut Writer, events: &[Value], now: time::OffsetDateTime) 
     }
 }
 
-/// What kubectl sorts events by: the last time seen, else the event time.
-fn event_time(e: &Value) -> String {
-    let last = s(e, "/lastTimestamp");
-    if last.is_empty() { s(e, "/eventTime").to_string() } else { last.to_string() }
+/// What kubectl's describe sorts events by (`event.SortableEvents`): `lastTimestamp` alone. An
+/// event that has only an `eventTime` (the scheduler's `Scheduled`, anything written through
+/// `events.k8s.io`) has a zero `lastTimestamp` and so comes first; the sort keeps the list's
+/// order among equal times, as kubectl's does for a describe's few events. RFC 3339 times of one
+/// precision order as strings; the empty string first.
+fn last_seen(e: &Value) -> &str {
+    s(e, "/lastTimestamp")
 }
 
 /// One object's text (no trailing newline).
@@ -272,8 +285,11 @@ async fn describe(
         ("", "Secret") => kinds::secret(&mut w, object),
         ("", "ConfigMap") => kinds::config_map(&mut w, object),
         ("", "Service") => {
-            let endpoints = get_endpoints(client, object).await;
-            kinds::service(&mut w, object, endpoints.as_ref());
+            let backends = match endpoint_slices(client, object).await {
+                Some(slices) => kinds::Backends::Slices(slices),
+                None => kinds::Backends::Endpoints(get_endpoints(client, object).await),
+            };
+            kinds::service(&mut w, object, &backends);
         }
         ("", "Namespace") => {
             let name = s(object, "/metadata/name");
@@ -287,9 +303,14 @@ async fn describe(
                 "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}",
                 http::escape(name)
             );
-            let lease = http::get_json(client, &lease_path, ACCEPT_JSON).await.ok();
+            // As kubectl: the Lease, or why it could not be read (client-go's error text: a
+            // Status failure's message, e.g. `leases.coordination.k8s.io "n1" not found`).
+            let lease = http::get_json(client, &lease_path, ACCEPT_JSON).await.map_err(|e| match e {
+                EngineError::Api { message, .. } => message,
+                other => other.to_string(),
+            });
             let pods = node_pods(client, name).await;
-            kinds::node(&mut w, object, lease.as_ref(), &pods, now);
+            kinds::node(&mut w, object, lease.as_ref().map_err(String::as_str), &pods, now);
         }
         ("apps", "Deployment") => {
             let replica_sets = owned_replica_sets(client, object).await;
@@ -350,6 +371,17 @@ async fn describe(
         }
         ("autoscaling", "HorizontalPodAutoscaler") => network::hpa(&mut w, object),
         ("", "ServiceAccount") => workloads::service_account(&mut w, object),
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::role(&mut w, object),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => rbac::binding(&mut w, object),
+        ("storage.k8s.io", "StorageClass") => kinds::storage_class(&mut w, object),
+        ("networking.k8s.io", "NetworkPolicy") => network::network_policy(&mut w, object),
+        ("policy", "PodDisruptionBudget") => workloads::pod_disruption_budget(&mut w, object),
+        ("", "PersistentVolume") => {
+            if workloads::persistent_volume(&mut w, object).is_none() {
+                w = Writer::default();
+                generic::describe(&mut w, object);
+            }
+        }
         _ => generic::describe(&mut w, object),
     }
     if let Some(events) = events {
@@ -357,6 +389,23 @@ async fn describe(
     }
     let text = w.finish();
     Ok(text.trim_end_matches('\n').to_string())
+}
+
+/// The Service's EndpointSlices (`kubernetes.io/service-name=<name>`), or `None` when the server
+/// does not serve `discovery.k8s.io/v1` (then the Endpoints object is read, as older kubectl did).
+async fn endpoint_slices(client: &kube::Client, service: &Value) -> Option<Vec<Value>> {
+    let mut query = Query::default();
+    query.push("labelSelector", format!("kubernetes.io/service-name={}", s(service, "/metadata/name")));
+    let path = format!(
+        "/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices",
+        http::escape(s(service, "/metadata/namespace"))
+    );
+    match http::get_json(client, &query.on(&path), ACCEPT_JSON).await {
+        Ok(page) => Some(items(Some(page))),
+        Err(EngineError::Api { code: 404, .. }) => None,
+        // Served but unreadable (RBAC): kubectl ignores the error and shows no endpoints.
+        Err(_) => Some(Vec::new()),
+    }
 }
 
 async fn get_endpoints(client: &kube::Client, service: &Value) -> Option<Value> {
@@ -423,4 +472,84 @@ async fn owned_replica_sets(client: &kube::Client, deployment: &Value) -> Vec<Va
                 .any(|o| writer::boolean(o, "/controller") && s(o, "/uid") == uid)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn events_with_only_an_event_time_come_first_as_in_kubectl() {
+        let now = time::macros::datetime!(2026-01-01 01:00:00 UTC);
+        let events = [
+            json!({"type": "Normal", "reason": "Pulled", "message": "pulled", "count": 1,
+                "firstTimestamp": "2026-01-01T00:10:00Z", "lastTimestamp": "2026-01-01T00:10:00Z", "source": {"component": "kubelet"}}),
+            json!({"type": "Normal", "reason": "Scheduled", "message": "assigned", "eventTime": "2026-01-01T00:50:00.000000Z",
+                "reportingComponent": "default-scheduler"}),
+            json!({"type": "Warning", "reason": "BackOff", "message": "back-off", "count": 3,
+                "firstTimestamp": "2026-01-01T00:05:00Z", "lastTimestamp": "2026-01-01T00:40:00Z", "source": {"component": "kubelet"}}),
+        ];
+        let mut w = Writer::default();
+        describe_events(&mut w, &events, now);
+        let text = w.finish();
+        let reasons: Vec<&str> = text.lines().skip(3).filter_map(|l| l.split_whitespace().nth(1)).collect();
+        assert_eq!(reasons, ["Scheduled", "Pulled", "BackOff"], "{text}");
+        assert!(text.contains("Scheduled  10m"), "the age is the event time's: {text}");
+        assert!(text.contains("default-scheduler"), "{text}");
+    }
+
+    #[test]
+    fn endpoint_slices_list_like_kubectl() {
+        let slice = |ports: Value, endpoints: Value| json!({"ports": ports, "endpoints": endpoints});
+        let ep = |ip: &str, ready: Option<bool>| match ready {
+            Some(r) => json!({"addresses": [ip], "conditions": {"ready": r}}),
+            None => json!({"addresses": [ip], "conditions": {}}),
+        };
+        let web = json!([{"name": "web", "port": 8080}, {"name": "metrics", "port": 9090}]);
+        let one = [slice(
+            web.clone(),
+            json!([ep("10.0.0.1", Some(true)), ep("10.0.0.2", None), ep("10.0.0.3", Some(false))]),
+        )];
+        assert_eq!(kinds::format_endpoint_slices(&one, "web"), "10.0.0.1:8080,10.0.0.2:8080");
+        assert_eq!(kinds::format_endpoint_slices(&one, "metrics"), "10.0.0.1:9090,10.0.0.2:9090");
+        assert_eq!(kinds::format_endpoint_slices(&[], "web"), "<none>");
+        let many = [slice(
+            json!([{"name": "", "port": 80}]),
+            json!([
+                ep("10.0.0.1", None),
+                ep("10.0.0.2", None),
+                ep("fd00::3", None),
+                ep("10.0.0.4", None),
+                ep("10.0.0.5", None)
+            ]),
+        )];
+        assert_eq!(
+            kinds::format_endpoint_slices(&many, ""),
+            "10.0.0.1:80,10.0.0.2:80,[fd00::3]:80 + 2 more..."
+        );
+        let headless = [slice(json!([]), json!([ep("10.0.0.9", None), ep("10.0.0.8", Some(false))]))];
+        assert_eq!(kinds::format_endpoint_slices(&headless, "x"), "10.0.0.9");
+        let unready = [slice(web, json!([ep("10.0.0.1", Some(false))]))];
+        assert_eq!(kinds::format_endpoint_slices(&unready, "web"), "", "kubectl prints nothing then");
+    }
+
+    #[test]
+    fn pod_disruption_budgets_read_like_kubectl() {
+        let pdb = json!({"metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"maxUnavailable": "25%", "selector": {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["b", "a"]}]}},
+            "status": {"disruptionsAllowed": 1, "currentHealthy": 3, "desiredHealthy": 2, "expectedPods": 3}});
+        let mut w = Writer::default();
+        workloads::pod_disruption_budget(&mut w, &pdb);
+        assert_eq!(
+            w.finish(),
+            "Name:             web\nNamespace:        shop\nMax unavailable:  25%\nSelector:         app=web,tier notin (a,b)\nStatus:\n    Allowed disruptions:  1\n    Current:              3\n    Desired:              2\n    Total:                3\n"
+        );
+        let min = json!({"metadata": {"name": "db", "namespace": "shop"}, "spec": {"minAvailable": 2}, "status": {}});
+        let mut w = Writer::default();
+        workloads::pod_disruption_budget(&mut w, &min);
+        let text = w.finish();
+        assert!(text.contains("Min available:  2\nSelector:       <unset>\n"), "{text}");
+    }
 }

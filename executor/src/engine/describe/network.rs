@@ -216,3 +216,151 @@ pub fn hpa(w: &mut Writer, hpa: &Value) {
         }
     }
 }
+
+/// `metav1.FormatLabelSelector`: requirements sorted by key (`k=v`, `k in (a,b)`,
+/// `k notin (a,b)`, `k`, `!k`; values sorted), `<none>` for a selector that selects everything.
+pub(super) fn format_label_selector(selector: &Value) -> String {
+    let mut requirements: Vec<(String, String)> = string_map(selector, "/matchLabels")
+        .into_iter()
+        .map(|(k, v)| (k.clone(), format!("{k}={v}")))
+        .collect();
+    for expr in array(selector, "/matchExpressions") {
+        let key = s(expr, "/key");
+        let mut values: Vec<&str> = array(expr, "/values").iter().filter_map(Value::as_str).collect();
+        values.sort_unstable();
+        values.dedup();
+        let text = match s(expr, "/operator") {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => return "<error>".into(),
+        };
+        requirements.push((key.to_string(), text));
+    }
+    requirements.sort_by(|a, b| a.0.cmp(&b.0));
+    let text = requirements.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(",");
+    if text.is_empty() { "<none>".into() } else { text }
+}
+
+/// Go's `time.Time.String()` of an API timestamp (`2026-01-02 03:04:05 +0000 UTC`).
+fn go_time(timestamp: &str) -> String {
+    match timestamp.strip_suffix('Z') {
+        Some(t) => format!("{} +0000 UTC", t.replacen('T', " ", 1)),
+        None => timestamp.to_string(),
+    }
+}
+
+/// kubectl's NetworkPolicy describer (no events).
+pub fn network_policy(w: &mut Writer, np: &Value) {
+    w.line(0, &format!("Name:\t{}", s(np, "/metadata/name")));
+    w.line(0, &format!("Namespace:\t{}", s(np, "/metadata/namespace")));
+    w.line(0, &format!("Created on:\t{}", go_time(s(np, "/metadata/creationTimestamp"))));
+    writer::labels_multiline(w, 0, "Labels", &string_map(np, "/metadata/labels"));
+    writer::annotations_multiline(w, 0, "Annotations", &string_map(np, "/metadata/annotations"));
+    w.line(0, "Spec:");
+    w.write(1, "PodSelector: ");
+    let pod_selector = np.pointer("/spec/podSelector").cloned().unwrap_or(Value::Null);
+    if string_map(&pod_selector, "/matchLabels").is_empty()
+        && array(&pod_selector, "/matchExpressions").is_empty()
+    {
+        w.line(2, "<none> (Allowing the specific traffic to all pods in this namespace)");
+    } else {
+        w.line(2, &format_label_selector(&pod_selector));
+    }
+    let types: Vec<&str> = array(np, "/spec/policyTypes").iter().filter_map(Value::as_str).collect();
+    if types.contains(&"Ingress") {
+        w.line(1, "Allowing ingress traffic:");
+        peer_rules(w, array(np, "/spec/ingress"), Direction::Ingress);
+    } else {
+        w.line(1, "Not affecting ingress traffic");
+    }
+    if types.contains(&"Egress") {
+        w.line(1, "Allowing egress traffic:");
+        peer_rules(w, array(np, "/spec/egress"), Direction::Egress);
+    } else {
+        w.line(1, "Not affecting egress traffic");
+    }
+    w.line(1, &format!("Policy Types: {}", types.join(", ")));
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// kubectl's `printNetworkPolicySpecIngressFrom` / `…EgressTo` (initial indent four blanks).
+fn peer_rules(w: &mut Writer, rules: &[Value], direction: Direction) {
+    const INDENT: &str = "    ";
+    let (peers_key, peer_title, none, any_peer) = match direction {
+        Direction::Ingress => (
+            "/from",
+            "From:",
+            "<none> (Selected pods are isolated for ingress connectivity)",
+            "From: <any> (traffic not restricted by source)",
+        ),
+        Direction::Egress => (
+            "/to",
+            "To:",
+            "<none> (Selected pods are isolated for egress connectivity)",
+            "To: <any> (traffic not restricted by destination)",
+        ),
+    };
+    if rules.is_empty() {
+        w.line(0, &format!("{INDENT}{none}"));
+        return;
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        let ports = array(rule, "/ports");
+        if ports.is_empty() {
+            w.line(0, &format!("{INDENT}To Port: <any> (traffic allowed to all ports)"));
+        }
+        for port in ports {
+            let proto = match s(port, "/protocol") {
+                "" => "TCP",
+                p => p,
+            };
+            let number = match port.get("port") {
+                None | Some(Value::Null) => "<nil>".to_string(),
+                Some(Value::String(name)) => name.clone(),
+                Some(other) => other.to_string(),
+            };
+            match port.get("endPort").and_then(Value::as_i64) {
+                Some(end) => w.line(0, &format!("{INDENT}To Port Range: {number}-{end}/{proto}")),
+                None => w.line(0, &format!("{INDENT}To Port: {number}/{proto}")),
+            }
+        }
+        let peers = array(rule, peers_key);
+        if peers.is_empty() {
+            w.line(0, &format!("{INDENT}{any_peer}"));
+        }
+        for peer in peers {
+            w.line(0, &format!("{INDENT}{peer_title}"));
+            let pods = peer.get("podSelector").filter(|v| !v.is_null());
+            let namespaces = peer.get("namespaceSelector").filter(|v| !v.is_null());
+            match (pods, namespaces) {
+                (Some(p), Some(n)) => {
+                    w.line(1, &format!("{INDENT}NamespaceSelector: {}", format_label_selector(n)));
+                    w.line(1, &format!("{INDENT}PodSelector: {}", format_label_selector(p)));
+                }
+                (Some(p), None) => w.line(1, &format!("{INDENT}PodSelector: {}", format_label_selector(p))),
+                (None, Some(n)) => {
+                    w.line(1, &format!("{INDENT}NamespaceSelector: {}", format_label_selector(n)))
+                }
+                (None, None) => {
+                    if let Some(block) = peer.get("ipBlock").filter(|v| !v.is_null()) {
+                        w.line(1, &format!("{INDENT}IPBlock:"));
+                        w.line(2, &format!("{INDENT}CIDR: {}", s(block, "/cidr")));
+                        let except: Vec<&str> =
+                            array(block, "/except").iter().filter_map(Value::as_str).collect();
+                        w.line(2, &format!("{INDENT}Except: {}", except.join(", ")));
+                    }
+                }
+            }
+        }
+        if i + 1 != rules.len() {
+            w.line(0, &format!("{INDENT}----------"));
+        }
+    }
+}

@@ -90,7 +90,7 @@ pub(super) async fn run(ctx: &Context<'_>, req: &DiagnoseRequest) -> Result<Outp
         DiagnoseOutput::Text => render::text(&report, ctx.opts.output_budget),
         DiagnoseOutput::Json => render::json(&report, ctx.opts.output_budget),
     };
-    Ok(Output { text, kind: Some("Diagnosis".into()), rows: Some(rows) })
+    Ok(Output { text, kind: Some("Diagnosis".into()), rows: Some(rows), notices: Vec::new() })
 }
 
 /// Runs every analyzer, keeps what concerns `target` (when given), and ranks: severity, then

@@ -26,5 +26,5 @@ pub(super) fn render(
         Some(doc) => objects::to_json(&doc)?,
         None => String::new(),
     };
-    finish(Output { text, kind, rows: Some(rows) }, errors)
+    finish(Output { text, kind, rows: Some(rows), ..Output::default() }, errors)
 }

@@ -78,7 +78,7 @@ pub(super) fn render(
             None => "No resources found\n".to_string(),
         };
     }
-    finish(Output { text, kind: join_kinds(&kinds), rows: Some(rows) }, errors)
+    finish(Output { text, kind: join_kinds(&kinds), rows: Some(rows), ..Output::default() }, errors)
 }
 
 fn same_resource(a: &ApiResourceInfo, b: &ApiResourceInfo) -> bool {

@@ -42,7 +42,7 @@ pub(super) fn render(
     let Gathered { mut items, mut errors, .. } = gathered;
     let rows = items.len() as u64;
     if single && items.is_empty() && !errors.is_empty() {
-        return finish(Output { text: String::new(), kind, rows: Some(0) }, errors);
+        return finish(Output { text: String::new(), kind, rows: Some(0), ..Output::default() }, errors);
     }
     let mut document =
         if single && items.len() == 1 { items.pop().unwrap_or_default() } else { objects::list(items) };
@@ -64,5 +64,5 @@ pub(super) fn render(
             text
         }
     };
-    finish(Output { text, kind, rows: Some(rows) }, errors)
+    finish(Output { text, kind, rows: Some(rows), ..Output::default() }, errors)
 }
