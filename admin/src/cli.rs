@@ -19,11 +19,20 @@ use crate::tls::BusTls;
 use crate::trust::Trust;
 use crate::write_private;
 
+/// Where deploy/hub's NATS pods see the kubently-nats-bus Secret (their nats.conf, in /etc/nats,
+/// includes `../nats-bus/nats-auth.conf`).
+pub const HUB_NATS_DIR: &str = "/etc/nats-bus";
+/// Where deploy/hub's NATS pods keep the account JWTs they resolve (on their volume).
+pub const HUB_RESOLVER_DIR: &str = "/data/accounts";
+
 const USAGE: &str = "usage:
   kubently-admin init           --dir DIR [--host HOST]... [--cluster ID]...
                                 set up the bus trust, TLS, signing key, gateway/admin credentials, nats-server.conf,
                                 and executor credentials for each --cluster (DIR/clusters/ID.creds)
   kubently-admin add-cluster    --dir DIR --cluster ID [--format secret|creds] [--namespace NS] [--prefix P]
+  kubently-admin hub            --dir DIR --out OUT [--prefix P]
+                                the hub's secret files for deploy/hub (NATS: nats-auth.conf, operator.jwt,
+                                server.crt, server.key; gateway: gateway.creds, ca.crt, signing.key)
   kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL
   kubently-admin signing-key    --out FILE";
 
@@ -66,6 +75,17 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
                 other => bail!("--format must be `secret` or `creds`, got {other:?}"),
             }
             eprintln!("issued NATS credentials for cluster {cluster} (user {})", creds.public_key);
+        }
+        "hub" => {
+            let dir = flags.path("dir")?;
+            let out = flags.path("out")?;
+            let setup = Setup::load(&dir)?;
+            setup.hub_files(&out, &Names::from_prefix(flags.get("prefix"))?)?;
+            println!(
+                "the hub's secret files are in {}: point deploy/hub's kubently-nats-bus and \
+                 kubently-gateway-bus secretGenerators at them (README, Deploying)",
+                out.display()
+            );
         }
         "revoke-cluster" => {
             let dir = flags.path("dir")?;
@@ -221,6 +241,31 @@ impl Setup {
             .connect(seeds)
             .await
             .with_context(|| format!("connecting to {url}"))
+    }
+
+    /// The files of deploy/hub's two Secrets, into `out`: for the NATS pods (mounted at
+    /// [`HUB_NATS_DIR`], account JWTs resolved into [`HUB_RESOLVER_DIR`] on their volume) `nats-auth.conf`, `operator.jwt`, `server.crt`, `server.key`; for the gateways
+    /// `gateway.creds` (scoped to `names`), `ca.crt`, `signing.key`.
+    pub fn hub_files(&self, out: &Path, names: &Names) -> anyhow::Result<()> {
+        let trust = self.trust()?;
+        let at = |file: &str| Path::new(HUB_NATS_DIR).join(file);
+        let auth = format!(
+            "{}\n{}",
+            trust.server_config_at(&at("operator.jwt"), Path::new(HUB_RESOLVER_DIR))?,
+            BusTls::server_config_at(&at("server.crt"), &at("server.key"))
+        );
+        write_private(&out.join("nats-auth.conf"), &auth)?;
+        write_private(&out.join("operator.jwt"), &trust.operator_jwt()?)?;
+        for (from, to) in [
+            (&self.tls.server_cert, "server.crt"),
+            (&self.tls.server_key, "server.key"),
+            (&self.tls.ca_cert, "ca.crt"),
+            (&self.signing_key, "signing.key"),
+        ] {
+            write_private(&out.join(to), &std::fs::read_to_string(from)?)?;
+        }
+        trust.gateway(names)?.write(&out.join("gateway.creds"))?;
+        Ok(())
     }
 
     /// The gateway's public signing key (what executors trust).

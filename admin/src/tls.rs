@@ -49,11 +49,16 @@ impl BusTls {
 
     /// The nats-server `tls {}` block for client connections.
     pub fn server_config(&self) -> String {
+        Self::server_config_at(&self.server_cert, &self.server_key)
+    }
+
+    /// The `tls {}` block for a server that sees its certificate and key at these paths.
+    pub fn server_config_at(cert: &Path, key: &Path) -> String {
         format!(
             "# TLS on client connections (clients verify the server against the bus CA).\n\
              tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  timeout: 2\n}}\n",
-            self.server_cert.display(),
-            self.server_key.display()
+            cert.display(),
+            key.display()
         )
     }
 }

@@ -128,6 +128,12 @@ impl Trust {
         })
     }
 
+    /// The operator JWT (public: what servers verify accounts against).
+    pub fn operator_jwt(&self) -> Result<String, Error> {
+        let path = self.dir.join("operator.jwt");
+        std::fs::read_to_string(&path).map_err(Error::io(&path))
+    }
+
     /// The Kubently account's public key.
     pub fn account_public_key(&self) -> String {
         self.account.public_key()
@@ -137,7 +143,12 @@ impl Trust {
     /// the system account, a full resolver keeping account JWTs in `resolver_dir`, preloaded
     /// with both accounts. Anonymous connections are refused.
     pub fn server_config(&self, resolver_dir: &Path) -> Result<String, Error> {
-        let operator_file = self.dir.join("operator.jwt");
+        self.server_config_at(&self.dir.join("operator.jwt"), resolver_dir)
+    }
+
+    /// [`Self::server_config`] for a server that sees the operator JWT at `operator_file` (a pod
+    /// with the hub's Secret mounted).
+    pub fn server_config_at(&self, operator_file: &Path, resolver_dir: &Path) -> Result<String, Error> {
         Ok(format!(
             "# Operator mode (decentralized JWT auth): every connection presents a user JWT issued in\n\
              # the chain below; anonymous connections are refused.\n\

@@ -588,8 +588,23 @@ async fn the_executor_manifests_agree_with_the_code() {
     let creds_text = secret_file(secret, key);
     assert!(
         creds_text.starts_with("PLACEHOLDER, NOT A CREDENTIAL"),
-        "the credentials are a marked placeholder until the transport issue lands: {creds_text}"
+        "the credentials are a marked placeholder `kubently-admin add-cluster` replaces: {creds_text}"
     );
+    // The bus CA and the trusted signing keys are files of the same Secret (what add-cluster prints).
+    let ca = settings.nats.tls_ca_file.clone().expect("nats.tls_ca_file is wired");
+    let trusted = settings.signing.trusted_keys_file.clone().expect("signing.trusted_keys_file is wired");
+    for file in [&ca, &trusted] {
+        assert_eq!(file.parent(), Some(Path::new(&creds_dir)), "{} is in the mounted Secret", file.display());
+        let key = file.file_name().and_then(|f| f.to_str()).expect("file name");
+        assert!(
+            secret_file(secret, key).starts_with("PLACEHOLDER"),
+            "{key} is a placeholder key of the Secret"
+        );
+    }
+    let printed = kubently_admin::cli::secret_manifest("kubently", "creds", "ca", "key");
+    for key in ["executor.creds", "ca.crt", "trusted-signing-keys"] {
+        assert!(printed.contains(&format!("  {key}: ")), "add-cluster's Secret has {key}: {printed}");
+    }
 
     // NATS is the hub's service, with the hub's replicas.
     let nats_service = one(&hub, "Service", "kubently-nats");
@@ -598,7 +613,7 @@ async fn the_executor_manifests_agree_with_the_code() {
     let port = nats_service["spec"]["ports"][0]["port"].as_u64().expect("port");
     assert_eq!(
         settings.nats.url,
-        format!("nats://{}.{HUB_NAMESPACE}.svc.cluster.local:{port}", name_of(nats_service))
+        format!("tls://{}.{HUB_NAMESPACE}.svc.cluster.local:{port}", name_of(nats_service))
     );
     assert_eq!(json!(settings.nats.replicas), nats_sts["spec"]["replicas"]);
 
@@ -735,7 +750,22 @@ async fn the_hub_manifests_agree_with_the_code() {
     let pods: Vec<String> =
         (0..replicas).map(|i| format!("{}-{i}.{}", name_of(sts), name_of(headless))).collect();
     let seeds: Vec<String> = settings.nats.url.split(',').map(|u| u.trim().to_string()).collect();
-    assert_eq!(seeds, pods.iter().map(|p| format!("nats://{p}:4222")).collect::<Vec<_>>());
+    assert_eq!(seeds, pods.iter().map(|p| format!("tls://{p}:4222")).collect::<Vec<_>>());
+    // The gateway's bus files: its NATS user, the bus CA, the signing key, from kubently-gateway-bus.
+    let bus = one(&objects, "Secret", "kubently-gateway-bus");
+    let bus_dir = mount_of(gateway, container, |v| v["secret"]["secretName"] == name_of(bus));
+    for file in [
+        settings.nats.credentials_file.clone().expect("nats.credentials_file"),
+        settings.nats.tls_ca_file.clone().expect("nats.tls_ca_file"),
+        settings.signing.key_file.clone().expect("signing.key_file"),
+    ] {
+        assert_eq!(file.parent(), Some(Path::new(&bus_dir)), "{} is in kubently-gateway-bus", file.display());
+        let key = file.file_name().and_then(|f| f.to_str()).expect("file name");
+        assert!(
+            secret_file(bus, key).starts_with("PLACEHOLDER"),
+            "{key} is a placeholder until `kubently-admin hub`"
+        );
+    }
     assert_eq!(settings.nats.replicas as u64, replicas);
     assert!(!sts["spec"]["volumeClaimTemplates"].as_array().expect("persistent volumes").is_empty());
 
@@ -764,7 +794,37 @@ async fn the_hub_manifests_agree_with_the_code() {
     for pod in &pods {
         assert!(conf.contains(&format!("nats-route://{pod}:6222")), "a route to {pod}");
     }
-    let conf_file = dir.path().join("nats.conf");
+    // Operator mode and TLS come from the kubently-nats-bus Secret, mounted beside the config as
+    // `kubently-admin hub` expects; the include resolves there.
+    let nats_bus = one(&objects, "Secret", "kubently-nats-bus");
+    let nats_bus_dir = mount_of(sts, nats, |v| v["secret"]["secretName"] == name_of(nats_bus));
+    assert_eq!(nats_bus_dir, kubently_admin::cli::HUB_NATS_DIR);
+    assert!(conf.contains("include \"../nats-bus/nats-auth.conf\""), "the hub's NATS includes its auth");
+    let included = Path::new(&conf_dir).parent().map(|etc| etc.join("nats-bus"));
+    assert_eq!(included.as_deref(), Some(Path::new(&nats_bus_dir)), "the include names the mounted Secret");
+    for key in ["nats-auth.conf", "operator.jwt", "server.crt", "server.key"] {
+        assert!(secret_file(nats_bus, key).starts_with("PLACEHOLDER"), "{key} is a placeholder key");
+    }
+    assert!(kubently_admin::cli::HUB_RESOLVER_DIR.starts_with(data_dir), "account JWTs on the volume");
+    // What `kubently-admin hub` writes, with its pod paths moved into the temporary directory.
+    let bus =
+        kubently_admin::cli::Setup::create(&dir.path().join("admin"), &["127.0.0.1"], &Default::default())
+            .expect("a bus setup");
+    let hub_files = dir.path().join("hub-files");
+    bus.hub_files(&hub_files, &Default::default()).expect("kubently-admin hub");
+    let local_bus = dir.path().join("nats-bus");
+    std::fs::create_dir_all(&local_bus).expect("dir");
+    for file in ["operator.jwt", "server.crt", "server.key"] {
+        std::fs::copy(hub_files.join(file), local_bus.join(file)).expect("copy");
+    }
+    let auth = std::fs::read_to_string(hub_files.join("nats-auth.conf"))
+        .expect("nats-auth.conf")
+        .replace(kubently_admin::cli::HUB_NATS_DIR, &local_bus.display().to_string())
+        .replace(kubently_admin::cli::HUB_RESOLVER_DIR, &dir.path().join("accounts").display().to_string());
+    std::fs::write(local_bus.join("nats-auth.conf"), auth).expect("write nats-auth.conf");
+    let conf_dir_local = dir.path().join("nats");
+    std::fs::create_dir_all(&conf_dir_local).expect("dir");
+    let conf_file = conf_dir_local.join("nats.conf");
     std::fs::write(&conf_file, conf).expect("write nats.conf");
     let server_name = env_value(nats, "SERVER_NAME").expect("SERVER_NAME from the pod");
     assert_eq!(server_name["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
