@@ -33,7 +33,8 @@ const USAGE: &str = "usage:
   kubently-admin hub            --dir DIR --out OUT [--prefix P]
                                 the hub's secret files for deploy/hub (NATS: nats-auth.conf, operator.jwt,
                                 server.crt, server.key; gateway: gateway.creds, ca.crt, signing.key)
-  kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL
+  kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL [--keep-newest N]
+                                revoke the cluster's credentials (all but the N issued last: rotation)
   kubently-admin signing-key    --out FILE";
 
 /// Runs `kubently-admin` with `args` (without the program name).
@@ -59,8 +60,8 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let dir = flags.path("dir")?;
             let cluster = flags.required("cluster")?;
             let names = Names::from_prefix(flags.get("prefix"))?;
-            let creds = Trust::load(&dir)?.issue_executor(&names, cluster)?;
             let setup = Setup::load(&dir)?;
+            let creds = setup.trust()?.issue_executor(&names, cluster)?;
             match flags.get("format").unwrap_or("secret") {
                 "creds" => print!("{}", creds.file_text()),
                 "secret" => print!(
@@ -91,12 +92,16 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let dir = flags.path("dir")?;
             let cluster = flags.required("cluster")?;
             let url = flags.required("nats-url")?;
-            let mut trust = Trust::load(&dir)?;
-            let revoked = trust.revoke_cluster(cluster)?;
             let setup = Setup::load(&dir)?;
+            let mut trust = setup.trust()?;
+            let keep =
+                flags.get("keep-newest").map(str::parse::<usize>).transpose().context("--keep-newest")?;
+            let revoked = trust.revoke_cluster(cluster, keep.unwrap_or(0))?;
             let system = setup.connect_system(url).await?;
             trust.push_account(&system).await?;
-            eprintln!("revoked {revoked} credential(s) of cluster {cluster}; its executors are disconnected");
+            eprintln!(
+                "revoked {revoked} credential(s) of cluster {cluster}; connections using them are closed"
+            );
         }
         "signing-key" => {
             let out = flags.path("out")?;
@@ -149,6 +154,9 @@ impl Setup {
     /// Creates whatever is missing in `dir` (a second run keeps the existing trust and keys).
     /// The gateway's credentials are scoped to `names`' installation.
     pub fn create(dir: &Path, hosts: &[&str], names: &Names) -> anyhow::Result<Self> {
+        // Absolute: the paths end up in nats-server's configuration.
+        std::fs::create_dir_all(dir)?;
+        let dir = &std::fs::canonicalize(dir)?;
         let setup = Self::paths(dir);
         let trust = Trust::load_or_create(&dir.join("trust"))?;
         BusTls::load_or_create(&dir.join("tls"), hosts)?;

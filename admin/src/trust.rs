@@ -231,23 +231,27 @@ impl Trust {
         self.dir.join("issued").join(format!("{cluster_id}.keys"))
     }
 
-    /// Revokes every executor credential issued to `cluster_id` in the stored account JWT (push
-    /// it with [`Self::push_account`]). Returns how many keys it revoked.
-    pub fn revoke_cluster(&mut self, cluster_id: &str) -> Result<usize, Error> {
-        let keys: Vec<String> = std::fs::read_to_string(self.issued_file(cluster_id))
+    /// Revokes the executor credentials issued to `cluster_id` in the stored account JWT (push it
+    /// with [`Self::push_account`]), all but the `keep` issued last (a rotation: issue, roll, then
+    /// revoke keeping 1). Returns how many keys it revoked.
+    pub fn revoke_cluster(&mut self, cluster_id: &str, keep: usize) -> Result<usize, Error> {
+        let mut keys: Vec<String> = std::fs::read_to_string(self.issued_file(cluster_id))
             .unwrap_or_default()
             .lines()
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(String::from)
             .collect();
+        let kept = keys.split_off(keys.len().saturating_sub(keep));
         if keys.is_empty() {
             return Err(Error::Invalid {
                 what: "cluster id",
-                reason: format!("no credentials were issued to {cluster_id:?}"),
+                reason: format!("no credentials of {cluster_id:?} to revoke (keeping the newest {keep})"),
             });
         }
         self.revoke_users(&keys)?;
+        let remaining: String = kept.iter().map(|k| format!("{k}\n")).collect();
+        write_private(&self.issued_file(cluster_id), &remaining)?;
         Ok(keys.len())
     }
 

@@ -290,38 +290,46 @@ async fn only_commands_the_gateway_signed_run_even_for_a_party_with_full_nats_wr
 }
 
 #[tokio::test]
-async fn a_cluster_added_and_revoked_at_runtime_needs_no_nats_restart() {
+async fn a_cluster_added_rotated_and_revoked_at_runtime_needs_no_nats_restart() {
     let app = TestApp::spawn().await;
+    let stack = app.ctx.stack;
     // Added: credentials signed just now, never seen by the server before.
-    let executor = app.start_executor("new", ExecutorOptions::default()).await;
+    let settings = app.executor_settings("first", &ExecutorOptions::default());
+    let first = settings.nats.credentials_file.clone().expect("the executor's credentials");
+    let executor = tokio::spawn(async move {
+        let exec = kubently_executor::Application::build(settings).await.expect("executor builds");
+        exec.run_until(std::future::pending()).await
+    });
+    app.wait_connected(true).await;
     let (status, body) = app.execute("version", &[], json!({})).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("success")), "{body}");
 
-    // Revoked: the account JWT with the cluster's keys revoked, pushed over the system account.
-    let stack = app.ctx.stack;
-    let mut trust = stack.trust();
-    assert!(trust.revoke_cluster(&app.cluster_id).expect("revoke") >= 1);
+    // Rotated: a newer credential is issued, then every earlier one revoked (the account JWT with
+    // their keys in its revocations, pushed over the system account).
+    let second = app.executor_creds(&app.cluster_id);
     let system = stack.connect_as(&stack.bus.admin_creds).await;
+    let mut trust = stack.trust();
+    assert_eq!(trust.revoke_cluster(&app.cluster_id, 1).expect("revoke all but the newest"), 1);
     trust.push_account(&system).await.expect("push the account JWT");
-
-    // Its connection is closed and it cannot come back: the cluster drops out, commands time out.
+    // The old connection is closed and cannot come back: the cluster drops out, commands time out.
     app.wait_connected(false).await;
     let (_, body) = app.execute("version", &[], json!({"timeout_seconds": 3})).await;
     assert_eq!(body["status"], "timeout", "{body}");
-    let creds = stack.bus.dir.join("creds");
-    let revoked = std::fs::read_dir(&creds)
-        .expect("creds dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&app.cluster_id)))
-        .expect("the revoked creds file");
-    let again = stack.try_connect(&stack.nats_url, &revoked).await;
-    assert!(again.is_err(), "revoked credentials connect again");
+    assert!(
+        stack.try_connect(&stack.nats_url, &first).await.is_err(),
+        "the revoked credential connects again"
+    );
+    assert!(stack.try_connect(&stack.nats_url, &second).await.is_ok(), "the newer credential stays valid");
+
+    // Revoked: the cluster is cut off entirely.
+    assert_eq!(trust.revoke_cluster(&app.cluster_id, 0).expect("revoke the rest"), 1);
+    trust.push_account(&system).await.expect("push the account JWT");
+    assert!(stack.try_connect(&stack.nats_url, &second).await.is_err(), "a revoked credential connects");
     assert!(
         std::path::Path::new(&format!("/proc/{}", stack.nats_pid)).exists(),
         "the run's one nats-server was never restarted"
     );
-    drop(executor);
+    executor.abort();
 }
 
 #[tokio::test]
