@@ -32,7 +32,7 @@ const USAGE: &str = "usage:
   kubently-admin add-cluster    --dir DIR --cluster ID [--format secret|creds] [--namespace NS] [--prefix P]
   kubently-admin hub            --dir DIR --out OUT [--prefix P]
                                 the hub's secret files for deploy/hub (NATS: nats-auth.conf, operator.jwt,
-                                server.crt, server.key; gateway: gateway.creds, ca.crt, signing.key)
+                                server.crt, server.key, ca.crt; gateway: gateway.creds, ca.crt, signing.key)
   kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL [--keep-newest N]
                                 revoke the cluster's credentials (all but the N issued last: rotation)
   kubently-admin signing-key    --out FILE";
@@ -125,6 +125,9 @@ pub struct Setup {
     pub nats_config: PathBuf,
     /// The same without TLS (the fault-injection suite, whose proxies read the NATS protocol).
     pub nats_config_plain: PathBuf,
+    /// Mutual TLS between the nodes of a local cluster (appended after a node's config; see
+    /// [`BusTls::route_config`]).
+    pub nats_route_tls: PathBuf,
     /// A complete nats-server configuration: Kubently's settings and `include nats-auth.conf`
     /// (`nats-server -c DIR/nats-server.conf -js -sd STORE`).
     pub nats_server_config: PathBuf,
@@ -146,6 +149,7 @@ impl Setup {
             admin_creds: dir.join("admin.creds"),
             nats_config: dir.join("nats-auth.conf"),
             nats_config_plain: dir.join("nats-auth-plain.conf"),
+            nats_route_tls: dir.join("nats-route-tls.conf"),
             nats_server_config: dir.join("nats-server.conf"),
             trusted_keys: dir.join("trusted-signing-keys"),
         }
@@ -168,6 +172,7 @@ impl Setup {
         let auth = trust.server_config(&dir.join("nats-accounts"))?;
         write_private(&setup.nats_config, &format!("{auth}\n{}", setup.tls.server_config()))?;
         write_private(&setup.nats_config_plain, &auth)?;
+        write_private(&setup.nats_route_tls, &setup.tls.route_config())?;
         write_private(
             &setup.nats_server_config,
             "# Kubently's NATS: results (pod logs, large manifests) exceed the 1 MB default payload.\n\
@@ -252,8 +257,10 @@ impl Setup {
     }
 
     /// The files of deploy/hub's two Secrets, into `out`: for the NATS pods (mounted at
-    /// [`HUB_NATS_DIR`], account JWTs resolved into [`HUB_RESOLVER_DIR`] on their volume) `nats-auth.conf`, `operator.jwt`, `server.crt`, `server.key`; for the gateways
-    /// `gateway.creds` (scoped to `names`), `ca.crt`, `signing.key`.
+    /// [`HUB_NATS_DIR`], account JWTs resolved into [`HUB_RESOLVER_DIR`] on their volume)
+    /// `nats-auth.conf`, `operator.jwt`, `server.crt`, `server.key`, `ca.crt` (the routes verify
+    /// each other against it); for the gateways `gateway.creds` (scoped to `names`), `ca.crt`,
+    /// `signing.key`.
     pub fn hub_files(&self, out: &Path, names: &Names) -> anyhow::Result<()> {
         let trust = self.trust()?;
         let at = |file: &str| Path::new(HUB_NATS_DIR).join(file);

@@ -52,6 +52,20 @@ impl BusTls {
         Self::server_config_at(&self.server_cert, &self.server_key)
     }
 
+    /// A `cluster { tls {} }` block: routes between the nodes of a cluster over mutual TLS (each
+    /// node presents the server certificate and verifies the other's against the CA). It replaces
+    /// a `cluster` block earlier in the file, so the cluster's name, listen address and routes
+    /// must come from the command line (`--cluster_name`, `--cluster`, `--routes`).
+    pub fn route_config(&self) -> String {
+        format!(
+            "# Routes between the nodes over mutual TLS.\n\
+             cluster {{\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n    ca_file: \"{}\"\n    verify: true\n    timeout: 2\n  }}\n}}\n",
+            self.server_cert.display(),
+            self.server_key.display(),
+            self.ca_cert.display()
+        )
+    }
+
     /// The `tls {}` block for a server that sees its certificate and key at these paths.
     pub fn server_config_at(cert: &Path, key: &Path) -> String {
         format!(

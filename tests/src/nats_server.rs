@@ -82,11 +82,17 @@ impl NatsServer {
                         None => l.to_string(),
                     })
                     .collect();
-                let text = format!(
+                let mut text = format!(
                     "{}\n{}\n",
                     std::fs::read_to_string(&opts.config).context("reading the nats-server config")?,
                     security.join("\n")
                 );
+                // A cluster node of a TLS bus: routes over mutual TLS too (the bus setup's
+                // route file beside its auth file).
+                let routes = opts.security.and_then(|s| s.parent()).map(|d| d.join("nats-route-tls.conf"));
+                if let Some(routes) = routes.filter(|r| tls && opts.cluster.is_some() && r.exists()) {
+                    text.push_str(&std::fs::read_to_string(routes).context("reading the route TLS config")?);
+                }
                 std::fs::create_dir_all(opts.store_dir)?;
                 std::fs::write(&combined, text)?;
                 combined

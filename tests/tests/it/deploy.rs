@@ -802,7 +802,7 @@ async fn the_hub_manifests_agree_with_the_code() {
     assert!(conf.contains("include \"../nats-bus/nats-auth.conf\""), "the hub's NATS includes its auth");
     let included = Path::new(&conf_dir).parent().map(|etc| etc.join("nats-bus"));
     assert_eq!(included.as_deref(), Some(Path::new(&nats_bus_dir)), "the include names the mounted Secret");
-    for key in ["nats-auth.conf", "operator.jwt", "server.crt", "server.key"] {
+    for key in ["nats-auth.conf", "operator.jwt", "server.crt", "server.key", "ca.crt"] {
         assert!(secret_file(nats_bus, key).starts_with("PLACEHOLDER"), "{key} is a placeholder key");
     }
     assert!(kubently_admin::cli::HUB_RESOLVER_DIR.starts_with(data_dir), "account JWTs on the volume");
@@ -814,9 +814,10 @@ async fn the_hub_manifests_agree_with_the_code() {
     bus.hub_files(&hub_files, &Default::default()).expect("kubently-admin hub");
     let local_bus = dir.path().join("nats-bus");
     std::fs::create_dir_all(&local_bus).expect("dir");
-    for file in ["operator.jwt", "server.crt", "server.key"] {
+    for file in ["operator.jwt", "server.crt", "server.key", "ca.crt"] {
         std::fs::copy(hub_files.join(file), local_bus.join(file)).expect("copy");
     }
+    assert!(conf.contains(&format!("ca_file: \"{}/ca.crt\"", nats_bus_dir)), "routes verify each other");
     let auth = std::fs::read_to_string(hub_files.join("nats-auth.conf"))
         .expect("nats-auth.conf")
         .replace(kubently_admin::cli::HUB_NATS_DIR, &local_bus.display().to_string())
@@ -825,6 +826,8 @@ async fn the_hub_manifests_agree_with_the_code() {
     let conf_dir_local = dir.path().join("nats");
     std::fs::create_dir_all(&conf_dir_local).expect("dir");
     let conf_file = conf_dir_local.join("nats.conf");
+    // The routes' TLS files, as the pod sees them, moved into the temporary directory too.
+    let conf = conf.replace(&nats_bus_dir, &local_bus.display().to_string());
     std::fs::write(&conf_file, conf).expect("write nats.conf");
     let server_name = env_value(nats, "SERVER_NAME").expect("SERVER_NAME from the pod");
     assert_eq!(server_name["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");

@@ -129,6 +129,15 @@ async fn three_node_nats_cluster_forms_and_replicates_a_stream() {
     assert_eq!(info.state.messages, 1);
     let cluster_info = info.cluster.as_ref().expect("clustered stream has cluster info");
     assert_eq!(cluster_info.replicas.len(), 2, "a leader plus two replicas: {cluster_info:?}");
+    // The routes that replicated it are mutual TLS, like every client connection.
+    for node in &cluster.nodes {
+        let (_, varz) = kubently_tests::process::http_get(node.monitor_port, "/varz").await.expect("varz");
+        let varz: serde_json::Value = serde_json::from_str(varz.split("\r\n\r\n").last().unwrap_or(&varz))
+            .unwrap_or_else(|e| panic!("varz is JSON ({e}): {varz}"));
+        assert_eq!(varz["cluster"]["tls_required"], true, "routes require TLS: {}", varz["cluster"]);
+        assert_eq!(varz["cluster"]["tls_verify"], true, "routes verify the peer: {}", varz["cluster"]);
+        assert_eq!(varz["tls_required"], true, "clients require TLS");
+    }
 }
 
 #[tokio::test]
