@@ -40,10 +40,9 @@ impl FieldError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("Missing API key")]
-    MissingApiKey,
-    #[error("Invalid API key")]
-    InvalidApiKey,
+    /// No valid credentials: a 401 whose `WWW-Authenticate` names each accepted scheme.
+    #[error("{detail}")]
+    Unauthorized { detail: String, challenges: Vec<axum::http::HeaderValue> },
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -62,6 +61,9 @@ pub enum AppError {
         #[source]
         source: BoxError,
     },
+    /// A token issuer's keys could not be fetched; the caller may retry.
+    #[error("cannot verify the token: {0}")]
+    IssuerUnavailable(String),
     /// A bug or a corrupt record: logged with its cause, the caller sees an error id.
     #[error("internal error: {context}")]
     Internal {
@@ -98,8 +100,7 @@ impl AppError {
                 | Self::BadRequest(_)
                 | Self::Forbidden(_)
                 | Self::TooLarge(_)
-                | Self::MissingApiKey
-                | Self::InvalidApiKey
+                | Self::Unauthorized { .. }
         )
     }
 
@@ -148,10 +149,17 @@ impl axum::response::IntoResponse for AppError {
         use axum::http::{StatusCode, header};
         use serde_json::json;
         let (status, body) = match &self {
-            Self::MissingApiKey | Self::InvalidApiKey => {
-                let body = Json(json!({"detail": self.to_string()}));
-                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "ApiKey")], body)
-                    .into_response();
+            Self::Unauthorized { detail, challenges } => {
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, Json(json!({"detail": detail}))).into_response();
+                for challenge in challenges {
+                    response.headers_mut().append(header::WWW_AUTHENTICATE, challenge.clone());
+                }
+                return response;
+            }
+            Self::IssuerUnavailable(_) => {
+                tracing::warn!(error = %self, "request failed: a token issuer is unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, json!({"detail": self.to_string()}))
             }
             Self::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": errors})),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"detail": m})),

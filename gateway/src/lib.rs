@@ -41,8 +41,8 @@ pub use state::AppState;
 /// Errors building or running the gateway.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid API keys")]
-    Keys(#[from] auth::KeyConfigError),
+    #[error("invalid authentication settings")]
+    Auth(#[from] auth::AuthConfigError),
     #[error("invalid settings")]
     Settings(#[from] settings::SettingsError),
     #[error("cannot set up webhook delivery")]

@@ -131,15 +131,97 @@ impl Default for ServerSettings {
 /// * `api_keys`: upstream Kubently's `service:key` strings (comma-separated in the environment,
 ///   `KUBENTLY__AUTH__API_KEYS=ops-bot:s3cret,ci:0ther`): full access to every cluster, not admin.
 /// * `keys`: structured entries with cluster scopes and the admin flag (file only).
-#[derive(Clone, Default, serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     #[serde(deserialize_with = "string_or_list")]
     pub api_keys: Vec<String>,
     pub keys: Vec<ApiKeySettings>,
+    /// `false` refuses every API key (a deployment that takes bearer tokens only).
+    pub api_keys_enabled: bool,
+    /// Bearer tokens (JWTs) from OpenID Connect issuers.
+    pub oidc: OidcSettings,
 }
 
-#[derive(Clone, serde::Deserialize)]
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { api_keys: Vec::new(), keys: Vec::new(), api_keys_enabled: true, oidc: OidcSettings::default() }
+    }
+}
+
+/// `[auth.oidc]`: which issuers' tokens are accepted, and what the gateway publishes about itself
+/// as an OAuth protected resource (RFC 9728).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcSettings {
+    pub issuers: Vec<IssuerSettings>,
+    /// The authorization servers named in the protected resource metadata; the issuers' URLs
+    /// when empty.
+    pub authorization_servers: Vec<String>,
+    /// `scopes_supported` of the protected resource metadata.
+    pub scopes_supported: Vec<String>,
+}
+
+/// One trusted OpenID Connect issuer and how its tokens' claims map to a caller.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuerSettings {
+    /// Short name: a token caller's owner name is `<name>:<sub>` (`[a-z0-9-]`, unique).
+    pub name: String,
+    /// The `iss` tokens carry, exactly; its discovery document is
+    /// `<issuer>/.well-known/openid-configuration`. https, or http to a loopback IP literal.
+    pub issuer: String,
+    /// The `aud` a token must hold; `server.public_url` (this gateway's resource URL, RFC 8707)
+    /// when unset.
+    pub audience: Option<String>,
+    /// The JWKS URL, skipping discovery.
+    pub jwks_uri: Option<String>,
+    /// Accepted signature algorithms (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384).
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+    /// A token signed by a key not in the cached JWKS refetches it, at most once per this many
+    /// seconds (so forged `kid`s cannot make the gateway hammer the issuer).
+    pub jwks_refresh_min_seconds: u64,
+    /// The cached JWKS is refetched when older than this.
+    pub jwks_max_age_seconds: u64,
+    /// The claim naming the Kubernetes user (impersonating clusters run commands as it).
+    pub username_claim: String,
+    /// The claim listing the caller's groups.
+    pub groups_claim: String,
+    /// A claim listing the clusters the caller may use (array, or space-separated string;
+    /// `*` = every cluster); none when unset.
+    pub clusters_claim: Option<String>,
+    /// group → clusters it may use (`*` = every cluster), added to the clusters claim.
+    pub group_clusters: std::collections::BTreeMap<String, Vec<String>>,
+    /// Members of these groups are admins (every caller's records, the admin endpoints).
+    pub admin_groups: Vec<String>,
+    /// Scopes every token must hold (`scope`, space-separated, or `scp`).
+    pub required_scopes: Vec<String>,
+}
+
+impl Default for IssuerSettings {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            issuer: String::new(),
+            audience: None,
+            jwks_uri: None,
+            algorithms: vec!["RS256".into(), "ES256".into()],
+            leeway_seconds: 30,
+            jwks_refresh_min_seconds: 30,
+            jwks_max_age_seconds: 3600,
+            username_claim: "sub".into(),
+            groups_claim: "groups".into(),
+            clusters_claim: None,
+            group_clusters: Default::default(),
+            admin_groups: Vec::new(),
+            required_scopes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeySettings {
     /// The caller's identity (audit, ownership of sessions and results).
@@ -151,6 +233,13 @@ pub struct ApiKeySettings {
     /// May read every caller's sessions, results and audit, and the admin endpoints.
     #[serde(default)]
     pub admin: bool,
+    /// The Kubernetes user this key's commands run as on clusters that impersonate (the
+    /// executor adds its prefix); without it such clusters refuse the key's commands.
+    #[serde(default)]
+    pub kubernetes_user: Option<String>,
+    /// Kubernetes groups for [`Self::kubernetes_user`].
+    #[serde(default)]
+    pub kubernetes_groups: Vec<String>,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -161,7 +250,11 @@ impl std::fmt::Debug for AuthSettings {
             .map(|k| k.split_once(':').map_or("<unnamed>", |(s, _)| s))
             .chain(self.keys.iter().map(|k| k.service.as_str()))
             .collect();
-        f.debug_struct("AuthSettings").field("services", &services).finish_non_exhaustive()
+        f.debug_struct("AuthSettings")
+            .field("services", &services)
+            .field("api_keys_enabled", &self.api_keys_enabled)
+            .field("oidc", &self.oidc)
+            .finish_non_exhaustive()
     }
 }
 

@@ -12,7 +12,7 @@ use kubently_shared::signing::CommandSigner;
 
 use crate::activity::ClusterActivity;
 use crate::audit::AuditLog;
-use crate::auth::KeyRing;
+use crate::auth::Authenticator;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::replies::ReplyRouter;
@@ -33,7 +33,7 @@ impl Application {
     /// Connects to NATS, provisions streams and buckets (idempotent), starts the reply
     /// router and registry watchers, and binds the HTTP listener.
     pub async fn build(settings: Settings) -> Result<Self> {
-        let keys = KeyRing::from_settings(&settings.auth)?;
+        let auth = Authenticator::from_settings(&settings)?;
         let tls = match (&settings.server.tls_cert_file, &settings.server.tls_key_file) {
             (Some(cert), Some(key)) => Some(crate::https::acceptor(cert, key)?),
             (None, None) => None,
@@ -105,7 +105,7 @@ impl Application {
         let listener =
             tokio::net::TcpListener::bind(&addr).await.map_err(|source| Error::Bind { addr, source })?;
         let state = Arc::new(AppState {
-            keys,
+            auth,
             activity: ClusterActivity::new(js.clone(), buckets.cluster_active.clone()),
             audit: AuditLog::new(js.clone(), names.clone()),
             policy: settings.policy.clone(),

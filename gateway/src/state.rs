@@ -16,7 +16,7 @@ use crate::Settings;
 use crate::activity::ClusterActivity;
 use crate::app::namespaces::NamespaceCache;
 use crate::audit::AuditLog;
-use crate::auth::KeyRing;
+use crate::auth::Authenticator;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::replies::ReplyRouter;
@@ -26,7 +26,8 @@ use crate::webhooks::Webhooks;
 /// Everything a request handler needs.
 pub struct AppState {
     pub settings: Settings,
-    pub keys: KeyRing,
+    /// API keys and bearer-token issuers.
+    pub auth: Authenticator,
     pub nats: async_nats::Client,
     pub js: jetstream::Context,
     pub names: Names,
@@ -51,9 +52,9 @@ pub struct AppState {
     pub namespaces: NamespaceCache,
 }
 
-/// The key ring is what authentication needs of the state (`auth` stays below the state).
-impl FromRef<Arc<AppState>> for KeyRing {
+/// The authenticator is what authentication needs of the state (`auth` stays below the state).
+impl FromRef<Arc<AppState>> for Authenticator {
     fn from_ref(state: &Arc<AppState>) -> Self {
-        state.keys.clone()
+        state.auth.clone()
     }
 }

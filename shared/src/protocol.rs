@@ -74,10 +74,42 @@ fn protocol_version() -> u16 {
     PROTOCOL_VERSION
 }
 
-/// Who asked: the API key's service name.
+/// Who asked. Inside the signed command, so an executor can trust it: it names the caller in the
+/// cluster (impersonation) and in every record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
+    /// The owner name: an API key's service name, or `<issuer name>:<subject>` for a bearer token
+    /// (service names hold no `:`, so the two never meet).
     pub service: String,
+    /// Set when the caller presented a bearer token: which issuer vouched for which subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenIdentity>,
+    /// Who the caller is in Kubernetes, when the gateway maps it to someone. A cluster that runs
+    /// commands as the caller (impersonation) refuses a command without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesIdentity>,
+}
+
+impl Caller {
+    /// A caller known only by its owner name (an API key without a Kubernetes identity).
+    pub fn service(service: impl Into<String>) -> Self {
+        Self { service: service.into(), token: None, kubernetes: None }
+    }
+}
+
+/// The issuer and subject of a validated bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenIdentity {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// A Kubernetes user and its groups, before the cluster's impersonation prefix is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubernetesIdentity {
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// One read-only command for one cluster. Published on the cluster's command subject with
@@ -587,7 +619,7 @@ mod tests {
             deadline: datetime!(2025-01-02 03:04:35.5 UTC),
             correlation_id: Some("corr-1".into()),
             session_id: None,
-            caller: Caller { service: "agent".into() },
+            caller: Caller::service("agent"),
             reply_to: "kubently.reply.gw-1.01890a5d-ac96-774b-bcce-b302099a8057".into(),
             output_budget_bytes: Some(65536),
         }
@@ -805,7 +837,7 @@ mod tests {
         let cmd = Command::new(
             "local",
             KubectlRequest::Version,
-            Caller { service: "agent".into() },
+            Caller::service("agent"),
             "kubently.reply.gw.x",
             now,
             Duration::from_secs(30),

@@ -353,12 +353,12 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
     s.nats.prefix = Some(prefix.to_string());
     s.auth.api_keys = vec![format!("agent:{AGENT_KEY}"), format!("other:{OTHER_KEY}")];
     s.auth.keys = vec![
-        ApiKeySettings { service: "admin".into(), key: ADMIN_KEY.into(), clusters: vec![], admin: true },
+        ApiKeySettings { service: "admin".into(), key: ADMIN_KEY.into(), admin: true, ..Default::default() },
         ApiKeySettings {
             service: "scoped".into(),
             key: SCOPED_KEY.into(),
             clusters: vec!["elsewhere".into()],
-            admin: false,
+            ..Default::default()
         },
     ];
     s.signing.key_file = Some(ctx.stack.bus.signing_key.clone());

@@ -94,9 +94,19 @@ fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
     Ok(Ask { cluster_id: meta("cluster_id"), session_id: meta("session_id"), command, namespace, understood })
 }
 
-/// The request's caller (the `/a2a` routes already refused requests without a valid key).
-pub fn caller_of(state: &AppState, params: &a2a_server::ServiceParams) -> Option<Caller> {
-    params.get(crate::auth::API_KEY_HEADER).and_then(|v| v.first()).and_then(|k| state.keys.verify(k))
+/// The request's caller (the `/a2a` routes already refused requests without valid credentials;
+/// the library hands the handler the headers, not the request's extensions, so they are read
+/// again).
+pub async fn caller_of(state: &AppState, params: &a2a_server::ServiceParams) -> Option<Caller> {
+    let mut headers = http::HeaderMap::new();
+    for name in [http::header::AUTHORIZATION.as_str(), crate::auth::API_KEY_HEADER] {
+        if let Some(v) = params.get(name).and_then(|v| v.first())
+            && let Ok(v) = http::HeaderValue::from_str(v)
+        {
+            headers.insert(name, v);
+        }
+    }
+    state.auth.authenticate(&headers).await.ok()
 }
 
 fn headers_of(params: &a2a_server::ServiceParams) -> Result<AgentHeaders, AppError> {
@@ -173,7 +183,7 @@ async fn run(
     tx: mpsc::Sender<Result<StreamResponse, A2AError>>,
 ) {
     let (task_id, context_id) = ctx.task_info();
-    let Some(caller) = caller_of(&state, &ctx.service_params) else {
+    let Some(caller) = caller_of(&state, &ctx.service_params).await else {
         let _ = tx.send(Err(A2AError::invalid_request("missing or invalid X-API-Key"))).await;
         return;
     };

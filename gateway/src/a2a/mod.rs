@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ::a2a::{
-    AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme, SecurityScheme,
-    TRANSPORT_PROTOCOL_JSONRPC,
+    AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme,
+    OpenIdConnectSecurityScheme, SecurityScheme, TRANSPORT_PROTOCOL_JSONRPC,
 };
 use a2a_server::DefaultRequestHandler;
 use axum::Router;
@@ -69,7 +69,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let rpc = Router::new()
         .nest_service(PATH, a2a_server::jsonrpc::jsonrpc_router(handler))
         .layer(axum::middleware::from_fn(version_from_query))
-        .layer(axum::middleware::from_fn_with_state(state.keys.clone(), crate::auth::require_caller));
+        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::require_caller));
     // HTTP dates have whole seconds.
     let now = OffsetDateTime::now_utc();
     let built = now.replace_nanosecond(0).unwrap_or(now);
@@ -145,12 +145,37 @@ fn capabilities() -> AgentCapabilities {
     AgentCapabilities { streaming: Some(true), push_notifications: Some(true), ..Default::default() }
 }
 
+/// How a caller authenticates (any one of them): the API key, unless disabled, and a bearer
+/// token from each OpenID Connect issuer.
+fn security_schemes(auth: &crate::settings::AuthSettings) -> HashMap<String, SecurityScheme> {
+    let mut schemes = HashMap::new();
+    if auth.api_keys_enabled {
+        let key = ApiKeySecurityScheme {
+            location: "header".into(),
+            name: "X-API-Key".into(),
+            description: Some("A Kubently API key".into()),
+        };
+        schemes.insert("api_key".to_string(), SecurityScheme::ApiKey(key));
+    }
+    for issuer in &auth.oidc.issuers {
+        let scheme = OpenIdConnectSecurityScheme {
+            open_id_connect_url: format!(
+                "{}/.well-known/openid-configuration",
+                issuer.issuer.trim_end_matches('/')
+            ),
+            description: Some(format!(
+                "A bearer token (Authorization: Bearer) from {} for this agent's URL (aud)",
+                issuer.issuer
+            )),
+        };
+        schemes.insert(format!("oidc-{}", issuer.name), SecurityScheme::OpenIdConnect(scheme));
+    }
+    schemes
+}
+
 /// The public card; its URL comes from `server.public_url`, else from the request's `Host`.
 fn agent_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
-    let base = state.settings.server.public_url.clone().unwrap_or_else(|| {
-        let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-        format!("http://{host}")
-    });
+    let base = crate::auth::base_url(state.settings.server.public_url.as_deref(), headers);
     let skill = |id: &str, name: &str, description: &str, examples: &[&str]| AgentSkill {
         id: id.into(),
         name: name.into(),
@@ -177,8 +202,10 @@ fn agent_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
         provider: None,
         documentation_url: None,
         icon_url: None,
-        security_schemes: Some(HashMap::from([("api_key".to_string(), SecurityScheme::ApiKey(ApiKeySecurityScheme { location: "header".into(), name: "X-API-Key".into(), description: Some("A Kubently API key".into()) }))])),
-        security_requirements: Some(vec![HashMap::from([("api_key".to_string(), vec![])])]),
+        security_schemes: Some(security_schemes(&state.settings.auth)),
+        security_requirements: Some(
+            security_schemes(&state.settings.auth).into_keys().map(|name| HashMap::from([(name, vec![])])).collect(),
+        ),
         signatures: None,
     }
 }

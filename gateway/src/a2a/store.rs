@@ -459,7 +459,7 @@ impl a2a_server::TaskStore for TaskStore {
 
     /// Every task, unfiltered by owner: `OwnedTasks` lists through [`TaskStore::list_for`].
     async fn list(&self, req: &ListTasksRequest) -> Result<ListTasksResponse, A2AError> {
-        let everyone = Caller { service: String::new(), clusters: vec![], admin: true };
+        let everyone = Caller::key("", vec![], true);
         self.list_for(&everyone, req)
     }
 
@@ -506,7 +506,7 @@ mod tests {
     }
 
     fn caller(service: &str) -> Caller {
-        Caller { service: service.into(), clusters: vec![], admin: false }
+        Caller::key(service, vec![], false)
     }
 
     fn limits(max_tasks: usize, max_bytes: usize) -> Limits {
@@ -590,7 +590,7 @@ mod tests {
         }
         assert_eq!(seen, ["t5", "t4", "t2", "t1"], "newest first, only mine");
         assert_eq!(inner.list_for(&caller("other"), &req("")).expect("list").total_size, 3);
-        let admin = Caller { service: "admin".into(), clusters: vec![], admin: true };
+        let admin = Caller::key("admin", vec![], true);
         assert_eq!(inner.list_for(&admin, &req("")).expect("list").total_size, 8);
         assert!(inner.list_for(&caller("me"), &req("nope")).is_err());
     }

@@ -53,9 +53,10 @@ fn check_message(message: &Message) -> Result<(), A2AError> {
 }
 
 impl OwnedTasks {
-    fn caller(&self, params: &ServiceParams) -> Result<Caller, A2AError> {
+    async fn caller(&self, params: &ServiceParams) -> Result<Caller, A2AError> {
         caller_of(&self.state, params)
-            .ok_or_else(|| A2AError::invalid_request("missing or invalid X-API-Key"))
+            .await
+            .ok_or_else(|| A2AError::invalid_request("missing or invalid credentials"))
     }
 
     fn owns(caller: &Caller, task: &Task) -> bool {
@@ -67,7 +68,7 @@ impl OwnedTasks {
 
     /// The task, if it exists and is the caller's.
     async fn check(&self, params: &ServiceParams, task_id: &str) -> Result<Task, A2AError> {
-        let caller = self.caller(params)?;
+        let caller = self.caller(params).await?;
         let task = self
             .inner
             .get_task(params, GetTaskRequest { id: task_id.to_string(), history_length: None, tenant: None })
@@ -82,7 +83,7 @@ impl OwnedTasks {
         params: &ServiceParams,
         mut req: SendMessageRequest,
     ) -> Result<SendMessageRequest, A2AError> {
-        self.caller(params)?;
+        self.caller(params).await?;
         check_message(&req.message)?;
         if let Some(id) = &req.message.task_id {
             self.check(params, id).await?;
@@ -129,7 +130,7 @@ impl RequestHandler for OwnedTasks {
     ) -> Result<ListTasksResponse, A2AError> {
         // Filtered by owner before pagination, so pages are full and `totalSize` is the
         // caller's (the library's list would page through everyone's tasks).
-        let caller = self.caller(params)?;
+        let caller = self.caller(params).await?;
         self.store.list_for(&caller, &req)
     }
 

@@ -182,7 +182,7 @@ mod tests {
     use super::*;
 
     fn caller(service: &str, clusters: &[&str], admin: bool) -> Caller {
-        Caller { service: service.into(), clusters: clusters.iter().map(|c| c.to_string()).collect(), admin }
+        Caller::key(service, clusters.iter().map(|c| c.to_string()).collect(), admin)
     }
 
     fn subscription(owner: &Caller, clusters: &[&str]) -> Subscription {

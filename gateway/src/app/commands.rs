@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_nats::{HeaderMap, HeaderValue};
 use kubently_shared::names::{HEADER_COMMAND_ID, HEADER_CORRELATION_ID, HEADER_MSG_ID};
 use kubently_shared::protocol::{
-    self, Caller as WireCaller, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord,
+    self, Command, CommandResult, CommandStatus, Event, EventType, SessionRecord,
 };
 use kubently_shared::results::{self, Stored, fit_to_budget};
 use kubently_shared::{kv_ttl, retry};
@@ -175,7 +175,7 @@ async fn prepare(
     let mut command = Command::new(
         input.cluster_id.clone(),
         input.request.clone(),
-        WireCaller { service: caller.service.clone() },
+        caller.wire(),
         String::new(),
         OffsetDateTime::now_utc(),
         input.timeout,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -26,7 +26,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 use crate::AppState;
 use crate::app::access;
-use crate::auth::{Caller, KeyRing};
+use crate::auth::{Authenticator, Caller};
 use crate::error::AppError;
 
 pub const PATH: &str = "/mcp";
@@ -50,7 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         config = config.with_allowed_origins(settings.allowed_origins.clone());
     }
     let door = Door {
-        keys: state.keys.clone(),
+        auth: state.auth.clone(),
         sessions: Arc::new(SessionOwners {
             idle: Duration::from_secs(settings.session_idle_seconds),
             owners: Mutex::default(),
@@ -68,7 +68,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// What the door keeps per request: the keys, and which caller opened which MCP session.
 #[derive(Clone)]
 struct Door {
-    keys: KeyRing,
+    auth: Authenticator,
     sessions: Arc<SessionOwners>,
 }
 
@@ -117,7 +117,7 @@ impl SessionOwners {
 /// one JSON-RPC message is answered here with a JSON-RPC error ([`envelope::check`]).
 async fn authenticate(State(door): State<Door>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let caller = match Caller::from_request_parts(&mut parts, &door.keys).await {
+    let caller = match door.auth.authenticate(&parts.headers).await {
         Ok(caller) => caller,
         Err(rejection) => return rejection.into_response(),
     };

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod health;
 pub mod layers;
 pub mod models;
+pub mod oauth;
 pub mod sessions;
 pub mod webhooks;
 
@@ -19,7 +20,9 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
@@ -72,7 +75,11 @@ impl Modify for CommonResponses {
         };
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, schema, description) in [
-            (UNAUTHORIZED, "Error", "No `X-API-Key` header, or a key this gateway does not know."),
+            (
+                UNAUTHORIZED,
+                "Error",
+                "No credentials, a key this gateway does not know, or a bearer token that is not valid here; `WWW-Authenticate` names each accepted scheme.",
+            ),
             (TOO_LARGE, "Error", "The request body is larger than `server.max_body_bytes` (1 MiB)."),
             (
                 INVALID,
@@ -125,6 +132,27 @@ impl Modify for ApiKeyScheme {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A token from a configured OpenID Connect issuer, for this gateway (aud)",
+                    ))
+                    .build(),
+            ),
+        );
+        // Every operation that takes a key takes a bearer token instead.
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.post, &mut item.delete, &mut item.put, &mut item.patch];
+            for security in ops.into_iter().flatten().filter_map(|op| op.security.as_mut()) {
+                if !security.is_empty() {
+                    security.push(SecurityRequirement::new("bearer", Vec::<String>::new()));
+                }
+            }
+        }
     }
 }
 
@@ -159,6 +187,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(health::openapi))
+        .route(crate::auth::METADATA_PATH, get(oauth::protected_resource))
         .with_state(state.clone())
         .merge(crate::mcp::router(state.clone()))
         .merge(crate::a2a::router(state))

@@ -182,7 +182,7 @@ fn command(app: &TestApp, reply_to: &str, timeout: Duration, issued_at: OffsetDa
     let mut c = Command::new(
         app.cluster_id.clone(),
         request,
-        Caller { service: "attacker".into() },
+        Caller::service("attacker"),
         reply_to.to_string(),
         issued_at,
         timeout,

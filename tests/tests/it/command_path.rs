@@ -681,7 +681,7 @@ async fn a_claimant_that_died_after_storing_its_result_still_gets_its_one_termin
         let mut command = Command::new(
             app.cluster_id.clone(),
             version.clone(),
-            Caller { service: "direct".into() },
+            Caller::service("direct"),
             String::new(),
             now,
             Duration::from_secs(20),

@@ -407,7 +407,7 @@ async fn a_final_result_is_written_once_and_a_pending_record_is_replaced() {
     let command = Command::new(
         app.cluster_id.clone(),
         kubently_shared::policy::KubectlRequest::Version,
-        protocol::Caller { service: "agent".into() },
+        protocol::Caller::service("agent"),
         "reply.nowhere",
         OffsetDateTime::now_utc(),
         Duration::from_secs(10),

@@ -440,8 +440,7 @@ async fn a_retried_write_whose_first_attempt_landed_recognizes_it_as_its_own() {
     )
     .expect("version parses");
     let now = OffsetDateTime::now_utc();
-    let command =
-        Command::new("c1", request, Caller { service: "s".into() }, "r", now, Duration::from_secs(10));
+    let command = Command::new("c1", request, Caller::service("s"), "r", now, Duration::from_secs(10));
 
     // A claim: the same claim again is this executor's; a later claim by the same id is not.
     let ttl = Duration::from_secs(60);

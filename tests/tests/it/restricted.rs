@@ -121,7 +121,7 @@ async fn run_direct(app: &TestApp, command_type: &str, args: &[&str]) -> Command
     let mut command = Command::new(
         app.cluster_id.clone(),
         request(command_type, args),
-        Caller { service: "direct".into() },
+        Caller::service("direct"),
         String::new(),
         now,
         Duration::from_secs(20),

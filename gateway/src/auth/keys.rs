@@ -1,30 +1,14 @@
-//! API-key authentication. Keys are compared as SHA-256 digests in constant time, against every
-//! configured key (no early exit), so timing reveals neither a key nor which entry matched.
+//! API keys. Keys are compared as SHA-256 digests in constant time, against every configured key
+//! (no early exit), so timing reveals neither a key nor which entry matched.
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts, Request, State};
-use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use kubently_shared::protocol::KubernetesIdentity;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::AppError;
+use super::Caller;
 use crate::settings::AuthSettings;
-
-pub const API_KEY_HEADER: &str = "x-api-key";
-
-/// The authenticated caller: one configured key (service names are unique, so the service name
-/// identifies the key). What it may use and see is decided in `crate::app::access`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Identity: owner of sessions and results, recorded in audit.
-    pub service: String,
-    /// Empty = every cluster.
-    pub clusters: Vec<String>,
-    pub admin: bool,
-}
 
 struct KeyEntry {
     digest: [u8; 32],
@@ -43,6 +27,10 @@ pub enum KeyConfigError {
         "API key entry #{0} is not `service:key` (a service name is required: it is the caller's identity)"
     )]
     Malformed(usize),
+    #[error(
+        "API key service name {0:?} is empty or holds a `:` (bearer-token callers are named `<issuer>:<subject>`)"
+    )]
+    BadService(String),
     #[error("API key for service {0:?} is shorter than 16 characters")]
     TooShort(String),
     #[error(
@@ -67,25 +55,35 @@ impl KeyRing {
                 .split_once(':')
                 .filter(|(s, k)| !s.is_empty() && !k.is_empty())
                 .ok_or(KeyConfigError::Malformed(i + 1))?;
-            entries.push((service.to_string(), key.to_string(), Vec::new(), false));
+            entries.push((key.to_string(), Caller::key(service, Vec::new(), false)));
         }
         for k in &settings.keys {
-            entries.push((k.service.clone(), k.key.clone(), k.clusters.clone(), k.admin));
+            if k.service.is_empty() || k.service.contains(':') {
+                return Err(KeyConfigError::BadService(k.service.clone()));
+            }
+            let mut caller = Caller::key(&k.service, k.clusters.clone(), k.admin);
+            caller.kubernetes = k
+                .kubernetes_user
+                .clone()
+                .map(|user| KubernetesIdentity { user, groups: k.kubernetes_groups.clone() });
+            entries.push((k.key.clone(), caller));
         }
         if entries.is_empty() {
             return Err(KeyConfigError::Empty);
         }
         let mut services = std::collections::HashSet::new();
-        if let Some((service, ..)) = entries.iter().find(|(service, ..)| !services.insert(service.as_str())) {
-            return Err(KeyConfigError::DuplicateService(service.clone()));
+        if let Some((_, caller)) =
+            entries.iter().find(|(_, caller)| !services.insert(caller.service.as_str()))
+        {
+            return Err(KeyConfigError::DuplicateService(caller.service.clone()));
         }
         let entries = entries
             .into_iter()
-            .map(|(service, key, clusters, admin)| {
+            .map(|(key, caller)| {
                 if key.len() < 16 {
-                    return Err(KeyConfigError::TooShort(service));
+                    return Err(KeyConfigError::TooShort(caller.service));
                 }
-                Ok(KeyEntry { digest: digest(key.as_bytes()), caller: Caller { service, clusters, admin } })
+                Ok(KeyEntry { digest: digest(key.as_bytes()), caller })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { entries: entries.into() })
@@ -104,33 +102,6 @@ impl KeyRing {
     }
 }
 
-impl<S> FromRequestParts<S> for Caller
-where
-    KeyRing: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let key = parts.headers.get(API_KEY_HEADER).ok_or(AppError::MissingApiKey)?;
-        let key = key.to_str().map_err(|_| AppError::InvalidApiKey)?;
-        KeyRing::from_ref(state).verify(key).ok_or(AppError::InvalidApiKey)
-    }
-}
-
-/// Middleware for the MCP and A2A doors: 401 without a valid key (like REST), and the caller in
-/// the request's extensions for what runs behind it.
-pub async fn require_caller(State(keys): State<KeyRing>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
-    match Caller::from_request_parts(&mut parts, &keys).await {
-        Ok(caller) => {
-            parts.extensions.insert(caller);
-            next.run(Request::from_parts(parts, body)).await
-        }
-        Err(rejection) => rejection.into_response(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +115,7 @@ mod tests {
                 service: "ci".into(),
                 key: "ci-key-0123456789abcdef".into(),
                 clusters: vec!["staging".into()],
-                admin: false,
+                ..Default::default()
             }],
         })
         .expect("valid key ring")
@@ -176,7 +147,7 @@ mod tests {
                 service: "ops".into(),
                 key: "ops-scoped-key-0123456789".into(),
                 clusters: vec!["staging".into()],
-                admin: false,
+                ..Default::default()
             }],
         };
         assert!(
