@@ -222,6 +222,26 @@ impl TestApp {
     /// Starts an executor and waits until the gateway sees it connected.
     pub async fn start_executor(&self, id: &str, opts: ExecutorOptions) -> ExecutorHandle {
         let settings = self.executor_settings(id, &opts);
+        self.run_executor(settings).await
+    }
+
+    /// Starts an executor of another cluster of this installation (its own NATS credentials) and
+    /// waits until the gateway sees that cluster connected.
+    pub async fn start_executor_on(
+        &self,
+        cluster_id: &str,
+        id: &str,
+        opts: ExecutorOptions,
+    ) -> ExecutorHandle {
+        let mut settings = self.executor_settings(id, &opts);
+        settings.executor.cluster_id = cluster_id.to_string();
+        settings.nats.credentials_file = Some(self.executor_creds(cluster_id));
+        self.run_executor(settings).await
+    }
+
+    async fn run_executor(&self, settings: kubently_executor::Settings) -> ExecutorHandle {
+        let (id, cluster_id) =
+            (settings.executor.id.clone().unwrap_or_default(), settings.executor.cluster_id.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<std::net::SocketAddr, String>>();
@@ -247,25 +267,24 @@ impl TestApp {
             })
             .expect("executor thread");
         let health = ready_rx.await.expect("executor thread alive").expect("executor builds");
-        let handle = ExecutorHandle {
-            id: id.to_string(),
-            health,
-            stop: Some(stop_tx),
-            kill: Some(kill_tx),
-            thread: Some(thread),
-        };
-        self.wait_connected(true).await;
+        let handle =
+            ExecutorHandle { id, health, stop: Some(stop_tx), kill: Some(kill_tx), thread: Some(thread) };
+        self.wait_cluster_connected(&cluster_id, true).await;
         handle
     }
 
     /// Waits until the gateway's registry shows the cluster (dis)connected.
     pub async fn wait_connected(&self, connected: bool) {
+        self.wait_cluster_connected(&self.cluster_id, connected).await;
+    }
+
+    /// Waits until the gateway's registry shows `cluster_id` (dis)connected.
+    pub async fn wait_cluster_connected(&self, cluster_id: &str, connected: bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while self.gateway.state.registry.is_connected(&self.cluster_id) != connected {
+        while self.gateway.state.registry.is_connected(cluster_id) != connected {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "cluster {} never became connected={connected}",
-                self.cluster_id
+                "cluster {cluster_id} never became connected={connected}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -14,6 +14,7 @@ mod engine;
 mod engine_describe;
 mod engine_output;
 mod engine_verbs;
+mod fanout;
 mod fuzz;
 mod golden;
 mod hostile;
