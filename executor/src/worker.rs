@@ -416,7 +416,7 @@ impl Worker {
         let Some(event_type) = EventType::for_status(result.status) else { return };
         let data = json!({
             "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),
-            "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service,
+            "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service, "caller_token": command.caller.token,
             "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": result.executor_id,
         });
         self.events

@@ -139,7 +139,7 @@ pub fn prepare(
         Ok(r) => r,
         Err(e) => {
             state.audit.record(AuditEntry::rejected(
-                &caller.service,
+                &caller.wire(),
                 &req.cluster_id,
                 req.typed(),
                 correlation_id,
