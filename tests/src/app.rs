@@ -3,6 +3,7 @@
 //! Each executor runs on its own runtime thread, so a test can stop it gracefully or kill it
 //! (everything it was doing stops at once, its NATS connection drops, nothing is acked).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kubently_gateway::settings::ApiKeySettings;
@@ -26,7 +27,12 @@ pub struct TestApp {
     pub nats: NatsTarget,
     pub gateway: GatewayHandle,
     pub http: reqwest::Client,
+    /// Changes to the test gateway settings, applied to every gateway this app starts.
+    overrides: Option<SettingsOverride>,
 }
+
+/// A change to [`gateway_settings`] for one app's gateways.
+pub type SettingsOverride = Arc<dyn Fn(&mut kubently_gateway::Settings) + Send + Sync>;
 
 /// A gateway on its own runtime thread, like an executor: [`GatewayHandle::stop`] is a graceful
 /// shutdown, [`GatewayHandle::kill`] a crash (every task it runs, webhook deliveries included,
@@ -170,13 +176,24 @@ impl TestApp {
         Self::spawn_in(TestContext::new().await, nats).await
     }
 
+    /// A gateway whose settings `overrides` changes, for a fresh cluster id; no executor yet.
+    pub async fn spawn_with(overrides: SettingsOverride) -> Self {
+        let ctx = TestContext::new().await;
+        let nats = NatsTarget { url: ctx.stack.nats_url.clone(), replicas: 1 };
+        Self::start(ctx, nats, Some(overrides)).await
+    }
+
     async fn spawn_in(ctx: TestContext, nats: NatsTarget) -> Self {
+        Self::start(ctx, nats, None).await
+    }
+
+    async fn start(ctx: TestContext, nats: NatsTarget, overrides: Option<SettingsOverride>) -> Self {
         let prefix = format!("T{}", ctx.id);
         let cluster_id = ctx.unique("c");
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build().expect("http client");
-        let gateway = start_gateway(&ctx, &prefix, &nats).await;
-        Self { ctx, prefix, cluster_id, nats, gateway, http }
+        let gateway = start_gateway(&ctx, &prefix, &nats, overrides.as_ref()).await;
+        Self { ctx, prefix, cluster_id, nats, gateway, http, overrides }
     }
 
     /// A gateway plus one connected executor.
@@ -292,14 +309,14 @@ impl TestApp {
 
     /// Stops the gateway gracefully and starts a new one on the same NATS state.
     pub async fn restart_gateway(&mut self) {
-        let new = start_gateway(&self.ctx, &self.prefix, &self.nats).await;
+        let new = start_gateway(&self.ctx, &self.prefix, &self.nats, self.overrides.as_ref()).await;
         let mut old = std::mem::replace(&mut self.gateway, new);
         old.stop().await;
     }
 
     /// Another gateway replica on the same NATS state (same prefix).
     pub async fn start_replica(&self) -> GatewayHandle {
-        start_gateway(&self.ctx, &self.prefix, &self.nats).await
+        start_gateway(&self.ctx, &self.prefix, &self.nats, self.overrides.as_ref()).await
     }
 
     pub async fn request(
@@ -391,8 +408,16 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
     s
 }
 
-async fn start_gateway(ctx: &TestContext, prefix: &str, nats: &NatsTarget) -> GatewayHandle {
+async fn start_gateway(
+    ctx: &TestContext,
+    prefix: &str,
+    nats: &NatsTarget,
+    overrides: Option<&SettingsOverride>,
+) -> GatewayHandle {
     let mut settings = gateway_settings(ctx, prefix);
+    if let Some(change) = overrides {
+        change(&mut settings);
+    }
     settings.nats.url = nats.url.clone();
     settings.nats.replicas = nats.replicas;
     spawn_gateway(settings).await

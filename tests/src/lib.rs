@@ -9,6 +9,7 @@
 //! * [`harness`]: what integration tests use: one shared stack per test run, per-test isolation.
 //! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
 //! * [`webhook_receiver`]: a real HTTP webhook receiver and an independent signature check.
+//! * [`oidc_issuer`]: a test OpenID Connect issuer (discovery, JWKS, minted and forged tokens).
 //! * [`python`], [`node`]: external test tools from PyPI and npm, installed on first use.
 //! * [`header_proxy`]: a streaming loopback proxy that adds a header (the API key) for tools that
 //!   cannot send one.
@@ -20,6 +21,7 @@ pub mod header_proxy;
 pub mod kube_cluster;
 pub mod nats_server;
 pub mod node;
+pub mod oidc_issuer;
 pub mod paths;
 pub mod pki;
 // The one module with `unsafe` (the workspace denies it): libc calls for child-process lifetime

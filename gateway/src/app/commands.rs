@@ -143,6 +143,7 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             command_id: command.id,
             cluster_id: command.cluster_id.clone(),
             caller: caller.service.clone(),
+            caller_token: caller.token.clone(),
             verb: command.request.verb().to_string(),
             correlation_id: command.correlation_id.clone(),
             callback: input
@@ -351,7 +352,7 @@ fn finish(
     tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
     // The command's one terminal event comes from whoever stored its final result.
     if timed_out_here {
-        let data = json!({"command_id": command.id, "verb": verb, "status": status, "error": outcome.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service});
+        let data = json!({"command_id": command.id, "verb": verb, "status": status, "error": outcome.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service, "caller_token": command.caller.token});
         let event =
             Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc());
         state

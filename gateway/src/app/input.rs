@@ -194,7 +194,7 @@ pub(super) fn check(
         Err(e) => {
             for cluster_id in clusters {
                 state.audit.record(AuditEntry::rejected(
-                    &caller.service,
+                    &caller.wire(),
                     cluster_id,
                     req.typed(),
                     correlation_id.clone(),

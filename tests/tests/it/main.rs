@@ -18,6 +18,7 @@ mod fanout;
 mod fuzz;
 mod golden;
 mod hostile;
+mod identity;
 mod kubectl_parity;
 mod mcp;
 mod mcp_context;
