@@ -481,4 +481,15 @@ mod tests {
         );
         assert!(WebhookSettings::default().validate().is_ok());
     }
+
+    #[test]
+    fn fanout_limits_are_checked() {
+        assert!(FanoutSettings::default().validate().is_ok());
+        let err =
+            FanoutSettings { max_clusters: 0, ..Default::default() }.validate().expect_err("0 clusters");
+        assert_eq!(err.setting, "fanout.max_clusters");
+        let err = FanoutSettings { concurrency: 0, ..Default::default() }.validate().expect_err("no slot");
+        assert_eq!(err.setting, "fanout.concurrency");
+        assert!(FanoutSettings { max_clusters: 10_001, ..Default::default() }.validate().is_err());
+    }
 }

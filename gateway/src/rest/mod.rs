@@ -270,6 +270,18 @@ mod tests {
         assert_eq!(execute["output_budget"]["minimum"], 1024);
         assert_eq!(execute["output_budget"]["maximum"], 1_048_576);
         assert_eq!(execute["correlation_id"]["maxLength"], 256);
+        let fanout = &schemas["FanoutExecuteRequest"]["properties"];
+        assert_eq!(fanout["cluster_ids"]["$ref"], "#/components/schemas/ClusterIds");
+        let ids = &schemas["ClusterIds"]["oneOf"];
+        assert_eq!(ids[0]["enum"], json!(["*"]), "{fanout}");
+        assert_eq!((&ids[1]["minItems"], &ids[1]["maxItems"]), (&json!(1), &json!(1000)), "{fanout}");
+        assert_eq!(ids[1]["items"]["maxLength"], 100);
+        assert_eq!(fanout["output_budget"]["maximum"], 1_048_576);
+        assert!(
+            schemas["FanoutExecuteRequest"]["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("cluster_ids")))
+        );
         assert_eq!(schemas["FieldError"]["required"], json!(["type", "loc", "msg"]));
         for (path, query) in [
             ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit", "cursor"][..]),

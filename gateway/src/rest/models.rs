@@ -198,7 +198,11 @@ impl utoipa::PartialSchema for ClusterIdsSchema {
     }
 }
 
-impl ToSchema for ClusterIdsSchema {}
+impl ToSchema for ClusterIdsSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ClusterIds".into()
+    }
+}
 
 /// `POST /debug/execute/async` → 202.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
