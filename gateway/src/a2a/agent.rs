@@ -272,7 +272,7 @@ async fn run(
         return;
     }
     let done = match work {
-        Work::One(input) => commands::execute(&state, &caller, input).await.map(one_answer),
+        Work::One(input) => commands::execute(&state, &caller, *input).await.map(one_answer),
         Work::Fanout(headers, req) => fanout::run(&state, &caller, headers, *req).await.map(fanout_answer),
     };
     let (artifact, terminal, text) = match done {
@@ -300,7 +300,7 @@ async fn run(
 
 /// What a task runs: one command, or one command on many clusters (checked when it runs).
 enum Work {
-    One(ExecuteInput),
+    One(Box<ExecuteInput>),
     Fanout(AgentHeaders, Box<FanoutRequest>),
 }
 
@@ -386,5 +386,5 @@ fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -
         namespace: ask.namespace,
         ..Default::default()
     };
-    input::prepare(state, caller, headers, req).map(Work::One)
+    input::prepare(state, caller, headers, req).map(|input| Work::One(Box::new(input)))
 }

@@ -406,14 +406,16 @@ fn share_of(total: u64, clusters: usize) -> u64 {
     (total / clusters).clamp(MIN_BUDGET_BYTES as u64, MAX_BUDGET_BYTES as u64)
 }
 
+/// What makes two answers the same: status, output and error as returned, and the full output's size.
+type AnswerKey = (CommandStatus, Option<String>, Option<String>, Option<u64>);
+
 /// Each cluster's result, and its answer's group.
 fn tally(
     targets: &[String],
     answers: Vec<(usize, AppResult<Finished>)>,
 ) -> (Vec<ClusterResult>, Vec<OutputGroup>) {
     let mut groups: Vec<OutputGroup> = Vec::new();
-    let mut group_of: HashMap<(CommandStatus, Option<String>, Option<String>, Option<u64>), usize> =
-        HashMap::new();
+    let mut group_of: HashMap<AnswerKey, usize> = HashMap::new();
     let mut results = Vec::with_capacity(answers.len());
     for (i, answer) in answers {
         let cluster_id = targets[i].clone();
