@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod health;
+pub mod impersonation;
 pub mod mode;
 pub mod presence;
 pub mod privileges;

@@ -29,6 +29,7 @@ use kubently_shared::names::{ENV_PREFIX, ENV_SEPARATOR, NATS_SERVER_VERSION};
 use kubently_tests::app::{AGENT_KEY, ExecutorOptions, TestApp};
 use kubently_tests::harness::{TestContext, TestNamespace};
 use kubently_tests::paths::{self, repo_root};
+use kubently_tests::service_account;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -256,8 +257,10 @@ impl Identity {
             _dir: dir,
         };
         kubectl.apply(&objects, false);
-        let token = service_account_token(ctx, &ns.name, &sa).await;
-        write_kubeconfig_with_token(&ctx.stack.kubeconfig, &token, &identity.kubeconfig);
+        let token =
+            service_account::token(&ctx.kube, &ns.name, &sa).await.expect("the ServiceAccount's token");
+        service_account::write_kubeconfig_with_token(&ctx.stack.kubeconfig, &token, &identity.kubeconfig)
+            .expect("the ServiceAccount's kubeconfig");
         identity
     }
 
@@ -294,46 +297,6 @@ impl Identity {
             .expect("SubjectAccessReview");
         answer.status.is_some_and(|s| s.allowed)
     }
-}
-
-/// The token Secret the 1.20 token controller issues for a ServiceAccount.
-async fn service_account_token(ctx: &TestContext, namespace: &str, sa: &str) -> String {
-    let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), namespace);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = secrets
-            .list(&ListParams::default().fields("type=kubernetes.io/service-account-token"))
-            .await
-            .expect("list token secrets");
-        let token = list
-            .items
-            .iter()
-            .filter(|s| {
-                s.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("kubernetes.io/service-account.name"))
-                    .is_some_and(|n| n == sa)
-            })
-            .find_map(|s| s.data.as_ref()?.get("token").map(|b| String::from_utf8_lossy(&b.0).to_string()));
-        if let Some(t) = token {
-            return t;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the token controller never issued a token for {sa}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The admin kubeconfig with every user's credential replaced by `token`.
-fn write_kubeconfig_with_token(admin: &Path, token: &str, to: &Path) {
-    let mut kubeconfig = Kubeconfig::read_from(admin).expect("admin kubeconfig");
-    for user in &mut kubeconfig.auth_infos {
-        if let Some(auth) = user.auth_info.as_mut() {
-            *auth = kube::config::AuthInfo { token: Some(token.to_string().into()), ..Default::default() };
-        }
-    }
-    std::fs::write(to, serde_yaml::to_string(&kubeconfig).expect("kubeconfig yaml"))
-        .expect("write kubeconfig");
 }
 
 // ---------------------------------------------------------------- manifest helpers

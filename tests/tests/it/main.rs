@@ -17,6 +17,7 @@ mod engine_verbs;
 mod fuzz;
 mod golden;
 mod hostile;
+mod impersonation;
 mod kubectl_parity;
 mod mcp;
 mod mcp_context;
