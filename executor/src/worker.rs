@@ -1,7 +1,9 @@
 //! One command, from message to ack: decode, claim it (at most one execution: a command another
 //! executor took is never run again, see [`kubently_shared::claims`]), refuse if expired
 //! (explicit expiry, not run), re-validate with the shared policy (a compromised gateway cannot
-//! widen what runs here), run through the engine (which applies the policy again to every
+//! widen what runs here), on a cluster that runs commands as their caller refuse a command
+//! without a usable caller identity ([`crate::impersonation`]; else its engine sends the
+//! caller), run through the engine (which applies the policy again to every
 //! resource it resolves) while telling JetStream the work is in progress, store the result
 //! (write-once, see [`kubently_shared::results`]), then reply with what is stored, store the
 //! event, and ack. The ack comes only after the result and its event are stored: if this process

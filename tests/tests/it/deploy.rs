@@ -17,13 +17,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::config::Kubeconfig;
+use kubently_admin::impersonation::RbacSpec;
 use kubently_executor::engine::Engine;
+use kubently_executor::impersonation::Impersonation;
 use kubently_shared::config::load_with_env;
 use kubently_shared::names::{ENV_PREFIX, ENV_SEPARATOR, NATS_SERVER_VERSION};
 use kubently_tests::app::{AGENT_KEY, ExecutorOptions, TestApp};
@@ -36,7 +36,8 @@ use serde_json::{Value, json};
 use crate::{golden, mcp_raw, support};
 
 /// Every kustomization a user applies, relative to `deploy/`.
-const OVERLAYS: [&str; 4] = ["executor", "overlays/secrets-metadata", "overlays/namespaced", "hub"];
+const OVERLAYS: [&str; 5] =
+    ["executor", "overlays/secrets-metadata", "overlays/namespaced", "overlays/impersonation", "hub"];
 /// Serves the PodDisruptionBudgets as policy/v1beta1 for the 1.20 test server.
 const LEGACY_COMPONENT: &str = "components/kubernetes-1.20";
 /// The namespaces the manifests install into.
@@ -479,6 +480,40 @@ async fn every_overlay_passes_a_server_side_dry_run() {
             "{file} declares its PodDisruptionBudget as policy/v1"
         );
     }
+}
+
+/// `components/impersonation` turns impersonation on with valid prefixes, and its RBAC is what
+/// `kubently-admin impersonation-rbac` prints for its example callers, bound to the executor's
+/// ServiceAccount (the impersonation tests prove on the API server that the executor accepts that
+/// rule and runs commands through it).
+#[tokio::test]
+async fn the_impersonation_component_agrees_with_the_code() {
+    let ctx = TestContext::new().await;
+    let Some(kubectl) = Kubectl::find(&ctx) else { return };
+    let objects = kubectl.render("overlays/impersonation", None);
+    let deployment = one(&objects, "Deployment", "kubently-executor");
+    let env = kubently_env(&objects, &pod_spec(deployment)["containers"][0]);
+    let settings = load_with_env::<kubently_executor::Settings>(None, Some(env.clone()))
+        .unwrap_or_else(|e| panic!("the executor's KUBENTLY__* variables ({env:?}) do not load: {e}"));
+    assert!(settings.impersonation.enabled, "{env:?}");
+    let impersonation = Impersonation::from_settings(&settings.impersonation, "c").expect("valid prefixes");
+    assert!(impersonation.is_some_and(|i| i.user_prefix() == "kubently:" && i.group_prefix() == "kubently:"));
+    assert_eq!(settings.executor.cluster_id, "my-cluster", "the base's other settings stay");
+
+    let file = repo_root().join("deploy/components/impersonation/impersonation-rbac.yaml");
+    let printed = RbacSpec { users: vec!["alice".into()], groups: vec!["sre".into()], ..Default::default() }
+        .manifests()
+        .expect("the admin command's output");
+    assert_eq!(std::fs::read_to_string(&file).expect("the component's RBAC"), printed, "{}", file.display());
+    let role = one(&objects, "ClusterRole", "kubently-executor-impersonate");
+    assert_eq!(role["rules"][0]["resourceNames"], json!(["kubently:alice"]));
+    let binding = one(&objects, "ClusterRoleBinding", "kubently-executor-impersonate");
+    let sa = one(&objects, "ServiceAccount", "kubently-executor");
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": name_of(sa), "namespace": sa["metadata"]["namespace"]}])
+    );
+    assert_eq!(binding["roleRef"]["name"], name_of(role));
 }
 
 #[tokio::test]
