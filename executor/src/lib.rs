@@ -73,6 +73,14 @@ fn write_identity_message(dangerous: &[String]) -> String {
         out.push_str("\n  - ");
         out.push_str(d);
     }
+    if dangerous.iter().any(|d| d.starts_with("impersonate on ")) {
+        out.push_str(
+            "\nIf this executor is meant to run commands as their callers, set impersonation.enabled = true \
+             (KUBENTLY__IMPERSONATION__ENABLED=true) and grant impersonation only as \
+             `kubently-admin impersonation-rbac` prints it: named users and groups with the prefix, and the \
+             kubently command and session id extras.",
+        );
+    }
     out.push_str(
         "\nFix: run the executor as a ServiceAccount bound only to the read-only ClusterRole of \
          deploy/executor (`kubectl apply -k deploy/executor`), and remove the bindings that grant the \
