@@ -3,7 +3,8 @@
 //! * `kubently-dev` (`src/bin/kubently-dev.rs`): the Rust half of `./dev` — [`devstack`]'s
 //!   `up`, `down`, `status`, `seed`, `env`.
 //! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
-//!   against the running dev stack.
+//!   against the running dev stack, beside the bare JetStream round trip it is built on
+//!   ([`floor`]), with CPU time per command per process ([`cpu`]).
 //! * `kubently-chaos` (`src/bin/kubently-chaos.rs`): `./dev chaos`, the fault-injection suite
 //!   ([`chaos`]).
 //!
@@ -12,4 +13,6 @@
 //! implementation. Nothing here is used by tests.
 
 pub mod chaos;
+pub mod cpu;
 pub mod devstack;
+pub mod floor;

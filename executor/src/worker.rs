@@ -121,7 +121,9 @@ impl Worker {
                     false
                 }
             };
-            let ack = if settled { msg.double_ack().await } else { msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await };
+            // A plain ack (no confirmation round trip): if it is lost, the redelivery finds this
+            // claim and the stored result and is answered from them.
+            let ack = if settled { msg.ack().await } else { msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await };
             if let Err(e) = ack {
                 tracing::warn!(error = %e, settled, "ack failed; a redelivery is answered from the stored result");
             }
@@ -433,7 +435,7 @@ impl Worker {
         let Some(event_type) = EventType::for_status(result.status) else { return };
         let data = json!({
             "command_id": command.id, "verb": command.request.verb(), "status": result.status.as_str(),
-            "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service,
+            "execution_time_ms": result.execution_time_ms, "error": result.error, "caller": command.caller.service, "caller_token": command.caller.token,
             "correlation_id": command.correlation_id, "session_id": command.session_id, "executor_id": result.executor_id,
         });
         self.events

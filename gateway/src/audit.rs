@@ -37,6 +37,12 @@ pub struct AuditEntry {
     #[serde(rename = "type")]
     pub entry_type: String,
     pub service_identity: String,
+    /// For a bearer-token caller: the issuer that vouched for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// For a bearer-token caller: its subject (`sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     pub cluster_id: String,
     pub session_id: Option<String>,
     pub command_id: String,
@@ -61,6 +67,8 @@ impl AuditEntry {
             timestamp: OffsetDateTime::now_utc(),
             entry_type: "command_executed".into(),
             service_identity: command.caller.service.clone(),
+            issuer: command.caller.token.as_ref().map(|t| t.issuer.clone()),
+            subject: command.caller.token.as_ref().map(|t| t.subject.clone()),
             cluster_id: command.cluster_id.clone(),
             session_id: command.session_id.clone(),
             command_id: command.id.to_string(),
@@ -73,7 +81,7 @@ impl AuditEntry {
 
     /// A command the policy refused (it never reached NATS).
     pub fn rejected(
-        service: &str,
+        caller: &kubently_shared::protocol::Caller,
         cluster_id: &str,
         typed: String,
         correlation_id: Option<String>,
@@ -82,7 +90,9 @@ impl AuditEntry {
         Self {
             timestamp: OffsetDateTime::now_utc(),
             entry_type: "command_rejected".into(),
-            service_identity: service.to_string(),
+            service_identity: caller.service.clone(),
+            issuer: caller.token.as_ref().map(|t| t.issuer.clone()),
+            subject: caller.token.as_ref().map(|t| t.subject.clone()),
             cluster_id: cluster_id.to_string(),
             session_id: None,
             command_id: uuid::Uuid::nil().to_string(),

@@ -86,7 +86,7 @@ async fn settle(state: &AppState, advisory: MaxDeliveries) {
             if let Ok(payload) = protocol::encode(&reply) {
                 let _ = state.nats.publish(command.reply_to.clone(), payload).await;
             }
-            let data = json!({"command_id": command.id, "verb": command.request.verb(), "status": failure.status, "error": failure.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service});
+            let data = json!({"command_id": command.id, "verb": command.request.verb(), "status": failure.status, "error": failure.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service, "caller_token": command.caller.token});
             let event =
                 Event::new(EventType::CommandFailed, &command.cluster_id, data, OffsetDateTime::now_utc())
                     .by(&command.caller.service);

@@ -42,32 +42,68 @@ impl Taken {
     }
 }
 
-/// Why a command has no result: the one wording of a timeout. It says the command was not run
-/// only when no executor took it (`taken` is [`Taken::Nobody`], read after the deadline); an
-/// executor that took it and died or stalled may have run it, so then the wording says so, whether
-/// or not an executor is connected now.
-pub fn timeout_reason(registry: &Registry, cluster_id: &str, waited_seconds: i64, taken: &Taken) -> String {
-    match taken {
-        Taken::By(claim) => {
-            let at = claim
-                .claimed_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_else(|_| claim.claimed_at.to_string());
-            format!(
-                "executor '{}' took the command (at {at}) and did not answer within {waited_seconds} s; it is not run again (a command runs at most once), so whether it reached the cluster is unknown — send it again to retry",
-                claim.executor_id
-            )
-        }
-        _ if registry.is_connected(cluster_id) => format!(
-            "executor did not answer within {waited_seconds} s (cluster '{cluster_id}' has a connected executor; the command may be slow — raise timeout_seconds or narrow the query)"
-        ),
-        Taken::Nobody => format!(
-            "no executor connected for cluster '{cluster_id}': the command waited {waited_seconds} s in the queue and was not run (it expires there, it will not run later)"
-        ),
-        Taken::Unknown => {
-            format!("no executor connected for cluster '{cluster_id}': no answer within {waited_seconds} s")
+/// Why nobody answered a command by its deadline, as far as the gateway can tell (read after the
+/// deadline): what [`timeout_reason`] words, typed for the callers that act on it (fan-out).
+#[derive(Debug, Clone)]
+pub enum TimeoutCause {
+    /// An executor took it and did not answer: it may have run.
+    TakenBy(Claim),
+    /// Nobody took it yet, and the cluster has a connected executor: slow, or busy.
+    Slow,
+    /// No executor took it and none is connected: it was not run, and never will be.
+    NotRun,
+    /// None is connected, and whether one took it could not be read.
+    NoExecutor,
+}
+
+impl TimeoutCause {
+    pub fn of(registry: &Registry, cluster_id: &str, taken: &Taken) -> Self {
+        match taken {
+            Taken::By(claim) => Self::TakenBy(claim.clone()),
+            _ if registry.is_connected(cluster_id) => Self::Slow,
+            Taken::Nobody => Self::NotRun,
+            Taken::Unknown => Self::NoExecutor,
         }
     }
+
+    /// No executor was connected to take the command.
+    pub fn no_executor(&self) -> bool {
+        matches!(self, Self::NotRun | Self::NoExecutor)
+    }
+
+    /// The one wording of a timeout. It says the command was not run only when no executor took
+    /// it; an executor that took it and died or stalled may have run it, so then the wording says
+    /// so, whether or not an executor is connected now.
+    pub fn reason(&self, cluster_id: &str, waited_seconds: i64) -> String {
+        match self {
+            Self::TakenBy(claim) => {
+                let at = claim
+                    .claimed_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_else(|_| claim.claimed_at.to_string());
+                format!(
+                    "executor '{}' took the command (at {at}) and did not answer within {waited_seconds} s; it is not run again (a command runs at most once), so whether it reached the cluster is unknown — send it again to retry",
+                    claim.executor_id
+                )
+            }
+            Self::Slow => format!(
+                "executor did not answer within {waited_seconds} s (cluster '{cluster_id}' has a connected executor; the command may be slow — raise timeout_seconds or narrow the query)"
+            ),
+            Self::NotRun => format!(
+                "no executor connected for cluster '{cluster_id}': the command waited {waited_seconds} s in the queue and was not run (it expires there, it will not run later)"
+            ),
+            Self::NoExecutor => {
+                format!(
+                    "no executor connected for cluster '{cluster_id}': no answer within {waited_seconds} s"
+                )
+            }
+        }
+    }
+}
+
+/// Why a command has no result (`taken` read after the deadline): [`TimeoutCause::reason`].
+pub fn timeout_reason(registry: &Registry, cluster_id: &str, waited_seconds: i64, taken: &Taken) -> String {
+    TimeoutCause::of(registry, cluster_id, taken).reason(cluster_id, waited_seconds)
 }
 
 /// A page of a stored result (`GET /debug/result/{command_id}`, `get_command_result`, callbacks).

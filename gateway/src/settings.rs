@@ -11,6 +11,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub commands: CommandSettings,
+    /// One command on many clusters.
+    pub fanout: FanoutSettings,
     pub sessions: SessionSettings,
     pub policy: kubently_shared::policy::PolicyConfig,
     pub webhooks: WebhookSettings,
@@ -283,6 +285,43 @@ impl Default for CommandSettings {
     }
 }
 
+/// Fan-out: the same read-only command on many clusters in one request.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FanoutSettings {
+    /// Most clusters one request may name (or `"*"` may send the command to).
+    pub max_clusters: usize,
+    /// Most of one request's commands in flight at once; the others wait for a free slot.
+    pub concurrency: usize,
+}
+
+/// The largest `fanout.max_clusters` a deployment may set.
+pub const FANOUT_MAX_CLUSTERS_LIMIT: usize = 10_000;
+
+impl Default for FanoutSettings {
+    fn default() -> Self {
+        Self { max_clusters: 1000, concurrency: 64 }
+    }
+}
+
+impl FanoutSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(1..=FANOUT_MAX_CLUSTERS_LIMIT).contains(&self.max_clusters) {
+            return Err(SettingsError::new(
+                "fanout.max_clusters",
+                format!("must be 1–{FANOUT_MAX_CLUSTERS_LIMIT}, got {}", self.max_clusters),
+            ));
+        }
+        if !(1..=1024).contains(&self.concurrency) {
+            return Err(SettingsError::new(
+                "fanout.concurrency",
+                format!("must be 1–1024, got {}", self.concurrency),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSettings {
@@ -441,5 +480,16 @@ mod tests {
             WebhookSettings { retry_schedule_seconds: vec![0], ..Default::default() }.validate().is_err()
         );
         assert!(WebhookSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn fanout_limits_are_checked() {
+        assert!(FanoutSettings::default().validate().is_ok());
+        let err =
+            FanoutSettings { max_clusters: 0, ..Default::default() }.validate().expect_err("0 clusters");
+        assert_eq!(err.setting, "fanout.max_clusters");
+        let err = FanoutSettings { concurrency: 0, ..Default::default() }.validate().expect_err("no slot");
+        assert_eq!(err.setting, "fanout.concurrency");
+        assert!(FanoutSettings { max_clusters: 10_001, ..Default::default() }.validate().is_err());
     }
 }

@@ -83,6 +83,7 @@ impl Application {
 
         let webhook_buckets = provision::ensure_webhooks(&js, &opts).await?;
         settings.a2a.validate()?;
+        settings.fanout.validate()?;
         let a2a = provision::ensure_a2a(&js, &opts).await?;
         let webhooks = Webhooks::new(
             WebhookDeps {

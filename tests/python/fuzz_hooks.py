@@ -6,7 +6,8 @@ an async command's `callback_url`) is pointed at the test's loopback receiver. T
 public webhook targets, so a fuzzed `http://example.com/` would otherwise be POSTed to.
 
 A body's valid `cluster_id` is sometimes swapped for the test's cluster, so commands and
-sessions reach the real executor instead of all ending as 404s.
+sessions reach the real executor instead of all ending as 404s; likewise the first of a fan-out's
+valid `cluster_ids`.
 """
 
 import os
@@ -37,6 +38,15 @@ def before_call(context, case, kwargs):
     for field in URL_FIELDS:
         if isinstance(body.get(field), str):
             body[field] = RECEIVER
+    ids = body.get("cluster_ids")
+    if (
+        isinstance(ids, list)
+        and ids
+        and CLUSTER not in ids
+        and all(isinstance(c, str) and CLUSTER_ID.match(c) and len(c) <= 100 for c in ids)
+        and zlib.crc32(",".join(ids).encode()) % 2 == 0
+    ):
+        ids[0] = CLUSTER
     cluster = body.get("cluster_id")
     if isinstance(cluster, str) and CLUSTER_ID.match(cluster) and len(cluster) <= 100:
         if zlib.crc32(cluster.encode()) % 2 == 0:

@@ -3,6 +3,7 @@
 //! Each executor runs on its own runtime thread, so a test can stop it gracefully or kill it
 //! (everything it was doing stops at once, its NATS connection drops, nothing is acked).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kubently_gateway::settings::ApiKeySettings;
@@ -26,7 +27,12 @@ pub struct TestApp {
     pub nats: NatsTarget,
     pub gateway: GatewayHandle,
     pub http: reqwest::Client,
+    /// Changes to the test gateway settings, applied to every gateway this app starts.
+    overrides: Option<SettingsOverride>,
 }
+
+/// A change to [`gateway_settings`] for one app's gateways.
+pub type SettingsOverride = Arc<dyn Fn(&mut kubently_gateway::Settings) + Send + Sync>;
 
 /// A gateway on its own runtime thread, like an executor: [`GatewayHandle::stop`] is a graceful
 /// shutdown, [`GatewayHandle::kill`] a crash (every task it runs, webhook deliveries included,
@@ -173,13 +179,24 @@ impl TestApp {
         Self::spawn_in(TestContext::new().await, nats).await
     }
 
+    /// A gateway whose settings `overrides` changes, for a fresh cluster id; no executor yet.
+    pub async fn spawn_with(overrides: SettingsOverride) -> Self {
+        let ctx = TestContext::new().await;
+        let nats = NatsTarget { url: ctx.stack.nats_url.clone(), replicas: 1 };
+        Self::start(ctx, nats, Some(overrides)).await
+    }
+
     async fn spawn_in(ctx: TestContext, nats: NatsTarget) -> Self {
+        Self::start(ctx, nats, None).await
+    }
+
+    async fn start(ctx: TestContext, nats: NatsTarget, overrides: Option<SettingsOverride>) -> Self {
         let prefix = format!("T{}", ctx.id);
         let cluster_id = ctx.unique("c");
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build().expect("http client");
-        let gateway = start_gateway(&ctx, &prefix, &nats).await;
-        Self { ctx, prefix, cluster_id, nats, gateway, http }
+        let gateway = start_gateway(&ctx, &prefix, &nats, overrides.as_ref()).await;
+        Self { ctx, prefix, cluster_id, nats, gateway, http, overrides }
     }
 
     /// A gateway plus one connected executor.
@@ -226,6 +243,26 @@ impl TestApp {
     /// Starts an executor and waits until the gateway sees it connected.
     pub async fn start_executor(&self, id: &str, opts: ExecutorOptions) -> ExecutorHandle {
         let settings = self.executor_settings(id, &opts);
+        self.run_executor(settings).await
+    }
+
+    /// Starts an executor of another cluster of this installation (its own NATS credentials) and
+    /// waits until the gateway sees that cluster connected.
+    pub async fn start_executor_on(
+        &self,
+        cluster_id: &str,
+        id: &str,
+        opts: ExecutorOptions,
+    ) -> ExecutorHandle {
+        let mut settings = self.executor_settings(id, &opts);
+        settings.executor.cluster_id = cluster_id.to_string();
+        settings.nats.credentials_file = Some(self.executor_creds(cluster_id));
+        self.run_executor(settings).await
+    }
+
+    async fn run_executor(&self, settings: kubently_executor::Settings) -> ExecutorHandle {
+        let (id, cluster_id) =
+            (settings.executor.id.clone().unwrap_or_default(), settings.executor.cluster_id.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<std::net::SocketAddr, String>>();
@@ -251,25 +288,24 @@ impl TestApp {
             })
             .expect("executor thread");
         let health = ready_rx.await.expect("executor thread alive").expect("executor builds");
-        let handle = ExecutorHandle {
-            id: id.to_string(),
-            health,
-            stop: Some(stop_tx),
-            kill: Some(kill_tx),
-            thread: Some(thread),
-        };
-        self.wait_connected(true).await;
+        let handle =
+            ExecutorHandle { id, health, stop: Some(stop_tx), kill: Some(kill_tx), thread: Some(thread) };
+        self.wait_cluster_connected(&cluster_id, true).await;
         handle
     }
 
     /// Waits until the gateway's registry shows the cluster (dis)connected.
     pub async fn wait_connected(&self, connected: bool) {
+        self.wait_cluster_connected(&self.cluster_id, connected).await;
+    }
+
+    /// Waits until the gateway's registry shows `cluster_id` (dis)connected.
+    pub async fn wait_cluster_connected(&self, cluster_id: &str, connected: bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while self.gateway.state.registry.is_connected(&self.cluster_id) != connected {
+        while self.gateway.state.registry.is_connected(cluster_id) != connected {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "cluster {} never became connected={connected}",
-                self.cluster_id
+                "cluster {cluster_id} never became connected={connected}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -277,14 +313,14 @@ impl TestApp {
 
     /// Stops the gateway gracefully and starts a new one on the same NATS state.
     pub async fn restart_gateway(&mut self) {
-        let new = start_gateway(&self.ctx, &self.prefix, &self.nats).await;
+        let new = start_gateway(&self.ctx, &self.prefix, &self.nats, self.overrides.as_ref()).await;
         let mut old = std::mem::replace(&mut self.gateway, new);
         old.stop().await;
     }
 
     /// Another gateway replica on the same NATS state (same prefix).
     pub async fn start_replica(&self) -> GatewayHandle {
-        start_gateway(&self.ctx, &self.prefix, &self.nats).await
+        start_gateway(&self.ctx, &self.prefix, &self.nats, self.overrides.as_ref()).await
     }
 
     pub async fn request(
@@ -376,8 +412,16 @@ pub fn gateway_settings(ctx: &TestContext, prefix: &str) -> kubently_gateway::Se
     s
 }
 
-async fn start_gateway(ctx: &TestContext, prefix: &str, nats: &NatsTarget) -> GatewayHandle {
+async fn start_gateway(
+    ctx: &TestContext,
+    prefix: &str,
+    nats: &NatsTarget,
+    overrides: Option<&SettingsOverride>,
+) -> GatewayHandle {
     let mut settings = gateway_settings(ctx, prefix);
+    if let Some(change) = overrides {
+        change(&mut settings);
+    }
     settings.nats.url = nats.url.clone();
     settings.nats.replicas = nats.replicas;
     spawn_gateway(settings).await

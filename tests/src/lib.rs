@@ -10,6 +10,7 @@
 //! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
 //! * [`webhook_receiver`]: a real HTTP webhook receiver and an independent signature check.
 //! * [`service_account`]: a ServiceAccount's token and a kubeconfig that authenticates with it.
+//! * [`oidc_issuer`]: a test OpenID Connect issuer (discovery, JWKS, minted and forged tokens).
 //! * [`python`], [`node`]: external test tools from PyPI and npm, installed on first use.
 //! * [`header_proxy`]: a streaming loopback proxy that adds a header (the API key) for tools that
 //!   cannot send one.
@@ -21,6 +22,7 @@ pub mod header_proxy;
 pub mod kube_cluster;
 pub mod nats_server;
 pub mod node;
+pub mod oidc_issuer;
 pub mod paths;
 pub mod pki;
 // The one module with `unsafe` (the workspace denies it): libc calls for child-process lifetime

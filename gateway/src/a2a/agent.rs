@@ -1,7 +1,10 @@
 //! The A2A agent: a message's text part is a kubectl command (`get pods -n demo-shop`) or a
 //! plain-English health question ("what is wrong in demo-shop?", matched deterministically to
 //! `diagnose`, see [`intent`](super::intent)), or its data part is
-//! `{cluster_id?, command, namespace?, session_id?}`. It runs through the same
+//! `{cluster_id?, command, namespace?, session_id?}`, or `{cluster_ids: [..] | "*", command,
+//! namespace?}` for one command on many clusters (a fan-out, [`crate::app::fanout`]: the
+//! artifact has the summary and each distinct answer as text and the whole outcome as data, and
+//! the task completes whatever each cluster came to). It runs through the same
 //! command path as REST and MCP and streams Task → working → artifact (text + data) →
 //! completed; a command the policy refuses ends REJECTED with the reason, a failed one FAILED.
 
@@ -22,9 +25,11 @@ use tokio_util::sync::CancellationToken;
 use super::intent::{self, Intent};
 use super::push::{INLINE_CONFIG_KEY, PushConfigs};
 use crate::AppState;
+use crate::app::access;
+use crate::app::commands::{self, CommandOutcome};
+use crate::app::fanout::{self, ClusterIds, FanoutOutcome, FanoutRequest};
 use crate::app::headers::{self, AgentHeaders};
 use crate::app::input::{self, CommandRequest, ExecuteInput};
-use crate::app::{access, commands};
 use crate::auth::Caller;
 use crate::error::AppError;
 use kubently_shared::protocol::CommandStatus;
@@ -46,6 +51,8 @@ impl KubentlyAgent {
 
 /// What the message asks for.
 struct Ask {
+    /// A fan-out: the data part's `cluster_ids` (a list, or `"*"`).
+    cluster_ids: Option<ClusterIds>,
     cluster_id: Option<String>,
     session_id: Option<String>,
     command: String,
@@ -61,7 +68,20 @@ fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
             let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
             let command = text("command")
                 .ok_or("the data part needs `command` (kubectl words, e.g. `get pods -n demo`)")?;
+            let cluster_ids = match d.get("cluster_ids") {
+                None => None,
+                Some(ids) => Some(serde_json::from_value::<ClusterIds>(ids.clone()).map_err(|_| {
+                    "`cluster_ids` is a list of cluster ids (e.g. [\"prod\", \"staging\"]) or \"*\" for every cluster"
+                })?),
+            };
+            if cluster_ids.is_some() && (d.contains_key("cluster_id") || d.contains_key("session_id")) {
+                return Err(
+                    "give `cluster_ids` (many clusters) or `cluster_id`/`session_id` (one cluster), not both"
+                        .into(),
+                );
+            }
             return Ok(Ask {
+                cluster_ids,
                 cluster_id: text("cluster_id"),
                 session_id: text("session_id"),
                 command,
@@ -91,7 +111,14 @@ fn ask_of(message: Option<&Message>) -> Result<Ask, String> {
         Intent::Unknown => return Err(intent::help(&text)),
     };
     let namespace = if understood.is_some() { None } else { namespace };
-    Ok(Ask { cluster_id: meta("cluster_id"), session_id: meta("session_id"), command, namespace, understood })
+    Ok(Ask {
+        cluster_ids: None,
+        cluster_id: meta("cluster_id"),
+        session_id: meta("session_id"),
+        command,
+        namespace,
+        understood,
+    })
 }
 
 /// The request's caller (the `/a2a` routes already refused requests without valid credentials;
@@ -231,9 +258,9 @@ async fn run(
 
     let prepared = ask_of(ctx.message.as_ref()).and_then(|ask| {
         let understood = ask.understood.clone();
-        prepare(&state, &caller, &ctx, ask).map(|input| (input, understood)).map_err(|e| e.for_agent())
+        prepare(&state, &caller, &ctx, ask).map(|work| (work, understood)).map_err(|e| e.for_agent())
     });
-    let (input, understood) = match prepared {
+    let (work, understood) = match prepared {
         Ok(prepared) => prepared,
         Err(why) => {
             send(status(&task_id, &context_id, TaskState::Rejected, Some(why))).await;
@@ -244,14 +271,42 @@ async fn run(
     if !send(status(&task_id, &context_id, TaskState::Working, working)).await {
         return;
     }
-    let response = match commands::execute(&state, &caller, input).await {
-        Ok(r) => r,
+    let done = match work {
+        Work::One(input) => commands::execute(&state, &caller, *input).await.map(one_answer),
+        Work::Fanout(headers, req) => fanout::run(&state, &caller, headers, *req).await.map(fanout_answer),
+    };
+    let (artifact, terminal, text) = match done {
+        Ok(done) => done,
         Err(e) => {
             let terminal = if e.is_callers_fault() { TaskState::Rejected } else { TaskState::Failed };
             send(status(&task_id, &context_id, terminal, Some(e.for_agent()))).await;
             return;
         }
     };
+    if !send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
+        task_id: task_id.clone(),
+        context_id: context_id.clone(),
+        artifact,
+        append: None,
+        last_chunk: Some(true),
+        metadata: None,
+    }))
+    .await
+    {
+        return;
+    }
+    send(status(&task_id, &context_id, terminal, text)).await;
+}
+
+/// What a task runs: one command, or one command on many clusters (checked when it runs).
+enum Work {
+    One(Box<ExecuteInput>),
+    Fanout(AgentHeaders, Box<FanoutRequest>),
+}
+
+/// A command's artifact (its output as text, the whole outcome as data) and how the task ends:
+/// completed on success, failed otherwise.
+fn one_answer(response: CommandOutcome) -> (Artifact, TaskState, Option<String>) {
     let output = response.output.clone().unwrap_or_default();
     let data = serde_json::to_value(&response).unwrap_or_default();
     let artifact = Artifact {
@@ -266,18 +321,6 @@ async fn run(
         metadata: None,
         extensions: None,
     };
-    if !send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
-        task_id: task_id.clone(),
-        context_id: context_id.clone(),
-        artifact,
-        append: None,
-        last_chunk: Some(true),
-        metadata: None,
-    }))
-    .await
-    {
-        return;
-    }
     let (terminal, text) = match response.status {
         CommandStatus::Success => (TaskState::Completed, None),
         _ => (
@@ -285,28 +328,55 @@ async fn run(
             Some(
                 response
                     .error
-                    .clone()
                     .unwrap_or_else(|| format!("the command ended with status {}", response.status)),
             ),
         ),
     };
-    send(status(&task_id, &context_id, terminal, text)).await;
+    (artifact, terminal, text)
 }
 
-/// The command, through the same validation and policy as `POST /debug/execute`.
-fn prepare(
-    state: &AppState,
-    caller: &Caller,
-    ctx: &ExecutorContext,
-    ask: Ask,
-) -> Result<ExecuteInput, AppError> {
+/// A fan-out's artifact (the summary and each distinct answer as text, the whole outcome as
+/// data); the task completes with the summary, whatever each cluster came to (partial results
+/// are the normal answer).
+fn fanout_answer(outcome: FanoutOutcome) -> (Artifact, TaskState, Option<String>) {
+    let summary = outcome.summary();
+    let artifact = Artifact {
+        artifact_id: ::a2a::new_artifact_id(),
+        name: Some("kubectl-fanout".into()),
+        description: Some(format!("`{}` on {} clusters", outcome.command, outcome.counts.sent)),
+        parts: vec![
+            Part::text(outcome.text()),
+            Part::data(serde_json::to_value(&outcome).unwrap_or_default()),
+        ],
+        metadata: None,
+        extensions: None,
+    };
+    (artifact, TaskState::Completed, Some(summary))
+}
+
+/// The work, through the same validation and policy as `POST /debug/execute` (a fan-out's is
+/// `POST /debug/execute/fanout`'s, when it runs).
+fn prepare(state: &AppState, caller: &Caller, ctx: &ExecutorContext, ask: Ask) -> Result<Work, AppError> {
     let (command_type, args) = kubently_shared::policy::split_verb(&ask.command)
         .map_err(|e| AppError::field(&["message", "command"], "command", e, Value::Null))?;
+    let headers = headers_of(&ctx.service_params)?;
+    if let Some(cluster_ids) = ask.cluster_ids {
+        let req = FanoutRequest {
+            cluster_ids,
+            correlation_id: Some(ctx.context_id.clone()),
+            command_type,
+            args,
+            extra_args: None,
+            namespace: ask.namespace,
+            timeout_seconds: None,
+            output_budget: None,
+        };
+        return Ok(Work::Fanout(headers, Box::new(req)));
+    }
     let cluster_id = match ask.cluster_id {
         Some(c) => c,
         None => access::only_cluster(state, caller)?,
     };
-    let headers = headers_of(&ctx.service_params)?;
     let req = CommandRequest {
         cluster_id,
         session_id: ask.session_id,
@@ -316,5 +386,5 @@ fn prepare(
         namespace: ask.namespace,
         ..Default::default()
     };
-    input::prepare(state, caller, headers, req)
+    input::prepare(state, caller, headers, req).map(|input| Work::One(Box::new(input)))
 }

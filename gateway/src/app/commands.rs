@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::outcome::{Taken, timeout_reason};
+use crate::outcome::{Taken, TimeoutCause};
 use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
@@ -80,8 +80,23 @@ pub struct OutputInfo {
     pub notices: Vec<String>,
 }
 
+/// A command's outcome and, when this gateway stored its timeout, why nobody answered.
+pub struct Finished {
+    pub outcome: CommandOutcome,
+    pub timeout: Option<TimeoutCause>,
+}
+
 /// Runs `input` for `caller`; timeouts are a normal outcome (`status: "timeout"`), not an error.
 pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> AppResult<CommandOutcome> {
+    Ok(execute_explained(state, caller, input).await?.outcome)
+}
+
+/// [`execute`], saying why when the command timed out (fan-out tells "not connected" apart).
+pub async fn execute_explained(
+    state: &AppState,
+    caller: &Caller,
+    input: ExecuteInput,
+) -> AppResult<Finished> {
     let started = Instant::now();
     let (command, session) = prepare(state, caller, &input).await?;
     let span = command_span(&command);
@@ -91,14 +106,14 @@ pub async fn execute(state: &AppState, caller: &Caller, input: ExecuteInput) -> 
         let keep_alive = sessions::keep_alive(state, session);
         let in_flight = state.metrics.in_flight();
         let (reply, ()) = tokio::join!(publish_and_wait(state, &command), keep_alive);
-        let (result, timed_out_here) = match reply? {
-            Some(result) => (result, false),
+        let (result, timeout) = match reply? {
+            Some(result) => (result, None),
             None => settle_timeout(state, &command, started).await,
         };
         drop(in_flight);
         let outcome = outcome_of(&command, result);
-        finish(state, &command, &input, &outcome, timed_out_here, started);
-        Ok(outcome)
+        finish(state, &command, &input, &outcome, timeout.is_some(), started);
+        Ok(Finished { outcome, timeout })
     }
     .instrument(span)
     .await
@@ -128,6 +143,7 @@ pub async fn execute_async(state: &AppState, caller: &Caller, input: ExecuteInpu
             command_id: command.id,
             cluster_id: command.cluster_id.clone(),
             caller: caller.service.clone(),
+            caller_token: caller.token.clone(),
             verb: command.request.verb().to_string(),
             correlation_id: command.correlation_id.clone(),
             callback: input
@@ -215,13 +231,18 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Opti
 }
 
 /// Nobody answered by the deadline: the timeout is stored as the command's result. Returns the
-/// command's result (the timeout, or an answer stored first) and whether it is this timeout.
-async fn settle_timeout(state: &AppState, command: &Command, started: Instant) -> (CommandResult, bool) {
+/// command's result (the timeout, or an answer stored first) and, when it is this timeout, why.
+async fn settle_timeout(
+    state: &AppState,
+    command: &Command,
+    started: Instant,
+) -> (CommandResult, Option<TimeoutCause>) {
     let waited = (command.deadline - command.issued_at).whole_seconds();
     // Read after the deadline: no claim now means the command never runs.
     let taken = Taken::read(&state.buckets.claims, &command.cluster_id, command.id).await;
+    let cause = TimeoutCause::of(&state.registry, &command.cluster_id, &taken);
     let timeout = CommandResult {
-        error: Some(timeout_reason(&state.registry, &command.cluster_id, waited, &taken)),
+        error: Some(cause.reason(&command.cluster_id, waited)),
         execution_time_ms: started.elapsed().as_millis() as u64,
         ..CommandResult::new(command, CommandStatus::Timeout, "", OffsetDateTime::now_utc())
     };
@@ -231,17 +252,17 @@ async fn settle_timeout(state: &AppState, command: &Command, started: Instant) -
     })
     .await;
     match stored {
-        Ok(Stored::Written) => (timeout, true),
+        Ok(Stored::Written) => (timeout, Some(cause)),
         Ok(Stored::AlreadyFinal(answer)) => {
             tracing::info!(
                 status = answer.status.as_str(),
                 "the executor's answer was stored just before the deadline"
             );
-            (fit_to_budget(command, &answer).0, false)
+            (fit_to_budget(command, &answer).0, None)
         }
         Err(e) => {
             tracing::warn!(error = %e, "the timeout could not be stored; a late answer may still be stored");
-            (timeout, true)
+            (timeout, Some(cause))
         }
     }
 }
@@ -331,7 +352,7 @@ fn finish(
     tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "command finished");
     // The command's one terminal event comes from whoever stored its final result.
     if timed_out_here {
-        let data = json!({"command_id": command.id, "verb": verb, "status": status, "error": outcome.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service});
+        let data = json!({"command_id": command.id, "verb": verb, "status": status, "error": outcome.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service, "caller_token": command.caller.token});
         let event =
             Event::new(EventType::CommandTimeout, &command.cluster_id, data, OffsetDateTime::now_utc());
         state

@@ -62,11 +62,43 @@ pub struct Callback {
     pub generated: bool,
 }
 
+/// A command checked once for many clusters (fan-out): everything of an [`ExecuteInput`] but the
+/// cluster, the session and the output budget.
+pub struct CheckedCommand {
+    pub correlation_id: Option<String>,
+    pub request: KubectlRequest,
+    /// The canonical kubectl words of the request (audit).
+    pub typed: String,
+    pub timeout: Duration,
+}
+
+impl CheckedCommand {
+    /// The command for one cluster, sessionless, with `output_budget` bytes.
+    pub fn on(&self, cluster_id: &str, output_budget: u64) -> ExecuteInput {
+        ExecuteInput {
+            cluster_id: cluster_id.to_string(),
+            session_id: None,
+            correlation_id: self.correlation_id.clone(),
+            request: self.request.clone(),
+            typed: self.typed.clone(),
+            timeout: self.timeout,
+            output_budget: Some(output_budget),
+            callback: None,
+        }
+    }
+}
+
 impl CommandRequest {
     fn validate(&self, max_timeout: u64) -> AppResult<()> {
         let mut errors = Vec::new();
         check_cluster_id(&self.cluster_id, &mut errors);
-        check_correlation_id(self.correlation_id.as_deref(), &mut errors);
+        self.check_fields(max_timeout, &mut errors);
+        finish(errors)
+    }
+
+    /// Every field but `cluster_id` (a fan-out names its clusters otherwise).
+    pub(super) fn check_fields(&self, max_timeout: u64, errors: &mut Vec<FieldError>) {
+        check_correlation_id(self.correlation_id.as_deref(), errors);
         if self.args.len() > MAX_ARGS {
             errors.push(FieldError::new(
                 &["body", "args"],
@@ -104,7 +136,6 @@ impl CommandRequest {
                 json!(t),
             ));
         }
-        finish(errors)
     }
 
     /// The command as the caller typed it (audit of refused commands).
@@ -127,6 +158,29 @@ pub fn prepare(
     req: CommandRequest,
 ) -> AppResult<ExecuteInput> {
     req.validate(state.settings.commands.max_timeout_seconds)?;
+    let checked = check(state, caller, headers, &req, std::slice::from_ref(&req.cluster_id))?;
+    let callback = callback(state, &req)?;
+    Ok(ExecuteInput {
+        cluster_id: req.cluster_id,
+        session_id: req.session_id,
+        correlation_id: checked.correlation_id,
+        request: checked.request,
+        typed: checked.typed,
+        timeout: checked.timeout,
+        output_budget: req.output_budget,
+        callback,
+    })
+}
+
+/// The read-only policy and the headers applied to a validated request; a refusal is audited
+/// once for each of `clusters` (the clusters the command was meant for).
+pub(super) fn check(
+    state: &AppState,
+    caller: &Caller,
+    headers: AgentHeaders,
+    req: &CommandRequest,
+    clusters: &[String],
+) -> AppResult<CheckedCommand> {
     let correlation_id = headers.correlation_id.or(req.correlation_id.clone());
     let extra = req.extra_args.clone().unwrap_or_default();
     let input = CommandInput {
@@ -138,13 +192,15 @@ pub fn prepare(
     let request = match policy::parse(&input, &state.policy) {
         Ok(r) => r,
         Err(e) => {
-            state.audit.record(AuditEntry::rejected(
-                &caller.service,
-                &req.cluster_id,
-                req.typed(),
-                correlation_id,
-                &e.to_string(),
-            ));
+            for cluster_id in clusters {
+                state.audit.record(AuditEntry::rejected(
+                    &caller.wire(),
+                    cluster_id,
+                    req.typed(),
+                    correlation_id.clone(),
+                    &e.to_string(),
+                ));
+            }
             let loc = e.location();
             let mut path = vec!["body".to_string(), loc.field.as_str().to_string()];
             if let Some(i) = loc.index {
@@ -159,21 +215,11 @@ pub fn prepare(
         }
     };
     let typed = policy::to_argv(&request).join(" ");
-    let callback = callback(state, &req)?;
     let timeout = headers
         .request_timeout
         .or(req.timeout_seconds)
         .unwrap_or(state.settings.commands.default_timeout_seconds);
-    Ok(ExecuteInput {
-        cluster_id: req.cluster_id,
-        session_id: req.session_id,
-        correlation_id,
-        request,
-        typed,
-        timeout: Duration::from_secs(timeout),
-        output_budget: req.output_budget,
-        callback,
-    })
+    Ok(CheckedCommand { correlation_id, request, typed, timeout: Duration::from_secs(timeout) })
 }
 
 /// `callback_url` (checked like a subscription's URL) and its secret (given or generated).

@@ -9,6 +9,7 @@
 //! | [`headers`] | the agent-to-agent headers every door honours (`X-Correlation-ID`, …) |
 //! | [`input`] | the door-neutral command request, its validation and the read-only policy |
 //! | [`commands`] | running a command (sync or async) and its outcome |
+//! | [`fanout`] | one read-only command on many clusters: per-cluster results, identical answers grouped, skipped clusters and why |
 //! | [`results`] | reading stored results page by page |
 //! | [`result_search`] | searching a stored result: matching lines with context, or a count |
 //! | [`guidance`] | how to debug with Kubently: the workflow and how to explain a finding (MCP prompts) |
@@ -24,6 +25,7 @@ pub mod access;
 pub mod audit;
 pub mod clusters;
 pub mod commands;
+pub mod fanout;
 pub mod guidance;
 pub mod headers;
 pub mod input;

@@ -117,6 +117,7 @@ mod tests {
                 clusters: vec!["staging".into()],
                 ..Default::default()
             }],
+            ..Default::default()
         })
         .expect("valid key ring")
     }
@@ -135,9 +136,10 @@ mod tests {
 
     #[test]
     fn bad_key_configuration_is_refused_with_the_reason() {
-        let bare = AuthSettings { api_keys: vec!["justakey-0123456789".into()], keys: vec![] };
+        let bare =
+            AuthSettings { api_keys: vec!["justakey-0123456789".into()], keys: vec![], ..Default::default() };
         assert!(matches!(KeyRing::from_settings(&bare), Err(KeyConfigError::Malformed(1))));
-        let short = AuthSettings { api_keys: vec!["svc:short".into()], keys: vec![] };
+        let short = AuthSettings { api_keys: vec!["svc:short".into()], keys: vec![], ..Default::default() };
         assert!(matches!(KeyRing::from_settings(&short), Err(KeyConfigError::TooShort(_))));
         assert!(matches!(KeyRing::from_settings(&AuthSettings::default()), Err(KeyConfigError::Empty)));
         // Ownership is by service name, so two keys may not share one.
@@ -149,6 +151,7 @@ mod tests {
                 clusters: vec!["staging".into()],
                 ..Default::default()
             }],
+            ..Default::default()
         };
         assert!(
             matches!(KeyRing::from_settings(&twice), Err(KeyConfigError::DuplicateService(s)) if s == "ops")
@@ -157,7 +160,11 @@ mod tests {
 
     #[test]
     fn debug_output_never_contains_keys() {
-        let settings = AuthSettings { api_keys: vec!["ops-bot:ops-bot-key-0123456789".into()], keys: vec![] };
+        let settings = AuthSettings {
+            api_keys: vec!["ops-bot:ops-bot-key-0123456789".into()],
+            keys: vec![],
+            ..Default::default()
+        };
         let printed = format!("{settings:?}");
         assert!(printed.contains("ops-bot") && !printed.contains("0123456789"), "{printed}");
     }

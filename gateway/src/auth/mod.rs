@@ -258,7 +258,7 @@ mod tests {
     fn challenges_name_the_metadata_and_never_break_the_header() {
         let c = bearer_challenge("https://k.example.com", Some(("invalid_token", "bad \"quote\"\n")), None);
         assert_eq!(
-            c.to_str().unwrap(),
+            c.to_str().expect("ASCII"),
             "Bearer resource_metadata=\"https://k.example.com/.well-known/oauth-protected-resource\", \
              error=\"invalid_token\", error_description=\"bad quote\""
         );

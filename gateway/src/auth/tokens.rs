@@ -295,7 +295,7 @@ mod tests {
     }
 
     fn claims(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap()
+        value.as_object().cloned().expect("an object")
     }
 
     #[test]
@@ -303,7 +303,7 @@ mod tests {
         let i = issuer();
         let c = i
             .caller(&claims(json!({"sub": "u-1", "email": "alice@example.com", "groups": ["web"], "kubently_clusters": "staging"})))
-            .unwrap();
+            .expect("accepted");
         assert_eq!(c.service, "corp:u-1");
         assert_eq!(c.clusters, vec!["shop".to_string(), "staging".to_string()]);
         assert!(!c.admin);
@@ -311,17 +311,18 @@ mod tests {
             c.kubernetes,
             Some(KubernetesIdentity { user: "alice@example.com".into(), groups: vec!["web".into()] })
         );
-        assert_eq!(c.token.unwrap().issuer, "https://idp.example.com");
-        let sre = i.caller(&claims(json!({"sub": "u-2", "groups": ["sre"]}))).unwrap();
+        assert_eq!(c.token.expect("token identity").issuer, "https://idp.example.com");
+        let sre = i.caller(&claims(json!({"sub": "u-2", "groups": ["sre"]}))).expect("accepted");
         assert!(sre.clusters.is_empty(), "* is every cluster");
         assert_eq!(sre.kubernetes, None, "no username claim: no Kubernetes identity");
-        let admin = i.caller(&claims(json!({"sub": "u-3", "groups": ["kubently-admins"]}))).unwrap();
+        let admin =
+            i.caller(&claims(json!({"sub": "u-3", "groups": ["kubently-admins"]}))).expect("accepted");
         assert!(admin.admin);
     }
 
     #[test]
     fn a_token_granting_no_cluster_is_forbidden_not_everything() {
-        let e = issuer().caller(&claims(json!({"sub": "u-1", "groups": ["nobody"]}))).unwrap_err();
+        let e = issuer().caller(&claims(json!({"sub": "u-1", "groups": ["nobody"]}))).expect_err("refused");
         assert!(matches!(e, TokenError::Forbidden(ref m) if m.contains("corp:u-1")), "{e}");
     }
 
@@ -329,8 +330,9 @@ mod tests {
     fn required_scopes_are_checked() {
         let mut i = issuer();
         i.settings.required_scopes = vec!["kubently".into()];
-        let e =
-            i.caller(&claims(json!({"sub": "u", "groups": ["sre"], "scope": "openid email"}))).unwrap_err();
+        let e = i
+            .caller(&claims(json!({"sub": "u", "groups": ["sre"], "scope": "openid email"})))
+            .expect_err("refused");
         assert!(matches!(e, TokenError::MissingScope(ref s) if s == &["kubently".to_string()]));
         assert!(
             i.caller(&claims(json!({"sub": "u", "groups": ["sre"], "scope": "openid kubently"}))).is_ok()

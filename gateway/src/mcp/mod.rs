@@ -9,6 +9,7 @@
 
 pub mod completion;
 pub mod envelope;
+pub mod fanout;
 pub mod prompts;
 pub mod resources;
 pub mod tools;

@@ -18,8 +18,10 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 
+use super::fanout::{FanoutArgs, FanoutOutput};
 use super::{completion, prompts, resources};
 use crate::AppState;
+use crate::app::fanout::{self, FanoutRequest};
 use crate::app::headers::AgentHeaders;
 use crate::app::input::{self, CommandRequest};
 use crate::app::result_search::SearchRequest;
@@ -272,11 +274,12 @@ pub struct CommandOutput {
 /// instructions say), rather than rmcp's alphabetical one. The first, `list_clusters`, takes no
 /// arguments, so a client that tries the first tool with none (the MCP conformance suite's header
 /// checks do) makes a call that succeeds. A tool missing here comes last.
-pub const TOOL_ORDER: [&str; 10] = [
+pub const TOOL_ORDER: [&str; 11] = [
     "list_clusters",
     "create_debug_session",
     "diagnose",
     "execute_kubectl",
+    "execute_kubectl_fanout",
     "get_command_result",
     "close_session",
     "get_resources",
@@ -286,7 +289,7 @@ pub const TOOL_ORDER: [&str; 10] = [
 ];
 
 /// What `initialize` tells a client about using the server.
-pub const INSTRUCTIONS: &str = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, run diagnose for what is wrong in a namespace and why, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl. Outputs are cut to a budget; page or search them with get_command_result. The prompt debug_workflow gives the whole workflow; the resources kubently://clusters, kubently://clusters/{cluster_id} and kubently://results/{result_id} show clusters and stored results.";
+pub const INSTRUCTIONS: &str = "Read-only Kubernetes debugging. Start with list_clusters, open a session with create_debug_session, run diagnose for what is wrong in a namespace and why, then use get_resources, describe_resource, get_logs, get_events or execute_kubectl; execute_kubectl_fanout runs one command on many clusters at once. Outputs are cut to a budget; page or search them with get_command_result. The prompt debug_workflow gives the whole workflow; the resources kubently://clusters, kubently://clusters/{cluster_id} and kubently://results/{result_id} show clusters and stored results.";
 
 /// Kubently's MCP server.
 #[derive(Clone)]
@@ -380,6 +383,39 @@ impl KubentlyMcp {
         let (command_type, rest) = kubently_shared::policy::split_verb(&args.command)
             .map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
         self.run(&parts, command_type, rest, args.namespace, args.target).await
+    }
+
+    /// Runs one read-only kubectl command on many clusters at once (`cluster_ids`, or `"*"` for
+    /// every cluster this key may use): each cluster's result, identical outputs grouped (read
+    /// each distinct answer once), and which clusters were skipped and why. Some clusters failing
+    /// or being skipped is a normal answer, not an error.
+    #[tool(annotations(
+        title = "Run kubectl on many clusters (read-only)",
+        read_only_hint = true,
+        open_world_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true
+    ))]
+    async fn execute_kubectl_fanout(
+        &self,
+        Parameters(args): Parameters<FanoutArgs>,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<FanoutOutput>, ToolFailure> {
+        let caller = caller(&parts)?;
+        let headers = agent_headers(&parts)?;
+        let (command_type, rest) = kubently_shared::policy::split_verb(&args.command)
+            .map_err(|e| ToolFailure::Tool(format!("command: {e}")))?;
+        let req = FanoutRequest {
+            cluster_ids: args.cluster_ids.into(),
+            correlation_id: None,
+            command_type,
+            args: rest,
+            extra_args: None,
+            namespace: args.namespace,
+            timeout_seconds: args.timeout,
+            output_budget: args.output_budget,
+        };
+        Ok(Json(fanout::run(&self.state, &caller, headers, req).await?.into()))
     }
 
     /// What is wrong in a namespace (or all, or one workload) and why, in one call: deterministic

@@ -1,4 +1,5 @@
-//! `POST /debug/execute`, `POST /debug/execute/async`, `GET /debug/result/{command_id}`.
+//! `POST /debug/execute`, `POST /debug/execute/async`, `POST /debug/execute/fanout`,
+//! `GET /debug/result/{command_id}`.
 
 use std::sync::Arc;
 
@@ -8,10 +9,11 @@ use axum::http::StatusCode;
 use kubently_shared::protocol::CommandStatus;
 use serde::Deserialize;
 
-use super::models::{AsyncAccepted, ExecuteRequest};
+use super::models::{AsyncAccepted, ExecuteRequest, FanoutExecuteRequest};
 use super::{Body, PathParam, QueryOf};
 use crate::AppState;
 use crate::app::commands::{self, CommandOutcome};
+use crate::app::fanout::{self, FanoutOutcome};
 use crate::app::headers::AgentHeaders;
 use crate::app::result_search::SearchRequest;
 use crate::app::{input, results};
@@ -49,6 +51,28 @@ pub async fn execute(
         ));
     }
     Ok(Json(commands::execute(&state, &caller, input).await?))
+}
+
+/// Runs one read-only command on many clusters (`cluster_ids`, or `"*"` for every cluster the key
+/// may use) and answers with each cluster's result, the clusters with identical answers grouped,
+/// and the clusters skipped with why (not permitted, unknown, not connected). Partial results
+/// are a normal 200: only a request that is wrong in itself is an error.
+#[utoipa::path(post, path = "/debug/execute/fanout", tag = "commands", request_body = FanoutExecuteRequest,
+    params(
+        ("X-Correlation-ID" = Option<String>, Header, description = "Overrides the body's correlation_id; every cluster's audit record carries it", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Service-Identity" = Option<String>, Header, description = "Overrides the body's service_identity", pattern = r"^[ -~]*$", max_length = 256),
+        ("X-Request-Timeout" = Option<u64>, Header, description = "Seconds, 1–60; each cluster's deadline; overrides timeout_seconds", minimum = 1, maximum = 60)),
+    responses((status = 200, body = FanoutOutcome),
+        (status = 422, description = "refused by the read-only policy, or invalid (empty, duplicate or too many cluster_ids)", body = super::models::ValidationErrorBody)),
+    security(("api_key" = [])))]
+pub async fn execute_fanout(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: AgentHeaders,
+    body: Body<FanoutExecuteRequest>,
+) -> AppResult<Json<FanoutOutcome>> {
+    let Json(req) = body?;
+    Ok(Json(fanout::run(&state, &caller, headers, req.into()).await?))
 }
 
 /// Queues one read-only command and returns at once (202); the result is read later from

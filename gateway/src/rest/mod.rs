@@ -33,13 +33,15 @@ use crate::error::AppError;
 #[openapi(
     info(title = "Kubently API", description = "Read-only Kubernetes debugging for AI agents: sessions, commands, clusters, webhooks, audit."),
     paths(
-        sessions::create, sessions::get, sessions::delete, commands::execute, commands::execute_async, commands::result,
+        sessions::create, sessions::get, sessions::delete, commands::execute, commands::execute_async, commands::execute_fanout, commands::result,
         clusters::list, clusters::detail, clusters::status, clusters::agents, clusters::agent_status,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::redeliver,
         audit::audit, health::healthz, health::health, health::readyz, health::metrics,
     ),
-    components(schemas(health::HealthReport, models::ErrorBody, models::ValidationErrorBody, models::FieldErrorBody, models::CreateSessionRequest, models::ExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
+    components(schemas(health::HealthReport, models::ErrorBody, models::ValidationErrorBody, models::FieldErrorBody, models::CreateSessionRequest, models::ExecuteRequest, models::FanoutExecuteRequest, models::AsyncAccepted, models::CreateSubscription,
         crate::app::sessions::SessionView, crate::app::commands::CommandOutcome, crate::app::commands::OutputInfo, crate::outcome::ResultPage,
+        crate::app::fanout::FanoutOutcome, crate::app::fanout::ClusterResult, crate::app::fanout::OutputGroup, crate::app::fanout::SkippedCluster,
+        crate::app::fanout::FanoutCounts, crate::app::fanout::ClusterOutcome, crate::app::fanout::SkipReason,
         kubently_shared::protocol::CommandStatus, crate::session_store::SessionStatus, crate::audit::AuditEntry, crate::app::audit::AuditPage,
         crate::app::clusters::ClusterList, crate::app::clusters::ClusterDetail, crate::app::clusters::ClusterStatus, crate::app::clusters::AgentList,
         crate::app::subscriptions::SubscriptionView, crate::app::subscriptions::SubscriptionList, crate::app::subscriptions::AttemptView,
@@ -170,6 +172,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/debug/session/{session_id}", get(sessions::get).delete(sessions::delete))
         .route("/debug/execute", post(commands::execute))
         .route("/debug/execute/async", post(commands::execute_async))
+        .route("/debug/execute/fanout", post(commands::execute_fanout))
         .route("/debug/result/{command_id}", get(commands::result))
         .route("/debug/clusters", get(clusters::list))
         .route("/debug/clusters/{cluster_id}", get(clusters::detail))
@@ -267,6 +270,18 @@ mod tests {
         assert_eq!(execute["output_budget"]["minimum"], 1024);
         assert_eq!(execute["output_budget"]["maximum"], 1_048_576);
         assert_eq!(execute["correlation_id"]["maxLength"], 256);
+        let fanout = &schemas["FanoutExecuteRequest"]["properties"];
+        assert_eq!(fanout["cluster_ids"]["$ref"], "#/components/schemas/ClusterIds");
+        let ids = &schemas["ClusterIds"]["oneOf"];
+        assert_eq!(ids[0]["enum"], json!(["*"]), "{fanout}");
+        assert_eq!((&ids[1]["minItems"], &ids[1]["maxItems"]), (&json!(1), &json!(1000)), "{fanout}");
+        assert_eq!(ids[1]["items"]["maxLength"], 100);
+        assert_eq!(fanout["output_budget"]["maximum"], 1_048_576);
+        assert!(
+            schemas["FanoutExecuteRequest"]["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("cluster_ids")))
+        );
         assert_eq!(schemas["FieldError"]["required"], json!(["type", "loc", "msg"]));
         for (path, query) in [
             ("/audit", &["event_type", "cluster_id", "session_id", "since", "until", "limit", "cursor"][..]),

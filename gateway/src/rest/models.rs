@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::app::fanout::{ClusterIds, FanoutRequest};
 use crate::app::input::CommandRequest;
 use crate::app::sessions::{SessionRequest, TTL_DEFAULT};
 use crate::app::subscriptions::NewSubscription;
@@ -118,6 +119,88 @@ impl From<ExecuteRequest> for CommandRequest {
             callback_url: r.callback_url,
             callback_secret: r.callback_secret,
         }
+    }
+}
+
+/// `POST /debug/execute/fanout`: one command on many clusters.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FanoutExecuteRequest {
+    /// Distinct cluster ids (1 to `fanout.max_clusters`, 1000 unless configured), or `"*"` for
+    /// every cluster the key may use.
+    #[schema(value_type = ClusterIdsSchema)]
+    pub cluster_ids: ClusterIds,
+    /// At most 256 printable ASCII characters. Overridden by `X-Correlation-ID`; the fan-out's id
+    /// when neither is given. Every cluster's audit record and events carry it.
+    #[serde(default)]
+    #[schema(pattern = r"^[ -~]*$", max_length = 256)]
+    pub correlation_id: Option<String>,
+    /// As for `POST /debug/execute`.
+    #[serde(default = "default_command_type")]
+    #[schema(example = "get")]
+    pub command_type: String,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Each cluster's deadline in seconds, counted from when its command is sent (1 to
+    /// `commands.max_timeout_seconds`); `X-Request-Timeout` (1–60) takes precedence.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub extra_args: Option<Vec<String>>,
+    /// Bytes for all the clusters' outputs together (1 KiB–1 MiB; default 16 KiB), shared equally
+    /// among the clusters the command is sent to, at least 1 KiB each.
+    #[serde(default)]
+    #[schema(minimum = 1024, maximum = 1048576)]
+    pub output_budget: Option<u64>,
+}
+
+impl From<FanoutExecuteRequest> for FanoutRequest {
+    fn from(r: FanoutExecuteRequest) -> Self {
+        Self {
+            cluster_ids: r.cluster_ids,
+            correlation_id: r.correlation_id,
+            command_type: r.command_type,
+            args: r.args,
+            extra_args: r.extra_args,
+            namespace: r.namespace,
+            timeout_seconds: r.timeout_seconds,
+            output_budget: r.output_budget,
+        }
+    }
+}
+
+/// The schema of `cluster_ids`: a list of cluster ids, or `"*"`.
+pub struct ClusterIdsSchema;
+
+impl utoipa::PartialSchema for ClusterIdsSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let every = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([crate::app::fanout::EVERY_CLUSTER]))
+            .description(Some("every cluster the key may use"));
+        let id = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))
+            .min_length(Some(1))
+            .max_length(Some(100));
+        let list = ArrayBuilder::new()
+            .items(id)
+            .min_items(Some(1))
+            .max_items(Some(crate::settings::FanoutSettings::default().max_clusters))
+            .unique_items(true);
+        OneOfBuilder::new().item(every).item(list).into()
+    }
+}
+
+impl ToSchema for ClusterIdsSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ClusterIds".into()
     }
 }
 

@@ -46,6 +46,9 @@ pub struct CallbackJob {
     pub cluster_id: String,
     /// For the timeout event.
     pub caller: String,
+    /// The bearer-token caller's issuer and subject, for the timeout event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_token: Option<kubently_shared::protocol::TokenIdentity>,
     pub verb: String,
     pub correlation_id: Option<String>,
     /// Where to post the result; `None`: only the timeout event.
@@ -192,7 +195,7 @@ impl Webhooks {
         let event_type = EventType::for_status(page.status).unwrap_or(EventType::CommandTimeout);
         // The command's one terminal event comes from whoever stored its final result.
         if timed_out_here {
-            let data = json!({"command_id": job.command_id, "verb": job.verb, "status": page.status, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller});
+            let data = json!({"command_id": job.command_id, "verb": job.verb, "status": page.status, "error": page.error, "correlation_id": job.correlation_id, "caller": job.caller, "caller_token": job.caller_token});
             let event =
                 Event::new(EventType::CommandTimeout, &job.cluster_id, data, OffsetDateTime::now_utc())
                     .by(&job.caller);

@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 use crate::mcp_raw::{MODERN, Raw};
 use crate::support::assert_no_secrets;
 
-const TOOLS: [&str; 10] = [
+const TOOLS: [&str; 11] = [
     "list_clusters",
     "create_debug_session",
     "diagnose",
     "close_session",
     "execute_kubectl",
+    "execute_kubectl_fanout",
     "get_command_result",
     "get_resources",
     "describe_resource",
