@@ -5,6 +5,8 @@
 //! kubently-admin add-cluster    --dir D --cluster C [--format secret|creds] [--namespace N] [--prefix P]
 //! kubently-admin revoke-cluster --dir D --cluster C --nats-url U
 //! kubently-admin signing-key    --out F
+//! kubently-admin impersonation-rbac --user U [--user U]... [--group G]... [--user-prefix P] [--group-prefix P]
+//!                                   [--namespace NS] [--service-account SA] [--name N]
 //! ```
 
 use std::collections::HashMap;
@@ -15,6 +17,7 @@ use base64::Engine;
 use kubently_shared::names::Names;
 use kubently_shared::signing::{CommandSigner, generate_seed};
 
+use crate::impersonation::RbacSpec;
 use crate::tls::BusTls;
 use crate::trust::Trust;
 use crate::write_private;
@@ -35,7 +38,13 @@ const USAGE: &str = "usage:
                                 server.crt, server.key, ca.crt; gateway: gateway.creds, ca.crt, signing.key)
   kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL [--keep-newest N]
                                 revoke the cluster's credentials (all but the N issued last: rotation)
-  kubently-admin signing-key    --out FILE";
+  kubently-admin signing-key    --out FILE
+  kubently-admin impersonation-rbac --user USER [--user USER]... [--group GROUP]...
+                                [--user-prefix kubently:] [--group-prefix kubently:]
+                                [--namespace kubently] [--service-account kubently-executor]
+                                [--name kubently-executor-impersonate]
+                                print the ClusterRole (+ binding to the executor's ServiceAccount) that lets
+                                an executor with [impersonation] enabled run commands as these callers";
 
 /// Runs `kubently-admin` with `args` (without the program name).
 pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
@@ -107,6 +116,21 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let out = flags.path("out")?;
             write_private(&out, &generate_seed())?;
             println!("{}", CommandSigner::from_file(&out)?.public_key());
+        }
+        "impersonation-rbac" => {
+            let defaults = RbacSpec::default();
+            let or = |flag: &str, default: &str| flags.get(flag).unwrap_or(default).to_string();
+            let spec = RbacSpec {
+                user_prefix: or("user-prefix", &defaults.user_prefix),
+                // Each defaults to the executor's default, as the executor's settings do.
+                group_prefix: or("group-prefix", &defaults.group_prefix),
+                users: flags.all("user").into_iter().map(String::from).collect(),
+                groups: flags.all("group").into_iter().map(String::from).collect(),
+                namespace: or("namespace", &defaults.namespace),
+                service_account: or("service-account", &defaults.service_account),
+                name: or("name", &defaults.name),
+            };
+            print!("{}", spec.manifests()?);
         }
         other => bail!("unknown command {other:?}\n{USAGE}"),
     }

@@ -1,8 +1,10 @@
 //! Administration of Kubently's bus: the NATS chain of trust ([`trust`]), least-privilege
-//! permissions per identity ([`permissions`]), NATS JWTs ([`jwt`]), the bus's TLS ([`tls`]), and the
-//! `kubently-admin` commands built on them ([`cli`]).
+//! permissions per identity ([`permissions`]), NATS JWTs ([`jwt`]), the bus's TLS ([`tls`]), the
+//! executor's impersonation RBAC ([`impersonation`]), and the `kubently-admin` commands built on
+//! them ([`cli`]).
 
 pub mod cli;
+pub mod impersonation;
 pub mod jwt;
 pub mod permissions;
 pub mod tls;

@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod health;
+pub mod impersonation;
 pub mod mode;
 pub mod presence;
 pub mod privileges;
@@ -71,6 +72,14 @@ fn write_identity_message(dangerous: &[String]) -> String {
     for d in dangerous {
         out.push_str("\n  - ");
         out.push_str(d);
+    }
+    if dangerous.iter().any(|d| d.starts_with("impersonate on ")) {
+        out.push_str(
+            "\nIf this executor is meant to run commands as their callers, set impersonation.enabled = true \
+             (KUBENTLY__IMPERSONATION__ENABLED=true) and grant impersonation only as \
+             `kubently-admin impersonation-rbac` prints it: named users and groups with the prefix, and the \
+             kubently command and session id extras.",
+        );
     }
     out.push_str(
         "\nFix: run the executor as a ServiceAccount bound only to the read-only ClusterRole of \

@@ -15,6 +15,15 @@
 //! `impersonate`, `escalate`, `bind`, `approve` and `sign`; `*` is all of them. RBAC matching
 //! follows the API server's: `*` matches any verb, group or resource (subresources included),
 //! `*/sub` any resource's subresource.
+//!
+//! One exception, on a cluster that runs commands as their caller (`[impersonation]` enabled):
+//! `impersonate` is accepted exactly in the form that needs, and nothing wider
+//! ([`permitted_impersonation`]): on `users` and `groups` of the core group restricted by
+//! `resourceNames` that all carry the cluster's user or group prefix, and on
+//! `userextras/kubently-command-id` and `userextras/kubently-session-id` of
+//! `authentication.k8s.io`. Impersonating any user (no `resourceNames`), a name without the
+//! prefix, service accounts, UIDs or other extras stays dangerous; so does any `impersonate` with
+//! impersonation disabled.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,7 +34,10 @@ use k8s_openapi::api::authorization::v1::{
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, PostParams};
+use kubently_shared::impersonation::{EXTRA_KEYS, EXTRAS_API_GROUP, EXTRAS_RESOURCE};
 use kubently_shared::protocol::AccessReport;
+
+use crate::impersonation::Impersonation;
 
 /// Reviews at once.
 const CONCURRENCY: usize = 8;
@@ -99,10 +111,12 @@ pub struct PrivilegeReview {
 }
 
 /// Asks the API server what `client`'s identity may do. `extra_namespaces` are reviewed even
-/// when the identity may not list namespaces.
+/// when the identity may not list namespaces. With `impersonation`, the impersonation it needs
+/// is not dangerous.
 pub async fn review(
     client: &kube::Client,
     extra_namespaces: &[String],
+    impersonation: Option<&Impersonation>,
 ) -> Result<PrivilegeReview, kube::Error> {
     if access_allowed(client, ("*", "*", "*", "")).await? {
         let everywhere = vec!["*".to_string()];
@@ -147,7 +161,7 @@ pub async fn review(
     let mut found: BTreeMap<(String, &str), BTreeSet<String>> = BTreeMap::new();
     for (ns, review) in &reviews {
         for rule in &review.rules {
-            for finding in dangers(rule) {
+            for finding in dangers(rule, impersonation) {
                 found.entry(finding).or_default().insert(ns.clone());
             }
         }
@@ -314,8 +328,38 @@ fn describe_rule(verbs: &[&str], resources: &[String], rule: &ResourceRule) -> S
     out
 }
 
+/// Whether `rule` grants only the impersonation a cluster that runs commands as their caller
+/// needs: `users`/`groups` (core group) named by `resourceNames` that all carry the cluster's
+/// prefix for that resource (and a name after it), or the command and session id extras
+/// (`authentication.k8s.io`, `userextras/<key>`). Other verbs of the rule are judged apart.
+fn permitted_impersonation(rule: &ResourceRule, impersonation: &Impersonation) -> bool {
+    let groups: Vec<&str> = rule.api_groups.iter().flatten().map(String::as_str).collect();
+    let resources: Vec<&str> = rule.resources.iter().flatten().map(String::as_str).collect();
+    let names: &[String] = rule.resource_names.as_deref().unwrap_or_default();
+    let named_with = |prefix: &str| names.iter().all(|n| n.len() > prefix.len() && n.starts_with(prefix));
+    match groups.as_slice() {
+        [""] => {
+            !names.is_empty()
+                && !resources.is_empty()
+                && resources.iter().all(|r| match *r {
+                    "users" => named_with(impersonation.user_prefix()),
+                    "groups" => named_with(impersonation.group_prefix()),
+                    _ => false,
+                })
+        }
+        [group] if *group == EXTRAS_API_GROUP => {
+            !resources.is_empty()
+                && resources.iter().all(|r| {
+                    r.split_once('/')
+                        .is_some_and(|(res, key)| res == EXTRAS_RESOURCE && EXTRA_KEYS.contains(&key))
+                })
+        }
+        _ => false,
+    }
+}
+
 /// The dangerous permissions one rule grants, one per kind of danger: (permission, what it allows).
-fn dangers(rule: &ResourceRule) -> Vec<(String, &'static str)> {
+fn dangers(rule: &ResourceRule, impersonation: Option<&Impersonation>) -> Vec<(String, &'static str)> {
     let resources: Vec<String> = rule.resources.clone().unwrap_or_default();
     if resources.is_empty() {
         return Vec::new();
@@ -354,7 +398,11 @@ fn dangers(rule: &ResourceRule) -> Vec<(String, &'static str)> {
             ));
         }
     }
+    let impersonation_permitted = impersonation.is_some_and(|i| permitted_impersonation(rule, i));
     for (verb, why) in ESCALATING_VERBS {
+        if verb == "impersonate" && impersonation_permitted {
+            continue;
+        }
         if has(&rule.verbs, verb) {
             out.push((describe_rule(&[verb], &resources, rule), why));
         }
@@ -379,48 +427,143 @@ mod tests {
     #[test]
     fn read_rules_and_self_reviews_are_harmless() {
         assert!(
-            dangers(&rule(&["get", "list", "watch"], &["", "apps"], &["pods", "pods/log", "deployments"]))
-                .is_empty()
-        );
-        assert!(
-            dangers(&rule(
-                &["create"],
-                &["authorization.k8s.io"],
-                &["selfsubjectaccessreviews", "selfsubjectrulesreviews"]
-            ))
+            dangers(
+                &rule(&["get", "list", "watch"], &["", "apps"], &["pods", "pods/log", "deployments"]),
+                None
+            )
             .is_empty()
         );
-        assert!(dangers(&rule(&["get"], &["metrics.k8s.io"], &["pods", "nodes"])).is_empty());
+        assert!(
+            dangers(
+                &rule(
+                    &["create"],
+                    &["authorization.k8s.io"],
+                    &["selfsubjectaccessreviews", "selfsubjectrulesreviews"]
+                ),
+                None
+            )
+            .is_empty()
+        );
+        assert!(dangers(&rule(&["get"], &["metrics.k8s.io"], &["pods", "nodes"]), None).is_empty());
     }
 
     #[test]
     fn writes_exec_and_escalation_are_named() {
-        let delete = dangers(&rule(&["get", "delete"], &[""], &["pods"]));
+        let delete = dangers(&rule(&["get", "delete"], &[""], &["pods"]), None);
         assert_eq!(
             delete,
             vec![("delete on pods (API group \"\" (core))".to_string(), "changes the cluster")]
         );
-        let review_writes =
-            dangers(&rule(&["create", "delete"], &["authorization.k8s.io"], &["selfsubjectrulesreviews"]));
+        let review_writes = dangers(
+            &rule(&["create", "delete"], &["authorization.k8s.io"], &["selfsubjectrulesreviews"]),
+            None,
+        );
         assert_eq!(review_writes.len(), 1, "only a lone create of a self-review is harmless");
-        let exec = dangers(&rule(&["create"], &[""], &["pods/exec"]));
+        let exec = dangers(&rule(&["create"], &[""], &["pods/exec"]), None);
         assert!(exec.iter().any(|d| d.1.contains("opens exec")), "{exec:?}");
-        let websocket_exec = dangers(&rule(&["get"], &["*"], &["*"]));
+        let websocket_exec = dangers(&rule(&["get"], &["*"], &["*"]), None);
         assert_eq!(websocket_exec.len(), 1);
         assert!(
             websocket_exec[0].0.starts_with("get on pods/exec, pods/attach, pods/portforward"),
             "{websocket_exec:?}"
         );
-        let any_exec = dangers(&rule(&["get"], &[""], &["*/exec"]));
+        let any_exec = dangers(&rule(&["get"], &[""], &["*/exec"]), None);
         assert!(any_exec[0].0.starts_with("get on pods/exec "), "{any_exec:?}");
         for verb in ["impersonate", "escalate", "bind", "approve", "sign"] {
-            let d = dangers(&rule(&[verb], &["*"], &["*"]));
+            let d = dangers(&rule(&[verb], &["*"], &["*"]), None);
             assert_eq!(d.len(), 1, "{verb}: {d:?}");
             assert!(d[0].0.starts_with(&format!("{verb} on *")), "{d:?}");
         }
-        let star = dangers(&rule(&["*"], &["*"], &["*"]));
+        let star = dangers(&rule(&["*"], &["*"], &["*"]), None);
         assert_eq!(star[0].0, "* on * (API group *)", "{star:?}");
         assert!(star[0].1.starts_with("every verb"), "{star:?}");
+    }
+
+    fn impersonating(user_prefix: &str, group_prefix: &str) -> Impersonation {
+        let settings = crate::settings::ImpersonationSettings {
+            enabled: true,
+            user_prefix: user_prefix.into(),
+            group_prefix: group_prefix.into(),
+        };
+        Impersonation::from_settings(&settings, "c").ok().flatten().expect("valid prefixes")
+    }
+
+    fn named(mut rule: ResourceRule, names: &[&str]) -> ResourceRule {
+        rule.resource_names = Some(names.iter().map(|n| n.to_string()).collect());
+        rule
+    }
+
+    #[test]
+    fn the_impersonation_a_caller_cluster_needs_is_accepted_exactly() {
+        let same = impersonating("kubently:", "kubently:");
+        let split = impersonating("kubently:", "kubently-group:");
+        let extras = rule(
+            &["impersonate"],
+            &["authentication.k8s.io"],
+            &["userextras/kubently-command-id", "userextras/kubently-session-id"],
+        );
+        let accepted = [
+            (&same, named(rule(&["impersonate"], &[""], &["users"]), &["kubently:alice", "kubently:bob"])),
+            (
+                &same,
+                named(
+                    rule(&["impersonate"], &[""], &["users", "groups"]),
+                    &["kubently:alice", "kubently:sre"],
+                ),
+            ),
+            (&split, named(rule(&["impersonate"], &[""], &["groups"]), &["kubently-group:sre"])),
+            (&same, extras.clone()),
+            (&same, named(extras.clone(), &["0198c0de-0000-7000-8000-000000000000"])),
+        ];
+        for (on, r) in &accepted {
+            assert_eq!(dangers(r, Some(on)), vec![], "{r:?}");
+        }
+        // Users and groups in one rule: every name must carry both prefixes.
+        let mixed = named(rule(&["impersonate"], &[""], &["users", "groups"]), &["kubently:alice"]);
+        assert_eq!(dangers(&mixed, Some(&split)).len(), 1, "kubently:alice is no group name here");
+        // With impersonation off, every impersonate stays refused.
+        for (_, r) in &accepted {
+            let d = dangers(r, None);
+            assert_eq!(d.len(), 1, "{r:?}: {d:?}");
+            assert!(d[0].0.starts_with("impersonate on "), "{d:?}");
+            assert_eq!(d[0].1, "acts as another user, group or service account");
+        }
+    }
+
+    #[test]
+    fn unrestricted_impersonation_stays_refused() {
+        let on = impersonating("kubently:", "kubently:");
+        let on = Some(&on);
+        let refused = [
+            // Any user or group at all.
+            rule(&["impersonate"], &[""], &["users"]),
+            rule(&["impersonate"], &[""], &["users", "groups"]),
+            named(rule(&["impersonate"], &[""], &["users"]), &[]),
+            // Names without the prefix, or the bare prefix.
+            named(rule(&["impersonate"], &[""], &["users"]), &["kubently:alice", "admin"]),
+            named(rule(&["impersonate"], &[""], &["groups"]), &["system:masters"]),
+            named(rule(&["impersonate"], &[""], &["users"]), &["kubently:"]),
+            // Wider resources and groups.
+            named(rule(&["impersonate"], &[""], &["*"]), &["kubently:alice"]),
+            named(rule(&["impersonate"], &["*"], &["users"]), &["kubently:alice"]),
+            named(rule(&["impersonate"], &["", "authentication.k8s.io"], &["users"]), &["kubently:alice"]),
+            named(rule(&["impersonate"], &[""], &["users", "serviceaccounts"]), &["kubently:alice"]),
+            named(rule(&["impersonate"], &[""], &["serviceaccounts"]), &["kubently:alice"]),
+            rule(&["impersonate"], &["authentication.k8s.io"], &["uids"]),
+            rule(&["impersonate"], &["authentication.k8s.io"], &["userextras/scopes"]),
+            rule(&["impersonate"], &["authentication.k8s.io"], &["userextras/*"]),
+            rule(&["impersonate"], &["authentication.k8s.io"], &["*"]),
+            rule(&["impersonate"], &["authentication.k8s.io"], &["users"]),
+            // Every verb is more than impersonation.
+            named(rule(&["*"], &[""], &["users"]), &["kubently:alice"]),
+        ];
+        for r in &refused {
+            let d = dangers(r, on);
+            assert!(!d.is_empty(), "{r:?} must be dangerous");
+        }
+        // A permitted rule that also writes is still refused for the write.
+        let writes = named(rule(&["impersonate", "delete"], &[""], &["users"]), &["kubently:alice"]);
+        assert_eq!(dangers(&writes, on).iter().map(|d| d.1).collect::<Vec<_>>(), ["changes the cluster"]);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Settings {
     pub policy: PolicyConfig,
     /// Whose command signatures this executor accepts.
     pub signing: kubently_shared::signing::VerifierSettings,
+    /// Whether commands run as their caller (Kubernetes impersonation) on this cluster.
+    pub impersonation: ImpersonationSettings,
 }
 
 /// The health endpoints' port unless `executor.health_port` says otherwise.
@@ -87,5 +89,28 @@ pub struct KubeSettings {
 impl Default for KubeSettings {
     fn default() -> Self {
         Self { kubeconfig: None, context: None, default_namespace: "default".into() }
+    }
+}
+
+/// Running every command as its caller: each Kubernetes API request a command makes carries
+/// `Impersonate-User: <user_prefix><user>`, one `Impersonate-Group: <group_prefix><group>` per
+/// group, and the command and session ids as `Impersonate-Extra-kubently-command-id` /
+/// `-session-id`, so the API server applies the caller's RBAC and its audit log names the caller.
+/// A command whose caller has no Kubernetes identity is refused, never run as the executor.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImpersonationSettings {
+    pub enabled: bool,
+    /// Put before every caller's user name; not empty and not `system:` (the executor's
+    /// ClusterRole may impersonate only users named with it).
+    pub user_prefix: String,
+    /// Put before every caller's group name; the same rules.
+    pub group_prefix: String,
+}
+
+impl Default for ImpersonationSettings {
+    fn default() -> Self {
+        use kubently_shared::impersonation::DEFAULT_PREFIX;
+        Self { enabled: false, user_prefix: DEFAULT_PREFIX.into(), group_prefix: DEFAULT_PREFIX.into() }
     }
 }

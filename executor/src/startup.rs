@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
@@ -20,6 +21,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::engine::Engine;
 use crate::health::{self, HealthServer, HealthState};
+use crate::impersonation::{Impersonation, RequireCaller};
 use crate::presence::Presence;
 use crate::worker::Worker;
 use crate::{Error, Result, Settings, mode, privileges, pull};
@@ -29,6 +31,8 @@ const KUBE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct Application {
     settings: Settings,
+    /// The executor's own client (readiness): never impersonates, never carries a command.
+    own_kube: kube::Client,
     worker: Arc<Worker>,
     consumer: PullConsumer,
     presence: Presence,
@@ -49,8 +53,17 @@ impl Application {
         let health_server =
             health::serve(&settings.executor.health_host, settings.executor.health_port, health.clone())
                 .await?;
-        let (kube, server_url) = kube_client(&settings).await?;
-        let access = check_privileges(&kube, &settings).await?;
+        let impersonation = Impersonation::from_settings(&settings.impersonation, &cluster_id)?;
+        let config = kube_config(&settings).await?;
+        let server_url = config.cluster_url.to_string();
+        let own_kube = kube::Client::try_from(config.clone())?;
+        // Commands' requests: on an impersonating cluster each must carry its caller (see
+        // `impersonation`); the executor's own requests use `own_kube`.
+        let commands_kube = match &impersonation {
+            Some(_) => ClientBuilder::try_from(config)?.with_layer(&RequireCaller).build(),
+            None => own_kube.clone(),
+        };
+        let access = check_privileges(&own_kube, &settings, impersonation.as_ref()).await?;
         let executor_id = settings.executor.id.clone().unwrap_or_else(default_executor_id);
         let opts = settings.nats.provision_options();
         let names = opts.names()?;
@@ -67,8 +80,9 @@ impl Application {
         let consumer = bind_consumer(&nats, &js, &names, &cluster_id, &opts).await?;
         health.set_consumer(Ok(()));
 
-        let engine = Engine::new(kube).with_policy(settings.policy.clone()).with_server_url(server_url);
-        let kubernetes_version = match engine.client().apiserver_version().await {
+        let engine =
+            Engine::new(commands_kube).with_policy(settings.policy.clone()).with_server_url(server_url);
+        let kubernetes_version = match own_kube.apiserver_version().await {
             Ok(v) => {
                 health.set_kube_api(Ok(()));
                 Some(v.git_version)
@@ -116,8 +130,9 @@ impl Application {
             default_namespace: settings.kube.default_namespace.clone(),
             ack_wait: opts.ack_wait,
             verifier,
+            impersonation,
         });
-        Ok(Self { settings, worker, consumer, presence, health, health_server })
+        Ok(Self { settings, own_kube, worker, consumer, presence, health, health_server })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -156,7 +171,7 @@ impl Application {
         ));
         tokio::spawn(health::watch_kube_api(
             self.health.clone(),
-            self.worker.engine.client().clone(),
+            self.own_kube.clone(),
             KUBE_CHECK_INTERVAL,
             stop_rx.clone(),
         ));
@@ -255,8 +270,8 @@ fn default_executor_id() -> String {
     format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-/// The client, and the API server URL it talks to.
-async fn kube_client(settings: &Settings) -> Result<(kube::Client, String)> {
+/// The Kubernetes client configuration.
+async fn kube_config(settings: &Settings) -> Result<kube::Config> {
     let options = KubeConfigOptions { context: settings.kube.context.clone(), ..Default::default() };
     let config = match &settings.kube.kubeconfig {
         Some(path) => {
@@ -266,19 +281,22 @@ async fn kube_client(settings: &Settings) -> Result<(kube::Client, String)> {
         }
         None => kube::Config::infer().await.map_err(Error::InferKubeConfig)?,
     };
-    let url = config.cluster_url.to_string();
-    Ok((kube::Client::try_from(config)?, url))
+    Ok(config)
 }
 
 /// The privilege self-check: refuses an identity that can change the cluster unless
 /// `executor.allow_write_identity` is set, and fails closed when the check cannot run. Returns
 /// the access the presence record publishes.
-async fn check_privileges(kube: &kube::Client, settings: &Settings) -> Result<Option<AccessReport>> {
+async fn check_privileges(
+    kube: &kube::Client,
+    settings: &Settings,
+    impersonation: Option<&Impersonation>,
+) -> Result<Option<AccessReport>> {
     let allow = settings.executor.allow_write_identity;
     let mut namespaces = settings.executor.namespaces.clone();
     namespaces.push(settings.kube.default_namespace.clone());
     let started = Instant::now();
-    let review = match review_retrying(kube, &namespaces).await {
+    let review = match review_retrying(kube, &namespaces, impersonation).await {
         Ok(review) => review,
         Err(e) if allow => {
             tracing::warn!(error = %e, "the privilege check could not run; starting anyway (executor.allow_write_identity = true)");
@@ -321,12 +339,13 @@ async fn check_privileges(kube: &kube::Client, settings: &Settings) -> Result<Op
 async fn review_retrying(
     kube: &kube::Client,
     namespaces: &[String],
+    impersonation: Option<&Impersonation>,
 ) -> std::result::Result<privileges::PrivilegeReview, kube::Error> {
     const ATTEMPTS: u32 = 4;
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
-        match privileges::review(kube, namespaces).await {
+        match privileges::review(kube, namespaces, impersonation).await {
             Err(e) if attempt < ATTEMPTS && !matches!(e, kube::Error::Api(_)) => {
                 tracing::warn!(error = %e, attempt, "the privilege check could not reach the API server; retrying");
                 tokio::time::sleep(delay).await;

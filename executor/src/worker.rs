@@ -1,7 +1,9 @@
 //! One command, from message to ack: decode, claim it (at most one execution: a command another
 //! executor took is never run again, see [`kubently_shared::claims`]), refuse if expired
 //! (explicit expiry, not run), re-validate with the shared policy (a compromised gateway cannot
-//! widen what runs here), run through the engine (which applies the policy again to every
+//! widen what runs here), on a cluster that runs commands as their caller refuse a command
+//! without a usable caller identity ([`crate::impersonation`]; else its engine sends the
+//! caller), run through the engine (which applies the policy again to every
 //! resource it resolves) while telling JetStream the work is in progress, store the result
 //! (write-once, see [`kubently_shared::results`]), then reply with what is stored, store the
 //! event, and ack. The ack comes only after the result and its event are stored: if this process
@@ -28,6 +30,7 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::engine::{Engine, ExecOptions};
+use crate::impersonation::Impersonation;
 
 /// The one place where what the engine read leaves the executor: output and error texts carry
 /// cluster-sourced text (logs, events, messages, annotations), stripped here of escape sequences
@@ -76,6 +79,9 @@ pub struct Worker {
     pub ack_wait: Duration,
     /// The gateway keys whose signed commands run here.
     pub verifier: CommandVerifier,
+    /// Set when this cluster runs commands as their caller: each command then runs on an engine
+    /// whose client impersonates the caller, and a command without a caller identity is refused.
+    pub impersonation: Option<Impersonation>,
 }
 
 impl Worker {
@@ -279,6 +285,17 @@ impl Worker {
         if let Err(e) = policy::validate(&command.request, &self.policy) {
             return self.failure(command, format!("refused by the executor's read-only policy: {e}"), 0);
         }
+        let as_caller = match self.impersonation.as_ref().map(|i| i.identity(command)).transpose() {
+            Ok(identity) => identity.map(|identity| {
+                tracing::info!(user = %identity.user, groups = ?identity.groups, "running as the caller (impersonation)");
+                self.engine.with_client(identity.client(self.engine.client()))
+            }),
+            Err(refusal) => {
+                tracing::warn!(%refusal, caller = %command.caller.service, "refused: the caller has no usable Kubernetes identity");
+                return self.failure(command, refusal.to_string(), 0);
+            }
+        };
+        let engine = as_caller.as_ref().unwrap_or(&self.engine);
         // The one log line that says this command reached the cluster from this executor (the
         // fault-injection suite counts them to prove a command ran at most once).
         tracing::info!(executor_id = %self.executor_id, "running the command");
@@ -299,7 +316,7 @@ impl Worker {
             }
         };
         let outcome = tokio::select! {
-            out = tokio::time::timeout(remaining, self.engine.execute(&command.request, &opts)) => out,
+            out = tokio::time::timeout(remaining, engine.execute(&command.request, &opts)) => out,
             _ = progress => unreachable!("the progress loop never ends"),
         };
         let ms = started.elapsed().as_millis() as u64;

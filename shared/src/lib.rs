@@ -7,6 +7,7 @@ pub mod claims;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod impersonation;
 pub mod kv_ttl;
 pub mod names;
 pub mod policy;

@@ -146,6 +146,8 @@ pub struct ExecutorOptions {
     pub allow_write_identity: bool,
     /// `executor.namespaces`: reviewed by the privilege check even when not listable.
     pub namespaces: Vec<String>,
+    /// `[impersonation]`: off unless a test runs commands as their callers.
+    pub impersonation: kubently_executor::settings::ImpersonationSettings,
 }
 
 impl Default for ExecutorOptions {
@@ -158,6 +160,7 @@ impl Default for ExecutorOptions {
             kubeconfig: None,
             allow_write_identity: true,
             namespaces: Vec::new(),
+            impersonation: Default::default(),
         }
     }
 }
@@ -216,6 +219,7 @@ impl TestApp {
         s.executor.health_port = 0;
         s.executor.allow_write_identity = opts.allow_write_identity;
         s.executor.namespaces = opts.namespaces.clone();
+        s.impersonation = opts.impersonation.clone();
         s.nats.url = self.nats.url.clone();
         s.nats.replicas = self.nats.replicas;
         s.nats.prefix = Some(self.prefix.clone());
@@ -520,6 +524,9 @@ impl TestApp {
             .env("KUBENTLY__EXECUTOR__HEALTH_PORT", "0")
             .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", s.executor.allow_write_identity.to_string())
             .env("KUBENTLY__KUBE__KUBECONFIG", kubeconfig)
+            .env("KUBENTLY__IMPERSONATION__ENABLED", s.impersonation.enabled.to_string())
+            .env("KUBENTLY__IMPERSONATION__USER_PREFIX", &s.impersonation.user_prefix)
+            .env("KUBENTLY__IMPERSONATION__GROUP_PREFIX", &s.impersonation.group_prefix)
             .env("KUBENTLY__SIGNING__TRUSTED_KEYS", s.signing.trusted_keys.join(","))
             .env(
                 "KUBENTLY__NATS__CREDENTIALS_FILE",

@@ -38,6 +38,9 @@ pub struct TestStack {
     pub nats_pid: i32,
     pub kubeconfig: PathBuf,
     pub kube_server: String,
+    /// The kube-apiserver's audit log (see `kube_cluster::AUDIT_POLICY`); None when a reused dev
+    /// cluster was started before the harness wrote one.
+    pub kube_audit_log: Option<PathBuf>,
     /// True when the tests run against `./dev up`'s cluster.
     pub reused_dev_cluster: bool,
     /// The run's bus setup (`kubently-admin init`): trust, TLS, signing key.
@@ -167,6 +170,7 @@ async fn start() -> anyhow::Result<TestStack> {
         nats_pid: nats.daemon.pid,
         kubeconfig: cluster.kubeconfig.clone(),
         kube_server: cluster.server.clone(),
+        kube_audit_log: cluster.audit_log.clone(),
         reused_dev_cluster: reused,
     })
 }

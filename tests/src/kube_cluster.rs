@@ -1,6 +1,8 @@
 //! A real Kubernetes control plane on loopback: etcd, kube-apiserver 1.20 (built by `./dev setup`),
 //! kube-controller-manager and kube-scheduler (so Deployments and Jobs create pods), and the fake
-//! kubelet (one Node whose pods it drives and whose container logs it serves).
+//! kubelet (one Node whose pods it drives and whose container logs it serves). The API server
+//! writes an audit log ([`AUDIT_POLICY`]) of what service accounts ask, which tests read to see
+//! who the API server thought was asking (impersonation).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +19,18 @@ use crate::process::{Daemon, Lifetime, free_port, http_get, wait_until};
 
 /// Name of the fake kubelet's Node.
 pub const NODE_NAME: &str = "kubently-node-1";
+/// The API server's audit policy: the metadata (who, what, the decision; no bodies) of requests
+/// by service accounts, at the end of each request. Executors that tests run under a
+/// least-privilege identity authenticate as a ServiceAccount; everything else (the admin
+/// credential the control plane and most tests use) is left out, so the log stays small.
+pub const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: [\"system:serviceaccounts\"]
+  - level: None
+";
 const SERVICE_CIDR: &str = "10.96.0.0/16";
 
 /// A started (or found running) control plane.
@@ -27,6 +41,10 @@ pub struct KubeCluster {
     pub kubeconfig: PathBuf,
     pub kubelet_port: u16,
     pub processes: Vec<Daemon>,
+    /// The API server's audit log (JSON lines, [`AUDIT_POLICY`]); None for a cluster started
+    /// before the harness wrote one.
+    #[serde(default)]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Where to put state and how long processes live.
@@ -78,6 +96,10 @@ impl KubeCluster {
         let api_port = free_port();
         let server = format!("https://127.0.0.1:{api_port}");
         let p = |path: &Path| path.display().to_string();
+        let audit_policy = dir.join("audit-policy.yaml");
+        std::fs::write(&audit_policy, AUDIT_POLICY)
+            .with_context(|| format!("writing {}", audit_policy.display()))?;
+        let audit_log = logs.join("kube-apiserver-audit.log");
         let mut api = Command::new(bin.join("kube-apiserver"));
         api.arg("--advertise-address=127.0.0.1")
             .arg("--bind-address=127.0.0.1")
@@ -104,6 +126,11 @@ impl KubeCluster {
             .arg("--event-ttl=168h")
             .arg("--allow-privileged=true")
             .arg("--profiling=false")
+            .arg(format!("--audit-policy-file={}", p(&audit_policy)))
+            .arg(format!("--audit-log-path={}", p(&audit_log)))
+            // Rotated at 20 MB, one old file kept.
+            .arg("--audit-log-maxsize=20")
+            .arg("--audit-log-maxbackup=1")
             .arg(format!("--cert-dir={}", p(&dir.join("apiserver-certs"))));
         let api = Daemon::spawn("kube-apiserver", api, &logs.join("kube-apiserver.log"), opts.lifetime)?;
         guard.processes.push(api.clone());
@@ -173,7 +200,7 @@ impl KubeCluster {
             d.ensure_running()?;
         }
         let processes = guard.disarm();
-        Ok(Self { server, kubeconfig, kubelet_port, processes })
+        Ok(Self { server, kubeconfig, kubelet_port, processes, audit_log: Some(audit_log) })
     }
 
     /// All processes alive?

@@ -9,6 +9,7 @@
 //! * [`harness`]: what integration tests use: one shared stack per test run, per-test isolation.
 //! * [`app`]: `spawn_app` for the command path: a real gateway and executors in-process.
 //! * [`webhook_receiver`]: a real HTTP webhook receiver and an independent signature check.
+//! * [`service_account`]: a ServiceAccount's token and a kubeconfig that authenticates with it.
 //! * [`oidc_issuer`]: a test OpenID Connect issuer (discovery, JWKS, minted and forged tokens).
 //! * [`python`], [`node`]: external test tools from PyPI and npm, installed on first use.
 //! * [`header_proxy`]: a streaming loopback proxy that adds a header (the API key) for tools that
@@ -30,6 +31,7 @@ pub mod pki;
 pub mod process;
 pub mod python;
 pub mod scenario;
+pub mod service_account;
 pub mod webhook_receiver;
 
 #[cfg(test)]

@@ -49,22 +49,24 @@ pub(super) struct Targets {
     pub expanded: bool,
 }
 
-/// Discovery with the executor's policy applied to everything it resolves.
+/// Discovery (read with the command's client) with the executor's policy applied to everything
+/// it resolves.
 #[derive(Clone, Copy)]
 pub(super) struct Resolver<'a> {
+    client: &'a kube::Client,
     discovery: &'a DiscoveryCache,
     policy: &'a PolicyConfig,
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(discovery: &'a DiscoveryCache, policy: &'a PolicyConfig) -> Self {
-        Self { discovery, policy }
+    pub fn new(client: &'a kube::Client, discovery: &'a DiscoveryCache, policy: &'a PolicyConfig) -> Self {
+        Self { client, discovery, policy }
     }
 
     /// The resource a typed name (`po`, `Pod`, `deployments.apps`) stands for, refreshing
     /// discovery once on a miss; refused if the policy restricts it.
     pub async fn resolve(&self, typed: &str) -> Result<ApiResourceInfo, EngineError> {
-        let resource = self.discovery.resolve(typed).await?;
+        let resource = self.discovery.resolve(self.client, typed).await?;
         self.permit(resource)
     }
 
@@ -74,7 +76,10 @@ impl<'a> Resolver<'a> {
         &self,
         matches: impl Fn(&ApiResourceInfo) -> bool,
     ) -> Result<Option<ApiResourceInfo>, EngineError> {
-        let found = self.discovery.lookup(|index| index.all().iter().find(|r| matches(r)).cloned()).await?;
+        let found = self
+            .discovery
+            .lookup(self.client, |index| index.all().iter().find(|r| matches(r)).cloned())
+            .await?;
         found.map(|r| self.permit(r)).transpose()
     }
 
@@ -85,7 +90,7 @@ impl<'a> Resolver<'a> {
     pub async fn targets(&self, refs: &[ResourceRef]) -> Result<Targets, EngineError> {
         let resolved = self
             .discovery
-            .lookup(|index| {
+            .lookup(self.client, |index| {
                 let mut out = Vec::new();
                 for r in refs {
                     if let Some(members) = index.category(&r.resource) {
@@ -103,7 +108,7 @@ impl<'a> Resolver<'a> {
             .await?;
         let Some(resolved) = resolved else {
             // Name the first unknown one, as kubectl does.
-            let index = self.discovery.index().await?;
+            let index = self.discovery.index(self.client).await?;
             let unknown = refs
                 .iter()
                 .find(|r| index.category(&r.resource).is_none() && index.resolve(&r.resource).is_none());

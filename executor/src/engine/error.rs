@@ -131,6 +131,10 @@ impl From<kube::Error> for EngineError {
             kube::Error::SerdeError(e) => Self::Decode { what: None, source: e.into() },
             kube::Error::FromUtf8(e) => Self::Decode { what: None, source: e.into() },
             e @ (kube::Error::BuildRequest(_) | kube::Error::HttpError(_)) => Self::Request(Box::new(e)),
+            // Refused before it left (impersonation's guard): not a connection problem.
+            kube::Error::Service(e) if e.is::<crate::impersonation::MissingCaller>() => {
+                Self::Request(Box::new(kube::Error::Service(e)))
+            }
             other => Self::Connection(Box::new(other)),
         }
     }

@@ -112,8 +112,13 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     pub fn new(client: kube::Client) -> Self {
-        let discovery = Arc::new(DiscoveryCache::new(client.clone()));
-        Self { client, discovery, policy: Arc::default(), server_url: None }
+        Self { client, discovery: Arc::default(), policy: Arc::default(), server_url: None }
+    }
+
+    /// This engine (discovery cache, policy, server URL shared) sending its requests with
+    /// `client` instead: a command's client on a cluster that runs commands as their caller.
+    pub fn with_client(&self, client: kube::Client) -> Self {
+        Self { client, ..self.clone() }
     }
 
     /// The API server URL the client was configured with (kube's `Config::cluster_url`).
@@ -151,8 +156,11 @@ impl Engine {
     }
 
     async fn dispatch(&self, req: &KubectlRequest, opts: &ExecOptions) -> Result<Output, EngineError> {
-        let ctx =
-            Context { client: &self.client, resolver: Resolver::new(&self.discovery, &self.policy), opts };
+        let ctx = Context {
+            client: &self.client,
+            resolver: Resolver::new(&self.client, &self.discovery, &self.policy),
+            opts,
+        };
         match req {
             KubectlRequest::Get(get) => get::run(&ctx, get).await,
             KubectlRequest::Describe(d) => describe::run(&ctx, d).await,
@@ -163,7 +171,9 @@ impl Engine {
             KubectlRequest::Rollout(r) => rollout::run(&ctx, r).await,
             KubectlRequest::Diagnose(d) => diagnose::run(&ctx, d).await,
             // These list what the server serves; they read no objects.
-            KubectlRequest::ApiResources(r) => Ok(api_resources::render(&*self.discovery.index().await?, r)),
+            KubectlRequest::ApiResources(r) => {
+                Ok(api_resources::render(&*self.discovery.index(&self.client).await?, r))
+            }
             KubectlRequest::Version => version::run(&self.client).await,
             KubectlRequest::ApiVersions => api_versions::run(&self.client).await,
             KubectlRequest::ClusterInfo => cluster_info::run(&self.client, self.server_url.as_deref()).await,

@@ -17,25 +17,27 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::config::Kubeconfig;
+use kubently_admin::impersonation::RbacSpec;
 use kubently_executor::engine::Engine;
+use kubently_executor::impersonation::Impersonation;
 use kubently_shared::config::load_with_env;
 use kubently_shared::names::{ENV_PREFIX, ENV_SEPARATOR, NATS_SERVER_VERSION};
 use kubently_tests::app::{AGENT_KEY, ExecutorOptions, TestApp};
 use kubently_tests::harness::{TestContext, TestNamespace};
 use kubently_tests::paths::{self, repo_root};
+use kubently_tests::service_account;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{golden, mcp_raw, support};
 
 /// Every kustomization a user applies, relative to `deploy/`.
-const OVERLAYS: [&str; 4] = ["executor", "overlays/secrets-metadata", "overlays/namespaced", "hub"];
+const OVERLAYS: [&str; 5] =
+    ["executor", "overlays/secrets-metadata", "overlays/namespaced", "overlays/impersonation", "hub"];
 /// Serves the PodDisruptionBudgets as policy/v1beta1 for the 1.20 test server.
 const LEGACY_COMPONENT: &str = "components/kubernetes-1.20";
 /// The namespaces the manifests install into.
@@ -256,8 +258,10 @@ impl Identity {
             _dir: dir,
         };
         kubectl.apply(&objects, false);
-        let token = service_account_token(ctx, &ns.name, &sa).await;
-        write_kubeconfig_with_token(&ctx.stack.kubeconfig, &token, &identity.kubeconfig);
+        let token =
+            service_account::token(&ctx.kube, &ns.name, &sa).await.expect("the ServiceAccount's token");
+        service_account::write_kubeconfig_with_token(&ctx.stack.kubeconfig, &token, &identity.kubeconfig)
+            .expect("the ServiceAccount's kubeconfig");
         identity
     }
 
@@ -294,46 +298,6 @@ impl Identity {
             .expect("SubjectAccessReview");
         answer.status.is_some_and(|s| s.allowed)
     }
-}
-
-/// The token Secret the 1.20 token controller issues for a ServiceAccount.
-async fn service_account_token(ctx: &TestContext, namespace: &str, sa: &str) -> String {
-    let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), namespace);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = secrets
-            .list(&ListParams::default().fields("type=kubernetes.io/service-account-token"))
-            .await
-            .expect("list token secrets");
-        let token = list
-            .items
-            .iter()
-            .filter(|s| {
-                s.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("kubernetes.io/service-account.name"))
-                    .is_some_and(|n| n == sa)
-            })
-            .find_map(|s| s.data.as_ref()?.get("token").map(|b| String::from_utf8_lossy(&b.0).to_string()));
-        if let Some(t) = token {
-            return t;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the token controller never issued a token for {sa}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The admin kubeconfig with every user's credential replaced by `token`.
-fn write_kubeconfig_with_token(admin: &Path, token: &str, to: &Path) {
-    let mut kubeconfig = Kubeconfig::read_from(admin).expect("admin kubeconfig");
-    for user in &mut kubeconfig.auth_infos {
-        if let Some(auth) = user.auth_info.as_mut() {
-            *auth = kube::config::AuthInfo { token: Some(token.to_string().into()), ..Default::default() };
-        }
-    }
-    std::fs::write(to, serde_yaml::to_string(&kubeconfig).expect("kubeconfig yaml"))
-        .expect("write kubeconfig");
 }
 
 // ---------------------------------------------------------------- manifest helpers
@@ -516,6 +480,40 @@ async fn every_overlay_passes_a_server_side_dry_run() {
             "{file} declares its PodDisruptionBudget as policy/v1"
         );
     }
+}
+
+/// `components/impersonation` turns impersonation on with valid prefixes, and its RBAC is what
+/// `kubently-admin impersonation-rbac` prints for its example callers, bound to the executor's
+/// ServiceAccount (the impersonation tests prove on the API server that the executor accepts that
+/// rule and runs commands through it).
+#[tokio::test]
+async fn the_impersonation_component_agrees_with_the_code() {
+    let ctx = TestContext::new().await;
+    let Some(kubectl) = Kubectl::find(&ctx) else { return };
+    let objects = kubectl.render("overlays/impersonation", None);
+    let deployment = one(&objects, "Deployment", "kubently-executor");
+    let env = kubently_env(&objects, &pod_spec(deployment)["containers"][0]);
+    let settings = load_with_env::<kubently_executor::Settings>(None, Some(env.clone()))
+        .unwrap_or_else(|e| panic!("the executor's KUBENTLY__* variables ({env:?}) do not load: {e}"));
+    assert!(settings.impersonation.enabled, "{env:?}");
+    let impersonation = Impersonation::from_settings(&settings.impersonation, "c").expect("valid prefixes");
+    assert!(impersonation.is_some_and(|i| i.user_prefix() == "kubently:" && i.group_prefix() == "kubently:"));
+    assert_eq!(settings.executor.cluster_id, "my-cluster", "the base's other settings stay");
+
+    let file = repo_root().join("deploy/components/impersonation/impersonation-rbac.yaml");
+    let printed = RbacSpec { users: vec!["alice".into()], groups: vec!["sre".into()], ..Default::default() }
+        .manifests()
+        .expect("the admin command's output");
+    assert_eq!(std::fs::read_to_string(&file).expect("the component's RBAC"), printed, "{}", file.display());
+    let role = one(&objects, "ClusterRole", "kubently-executor-impersonate");
+    assert_eq!(role["rules"][0]["resourceNames"], json!(["kubently:alice"]));
+    let binding = one(&objects, "ClusterRoleBinding", "kubently-executor-impersonate");
+    let sa = one(&objects, "ServiceAccount", "kubently-executor");
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": name_of(sa), "namespace": sa["metadata"]["namespace"]}])
+    );
+    assert_eq!(binding["roleRef"]["name"], name_of(role));
 }
 
 #[tokio::test]

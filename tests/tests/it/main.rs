@@ -19,6 +19,7 @@ mod fuzz;
 mod golden;
 mod hostile;
 mod identity;
+mod impersonation;
 mod kubectl_parity;
 mod mcp;
 mod mcp_context;

@@ -1,5 +1,6 @@
 //! The engine's discovery cache: read once, reused by every command, refreshed when it is old or
-//! when a name does not resolve (a CRD installed since), at most once per miss.
+//! when a name does not resolve (a CRD installed since), at most once per miss. Reads go through
+//! the client of the command that needs them (on an impersonating cluster, as its caller).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,9 +22,9 @@ struct Snapshot {
     read_at: Instant,
 }
 
-/// Shared, lazily filled discovery for one client. Refreshes are single-flight.
+/// Shared, lazily filled discovery for one cluster. Refreshes are single-flight.
+#[derive(Default)]
 pub struct DiscoveryCache {
-    client: kube::Client,
     current: Mutex<Option<Snapshot>>,
 }
 
@@ -34,51 +35,55 @@ impl std::fmt::Debug for DiscoveryCache {
 }
 
 impl DiscoveryCache {
-    pub fn new(client: kube::Client) -> Self {
-        Self { client, current: Mutex::new(None) }
-    }
-
     /// The current index, read from the server first if there is none or it is too old.
-    pub async fn index(&self) -> Result<Arc<ResourceIndex>, EngineError> {
+    pub async fn index(&self, client: &kube::Client) -> Result<Arc<ResourceIndex>, EngineError> {
         let mut current = self.current.lock().await;
         match current.as_ref() {
             Some(s) if s.read_at.elapsed() < MAX_AGE => Ok(s.index.clone()),
-            _ => self.read(&mut current).await,
+            _ => read(client, &mut current).await,
         }
     }
 
     /// Re-reads discovery if `seen` is still the current index and old enough; returns the
     /// (possibly) newer index.
-    pub async fn refresh(&self, seen: &Arc<ResourceIndex>) -> Result<Arc<ResourceIndex>, EngineError> {
+    pub async fn refresh(
+        &self,
+        client: &kube::Client,
+        seen: &Arc<ResourceIndex>,
+    ) -> Result<Arc<ResourceIndex>, EngineError> {
         let mut current = self.current.lock().await;
         match current.as_ref() {
             Some(s) if !Arc::ptr_eq(&s.index, seen) || s.read_at.elapsed() < MIN_REFRESH_AGE => {
                 Ok(s.index.clone())
             }
-            _ => self.read(&mut current).await,
+            _ => read(client, &mut current).await,
         }
     }
 
     /// Resolves a typed resource name, refreshing once on a miss.
-    pub async fn resolve(&self, typed: &str) -> Result<ApiResourceInfo, EngineError> {
-        self.lookup(|index| index.resolve(typed).cloned())
+    pub async fn resolve(&self, client: &kube::Client, typed: &str) -> Result<ApiResourceInfo, EngineError> {
+        self.lookup(client, |index| index.resolve(typed).cloned())
             .await?
             .ok_or_else(|| EngineError::UnknownResource { resource: reported_name(typed) })
     }
 
     /// Runs `f` on the index; when it finds nothing, refreshes once and runs it again.
-    pub async fn lookup<T>(&self, f: impl Fn(&ResourceIndex) -> Option<T>) -> Result<Option<T>, EngineError> {
-        let index = self.index().await?;
+    pub async fn lookup<T>(
+        &self,
+        client: &kube::Client,
+        f: impl Fn(&ResourceIndex) -> Option<T>,
+    ) -> Result<Option<T>, EngineError> {
+        let index = self.index(client).await?;
         if let Some(found) = f(&index) {
             return Ok(Some(found));
         }
-        let index = self.refresh(&index).await?;
+        let index = self.refresh(client, &index).await?;
         Ok(f(&index))
     }
+}
 
-    async fn read(&self, slot: &mut Option<Snapshot>) -> Result<Arc<ResourceIndex>, EngineError> {
-        let index = Arc::new(fetch::discover(&self.client).await?);
-        *slot = Some(Snapshot { index: index.clone(), read_at: Instant::now() });
-        Ok(index)
-    }
+async fn read(client: &kube::Client, slot: &mut Option<Snapshot>) -> Result<Arc<ResourceIndex>, EngineError> {
+    let index = Arc::new(fetch::discover(client).await?);
+    *slot = Some(Snapshot { index: index.clone(), read_at: Instant::now() });
+    Ok(index)
 }
