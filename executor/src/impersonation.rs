@@ -213,6 +213,33 @@ pub struct MissingCaller {
     pub path: String,
 }
 
+/// The command client of an impersonating cluster: [`RequireCaller`] in front of the executor's
+/// own client. Both send through one connection pool, which the executor's readiness probe of
+/// the API server touches every few seconds, so a command after an idle spell finds a warm
+/// connection (no new TCP and TLS handshake).
+pub fn guarded(own: &kube::Client) -> kube::Client {
+    kube::Client::new(RequireCaller.layer(SendVia(own.clone())), own.default_namespace().to_string())
+}
+
+/// A service sending every request with a client.
+#[derive(Clone)]
+struct SendVia(kube::Client);
+
+impl Service<Request<Body>> for SendVia {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let client = self.0.clone();
+        Box::pin(async move { client.send(request).await.map_err(BoxError::from) })
+    }
+}
+
 /// The command client's guard on an impersonating cluster: passes only requests that carry
 /// `Impersonate-User`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
-use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kubently_shared::events::EventPublisher;
 use kubently_shared::names::Names;
@@ -21,7 +20,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::engine::Engine;
 use crate::health::{self, HealthServer, HealthState};
-use crate::impersonation::{Impersonation, RequireCaller};
+use crate::impersonation::Impersonation;
 use crate::presence::Presence;
 use crate::worker::Worker;
 use crate::{Error, Result, Settings, mode, privileges, pull};
@@ -56,11 +55,11 @@ impl Application {
         let impersonation = Impersonation::from_settings(&settings.impersonation, &cluster_id)?;
         let config = kube_config(&settings).await?;
         let server_url = config.cluster_url.to_string();
-        let own_kube = kube::Client::try_from(config.clone())?;
+        let own_kube = kube::Client::try_from(config)?;
         // Commands' requests: on an impersonating cluster each must carry its caller (see
         // `impersonation`); the executor's own requests use `own_kube`.
         let commands_kube = match &impersonation {
-            Some(_) => ClientBuilder::try_from(config)?.with_layer(&RequireCaller).build(),
+            Some(_) => crate::impersonation::guarded(&own_kube),
             None => own_kube.clone(),
         };
         let access = check_privileges(&own_kube, &settings, impersonation.as_ref()).await?;

@@ -596,3 +596,106 @@ async fn a_command_as_the_caller_reads_what_the_caller_may_at_little_cost() {
         );
     }
 }
+
+/// The whole chain with a bearer token: an agent's token from the test OIDC issuer, its username
+/// and groups claims as the Kubernetes identity, the executor impersonating it. In its namespace
+/// it reads; in another it gets the API server's own Forbidden; both calls are in the API
+/// server's audit log under the agent's name. Prints the session (the README's excerpt).
+#[tokio::test]
+async fn a_bearer_token_callers_rbac_and_audit_trail() {
+    use kubently_gateway::settings::IssuerSettings;
+    use kubently_tests::oidc_issuer::{Signer, TestIssuer};
+
+    let app = TestApp::spawn().await;
+    let id = app.ctx.id.clone();
+    let issuer = TestIssuer::start().await;
+    let port = kubently_tests::process::free_port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    let mut settings = gateway_settings(&app.ctx, &app.prefix);
+    settings.server.port = port;
+    settings.server.public_url = Some(public_url.clone());
+    let mut corp = IssuerSettings {
+        name: "corp".into(),
+        issuer: issuer.url.clone(),
+        username_claim: "preferred_username".into(),
+        ..Default::default()
+    };
+    corp.group_clusters.insert("agents".into(), vec!["*".into()]);
+    settings.auth.oidc.issuers = vec![corp];
+    let gateway = spawn_gateway(settings).await;
+
+    let agent = format!("triage-bot-{id}");
+    let (a, b) = (app.ctx.namespace("team-a").await, app.ctx.namespace("team-b").await);
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "triage-bot-views", "namespace": a.name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": format!("kubently:{agent}")}]
+    }))
+    .expect("binding");
+    Api::<RoleBinding>::namespaced(app.ctx.kube.clone(), &a.name)
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("bind the agent in team-a");
+    let identity = ExecutorIdentity::with_rbac(&app.ctx, &[&agent], &["agents"]).await;
+    let _executor = app.start_executor("e1", identity.executor_options(true)).await;
+
+    let token = issuer.mint(
+        Signer::Rs256,
+        &issuer.claims("agent-7", &public_url, json!({"preferred_username": agent, "groups": ["agents"]})),
+    );
+    let run = |namespace: String| {
+        let body = json!({"cluster_id": app.cluster_id, "command_type": "get", "args": ["pods"], "namespace": namespace});
+        let request = app
+            .http
+            .post(format!("{}/debug/execute", gateway.url))
+            .header("Authorization", format!("Bearer {token}"))
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("gateway reachable");
+            assert_eq!(response.status(), 200);
+            let outcome: Value = response.json().await.expect("JSON");
+            (body, outcome)
+        }
+    };
+    let (asked_a, in_a) = run(a.name.clone()).await;
+    assert_eq!(in_a["status"], "success", "{in_a}");
+    let (asked_b, in_b) = run(b.name.clone()).await;
+    assert_eq!(in_b["status"], "failure", "{in_b}");
+    let forbidden = format!(
+        "Error from server (Forbidden): pods is forbidden: User \"kubently:{agent}\" cannot list resource \"pods\" in API group \"\" in the namespace \"{}\"",
+        b.name
+    );
+    assert_eq!(in_b["error"], forbidden.as_str(), "{in_b}");
+    eprintln!("POST /debug/execute (Authorization: Bearer <token of corp:agent-7>) {asked_a}\n→ {in_a:#}");
+    eprintln!("POST /debug/execute (same token) {asked_b}\n→ {in_b:#}");
+    for (outcome, code) in [(&in_a, 200), (&in_b, 403)] {
+        let id = command_id(outcome);
+        let events = audit_events(&app.ctx, |e| {
+            e["impersonatedUser"]["extra"]["kubently-command-id"][0] == id && e["verb"] == "list"
+        })
+        .await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0]["impersonatedUser"]["username"], format!("kubently:{agent}"));
+        assert_eq!(
+            events[0]["impersonatedUser"]["groups"],
+            json!(["kubently:agents", "system:authenticated"])
+        );
+        assert_eq!(events[0]["responseStatus"]["code"], code);
+        eprintln!("API server audit event:\n{}", events[0]);
+    }
+    // The gateway's own audit names the token's issuer and subject.
+    let audit = app
+        .http
+        .get(format!("{}/audit?cluster_id={}", gateway.url, app.cluster_id))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("gateway reachable")
+        .json::<Value>()
+        .await
+        .expect("JSON");
+    let entry = &audit["entries"][0];
+    assert_eq!(entry["service_identity"], "corp:agent-7", "{audit}");
+    assert_eq!(entry["subject"], "agent-7", "{audit}");
+    eprintln!("Kubently audit entry:\n{entry}");
+}
