@@ -26,6 +26,7 @@ mod provision;
 mod restricted;
 mod secrets;
 mod stack;
+mod storage;
 mod support;
 mod tenancy;
 mod webhooks;
