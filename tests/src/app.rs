@@ -238,7 +238,16 @@ impl TestApp {
 
     /// Starts an executor and waits until the gateway sees it connected.
     pub async fn start_executor(&self, id: &str, opts: ExecutorOptions) -> ExecutorHandle {
-        let settings = self.executor_settings(id, &opts);
+        self.start_executor_with(id, self.executor_settings(id, &opts)).await
+    }
+
+    /// Starts an executor with `settings` (see [`Self::executor_settings`]) and waits until the
+    /// gateway sees it connected.
+    pub async fn start_executor_with(
+        &self,
+        id: &str,
+        settings: kubently_executor::Settings,
+    ) -> ExecutorHandle {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<std::net::SocketAddr, String>>();

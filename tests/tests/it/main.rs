@@ -19,6 +19,7 @@ mod golden;
 mod hostile;
 mod identity;
 mod kubectl_parity;
+mod leaf;
 mod mcp;
 mod mcp_context;
 mod mcp_raw;
