@@ -3,7 +3,8 @@
 //! * `kubently-dev` (`src/bin/kubently-dev.rs`): the Rust half of `./dev` — [`devstack`]'s
 //!   `up`, `down`, `status`, `seed`, `env`.
 //! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
-//!   against the running dev stack.
+//!   against the running dev stack, and what the bus keeps per command ([`storage_report`]);
+//!   `./dev bench fleet`, the fleet simulation ([`fleet`]).
 //! * `kubently-chaos` (`src/bin/kubently-chaos.rs`): `./dev chaos`, the fault-injection suite
 //!   ([`chaos`]).
 //!
@@ -13,3 +14,5 @@
 
 pub mod chaos;
 pub mod devstack;
+pub mod fleet;
+pub mod storage_report;
