@@ -3,8 +3,9 @@
 //! * `kubently-dev` (`src/bin/kubently-dev.rs`): the Rust half of `./dev` — [`devstack`]'s
 //!   `up`, `down`, `status`, `seed`, `env`.
 //! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
-//!   against the running dev stack, and what the bus keeps per command ([`storage_report`]);
-//!   `./dev bench fleet`, the fleet simulation ([`fleet`]).
+//!   against the running dev stack, beside the bare JetStream round trip it is built on
+//!   ([`floor`]), with CPU time per command per process ([`cpu`]) and what the bus keeps per
+//!   command ([`storage_report`]); `./dev bench fleet`, the fleet simulation ([`fleet`]).
 //! * `kubently-chaos` (`src/bin/kubently-chaos.rs`): `./dev chaos`, the fault-injection suite
 //!   ([`chaos`]).
 //!
@@ -13,6 +14,8 @@
 //! implementation. Nothing here is used by tests.
 
 pub mod chaos;
+pub mod cpu;
 pub mod devstack;
 pub mod fleet;
+pub mod floor;
 pub mod storage_report;

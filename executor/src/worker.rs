@@ -115,7 +115,9 @@ impl Worker {
                     false
                 }
             };
-            let ack = if settled { msg.double_ack().await } else { msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await };
+            // A plain ack (no confirmation round trip): if it is lost, the redelivery finds this
+            // claim and the stored result and is answered from them.
+            let ack = if settled { msg.ack().await } else { msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await };
             if let Err(e) = ack {
                 tracing::warn!(error = %e, settled, "ack failed; a redelivery is answered from the stored result");
             }

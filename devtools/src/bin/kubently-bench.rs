@@ -9,9 +9,13 @@
 //! (e) webhooks: latency from a command's completion (its event's timestamp) to receipt at a
 //!     local receiver, and events delivered per second to one subscription, beside the same
 //!     receiver taking plain POSTs straight from the bench (the floor),
-//! (f) what each stream and bucket holds per command run (bytes and messages; read before (e)),
+//! (f) the floor: the bare JetStream round trip the path is built on (publish to a work-queue
+//!     stream, pull, core reply; the same payload sizes; [`kubently_devtools::floor`]), and the
+//!     command path's overhead as a ratio to it,
+//! (g) what each stream and bucket holds per command run (bytes and messages; read before (e)),
 //!
-//! and prints p50/p95/p99, commands/s and the gateway's and executor's RSS.
+//! and prints p50/p95/p99, commands/s, the gateway's and executor's RSS, and CPU milliseconds per
+//! command of the gateway, the executor, nats-server and the API server during throughput runs.
 //!
 //! `kubently-bench fleet [--clusters 10,100,1000]` runs the fleet simulation instead
 //! (`kubently_devtools::fleet`): it needs no dev stack.
@@ -24,6 +28,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use kubently_admin::cli::Setup as BusSetup;
+use kubently_devtools::cpu::CpuMeter;
+use kubently_devtools::floor::Floor;
 use kubently_executor::engine::{Engine, ExecOptions};
 use kubently_shared::names::Names;
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
@@ -111,6 +117,13 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     let engine = Engine::new(client_from(&state.kubeconfig).await?);
+    let mut processes =
+        vec![("gateway", gateway.pid), ("executor", executor.pid), ("nats-server", state.nats.pid)];
+    if let Some(api) =
+        state.kube.as_ref().and_then(|k| k.processes.iter().find(|p| p.name == "kube-apiserver"))
+    {
+        processes.push(("kube-apiserver", api.pid));
+    }
     let mut report = Vec::new();
     for case in &CASES {
         let request = policy::parse(
@@ -133,6 +146,19 @@ async fn main() -> anyhow::Result<()> {
             engine.execute(&request, &exec_opts).await?;
             direct.push(t.elapsed());
         }
+        // (f) the floor, with this command's payload sizes
+        let output = engine.execute(&request, &exec_opts).await?;
+        let floor = Arc::new(
+            Floor::start(
+                connect(&state.nats_url).await?,
+                connect(&state.nats_url).await?,
+                &format!("{prefix}F"),
+                command_bytes(&request, &prefix)?,
+                output.text.len() + RESULT_ENVELOPE_BYTES,
+            )
+            .await?,
+        );
+        let mut floor_rt = floor.sequential(opts.samples).await?;
         // (b) through the gateway, one client, warm
         let body = execute_body(case);
         for _ in 0..20 {
@@ -155,7 +181,10 @@ async fn main() -> anyhow::Result<()> {
         let a = Stats::of(&mut direct);
         let b = Stats::of(&mut via);
         let c = Stats::of(&mut idle);
+        let f = Stats::of(&mut floor_rt);
+        let ratio = |ours: Duration, direct: Duration, floor: Duration| (ms(ours) - ms(direct)) / ms(floor);
         say(&format!("{}: direct {a}", case.name));
+        say(&format!("{}: JetStream floor {f}", case.name));
         say(&format!(
             "{}: gateway {b}  → overhead p50 {:.3} ms, p99 {:.3} ms",
             case.name,
@@ -163,15 +192,25 @@ async fn main() -> anyhow::Result<()> {
             ms(b.p99) - ms(a.p99)
         ));
         say(&format!(
+            "{}: overhead / floor: p50 {:.2}×, p99 {:.2}×",
+            case.name,
+            ratio(b.p50, a.p50, f.p50),
+            ratio(b.p99, a.p99, f.p99)
+        ));
+        say(&format!(
             "{}: first after idle {c}  → cold overhead p50 {:.3} ms",
             case.name,
             ms(c.p50) - ms(a.p50)
         ));
-        report.push(json!({"command": case.name, "direct": a.json(), "gateway": b.json(), "idle": c.json(),
-            "overhead_p50_ms": ms(b.p50) - ms(a.p50), "overhead_p99_ms": ms(b.p99) - ms(a.p99), "cold_overhead_p50_ms": ms(c.p50) - ms(a.p50)}));
+        report.push(json!({"command": case.name, "direct": a.json(), "gateway": b.json(), "idle": c.json(), "floor": f.json(),
+            "overhead_p50_ms": ms(b.p50) - ms(a.p50), "overhead_p99_ms": ms(b.p99) - ms(a.p99), "cold_overhead_p50_ms": ms(c.p50) - ms(a.p50),
+            "overhead_to_floor_p50": ratio(b.p50, a.p50, f.p50), "overhead_to_floor_p99": ratio(b.p99, a.p99, f.p99)}));
         // (d) throughput
         for concurrency in [1usize, 8, 64] {
+            let meter = CpuMeter::start(&processes);
             let (mut lat, errors, rate) = throughput(&http, &url, &body, concurrency, opts.duration).await;
+            let cpu = meter.per_command(lat.len());
+            say(&format!("{}: concurrency {concurrency}: CPU per command: {}", case.name, cpu_line(&cpu)));
             let s = Stats::of(&mut lat);
             let (g, e) = (rss_kib(gateway.pid), rss_kib(executor.pid));
             say(&format!(
@@ -183,11 +222,25 @@ async fn main() -> anyhow::Result<()> {
                 e.1 / 1024
             ));
             report.push(json!({"command": case.name, "concurrency": concurrency, "commands_per_second": rate, "errors": errors, "latency": s.json(),
+                "cpu_ms_per_command": cpu.iter().map(|(p, v)| (p.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "gateway_rss_mib": g.0 / 1024, "gateway_peak_rss_mib": g.1 / 1024, "executor_rss_mib": e.0 / 1024, "executor_peak_rss_mib": e.1 / 1024}));
             if errors > 0 {
                 say("ERRORS during the throughput run: the run does not count");
             }
         }
+        // The floor at the highest concurrency, with nats-server's CPU per round trip.
+        let meter = CpuMeter::start(&processes[2..3]);
+        let (mut lat, rate) = floor.throughput(64, opts.duration).await;
+        let cpu = meter.per_command(lat.len());
+        let s = Stats::of(&mut lat);
+        say(&format!(
+            "{}: JetStream floor at concurrency 64: {rate:.0} round trips/s, {s}; CPU per round trip: {}",
+            case.name,
+            cpu_line(&cpu)
+        ));
+        report.push(json!({"command": case.name, "floor_concurrency": 64, "round_trips_per_second": rate, "latency": s.json(),
+            "cpu_ms_per_round_trip": cpu.iter().map(|(p, v)| (p.clone(), json!(v))).collect::<serde_json::Map<_, _>>()}));
+        floor.remove().await;
     }
     // What the bus keeps per command (before the webhook burst adds events of no command).
     report.push(storage_per_command(&state.nats_url, &prefix).await?);
@@ -210,6 +263,29 @@ async fn storage_per_command(nats_url: &str, prefix: &str) -> anyhow::Result<Val
     let commands = storage_report::commands(&uses, &names);
     say(&format!("storage per command:\n{}", storage_report::table(&uses, commands)));
     Ok(json!({"storage": storage_report::json(&uses, commands)}))
+}
+
+/// A result's JSON around its output (status, ids, timings, meta), for the floor's answer size.
+const RESULT_ENVELOPE_BYTES: usize = 400;
+
+/// The size of the command message the gateway publishes for `request`.
+fn command_bytes(request: &kubently_shared::policy::KubectlRequest, prefix: &str) -> anyhow::Result<usize> {
+    let command = kubently_shared::protocol::Command::new(
+        CLUSTER,
+        request.clone(),
+        kubently_shared::protocol::Caller::service(SERVICE),
+        format!("{prefix}.reply.{CLUSTER}.0123456789ab.{}", uuid::Uuid::now_v7()),
+        time::OffsetDateTime::now_utc(),
+        Duration::from_secs(10),
+    );
+    Ok(kubently_shared::protocol::encode(&command)?.len())
+}
+
+/// `gateway 0.41 ms, executor 0.37 ms, …, total 1.02 ms`.
+fn cpu_line(cpu: &[(String, f64)]) -> String {
+    let total: f64 = cpu.iter().map(|(_, v)| v).sum();
+    let parts: Vec<String> = cpu.iter().map(|(p, v)| format!("{p} {v:.3} ms")).collect();
+    format!("{}, total {total:.3} ms", parts.join(", "))
 }
 
 /// Events a throughput run pushes through one subscription.

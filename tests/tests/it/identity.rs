@@ -238,7 +238,7 @@ async fn claims_decide_clusters_admin_and_scopes() {
 #[tokio::test]
 async fn token_callers_are_named_in_audit_and_events() {
     let issuer = TestIssuer::start().await;
-    let mut app = gateway_trusting(&issuer, |_| {}).await;
+    let app = gateway_trusting(&issuer, |_| {}).await;
     let _executor = app.start_executor("e1", ExecutorOptions::default()).await;
     let aud = public_url(&app);
     let token = issuer.mint(
@@ -295,11 +295,6 @@ async fn token_callers_are_named_in_audit_and_events() {
         .expect("the command's event");
     assert_eq!(event["data"]["caller"], "corp:u-3", "{event}");
     assert_eq!(event["data"]["caller_token"], json!({"issuer": issuer.url, "subject": "u-3"}), "{event}");
-
-    // The gateway restarts with the same issuer: the token still works (keys fetched again).
-    app.restart_gateway().await;
-    let (status, _, _) = with_token(&app, Method::GET, "/debug/clusters", &token, None).await;
-    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -357,8 +352,8 @@ async fn protected_resource_metadata_as_the_mcp_sdk_reads_it() {
     assert_eq!(out["status"], 401, "{out}");
     assert_eq!(out["resource_metadata"], format!("{resource}/.well-known/oauth-protected-resource"), "{out}");
     assert_eq!(out["discovery_urls"][0], out["resource_metadata"], "{out}");
-    assert_eq!(out["metadata"]["resource"], format!("{resource}/"), "{out}");
-    assert_eq!(out["metadata"]["authorization_servers"], json!([format!("{}/", issuer.url)]), "{out}");
+    assert_eq!(out["metadata"]["resource"], resource.as_str(), "{out}");
+    assert_eq!(out["metadata"]["authorization_servers"], json!([issuer.url]), "{out}");
     assert_eq!(out["resource_allowed"], true, "{out}");
 
     // The agent card declares the OpenID Connect scheme next to the API key.
