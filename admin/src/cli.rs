@@ -3,6 +3,7 @@
 //! ```text
 //! kubently-admin init           --dir D [--host H]... [--cluster C]...   trust, bus TLS, signing key, creds, nats-server.conf
 //! kubently-admin add-cluster    --dir D --cluster C [--format secret|creds] [--namespace N] [--prefix P]
+//! kubently-admin leaf           --dir D --cluster C --hub URL... --out OUT [--prefix P]
 //! kubently-admin revoke-cluster --dir D --cluster C --nats-url U
 //! kubently-admin signing-key    --out F
 //! kubently-admin impersonation-rbac --user U [--user U]... [--group G]... [--user-prefix P] [--group-prefix P]
@@ -36,6 +37,10 @@ const USAGE: &str = "usage:
   kubently-admin hub            --dir DIR --out OUT [--prefix P]
                                 the hub's secret files for deploy/hub (NATS: nats-auth.conf, operator.jwt,
                                 server.crt, server.key, ca.crt; gateway: gateway.creds, ca.crt, signing.key)
+  kubently-admin leaf           --dir DIR --cluster ID --hub URL... --out OUT [--prefix P]
+                                the files of a leaf node for edge cluster ID's executors (OUT/leaf-auth.conf:
+                                operator mode, TLS, the remote to the hub's leafnode port with OUT/leaf.creds);
+                                run nats/leaf.conf with it appended; the hub includes nats-leafnodes.conf
   kubently-admin revoke-cluster --dir DIR --cluster ID --nats-url URL [--keep-newest N]
                                 revoke the cluster's credentials (all but the N issued last: rotation)
   kubently-admin signing-key    --out FILE
@@ -95,6 +100,21 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
                 "the hub's secret files are in {}: point deploy/hub's kubently-nats-bus and \
                  kubently-gateway-bus secretGenerators at them (README, Deploying)",
                 out.display()
+            );
+        }
+        "leaf" => {
+            let dir = flags.path("dir")?;
+            let out = flags.path("out")?;
+            let cluster = flags.required("cluster")?;
+            let hubs: Vec<String> = flags.all("hub").into_iter().map(String::from).collect();
+            let setup = Setup::load(&dir)?;
+            let leaf = setup.leaf_files(&out, &Names::from_prefix(flags.get("prefix"))?, cluster, &hubs)?;
+            println!(
+                "leaf node of cluster {cluster}: cat nats/leaf.conf {auth} > leaf.conf && nats-server -c leaf.conf\n\
+                 its executors connect to it with their own credentials (kubently-admin add-cluster); the hub \
+                 must include {listener}",
+                auth = leaf.auth_config.display(),
+                listener = setup.nats_leafnodes.display(),
             );
         }
         "revoke-cluster" => {
@@ -157,7 +177,22 @@ pub struct Setup {
     pub nats_server_config: PathBuf,
     /// The gateway's public signing key, for executors' `signing.trusted_keys_file`.
     pub trusted_keys: PathBuf,
+    /// The hub's `leafnodes {}` listener (TLS) for edge leaf nodes, on 127.0.0.1:7422; include it
+    /// in the hub's configuration to accept them (change `listen` for a real hub).
+    pub nats_leafnodes: PathBuf,
 }
+
+/// What [`Setup::leaf_files`] wrote.
+#[derive(Debug, Clone)]
+pub struct LeafFiles {
+    /// Append to `nats/leaf.conf`: operator mode, TLS for the executors, the remote to the hub.
+    pub auth_config: PathBuf,
+    /// The leaf's credentials for its link to the hub.
+    pub creds: PathBuf,
+}
+
+/// The hub's default leafnode listener (`nats-leafnodes.conf`).
+pub const LEAFNODE_LISTEN: &str = "127.0.0.1:7422";
 
 impl Setup {
     fn paths(dir: &Path) -> Self {
@@ -176,6 +211,7 @@ impl Setup {
             nats_route_tls: dir.join("nats-route-tls.conf"),
             nats_server_config: dir.join("nats-server.conf"),
             trusted_keys: dir.join("trusted-signing-keys"),
+            nats_leafnodes: dir.join("nats-leafnodes.conf"),
         }
     }
 
@@ -205,6 +241,7 @@ impl Setup {
              include \"nats-auth.conf\"\n",
         )?;
         write_private(&setup.trusted_keys, &format!("{}\n", setup.public_key()?))?;
+        write_private(&setup.nats_leafnodes, &setup.leafnode_hub_config(LEAFNODE_LISTEN)?)?;
         Ok(setup)
     }
 
@@ -307,6 +344,71 @@ impl Setup {
         Ok(())
     }
 
+    /// The hub's side of edge leaf nodes: a `leafnodes {}` listener on `listen` (TLS) and the
+    /// Kubently account's JetStream API allowed across leafnode links ([`js_across_leafnodes`]).
+    pub fn leafnode_hub_config(&self, listen: &str) -> anyhow::Result<String> {
+        Ok(format!(
+            "{}\n{}",
+            self.tls.leafnode_listener_config(listen),
+            js_across_leafnodes(&self.trust()?.account_public_key())
+        ))
+    }
+
+    /// The files of a leaf node for edge cluster `cluster_id`, into `out`: `leaf-auth.conf`
+    /// (operator mode with this trust, TLS for the cluster's executors with the bus server
+    /// certificate, and the remote to `hub_urls`, the hub's leafnode listeners), `leaf.creds`
+    /// (the link's credentials: [`Trust::issue_leaf`], what the cluster's executors may do and
+    /// nothing else), `operator.jwt`, `ca.crt`, `server.crt`, `server.key`.
+    pub fn leaf_files(
+        &self,
+        out: &Path,
+        names: &Names,
+        cluster_id: &str,
+        hub_urls: &[String],
+    ) -> anyhow::Result<LeafFiles> {
+        if hub_urls.is_empty() {
+            bail!("--hub is required: the hub's leafnode URL(s), e.g. tls://hub.example.com:7422");
+        }
+        for url in hub_urls {
+            if !url.starts_with("tls://") {
+                bail!("--hub {url:?}: the link runs over TLS, so the URL must start with tls://");
+            }
+        }
+        std::fs::create_dir_all(out)?;
+        let out = &std::fs::canonicalize(out)?;
+        let trust = self.trust()?;
+        let files = LeafFiles { auth_config: out.join("leaf-auth.conf"), creds: out.join("leaf.creds") };
+        trust.issue_leaf(names, cluster_id)?.write(&files.creds)?;
+        write_private(&out.join("operator.jwt"), &trust.operator_jwt()?)?;
+        for (from, to) in [
+            (&self.tls.server_cert, "server.crt"),
+            (&self.tls.server_key, "server.key"),
+            (&self.tls.ca_cert, "ca.crt"),
+        ] {
+            write_private(&out.join(to), &std::fs::read_to_string(from)?)?;
+        }
+        let urls: Vec<String> = hub_urls.iter().map(|u| format!("\"{u}\"")).collect();
+        let remote = format!(
+            "# The link to the hub: its credentials allow what cluster {cluster_id}'s executors may do.\n\
+             leafnodes {{\n  remotes = [\n    {{\n      urls: [{urls}]\n      account: \"{account}\"\n      \
+             credentials: \"{creds}\"\n      tls {{\n        ca_file: \"{ca}\"\n      }}\n    }}\n  ]\n}}\n",
+            urls = urls.join(", "),
+            account = trust.account_public_key(),
+            creds = files.creds.display(),
+            ca = out.join("ca.crt").display(),
+        );
+        write_private(
+            &files.auth_config,
+            &format!(
+                "{}\n{}\n{}\n{remote}",
+                trust.leaf_server_config(&out.join("operator.jwt"))?,
+                BusTls::server_config_at(&out.join("server.crt"), &out.join("server.key")),
+                js_across_leafnodes(&trust.account_public_key()),
+            ),
+        )?;
+        Ok(files)
+    }
+
     /// The gateway's public signing key (what executors trust).
     pub fn public_key(&self) -> anyhow::Result<String> {
         Ok(CommandSigner::from_file(&self.signing_key)?.public_key().to_string())
@@ -337,6 +439,18 @@ impl Setup {
             public = self.public_key().unwrap_or_default(),
         )
     }
+}
+
+/// nats-server keeps each side's JetStream API to itself on a leafnode link (a deny of
+/// `$JS.API.>`, `$KV.>` and `$OBJ.>` both ways, for JetStream domains), unless the account's
+/// default JetStream domain is the empty one, set on both sides: then the leaf (which runs no
+/// JetStream) passes the executors' JetStream API requests, KV reads and writes to the hub's.
+fn js_across_leafnodes(account: &str) -> String {
+    format!(
+        "# The Kubently account's JetStream API crosses leafnode links: leaf nodes run none, the hub\n\
+         # serves it (default domain \"\": no JetStream domains).\n\
+         default_js_domain: {{\n  {account}: \"\"\n}}\n"
+    )
 }
 
 /// The Kubernetes Secret that installs a cluster's bus credentials next to its executor: the

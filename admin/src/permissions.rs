@@ -65,6 +65,13 @@ pub fn executor(names: &Names, cluster_id: &str) -> Permissions {
     }
 }
 
+/// The leaf node of edge cluster `cluster_id` (its link to the hub): exactly what that cluster's
+/// executors may do, so the hub lets nothing else cross the link. Each executor is also checked
+/// against its own credentials at the leaf.
+pub fn leaf(names: &Names, cluster_id: &str) -> Permissions {
+    executor(names, cluster_id)
+}
+
 /// `$JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>`: a direct get that names its key.
 fn direct_get(bucket: &str, key: &str) -> String {
     format!("$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}.{key}")

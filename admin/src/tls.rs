@@ -75,4 +75,15 @@ impl BusTls {
             key.display()
         )
     }
+
+    /// A hub's `leafnodes {}` block: edge leaf nodes connect on `listen` over TLS (they verify the
+    /// hub against the bus CA) and authenticate with their own credentials (operator mode).
+    pub fn leafnode_listener_config(&self, listen: &str) -> String {
+        format!(
+            "# Edge leaf nodes (kubently-admin leaf) connect here over TLS with their credentials.\n\
+             leafnodes {{\n  listen: \"{listen}\"\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n    timeout: 2\n  }}\n}}\n",
+            self.server_cert.display(),
+            self.server_key.display()
+        )
+    }
 }

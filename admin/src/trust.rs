@@ -200,12 +200,60 @@ impl Trust {
             &format!("kubently-executor-{cluster_id}"),
             Some(&permissions::executor(names, cluster_id)),
         )?;
+        self.record_issued(cluster_id, &creds.public_key)?;
+        Ok(creds)
+    }
+
+    /// New credentials for the leaf node of edge cluster `cluster_id` (its remote to the hub),
+    /// recorded with the cluster's executor credentials: revoking the cluster cuts the link too.
+    pub fn issue_leaf(&self, names: &Names, cluster_id: &str) -> Result<Credentials, Error> {
+        kubently_shared::names::validate_cluster_id(cluster_id)
+            .map_err(|reason| Error::Invalid { what: "cluster id", reason })?;
+        let creds =
+            self.user(&format!("kubently-leaf-{cluster_id}"), Some(&permissions::leaf(names, cluster_id)))?;
+        self.record_issued(cluster_id, &creds.public_key)?;
+        Ok(creds)
+    }
+
+    fn record_issued(&self, cluster_id: &str, public_key: &str) -> Result<(), Error> {
         let path = self.issued_file(cluster_id);
         let mut keys = std::fs::read_to_string(&path).unwrap_or_default();
-        keys.push_str(&creds.public_key);
+        keys.push_str(public_key);
         keys.push('\n');
-        write_private(&path, &keys)?;
-        Ok(creds)
+        write_private(&path, &keys)
+    }
+
+    /// The configuration of a leaf node in operator mode with this trust: the operator and both
+    /// accounts preloaded in a memory resolver (the leaf resolves nothing itself: a new account
+    /// JWT, e.g. a revocation, is a new leaf configuration; the hub enforces revocations of the
+    /// leaf's own link at once).
+    ///
+    /// The Kubently account the leaf sees has no JetStream: the hub holds every stream, and a
+    /// leaf whose account has JetStream tells the hub so when it connects, and the hub then keeps
+    /// the JetStream API to itself (each side would own its own JetStream, a JetStream domain
+    /// each). Without it, the executors' JetStream API requests cross the link to the hub.
+    pub fn leaf_server_config(&self, operator_file: &Path) -> Result<String, Error> {
+        let claims: Claims<Account> = jwt::decode(&self.account_jwt)?;
+        let account_jwt = account_jwt(
+            &self.operator,
+            &self.account,
+            ACCOUNT_NAME,
+            AccountLimits::unlimited(false),
+            claims.nats.signing_keys,
+            claims.nats.revocations,
+        )?;
+        Ok(format!(
+            "# Operator mode with the hub's trust: executors connect with their own credentials.\n\
+             operator: {operator}\n\
+             system_account: {system}\n\
+             resolver: MEMORY\n\
+             resolver_preload: {{\n  {system}: {system_jwt}\n  {account}: {account_jwt}\n}}\n",
+            operator = quoted(&operator_file.display().to_string()),
+            system = self.system.public_key(),
+            system_jwt = quoted(&self.system_jwt),
+            account = self.account.public_key(),
+            account_jwt = quoted(&account_jwt),
+        ))
     }
 
     /// A user of the system account (pushes account updates).

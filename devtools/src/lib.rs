@@ -4,7 +4,8 @@
 //!   `up`, `down`, `status`, `seed`, `env`.
 //! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
 //!   against the running dev stack, beside the bare JetStream round trip it is built on
-//!   ([`floor`]), with CPU time per command per process ([`cpu`]).
+//!   ([`floor`]), with CPU time per command per process ([`cpu`]) and what the bus keeps per
+//!   command ([`storage_report`]); `./dev bench fleet`, the fleet simulation ([`fleet`]).
 //! * `kubently-chaos` (`src/bin/kubently-chaos.rs`): `./dev chaos`, the fault-injection suite
 //!   ([`chaos`]).
 //!
@@ -15,4 +16,6 @@
 pub mod chaos;
 pub mod cpu;
 pub mod devstack;
+pub mod fleet;
 pub mod floor;
+pub mod storage_report;

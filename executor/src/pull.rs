@@ -19,7 +19,7 @@ use crate::worker::Worker;
 /// fast/slow interval bounds. A command arriving during a poll is picked up at once either way.
 /// Whether polls succeed is readiness's "consumer" check.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn fetch_loop(
+pub async fn fetch_loop(
     consumer: PullConsumer,
     worker: Arc<Worker>,
     slots: Arc<Semaphore>,

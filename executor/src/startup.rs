@@ -211,8 +211,8 @@ impl Application {
 
 /// Binds the cluster's durable consumer; while it does not exist (or its ack wait is not this
 /// executor's), asks the gateways to create or update it (executors may not) and waits for one
-/// to answer.
-async fn bind_consumer(
+/// to answer. (Public for the fleet simulation of the developer tools.)
+pub async fn bind_consumer(
     nats: &async_nats::Client,
     js: &jetstream::Context,
     names: &Names,

@@ -9,7 +9,8 @@
 //!   (routing executors' replies to waiting requests), [`registry`] (connected executors),
 //!   [`activity`] (cluster-active marks), [`session_store`], [`audit`] (the audit log),
 //!   [`webhooks`] (delivery, async follow-ups, A2A pushes), [`auth`] (who the caller is),
-//!   [`exhausted`] (answering commands every executor gave up on), [`metrics`], [`settings`],
+//!   [`exhausted`] (answering commands every executor gave up on), [`storage`] (size limits and
+//!   how full each stream is), [`metrics`], [`settings`],
 //!   [`error`] (which error type belongs where);
 //! * [`state`] (what they all share) and [`startup`] (building it and serving).
 
@@ -32,6 +33,7 @@ pub mod session_store;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod webhooks;
 
 pub use settings::Settings;

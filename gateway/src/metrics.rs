@@ -37,6 +37,8 @@ pub struct Metrics {
     pub webhook_attempts: Family<WebhookLabels, Counter>,
     pub webhook_latency: Histogram,
     pub webhook_dead_letters: Counter,
+    /// How full each stream and bucket is (`kubently_stream_*`).
+    pub storage: crate::storage::watch::StorageMetrics,
 }
 
 impl Default for Metrics {
@@ -85,8 +87,10 @@ impl Default for Metrics {
             "Webhook messages given up after the last attempt",
             webhook_dead_letters.clone(),
         );
+        let storage = crate::storage::watch::StorageMetrics::register(&mut registry);
         Self {
             registry,
+            storage,
             commands,
             latency,
             in_flight,

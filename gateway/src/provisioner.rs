@@ -22,7 +22,7 @@ pub async fn answer(state: Arc<AppState>) {
     while let Some(msg) = requests.next().await {
         let Some(reply_to) = msg.reply.clone() else { continue };
         let cluster_id = msg.subject.rsplit('.').next().unwrap_or_default().to_string();
-        let mut opts = state.settings.nats.provision_options();
+        let mut opts = state.settings.provision_options();
         let request = match serde_json::from_slice::<ProvisionRequest>(&msg.payload) {
             Ok(r) if ACK_WAIT_RANGE.contains(&r.ack_wait_seconds) => Ok(r),
             Ok(r) => Err(format!(

@@ -20,6 +20,17 @@ pub struct Settings {
     pub a2a: A2aSettings,
     /// The command signing key.
     pub signing: kubently_shared::signing::SignerSettings,
+    /// Size limits and retention of every stream and bucket.
+    pub storage: crate::storage::StorageSettings,
+}
+
+impl Settings {
+    /// What the gateway provisions: the NATS settings' options with the `[storage]` limits.
+    pub fn provision_options(&self) -> kubently_shared::provision::ProvisionOptions {
+        let mut opts = self.nats.provision_options();
+        self.storage.apply(&mut opts);
+        opts
+    }
 }
 
 /// The A2A door's task store (NATS KV, shared by every gateway replica).
@@ -383,7 +394,7 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
-    fn new(setting: &'static str, allowed: impl Into<String>) -> Self {
+    pub(crate) fn new(setting: &'static str, allowed: impl Into<String>) -> Self {
         Self { setting, allowed: allowed.into() }
     }
 }

@@ -18,6 +18,7 @@ use crate::registry::Registry;
 use crate::replies::ReplyRouter;
 use crate::session_store::SessionStore;
 use crate::state::AppState;
+use crate::storage::StorageWatch;
 use crate::webhooks::{WebhookDeps, Webhooks};
 use crate::{Error, Result, Settings, rest};
 
@@ -53,8 +54,10 @@ impl Application {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
         let nats = settings.nats.connect(format!("kubently-gateway/{instance_id}")).await?;
         let js = jetstream::new(nats.clone());
-        let opts = settings.nats.provision_options();
+        settings.storage.validate()?;
+        let opts = settings.provision_options();
         let names = opts.names()?;
+        log_reservation(&opts, &names);
         let buckets = provision::ensure_command_path_retrying(&js, &opts).await?;
 
         let replies = ReplyRouter::default();
@@ -126,6 +129,16 @@ impl Application {
             signer,
             namespaces: Default::default(),
         });
+        tokio::spawn(
+            StorageWatch {
+                js: state.js.clone(),
+                streams: opts.every_stream_config(&state.names).into_iter().map(|c| c.name).collect(),
+                warn_at: state.settings.storage.warn_at(),
+                interval: state.settings.storage.check_interval(),
+                metrics: state.metrics.clone(),
+            }
+            .run(),
+        );
         tokio::spawn(crate::exhausted::answer(state.clone()));
         tokio::spawn(crate::provisioner::answer(state.clone()));
         let router = rest::router(state.clone());
@@ -162,4 +175,18 @@ impl Application {
                 .map_err(Error::Serve),
         }
     }
+}
+
+/// Logs what the size limits reserve: nats-server reserves every stream's `max_bytes` (times its
+/// replicas) against its `max_file_store` when it creates the stream, and refuses one that does
+/// not fit ("insufficient storage resources").
+fn log_reservation(opts: &provision::ProvisionOptions, names: &kubently_shared::names::Names) {
+    let configs = opts.every_stream_config(names);
+    let total: i64 = configs.iter().map(|c| c.max_bytes.max(0)).sum();
+    tracing::info!(
+        streams = configs.len(),
+        reserved_bytes = total,
+        replicas = opts.replicas,
+        "storage limits: nats-server's max_file_store must hold reserved_bytes on every replica (storage.* settings)"
+    );
 }

@@ -16,7 +16,7 @@ use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsum
 use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::stream::{self, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, ErrorCode, kv};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::kv_ttl::ScopedBucket;
 use crate::names::{Names, validate_cluster_id};
@@ -26,6 +26,8 @@ use crate::{Error, Result};
 const ATTEMPTS: u32 = 5;
 /// JetStream's own default duplicate window.
 pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// One mebibyte.
+const MIB: u64 = 1024 * 1024;
 
 /// What to provision, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,61 @@ pub struct ProvisionOptions {
     pub max_deliver: i64,
     /// Unacked commands in flight per cluster across all replicas (default 1000).
     pub max_ack_pending: i64,
+    /// Size limits of every stream and bucket (every one has one: nats-server reserves it
+    /// against its `max_file_store`, so their sum, times replicas, must fit there).
+    pub limits: StorageLimits,
+}
+
+/// The size limit of each stream and bucket, in bytes, and the queue depth per cluster.
+///
+/// What happens at a limit fits what the stream holds:
+///
+/// | stream / bucket | at its limit |
+/// |---|---|
+/// | audit, events | the oldest records are dropped (the gateway warns before: `storage.warn_at_percent`) |
+/// | results | the oldest results are dropped (they also expire after `results_ttl`) |
+/// | commands, callbacks (work queues) | the oldest queued messages are dropped: the oldest are past their deadline first |
+/// | claims, sessions, executors, cluster-active, clusters, webhooks, A2A | new writes are refused (never a silent loss) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageLimits {
+    /// `KUBENTLY_COMMANDS` (default 128 MiB).
+    pub commands_max_bytes: u64,
+    /// Commands queued for one cluster at most (default 10 000); beyond it the cluster's oldest
+    /// queued command is dropped.
+    pub commands_max_per_cluster: i64,
+    /// `KUBENTLY_EVENTS` (default 512 MiB).
+    pub events_max_bytes: u64,
+    /// `KUBENTLY_AUDIT` (default 1 GiB).
+    pub audit_max_bytes: u64,
+    /// The results bucket (default 1 GiB).
+    pub results_max_bytes: u64,
+    /// `KUBENTLY_CALLBACKS` (default 128 MiB).
+    pub callbacks_max_bytes: u64,
+    /// The claims bucket (default 256 MiB).
+    pub claims_max_bytes: u64,
+    /// Each other bucket: sessions, executors, cluster-active, clusters, webhook subscriptions
+    /// and deliveries, A2A tasks and push configs (default 64 MiB each).
+    pub bucket_max_bytes: u64,
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        Self {
+            commands_max_bytes: 128 * MIB,
+            commands_max_per_cluster: 10_000,
+            events_max_bytes: 512 * MIB,
+            audit_max_bytes: 1024 * MIB,
+            results_max_bytes: 1024 * MIB,
+            callbacks_max_bytes: 128 * MIB,
+            claims_max_bytes: 256 * MIB,
+            bucket_max_bytes: 64 * MIB,
+        }
+    }
+}
+
+/// A byte count as JetStream takes it.
+fn bytes(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Default for ProvisionOptions {
@@ -70,6 +127,7 @@ impl Default for ProvisionOptions {
             ack_wait: Duration::from_secs(30),
             max_deliver: 5,
             max_ack_pending: 1000,
+            limits: StorageLimits::default(),
         }
     }
 }
@@ -93,8 +151,12 @@ impl ProvisionOptions {
             subjects: vec![names.command_subjects()],
             retention: RetentionPolicy::WorkQueue,
             storage: StorageType::File,
+            // The oldest queued commands are past their deadline first: the gateway has answered
+            // them with a timeout already.
             discard: DiscardPolicy::Old,
             max_age: self.command_max_age,
+            max_bytes: bytes(self.limits.commands_max_bytes),
+            max_messages_per_subject: self.limits.commands_max_per_cluster,
             duplicate_window: self.duplicate_window.min(self.command_max_age),
             num_replicas: self.replicas,
             ..Default::default()
@@ -106,7 +168,7 @@ impl ProvisionOptions {
         limits_stream(
             names.events_stream(),
             names.events_subjects(),
-            self.events_max_age,
+            (self.events_max_age, self.limits.events_max_bytes),
             self.replicas,
             "Kubently: state changes for webhooks",
         )
@@ -117,7 +179,7 @@ impl ProvisionOptions {
         limits_stream(
             names.audit_stream(),
             names.audit_subjects(),
-            self.audit_max_age,
+            (self.audit_max_age, self.limits.audit_max_bytes),
             self.replicas,
             "Kubently: who ran what where (never outputs)",
         )
@@ -144,29 +206,38 @@ impl ProvisionOptions {
                 true,
                 "Kubently: executor presence",
             ),
-            self.kv_stream_config(
-                &names.results_bucket(),
-                self.results_ttl,
-                true,
-                "Kubently: command results",
-            ),
+            // Results are a cache of outputs: when full, the oldest go first.
+            stream::Config {
+                max_bytes: bytes(self.limits.results_max_bytes),
+                discard: DiscardPolicy::Old,
+                ..self.kv_stream_config(
+                    &names.results_bucket(),
+                    self.results_ttl,
+                    true,
+                    "Kubently: command results",
+                )
+            },
             self.kv_stream_config(
                 &names.clusters_bucket(),
                 Duration::ZERO,
                 false,
                 "Kubently: every cluster ever seen",
             ),
-            self.kv_stream_config(
-                &names.claims_bucket(),
-                Duration::ZERO,
-                true,
-                "Kubently: which executor took each command (at most one execution)",
-            ),
+            stream::Config {
+                max_bytes: bytes(self.limits.claims_max_bytes),
+                ..self.kv_stream_config(
+                    &names.claims_bucket(),
+                    Duration::ZERO,
+                    true,
+                    "Kubently: which executor took each command (at most one execution)",
+                )
+            },
         ]
     }
 
     /// The stream behind a KV bucket, exactly as async-nats 0.51 shapes one
-    /// (`kv_to_stream_config`), with per-key TTLs when `per_key_ttl`.
+    /// (`kv_to_stream_config`), with per-key TTLs when `per_key_ttl`, holding at most
+    /// [`StorageLimits::bucket_max_bytes`] and refusing writes beyond it.
     pub fn kv_stream_config(
         &self,
         bucket: &str,
@@ -186,6 +257,7 @@ impl ProvisionOptions {
             deny_purge: false,
             allow_direct: true,
             discard: DiscardPolicy::New,
+            max_bytes: bytes(self.limits.bucket_max_bytes),
             num_replicas: self.replicas,
             allow_message_ttl: per_key_ttl,
             subject_delete_marker_ttl: per_key_ttl.then_some(self.kv_marker_ttl),
@@ -211,10 +283,11 @@ impl ProvisionOptions {
     }
 }
 
+/// A stream of records kept for `max_age` and at most `max_bytes`, the oldest dropped first.
 fn limits_stream(
     name: String,
     subjects: String,
-    max_age: Duration,
+    (max_age, max_bytes): (Duration, u64),
     replicas: usize,
     description: &str,
 ) -> stream::Config {
@@ -226,6 +299,7 @@ fn limits_stream(
         storage: StorageType::File,
         discard: DiscardPolicy::Old,
         max_age,
+        max_bytes: bytes(max_bytes),
         num_replicas: replicas,
         ..Default::default()
     }
@@ -354,6 +428,7 @@ impl ProvisionOptions {
             storage: StorageType::File,
             discard: DiscardPolicy::Old,
             max_age: self.events_max_age,
+            max_bytes: bytes(self.limits.callbacks_max_bytes),
             duplicate_window: self.duplicate_window,
             num_replicas: self.replicas,
             ..Default::default()
@@ -401,6 +476,17 @@ impl ProvisionOptions {
                 "Kubently: A2A push notification configs",
             ),
         ]
+    }
+}
+
+impl ProvisionOptions {
+    /// Every stream and bucket the gateway provisions: the command path's, the webhooks' and
+    /// the A2A door's (what its storage watch reports on).
+    pub fn every_stream_config(&self, names: &Names) -> Vec<stream::Config> {
+        let mut all = self.stream_configs(names);
+        all.extend(self.webhook_stream_configs(names));
+        all.extend(self.a2a_stream_configs(names));
+        all
     }
 }
 
@@ -589,6 +675,17 @@ pub async fn ensure_stream(js: &jetstream::Context, desired: stream::Config) -> 
                     return Ok(existing.cached_info().clone());
                 }
                 info!(stream = name, ?diff, "updating stream to Kubently's configuration");
+                let held = existing.cached_info().state.bytes;
+                if desired.max_bytes > 0 && held > desired.max_bytes as u64 {
+                    warn!(
+                        stream = name,
+                        held_bytes = held,
+                        max_bytes = desired.max_bytes,
+                        discard = ?desired.discard,
+                        "the stream holds more than its new size limit: the server drops its oldest \
+                         messages now (discard old) or refuses writes until it shrinks (discard new)"
+                    );
+                }
                 match js.update_stream(&apply_owned(current, &desired)).await {
                     Ok(info) => return Ok(info),
                     Err(e) if e.kind() == CreateStreamErrorKind::NotFound => {
@@ -642,6 +739,7 @@ pub fn stream_differences(current: &stream::Config, desired: &stream::Config) ->
     check("storage", current.storage != desired.storage);
     check("discard", current.discard != desired.discard);
     check("max_age", current.max_age != desired.max_age);
+    check("max_bytes", current.max_bytes != desired.max_bytes);
     // The server fills in its default window (2 min, capped by max_age) when none is asked for.
     check(
         "duplicate_window",
@@ -672,6 +770,7 @@ fn apply_owned(current: &stream::Config, desired: &stream::Config) -> stream::Co
         storage: desired.storage,
         discard: desired.discard,
         max_age: desired.max_age,
+        max_bytes: desired.max_bytes,
         // Not asked for: keep the server's window, but never longer than the new max age (the
         // server refuses that).
         duplicate_window: match (desired.duplicate_window, desired.max_age) {

@@ -260,6 +260,12 @@ impl TestApp {
         self.run_executor(settings).await
     }
 
+    /// Starts an executor with `settings` (see [`Self::executor_settings`]) and waits until the
+    /// gateway sees its cluster connected.
+    pub async fn start_executor_with(&self, settings: kubently_executor::Settings) -> ExecutorHandle {
+        self.run_executor(settings).await
+    }
+
     async fn run_executor(&self, settings: kubently_executor::Settings) -> ExecutorHandle {
         let (id, cluster_id) =
             (settings.executor.id.clone().unwrap_or_default(), settings.executor.cluster_id.clone());

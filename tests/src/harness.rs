@@ -118,6 +118,11 @@ fn progress(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "[kubently-tests] {msg}");
 }
 
+/// The run's nats-server hosts hundreds of installations (one name prefix per test), and
+/// nats-server reserves every stream's `max_bytes` against `max_file_store` when it creates it:
+/// the run's ceiling is a reservation far above what the tests write (a few MB each).
+const TEST_STORE_LIMITS: &str = "jetstream {\n  max_memory_store: 256MB\n  max_file_store: 4TB\n}";
+
 async fn start() -> anyhow::Result<TestStack> {
     let t0 = Instant::now();
     let dir = tempfile::Builder::new().prefix("kubently-tests-").tempdir()?.keep();
@@ -125,11 +130,12 @@ async fn start() -> anyhow::Result<TestStack> {
     let bus = BusSetup::create(&dir.join("bus"), &["127.0.0.1", "localhost"], &Names::new())?;
     let root_creds = dir.join("bus/root.creds");
     Trust::load(&dir.join("bus/trust"))?.user("tests", None)?.write(&root_creds)?;
-    let nats = NatsServer::start(
+    let nats = NatsServer::start_with(
         &dir.join("nats"),
         &dir.join("nats-server.log"),
         Lifetime::TiedToTestProcess,
         Some(&bus.nats_config),
+        Some(TEST_STORE_LIMITS),
     )
     .await
     .context("starting nats-server")?

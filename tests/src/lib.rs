@@ -1,6 +1,7 @@
 //! Kubently's local stack and test harness.
 //!
 //! * [`nats_server`]: a real nats-server (single node or 3-node JetStream cluster) on free loopback ports.
+//! * [`leaf`]: a NATS leaf node for an edge cluster, bridged to a hub.
 //! * [`kube_cluster`]: a real etcd + kube-apiserver + controller-manager + scheduler + fake kubelet
 //!   (the `fake-kubelet` program of crate `kubently-fake-kubelet`, run as a process).
 //! * [`scenario`]: the demo "broken cluster" an agent should diagnose.
@@ -20,6 +21,7 @@ pub mod devstack_state;
 pub mod harness;
 pub mod header_proxy;
 pub mod kube_cluster;
+pub mod leaf;
 pub mod nats_server;
 pub mod node;
 pub mod oidc_issuer;

@@ -35,6 +35,8 @@ struct NodeOptions<'a> {
     cluster: Option<(u16, &'a [u16])>,
     /// (client, monitoring) ports to reuse (a restarted node); free ones when `None`.
     ports: Option<(u16, u16)>,
+    /// Appended last (overrides: a later top-level block replaces an earlier one).
+    extra: Option<&'a str>,
 }
 
 impl NatsServer {
@@ -45,6 +47,18 @@ impl NatsServer {
         lifetime: Lifetime,
         security: Option<&Path>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(store_dir, log, lifetime, security, None).await
+    }
+
+    /// [`Self::start`] with `extra` configuration appended (a later top-level block replaces the
+    /// file's: `jetstream { … }`, `leafnodes { … }`).
+    pub async fn start_with(
+        store_dir: &Path,
+        log: &Path,
+        lifetime: Lifetime,
+        security: Option<&Path>,
+        extra: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let opts = NodeOptions {
             name: "kubently-dev",
             config: paths::nats_config_dir().join("dev.conf"),
@@ -54,6 +68,7 @@ impl NatsServer {
             lifetime,
             cluster: None,
             ports: None,
+            extra,
         };
         let server = Self::spawn(opts)?;
         server.wait_ready().await?;
@@ -65,9 +80,16 @@ impl NatsServer {
         paths::require(&bin, "nats-server")?;
         let (client_port, monitor_port) = opts.ports.unwrap_or_else(|| (free_port(), free_port()));
         let mut tls = false;
-        let config = match opts.security {
-            None => opts.config.clone(),
-            Some(security) => {
+        let config = match (opts.security, opts.extra) {
+            (None, None) => opts.config.clone(),
+            (None, Some(extra)) => {
+                let combined = opts.store_dir.with_extension("conf");
+                let text = std::fs::read_to_string(&opts.config).context("reading the nats-server config")?;
+                std::fs::create_dir_all(opts.store_dir)?;
+                std::fs::write(&combined, format!("{text}\n{extra}\n"))?;
+                combined
+            }
+            (Some(security), extra) => {
                 // nats-server has no second -c: one file with both. Each node keeps the account
                 // JWTs it resolves in a directory of its own (nodes sharing a host must not share it).
                 let combined = opts.store_dir.with_extension("conf");
@@ -92,6 +114,10 @@ impl NatsServer {
                 let routes = opts.security.and_then(|s| s.parent()).map(|d| d.join("nats-route-tls.conf"));
                 if let Some(routes) = routes.filter(|r| tls && opts.cluster.is_some() && r.exists()) {
                     text.push_str(&std::fs::read_to_string(routes).context("reading the route TLS config")?);
+                }
+                if let Some(extra) = extra {
+                    text.push_str(extra);
+                    text.push('\n');
                 }
                 std::fs::create_dir_all(opts.store_dir)?;
                 std::fs::write(&combined, text)?;
@@ -203,6 +229,7 @@ impl NatsCluster {
             lifetime: Lifetime::TiedToTestProcess,
             cluster: Some((self.cluster_ports[i], &self.cluster_ports)),
             ports,
+            extra: None,
         })
     }
 

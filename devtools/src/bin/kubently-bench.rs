@@ -9,13 +9,16 @@
 //! (e) webhooks: latency from a command's completion (its event's timestamp) to receipt at a
 //!     local receiver, and events delivered per second to one subscription, beside the same
 //!     receiver taking plain POSTs straight from the bench (the floor),
-//!
 //! (f) the floor: the bare JetStream round trip the path is built on (publish to a work-queue
 //!     stream, pull, core reply; the same payload sizes; [`kubently_devtools::floor`]), and the
 //!     command path's overhead as a ratio to it,
+//! (g) what each stream and bucket holds per command run (bytes and messages; read before (e)),
 //!
 //! and prints p50/p95/p99, commands/s, the gateway's and executor's RSS, and CPU milliseconds per
 //! command of the gateway, the executor, nats-server and the API server during throughput runs.
+//!
+//! `kubently-bench fleet [--clusters 10,100,1000]` runs the fleet simulation instead
+//! (`kubently_devtools::fleet`): it needs no dev stack.
 
 use std::path::Path;
 use std::process::Command as Process;
@@ -89,6 +92,10 @@ async fn main() -> anyhow::Result<()> {
     kubently_tests::process::restore_default_sigpipe();
     // reqwest is built without a bundled crypto provider (the workspace uses ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("fleet") {
+        return kubently_devtools::fleet::run(&args[1..]).await;
+    }
     let opts = parse_opts()?;
     let state = StackState::load()?.context("no dev stack: run `./dev up --seed` first")?;
     anyhow::ensure!(state.all_alive(), "the dev stack is partly down (`./dev status`)");
@@ -235,6 +242,8 @@ async fn main() -> anyhow::Result<()> {
             "cpu_ms_per_round_trip": cpu.iter().map(|(p, v)| (p.clone(), json!(v))).collect::<serde_json::Map<_, _>>()}));
         floor.remove().await;
     }
+    // What the bus keeps per command (before the webhook burst adds events of no command).
+    report.push(storage_per_command(&state.nats_url, &prefix).await?);
     report.push(webhooks(&http, &url, &state.nats_url, &prefix, opts.samples).await?);
     let out = paths::cache_dir().join("bench-report.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
@@ -243,6 +252,17 @@ async fn main() -> anyhow::Result<()> {
     executor.stop(Duration::from_secs(5));
     remove_bench_streams(&state.nats_url).await?;
     Ok(())
+}
+
+/// Bytes and messages each stream and bucket of the bench's installation holds per command run.
+async fn storage_per_command(nats_url: &str, prefix: &str) -> anyhow::Result<Value> {
+    use kubently_devtools::storage_report;
+    let js = async_nats::jetstream::new(connect(nats_url).await?);
+    let names = Names::with_prefix(prefix)?;
+    let uses = storage_report::read(&js, &names).await?;
+    let commands = storage_report::commands(&uses, &names);
+    say(&format!("storage per command:\n{}", storage_report::table(&uses, commands)));
+    Ok(json!({"storage": storage_report::json(&uses, commands)}))
 }
 
 /// A result's JSON around its output (status, ids, timings, meta), for the floor's answer size.
