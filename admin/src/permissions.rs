@@ -2,6 +2,7 @@
 //! not listed is refused).
 
 use kubently_shared::names::Names;
+use kubently_shared::protocol::{CommandStatus, EventType};
 
 /// Allowed subjects, publish and subscribe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +43,17 @@ pub fn executor(names: &Names, cluster_id: &str) -> Permissions {
         format!("$JS.API.CONSUMER.MSG.NEXT.{commands}.{consumer}"),
         format!("$JS.ACK.{commands}.{consumer}.>"),
         names.cluster_replies(cluster_id),
-        names.event_filter("command.*", cluster_id),
         names.provision_subject(cluster_id),
     ];
+    // A command's terminal events, each named: a subject with a wildcard inside
+    // (`command.*.<cluster>`) would allow the same, but over a leafnode link the hub then sends
+    // the leaf no interest in the events stream's `kubently.events.>` (nats-server matches the
+    // stream's interest against the allowed subjects' literal tokens), and no event would cross.
+    for status in [CommandStatus::Success, CommandStatus::Failure, CommandStatus::Timeout] {
+        if let Some(event) = EventType::for_status(status) {
+            publish.push(names.event_subject(event.as_str(), cluster_id));
+        }
+    }
     // Keys `<cluster>.<…>`: written and read.
     for bucket in [names.claims_bucket(), names.results_bucket(), names.executors_bucket()] {
         publish.push(names.kv_subject(&bucket, &format!("{cluster_id}.>")));
@@ -94,5 +103,8 @@ mod tests {
         }
         assert!(p.publish.contains(&"P.kubently.reply.a.>".to_string()));
         assert!(!p.publish.iter().any(|s| s.contains("kubently.cmd")), "executors never publish commands");
+        for event in ["command.completed", "command.failed", "command.timeout"] {
+            assert!(p.publish.contains(&format!("P.kubently.events.{event}.a")), "{event}");
+        }
     }
 }

@@ -52,7 +52,7 @@ impl Hub {
             .env("KUBENTLY__NATS__URL", &nats.url)
             .env("KUBENTLY__AUTH__API_KEYS", format!("fleet:{KEY}"))
             .envs(bus.gateway_env(&names)?)
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", std::env::var("KUBENTLY_FLEET_GATEWAY_LOG").unwrap_or_else(|_| "warn".into()));
         let gateway = Daemon::spawn(
             "kubently-gateway (fleet)",
             cmd,

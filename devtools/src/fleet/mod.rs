@@ -187,6 +187,11 @@ pub fn table(rows: &[Row]) -> String {
 /// Runs the fleet bench with `args` (after `fleet`).
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let opts = FleetOpts::parse(args)?;
+    // The simulated executors log like executors when asked (RUST_LOG=info, to stderr); the
+    // gateway's log level is KUBENTLY_FLEET_GATEWAY_LOG (warn).
+    if std::env::var_os("RUST_LOG").is_some() {
+        kubently_shared::telemetry::init(&kubently_shared::config::LogSettings::default())?;
+    }
     paths::require(&paths::nats_server_bin(), "nats-server")?;
     paths::require(&paths::sibling_bin("kubently-gateway"), "kubently-gateway (cargo build --release)")?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

@@ -82,6 +82,22 @@ async fn commands_reach_an_edge_cluster_through_a_leaf_node_also_after_the_leaf_
     );
     let body = run_version(&app).await;
     assert!(body["output"].as_str().unwrap_or_default().contains("Server Version"), "{body}");
+    // Everything the executor writes crosses too: its terminal event is in the hub's stream.
+    let js = async_nats::jetstream::new(stack.connect_to(&hub.url, &stack.root_creds).await);
+    let events = js.get_stream(names.events_stream()).await.expect("events stream");
+    let subject = names.event_subject("command.completed", &app.cluster_id);
+    let event = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Ok(m) = events.get_last_raw_message_by_subject(&subject).await {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the command's event reaches the hub's events stream");
+    let event: Value = serde_json::from_slice(&event.payload).expect("event JSON");
+    assert_eq!(event["data"]["command_id"], body["command_id"], "{event}");
 
     // The link carries only what this cluster's executors may do: even an unrestricted client
     // of the leaf reaches the hub with this cluster's replies only.
