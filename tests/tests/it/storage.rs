@@ -166,7 +166,16 @@ async fn the_gateway_warns_before_the_audit_stream_reaches_its_limit_then_the_ol
         let request = http.get(format!("{}/metrics", gateway.url)).header("X-API-Key", ADMIN_KEY);
         request.send().await.expect("metrics").text().await.expect("text")
     };
-    let first = metrics().await;
+    // The gateway reads the streams' sizes once a second, the first time right after it starts.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let text = metrics().await;
+        if sample(&text, "kubently_stream_limit_bytes", &audit).is_some() {
+            break text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no size read for {audit}: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(sample(&first, "kubently_stream_limit_bytes", &audit), Some(MIB as f64), "{first}");
     assert_eq!(sample(&first, "kubently_stream_limit_warnings_total", &audit), None);
 
