@@ -5,8 +5,9 @@
 //! without a usable caller identity ([`crate::impersonation`]; else its engine sends the
 //! caller), run through the engine (which applies the policy again to every
 //! resource it resolves) while telling JetStream the work is in progress, store the result
-//! (write-once, see [`kubently_shared::results`]), then reply with what is stored, store the
-//! event, and ack. The ack comes only after the result and its event are stored: if this process
+//! (write-once, see [`kubently_shared::results`]), then reply with what is stored (the gateway
+//! receives the stored record itself when the command says `reply_from_store`: the results bucket
+//! republishes it), store the event, and ack. The ack comes only after the result and its event are stored: if this process
 //! dies before, the command is redelivered, and the next executor finds the claim and the stored
 //! result, re-sends the reply and re-emits the event (deduplicated: never twice).
 
@@ -389,9 +390,13 @@ impl Worker {
     }
 
     /// Stores the result (write-once; the full output, for paging), then replies with what is
-    /// stored, fitted to the command's budget, and emits the event if this result is the one
-    /// stored. Returns whether the command is settled (its final result is stored).
+    /// stored, fitted to the command's budget (unless the gateway takes the stored record itself,
+    /// `reply_from_store`), and emits the event if this result is the one stored. Returns whether
+    /// the command is settled (its final result is stored).
     async fn deliver(&self, command: &Command, signature: &str, result: CommandResult) -> bool {
+        // The stored record echoes the signature too: a gateway takes it, as the results bucket
+        // republishes it, for the reply (`reply_from_store`).
+        let result = CommandResult { command_signature: Some(signature.to_string()), ..result };
         let (reply, stored) = fit_to_budget(command, &result);
         let until = tokio::time::Instant::now()
             + command.remaining(OffsetDateTime::now_utc()).unwrap_or_default()
@@ -402,7 +407,9 @@ impl Worker {
         .await;
         match outcome {
             Ok(Stored::Written) => {
-                self.reply(command, signature, &reply).await;
+                if !command.reply_from_store {
+                    self.reply(command, signature, &reply).await;
+                }
                 self.emit(command, &result).await;
                 tracing::info!(
                     status = result.status.as_str(),

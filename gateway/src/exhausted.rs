@@ -76,14 +76,16 @@ async fn settle(state: &AppState, advisory: MaxDeliveries) {
                 n => format!("{n} times"),
             }
         )),
+        // Signed like an executor's result, so a gateway waiting for it takes the stored record.
+        command_signature: Some(signature),
         ..CommandResult::new(&command, CommandStatus::Failure, "", OffsetDateTime::now_utc())
     };
     match results::store_final(&state.js, &state.buckets.results, &failure).await {
         Ok(Stored::Written) => {
             tracing::warn!("every delivery of the command failed; answered with an explicit failure");
-            let reply =
-                CommandResult { command_signature: Some(signature), ..fit_to_budget(&command, &failure).0 };
-            if let Ok(payload) = protocol::encode(&reply) {
+            if !command.reply_from_store
+                && let Ok(payload) = protocol::encode(&fit_to_budget(&command, &failure).0)
+            {
                 let _ = state.nats.publish(command.reply_to.clone(), payload).await;
             }
             let data = json!({"command_id": command.id, "verb": command.request.verb(), "status": failure.status, "error": failure.error, "correlation_id": command.correlation_id, "session_id": command.session_id, "caller": command.caller.service, "caller_token": command.caller.token});

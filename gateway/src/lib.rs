@@ -55,7 +55,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("subscribing to the reply inbox {subject}")]
+    #[error("subscribing to replies on {subject}")]
     ReplyInbox {
         subject: String,
         #[source]

@@ -1,6 +1,9 @@
 //! Replies from executors: one subscription on `kubently.reply.*.<instance>.*` for the whole
-//! gateway, routed to the waiting request by command id. Registering before publishing means a
-//! reply can never arrive before its waiter exists.
+//! gateway, and one on `kubently.stored.>`, where nats-server republishes every record the results
+//! bucket accepts (so a final result reaches the gateway one hop after it is stored, and only if
+//! it was stored: an executor told `reply_from_store` sends no reply of its own). Both are routed
+//! to the waiting request by command id. Registering before publishing means a reply can never
+//! arrive before its waiter exists.
 //!
 //! A reply counts only if it comes from the command's cluster: its subject names the cluster
 //! (`kubently.reply.<cluster>.…`, which NATS lets only that cluster's executors publish to) and
@@ -20,7 +23,24 @@ use uuid::Uuid;
 struct Pending {
     cluster_id: String,
     signature: String,
-    tx: oneshot::Sender<CommandResult>,
+    tx: oneshot::Sender<Answer>,
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The executor's own reply, already fitted to the command's output budget.
+    Reply,
+    /// The final result as the results bucket stored and republished it: the full output (up to
+    /// [`kubently_shared::budget::MAX_STORED_BYTES`]), to be fitted to the budget.
+    Store,
+}
+
+/// A command's final result and where it came from.
+#[derive(Debug)]
+pub struct Answer {
+    pub result: CommandResult,
+    pub via: Via,
 }
 
 #[derive(Clone, Default)]
@@ -31,13 +51,13 @@ pub struct ReplyRouter {
 /// Removes its entry if the request gives up (timeout, client gone) before the reply arrives.
 pub struct Waiter {
     id: Uuid,
-    rx: oneshot::Receiver<CommandResult>,
+    rx: oneshot::Receiver<Answer>,
     router: ReplyRouter,
 }
 
 impl Waiter {
     /// The executor's result, or `None` when `deadline` passes first.
-    pub async fn wait(mut self, deadline: tokio::time::Instant) -> Option<CommandResult> {
+    pub async fn wait(mut self, deadline: tokio::time::Instant) -> Option<Answer> {
         tokio::time::timeout_at(deadline, &mut self.rx).await.ok().and_then(Result::ok)
     }
 }
@@ -66,42 +86,68 @@ impl ReplyRouter {
         self.lock().len()
     }
 
-    /// Routes replies until the subscription ends.
-    pub async fn run(self, mut replies: async_nats::Subscriber) {
-        while let Some(msg) = replies.next().await {
-            let result = match protocol::decode::<CommandResult>(&msg.payload) {
-                Ok(result) => result,
-                Err(e) => {
-                    tracing::warn!(subject = %msg.subject, error = %e, "undecodable reply");
-                    continue;
+    /// Routes replies and republished results until both subscriptions end.
+    pub async fn run(self, replies: async_nats::Subscriber, stored: async_nats::Subscriber) {
+        let replies = replies.map(|msg| (Via::Reply, msg));
+        let stored = stored.map(|msg| (Via::Store, msg));
+        let mut both = futures::stream::select(replies, stored);
+        while let Some((via, msg)) = both.next().await {
+            self.route(via, &msg);
+        }
+        tracing::warn!("reply subscriptions ended");
+    }
+
+    fn route(&self, via: Via, msg: &async_nats::Message) {
+        let sender = match via {
+            Via::Reply => names::reply_subject_cluster(&msg.subject),
+            Via::Store => {
+                let Some((cluster, id)) = names::stored_subject_key(&msg.subject) else { return };
+                // Most records are awaited by nobody here (pending records, expiry markers, other
+                // gateways' commands): they are skipped before anything is decoded.
+                let awaited = Uuid::parse_str(id).is_ok_and(|id| self.lock().contains_key(&id));
+                if !awaited || msg.payload.is_empty() {
+                    return;
                 }
-            };
-            let sender = names::reply_subject_cluster(&msg.subject);
-            let mut waiting = self.lock();
-            match waiting.get(&result.command_id) {
-                Some(p)
-                    if sender == Some(p.cluster_id.as_str())
-                        && result.cluster_id == p.cluster_id
-                        && result.command_signature.as_deref() == Some(p.signature.as_str()) =>
-                {
-                    if let Some(p) = waiting.remove(&result.command_id) {
-                        let _ = p.tx.send(result);
-                    }
-                }
-                Some(p) => tracing::warn!(
-                    subject = %msg.subject,
-                    command_id = %result.command_id,
-                    expected_cluster = %p.cluster_id,
-                    result_cluster = %result.cluster_id,
-                    error = result.error.as_deref().unwrap_or(""),
-                    "ignored a reply that does not answer the message this gateway signed (another \
-                     cluster's, or the refusal of a forged or replayed copy)"
-                ),
-                None => {
-                    tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting")
+                Some(cluster)
+            }
+        };
+        let result = match protocol::decode::<CommandResult>(&msg.payload) {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::warn!(subject = %msg.subject, error = %e, "undecodable reply");
+                return;
+            }
+        };
+        if via == Via::Store && !result.status.is_final() {
+            return;
+        }
+        let mut waiting = self.lock();
+        match waiting.get(&result.command_id) {
+            Some(p)
+                if sender == Some(p.cluster_id.as_str())
+                    && result.cluster_id == p.cluster_id
+                    && result.command_signature.as_deref() == Some(p.signature.as_str()) =>
+            {
+                if let Some(p) = waiting.remove(&result.command_id) {
+                    let _ = p.tx.send(Answer { result, via });
                 }
             }
+            // A stored record without this signature: an older executor's (it replies itself).
+            Some(_) if via == Via::Store => {
+                tracing::debug!(command_id = %result.command_id, "stored result without this gateway's signature")
+            }
+            Some(p) => tracing::warn!(
+                subject = %msg.subject,
+                command_id = %result.command_id,
+                expected_cluster = %p.cluster_id,
+                result_cluster = %result.cluster_id,
+                error = result.error.as_deref().unwrap_or(""),
+                "ignored a reply that does not answer the message this gateway signed (another \
+                 cluster's, or the refusal of a forged or replayed copy)"
+            ),
+            None => {
+                tracing::debug!(command_id = %result.command_id, "reply for a request that is no longer waiting")
+            }
         }
-        tracing::warn!("reply subscription ended");
     }
 }

@@ -66,7 +66,12 @@ impl Application {
             .subscribe(inbox.clone())
             .await
             .map_err(|source| Error::ReplyInbox { subject: inbox, source })?;
-        tokio::spawn(replies.clone().run(subscription));
+        let stored = names.stored_results();
+        let stored = nats
+            .subscribe(stored.clone())
+            .await
+            .map_err(|source| Error::ReplyInbox { subject: stored, source })?;
+        tokio::spawn(replies.clone().run(subscription, stored));
 
         let metrics = Arc::new(Metrics::default());
         let events = EventPublisher::new(js.clone(), names.clone());

@@ -12,6 +12,10 @@ pub const COMMANDS_STREAM: &str = "KUBENTLY_COMMANDS";
 pub const COMMAND_SUBJECT_PREFIX: &str = "kubently.cmd";
 /// Replies go to `kubently.reply.<cluster>.<gateway-instance>.<command_id>`.
 pub const REPLY_SUBJECT_PREFIX: &str = "kubently.reply";
+/// nats-server republishes every record the results bucket stores on
+/// `kubently.stored.<cluster>.<command_id>` (a stream RePublish: only what the stream accepted, and
+/// no client may publish there); a gateway takes a final result from here as its command's reply.
+pub const STORED_SUBJECT_PREFIX: &str = "kubently.stored";
 /// An executor asks the gateways for its cluster's consumer on `kubently.provision.<cluster>`.
 pub const PROVISION_SUBJECT_PREFIX: &str = "kubently.provision";
 /// Queue group in which one gateway answers each provisioning request.
@@ -130,6 +134,14 @@ pub fn reply_subject_cluster(subject: &str) -> Option<&str> {
     tokens.next()?;
     tokens.next()?;
     tokens.next()
+}
+
+/// The cluster and command id a republished result's subject names
+/// (`[P.]kubently.stored.<cluster>.<command_id>`: the last two tokens are its key).
+pub fn stored_subject_key(subject: &str) -> Option<(&str, &str)> {
+    let (rest, command_id) = subject.rsplit_once('.')?;
+    let (rest, cluster_id) = rest.rsplit_once('.')?;
+    rest.ends_with(STORED_SUBJECT_PREFIX).then_some((cluster_id, command_id))
 }
 
 /// `kubently.events.<type>.<cluster>`, e.g. `kubently.events.command.completed.local`.
@@ -361,6 +373,10 @@ impl Names {
     pub fn cluster_replies(&self, cluster_id: &str) -> String {
         self.subject(format!("{REPLY_SUBJECT_PREFIX}.{cluster_id}.>"))
     }
+    /// `[P.]kubently.stored.>`: every result record the results bucket republishes.
+    pub fn stored_results(&self) -> String {
+        self.subject(format!("{STORED_SUBJECT_PREFIX}.>"))
+    }
     /// `[P.]kubently.provision.<cluster>`: where an executor asks for its cluster's consumer.
     pub fn provision_subject(&self, cluster_id: &str) -> String {
         self.subject(format!("{PROVISION_SUBJECT_PREFIX}.{cluster_id}"))
@@ -451,6 +467,10 @@ mod tests {
         assert_eq!(reply_wildcard("gw-1"), "kubently.reply.*.gw-1.*");
         assert_eq!(reply_subject_cluster("T1.kubently.reply.c1.gw-1.0190"), Some("c1"));
         assert_eq!(reply_subject_cluster("gw.0190"), None);
+        assert_eq!(stored_subject_key("T1.kubently.stored.c1.0190"), Some(("c1", "0190")));
+        assert_eq!(stored_subject_key("kubently.stored.c1.0190"), Some(("c1", "0190")));
+        assert_eq!(stored_subject_key("kubently.reply.c1.0190"), None);
+        assert_eq!(stored_subject_key("kubently.stored.0190"), None);
         assert_eq!(event_subject("command.completed", "local"), "kubently.events.command.completed.local");
         assert_eq!(audit_subject("local"), "kubently.audit.local");
         let names = Names::default();
@@ -472,6 +492,7 @@ mod tests {
         assert_eq!(names.reply_subject("c", "gw", "x"), "T1-ab.kubently.reply.c.gw.x");
         assert_eq!(names.reply_wildcard("gw"), "T1-ab.kubently.reply.*.gw.*");
         assert_eq!(names.cluster_replies("c"), "T1-ab.kubently.reply.c.>");
+        assert_eq!(names.stored_results(), "T1-ab.kubently.stored.>");
         assert_eq!(names.event_subject("session.created", "c"), "T1-ab.kubently.events.session.created.c");
         assert_eq!(names.audit_subject("c"), "T1-ab.kubently.audit.c");
         assert_eq!(names.executor_consumer("c"), "executor-c");

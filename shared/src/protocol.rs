@@ -137,6 +137,11 @@ pub struct Command {
     /// Largest output the caller wants inline; the executor cuts larger output and says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_budget_bytes: Option<u64>,
+    /// The gateway takes the final result the executor stores, as the results bucket republishes
+    /// it ([`crate::names::STORED_SUBJECT_PREFIX`]), for its reply: the executor sends no reply
+    /// of its own after storing one. Absent (an older gateway): the executor replies to `reply_to`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reply_from_store: bool,
 }
 
 impl WireMessage for Command {
@@ -168,6 +173,7 @@ impl Command {
             caller,
             reply_to: reply_to.into(),
             output_budget_bytes: None,
+            reply_from_store: false,
         }
     }
 
@@ -275,8 +281,9 @@ pub struct CommandResult {
     /// "nobody answered in time".
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub deadline: Option<OffsetDateTime>,
-    /// On replies only: the signature of the command message this answers (see
-    /// [`crate::signing`]), so a gateway takes it only for the very message it signed.
+    /// On replies and on the final results executors store: the signature of the command
+    /// message this answers (see [`crate::signing`]), so a gateway takes it only for the very
+    /// message it signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_signature: Option<String>,
 }
@@ -622,6 +629,7 @@ mod tests {
             caller: Caller::service("agent"),
             reply_to: "kubently.reply.gw-1.01890a5d-ac96-774b-bcce-b302099a8057".into(),
             output_budget_bytes: Some(65536),
+            reply_from_store: false,
         }
     }
 

@@ -206,10 +206,17 @@ impl ProvisionOptions {
                 true,
                 "Kubently: executor presence",
             ),
-            // Results are a cache of outputs: when full, the oldest go first.
+            // Results are a cache of outputs: when full, the oldest go first. Every record the
+            // stream accepts is republished to `kubently.stored.<cluster>.<id>`, where the
+            // gateway takes a final result as its command's reply (one hop after it is stored).
             stream::Config {
                 max_bytes: bytes(self.limits.results_max_bytes),
                 discard: DiscardPolicy::Old,
+                republish: Some(stream::Republish {
+                    source: format!("$KV.{}.>", names.results_bucket()),
+                    destination: names.stored_results(),
+                    headers_only: false,
+                }),
                 ..self.kv_stream_config(
                     &names.results_bucket(),
                     self.results_ttl,
@@ -759,6 +766,7 @@ pub fn stream_differences(current: &stream::Config, desired: &stream::Config) ->
         "subject_delete_marker_ttl",
         current.subject_delete_marker_ttl != desired.subject_delete_marker_ttl,
     );
+    check("republish", current.republish != desired.republish);
     diff
 }
 
@@ -789,6 +797,7 @@ fn apply_owned(current: &stream::Config, desired: &stream::Config) -> stream::Co
         allow_direct: desired.allow_direct,
         allow_message_ttl: desired.allow_message_ttl,
         subject_delete_marker_ttl: desired.subject_delete_marker_ttl,
+        republish: desired.republish.clone(),
         ..current.clone()
     }
 }

@@ -30,6 +30,7 @@ use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::outcome::{Taken, TimeoutCause};
+use crate::replies::Via;
 use crate::webhooks::follow_ups::{CallbackJob, CallbackTarget};
 
 /// Time the gateway keeps waiting after the deadline for a result already on its way.
@@ -201,6 +202,7 @@ async fn prepare(
     command.session_id = input.session_id.clone();
     command.output_budget_bytes =
         Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
+    command.reply_from_store = true;
     Ok((command, session))
 }
 
@@ -225,7 +227,10 @@ async fn publish_and_wait(state: &AppState, command: &Command) -> AppResult<Opti
                 stored?;
                 acked = true;
             }
-            result = &mut reply => return Ok(result),
+            answer = &mut reply => return Ok(answer.map(|a| match a.via {
+                Via::Reply => a.result,
+                Via::Store => fit_to_budget(command, &a.result).0,
+            })),
         }
     }
 }

@@ -121,6 +121,8 @@ async fn an_executor_credential_reaches_only_its_own_clusters_subjects() {
     probe.publish_refused(names.command_subject(&b)).await;
     probe.publish_refused(names.reply_subject(&b, "gw", "x")).await;
     probe.publish_refused(format!("$KV.{results}.{b}.forged")).await;
+    // The subject where the results bucket republishes what it stored: nats-server's alone.
+    probe.publish_refused(names.stored_results().replace('>', &format!("{a}.forged"))).await;
     // Creating, changing or deleting anything.
     probe.publish_refused(format!("$JS.API.STREAM.DELETE.{commands}")).await;
     probe.publish_refused("$JS.API.STREAM.CREATE.EVIL".into()).await;
@@ -287,6 +289,37 @@ async fn only_commands_the_gateway_signed_run_even_for_a_party_with_full_nats_wr
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn the_gateway_takes_the_stored_result_as_the_reply_and_the_executor_sends_none() {
+    let (app, _executor) = TestApp::spawn_with_executor().await;
+    let names = Names::with_prefix(&app.prefix).expect("prefix");
+    let nats = app.ctx.nats.clone();
+    let mut replies = nats.subscribe(names.cluster_replies(&app.cluster_id)).await.expect("subscribe");
+    let mut stored = nats.subscribe(names.stored_results()).await.expect("subscribe");
+    nats.flush().await.expect("flush");
+
+    let (status, body) = app.execute("version", &[], json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("success")), "{body}");
+    let id = body["command_id"].as_str().expect("id").to_string();
+
+    // The final record, republished by the results bucket: signed, complete, under its key.
+    let record = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), stored.next())
+            .await
+            .expect("the stored result was republished")
+            .expect("open");
+        if msg.subject.ends_with(&format!("{}.{id}", app.cluster_id)) && !msg.payload.is_empty() {
+            break protocol::decode::<CommandResult>(&msg.payload).expect("a result");
+        }
+    };
+    assert_eq!(record.status, CommandStatus::Success);
+    assert!(record.command_signature.is_some(), "{record:?}");
+    assert_eq!(Some(record.output.as_str()), body["output"].as_str());
+    // No separate reply: the stored record was the answer.
+    let reply = tokio::time::timeout(Duration::from_millis(500), replies.next()).await;
+    assert!(reply.is_err(), "the executor replied as well: {reply:?}");
 }
 
 #[tokio::test]
