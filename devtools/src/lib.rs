@@ -5,7 +5,8 @@
 //! * `kubently-bench` (`src/bin/kubently-bench.rs`): `./dev bench`, the command-path benchmark
 //!   against the running dev stack, beside the bare JetStream round trip it is built on
 //!   ([`floor`]), with CPU time per command per process ([`cpu`]) and what the bus keeps per
-//!   command ([`storage_report`]); `./dev bench fleet`, the fleet simulation ([`fleet`]).
+//!   command ([`storage_report`]), optionally with the executor behind a delaying link
+//!   ([`link_delay`]); `./dev bench fleet`, the fleet simulation ([`fleet`]).
 //! * `kubently-chaos` (`src/bin/kubently-chaos.rs`): `./dev chaos`, the fault-injection suite
 //!   ([`chaos`]).
 //!
@@ -18,4 +19,5 @@ pub mod cpu;
 pub mod devstack;
 pub mod fleet;
 pub mod floor;
+pub mod link_delay;
 pub mod storage_report;

@@ -86,10 +86,10 @@ impl ReplyRouter {
         self.lock().len()
     }
 
-    /// Routes replies and republished results until both subscriptions end.
-    pub async fn run(self, replies: async_nats::Subscriber, stored: async_nats::Subscriber) {
+    /// Routes replies and republished results (when subscribed) until the subscriptions end.
+    pub async fn run(self, replies: async_nats::Subscriber, stored: Option<async_nats::Subscriber>) {
         let replies = replies.map(|msg| (Via::Reply, msg));
-        let stored = stored.map(|msg| (Via::Store, msg));
+        let stored = futures::stream::iter(stored).flatten().map(|msg| (Via::Store, msg));
         let mut both = futures::stream::select(replies, stored);
         while let Some((via, msg)) = both.next().await {
             self.route(via, &msg);

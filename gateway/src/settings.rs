@@ -283,6 +283,10 @@ pub struct CommandSettings {
     /// Output budget per command in bytes (≈ 4 tokens each) when the request sets none; larger
     /// outputs are cut with a note and kept in full for paging.
     pub output_budget_bytes: u64,
+    /// Take each command's stored result, as the results bucket republishes it, for its reply
+    /// (true): the executor sends none of its own. False (the path before, kept to measure it):
+    /// the gateway does not follow the republished results and the executor replies after storing.
+    pub reply_from_store: bool,
 }
 
 impl Default for CommandSettings {
@@ -292,6 +296,7 @@ impl Default for CommandSettings {
             max_timeout_seconds: 30,
             cluster_active_ttl_seconds: 60,
             output_budget_bytes: kubently_shared::budget::DEFAULT_BUDGET_BYTES as u64,
+            reply_from_store: true,
         }
     }
 }

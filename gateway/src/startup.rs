@@ -66,11 +66,15 @@ impl Application {
             .subscribe(inbox.clone())
             .await
             .map_err(|source| Error::ReplyInbox { subject: inbox, source })?;
-        let stored = names.stored_results();
-        let stored = nats
-            .subscribe(stored.clone())
-            .await
-            .map_err(|source| Error::ReplyInbox { subject: stored, source })?;
+        // With `commands.reply_from_store` off, answers come only as executors' replies.
+        let stored = match settings.commands.reply_from_store {
+            true => {
+                let subject = names.stored_results();
+                let stored = nats.subscribe(subject.clone()).await;
+                Some(stored.map_err(|source| Error::ReplyInbox { subject, source })?)
+            }
+            false => None,
+        };
         tokio::spawn(replies.clone().run(subscription, stored));
 
         let metrics = Arc::new(Metrics::default());

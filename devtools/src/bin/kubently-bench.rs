@@ -29,7 +29,9 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use kubently_admin::cli::Setup as BusSetup;
 use kubently_devtools::cpu::CpuMeter;
+use kubently_devtools::fleet::probe;
 use kubently_devtools::floor::Floor;
+use kubently_devtools::link_delay::LinkDelay;
 use kubently_executor::engine::{Engine, ExecOptions};
 use kubently_shared::names::Names;
 use kubently_shared::policy::{self, CommandInput, PolicyConfig};
@@ -65,10 +67,22 @@ struct Opts {
     duration: Duration,
     samples: usize,
     idle_samples: usize,
+    /// `--gateway-setting section.key=value` (repeatable): extra settings for the bench's gateway,
+    /// e.g. `commands.reply_from_store=false` to measure the path with executors' own replies.
+    gateway_settings: Vec<(String, String)>,
+    /// `--executor-link-delay-ms N`: the executor reaches NATS through a link that delays each
+    /// direction by N ms (an executor in a remote cluster); 0 = direct.
+    executorlink_delay: Duration,
 }
 
 fn parse_opts() -> anyhow::Result<Opts> {
-    let mut o = Opts { duration: Duration::from_secs(30), samples: 300, idle_samples: 8 };
+    let mut o = Opts {
+        duration: Duration::from_secs(30),
+        samples: 300,
+        idle_samples: 8,
+        gateway_settings: Vec::new(),
+        executorlink_delay: Duration::ZERO,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -77,7 +91,16 @@ fn parse_opts() -> anyhow::Result<Opts> {
             "--duration-secs" => o.duration = Duration::from_secs(v.parse()?),
             "--samples" => o.samples = v.parse()?,
             "--idle-samples" => o.idle_samples = v.parse()?,
-            other => bail!("unknown option {other}; options: --duration-secs N --samples N --idle-samples N"),
+            "--executor-link-delay-ms" => o.executorlink_delay = Duration::from_millis(v.parse()?),
+            "--gateway-setting" => {
+                let (key, value) = v.split_once('=').context("--gateway-setting takes section.key=value")?;
+                let var = format!("KUBENTLY__{}", key.replace('.', "__").to_uppercase());
+                o.gateway_settings.push((var, value.to_string()));
+            }
+            other => bail!(
+                "unknown option {other}; options: --duration-secs N --samples N --idle-samples N \
+                 --gateway-setting section.key=value --executor-link-delay-ms N"
+            ),
         }
     }
     Ok(o)
@@ -102,8 +125,25 @@ async fn main() -> anyhow::Result<()> {
     remove_bench_streams(&state.nats_url).await?;
     let dir = tempfile::Builder::new().prefix("kubently-bench-").tempdir()?;
     let prefix = format!("B{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let (gateway, url) = start_gateway(&state, &prefix, dir.path()).await?;
-    let executor = start_executor(&state, &prefix, dir.path())?;
+    let (gateway, url) = start_gateway(&state, &prefix, dir.path(), &opts.gateway_settings).await?;
+    if !opts.gateway_settings.is_empty() {
+        say(&format!("gateway settings: {:?}", opts.gateway_settings));
+    }
+    // An executor far away: its NATS connection through a delaying link.
+    let link = if opts.executorlink_delay > Duration::ZERO {
+        let (scheme, upstream) = state.nats_url.split_once("://").context("the dev stack's NATS URL")?;
+        let link = LinkDelay::start(upstream.parse()?, opts.executorlink_delay).await?;
+        say(&format!(
+            "the executor reaches NATS through a link delaying each direction by {:?} (round trip + {:?})",
+            opts.executorlink_delay,
+            2 * opts.executorlink_delay
+        ));
+        Some((format!("{scheme}://{}", link.addr), link))
+    } else {
+        None
+    };
+    let executor_nats = link.as_ref().map_or(state.nats_url.as_str(), |(url, _)| url.as_str());
+    let executor = start_executor(&state, executor_nats, &prefix, dir.path())?;
     let http =
         reqwest::Client::builder().pool_max_idle_per_host(128).timeout(Duration::from_secs(30)).build()?;
     wait_until("bench executor", Duration::from_secs(30), Some(&executor), || {
@@ -117,6 +157,12 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     let engine = Engine::new(client_from(&state.kubeconfig).await?);
+    let monitor_port: u16 = state
+        .nats_monitor_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("the dev stack's NATS monitoring URL has no port")?;
     let mut processes =
         vec![("gateway", gateway.pid), ("executor", executor.pid), ("nats-server", state.nats.pid)];
     if let Some(api) =
@@ -208,9 +254,18 @@ async fn main() -> anyhow::Result<()> {
         // (d) throughput
         for concurrency in [1usize, 8, 64] {
             let meter = CpuMeter::start(&processes);
+            let msgs_before = probe::message_counts(monitor_port).await?;
             let (mut lat, errors, rate) = throughput(&http, &url, &body, concurrency, opts.duration).await;
             let cpu = meter.per_command(lat.len());
-            say(&format!("{}: concurrency {concurrency}: CPU per command: {}", case.name, cpu_line(&cpu)));
+            let msgs_after = probe::message_counts(monitor_port).await?;
+            // Everything the server received and sent, per command (the dev stack's few heartbeats included).
+            let per = |before: u64, after: u64| after.saturating_sub(before) as f64 / lat.len().max(1) as f64;
+            let (msgs_in, msgs_out) = (per(msgs_before.0, msgs_after.0), per(msgs_before.1, msgs_after.1));
+            say(&format!(
+                "{}: concurrency {concurrency}: CPU per command: {}; nats-server messages per command: {msgs_in:.1} in, {msgs_out:.1} out",
+                case.name,
+                cpu_line(&cpu)
+            ));
             let s = Stats::of(&mut lat);
             let (g, e) = (rss_kib(gateway.pid), rss_kib(executor.pid));
             say(&format!(
@@ -223,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             ));
             report.push(json!({"command": case.name, "concurrency": concurrency, "commands_per_second": rate, "errors": errors, "latency": s.json(),
                 "cpu_ms_per_command": cpu.iter().map(|(p, v)| (p.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "nats_messages_per_command": {"in": msgs_in, "out": msgs_out},
                 "gateway_rss_mib": g.0 / 1024, "gateway_peak_rss_mib": g.1 / 1024, "executor_rss_mib": e.0 / 1024, "executor_peak_rss_mib": e.1 / 1024}));
             if errors > 0 {
                 say("ERRORS during the throughput run: the run does not count");
@@ -570,7 +626,12 @@ fn rss_kib(pid: i32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::Result<(Daemon, String)> {
+async fn start_gateway(
+    state: &StackState,
+    prefix: &str,
+    dir: &Path,
+    settings: &[(String, String)],
+) -> anyhow::Result<(Daemon, String)> {
     let port = free_port();
     let mut cmd = Process::new(paths::sibling_bin("kubently-gateway"));
     cmd.env("KUBENTLY__SERVER__PORT", port.to_string())
@@ -580,6 +641,7 @@ async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::
         .env("KUBENTLY__COMMANDS__CLUSTER_ACTIVE_TTL_SECONDS", "2")
         .env("KUBENTLY__WEBHOOKS__ALLOW_LOOPBACK", "true")
         .envs(bus_env(state, |b| b.gateway_env(&Names::with_prefix(prefix)?))?)
+        .envs(settings.iter().cloned())
         .env("RUST_LOG", "warn");
     let gateway = Daemon::spawn(
         "kubently-gateway (bench)",
@@ -594,9 +656,9 @@ async fn start_gateway(state: &StackState, prefix: &str, dir: &Path) -> anyhow::
     Ok((gateway, format!("http://127.0.0.1:{port}")))
 }
 
-fn start_executor(state: &StackState, prefix: &str, dir: &Path) -> anyhow::Result<Daemon> {
+fn start_executor(state: &StackState, nats_url: &str, prefix: &str, dir: &Path) -> anyhow::Result<Daemon> {
     let mut cmd = Process::new(paths::sibling_bin("kubently-executor"));
-    cmd.env("KUBENTLY__NATS__URL", &state.nats_url)
+    cmd.env("KUBENTLY__NATS__URL", nats_url)
         .env("KUBENTLY__NATS__PREFIX", prefix)
         .env("KUBENTLY__EXECUTOR__CLUSTER_ID", CLUSTER)
         .env("KUBENTLY__EXECUTOR__CONCURRENCY", "64")

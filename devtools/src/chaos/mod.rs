@@ -27,7 +27,7 @@ use anyhow::Context;
 use futures::StreamExt;
 use kubently_admin::cli::Setup as BusSetup;
 use kubently_shared::config::NatsSettings;
-use kubently_shared::names::{Names, REPLY_SUBJECT_PREFIX};
+use kubently_shared::names::Names;
 use kubently_shared::protocol::{self, CommandResult, Event};
 use kubently_shared::results;
 use kubently_tests::nats_server::NatsCluster;
@@ -64,8 +64,8 @@ pub enum Fault {
     /// SIGSTOP of one executor for [`PAUSE`] (longer than the ack wait and than its presence
     /// TTL), then SIGCONT; long commands have 60 s timeouts.
     ExecutorPause,
-    /// `kill -9` of one executor the moment its reply is seen on the reply subject (it stored
-    /// and replied, and most likely did not ack); restarted 5 s later.
+    /// `kill -9` of one executor the moment its answer (the final result it stores, which the
+    /// gateway takes as the reply) reaches NATS: it did not ack or emit; restarted 5 s later.
     KillAfterReply,
     /// `kill -9` of one gateway with requests in flight; restarted on its port 5 s later.
     GatewayKill,
@@ -215,7 +215,9 @@ async fn run_scenario(ctx: &mut Ctx, index: usize, scenario: &Scenario) -> anyho
     let mut proxy = match scenario.fault {
         Fault::KillAfterReply => {
             let upstream = format!("127.0.0.1:{}", ctx.nats.nodes[0].client_port).parse()?;
-            Some(CutProxy::start(upstream, format!("{prefix}.{REPLY_SUBJECT_PREFIX}.")).await?)
+            // The answer is the stored result (the gateway takes it as the bucket republishes it).
+            let results = Names::with_prefix(&prefix)?.results_bucket();
+            Some(CutProxy::start(upstream, format!("$KV.{results}.")).await?)
         }
         _ => None,
     };

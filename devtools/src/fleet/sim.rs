@@ -2,9 +2,9 @@
 //! connection with its cluster's credentials and inbox prefix, the cluster's durable consumer
 //! (asked of the gateway on `kubently.provision.<cluster>`, then bound), presence heartbeats, the
 //! cluster-active watch switching fast/slow fetching, and the executor's own [`Worker`] taking
-//! each command (signature verified, claimed, result stored, reply, event, ack) — but the
-//! Kubernetes API it talks to is a canned in-process answer to `GET /version`, so a thousand of
-//! them fit in one process.
+//! each command (signature verified, claimed, result stored and so answered, event, ack) — but
+//! the Kubernetes API it talks to is a canned in-process answer to `GET /version`, so a thousand
+//! of them fit in one process.
 
 use std::convert::Infallible;
 use std::path::PathBuf;

@@ -202,7 +202,7 @@ async fn prepare(
     command.session_id = input.session_id.clone();
     command.output_budget_bytes =
         Some(input.output_budget.unwrap_or(state.settings.commands.output_budget_bytes));
-    command.reply_from_store = true;
+    command.reply_from_store = state.settings.commands.reply_from_store;
     Ok((command, session))
 }
 
