@@ -128,6 +128,10 @@ impl Deployment {
         cmd.env("KUBENTLY__EXECUTOR__CLUSTER_ID", CLUSTER_ID)
             .env("KUBENTLY__EXECUTOR__ID", &id)
             .env("KUBENTLY__KUBE__KUBECONFIG", &self.kubeconfig)
+            // The dev stack's admin credential: a lab identity the privilege check would refuse.
+            .env("KUBENTLY__EXECUTOR__ALLOW_WRITE_IDENTITY", "true")
+            // Two executors on one machine: each its own free health port.
+            .env("KUBENTLY__EXECUTOR__HEALTH_PORT", "0")
             .envs(plain(self.bus.executor_env(&Names::with_prefix(&self.prefix)?, CLUSTER_ID)?));
         self.common_env(&mut cmd);
         if let Some(url) = nats {
