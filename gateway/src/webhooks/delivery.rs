@@ -240,8 +240,26 @@ where
 }
 
 /// Acks (or naks/terms) a message; a failed ack only means a redelivery, so it is logged.
+/// How long an ack is re-sent until the server confirms it: an ack lost in a stream-leader
+/// election has the message redelivered, and its callback or event posted a second time.
+const ACK_PATIENCE: Duration = Duration::from_secs(5);
+
 pub(super) async fn ack(msg: &jetstream::Message, kind: AckKind) {
-    if let Err(e) = msg.ack_with(kind).await {
+    let acked = if matches!(kind, AckKind::Ack) {
+        let give_up_at = tokio::time::Instant::now() + ACK_PATIENCE;
+        loop {
+            match msg.double_ack().await {
+                Err(e) if tokio::time::Instant::now() < give_up_at => {
+                    tracing::debug!(error = %e, "ack not confirmed; sending it again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                done => break done,
+            }
+        }
+    } else {
+        msg.ack_with(kind).await
+    };
+    if let Err(e) = acked {
         tracing::warn!(subject = %msg.subject, error = %e, "cannot acknowledge a webhook message; it will be redelivered");
     }
 }
