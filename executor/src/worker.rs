@@ -6,10 +6,11 @@
 //! caller), run through the engine (which applies the policy again to every
 //! resource it resolves) while telling JetStream the work is in progress, store the result
 //! (write-once, see [`kubently_shared::results`]), then reply with what is stored (the gateway
-//! receives the stored record itself when the command says `reply_from_store`: the results bucket
-//! republishes it), store the event, and ack. The ack comes only after the result and its event are stored: if this process
-//! dies before, the command is redelivered, and the next executor finds the claim and the stored
-//! result, re-sends the reply and re-emits the event (deduplicated: never twice).
+//! receives the stored record itself when the command says `reply_from_store`: the results
+//! bucket republishes it), store the event, and ack. The ack comes only after the result and its
+//! event are stored: if this process dies before, the command is redelivered, and the next
+//! executor finds the claim and the stored result, re-sends the reply and re-emits the event
+//! (deduplicated: never twice).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

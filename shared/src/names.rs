@@ -141,7 +141,8 @@ pub fn reply_subject_cluster(subject: &str) -> Option<&str> {
 pub fn stored_subject_key(subject: &str) -> Option<(&str, &str)> {
     let (rest, command_id) = subject.rsplit_once('.')?;
     let (rest, cluster_id) = rest.rsplit_once('.')?;
-    rest.ends_with(STORED_SUBJECT_PREFIX).then_some((cluster_id, command_id))
+    let prefixed = rest.strip_suffix(STORED_SUBJECT_PREFIX).is_some_and(|p| p.is_empty() || p.ends_with('.'));
+    prefixed.then_some((cluster_id, command_id))
 }
 
 /// `kubently.events.<type>.<cluster>`, e.g. `kubently.events.command.completed.local`.
@@ -471,6 +472,7 @@ mod tests {
         assert_eq!(stored_subject_key("kubently.stored.c1.0190"), Some(("c1", "0190")));
         assert_eq!(stored_subject_key("kubently.reply.c1.0190"), None);
         assert_eq!(stored_subject_key("kubently.stored.0190"), None);
+        assert_eq!(stored_subject_key("xkubently.stored.c1.0190"), None);
         assert_eq!(event_subject("command.completed", "local"), "kubently.events.command.completed.local");
         assert_eq!(audit_subject("local"), "kubently.audit.local");
         let names = Names::default();

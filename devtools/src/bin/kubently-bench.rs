@@ -72,7 +72,7 @@ struct Opts {
     gateway_settings: Vec<(String, String)>,
     /// `--executor-link-delay-ms N`: the executor reaches NATS through a link that delays each
     /// direction by N ms (an executor in a remote cluster); 0 = direct.
-    executorlink_delay: Duration,
+    executor_link_delay: Duration,
 }
 
 fn parse_opts() -> anyhow::Result<Opts> {
@@ -81,7 +81,7 @@ fn parse_opts() -> anyhow::Result<Opts> {
         samples: 300,
         idle_samples: 8,
         gateway_settings: Vec::new(),
-        executorlink_delay: Duration::ZERO,
+        executor_link_delay: Duration::ZERO,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -91,7 +91,7 @@ fn parse_opts() -> anyhow::Result<Opts> {
             "--duration-secs" => o.duration = Duration::from_secs(v.parse()?),
             "--samples" => o.samples = v.parse()?,
             "--idle-samples" => o.idle_samples = v.parse()?,
-            "--executor-link-delay-ms" => o.executorlink_delay = Duration::from_millis(v.parse()?),
+            "--executor-link-delay-ms" => o.executor_link_delay = Duration::from_millis(v.parse()?),
             "--gateway-setting" => {
                 let (key, value) = v.split_once('=').context("--gateway-setting takes section.key=value")?;
                 let var = format!("KUBENTLY__{}", key.replace('.', "__").to_uppercase());
@@ -130,13 +130,13 @@ async fn main() -> anyhow::Result<()> {
         say(&format!("gateway settings: {:?}", opts.gateway_settings));
     }
     // An executor far away: its NATS connection through a delaying link.
-    let link = if opts.executorlink_delay > Duration::ZERO {
+    let link = if opts.executor_link_delay > Duration::ZERO {
         let (scheme, upstream) = state.nats_url.split_once("://").context("the dev stack's NATS URL")?;
-        let link = LinkDelay::start(upstream.parse()?, opts.executorlink_delay).await?;
+        let link = LinkDelay::start(upstream.parse()?, opts.executor_link_delay).await?;
         say(&format!(
             "the executor reaches NATS through a link delaying each direction by {:?} (round trip + {:?})",
-            opts.executorlink_delay,
-            2 * opts.executorlink_delay
+            opts.executor_link_delay,
+            2 * opts.executor_link_delay
         ));
         Some((format!("{scheme}://{}", link.addr), link))
     } else {

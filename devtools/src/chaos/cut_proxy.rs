@@ -2,9 +2,8 @@
 //! NATS server that reads the client's side of the NATS protocol. Once armed, it forwards the
 //! first publish to a given subject prefix — the executor's answer: its write of the final result,
 //! which the results bucket republishes to the waiting gateway — and nothing after it from that
-//! client (the ack, the event
-//! and anything else the executor sends next never reach the server), then reports the cut; the
-//! suite kills the executor at once. Without it, a kill after seeing the reply loses the race
+//! client (the ack, the event and anything else the executor sends next never reach the server),
+//! then reports the cut; the suite kills the executor at once. Without it, a kill after seeing the reply loses the race
 //! to the ack, which the executor sends microseconds after the reply.
 //!
 //! Parsing: every client operation is a line ending in CRLF; `PUB <subject> [reply] <size>` and

@@ -10,8 +10,7 @@
 //! * JetStream consumers and KV keys;
 //! * `version` latency (p50/p99) to the first and the last cluster, interleaved;
 //! * fan-out to every cluster: one `POST /debug/execute/fanout` with `"cluster_ids": "*"` (the time
-//!   until its answer, each cluster's own time, and the CPU the gateway and nats-server spent per
-//!   cluster's command);
+//!   until its answer, and the CPU the gateway and nats-server spent per cluster's command);
 //! * gateway and nats-server RSS after all of it.
 //!
 //! Then the leaf-node hop ([`leaf_hop`]): two clusters on one hub, one connected directly and one

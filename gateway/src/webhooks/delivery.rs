@@ -239,11 +239,12 @@ where
         .await
 }
 
-/// Acks (or naks/terms) a message; a failed ack only means a redelivery, so it is logged.
 /// How long an ack is re-sent until the server confirms it: an ack lost in a stream-leader
 /// election has the message redelivered, and its callback or event posted a second time.
 const ACK_PATIENCE: Duration = Duration::from_secs(5);
 
+/// Acks (confirmed, see [`ACK_PATIENCE`]), naks or terms a message; a failed ack only means a
+/// redelivery, so it is logged.
 pub(super) async fn ack(msg: &jetstream::Message, kind: AckKind) {
     let acked = if matches!(kind, AckKind::Ack) {
         let give_up_at = tokio::time::Instant::now() + ACK_PATIENCE;
